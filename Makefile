@@ -1,0 +1,91 @@
+# Build of the core library, the Apache module and the tests.
+#   make            build/libmdcore.a and build/mod_md.so
+#   make test       everything, unit tests, end-to-end tests
+#   make test-unit  cmocka tests of the core
+#   make test-e2e   pytest end-to-end tests (real Apache + pebble)
+#   make demo       get a certificate from a local pebble and show it
+#   make WERROR=0   build without -Werror
+
+CC         ?= gcc
+APXS       ?= apxs
+PKG_CONFIG ?= pkg-config
+PYTHON     ?= /usr/bin/python3
+WERROR     ?= 1
+
+BUILD := build
+PKGS  := apr-1 apr-util-1 openssl libcurl jansson
+
+DEP_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS))
+DEP_LIBS   := $(shell $(PKG_CONFIG) --libs $(PKGS))
+HTTPD_INC  := $(shell $(APXS) -q INCLUDEDIR)
+
+# -Wconversion is left out: APR, OpenSSL and curl mix int, long and size_t
+# in their APIs, and the casts it would force everywhere hide more than
+# they show.
+WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+        -Wformat=2 -Wpointer-arith -Wcast-qual -Wundef
+ifeq ($(WERROR),1)
+WARN += -Werror
+endif
+
+CFLAGS_COMMON := -std=c11 -g -O2 -fPIC -fstack-protector-strong $(WARN) \
+                 -DOPENSSL_API_COMPAT=30000 -DOPENSSL_NO_DEPRECATED $(DEP_CFLAGS) -Isrc/core
+# The core must not see httpd's headers (STYLE §1).
+CORE_CFLAGS := $(CFLAGS_COMMON)
+GLUE_CFLAGS := $(CFLAGS_COMMON) -I$(HTTPD_INC)
+
+CORE_SRC  := $(sort $(wildcard src/core/*.c))
+GLUE_SRC  := $(sort $(wildcard src/glue/*.c))
+CORE_OBJ  := $(CORE_SRC:src/core/%.c=$(BUILD)/core/%.o)
+GLUE_OBJ  := $(GLUE_SRC:src/glue/%.c=$(BUILD)/glue/%.o)
+UNIT_SRC  := $(sort $(wildcard test/unit/test_*.c))
+UNIT_BIN  := $(UNIT_SRC:test/unit/%.c=$(BUILD)/test/%)
+
+LIBCORE := $(BUILD)/libmdcore.a
+MODULE  := $(BUILD)/mod_md.so
+
+.PHONY: all test test-unit test-e2e demo clean deps bench
+all: $(LIBCORE) $(MODULE)
+
+$(BUILD)/core/%.o: src/core/%.c $(wildcard src/core/*.h)
+	@mkdir -p $(@D)
+	$(CC) $(CORE_CFLAGS) -MMD -c $< -o $@
+
+$(BUILD)/glue/%.o: src/glue/%.c $(wildcard src/core/*.h src/glue/*.h)
+	@mkdir -p $(@D)
+	$(CC) $(GLUE_CFLAGS) -MMD -c $< -o $@
+
+$(LIBCORE): $(CORE_OBJ)
+	@mkdir -p $(@D)
+	rm -f $@
+	ar rcs $@ $^
+
+# httpd resolves ap_* and apr symbols at load time; we link our deps.
+$(MODULE): $(GLUE_OBJ) $(LIBCORE)
+	$(CC) -shared -o $@ $(GLUE_OBJ) $(LIBCORE) $(DEP_LIBS)
+
+$(BUILD)/test/%: test/unit/%.c test/unit/unit.h $(LIBCORE)
+	@mkdir -p $(@D)
+	$(CC) $(CORE_CFLAGS) -Itest/unit $< -o $@ $(LIBCORE) $(DEP_LIBS) -lcmocka
+
+deps:
+	bash scripts/install-deps.sh
+
+test-unit: $(UNIT_BIN)
+	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
+
+test-e2e: all
+	$(PYTHON) -m pytest -v test/e2e
+
+test: all test-unit test-e2e
+
+demo: all
+	$(PYTHON) scripts/demo.py
+
+bench: all
+	$(PYTHON) bench/bench_issue.py
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(CORE_OBJ:.o=.d) $(GLUE_OBJ:.o=.d)

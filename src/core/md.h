@@ -1,0 +1,97 @@
+/* A managed domain (MD): a set of names that share one certificate (per key
+ * type), and everything configured about getting and renewing it.
+ *
+ * md_t values from the configuration are read-only after post_config; the
+ * store keeps a copy as domains/<name>/md.json (format of the stock mod_md).
+ */
+#ifndef md_h
+#define md_h
+
+#include <apr_pools.h>
+#include <apr_tables.h>
+#include <jansson.h>
+#include "md_time.h"
+#include "md_crypt.h"
+
+/* Values as the stock module writes them into md.json ("renew-mode"). */
+typedef enum {
+    MD_RENEW_DEFAULT = -1,  /* unset in this config scope */
+    MD_RENEW_MANUAL = 0,
+    MD_RENEW_AUTO = 1,
+    MD_RENEW_ALWAYS = 2,
+} md_renew_mode_t;
+
+/* Values as the stock module writes them into md.json ("state"). */
+typedef enum {
+    MD_S_UNKNOWN = 0,       /* not yet checked */
+    MD_S_INCOMPLETE = 1,    /* certificate missing or not covering all names */
+    MD_S_COMPLETE = 2,      /* valid certificate for all names and key types */
+    MD_S_EXPIRED = 3,       /* certificate present but expired */
+    MD_S_ERROR = 4,         /* unusable, see state_descr */
+    MD_S_MISSING_INFORMATION = 5, /* config lacks something needed (e.g. agreement) */
+} md_state_t;
+
+/* require-https */
+typedef enum {
+    MD_REQUIRE_UNSET = -1,
+    MD_REQUIRE_OFF = 0,
+    MD_REQUIRE_TEMPORARY = 1,
+    MD_REQUIRE_PERMANENT = 2,
+} md_require_t;
+
+typedef struct md_t {
+    const char *name;                 /* unique, the first domain unless set */
+    apr_array_header_t *domains;      /* const char*, lower case, unique */
+    apr_array_header_t *contacts;     /* const char*, "mailto:..." */
+    int transitive;                   /* add ServerAlias names of vhosts (1 default) */
+
+    const char *ca_proto;             /* "ACME" */
+    apr_array_header_t *ca_urls;      /* const char*, ACME directory URLs (>= 1) */
+    const char *ca_effective;         /* the URL in use ("url" in md.json), may be NULL */
+    const char *ca_account;           /* store name of the account in use, or NULL */
+    const char *ca_agreement;         /* "accepted" or a ToS URL, or NULL */
+    apr_array_header_t *ca_challenges;/* const char*, preferred challenge types, or NULL */
+
+    md_renew_mode_t renew_mode;
+    md_timeslice_t renew_window;
+    md_timeslice_t warn_window;
+    apr_array_header_t *pkey_specs;   /* md_pkey_spec_t*, NULL or empty: default RSA 2048 */
+    int must_staple;
+    md_require_t require_https;
+    int stapling;
+
+    md_state_t state;
+    const char *state_descr;          /* why the state, or NULL */
+
+    /* From the configuration only, never stored: */
+    const char *defn_name;            /* config file the MD was defined in */
+    unsigned defn_line_number;        /* and the line */
+} md_t;
+
+/* A new MD with defaults (renew mode auto, window 33%, warn 10%, RSA 2048,
+ * transitive on). */
+md_t *md_create_empty(apr_pool_t *p);
+
+/* Deep copy into p. */
+md_t *md_clone(apr_pool_t *p, const md_t *src);
+
+/* Does the MD contain the name (case-insensitive, wildcards honoured)? */
+int md_contains(const md_t *md, const char *domain);
+
+/* First name the two MDs share, or NULL. */
+const char *md_common_name(const md_t *md1, const md_t *md2);
+
+/* The key specs to use: md->pkey_specs or the default (RSA 2048). */
+const apr_array_header_t *md_pkey_specs(const md_t *md, apr_pool_t *p);
+
+/* md.json form (stock mod_md keys). New reference. */
+json_t *md_to_json(const md_t *md);
+/* Parse md.json; APR_EINVAL (and a logged message naming source) if the
+ * required "name" or "domains" are missing or of the wrong type. */
+apr_status_t md_from_json(md_t **pmd, const json_t *json, const char *source, apr_pool_t *p);
+
+/* Do the two MDs differ in what the certificate depends on (names, key
+ * specs, must-staple, CA urls)? */
+int md_cert_relevant_changed(const md_t *a, const md_t *b);
+
+#endif /* md_h */

@@ -1,0 +1,224 @@
+/* ACME v2 client (RFC 8555).
+ *
+ * md_acme_t is one session with one CA: its directory, the current nonce,
+ * the account in use and an HTTP client. One thread at a time. All requests
+ * to the CA go through md_acme_get / md_acme_post, the single choke point
+ * (STYLE §7): they sign, send, check the content type, cap sizes, retry
+ * badNonce once with the fresh nonce (RFC 8555 §6.5), and turn problem
+ * documents into md_result_t entries.
+ *
+ * Error codes from the CA map to apr_status_t so callers can decide:
+ *   APR_EINVAL  the CA rejected our input (malformed, badCSR,
+ *               rejectedIdentifier, unsupportedIdentifier, ...): retrying the
+ *               same thing will not help
+ *   APR_EACCES  unauthorized / accountDoesNotExist / userActionRequired
+ *   APR_ENOENT  404 for the resource (order or account forgotten)
+ *   APR_EAGAIN  rateLimited, 503, serverInternal, a not-yet state when
+ *               polling; result->retry_after set from Retry-After if given
+ *   other       transport errors from md_http (connection refused, timeout)
+ */
+#ifndef md_acme_h
+#define md_acme_h
+
+#include <apr_pools.h>
+#include <apr_tables.h>
+#include <jansson.h>
+#include "md_crypt.h"
+#include "md_http.h"
+#include "md_result.h"
+#include "md_store.h"
+
+#define MD_ACME_PROBLEM_PREFIX  "urn:ietf:params:acme:error:"
+
+typedef struct md_acme_acct_t {
+    const char *id;             /* store name in accounts/ ("ACME-<host>-<nnnn>"), NULL if unsaved */
+    const char *url;            /* account URL (the kid) */
+    const char *ca_url;         /* directory URL of the CA it belongs to */
+    const char *status;         /* "valid", "deactivated", "revoked" */
+    apr_array_header_t *contacts;
+    const char *agreement;      /* ToS URL agreed to, or "accepted" */
+    const char *orders;         /* orders list URL, may be NULL */
+    json_t *registration;       /* the CA's last account object (owned by pool) */
+} md_acme_acct_t;
+
+typedef struct md_acme_t {
+    apr_pool_t *p;
+    const char *url;            /* directory URL */
+    const char *user_agent;
+    md_http_t *http;
+    md_store_t *store;          /* may be NULL (no account persistence) */
+
+    /* from the directory, after md_acme_setup */
+    const char *url_new_nonce;
+    const char *url_new_account;
+    const char *url_new_order;
+    const char *url_revoke;
+    const char *url_key_change;
+    const char *tos;            /* meta.termsOfService, or NULL */
+    int eab_required;
+
+    const char *nonce;          /* next nonce to use, or NULL */
+
+    md_acme_acct_t *acct;       /* account in use, or NULL */
+    md_pkey_t *acct_key;
+} md_acme_t;
+
+/* A response from the CA, after problem documents were handled. */
+typedef struct md_acme_resp_t {
+    int status;
+    apr_table_t *headers;
+    const char *location;       /* Location header or NULL */
+    json_t *json;               /* parsed body if JSON, else NULL (owned by p) */
+    const char *body;           /* raw body */
+    apr_size_t body_len;
+} md_acme_resp_t;
+
+/* Create a client for the CA at directory url. ca_file is the PEM file to
+ * verify the CA's TLS with (MDCACertificateFile), or NULL for the system's.
+ * No network yet. */
+apr_status_t md_acme_create(md_acme_t **pacme, apr_pool_t *p, const char *url,
+                            const char *ca_file, md_store_t *store);
+
+/* GET the directory and read its URLs (required: newNonce, newAccount,
+ * newOrder). Network. */
+apr_status_t md_acme_setup(md_acme_t *acme, md_result_t *result);
+
+/* Plain GET (the directory only; RFC 8555 wants POST-as-GET otherwise). */
+apr_status_t md_acme_get(md_acme_resp_t **presp, md_acme_t *acme, const char *url,
+                         md_result_t *result, apr_pool_t *p);
+
+/* Signed POST. payload NULL means POST-as-GET (empty payload). Uses kid of
+ * acme->acct when set, else the jwk of acme->acct_key. accept may be NULL
+ * ("application/json" then). On an error response, result is filled from
+ * the problem document and the mapped status returned; *presp is still set
+ * when a response arrived. Network. */
+apr_status_t md_acme_post(md_acme_resp_t **presp, md_acme_t *acme, const char *url,
+                          const json_t *payload, const char *accept,
+                          md_result_t *result, apr_pool_t *p);
+
+/* --- accounts (md_acme_acct.c) --- */
+
+/* Use an existing account from the store: the first one in accounts/ for
+ * this CA url whose status is valid and whose contacts match; verified with
+ * the CA (POST-as-GET on its URL). APR_ENOENT if none is usable.
+ * On success acme->acct and acme->acct_key are set. */
+apr_status_t md_acme_acct_find(md_acme_t *acme, const apr_array_header_t *contacts,
+                               md_result_t *result, apr_pool_t *p);
+
+/* Register a new account with a new EC P-256 key (cheap to make, accepted
+ * by every CA; existing RSA account keys of a taken-over store still work),
+ * agreeing to the ToS when
+ * agreement is set, and save it to the store (account.json, account.pem
+ * encrypted). APR_EINVAL with a clear message when the CA has ToS and
+ * agreement is NULL. */
+apr_status_t md_acme_acct_register(md_acme_t *acme, const apr_array_header_t *contacts,
+                                   const char *agreement, md_result_t *result, apr_pool_t *p);
+
+/* Load account id from the store into acme (no network). */
+apr_status_t md_acme_acct_load(md_acme_t *acme, const char *id, apr_pool_t *p);
+
+/* --- orders, authorizations, challenges (md_acme_order.c, md_acme_authz.c) --- */
+
+typedef enum {
+    MD_ACME_ORDER_PENDING,
+    MD_ACME_ORDER_READY,
+    MD_ACME_ORDER_PROCESSING,
+    MD_ACME_ORDER_VALID,
+    MD_ACME_ORDER_INVALID,
+} md_acme_order_status_t;
+
+typedef struct md_acme_order_t {
+    const char *url;
+    md_acme_order_status_t status;
+    apr_array_header_t *authz_urls;   /* const char* */
+    const char *finalize;
+    const char *certificate;          /* once valid */
+    apr_time_t expires;
+    apr_time_t retry_after;           /* from the last response, 0 if none */
+} md_acme_order_t;
+
+/* newOrder for the names (dns identifiers). Network. */
+apr_status_t md_acme_order_new(md_acme_order_t **porder, md_acme_t *acme,
+                               const apr_array_header_t *domains, md_result_t *result,
+                               apr_pool_t *p);
+/* Refresh the order from the CA (POST-as-GET). An unknown status string is
+ * APR_EINVAL naming it. Network. */
+apr_status_t md_acme_order_update(md_acme_order_t *order, md_acme_t *acme,
+                                  md_result_t *result, apr_pool_t *p);
+/* Poll until the order is ready (or valid), with backoff starting at
+ * 100 ms, honouring Retry-After, at most timeout. APR_EINVAL if it became
+ * invalid (result has the failed authorization's problem), APR_TIMEUP when
+ * time ran out. Network. */
+apr_status_t md_acme_order_await_ready(md_acme_order_t *order, md_acme_t *acme,
+                                       apr_interval_time_t timeout, md_result_t *result,
+                                       apr_pool_t *p);
+/* Send the CSR (base64url DER). Network. */
+apr_status_t md_acme_order_finalize(md_acme_order_t *order, md_acme_t *acme,
+                                    const char *csr64, md_result_t *result, apr_pool_t *p);
+/* Poll until valid (certificate URL known). */
+apr_status_t md_acme_order_await_valid(md_acme_order_t *order, md_acme_t *acme,
+                                       apr_interval_time_t timeout, md_result_t *result,
+                                       apr_pool_t *p);
+/* Download the chain (POST-as-GET, application/pem-certificate-chain):
+ * md_cert_t* array, leaf first. */
+apr_status_t md_acme_order_get_chain(apr_array_header_t **pchain, md_acme_order_t *order,
+                                     md_acme_t *acme, md_result_t *result, apr_pool_t *p);
+
+/* Persisted form of an order in the job, so a restart resumes it. */
+json_t *md_acme_order_to_json(const md_acme_order_t *order);
+apr_status_t md_acme_order_from_json(md_acme_order_t **porder, const json_t *j, apr_pool_t *p);
+
+typedef enum {
+    MD_ACME_AUTHZ_PENDING,
+    MD_ACME_AUTHZ_VALID,
+    MD_ACME_AUTHZ_INVALID,
+    MD_ACME_AUTHZ_DEACTIVATED,
+    MD_ACME_AUTHZ_EXPIRED,
+    MD_ACME_AUTHZ_REVOKED,
+} md_acme_authz_status_t;
+
+typedef struct md_acme_authz_t {
+    const char *url;
+    const char *domain;               /* identifier value */
+    md_acme_authz_status_t status;
+    int wildcard;
+    json_t *challenges;               /* the CA's challenge objects (owned by pool) */
+    json_t *error;                    /* first challenge error, if invalid */
+} md_acme_authz_t;
+
+/* POST-as-GET the authorization. Network. */
+apr_status_t md_acme_authz_retrieve(md_acme_authz_t **pauthz, md_acme_t *acme,
+                                    const char *url, md_result_t *result, apr_pool_t *p);
+
+/* A challenge type implementation. Setup makes the response available
+ * (http-01: writes the key authorization to the store's challenges/ so the
+ * server answers /.well-known/acme-challenge/<token>); teardown removes it.
+ * tls-alpn-01 and dns-01 add entries here later. */
+typedef struct md_acme_challenge_type_t {
+    const char *name;   /* "http-01" */
+    apr_status_t (*setup)(md_acme_t *acme, md_store_t *store, const char *domain,
+                          const char *token, const char *key_authz, md_result_t *result,
+                          apr_pool_t *p);
+    apr_status_t (*teardown)(md_acme_t *acme, md_store_t *store, const char *domain,
+                             md_result_t *result, apr_pool_t *p);
+} md_acme_challenge_type_t;
+
+/* Known types by name, NULL if unknown. */
+const md_acme_challenge_type_t *md_acme_challenge_type_get(const char *name);
+
+/* For a pending authorization: pick the first of the preferred types
+ * (const char* names) that the CA offers, set it up, and tell the CA to
+ * validate (POST {} to the challenge URL). A pending authz with none of the
+ * types is APR_EINVAL saying which types the CA offered. Network. */
+apr_status_t md_acme_authz_respond(md_acme_authz_t *authz, md_acme_t *acme, md_store_t *store,
+                                   const apr_array_header_t *types, md_result_t *result,
+                                   apr_pool_t *p);
+/* Remove what setup created for the domain, for all types. */
+apr_status_t md_acme_authz_teardown(md_acme_t *acme, md_store_t *store, const char *domain,
+                                    md_result_t *result, apr_pool_t *p);
+
+/* The key authorization for a token: token "." thumbprint(account key). */
+apr_status_t md_acme_key_authz(const char **pkey_authz, md_acme_t *acme, const char *token,
+                               apr_pool_t *p);
+
+#endif /* md_acme_h */

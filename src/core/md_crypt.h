@@ -1,0 +1,148 @@
+/* All OpenSSL use lives behind this header (STYLE §13): private keys, CSRs,
+ * certificates, digests, randomness and the raw signatures JWS needs.
+ * OpenSSL 3 EVP only, no deprecated API. Objects are owned by the pool they
+ * were created in (a cleanup frees the OpenSSL object).
+ */
+#ifndef md_crypt_h
+#define md_crypt_h
+
+#include <apr_pools.h>
+#include <apr_tables.h>
+#include <apr_time.h>
+#include <jansson.h>
+
+/* --- key specifications ------------------------------------------------ */
+
+typedef enum {
+    MD_PKEY_TYPE_DEFAULT,   /* RSA 2048 */
+    MD_PKEY_TYPE_RSA,
+    MD_PKEY_TYPE_EC,
+} md_pkey_type_t;
+
+#define MD_PKEY_RSA_BITS_DEF   2048
+#define MD_PKEY_RSA_BITS_MIN   2048
+
+typedef struct md_pkey_spec_t {
+    md_pkey_type_t type;
+    unsigned int bits;      /* RSA */
+    const char *curve;      /* EC: OpenSSL group name, "P-256" / "P-384" style
+                             * (secp256r1, secp384r1 accepted when parsing) */
+} md_pkey_spec_t;
+
+/* Parse one spec from config words: "RSA", "RSA 3072" (bits in *pnext_used),
+ * "rsa3072", "secp256r1", "P-256", "secp384r1", "P-384". Returns APR_EINVAL
+ * with *perr set for unknown types, RSA bits < 2048, unknown curves. */
+apr_status_t md_pkey_spec_parse(md_pkey_spec_t **pspec, const char *word, const char *next,
+                                int *pnext_used, const char **perr, apr_pool_t *p);
+
+/* Name used in file names and status keys: "rsa" for RSA (any bits),
+ * the curve name in lower case for EC ("secp384r1"; P-256 -> "secp256r1"). */
+const char *md_pkey_spec_name(const md_pkey_spec_t *spec);
+
+/* {"type": "RSA", "bits": 2048} / {"type": "EC", "curve": "secp256r1"} */
+json_t *md_pkey_spec_to_json(const md_pkey_spec_t *spec);
+apr_status_t md_pkey_spec_from_json(md_pkey_spec_t **pspec, const json_t *j, apr_pool_t *p);
+int md_pkey_spec_eq(const md_pkey_spec_t *a, const md_pkey_spec_t *b);
+
+/* --- private keys ------------------------------------------------------- */
+
+typedef struct md_pkey_t md_pkey_t;
+
+/* Generate a new key. CPU heavy for RSA (hundreds of ms): never on a request
+ * path or in post_config per MD. */
+apr_status_t md_pkey_gen(md_pkey_t **ppkey, apr_pool_t *p, const md_pkey_spec_t *spec);
+
+/* PEM of the key as PKCS#8. With a passphrase (pass_len > 0) the PEM is
+ * "ENCRYPTED PRIVATE KEY" under AES-256-CBC (PBES2), as the stock module
+ * writes. The returned buffer is allocated from p and cleansed when p is
+ * cleared. */
+apr_status_t md_pkey_to_pem(const char **ppem, apr_size_t *plen, md_pkey_t *pkey,
+                            const char *pass, apr_size_t pass_len, apr_pool_t *p);
+
+/* Load a key from PEM (plain or encrypted with pass). APR_EINVAL for
+ * garbage; APR_EACCES when the PEM is encrypted and pass does not decrypt it. */
+apr_status_t md_pkey_from_pem(md_pkey_t **ppkey, const char *pem, apr_size_t len,
+                              const char *pass, apr_size_t pass_len, apr_pool_t *p);
+
+md_pkey_type_t md_pkey_type(const md_pkey_t *pkey);
+
+/* Public JWK (RFC 7517) of the key: RSA {"e","kty","n"}, EC {"crv","kty","x","y"}.
+ * New reference. */
+json_t *md_pkey_to_jwk(const md_pkey_t *pkey);
+
+/* RFC 7638 JWK thumbprint, base64url of SHA-256 over the canonical JWK. */
+apr_status_t md_pkey_jwk_thumbprint(const char **pthumb, const md_pkey_t *pkey, apr_pool_t *p);
+
+/* JWS "alg" for this key: "RS256", "ES256" (P-256), "ES384" (P-384). */
+const char *md_pkey_jws_alg(const md_pkey_t *pkey);
+
+/* Sign data for JWS with the key's alg: RSA PKCS#1 v1.5 SHA-256; ECDSA with
+ * the curve's hash, returned as the raw R||S form JWS needs (RFC 7518 §3.4),
+ * not DER. *psig is allocated from p. */
+apr_status_t md_pkey_sign_jws(const unsigned char **psig, apr_size_t *plen,
+                              const md_pkey_t *pkey, const void *data, apr_size_t len,
+                              apr_pool_t *p);
+
+/* --- certificates ------------------------------------------------------- */
+
+typedef struct md_cert_t md_cert_t;
+
+/* Parse all certificates in a PEM buffer, in order (leaf first for a
+ * chain). APR_ENOENT if there is none, APR_EINVAL on garbage. The array
+ * holds md_cert_t*. */
+apr_status_t md_certs_from_pem(apr_array_header_t **pcerts, const char *pem, apr_size_t len,
+                               apr_pool_t *p);
+/* PEM of the certificates concatenated. */
+apr_status_t md_certs_to_pem(const char **ppem, apr_size_t *plen,
+                             const apr_array_header_t *certs, apr_pool_t *p);
+
+/* DNS names and IP addresses from subjectAltName (IPs as text), lower case. */
+apr_status_t md_cert_get_alt_names(apr_array_header_t **pnames, const md_cert_t *cert,
+                                   apr_pool_t *p);
+/* Does the certificate cover all names (wildcards in the cert honoured)? */
+int md_cert_covers(const md_cert_t *cert, const apr_array_header_t *names);
+
+apr_time_t md_cert_valid_from(const md_cert_t *cert);
+apr_time_t md_cert_valid_until(const md_cert_t *cert);
+/* Valid at time t? */
+int md_cert_is_valid_at(const md_cert_t *cert, apr_time_t t);
+/* Serial number as upper-case hex without separators ("73F80952EB8287B6"). */
+const char *md_cert_serial_hex(const md_cert_t *cert, apr_pool_t *p);
+/* SHA-256 fingerprint of the DER as lower-case hex without separators. */
+const char *md_cert_sha256_fingerprint(const md_cert_t *cert, apr_pool_t *p);
+/* Issuer as "/CN=..." one-line form (OpenSSL's X509_NAME_oneline style). */
+const char *md_cert_issuer_name(const md_cert_t *cert, apr_pool_t *p);
+/* Does the certificate's public key match the private key? */
+int md_cert_matches_key(const md_cert_t *cert, const md_pkey_t *pkey);
+
+/* A self-signed certificate for names (first is the CN), valid from now-1d
+ * for valid_for, signed with pkey; used as the fallback while no real
+ * certificate exists. */
+apr_status_t md_cert_self_sign(md_cert_t **pcert, const char *cn,
+                               const apr_array_header_t *names, const md_pkey_t *pkey,
+                               apr_interval_time_t valid_for, apr_pool_t *p);
+
+/* --- CSR ---------------------------------------------------------------- */
+
+/* A CSR (PKCS#10) for names, all as subjectAltName (DNS names; IP literals
+ * as IP addresses), signed by pkey, with the TLS Feature status_request
+ * extension if must_staple. *pcsr64 is the base64url DER, as ACME's
+ * finalize wants it. Names must be valid (checked by the caller). */
+apr_status_t md_csr_create(const char **pcsr64, const md_pkey_t *pkey,
+                           const apr_array_header_t *names, int must_staple, apr_pool_t *p);
+
+/* --- digests, randomness ------------------------------------------------ */
+
+/* SHA-256 of data; *pdigest (32 bytes) allocated from p. */
+apr_status_t md_crypt_sha256(const unsigned char **pdigest, const void *data, apr_size_t len,
+                             apr_pool_t *p);
+/* base64url(SHA-256(data)) */
+apr_status_t md_crypt_sha256_b64url(const char **pb64, const void *data, apr_size_t len,
+                                    apr_pool_t *p);
+/* Cryptographically secure random bytes. */
+apr_status_t md_crypt_random(unsigned char *buf, apr_size_t len);
+
+/* Drain OpenSSL's error queue into one string (for messages); "" if empty. */
+const char *md_crypt_last_error(apr_pool_t *p);
+
+#endif /* md_crypt_h */

@@ -1,0 +1,113 @@
+/* Every JSON member name and store file name we read or write, in one place
+ * (STYLE §2), so one grep finds every use. Names match the stock mod_md's
+ * store and status formats, which we must stay compatible with. */
+#ifndef md_keys_h
+#define md_keys_h
+
+/* --- store files (aspects) --- */
+#define MD_FN_STORE_JSON        "md_store.json"
+#define MD_FN_HTTPD_JSON        "httpd.json"
+#define MD_FN_MD                "md.json"
+#define MD_FN_JOB               "job.json"
+#define MD_FN_PRIVKEY           "privkey.pem"
+#define MD_FN_PUBCERT           "pubcert.pem"
+#define MD_FN_FALLBACK_PKEY     "fallback-privkey.pem"
+#define MD_FN_FALLBACK_CERT     "fallback-pubcert.pem"
+#define MD_FN_ACCOUNT           "account.json"
+#define MD_FN_ACCT_KEY          "account.pem"
+#define MD_FN_HTTP01            "acme-http-01.txt"
+
+/* --- md_store.json --- */
+#define MD_KEY_STORE            "store"
+#define MD_KEY_VERSION          "version"
+#define MD_KEY_KEY              "key"
+
+/* --- md.json --- */
+#define MD_KEY_NAME             "name"
+#define MD_KEY_DOMAINS          "domains"
+#define MD_KEY_CONTACTS         "contacts"
+#define MD_KEY_TRANSITIVE       "transitive"
+#define MD_KEY_CA               "ca"
+#define MD_KEY_ACCOUNT          "account"
+#define MD_KEY_PROTO            "proto"
+#define MD_KEY_URL              "url"
+#define MD_KEY_URLS             "urls"
+#define MD_KEY_AGREEMENT        "agreement"
+#define MD_KEY_STATE            "state"
+#define MD_KEY_STATE_DESCR      "state-descr"
+#define MD_KEY_RENEW_MODE       "renew-mode"
+#define MD_KEY_RENEW_WINDOW     "renew-window"
+#define MD_KEY_WARN_WINDOW      "warn-window"
+#define MD_KEY_MUST_STAPLE      "must-staple"
+#define MD_KEY_PKEY             "pkey"
+#define MD_KEY_TYPE             "type"
+#define MD_KEY_BITS             "bits"
+#define MD_KEY_CURVE            "curve"
+#define MD_KEY_REQUIRE_HTTPS    "require-https"
+#define MD_KEY_STAPLING         "stapling"
+#define MD_KEY_PROFILE_MANDATORY "profile-mandatory"
+#define MD_KEY_ARI_RENEWALS     "ari-renewals"
+#define MD_KEY_CA_CERTS         "ca-certs"
+
+/* --- account.json --- */
+#define MD_KEY_STATUS           "status"
+#define MD_KEY_CA_URL           "ca-url"
+#define MD_KEY_CONTACT          "contact"
+#define MD_KEY_REGISTRATION     "registration"
+#define MD_KEY_ORDERS           "orders"
+#define MD_KEY_TOS              "termsOfServiceAgreed"
+
+/* --- job.json --- */
+#define MD_KEY_FINISHED         "finished"
+#define MD_KEY_NOTIFIED         "notified"
+#define MD_KEY_LAST_RUN         "last-run"
+#define MD_KEY_NEXT_RUN         "next-run"
+#define MD_KEY_VALID_FROM       "valid-from"
+#define MD_KEY_ERRORS           "errors"
+#define MD_KEY_LAST             "last"
+#define MD_KEY_LOG              "log"
+#define MD_KEY_ENTRIES          "entries"
+#define MD_KEY_WHEN             "when"
+#define MD_KEY_DETAIL           "detail"
+#define MD_KEY_PROBLEM          "problem"
+#define MD_KEY_SUBPROBLEMS      "subproblems"
+#define MD_KEY_ACTIVITY         "activity"
+#define MD_KEY_ORDER            "order"
+
+/* --- ACME (RFC 8555) --- */
+#define MD_KEY_NEW_NONCE        "newNonce"
+#define MD_KEY_NEW_ACCOUNT      "newAccount"
+#define MD_KEY_NEW_ORDER        "newOrder"
+#define MD_KEY_REVOKE_CERT      "revokeCert"
+#define MD_KEY_KEY_CHANGE       "keyChange"
+#define MD_KEY_META             "meta"
+#define MD_KEY_TOS_URL          "termsOfService"
+#define MD_KEY_EAB_REQUIRED     "externalAccountRequired"
+#define MD_KEY_IDENTIFIERS      "identifiers"
+#define MD_KEY_VALUE            "value"
+#define MD_KEY_AUTHORIZATIONS   "authorizations"
+#define MD_KEY_FINALIZE         "finalize"
+#define MD_KEY_CERTIFICATE      "certificate"
+#define MD_KEY_EXPIRES          "expires"
+#define MD_KEY_IDENTIFIER       "identifier"
+#define MD_KEY_CHALLENGES       "challenges"
+#define MD_KEY_TOKEN            "token"
+#define MD_KEY_WILDCARD         "wildcard"
+#define MD_KEY_CSR              "csr"
+#define MD_KEY_ONLY_EXISTING    "onlyReturnExisting"
+#define MD_KEY_ERROR            "error"
+
+/* --- status output (md-status, certificate-status) --- */
+#define MD_KEY_CERT             "cert"
+#define MD_KEY_VALID            "valid"
+#define MD_KEY_FROM             "from"
+#define MD_KEY_UNTIL            "until"
+#define MD_KEY_SERIAL           "serial"
+#define MD_KEY_SHA256_FP        "sha256-fingerprint"
+#define MD_KEY_ISSUER_NAME      "issuer-name"
+#define MD_KEY_RENEW_AT         "renew-at"
+#define MD_KEY_RENEWAL          "renewal"
+#define MD_KEY_WATCHED          "watched"
+#define MD_KEY_MANAGED_DOMAINS  "managed-domains"
+
+#endif /* md_keys_h */

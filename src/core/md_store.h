@@ -1,0 +1,140 @@
+/* The store: where accounts, MDs, keys, certificates, jobs and challenge
+ * responses live.
+ *
+ * An interface (a table of functions) so that a cluster can later share one
+ * store on a distributed database: nothing above this header may assume
+ * files. The file-system implementation is md_store_fs.c, with the stock
+ * mod_md's layout:
+ *   <base>/md_store.json           store version and the store key
+ *   <base>/httpd.json              what the server listens on
+ *   <base>/accounts/<name>/...     account.json, account.pem (encrypted)
+ *   <base>/challenges/<domain>/... acme-http-01.txt ...
+ *   <base>/domains/<md>/...        md.json, privkey.pem (plain, 0600), pubcert.pem, job.json
+ *   <base>/staging/<md>/...        same files, keys encrypted, written by the child
+ *   <base>/archive/<md>.<n>/...    previous domains/<md> sets
+ *   <base>/tmp/...                 scratch for activation
+ *
+ * Values are addressed by (group, name, aspect): group is the directory,
+ * name the item (an MD or account name), aspect the file name (MD_FN_*).
+ */
+#ifndef md_store_h
+#define md_store_h
+
+#include <apr_pools.h>
+#include <apr_tables.h>
+#include <apr_time.h>
+#include <jansson.h>
+#include "md_crypt.h"
+
+typedef enum {
+    MD_SG_NONE,        /* the store's base itself (md_store.json, httpd.json) */
+    MD_SG_ACCOUNTS,
+    MD_SG_CHALLENGES,
+    MD_SG_DOMAINS,
+    MD_SG_STAGING,
+    MD_SG_ARCHIVE,
+    MD_SG_TMP,
+    MD_SG_COUNT,
+} md_store_group_t;
+
+const char *md_store_group_name(md_store_group_t group);
+
+typedef struct md_store_t md_store_t;
+
+/* The operations an implementation provides. All allocate results from p.
+ * APR_ENOENT means "not there" everywhere. */
+typedef struct md_store_ops_t {
+    /* Read the whole value. */
+    apr_status_t (*load)(md_store_t *store, md_store_group_t group, const char *name,
+                         const char *aspect, char **pdata, apr_size_t *plen, apr_pool_t *p);
+    /* Replace the value atomically and durably (a reader sees the old or the
+     * new value, never a mix; after return it survives a crash). secret
+     * values are never readable by anyone but the owner. */
+    apr_status_t (*save)(md_store_t *store, md_store_group_t group, const char *name,
+                         const char *aspect, const char *data, apr_size_t len,
+                         int secret, apr_pool_t *p);
+    apr_status_t (*remove)(md_store_t *store, md_store_group_t group, const char *name,
+                           const char *aspect, apr_pool_t *p);
+    /* Remove the item with all its aspects. */
+    apr_status_t (*purge)(md_store_t *store, md_store_group_t group, const char *name,
+                          apr_pool_t *p);
+    /* Names of the items in the group (const char*), sorted. */
+    apr_status_t (*list)(md_store_t *store, md_store_group_t group, apr_array_header_t **pnames,
+                         apr_pool_t *p);
+    /* Aspects of an item (const char*), sorted. */
+    apr_status_t (*list_aspects)(md_store_t *store, md_store_group_t group, const char *name,
+                                 apr_array_header_t **paspects, apr_pool_t *p);
+    /* Make the item `name` of group `from` the item `name` of group `to`, as
+     * one step: an existing `to` item is moved to MD_SG_ARCHIVE as
+     * "<name>.<n>" (n the next free number) if archive is set, else removed. */
+    apr_status_t (*move)(md_store_t *store, md_store_group_t from, md_store_group_t to,
+                         const char *name, int archive, apr_pool_t *p);
+    /* Last modification time of a value, 0 if not there. */
+    apr_time_t (*get_mtime)(md_store_t *store, md_store_group_t group, const char *name,
+                            const char *aspect, apr_pool_t *p);
+    /* A local file path holding the value, for consumers that need a file
+     * (mod_ssl). The fs store returns its own path (the file need not exist);
+     * other stores would materialize a copy. */
+    apr_status_t (*get_fname)(md_store_t *store, md_store_group_t group, const char *name,
+                              const char *aspect, const char **pfname, apr_pool_t *p);
+    /* Hand ownership of what the unprivileged child writes (challenges,
+     * staging) to uid/gid; called by the parent when running as root. */
+    apr_status_t (*set_owner)(md_store_t *store, int uid, int gid, apr_pool_t *p);
+} md_store_ops_t;
+
+struct md_store_t {
+    const md_store_ops_t *ops;
+    /* The store key: random bytes from md_store.json, the passphrase for
+     * keys kept encrypted (accounts, staging, archive). */
+    const unsigned char *key;
+    apr_size_t key_len;
+};
+
+/* Open (creating if needed) a file-system store at base_dir. Reads or
+ * creates md_store.json with a new random 48-byte key. Fails with a message
+ * naming the file if md_store.json is corrupt. Call in the parent (root). */
+apr_status_t md_store_fs_open(md_store_t **pstore, apr_pool_t *p, const char *base_dir);
+
+/* --- typed access, implemented once over the ops (md_store.c) --- */
+
+apr_status_t md_store_load_json(md_store_t *store, md_store_group_t group, const char *name,
+                                const char *aspect, json_t **pjson, apr_pool_t *p);
+apr_status_t md_store_save_json(md_store_t *store, md_store_group_t group, const char *name,
+                                const char *aspect, const json_t *json, apr_pool_t *p);
+
+/* Private keys: encrypted with the store key in MD_SG_ACCOUNTS, MD_SG_STAGING
+ * and MD_SG_ARCHIVE, plain (but secret) in MD_SG_DOMAINS (mod_ssl reads
+ * them there). Loading accepts either form. */
+apr_status_t md_store_load_pkey(md_store_t *store, md_store_group_t group, const char *name,
+                                const char *aspect, md_pkey_t **ppkey, apr_pool_t *p);
+apr_status_t md_store_save_pkey(md_store_t *store, md_store_group_t group, const char *name,
+                                const char *aspect, md_pkey_t *pkey, apr_pool_t *p);
+
+/* Certificate chains (leaf first), md_cert_t* arrays. */
+apr_status_t md_store_load_certs(md_store_t *store, md_store_group_t group, const char *name,
+                                 const char *aspect, apr_array_header_t **pcerts, apr_pool_t *p);
+apr_status_t md_store_save_certs(md_store_t *store, md_store_group_t group, const char *name,
+                                 const char *aspect, const apr_array_header_t *certs,
+                                 apr_pool_t *p);
+
+/* Text values (challenge responses). */
+apr_status_t md_store_load_text(md_store_t *store, md_store_group_t group, const char *name,
+                                const char *aspect, const char **ptext, apr_pool_t *p);
+apr_status_t md_store_save_text(md_store_t *store, md_store_group_t group, const char *name,
+                                const char *aspect, const char *text, apr_pool_t *p);
+
+/* Thin wrappers over ops for callers' convenience. */
+apr_status_t md_store_remove(md_store_t *store, md_store_group_t group, const char *name,
+                             const char *aspect, apr_pool_t *p);
+apr_status_t md_store_purge(md_store_t *store, md_store_group_t group, const char *name,
+                            apr_pool_t *p);
+apr_status_t md_store_list(md_store_t *store, md_store_group_t group,
+                           apr_array_header_t **pnames, apr_pool_t *p);
+apr_status_t md_store_move(md_store_t *store, md_store_group_t from, md_store_group_t to,
+                           const char *name, int archive, apr_pool_t *p);
+apr_status_t md_store_get_fname(md_store_t *store, md_store_group_t group, const char *name,
+                                const char *aspect, const char **pfname, apr_pool_t *p);
+int md_store_exists(md_store_t *store, md_store_group_t group, const char *name,
+                    const char *aspect, apr_pool_t *p);
+
+#endif /* md_store_h */

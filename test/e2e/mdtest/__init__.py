@@ -1,0 +1,24 @@
+"""End-to-end harness for the mod_md replacement.
+
+Modules:
+  util    - free ports, wait_for polling, stopping processes by PID
+  certs   - pebble's TLS identity, served-chain inspection and verification
+  pebble  - pebble-challtestsrv and pebble ACME server control
+  apache  - a private httpd instance with generated configuration
+
+Nothing here depends on pytest; conftest.py wraps it in fixtures and
+scripts/demo.py uses it directly.
+"""
+import os
+
+#: the repository root (test/e2e/mdtest/__init__.py -> three levels up)
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.dirname(os.path.abspath(__file__)))))
+
+#: Debian's stock module, used as a behavioural reference
+STOCK_MD_MODULE = "/usr/lib/apache2/modules/mod_md.so"
+
+
+def default_module_path():
+    """Our module unless MD_MODULE points elsewhere."""
+    return os.environ.get("MD_MODULE") or os.path.join(REPO_ROOT, "build", "mod_md.so")
