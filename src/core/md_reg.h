@@ -1,0 +1,67 @@
+/* The registry: the managed domains of this configuration, matched with
+ * what the store holds.
+ *
+ * Used by the parent in post_config (as root, no network): bring md.json in
+ * the store up to date with the config, activate staged certificates,
+ * assess each MD (is the certificate there, valid, covering all names, when
+ * is it due for renewal), and provide files for mod_ssl: the real
+ * certificate or a self-signed fallback. The child only reads the
+ * assessments made here (inherited through fork).
+ */
+#ifndef md_reg_h
+#define md_reg_h
+
+#include <apr_pools.h>
+#include <apr_tables.h>
+#include <apr_time.h>
+#include "md.h"
+#include "md_store.h"
+
+/* What the parent found for one MD at start-up. */
+typedef struct md_reg_state_t {
+    const md_t *md;
+    md_state_t state;
+    const char *state_descr;     /* why not complete, or NULL */
+    int has_cert;                /* a live certificate for every key spec */
+    apr_time_t valid_from;       /* of the certificate that expires first */
+    apr_time_t valid_until;
+    apr_time_t renew_at;         /* when renewal is due; 0 now */
+    int activated;               /* a staged set was made live at this start */
+} md_reg_state_t;
+
+/* Store file names for a key spec: "privkey.pem"/"pubcert.pem" for RSA
+ * (the default), "privkey.<curve>.pem"/"pubcert.<curve>.pem" for EC. */
+const char *md_reg_pkey_fname(const md_pkey_spec_t *spec, apr_pool_t *p);
+const char *md_reg_cert_fname(const md_pkey_spec_t *spec, apr_pool_t *p);
+
+/* Write domains/<md>/md.json from the configured md, keeping what the store
+ * knew that the config does not say (account in use). */
+apr_status_t md_reg_sync(md_store_t *store, md_t *md, apr_pool_t *ptemp);
+
+/* If staging/<md> holds a finished, complete set (certificate covering all
+ * names, key matching, for every key spec), make it live: build it in tmp/
+ * with plain keys, swap it into domains/ (the old set to archive/) and
+ * clear staging. An incomplete or broken staged set is left alone (or
+ * dropped, with an error logged, if it can never become valid).
+ * *pactivated tells whether something was made live. */
+apr_status_t md_reg_activate_staged(md_store_t *store, const md_t *md, int *pactivated,
+                                    apr_pool_t *ptemp);
+
+/* Assess the live certificate(s) of md at time now. Never fails: problems
+ * end up in the state and its description. */
+void md_reg_assess(md_reg_state_t *st, md_store_t *store, const md_t *md, apr_time_t now,
+                   apr_pool_t *p);
+
+/* Paths of the live key and certificate for a key spec (for mod_ssl). */
+apr_status_t md_reg_cred_files(const char **pkeyfile, const char **pcertfile,
+                               md_store_t *store, const md_t *md,
+                               const md_pkey_spec_t *spec, apr_pool_t *p);
+
+/* Paths of a self-signed fallback certificate for md, signed with the
+ * shared fallback key; created (or refreshed when names changed or it
+ * expires within a day) as needed. */
+apr_status_t md_reg_fallback_files(const char **pkeyfile, const char **pcertfile,
+                                   md_store_t *store, const md_t *md, md_pkey_t *fallback_key,
+                                   apr_pool_t *p);
+
+#endif /* md_reg_h */
