@@ -46,8 +46,12 @@ void md_result_problem_set(md_result_t *r, apr_status_t status, const char *prob
 /* Copy status/problem/detail/subproblems/retry_after from src. */
 void md_result_assign(md_result_t *dst, const md_result_t *src);
 
+/* JSON member of the result for retry_after, an HTTP date. */
+#define MD_KEY_RETRY_AFTER "retry-after"
+
 /* {"status": int, "problem": str, "detail": str, "activity": str,
- *  "subproblems": [...]} - members absent when unset. New reference. */
+ *  "subproblems": [...], "retry-after": "<HTTP date>"} - members absent when
+ * unset. New reference. */
 json_t *md_result_to_json(const md_result_t *r);
 void md_result_from_json(md_result_t *r, const json_t *j);
 

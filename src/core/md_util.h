@@ -49,8 +49,10 @@ int md_util_is_base64url(const char *s, apr_size_t max_len);
 /* Lower-case copy. */
 const char *md_util_str_tolower(apr_pool_t *p, const char *s);
 
-/* Copy of s with non-printable characters replaced by '?', for strings from
- * the network before they go into a log line or HTML. */
+/* Copy of s with non-printable characters (bytes < 0x20 or >= 0x7f) replaced
+ * by '?', for strings from the network before they go into a log line or
+ * HTML. If s is longer than max_len (and max_len > 0), only its first max_len
+ * characters are kept and "..." is appended. NULL stays NULL. */
 const char *md_util_str_printable(apr_pool_t *p, const char *s, apr_size_t max_len);
 
 #endif /* md_util_h */
