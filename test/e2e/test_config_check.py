@@ -1,0 +1,88 @@
+"""Configuration checking: `apache2 -t` refuses bad MD directives with a
+message that says what is wrong and where; an MD that no virtual host uses
+is only a warning.
+
+Tests named test_bad_config_* check our module's messages; Debian's stock
+mod_md accepts some of these configs silently or words its errors
+differently, so they are marked `ours` and are expected to fail against it.
+"""
+import re
+
+import pytest
+
+BAD_VALUES = [
+    # (line, directive, bad value)
+    ("MDRenewMode sometimes", "MDRenewMode", "sometimes"),
+    ("MDRenewWindow 100%", "MDRenewWindow", "100%"),
+    ("MDRenewWindow -5%", "MDRenewWindow", "-5%"),
+    ("MDRenewWindow 33x", "MDRenewWindow", "33x"),
+    ("MDomain bad_name.test", "MDomain", "bad_name.test"),
+    ("MDomain -lead.test", "MDomain", "-lead.test"),
+    ("MDomain a..test", "MDomain", "a..test"),
+]
+
+
+def _mentions_line(out, lineno):
+    return re.search(r"(?<!\d)%d(?!\d)" % lineno, out) is not None
+
+
+def _good_base(apache):
+    conf = apache.config()
+    conf.add_md(["good.test"])
+    conf.add_vhost("good.test")
+    return conf
+
+
+def test_valid_md_config_passes_config_test(apache):
+    conf = _good_base(apache)
+    conf.add("MDRenewMode auto", "MDRenewWindow 33%")
+    conf.add_md(["set.test", "www.set.test"], ["MDRenewWindow 20d"])
+    conf.add_vhost("set.test", aliases=["www.set.test"])
+    conf.write()
+    rc, out = apache.config_test()
+    assert rc == 0, out
+
+
+@pytest.mark.ours
+@pytest.mark.parametrize("line,directive,value", BAD_VALUES,
+                         ids=[b[0].replace(" ", "_") for b in BAD_VALUES])
+def test_bad_config_refused_naming_directive_value_and_place(apache, line,
+                                                             directive, value):
+    conf = _good_base(apache)
+    conf.add(line)
+    conf.write()
+    lineno = conf.line_of(line)
+    rc, out = apache.config_test()
+    assert rc != 0, "config with %r was accepted:\n%s" % (line, out)
+    assert directive in out, out
+    assert value in out, out
+    assert apache.conf_path in out, out
+    assert _mentions_line(out, lineno), "line %d not named:\n%s" % (lineno, out)
+
+
+@pytest.mark.ours
+def test_bad_config_same_name_in_two_mds_names_both_places(apache):
+    conf = _good_base(apache)
+    conf.add_md(["x.test"])
+    conf.add("# something in between")
+    conf.add_md(["y.test", "x.test"])
+    conf.write()
+    first = conf.line_of("MDomain x.test")
+    second = conf.line_of("MDomain y.test x.test")
+    rc, out = apache.config_test()
+    assert rc != 0, "x.test in two MDs was accepted:\n%s" % out
+    assert "x.test" in out, out
+    assert apache.conf_path in out, out
+    assert _mentions_line(out, first), "line %d not named:\n%s" % (first, out)
+    assert _mentions_line(out, second), "line %d not named:\n%s" % (second, out)
+
+
+def test_md_without_vhost_warns_but_server_starts(apache):
+    conf = apache.config()
+    conf.add_md(["unused.test"])
+    conf.add_vhost("plain.test", ssl=False)
+    conf.write()
+    apache.start()
+    apache.wait_for_log(r"\[md:warn\].*unused\.test")
+    assert apache.running
+    assert apache.http_get("plain.test", "/index.html").status == 200
