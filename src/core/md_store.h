@@ -90,9 +90,40 @@ struct md_store_t {
     apr_size_t key_len;
 };
 
+/* Largest value the store reads (a long certificate chain fits easily);
+ * bigger files are refused with APR_EINVAL. JSON is further capped at
+ * MD_JSON_MAX_LEN. */
+#define MD_STORE_MAX_VALUE_LEN  (4 * 1024 * 1024)
+
+/* Length in bytes of the key in md_store.json (before base64url). */
+#define MD_STORE_KEY_LEN        48
+
+/* Store format version written into md_store.json, as the stock module's. */
+#define MD_STORE_VERSION        3.0
+
 /* Open (creating if needed) a file-system store at base_dir. Reads or
  * creates md_store.json with a new random 48-byte key. Fails with a message
- * naming the file if md_store.json is corrupt. Call in the parent (root). */
+ * naming the file if md_store.json is corrupt. Call in the parent (root).
+ *
+ * Details of the file-system store (md_store_fs.c):
+ * - Names and aspects become path components: NULL, "", names starting
+ *   with '.' (".", "..", our temp files), names with '/' or '\\' and names
+ *   longer than 255 bytes give APR_EINVAL before the file system is touched.
+ *   MD_SG_NONE takes name NULL (values in the base directory itself).
+ * - get_fname also accepts aspect NULL (the item's directory) and, with it,
+ *   name NULL (the group's directory).
+ * - load NUL-terminates *pdata (not counted in *plen).
+ * - purge and list_aspects give APR_ENOENT for a missing item; list gives
+ *   an empty array for an empty or missing group; move gives APR_ENOENT
+ *   when `from` has no item `name`.
+ * - After a move into accounts, domains or archive, the item's directory is
+ *   made 0700 and, in domains, every file 0600 and (when running as root)
+ *   owned by us, whoever wrote it in staging.
+ * - The store object holds no mutable state: it may be shared between
+ *   threads; processes coordinate through atomic renames only.
+ * store->key is the 48 decoded bytes of md_store.json's "key" (the stock
+ * module uses the same bytes as the PEM passphrase, so keys stay readable
+ * by either module). The store is allocated from p. */
 apr_status_t md_store_fs_open(md_store_t **pstore, apr_pool_t *p, const char *base_dir);
 
 /* --- typed access, implemented once over the ops (md_store.c) --- */
@@ -136,5 +167,10 @@ apr_status_t md_store_get_fname(md_store_t *store, md_store_group_t group, const
                                 const char *aspect, const char **pfname, apr_pool_t *p);
 int md_store_exists(md_store_t *store, md_store_group_t group, const char *name,
                     const char *aspect, apr_pool_t *p);
+apr_status_t md_store_list_aspects(md_store_t *store, md_store_group_t group, const char *name,
+                                  apr_array_header_t **paspects, apr_pool_t *p);
+apr_time_t md_store_get_mtime(md_store_t *store, md_store_group_t group, const char *name,
+                              const char *aspect, apr_pool_t *p);
+apr_status_t md_store_set_owner(md_store_t *store, int uid, int gid, apr_pool_t *p);
 
 #endif /* md_store_h */

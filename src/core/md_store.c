@@ -1,0 +1,293 @@
+/* Typed access to the store, written once over md_store_ops_t so that every
+ * store implementation shares the encoding of JSON, keys and certificates
+ * and the messages about broken values. */
+#include <string.h>
+
+#include <apr_strings.h>
+
+#include "md_crypt.h"
+#include "md_json.h"
+#include "md_log.h"
+#include "md_store.h"
+
+/* Directory names of the groups, as in the stock module's layout. */
+static const char *const GROUP_NAMES[MD_SG_COUNT] = {
+    [MD_SG_NONE]       = "none",
+    [MD_SG_ACCOUNTS]   = "accounts",
+    [MD_SG_CHALLENGES] = "challenges",
+    [MD_SG_DOMAINS]    = "domains",
+    [MD_SG_STAGING]    = "staging",
+    [MD_SG_ARCHIVE]    = "archive",
+    [MD_SG_TMP]        = "tmp",
+};
+
+const char *md_store_group_name(md_store_group_t group)
+{
+    if ((int)group < 0 || group >= MD_SG_COUNT) {
+        return "unknown";
+    }
+    return GROUP_NAMES[group];
+}
+
+/* Where a value lives, for messages: the file path when the store has one. */
+static const char *where(md_store_t *store, md_store_group_t group, const char *name,
+                         const char *aspect, apr_pool_t *p)
+{
+    const char *fname = NULL;
+
+    if (store->ops->get_fname(store, group, name, aspect, &fname, p) == APR_SUCCESS && fname) {
+        return fname;
+    }
+    return apr_psprintf(p, "%s/%s/%s", md_store_group_name(group), name ? name : "",
+                        aspect ? aspect : "");
+}
+
+static void cleanse(void *buf, apr_size_t len)
+{
+    volatile unsigned char *b = buf;
+    while (len--) {
+        *b++ = 0;
+    }
+}
+
+/* Load a value; a failure other than "not there" is logged with its path. */
+static apr_status_t load(char **pdata, apr_size_t *plen, md_store_t *store,
+                         md_store_group_t group, const char *name, const char *aspect,
+                         apr_pool_t *p)
+{
+    apr_status_t rv = store->ops->load(store, group, name, aspect, pdata, plen, p);
+
+    if (rv != APR_SUCCESS && !APR_STATUS_IS_ENOENT(rv)) {
+        md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p, "MD05100: %s: cannot read",
+                      where(store, group, name, aspect, p));
+    }
+    return rv;
+}
+
+apr_status_t md_store_load_json(md_store_t *store, md_store_group_t group, const char *name,
+                                const char *aspect, json_t **pjson, apr_pool_t *p)
+{
+    const char *err = NULL;
+    const char *fname;
+    apr_size_t len = 0;
+    char *data = NULL;
+    apr_status_t rv;
+
+    *pjson = NULL;
+    if ((rv = load(&data, &len, store, group, name, aspect, p)) != APR_SUCCESS) {
+        return rv;
+    }
+    fname = where(store, group, name, aspect, p);
+    if (len > MD_JSON_MAX_LEN) {
+        md_log_perror(MD_LOG_MARK, MD_LOG_ERR, APR_EINVAL, p, "MD05101: %s: too large for "
+                      "JSON (%" APR_SIZE_T_FMT " bytes, limit %d)", fname, len,
+                      MD_JSON_MAX_LEN);
+        return APR_EINVAL;
+    }
+    if (md_json_parse(pjson, data, len, fname, &err, p) != APR_SUCCESS) {
+        md_log_perror(MD_LOG_MARK, MD_LOG_ERR, APR_EINVAL, p, "MD05102: %s: corrupt JSON: %s",
+                      fname, err ? err : "unknown error");
+        *pjson = NULL;
+        return APR_EINVAL;
+    }
+    return APR_SUCCESS;
+}
+
+apr_status_t md_store_save_json(md_store_t *store, md_store_group_t group, const char *name,
+                                const char *aspect, const json_t *json, apr_pool_t *p)
+{
+    const char *text = json ? md_json_dump(json, 1, p) : NULL;
+
+    if (!text) {
+        md_log_perror(MD_LOG_MARK, MD_LOG_ERR, APR_EINVAL, p, "MD05103: %s: no JSON to save",
+                      where(store, group, name, aspect, p));
+        return APR_EINVAL;
+    }
+    return store->ops->save(store, group, name, aspect, text, strlen(text), 0, p);
+}
+
+/* Keys the unprivileged child can touch, or that sit around for long, are
+ * encrypted with the store key; mod_ssl needs the live ones in domains/ plain. */
+static int pkey_encrypted_in(md_store_group_t group)
+{
+    return group == MD_SG_ACCOUNTS || group == MD_SG_STAGING || group == MD_SG_ARCHIVE;
+}
+
+apr_status_t md_store_load_pkey(md_store_t *store, md_store_group_t group, const char *name,
+                                const char *aspect, md_pkey_t **ppkey, apr_pool_t *p)
+{
+    apr_size_t len = 0;
+    char *data = NULL;
+    apr_status_t rv;
+
+    *ppkey = NULL;
+    if ((rv = load(&data, &len, store, group, name, aspect, p)) != APR_SUCCESS) {
+        return rv;
+    }
+    /* Plain keys load whatever the passphrase; encrypted ones need the store key. */
+    rv = md_pkey_from_pem(ppkey, data, len, (const char *)store->key, store->key_len, p);
+    cleanse(data, len);
+    if (APR_STATUS_IS_EACCES(rv)) {
+        md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p, "MD05104: %s: the private key does not "
+                      "decrypt with the store key in md_store.json (was the key file copied "
+                      "from another store?)", where(store, group, name, aspect, p));
+    }
+    else if (rv != APR_SUCCESS) {
+        md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p, "MD05105: %s: not a valid private key",
+                      where(store, group, name, aspect, p));
+    }
+    if (rv != APR_SUCCESS) {
+        *ppkey = NULL;
+    }
+    return rv;
+}
+
+apr_status_t md_store_save_pkey(md_store_t *store, md_store_group_t group, const char *name,
+                                const char *aspect, md_pkey_t *pkey, apr_pool_t *p)
+{
+    const char *pem = NULL;
+    apr_size_t len = 0;
+    apr_pool_t *ptemp;
+    apr_status_t rv;
+
+    /* The PEM is cleansed when its pool goes: keep that pool short-lived. */
+    if ((rv = apr_pool_create(&ptemp, p)) != APR_SUCCESS) {
+        return rv;
+    }
+    if (pkey_encrypted_in(group)) {
+        rv = md_pkey_to_pem(&pem, &len, pkey, (const char *)store->key, store->key_len, ptemp);
+    }
+    else {
+        rv = md_pkey_to_pem(&pem, &len, pkey, NULL, 0, ptemp);
+    }
+    if (rv != APR_SUCCESS) {
+        md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, ptemp, "MD05106: %s: cannot encode the "
+                      "private key", where(store, group, name, aspect, ptemp));
+    }
+    else {
+        rv = store->ops->save(store, group, name, aspect, pem, len, 1, ptemp);
+    }
+    apr_pool_destroy(ptemp);
+    return rv;
+}
+
+apr_status_t md_store_load_certs(md_store_t *store, md_store_group_t group, const char *name,
+                                 const char *aspect, apr_array_header_t **pcerts, apr_pool_t *p)
+{
+    apr_size_t len = 0;
+    char *data = NULL;
+    apr_status_t rv;
+
+    *pcerts = NULL;
+    if ((rv = load(&data, &len, store, group, name, aspect, p)) != APR_SUCCESS) {
+        return rv;
+    }
+    rv = md_certs_from_pem(pcerts, data, len, p);
+    if (rv != APR_SUCCESS) {
+        /* The file is there: "no certificate in it" is corruption, not absence. */
+        md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p, "MD05107: %s: %s",
+                      where(store, group, name, aspect, p),
+                      APR_STATUS_IS_ENOENT(rv) ? "holds no certificate"
+                                               : "not valid PEM certificates");
+        *pcerts = NULL;
+        rv = APR_EINVAL;
+    }
+    return rv;
+}
+
+apr_status_t md_store_save_certs(md_store_t *store, md_store_group_t group, const char *name,
+                                 const char *aspect, const apr_array_header_t *certs,
+                                 apr_pool_t *p)
+{
+    const char *pem = NULL;
+    apr_size_t len = 0;
+    apr_status_t rv;
+
+    if (!certs || certs->nelts == 0) {
+        md_log_perror(MD_LOG_MARK, MD_LOG_ERR, APR_EINVAL, p, "MD05108: %s: no certificates "
+                      "to save", where(store, group, name, aspect, p));
+        return APR_EINVAL;
+    }
+    if ((rv = md_certs_to_pem(&pem, &len, certs, p)) != APR_SUCCESS) {
+        md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p, "MD05109: %s: cannot encode the "
+                      "certificates", where(store, group, name, aspect, p));
+        return rv;
+    }
+    return store->ops->save(store, group, name, aspect, pem, len, 0, p);
+}
+
+apr_status_t md_store_load_text(md_store_t *store, md_store_group_t group, const char *name,
+                                const char *aspect, const char **ptext, apr_pool_t *p)
+{
+    apr_size_t len = 0;
+    char *data = NULL;
+    apr_status_t rv;
+
+    *ptext = NULL;
+    if ((rv = load(&data, &len, store, group, name, aspect, p)) == APR_SUCCESS) {
+        *ptext = data;
+    }
+    return rv;
+}
+
+apr_status_t md_store_save_text(md_store_t *store, md_store_group_t group, const char *name,
+                                const char *aspect, const char *text, apr_pool_t *p)
+{
+    if (!text) {
+        return APR_EINVAL;
+    }
+    return store->ops->save(store, group, name, aspect, text, strlen(text), 0, p);
+}
+
+apr_status_t md_store_remove(md_store_t *store, md_store_group_t group, const char *name,
+                             const char *aspect, apr_pool_t *p)
+{
+    return store->ops->remove(store, group, name, aspect, p);
+}
+
+apr_status_t md_store_purge(md_store_t *store, md_store_group_t group, const char *name,
+                            apr_pool_t *p)
+{
+    return store->ops->purge(store, group, name, p);
+}
+
+apr_status_t md_store_list(md_store_t *store, md_store_group_t group,
+                           apr_array_header_t **pnames, apr_pool_t *p)
+{
+    return store->ops->list(store, group, pnames, p);
+}
+
+apr_status_t md_store_list_aspects(md_store_t *store, md_store_group_t group, const char *name,
+                                   apr_array_header_t **paspects, apr_pool_t *p)
+{
+    return store->ops->list_aspects(store, group, name, paspects, p);
+}
+
+apr_status_t md_store_move(md_store_t *store, md_store_group_t from, md_store_group_t to,
+                           const char *name, int archive, apr_pool_t *p)
+{
+    return store->ops->move(store, from, to, name, archive, p);
+}
+
+apr_status_t md_store_get_fname(md_store_t *store, md_store_group_t group, const char *name,
+                                const char *aspect, const char **pfname, apr_pool_t *p)
+{
+    return store->ops->get_fname(store, group, name, aspect, pfname, p);
+}
+
+apr_time_t md_store_get_mtime(md_store_t *store, md_store_group_t group, const char *name,
+                              const char *aspect, apr_pool_t *p)
+{
+    return store->ops->get_mtime(store, group, name, aspect, p);
+}
+
+int md_store_exists(md_store_t *store, md_store_group_t group, const char *name,
+                    const char *aspect, apr_pool_t *p)
+{
+    return store->ops->get_mtime(store, group, name, aspect, p) != 0;
+}
+
+apr_status_t md_store_set_owner(md_store_t *store, int uid, int gid, apr_pool_t *p)
+{
+    return store->ops->set_owner(store, uid, gid, p);
+}
