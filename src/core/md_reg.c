@@ -1,0 +1,325 @@
+/* The registry: config MDs matched with the store, activation of staged
+ * certificates, assessment and the files handed to mod_ssl. Parent only. */
+#include <string.h>
+
+#include <apr_strings.h>
+
+#include "md.h"
+#include "md_crypt.h"
+#include "md_json.h"
+#include "md_keys.h"
+#include "md_log.h"
+#include "md_reg.h"
+#include "md_util.h"
+
+#define FALLBACK_VALID_FOR    apr_time_from_sec(30 * MD_SECS_PER_DAY)
+#define FALLBACK_MIN_LEFT     apr_time_from_sec(MD_SECS_PER_DAY)
+
+static int is_default_spec(const md_pkey_spec_t *spec)
+{
+    return !spec || spec->type != MD_PKEY_TYPE_EC;
+}
+
+const char *md_reg_pkey_fname(const md_pkey_spec_t *spec, apr_pool_t *p)
+{
+    if (is_default_spec(spec)) {
+        return MD_FN_PRIVKEY;
+    }
+    return apr_psprintf(p, "privkey.%s.pem", md_pkey_spec_name(spec));
+}
+
+const char *md_reg_cert_fname(const md_pkey_spec_t *spec, apr_pool_t *p)
+{
+    if (is_default_spec(spec)) {
+        return MD_FN_PUBCERT;
+    }
+    return apr_psprintf(p, "pubcert.%s.pem", md_pkey_spec_name(spec));
+}
+
+apr_status_t md_reg_sync(md_store_t *store, md_t *md, apr_pool_t *ptemp)
+{
+    json_t *stored = NULL;
+    json_t *now;
+    md_t *old = NULL;
+    apr_status_t rv;
+
+    rv = md_store_load_json(store, MD_SG_DOMAINS, md->name, MD_FN_MD, &stored, ptemp);
+    if (rv == APR_SUCCESS) {
+        const char *fname = NULL;
+
+        md_store_get_fname(store, MD_SG_DOMAINS, md->name, MD_FN_MD, &fname, ptemp);
+        if (md_from_json(&old, stored, fname, ptemp) == APR_SUCCESS) {
+            /* The config does not say which account is in use; the store does. */
+            if (!md->ca_account && old->ca_account) {
+                md->ca_account = apr_pstrdup(ptemp, old->ca_account);
+            }
+            if (!md->ca_effective && old->ca_effective
+                && md_array_str_index(md->ca_urls, old->ca_effective, 0, 1) >= 0) {
+                md->ca_effective = old->ca_effective;
+            }
+        }
+    }
+    else if (rv != APR_ENOENT) {
+        /* Unreadable md.json: the store named the file. Keep it for the admin
+         * to look at; the configuration is what counts. */
+        md_log_perror(MD_LOG_MARK, MD_LOG_WARNING, rv, ptemp,
+                      "MD07001: %s: replacing unreadable md.json with the configuration",
+                      md->name);
+    }
+
+    now = md_json_pool_own(ptemp, md_to_json(md));
+    if (stored && json_equal(stored, now)) {
+        return APR_SUCCESS;
+    }
+    return md_store_save_json(store, MD_SG_DOMAINS, md->name, MD_FN_MD, now, ptemp);
+}
+
+/* The certificate+key of one spec in group, checked against md. */
+typedef struct {
+    apr_array_header_t *chain;
+    md_pkey_t *pkey;
+} cred_t;
+
+static apr_status_t load_cred(cred_t *cred, md_store_t *store, md_store_group_t group,
+                              const md_t *md, const md_pkey_spec_t *spec, const char **perr,
+                              apr_pool_t *p)
+{
+    const char *kname = md_reg_pkey_fname(spec, p);
+    const char *cname = md_reg_cert_fname(spec, p);
+    const md_cert_t *leaf;
+    apr_status_t rv;
+
+    *perr = NULL;
+    rv = md_store_load_certs(store, group, md->name, cname, &cred->chain, p);
+    if (rv != APR_SUCCESS) {
+        *perr = apr_psprintf(p, "certificate(%s) is missing", md_pkey_spec_name(spec));
+        return rv;
+    }
+    rv = md_store_load_pkey(store, group, md->name, kname, &cred->pkey, p);
+    if (rv != APR_SUCCESS) {
+        *perr = apr_psprintf(p, "private key(%s) is missing or unreadable",
+                             md_pkey_spec_name(spec));
+        return rv;
+    }
+    leaf = MD_ARR_IDX(cred->chain, 0, const md_cert_t *);
+    if (!md_cert_matches_key(leaf, cred->pkey)) {
+        *perr = apr_psprintf(p, "certificate(%s) does not match its private key",
+                             md_pkey_spec_name(spec));
+        return APR_EINVAL;
+    }
+    if (!md_cert_covers(leaf, md->domains)) {
+        *perr = apr_psprintf(p, "certificate(%s) does not cover all domains",
+                             md_pkey_spec_name(spec));
+        return APR_EINVAL;
+    }
+    return APR_SUCCESS;
+}
+
+static int same_cert(const md_cert_t *a, const md_cert_t *b, apr_pool_t *p)
+{
+    return !strcmp(md_cert_sha256_fingerprint(a, p), md_cert_sha256_fingerprint(b, p));
+}
+
+apr_status_t md_reg_activate_staged(md_store_t *store, const md_t *md, int *pactivated,
+                                    apr_pool_t *ptemp)
+{
+    const apr_array_header_t *specs = md_pkey_specs(md, ptemp);
+    cred_t *creds = apr_pcalloc(ptemp, sizeof(*creds) * (apr_size_t)specs->nelts);
+    int i, all_live = 1;
+    const char *err;
+    json_t *job = NULL;
+    apr_status_t rv;
+
+    *pactivated = 0;
+    if (!md_store_exists(store, MD_SG_STAGING, md->name,
+                         md_reg_cert_fname(MD_ARR_IDX(specs, 0, md_pkey_spec_t *), ptemp),
+                         ptemp)) {
+        return APR_SUCCESS;
+    }
+    for (i = 0; i < specs->nelts; ++i) {
+        const md_pkey_spec_t *spec = MD_ARR_IDX(specs, i, md_pkey_spec_t *);
+        cred_t live;
+
+        rv = load_cred(&creds[i], store, MD_SG_STAGING, md, spec, &err, ptemp);
+        if (APR_STATUS_IS_ENOENT(rv)) {
+            /* Still being worked on by the child. */
+            return APR_SUCCESS;
+        }
+        if (rv != APR_SUCCESS) {
+            md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, ptemp,
+                          "MD07002: %s: staged set is unusable (%s), discarding it",
+                          md->name, err);
+            md_store_purge(store, MD_SG_STAGING, md->name, ptemp);
+            return rv;
+        }
+        if (load_cred(&live, store, MD_SG_DOMAINS, md, spec, &err, ptemp) != APR_SUCCESS
+            || !same_cert(MD_ARR_IDX(live.chain, 0, const md_cert_t *),
+                          MD_ARR_IDX(creds[i].chain, 0, const md_cert_t *), ptemp)) {
+            all_live = 0;
+        }
+    }
+    if (all_live) {
+        /* A crash after the swap and before staging was cleared: done already. */
+        return md_store_purge(store, MD_SG_STAGING, md->name, ptemp);
+    }
+
+    /* Build the complete new set in tmp/, then swap it in with one move. */
+    md_store_purge(store, MD_SG_TMP, md->name, ptemp);
+    for (i = 0; i < specs->nelts; ++i) {
+        const md_pkey_spec_t *spec = MD_ARR_IDX(specs, i, md_pkey_spec_t *);
+
+        rv = md_store_save_pkey(store, MD_SG_TMP, md->name, md_reg_pkey_fname(spec, ptemp),
+                                creds[i].pkey, ptemp);
+        if (rv == APR_SUCCESS) {
+            rv = md_store_save_certs(store, MD_SG_TMP, md->name,
+                                     md_reg_cert_fname(spec, ptemp), creds[i].chain, ptemp);
+        }
+        if (rv != APR_SUCCESS) {
+            goto leave;
+        }
+    }
+    rv = md_store_save_json(store, MD_SG_TMP, md->name, MD_FN_MD,
+                            md_json_pool_own(ptemp, md_to_json(md)), ptemp);
+    if (rv != APR_SUCCESS) {
+        goto leave;
+    }
+    if (md_store_load_json(store, MD_SG_STAGING, md->name, MD_FN_JOB, &job, ptemp)
+        == APR_SUCCESS) {
+        md_store_save_json(store, MD_SG_TMP, md->name, MD_FN_JOB, job, ptemp);
+    }
+    rv = md_store_move(store, MD_SG_TMP, MD_SG_DOMAINS, md->name, 1, ptemp);
+    if (rv != APR_SUCCESS) {
+        goto leave;
+    }
+    *pactivated = 1;
+    md_store_purge(store, MD_SG_STAGING, md->name, ptemp);
+    md_log_perror(MD_LOG_MARK, MD_LOG_NOTICE, 0, ptemp,
+                  "MD07003: %s: activated the new certificate", md->name);
+leave:
+    if (rv != APR_SUCCESS) {
+        md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, ptemp,
+                      "MD07004: %s: activating the staged certificate failed, "
+                      "the previous one stays in use", md->name);
+        md_store_purge(store, MD_SG_TMP, md->name, ptemp);
+    }
+    return rv;
+}
+
+void md_reg_assess(md_reg_state_t *st, md_store_t *store, const md_t *md, apr_time_t now,
+                   apr_pool_t *p)
+{
+    const apr_array_header_t *specs = md_pkey_specs(md, p);
+    int i;
+
+    memset(st, 0, sizeof(*st));
+    st->md = md;
+    st->state = MD_S_COMPLETE;
+    st->has_cert = 1;
+    for (i = 0; i < specs->nelts; ++i) {
+        const md_pkey_spec_t *spec = MD_ARR_IDX(specs, i, md_pkey_spec_t *);
+        const md_cert_t *leaf;
+        const char *err;
+        apr_time_t from, until, renew_at;
+        cred_t cred;
+
+        if (load_cred(&cred, store, MD_SG_DOMAINS, md, spec, &err, p) != APR_SUCCESS) {
+            st->state = MD_S_INCOMPLETE;
+            st->state_descr = err;
+            st->has_cert = 0;
+            st->renew_at = 0;
+            return;
+        }
+        leaf = MD_ARR_IDX(cred.chain, 0, const md_cert_t *);
+        from = md_cert_valid_from(leaf);
+        until = md_cert_valid_until(leaf);
+        if (!st->valid_until || until < st->valid_until) {
+            st->valid_from = from;
+            st->valid_until = until;
+        }
+        renew_at = md_timeslice_start(&md->renew_window, from, until);
+        if (i == 0 || renew_at < st->renew_at) {
+            st->renew_at = renew_at;
+        }
+        if (until <= now) {
+            st->state = MD_S_EXPIRED;
+            st->state_descr = apr_psprintf(p, "certificate(%s) has expired",
+                                           md_pkey_spec_name(spec));
+            st->has_cert = 0;
+        }
+    }
+}
+
+apr_status_t md_reg_cred_files(const char **pkeyfile, const char **pcertfile,
+                               md_store_t *store, const md_t *md,
+                               const md_pkey_spec_t *spec, apr_pool_t *p)
+{
+    apr_status_t rv;
+
+    rv = md_store_get_fname(store, MD_SG_DOMAINS, md->name, md_reg_pkey_fname(spec, p),
+                            pkeyfile, p);
+    if (rv == APR_SUCCESS) {
+        rv = md_store_get_fname(store, MD_SG_DOMAINS, md->name, md_reg_cert_fname(spec, p),
+                                pcertfile, p);
+    }
+    return rv;
+}
+
+/* Is the fallback in the store still good for md? */
+static int fallback_usable(md_store_t *store, const md_t *md, apr_pool_t *p)
+{
+    apr_array_header_t *chain;
+    md_pkey_t *pkey;
+    const md_cert_t *cert;
+
+    if (md_store_load_certs(store, MD_SG_DOMAINS, md->name, MD_FN_FALLBACK_CERT, &chain, p)
+        != APR_SUCCESS
+        || md_store_load_pkey(store, MD_SG_DOMAINS, md->name, MD_FN_FALLBACK_PKEY, &pkey, p)
+        != APR_SUCCESS) {
+        return 0;
+    }
+    cert = MD_ARR_IDX(chain, 0, const md_cert_t *);
+    return md_cert_matches_key(cert, pkey) && md_cert_covers(cert, md->domains)
+        && md_cert_valid_until(cert) > apr_time_now() + FALLBACK_MIN_LEFT;
+}
+
+apr_status_t md_reg_fallback_files(const char **pkeyfile, const char **pcertfile,
+                                   md_store_t *store, const md_t *md, md_pkey_t *fallback_key,
+                                   apr_pool_t *p)
+{
+    apr_pool_t *ptemp;
+    apr_status_t rv = APR_SUCCESS;
+
+    apr_pool_create(&ptemp, p);
+    if (!fallback_usable(store, md, ptemp)) {
+        md_cert_t *cert;
+        apr_array_header_t *chain = apr_array_make(ptemp, 1, sizeof(md_cert_t *));
+
+        rv = md_cert_self_sign(&cert, MD_ARR_IDX(md->domains, 0, const char *), md->domains,
+                               fallback_key, FALLBACK_VALID_FOR, ptemp);
+        if (rv != APR_SUCCESS) {
+            goto leave;
+        }
+        APR_ARRAY_PUSH(chain, md_cert_t *) = cert;
+        rv = md_store_save_pkey(store, MD_SG_DOMAINS, md->name, MD_FN_FALLBACK_PKEY,
+                                fallback_key, ptemp);
+        if (rv == APR_SUCCESS) {
+            rv = md_store_save_certs(store, MD_SG_DOMAINS, md->name, MD_FN_FALLBACK_CERT,
+                                     chain, ptemp);
+        }
+        if (rv != APR_SUCCESS) {
+            goto leave;
+        }
+    }
+    rv = md_store_get_fname(store, MD_SG_DOMAINS, md->name, MD_FN_FALLBACK_PKEY, pkeyfile, p);
+    if (rv == APR_SUCCESS) {
+        rv = md_store_get_fname(store, MD_SG_DOMAINS, md->name, MD_FN_FALLBACK_CERT,
+                                pcertfile, p);
+    }
+leave:
+    if (rv != APR_SUCCESS) {
+        md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, ptemp,
+                      "MD07005: %s: cannot create a fallback certificate", md->name);
+    }
+    apr_pool_destroy(ptemp);
+    return rv;
+}

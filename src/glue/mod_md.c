@@ -1,0 +1,447 @@
+/* mod_md: the Apache module. Thin glue between httpd and the core:
+ * start-up (store, registry, activation, fallback certificates), mod_ssl's
+ * certificate hooks, the http-01 challenge answers, and the renewal
+ * watchdog (mod_md_drive.c). Directives live in mod_md_config.c.
+ *
+ * Process model (STYLE §12): the parent reads the config and the store in
+ * post_config, activates staged certificates and hands files to mod_ssl;
+ * it never touches the network. One child runs the watchdog that talks to
+ * the CA and writes staging/. Everything here is read-only after
+ * post_config.
+ */
+#include <string.h>
+#include <unistd.h>
+
+#include <apr_strings.h>
+
+#include <httpd.h>
+#include <http_config.h>
+#include <http_core.h>
+#include <http_log.h>
+#include <http_protocol.h>
+#include <http_request.h>
+#include <http_ssl.h>
+#include <http_vhost.h>
+#include <ap_mpm.h>
+#include <unixd.h>
+
+#include "md.h"
+#include "md_crypt.h"
+#include "md_dns.h"
+#include "md_http.h"
+#include "md_keys.h"
+#include "md_log.h"
+#include "md_reg.h"
+#include "md_store.h"
+#include "md_util.h"
+#include "mod_md_config.h"
+#include "mod_md_drive.h"
+
+#define ACME_CHALLENGE_PREFIX   "/.well-known/acme-challenge/"
+#define ACME_TOKEN_MAX_LEN      256
+
+/* What post_config found, for the hooks that run later (mod_ssl's, request
+ * hooks in the children). Replaced on every config cycle. */
+typedef struct {
+    md_store_t *store;
+    apr_hash_t *states;         /* md name -> md_reg_state_t* */
+    apr_array_header_t *state_list;
+    md_pkey_t *fallback_key;    /* one shared key for all fallbacks, made on demand */
+} md_runtime_t;
+
+static md_runtime_t *runtime;
+
+/* --- core logging into httpd's error log ---------------------------------- */
+
+static server_rec *log_server;
+
+static int log_is_level(void *baton, md_log_level_t level)
+{
+    (void)baton;
+    return log_server && APLOG_IS_LEVEL(log_server, (int)level);
+}
+
+static void log_print(const char *file, int line, md_log_level_t level, apr_status_t rv,
+                      void *baton, const char *msg)
+{
+    (void)baton;
+    ap_log_error_(file, line, APLOG_MODULE_INDEX, (int)level, rv, log_server, "%s", msg);
+}
+
+/* --- start-up ------------------------------------------------------------- */
+
+static int is_dry_run(void)
+{
+    return ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG;
+}
+
+static int server_has_name(const server_rec *s, const char *name)
+{
+    int i;
+
+    if (s->server_hostname && !strcasecmp(s->server_hostname, name)) {
+        return 1;
+    }
+    for (i = 0; s->names && i < s->names->nelts; ++i) {
+        if (!strcasecmp(MD_ARR_IDX(s->names, i, const char *), name)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* The MD that s belongs to: the one containing its ServerName or an alias. */
+static md_t *md_for_server(const server_rec *s, apr_array_header_t *mds, md_t **pother)
+{
+    md_t *found = NULL;
+    int i, j;
+
+    *pother = NULL;
+    for (i = 0; i < mds->nelts; ++i) {
+        md_t *md = MD_ARR_IDX(mds, i, md_t *);
+
+        for (j = 0; j < md->domains->nelts; ++j) {
+            if (server_has_name(s, MD_ARR_IDX(md->domains, j, const char *))) {
+                if (found && found != md) {
+                    *pother = md;
+                    return found;
+                }
+                found = md;
+                break;
+            }
+        }
+    }
+    return found;
+}
+
+/* With MDMembers auto, a vhost's other names join its MD. */
+static apr_status_t add_vhost_names(md_t *md, const server_rec *s, apr_pool_t *p)
+{
+    apr_array_header_t *names = apr_array_make(p, 4, sizeof(const char *));
+    const char *reason;
+    int i;
+
+    if (s->server_hostname) {
+        APR_ARRAY_PUSH(names, const char *) = s->server_hostname;
+    }
+    for (i = 0; s->names && i < s->names->nelts; ++i) {
+        APR_ARRAY_PUSH(names, const char *) = MD_ARR_IDX(s->names, i, const char *);
+    }
+    for (i = 0; i < names->nelts; ++i) {
+        const char *name = md_util_str_tolower(p, MD_ARR_IDX(names, i, const char *));
+
+        if (md_array_str_index(md->domains, name, 0, 0) >= 0) {
+            continue;
+        }
+        if (!md_dns_is_name(name, 0, 0, &reason)) {
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
+                         "MD11001: %s: not adding name %s of the virtual host at %s:%u: %s",
+                         md->name, name, s->defn_name, s->defn_line_number, reason);
+            continue;
+        }
+        APR_ARRAY_PUSH(md->domains, const char *) = name;
+    }
+    return APR_SUCCESS;
+}
+
+/* Match every virtual host with its MD, complete each MD from its hosts. */
+static apr_status_t assign_servers(server_rec *base, mod_md_global_t *g, apr_pool_t *p)
+{
+    apr_hash_t *used = apr_hash_make(p);
+    server_rec *s;
+    const char *err;
+    int i;
+
+    for (s = base; s; s = s->next) {
+        md_srv_conf_t *sc = mod_md_config_get(s);
+        md_t *other;
+
+        sc->assigned = NULL;
+        if (s == base && !g->manage_base_server) {
+            continue;
+        }
+        sc->assigned = md_for_server(s, g->mds, &other);
+        if (other) {
+            ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s,
+                         "MD11002: the virtual host at %s:%u has names in two MDs, %s "
+                         "(%s:%u) and %s (%s:%u); a host can belong to one MD only",
+                         s->defn_name, s->defn_line_number, sc->assigned->name,
+                         sc->assigned->defn_name, sc->assigned->defn_line_number,
+                         other->name, other->defn_name, other->defn_line_number);
+            return APR_EINVAL;
+        }
+        if (sc->assigned) {
+            apr_hash_set(used, sc->assigned->name, APR_HASH_KEY_STRING, sc->assigned);
+            if (sc->assigned->transitive) {
+                add_vhost_names(sc->assigned, s, p);
+            }
+            if (!sc->assigned->contacts || sc->assigned->contacts->nelts == 0) {
+                const char *mailto = mod_md_config_mailto(p, s->server_admin);
+                if (mailto) {
+                    sc->assigned->contacts = apr_array_make(p, 1, sizeof(const char *));
+                    APR_ARRAY_PUSH(sc->assigned->contacts, const char *) = mailto;
+                }
+            }
+        }
+    }
+    /* Names added from the vhosts may now collide between MDs. */
+    err = mod_md_config_check_overlaps(p, g->mds);
+    if (err) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, base, "MD11003: %s", err);
+        return APR_EINVAL;
+    }
+    for (i = 0; i < g->mds->nelts; ++i) {
+        md_t *md = MD_ARR_IDX(g->mds, i, md_t *);
+
+        if (!apr_hash_get(used, md->name, APR_HASH_KEY_STRING)) {
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, base,
+                         "MD11004: MDomain %s (%s:%u) is not used by any virtual host: no "
+                         "ServerName or ServerAlias matches its names",
+                         md->name, md->defn_name, md->defn_line_number);
+        }
+        if (!md->contacts || md->contacts->nelts == 0) {
+            const char *mailto = mod_md_config_mailto(p, base->server_admin);
+            if (mailto) {
+                md->contacts = apr_array_make(p, 1, sizeof(const char *));
+                APR_ARRAY_PUSH(md->contacts, const char *) = mailto;
+            }
+        }
+    }
+    return APR_SUCCESS;
+}
+
+static apr_status_t open_store(md_store_t **pstore, server_rec *s, mod_md_global_t *g,
+                               apr_pool_t *p)
+{
+    apr_status_t rv = md_store_fs_open(pstore, p, g->store_dir);
+
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s,
+                     "MD11005: cannot open the certificate store at %s (MDStoreDir)",
+                     g->store_dir);
+        return rv;
+    }
+    if (geteuid() == 0) {
+        /* The watchdog child runs as User and writes challenges and staging. */
+        (*pstore)->ops->set_owner(*pstore, (int)ap_unixd_config.user_id,
+                                  (int)ap_unixd_config.group_id, p);
+    }
+    return APR_SUCCESS;
+}
+
+static int md_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
+                          server_rec *s)
+{
+    md_srv_conf_t *sc = mod_md_config_get(s);
+    mod_md_global_t *g = sc->global;
+    md_runtime_t *rt;
+    apr_status_t rv;
+    int i;
+
+    (void)plog;
+    log_server = s;
+    md_log_set(log_is_level, log_print, NULL);
+    runtime = NULL;
+    if (!g->mds || g->mds->nelts == 0) {
+        return OK;
+    }
+    if (assign_servers(s, g, pconf) != APR_SUCCESS) {
+        return !OK;
+    }
+    if (md_http_global_init() != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "MD11006: cannot initialize libcurl");
+        return !OK;
+    }
+
+    rt = apr_pcalloc(pconf, sizeof(*rt));
+    rt->states = apr_hash_make(pconf);
+    rt->state_list = apr_array_make(pconf, g->mds->nelts, sizeof(md_reg_state_t *));
+    if (open_store(&rt->store, s, g, pconf) != APR_SUCCESS) {
+        return !OK;
+    }
+    for (i = 0; i < g->mds->nelts; ++i) {
+        md_t *md = MD_ARR_IDX(g->mds, i, md_t *);
+        md_reg_state_t *st = apr_pcalloc(pconf, sizeof(*st));
+        int activated = 0;
+
+        /* Keep going: one bad MD must not stop the others. */
+        md_reg_sync(rt->store, md, ptemp);
+        md_reg_activate_staged(rt->store, md, &activated, ptemp);
+        md_reg_assess(st, rt->store, md, apr_time_now(), pconf);
+        st->activated = activated;
+        md->state = st->state;
+        md->state_descr = st->state_descr;
+        apr_hash_set(rt->states, md->name, APR_HASH_KEY_STRING, st);
+        APR_ARRAY_PUSH(rt->state_list, md_reg_state_t *) = st;
+        ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s, "MD11007: %s: %s%s%s", md->name,
+                     st->has_cert ? "certificate present" : "no usable certificate",
+                     st->state_descr ? ": " : "", st->state_descr ? st->state_descr : "");
+        apr_pool_clear(ptemp);
+    }
+    runtime = rt;
+
+    if (!is_dry_run()) {
+        rv = mod_md_drive_register(s, pconf, rt->store, rt->state_list, g->ca_file);
+        if (rv != APR_SUCCESS) {
+            return !OK;
+        }
+    }
+    return OK;
+}
+
+/* --- mod_ssl's certificate hooks ------------------------------------------ */
+
+static md_reg_state_t *state_for_server(server_rec *s)
+{
+    md_srv_conf_t *sc = mod_md_config_get(s);
+
+    if (!runtime || !sc || !sc->assigned) {
+        return NULL;
+    }
+    return apr_hash_get(runtime->states, sc->assigned->name, APR_HASH_KEY_STRING);
+}
+
+static int md_add_cert_files(server_rec *s, apr_pool_t *p, apr_array_header_t *cert_files,
+                             apr_array_header_t *key_files)
+{
+    md_reg_state_t *st = state_for_server(s);
+    const apr_array_header_t *specs;
+    int i;
+
+    if (!st || !st->has_cert) {
+        return DECLINED;
+    }
+    specs = md_pkey_specs(st->md, p);
+    for (i = 0; i < specs->nelts; ++i) {
+        const char *keyfile, *certfile;
+
+        if (md_reg_cred_files(&keyfile, &certfile, runtime->store, st->md,
+                              MD_ARR_IDX(specs, i, const md_pkey_spec_t *), p)
+            != APR_SUCCESS) {
+            return DECLINED;
+        }
+        APR_ARRAY_PUSH(cert_files, const char *) = certfile;
+        APR_ARRAY_PUSH(key_files, const char *) = keyfile;
+    }
+    ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s,
+                 "MD11010: %s: serving the managed certificate for %s:%u", st->md->name,
+                 s->defn_name ? s->defn_name : "-", s->defn_line_number);
+    return OK;
+}
+
+static int md_add_fallback_cert_files(server_rec *s, apr_pool_t *p,
+                                      apr_array_header_t *cert_files,
+                                      apr_array_header_t *key_files)
+{
+    md_reg_state_t *st = state_for_server(s);
+    const char *keyfile, *certfile;
+
+    if (!st || st->has_cert) {
+        return DECLINED;
+    }
+    if (!runtime->fallback_key) {
+        /* One cheap EC key for every fallback: start-up must not wait for
+         * key generation per MD. */
+        md_pkey_spec_t spec = { MD_PKEY_TYPE_EC, 0, "P-256" };
+
+        if (md_pkey_gen(&runtime->fallback_key, s->process->pconf, &spec) != APR_SUCCESS) {
+            return DECLINED;
+        }
+    }
+    if (md_reg_fallback_files(&keyfile, &certfile, runtime->store, st->md,
+                              runtime->fallback_key, p) != APR_SUCCESS) {
+        return DECLINED;
+    }
+    APR_ARRAY_PUSH(cert_files, const char *) = certfile;
+    APR_ARRAY_PUSH(key_files, const char *) = keyfile;
+    ap_log_error(APLOG_MARK, APLOG_INFO, 0, s,
+                 "MD11011: %s: no certificate yet, serving a self-signed fallback and "
+                 "answering 503 until there is one", st->md->name);
+    return OK;
+}
+
+/* --- requests ------------------------------------------------------------- */
+
+/* Answer http-01 (RFC 8555 §8.3) from the key authorization in the store. */
+static int serve_http01(request_rec *r, const char *token)
+{
+    const char *host = r->hostname;
+    const char *keyauth;
+    apr_size_t tlen = strlen(token);
+
+    if (!host || !md_dns_is_name(host, 0, 1, NULL)
+        || !md_util_is_base64url(token, ACME_TOKEN_MAX_LEN)) {
+        return HTTP_NOT_FOUND;
+    }
+    if (md_store_load_text(runtime->store, MD_SG_CHALLENGES, host, MD_FN_HTTP01, &keyauth,
+                           r->pool) != APR_SUCCESS
+        || strncmp(keyauth, token, tlen) || keyauth[tlen] != '.') {
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
+                      "MD11020: no http-01 challenge for %s with token %s", host, token);
+        return HTTP_NOT_FOUND;
+    }
+    if (r->method_number != M_GET) {
+        return HTTP_METHOD_NOT_ALLOWED;
+    }
+    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
+                  "MD11021: answering http-01 challenge for %s", host);
+    ap_set_content_type(r, "text/plain");
+    ap_set_content_length(r, (apr_off_t)strlen(keyauth));
+    r->status = HTTP_OK;
+    if (!r->header_only) {
+        ap_rputs(keyauth, r);
+    }
+    return DONE;
+}
+
+static int md_post_read_request(request_rec *r)
+{
+    md_reg_state_t *st;
+
+    if (!runtime || !r->parsed_uri.path) {
+        return DECLINED;
+    }
+    if (!strncmp(r->parsed_uri.path, ACME_CHALLENGE_PREFIX, sizeof(ACME_CHALLENGE_PREFIX) - 1)
+        && !ap_ssl_conn_is_ssl(r->connection)) {
+        int status = serve_http01(r, r->parsed_uri.path + sizeof(ACME_CHALLENGE_PREFIX) - 1);
+        /* Unknown tokens on names we do not manage are the site's business. */
+        if (status != HTTP_NOT_FOUND || state_for_server(r->server)) {
+            return status;
+        }
+        return DECLINED;
+    }
+    st = state_for_server(r->server);
+    if (st && !st->has_cert && ap_ssl_conn_is_ssl(r->connection)) {
+        /* Served with the fallback certificate: say so instead of a site. */
+        apr_table_setn(r->err_headers_out, "Retry-After", "60");
+        return HTTP_SERVICE_UNAVAILABLE;
+    }
+    return DECLINED;
+}
+
+/* --- registration --------------------------------------------------------- */
+
+static void md_register_hooks(apr_pool_t *p)
+{
+    static const char *const before_ssl[] = { "mod_ssl.c", NULL };
+
+    (void)p;
+    ap_hook_check_config(mod_md_config_check_config, NULL, NULL, APR_HOOK_MIDDLE);
+    /* Before mod_ssl's post_config: it asks for our certificates there. */
+    ap_hook_post_config(md_post_config, NULL, before_ssl, APR_HOOK_MIDDLE);
+    ap_hook_ssl_add_cert_files(md_add_cert_files, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_ssl_add_fallback_cert_files(md_add_fallback_cert_files, NULL, NULL,
+                                        APR_HOOK_MIDDLE);
+    ap_hook_post_read_request(md_post_read_request, NULL, NULL, APR_HOOK_MIDDLE);
+}
+
+AP_DECLARE_MODULE(md) = {
+    STANDARD20_MODULE_STUFF,
+    NULL,                       /* per-directory config */
+    NULL,                       /* merge per-directory */
+    mod_md_config_create_svr,   /* per-server config */
+    mod_md_config_merge_svr,    /* merge per-server */
+    mod_md_cmds,                /* directives */
+    md_register_hooks,
+    AP_MODULE_FLAG_NONE,
+};
