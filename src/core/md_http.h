@@ -45,4 +45,16 @@ apr_status_t md_http_request(md_http_response_t **presp, md_http_t *http,
                              const char *content_type, const char *accept,
                              const char *body, apr_size_t body_len, apr_pool_t *p);
 
+/* Change the User-Agent of later requests (the string must outlive them). */
+void md_http_set_user_agent(md_http_t *http, const char *user_agent);
+
+/* For tests: route every request of this client to fn instead of the
+ * network. fn fills *presp (allocated from p) or returns an error, exactly
+ * like md_http_request. fn NULL restores the network. */
+typedef apr_status_t md_http_mock_fn(md_http_response_t **presp, void *baton,
+                                     const char *method, const char *url,
+                                     const char *content_type, const char *accept,
+                                     const char *body, apr_size_t body_len, apr_pool_t *p);
+void md_http_set_mock(md_http_t *http, md_http_mock_fn *fn, void *baton);
+
 #endif /* md_http_h */
