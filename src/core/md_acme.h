@@ -29,6 +29,7 @@
 #include "md_store.h"
 
 #define MD_ACME_PROBLEM_PREFIX  "urn:ietf:params:acme:error:"
+#define MD_ACME_USER_AGENT      "mod_md"
 
 typedef struct md_acme_acct_t {
     const char *id;             /* store name in accounts/ ("ACME-<host>-<nnnn>"), NULL if unsaved */
@@ -119,6 +120,10 @@ apr_status_t md_acme_acct_load(md_acme_t *acme, const char *id, apr_pool_t *p);
 
 /* --- orders, authorizations, challenges (md_acme_order.c, md_acme_authz.c) --- */
 
+/* ACME identifier type for a name: "ip" for IPv4/IPv6 literals (RFC 8738),
+ * else "dns". */
+const char *md_acme_ident_type(const char *name);
+
 typedef enum {
     MD_ACME_ORDER_PENDING,
     MD_ACME_ORDER_READY,
@@ -126,6 +131,11 @@ typedef enum {
     MD_ACME_ORDER_VALID,
     MD_ACME_ORDER_INVALID,
 } md_acme_order_status_t;
+
+/* The RFC 8555 string of a status ("pending", ...), and back: an unknown or
+ * NULL string is APR_EINVAL (STYLE §6: never a default). */
+const char *md_acme_order_status_name(md_acme_order_status_t status);
+apr_status_t md_acme_order_status_parse(md_acme_order_status_t *pstatus, const char *s);
 
 typedef struct md_acme_order_t {
     const char *url;
@@ -176,6 +186,9 @@ typedef enum {
     MD_ACME_AUTHZ_EXPIRED,
     MD_ACME_AUTHZ_REVOKED,
 } md_acme_authz_status_t;
+
+const char *md_acme_authz_status_name(md_acme_authz_status_t status);
+apr_status_t md_acme_authz_status_parse(md_acme_authz_status_t *pstatus, const char *s);
 
 typedef struct md_acme_authz_t {
     const char *url;

@@ -1,0 +1,432 @@
+/* ACME accounts: register, find a usable one in the store, load by id.
+ * account.json has the stock mod_md's format so an existing store keeps
+ * working. */
+#include <stdio.h>
+#include <string.h>
+
+#include <apr_strings.h>
+#include <apr_uri.h>
+
+#include "md_acme.h"
+#include "md_acme_int.h"
+#include "md_json.h"
+#include "md_keys.h"
+#include "md_log.h"
+#include "md_util.h"
+
+#define ACCT_STATUS_VALID  "valid"
+#define ACCT_ID_MAX        10000
+#define MAX_CONTACTS       100
+
+/* --- account.json --------------------------------------------------------- */
+
+json_t *md_acme_acct_to_json(const md_acme_acct_t *acct)
+{
+    json_t *j = json_object();
+    json_t *contacts;
+
+    if (!j) {
+        return NULL;
+    }
+    md_json_set_str(j, MD_KEY_STATUS, acct->status ? acct->status : ACCT_STATUS_VALID);
+    md_json_set_str(j, MD_KEY_URL, acct->url);
+    md_json_set_str(j, MD_KEY_CA_URL, acct->ca_url);
+    contacts = acct->contacts ? md_json_from_str_array(acct->contacts) : json_array();
+    if (contacts) {
+        json_object_set_new(j, MD_KEY_CONTACT, contacts);
+    }
+    if (acct->registration) {
+        json_object_set(j, MD_KEY_REGISTRATION, acct->registration);
+    }
+    md_json_set_str(j, MD_KEY_AGREEMENT, acct->agreement);
+    md_json_set_str(j, MD_KEY_ORDERS, acct->orders);
+    return j;
+}
+
+static const char *pstrdup_or_null(apr_pool_t *p, const char *s)
+{
+    return s ? apr_pstrdup(p, s) : NULL;
+}
+
+apr_status_t md_acme_acct_from_json(md_acme_acct_t **pacct, const json_t *j,
+                                    const char *source, apr_pool_t *p)
+{
+    md_acme_acct_t *acct;
+    const json_t *reg;
+    const char *s;
+    apr_status_t rv;
+
+    *pacct = NULL;
+    if (!json_is_object(j)) {
+        md_log_perror(MD_LOG_MARK, MD_LOG_WARNING, APR_EINVAL, p,
+                      "MD04010: %s is not a JSON object", source);
+        return APR_EINVAL;
+    }
+    acct = apr_pcalloc(p, sizeof(*acct));
+    if ((rv = md_json_require_str(&s, j, MD_KEY_URL, source, p)) != APR_SUCCESS) {
+        return rv;
+    }
+    acct->url = apr_pstrdup(p, s);
+    if ((rv = md_json_require_str(&s, j, MD_KEY_CA_URL, source, p)) != APR_SUCCESS) {
+        return rv;
+    }
+    acct->ca_url = apr_pstrdup(p, s);
+    /* A missing status is not "valid": find() will not use such an account. */
+    acct->status = pstrdup_or_null(p, md_json_get_str(j, MD_KEY_STATUS));
+    if (json_object_get(j, MD_KEY_CONTACT)) {
+        acct->contacts = md_json_get_str_array(j, MD_KEY_CONTACT, p);
+        if (!acct->contacts) {
+            md_log_perror(MD_LOG_MARK, MD_LOG_WARNING, APR_EINVAL, p,
+                          "MD04011: %s: '%s' is not an array of strings", source,
+                          MD_KEY_CONTACT);
+            return APR_EINVAL;
+        }
+    }
+    else {
+        acct->contacts = apr_array_make(p, 0, sizeof(const char *));
+    }
+    acct->agreement = pstrdup_or_null(p, md_json_get_str(j, MD_KEY_AGREEMENT));
+    acct->orders = pstrdup_or_null(p, md_json_get_str(j, MD_KEY_ORDERS));
+    reg = md_json_get_obj(j, MD_KEY_REGISTRATION);
+    if (reg) {
+        acct->registration = md_json_pool_own(p, json_deep_copy(reg));
+    }
+    *pacct = acct;
+    return APR_SUCCESS;
+}
+
+/* --- store ---------------------------------------------------------------- */
+
+/* "ACME-<host>-<nnnn>" with the first number not in use. */
+static apr_status_t next_id(const char **pid, md_acme_t *acme, apr_pool_t *p)
+{
+    apr_array_header_t *names = NULL;
+    apr_uri_t uri;
+    const char *id;
+    apr_status_t rv;
+    int i;
+
+    *pid = NULL;
+    if (apr_uri_parse(p, acme->url, &uri) != APR_SUCCESS || !uri.hostname) {
+        return APR_EINVAL;
+    }
+    rv = md_store_list(acme->store, MD_SG_ACCOUNTS, &names, p);
+    if (rv == APR_ENOENT) {
+        names = NULL;
+    }
+    else if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    for (i = 0; i < ACCT_ID_MAX; ++i) {
+        id = apr_psprintf(p, "ACME-%s-%04d", uri.hostname, i);
+        if (!names || md_array_str_index(names, id, 0, 1) < 0) {
+            *pid = id;
+            return APR_SUCCESS;
+        }
+    }
+    return APR_ENOSPC;
+}
+
+static apr_status_t acct_save(md_acme_t *acme, md_acme_acct_t *acct, md_pkey_t *key,
+                              md_result_t *result, apr_pool_t *p)
+{
+    const char *id;
+    json_t *j;
+    apr_status_t rv;
+
+    rv = next_id(&id, acme, p);
+    if (rv != APR_SUCCESS) {
+        md_result_printf(result, rv, "no account name available for %s in the store",
+                         acme->url);
+        return rv;
+    }
+    /* The key first: an account.json in the store always has its key. */
+    rv = md_store_save_pkey(acme->store, MD_SG_ACCOUNTS, id, MD_FN_ACCT_KEY, key, p);
+    if (rv == APR_SUCCESS) {
+        j = md_json_pool_own(p, md_acme_acct_to_json(acct));
+        rv = j ? md_store_save_json(acme->store, MD_SG_ACCOUNTS, id, MD_FN_ACCOUNT, j, p)
+               : APR_ENOMEM;
+    }
+    if (rv != APR_SUCCESS) {
+        md_result_printf(result, rv, "saving account %s for %s to the store failed", id,
+                         acct->url);
+        return rv;
+    }
+    acct->id = apr_pstrdup(acme->p, id);
+    md_log_perror(MD_LOG_MARK, MD_LOG_INFO, 0, p, "MD04012: saved new ACME account %s (%s)",
+                  acct->id, acct->url);
+    return APR_SUCCESS;
+}
+
+/* --- register ------------------------------------------------------------- */
+
+static json_t *register_payload(const apr_array_header_t *contacts, int agree)
+{
+    json_t *j = json_object();
+
+    if (!j) {
+        return NULL;
+    }
+    if (contacts && contacts->nelts > 0) {
+        json_object_set_new(j, MD_KEY_CONTACT, md_json_from_str_array(contacts));
+    }
+    if (agree) {
+        json_object_set_new(j, MD_KEY_TOS, json_true());
+    }
+    return j;
+}
+
+apr_status_t md_acme_acct_register(md_acme_t *acme, const apr_array_header_t *contacts,
+                                   const char *agreement, md_result_t *result, apr_pool_t *p)
+{
+    md_pkey_spec_t spec = { MD_PKEY_TYPE_EC, 0, "P-256" };
+    md_acme_acct_t *acct;
+    md_acme_resp_t *resp;
+    md_pkey_t *key;
+    json_t *payload;
+    const char *st;
+    apr_status_t rv;
+
+    if (!result) {
+        result = md_result_make(p, NULL);
+    }
+    if (!acme->url_new_account && (rv = md_acme_setup(acme, result)) != APR_SUCCESS) {
+        return rv;
+    }
+    if (acme->eab_required) {
+        md_result_printf(result, APR_EINVAL, "the CA at %s requires external account "
+                         "binding, which is not supported", acme->url);
+        return APR_EINVAL;
+    }
+    if (acme->tos && !agreement) {
+        md_result_printf(result, APR_EINVAL, "the CA requires agreeing to its terms of "
+                         "service at %s: set MDCertificateAgreement accepted",
+                         md_util_str_printable(p, acme->tos, 512));
+        return APR_EINVAL;
+    }
+    if (contacts && contacts->nelts > MAX_CONTACTS) {
+        md_result_printf(result, APR_EINVAL, "too many contacts (%d)", contacts->nelts);
+        return APR_EINVAL;
+    }
+    rv = md_pkey_gen(&key, acme->p, &spec);
+    if (rv != APR_SUCCESS) {
+        md_result_printf(result, rv, "generating an account key failed");
+        return rv;
+    }
+    payload = md_json_pool_own(p, register_payload(contacts, acme->tos != NULL));
+    if (!payload) {
+        return APR_ENOMEM;
+    }
+    /* Without an account the request carries the key as jwk (RFC 8555 §6.2). */
+    acme->acct = NULL;
+    acme->acct_key = key;
+    rv = md_acme_post(&resp, acme, acme->url_new_account, payload, NULL, result, p);
+    if (rv != APR_SUCCESS) {
+        goto leave;
+    }
+    rv = APR_EINVAL;
+    if ((resp->status != 201 && resp->status != 200) || !resp->location) {
+        md_result_printf(result, rv, "newAccount at %s answered HTTP %d %s", acme->url,
+                         resp->status, resp->location ? "" : "without a Location");
+        goto leave;
+    }
+    if (!json_is_object(resp->json)) {
+        md_result_printf(result, rv, "newAccount at %s gave no account object", acme->url);
+        goto leave;
+    }
+    st = md_json_get_str(resp->json, MD_KEY_STATUS);
+    if (st && strcmp(st, ACCT_STATUS_VALID)) {
+        md_result_printf(result, rv, "the new account at %s has status '%s'",
+                         resp->location, md_util_str_printable(p, st, 64));
+        goto leave;
+    }
+
+    acct = apr_pcalloc(acme->p, sizeof(*acct));
+    acct->url = apr_pstrdup(acme->p, resp->location);
+    acct->ca_url = acme->url;
+    acct->status = ACCT_STATUS_VALID;
+    acct->contacts = contacts ? md_array_str_clone(acme->p, contacts)
+                              : apr_array_make(acme->p, 0, sizeof(const char *));
+    acct->agreement = acme->tos;
+    acct->orders = pstrdup_or_null(acme->p, md_json_get_str(resp->json, MD_KEY_ORDERS));
+    acct->registration = md_json_pool_own(acme->p, json_deep_copy(resp->json));
+    if (acme->store && (rv = acct_save(acme, acct, key, result, p)) != APR_SUCCESS) {
+        goto leave;
+    }
+    acme->acct = acct;
+    rv = APR_SUCCESS;
+    md_log_perror(MD_LOG_MARK, MD_LOG_NOTICE, 0, p, "MD04013: registered ACME account %s "
+                  "at %s", acct->id ? acct->id : "(unsaved)", acct->url);
+leave:
+    if (rv != APR_SUCCESS) {
+        acme->acct = NULL;
+        acme->acct_key = NULL;
+    }
+    return rv;
+}
+
+/* --- find / load ---------------------------------------------------------- */
+
+static int contacts_match(const apr_array_header_t *a, const apr_array_header_t *b)
+{
+    apr_array_header_t empty = { 0 };
+
+    empty.elt_size = sizeof(const char *);
+    if (!a) {
+        a = &empty;
+    }
+    if (!b) {
+        b = &empty;
+    }
+    return md_array_str_contains_all(a, b) && md_array_str_contains_all(b, a);
+}
+
+/* Read accounts/<id> into a new subpool of acme->p (so a rejected candidate
+ * can be dropped): *pacct, *pkey, *pp. */
+static apr_status_t acct_read(md_acme_acct_t **pacct, md_pkey_t **pkey, apr_pool_t **pp,
+                              md_acme_t *acme, const char *id, apr_pool_t *ptemp)
+{
+    apr_pool_t *ap;
+    json_t *j;
+    const char *source;
+    apr_status_t rv;
+
+    *pacct = NULL;
+    *pkey = NULL;
+    *pp = NULL;
+    rv = apr_pool_create(&ap, acme->p);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    source = apr_psprintf(ptemp, "%s/%s/%s", md_store_group_name(MD_SG_ACCOUNTS), id,
+                          MD_FN_ACCOUNT);
+    rv = md_store_load_json(acme->store, MD_SG_ACCOUNTS, id, MD_FN_ACCOUNT, &j, ptemp);
+    if (rv == APR_SUCCESS) {
+        rv = md_acme_acct_from_json(pacct, j, source, ap);
+    }
+    if (rv == APR_SUCCESS) {
+        rv = md_store_load_pkey(acme->store, MD_SG_ACCOUNTS, id, MD_FN_ACCT_KEY, pkey, ap);
+    }
+    if (rv != APR_SUCCESS) {
+        apr_pool_destroy(ap);
+        *pacct = NULL;
+        *pkey = NULL;
+        return rv;
+    }
+    (*pacct)->id = apr_pstrdup(ap, id);
+    *pp = ap;
+    return APR_SUCCESS;
+}
+
+/* Ask the CA about the account in use. RFC 8555 §7.3.2: a query is an
+ * update with an empty object. */
+static apr_status_t acct_verify(md_acme_t *acme, apr_pool_t *ap, md_result_t *result,
+                                apr_pool_t *p)
+{
+    md_acme_resp_t *resp;
+    json_t *empty;
+    const char *st;
+    apr_status_t rv;
+
+    empty = md_json_pool_own(p, json_object());
+    rv = md_acme_post(&resp, acme, acme->acct->url, empty, NULL, result, p);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    st = json_is_object(resp->json) ? md_json_get_str(resp->json, MD_KEY_STATUS) : NULL;
+    if (!st || strcmp(st, ACCT_STATUS_VALID)) {
+        md_result_printf(result, APR_EACCES, "account %s has status '%s' at the CA",
+                         acme->acct->url, st ? md_util_str_printable(p, st, 64) : "(none)");
+        return APR_EACCES;
+    }
+    acme->acct->registration = md_json_pool_own(ap, json_deep_copy(resp->json));
+    return APR_SUCCESS;
+}
+
+apr_status_t md_acme_acct_find(md_acme_t *acme, const apr_array_header_t *contacts,
+                               md_result_t *result, apr_pool_t *p)
+{
+    apr_array_header_t *ids = NULL;
+    apr_pool_t *ptemp;
+    apr_pool_t *ap;
+    md_acme_acct_t *acct;
+    md_pkey_t *key;
+    const char *id;
+    apr_status_t rv;
+    int i;
+
+    if (!acme->store) {
+        return APR_ENOENT;
+    }
+    if (!result) {
+        result = md_result_make(p, NULL);
+    }
+    rv = md_store_list(acme->store, MD_SG_ACCOUNTS, &ids, p);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    rv = apr_pool_create(&ptemp, p);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    rv = APR_ENOENT;
+    for (i = 0; i < ids->nelts && rv == APR_ENOENT; ++i) {
+        apr_pool_clear(ptemp);
+        id = MD_ARR_IDX(ids, i, const char *);
+        if (acct_read(&acct, &key, &ap, acme, id, ptemp) != APR_SUCCESS) {
+            continue;   /* logged by the loader; one bad entry must not stop the rest */
+        }
+        if (!acct->status || strcmp(acct->status, ACCT_STATUS_VALID)
+            || strcmp(acct->ca_url, acme->url) || !contacts_match(acct->contacts, contacts)) {
+            apr_pool_destroy(ap);
+            continue;
+        }
+        acme->acct = acct;
+        acme->acct_key = key;
+        rv = acct_verify(acme, ap, result, ptemp);
+        if (rv == APR_SUCCESS) {
+            md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, ptemp,
+                          "MD04014: using ACME account %s (%s)", id, acct->url);
+            break;
+        }
+        acme->acct = NULL;
+        acme->acct_key = NULL;
+        apr_pool_destroy(ap);
+        if (rv == APR_EACCES || rv == APR_EINVAL || rv == APR_ENOENT) {
+            /* The CA does not know it any more: try the next one, keep the file. */
+            md_log_perror(MD_LOG_MARK, MD_LOG_INFO, rv, ptemp, "MD04015: ACME account %s "
+                          "is not usable: %s", id, result->detail ? result->detail : "");
+            md_result_reset(result);
+            rv = APR_ENOENT;
+        }
+        /* Anything else (CA unreachable, rate limited) ends the search: a new
+         * account would not help. */
+    }
+    apr_pool_destroy(ptemp);
+    return rv;
+}
+
+apr_status_t md_acme_acct_load(md_acme_t *acme, const char *id, apr_pool_t *p)
+{
+    md_acme_acct_t *acct;
+    md_pkey_t *key;
+    apr_pool_t *ap;
+    apr_status_t rv;
+
+    if (!acme->store) {
+        return APR_ENOENT;
+    }
+    rv = acct_read(&acct, &key, &ap, acme, id, p);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    if (strcmp(acct->ca_url, acme->url)) {
+        md_log_perror(MD_LOG_MARK, MD_LOG_WARNING, APR_EINVAL, p, "MD04016: account %s "
+                      "belongs to %s, not to %s", id, acct->ca_url, acme->url);
+        apr_pool_destroy(ap);
+        return APR_EINVAL;
+    }
+    acme->acct = acct;
+    acme->acct_key = key;
+    return APR_SUCCESS;
+}

@@ -1,0 +1,392 @@
+/* ACME authorizations and challenges (RFC 8555 §7.5, §8). Challenge types
+ * live in one table; http-01 is the first entry, tls-alpn-01 (RFC 8737) and
+ * dns-01 join it later with their own setup and teardown. */
+#include <string.h>
+#include <arpa/inet.h>
+
+#include <apr_strings.h>
+
+#include "md_acme.h"
+#include "md_acme_int.h"
+#include "md_dns.h"
+#include "md_json.h"
+#include "md_keys.h"
+#include "md_log.h"
+#include "md_util.h"
+
+#define CHALLENGE_HTTP01  "http-01"
+
+static const char *const authz_status_names[] = {
+    [MD_ACME_AUTHZ_PENDING] = "pending",
+    [MD_ACME_AUTHZ_VALID] = "valid",
+    [MD_ACME_AUTHZ_INVALID] = "invalid",
+    [MD_ACME_AUTHZ_DEACTIVATED] = "deactivated",
+    [MD_ACME_AUTHZ_EXPIRED] = "expired",
+    [MD_ACME_AUTHZ_REVOKED] = "revoked",
+};
+#define N_AUTHZ_STATUS (sizeof(authz_status_names) / sizeof(authz_status_names[0]))
+
+const char *md_acme_authz_status_name(md_acme_authz_status_t status)
+{
+    if ((unsigned)status >= N_AUTHZ_STATUS) {
+        return "unknown";
+    }
+    return authz_status_names[status];
+}
+
+apr_status_t md_acme_authz_status_parse(md_acme_authz_status_t *pstatus, const char *s)
+{
+    unsigned i;
+
+    for (i = 0; s && i < N_AUTHZ_STATUS; ++i) {
+        if (!strcmp(s, authz_status_names[i])) {
+            *pstatus = (md_acme_authz_status_t)i;
+            return APR_SUCCESS;
+        }
+    }
+    return APR_EINVAL;
+}
+
+static md_result_t *result_or_scratch(md_result_t *result, apr_pool_t *p)
+{
+    return result ? result : md_result_make(p, NULL);
+}
+
+/* --- challenge types ------------------------------------------------------ */
+
+static apr_status_t http01_setup(md_acme_t *acme, md_store_t *store, const char *domain,
+                                 const char *token, const char *key_authz,
+                                 md_result_t *result, apr_pool_t *p)
+{
+    apr_status_t rv;
+
+    (void)acme;
+    (void)token;
+    if (!store) {
+        md_result_printf(result, APR_EINVAL, "http-01 for %s needs a store", domain);
+        return APR_EINVAL;
+    }
+    /* The server answers /.well-known/acme-challenge/<token> from this file
+     * when the token is the prefix of what it holds. */
+    rv = md_store_save_text(store, MD_SG_CHALLENGES, domain, MD_FN_HTTP01, key_authz, p);
+    if (rv != APR_SUCCESS) {
+        md_result_printf(result, rv, "saving the http-01 response for %s failed", domain);
+    }
+    return rv;
+}
+
+static apr_status_t http01_teardown(md_acme_t *acme, md_store_t *store, const char *domain,
+                                    md_result_t *result, apr_pool_t *p)
+{
+    apr_status_t rv;
+
+    (void)acme;
+    if (!store) {
+        return APR_SUCCESS;
+    }
+    rv = md_store_purge(store, MD_SG_CHALLENGES, domain, p);
+    if (rv == APR_ENOENT) {
+        rv = APR_SUCCESS;
+    }
+    else if (rv != APR_SUCCESS) {
+        md_result_printf(result, rv, "removing the challenge responses for %s failed", domain);
+    }
+    return rv;
+}
+
+static const md_acme_challenge_type_t challenge_types[] = {
+    { CHALLENGE_HTTP01, http01_setup, http01_teardown },
+};
+#define N_CHALLENGE_TYPES (sizeof(challenge_types) / sizeof(challenge_types[0]))
+
+const md_acme_challenge_type_t *md_acme_challenge_type_get(const char *name)
+{
+    size_t i;
+
+    for (i = 0; name && i < N_CHALLENGE_TYPES; ++i) {
+        if (!strcmp(name, challenge_types[i].name)) {
+            return &challenge_types[i];
+        }
+    }
+    return NULL;
+}
+
+/* --- parsing -------------------------------------------------------------- */
+
+static int is_ip_literal(const char *s)
+{
+    unsigned char buf[16];
+    return inet_pton(AF_INET, s, buf) == 1 || inet_pton(AF_INET6, s, buf) == 1;
+}
+
+/* The identifier becomes a store name: check it against its grammar first. */
+static apr_status_t parse_identifier(const char **pdomain, const json_t *j, const char *url,
+                                     md_result_t *result, apr_pool_t *p)
+{
+    const json_t *ident = md_json_get_obj(j, MD_KEY_IDENTIFIER);
+    const char *type = ident ? md_json_get_str(ident, MD_KEY_TYPE) : NULL;
+    const char *value = ident ? md_json_get_str(ident, MD_KEY_VALUE) : NULL;
+    const char *why = NULL;
+
+    *pdomain = NULL;
+    if (!type || !value) {
+        why = "no identifier type and value";
+    }
+    else if (!strcmp(type, "dns")) {
+        if (!md_dns_is_name(value, 0, 1, &why)) {
+            why = why ? why : "not a DNS name";
+        }
+    }
+    else if (!strcmp(type, "ip")) {
+        if (!is_ip_literal(value)) {
+            why = "not an IP address";
+        }
+    }
+    else {
+        why = "unsupported identifier type";
+    }
+    if (why) {
+        md_result_printf(result, APR_EINVAL, "authorization %s: %s (%s '%s')", url, why,
+                         type ? md_util_str_printable(p, type, 32) : "",
+                         value ? md_util_str_printable(p, value, 256) : "");
+        return APR_EINVAL;
+    }
+    *pdomain = md_util_str_tolower(p, value);
+    return APR_SUCCESS;
+}
+
+apr_status_t md_acme_authz_parse(md_acme_authz_t **pauthz, md_acme_t *acme, const json_t *j,
+                                 const char *url, md_result_t *result, apr_pool_t *p)
+{
+    md_acme_authz_t *authz;
+    const json_t *chs;
+    json_t *ch;
+    const char *s;
+    size_t i;
+    apr_status_t rv;
+
+    (void)acme;
+    *pauthz = NULL;
+    if (!json_is_object(j)) {
+        md_result_printf(result, APR_EINVAL, "authorization %s: the CA sent no object", url);
+        return APR_EINVAL;
+    }
+    authz = apr_pcalloc(p, sizeof(*authz));
+    authz->url = apr_pstrdup(p, url);
+    if ((rv = parse_identifier(&authz->domain, j, url, result, p)) != APR_SUCCESS) {
+        return rv;
+    }
+    s = md_json_get_str(j, MD_KEY_STATUS);
+    if (md_acme_authz_status_parse(&authz->status, s) != APR_SUCCESS) {
+        md_result_printf(result, APR_EINVAL, "authorization %s for %s has an unknown status "
+                         "'%s'", url, authz->domain,
+                         s ? md_util_str_printable(p, s, 64) : "(missing)");
+        return APR_EINVAL;
+    }
+    authz->wildcard = md_json_get_bool(j, MD_KEY_WILDCARD, 0);
+    chs = md_json_get_array(j, MD_KEY_CHALLENGES);
+    if (!chs || json_array_size(chs) > MD_ACME_MAX_CHALLENGES) {
+        md_result_printf(result, APR_EINVAL, "authorization %s for %s: '%s' is missing or too "
+                         "long", url, authz->domain, MD_KEY_CHALLENGES);
+        return APR_EINVAL;
+    }
+    authz->challenges = md_json_pool_own(p, json_deep_copy(chs));
+    if (!authz->challenges) {
+        return APR_ENOMEM;
+    }
+    json_array_foreach(authz->challenges, i, ch) {
+        if (!json_is_object(ch) || !md_json_get_str(ch, MD_KEY_TYPE)) {
+            md_result_printf(result, APR_EINVAL, "authorization %s for %s: a challenge has "
+                             "no type", url, authz->domain);
+            return APR_EINVAL;
+        }
+        if (!authz->error) {
+            authz->error = md_json_get_obj(ch, MD_KEY_ERROR);
+        }
+    }
+    *pauthz = authz;
+    return APR_SUCCESS;
+}
+
+apr_status_t md_acme_authz_retrieve(md_acme_authz_t **pauthz, md_acme_t *acme,
+                                    const char *url, md_result_t *result, apr_pool_t *p)
+{
+    md_acme_resp_t *resp;
+    apr_status_t rv;
+
+    *pauthz = NULL;
+    result = result_or_scratch(result, p);
+    rv = md_acme_post(&resp, acme, url, NULL, NULL, result, p);
+    if (rv == APR_SUCCESS) {
+        rv = md_acme_authz_parse(pauthz, acme, resp->json, url, result, p);
+    }
+    return rv;
+}
+
+/* --- responding ----------------------------------------------------------- */
+
+apr_status_t md_acme_key_authz(const char **pkey_authz, md_acme_t *acme, const char *token,
+                               apr_pool_t *p)
+{
+    const char *thumb;
+    apr_status_t rv;
+
+    *pkey_authz = NULL;
+    /* RFC 8555 §8.3: the token is base64url; anything else never reaches a
+     * file name or a response. */
+    if (!token || !md_util_is_base64url(token, MD_ACME_TOKEN_MAX_LEN)) {
+        return APR_EINVAL;
+    }
+    if (!acme->acct_key) {
+        return APR_EINVAL;
+    }
+    rv = md_pkey_jwk_thumbprint(&thumb, acme->acct_key, p);
+    if (rv == APR_SUCCESS) {
+        *pkey_authz = apr_pstrcat(p, token, ".", thumb, NULL);
+    }
+    return rv;
+}
+
+/* Put the CA's error for a challenge or authorization into result. */
+static void set_error(md_result_t *result, const md_acme_authz_t *authz, const json_t *err,
+                      const char *what, apr_pool_t *p)
+{
+    const char *detail = err ? md_json_get_str(err, MD_KEY_DETAIL) : NULL;
+
+    md_result_problem_set(result, APR_EINVAL, err ? md_json_get_str(err, "type") : NULL,
+                          apr_psprintf(p, "%s: %s%s%s", authz->domain, what,
+                                       detail ? ": " : "", detail ? detail : ""),
+                          err ? md_json_get_array(err, MD_KEY_SUBPROBLEMS) : NULL);
+}
+
+static const char *offered_types(const md_acme_authz_t *authz, apr_pool_t *p)
+{
+    const char *s = NULL;
+    const json_t *ch;
+    size_t i;
+
+    json_array_foreach(authz->challenges, i, ch) {
+        const char *t = md_json_get_str(ch, MD_KEY_TYPE);
+        s = s ? apr_pstrcat(p, s, ", ", t, NULL) : t;
+    }
+    return s ? md_util_str_printable(p, s, 256) : "none";
+}
+
+/* The CA's challenge of the first preferred type we implement. */
+static json_t *pick_challenge(const md_acme_challenge_type_t **ptype,
+                              const md_acme_authz_t *authz, const apr_array_header_t *types)
+{
+    const md_acme_challenge_type_t *ct;
+    json_t *ch;
+    const char *name;
+    size_t i;
+    int k;
+    int n = types && types->nelts > 0 ? types->nelts : (int)N_CHALLENGE_TYPES;
+
+    for (k = 0; k < n; ++k) {
+        name = (types && types->nelts > 0) ? MD_ARR_IDX(types, k, const char *)
+                                           : challenge_types[k].name;
+        if (!(ct = md_acme_challenge_type_get(name))) {
+            continue;
+        }
+        json_array_foreach(authz->challenges, i, ch) {
+            const char *t = md_json_get_str(ch, MD_KEY_TYPE);
+            if (t && !strcmp(t, name)) {
+                *ptype = ct;
+                return ch;
+            }
+        }
+    }
+    *ptype = NULL;
+    return NULL;
+}
+
+apr_status_t md_acme_authz_respond(md_acme_authz_t *authz, md_acme_t *acme, md_store_t *store,
+                                   const apr_array_header_t *types, md_result_t *result,
+                                   apr_pool_t *p)
+{
+    const md_acme_challenge_type_t *ct;
+    const json_t *ch;
+    md_acme_resp_t *resp;
+    const char *token;
+    const char *url;
+    const char *st;
+    const char *key_authz;
+    json_t *empty;
+    apr_status_t rv;
+
+    result = result_or_scratch(result, p);
+    if (authz->status == MD_ACME_AUTHZ_VALID) {
+        return APR_SUCCESS;
+    }
+    if (authz->status != MD_ACME_AUTHZ_PENDING) {
+        set_error(result, authz, authz->error, apr_psprintf(p, "the authorization is %s",
+                  md_acme_authz_status_name(authz->status)), p);
+        return APR_EINVAL;
+    }
+    ch = pick_challenge(&ct, authz, types);
+    if (!ch) {
+        md_result_printf(result, APR_EINVAL, "%s: the CA offers challenge types %s, none of "
+                         "them configured (%s)", authz->domain, offered_types(authz, p),
+                         (types && types->nelts) ? md_array_str_join(types, ", ", p)
+                                                 : CHALLENGE_HTTP01);
+        return APR_EINVAL;
+    }
+    token = md_json_get_str(ch, MD_KEY_TOKEN);
+    url = md_json_get_str(ch, MD_KEY_URL);
+    st = md_json_get_str(ch, MD_KEY_STATUS);
+    if (!url || !st) {
+        md_result_printf(result, APR_EINVAL, "%s: the %s challenge has no url or status",
+                         authz->domain, ct->name);
+        return APR_EINVAL;
+    }
+    if (!strcmp(st, "valid")) {
+        return APR_SUCCESS;
+    }
+    if (!strcmp(st, "invalid")) {
+        set_error(result, authz, md_json_get_obj(ch, MD_KEY_ERROR),
+                  apr_psprintf(p, "the %s challenge failed", ct->name), p);
+        return APR_EINVAL;
+    }
+    if (strcmp(st, "pending") && strcmp(st, "processing")) {
+        md_result_printf(result, APR_EINVAL, "%s: the %s challenge has an unknown status '%s'",
+                         authz->domain, ct->name, md_util_str_printable(p, st, 64));
+        return APR_EINVAL;
+    }
+    if (md_acme_key_authz(&key_authz, acme, token, p) != APR_SUCCESS) {
+        md_result_printf(result, APR_EINVAL, "%s: the %s challenge has an invalid token '%s'",
+                         authz->domain, ct->name,
+                         token ? md_util_str_printable(p, token, 64) : "(none)");
+        return APR_EINVAL;
+    }
+    /* Set up even when processing: after a restart the file may be gone. */
+    rv = ct->setup(acme, store, authz->domain, token, key_authz, result, p);
+    if (rv != APR_SUCCESS || strcmp(st, "pending")) {
+        return rv;
+    }
+    /* RFC 8555 §7.5.1: an empty object tells the CA we are ready. */
+    empty = md_json_pool_own(p, json_object());
+    rv = md_acme_post(&resp, acme, url, empty, NULL, result, p);
+    if (rv == APR_SUCCESS) {
+        md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, p, "MD04030: %s: answered the %s "
+                      "challenge at %s", authz->domain, ct->name, url);
+    }
+    return rv;
+}
+
+apr_status_t md_acme_authz_teardown(md_acme_t *acme, md_store_t *store, const char *domain,
+                                    md_result_t *result, apr_pool_t *p)
+{
+    apr_status_t rv = APR_SUCCESS;
+    apr_status_t rv2;
+    size_t i;
+
+    result = result_or_scratch(result, p);
+    for (i = 0; i < N_CHALLENGE_TYPES; ++i) {
+        rv2 = challenge_types[i].teardown(acme, store, domain, result, p);
+        if (rv == APR_SUCCESS) {
+            rv = rv2;
+        }
+    }
+    return rv;
+}
