@@ -13,6 +13,10 @@
 #include "md_time.h"
 #include "md_crypt.h"
 
+/* md.json member (inside "proto") the stock module lists its tls-alpn-01
+ * names under; written empty so the stock module finds its shape. */
+#define MD_KEY_ACME_TLS_1 "acme-tls/1"
+
 /* Values as the stock module writes them into md.json ("renew-mode"). */
 typedef enum {
     MD_RENEW_DEFAULT = -1,  /* unset in this config scope */

@@ -1,0 +1,472 @@
+/* Managed domains: defaults, copies, comparisons and the md.json form
+ * (see md.h). The JSON form is the stock mod_md's, so that a store can move
+ * between the two modules in either direction. */
+#include <string.h>
+
+#include <apr_cstr.h>
+#include <apr_strings.h>
+
+#include "md.h"
+#include "md_dns.h"
+#include "md_json.h"
+#include "md_keys.h"
+#include "md_log.h"
+#include "md_util.h"
+
+#define MD_RENEW_WINDOW_DEF_PCT  33
+#define MD_WARN_WINDOW_DEF_PCT   10
+#define MD_CA_PROTO_DEF          "ACME"
+
+md_t *md_create_empty(apr_pool_t *p)
+{
+    md_t *md = apr_pcalloc(p, sizeof(*md));
+
+    md->domains = apr_array_make(p, 5, sizeof(const char *));
+    md->contacts = apr_array_make(p, 2, sizeof(const char *));
+    md->transitive = 1;
+    md->ca_proto = MD_CA_PROTO_DEF;
+    md->ca_urls = apr_array_make(p, 2, sizeof(const char *));
+    md->renew_mode = MD_RENEW_AUTO;
+    md->renew_window.is_percent = 1;
+    md->renew_window.percent = MD_RENEW_WINDOW_DEF_PCT;
+    md->warn_window.is_percent = 1;
+    md->warn_window.percent = MD_WARN_WINDOW_DEF_PCT;
+    md->require_https = MD_REQUIRE_UNSET;
+    md->state = MD_S_UNKNOWN;
+    return md;
+}
+
+static const char *str_clone(apr_pool_t *p, const char *s)
+{
+    return s ? apr_pstrdup(p, s) : NULL;
+}
+
+static apr_array_header_t *specs_clone(apr_pool_t *p, const apr_array_header_t *specs)
+{
+    apr_array_header_t *copy;
+    int i;
+
+    if (!specs) {
+        return NULL;
+    }
+    copy = apr_array_make(p, specs->nelts > 0 ? specs->nelts : 1, sizeof(md_pkey_spec_t *));
+    for (i = 0; i < specs->nelts; ++i) {
+        const md_pkey_spec_t *spec = MD_ARR_IDX(specs, i, const md_pkey_spec_t *);
+        md_pkey_spec_t *s2 = apr_pmemdup(p, spec, sizeof(*spec));
+        s2->curve = str_clone(p, spec->curve);
+        APR_ARRAY_PUSH(copy, md_pkey_spec_t *) = s2;
+    }
+    return copy;
+}
+
+md_t *md_clone(apr_pool_t *p, const md_t *src)
+{
+    md_t *md;
+
+    if (!src) {
+        return NULL;
+    }
+    md = apr_pmemdup(p, src, sizeof(*src));
+    md->name = str_clone(p, src->name);
+    md->domains = md_array_str_clone(p, src->domains);
+    md->contacts = md_array_str_clone(p, src->contacts);
+    md->ca_proto = str_clone(p, src->ca_proto);
+    md->ca_urls = md_array_str_clone(p, src->ca_urls);
+    md->ca_effective = str_clone(p, src->ca_effective);
+    md->ca_account = str_clone(p, src->ca_account);
+    md->ca_agreement = str_clone(p, src->ca_agreement);
+    md->ca_challenges = md_array_str_clone(p, src->ca_challenges);
+    md->pkey_specs = specs_clone(p, src->pkey_specs);
+    md->state_descr = str_clone(p, src->state_descr);
+    md->defn_name = str_clone(p, src->defn_name);
+    return md;
+}
+
+int md_contains(const md_t *md, const char *domain)
+{
+    int i;
+
+    if (!md || !md->domains || !domain) {
+        return 0;
+    }
+    for (i = 0; i < md->domains->nelts; ++i) {
+        if (md_dns_matches(MD_ARR_IDX(md->domains, i, const char *), domain)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+const char *md_common_name(const md_t *md1, const md_t *md2)
+{
+    int i;
+
+    if (!md1 || !md2 || !md1->domains || !md2->domains) {
+        return NULL;
+    }
+    for (i = 0; i < md1->domains->nelts; ++i) {
+        const char *name = MD_ARR_IDX(md1->domains, i, const char *);
+        if (md_array_str_index(md2->domains, name, 0, 0) >= 0) {
+            return name;
+        }
+    }
+    return NULL;
+}
+
+const apr_array_header_t *md_pkey_specs(const md_t *md, apr_pool_t *p)
+{
+    apr_array_header_t *specs;
+    md_pkey_spec_t *spec;
+
+    if (md && md->pkey_specs && md->pkey_specs->nelts > 0) {
+        return md->pkey_specs;
+    }
+    spec = apr_pcalloc(p, sizeof(*spec));
+    spec->type = MD_PKEY_TYPE_RSA;
+    spec->bits = MD_PKEY_RSA_BITS_DEF;
+    specs = apr_array_make(p, 1, sizeof(md_pkey_spec_t *));
+    APR_ARRAY_PUSH(specs, md_pkey_spec_t *) = spec;
+    return specs;
+}
+
+/* --- md.json ------------------------------------------------------------ */
+
+static const char *require_https_str(md_require_t r)
+{
+    switch (r) {
+    case MD_REQUIRE_TEMPORARY:
+        return "temporary";
+    case MD_REQUIRE_PERMANENT:
+        return "permanent";
+    default:
+        return NULL;
+    }
+}
+
+static md_require_t require_https_parse(const char *s)
+{
+    if (!s) {
+        return MD_REQUIRE_UNSET;
+    }
+    if (!apr_cstr_casecmp(s, "temporary")) {
+        return MD_REQUIRE_TEMPORARY;
+    }
+    if (!apr_cstr_casecmp(s, "permanent")) {
+        return MD_REQUIRE_PERMANENT;
+    }
+    if (!apr_cstr_casecmp(s, "off")) {
+        return MD_REQUIRE_OFF;
+    }
+    return MD_REQUIRE_UNSET;
+}
+
+static json_t *ca_to_json(const md_t *md)
+{
+    json_t *ca = json_object();
+
+    if (!ca) {
+        return NULL;
+    }
+    md_json_set_str(ca, MD_KEY_ACCOUNT, md->ca_account);
+    md_json_set_str(ca, MD_KEY_PROTO, md->ca_proto);
+    md_json_set_str(ca, MD_KEY_URL, md->ca_effective);
+    json_object_set_new(ca, MD_KEY_URLS, md_json_from_str_array(md->ca_urls));
+    md_json_set_str(ca, MD_KEY_AGREEMENT, md->ca_agreement);
+    if (md->ca_challenges && md->ca_challenges->nelts > 0) {
+        json_object_set_new(ca, MD_KEY_CHALLENGES, md_json_from_str_array(md->ca_challenges));
+    }
+    return ca;
+}
+
+/* One spec as an object, several as an array (both forms are read back). */
+static json_t *pkeys_to_json(const apr_array_header_t *specs)
+{
+    json_t *arr;
+    int i;
+
+    if (specs->nelts == 1) {
+        return md_pkey_spec_to_json(MD_ARR_IDX(specs, 0, const md_pkey_spec_t *));
+    }
+    arr = json_array();
+    for (i = 0; arr && i < specs->nelts; ++i) {
+        json_array_append_new(arr,
+                              md_pkey_spec_to_json(MD_ARR_IDX(specs, i, const md_pkey_spec_t *)));
+    }
+    return arr;
+}
+
+json_t *md_to_json(const md_t *md)
+{
+    json_t *j = json_object();
+    json_t *proto;
+    apr_pool_t *p;
+    const char *req;
+
+    /* An unmanaged pool shares nothing with other threads' pools. */
+    if (!j || apr_pool_create_unmanaged_ex(&p, NULL, NULL) != APR_SUCCESS) {
+        json_decref(j);
+        return NULL;
+    }
+    md_json_set_str(j, MD_KEY_NAME, md->name);
+    json_object_set_new(j, MD_KEY_DOMAINS, md_json_from_str_array(md->domains));
+    json_object_set_new(j, MD_KEY_CONTACTS, md_json_from_str_array(md->contacts));
+    json_object_set_new(j, MD_KEY_TRANSITIVE, json_integer(md->transitive));
+    json_object_set_new(j, MD_KEY_CA, ca_to_json(md));
+    if (md->pkey_specs && md->pkey_specs->nelts > 0) {
+        json_object_set_new(j, MD_KEY_PKEY, pkeys_to_json(md->pkey_specs));
+    }
+    json_object_set_new(j, MD_KEY_STATE, json_integer(md->state));
+    md_json_set_str(j, MD_KEY_STATE_DESCR, md->state_descr);
+    json_object_set_new(j, MD_KEY_RENEW_MODE, json_integer(md->renew_mode));
+    md_json_set_str(j, MD_KEY_RENEW_WINDOW, md_timeslice_format(&md->renew_window, p));
+    md_json_set_str(j, MD_KEY_WARN_WINDOW, md_timeslice_format(&md->warn_window, p));
+    json_object_set_new(j, MD_KEY_MUST_STAPLE, json_boolean(md->must_staple));
+    req = require_https_str(md->require_https);
+    md_json_set_str(j, MD_KEY_REQUIRE_HTTPS, req);
+    /* The stock module lists names served via tls-alpn-01 here; we keep no
+     * such list, but write the member so the stock module finds its shape. */
+    proto = json_object();
+    if (proto) {
+        json_object_set_new(proto, MD_KEY_ACME_TLS_1, json_array());
+    }
+    json_object_set_new(j, MD_KEY_PROTO, proto);
+    json_object_set_new(j, MD_KEY_STAPLING, json_boolean(md->stapling));
+    json_object_set_new(j, MD_KEY_PROFILE_MANDATORY, json_false());
+    json_object_set_new(j, MD_KEY_ARI_RENEWALS, json_true());
+    apr_pool_destroy(p);
+    return j;
+}
+
+/* An MD name becomes a directory name in the store: refuse anything that
+ * could leave it or hide there. */
+static int name_is_safe(const char *name)
+{
+    const unsigned char *s;
+
+    if (!*name || name[0] == '.') {
+        return 0;
+    }
+    for (s = (const unsigned char *)name; *s; ++s) {
+        if (*s < 0x20 || *s >= 0x7f || *s == '/' || *s == '\\') {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static apr_status_t pkeys_from_json(apr_array_header_t **pspecs, const json_t *jp,
+                                    apr_pool_t *p)
+{
+    apr_array_header_t *specs = apr_array_make(p, 2, sizeof(md_pkey_spec_t *));
+    md_pkey_spec_t *spec;
+    apr_status_t rv;
+    json_t *v;
+    size_t i;
+
+    *pspecs = NULL;
+    if (json_is_object(jp)) {
+        if ((rv = md_pkey_spec_from_json(&spec, jp, p)) != APR_SUCCESS) {
+            return rv;
+        }
+        APR_ARRAY_PUSH(specs, md_pkey_spec_t *) = spec;
+    }
+    else if (json_is_array(jp)) {
+        json_array_foreach(jp, i, v) {
+            if ((rv = md_pkey_spec_from_json(&spec, v, p)) != APR_SUCCESS) {
+                return rv;
+            }
+            APR_ARRAY_PUSH(specs, md_pkey_spec_t *) = spec;
+        }
+    }
+    else {
+        return APR_EINVAL;
+    }
+    *pspecs = specs;
+    return APR_SUCCESS;
+}
+
+static void window_from_json(md_timeslice_t *ts, const json_t *j, const char *key,
+                             const char *source, apr_pool_t *p)
+{
+    const char *s = md_json_get_str(j, key);
+    md_timeslice_t parsed;
+    const char *err;
+
+    if (!s) {
+        return;
+    }
+    if (md_timeslice_parse(&parsed, s, &err, p) != APR_SUCCESS) {
+        md_log_perror(MD_LOG_MARK, MD_LOG_WARNING, APR_EINVAL, p,
+                      "MD06002: %s: %s: %s, using the default", source, key, err);
+        return;
+    }
+    *ts = parsed;
+}
+
+static void ca_from_json(md_t *md, const json_t *ca, apr_pool_t *p)
+{
+    const char *s;
+
+    if (!ca) {
+        return;
+    }
+    md->ca_account = str_clone(p, md_json_get_str(ca, MD_KEY_ACCOUNT));
+    if ((s = md_json_get_str(ca, MD_KEY_PROTO))) {
+        md->ca_proto = apr_pstrdup(p, s);
+    }
+    md->ca_effective = str_clone(p, md_json_get_str(ca, MD_KEY_URL));
+    md->ca_urls = md_json_get_str_array(ca, MD_KEY_URLS, p);
+    if (!md->ca_urls) {
+        md->ca_urls = apr_array_make(p, 1, sizeof(const char *));
+    }
+    /* Older stores know only the one URL in use. */
+    if (md->ca_urls->nelts == 0 && md->ca_effective) {
+        APR_ARRAY_PUSH(md->ca_urls, const char *) = md->ca_effective;
+    }
+    md->ca_agreement = str_clone(p, md_json_get_str(ca, MD_KEY_AGREEMENT));
+    md->ca_challenges = md_json_get_str_array(ca, MD_KEY_CHALLENGES, p);
+}
+
+apr_status_t md_from_json(md_t **pmd, const json_t *json, const char *source, apr_pool_t *p)
+{
+    apr_array_header_t *domains;
+    const json_t *jp;
+    const char *name;
+    long long n;
+    md_t *md;
+    int i;
+
+    *pmd = NULL;
+    if (!source) {
+        source = "md.json";
+    }
+    name = md_json_get_str(json, MD_KEY_NAME);
+    if (!name) {
+        md_log_perror(MD_LOG_MARK, MD_LOG_ERR, APR_EINVAL, p,
+                      "MD06001: %s: member \"%s\" is missing or not a string", source,
+                      MD_KEY_NAME);
+        return APR_EINVAL;
+    }
+    if (!name_is_safe(name)) {
+        md_log_perror(MD_LOG_MARK, MD_LOG_ERR, APR_EINVAL, p,
+                      "MD06003: %s: \"%s\" is not usable as an MD name", source,
+                      md_util_str_printable(p, name, 256));
+        return APR_EINVAL;
+    }
+    domains = md_json_get_str_array(json, MD_KEY_DOMAINS, p);
+    if (!domains) {
+        md_log_perror(MD_LOG_MARK, MD_LOG_ERR, APR_EINVAL, p,
+                      "MD06004: %s: member \"%s\" is missing or not an array of strings",
+                      source, MD_KEY_DOMAINS);
+        return APR_EINVAL;
+    }
+
+    md = md_create_empty(p);
+    md->name = apr_pstrdup(p, name);
+    for (i = 0; i < domains->nelts; ++i) {
+        md_array_str_add_missing(md->domains,
+                                 md_util_str_tolower(p, MD_ARR_IDX(domains, i, const char *)));
+    }
+    if ((md->contacts = md_json_get_str_array(json, MD_KEY_CONTACTS, p)) == NULL) {
+        md->contacts = apr_array_make(p, 1, sizeof(const char *));
+    }
+    md->transitive = (int)md_json_get_int(json, MD_KEY_TRANSITIVE, 1) ? 1 : 0;
+    ca_from_json(md, md_json_get_obj(json, MD_KEY_CA), p);
+
+    if ((jp = json_object_get(json, MD_KEY_PKEY)) != NULL) {
+        if (pkeys_from_json(&md->pkey_specs, jp, p) != APR_SUCCESS) {
+            md_log_perror(MD_LOG_MARK, MD_LOG_ERR, APR_EINVAL, p,
+                          "MD06005: %s: member \"%s\" is not a valid key specification",
+                          source, MD_KEY_PKEY);
+            return APR_EINVAL;
+        }
+    }
+
+    n = md_json_get_int(json, MD_KEY_STATE, MD_S_UNKNOWN);
+    md->state = (n >= MD_S_UNKNOWN && n <= MD_S_MISSING_INFORMATION) ? (md_state_t)n
+                                                                     : MD_S_UNKNOWN;
+    md->state_descr = str_clone(p, md_json_get_str(json, MD_KEY_STATE_DESCR));
+    n = md_json_get_int(json, MD_KEY_RENEW_MODE, MD_RENEW_AUTO);
+    md->renew_mode = (n >= MD_RENEW_DEFAULT && n <= MD_RENEW_ALWAYS) ? (md_renew_mode_t)n
+                                                                     : MD_RENEW_AUTO;
+    window_from_json(&md->renew_window, json, MD_KEY_RENEW_WINDOW, source, p);
+    window_from_json(&md->warn_window, json, MD_KEY_WARN_WINDOW, source, p);
+    md->must_staple = md_json_get_bool(json, MD_KEY_MUST_STAPLE, 0);
+    md->require_https = require_https_parse(md_json_get_str(json, MD_KEY_REQUIRE_HTTPS));
+    md->stapling = md_json_get_bool(json, MD_KEY_STAPLING, 0);
+    /* Other members (the stock module's "proto", "profile-mandatory",
+     * "ari-renewals", ...) have no place in md_t and are ignored. */
+    *pmd = md;
+    return APR_SUCCESS;
+}
+
+/* --- comparison --------------------------------------------------------- */
+
+static int specs_contain(const apr_array_header_t *a, const md_pkey_spec_t *spec)
+{
+    int i;
+
+    for (i = 0; i < a->nelts; ++i) {
+        if (md_pkey_spec_eq(MD_ARR_IDX(a, i, const md_pkey_spec_t *), spec)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static int specs_same(const apr_array_header_t *a, const apr_array_header_t *b)
+{
+    int i;
+
+    if (a->nelts != b->nelts) {
+        return 0;
+    }
+    for (i = 0; i < a->nelts; ++i) {
+        if (!specs_contain(b, MD_ARR_IDX(a, i, const md_pkey_spec_t *))
+            || !specs_contain(a, MD_ARR_IDX(b, i, const md_pkey_spec_t *))) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static int urls_same(const apr_array_header_t *a, const apr_array_header_t *b)
+{
+    int na = a ? a->nelts : 0;
+    int nb = b ? b->nelts : 0;
+
+    if (na == 0 && nb == 0) {
+        return 1;
+    }
+    return md_array_str_eq(a, b, 1);
+}
+
+int md_cert_relevant_changed(const md_t *a, const md_t *b)
+{
+    apr_pool_t *p;
+    int changed;
+
+    if (a == b) {
+        return 0;
+    }
+    if (!a || !b) {
+        return 1;
+    }
+    /* Names are a set: order and case do not change the certificate. */
+    if (!md_array_str_contains_all(a->domains, b->domains)
+        || !md_array_str_contains_all(b->domains, a->domains)) {
+        return 1;
+    }
+    if (!a->must_staple != !b->must_staple) {
+        return 1;
+    }
+    if (!urls_same(a->ca_urls, b->ca_urls)) {
+        return 1;
+    }
+    if (apr_pool_create_unmanaged_ex(&p, NULL, NULL) != APR_SUCCESS) {
+        return 1;
+    }
+    changed = !specs_same(md_pkey_specs(a, p), md_pkey_specs(b, p));
+    apr_pool_destroy(p);
+    return changed;
+}
