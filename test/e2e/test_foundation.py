@@ -120,6 +120,7 @@ def test_two_mds_in_one_server_both_get_certificates(issued):
 def test_restart_serves_same_certificate_without_new_order(issued, pebble):
     serial = issued.get_served_cert(ONE).serial_number
     orders = pebble.count_requests("/order-plz")
+    assert orders >= 2, "pebble's log shows no orders:\n" + pebble.log_tail(20)
 
     issued.graceful()
     after_graceful = issued.get_served_cert(ONE).serial_number

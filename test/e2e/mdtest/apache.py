@@ -43,6 +43,7 @@ PEBBLE_ISSUER_PREFIX = "Pebble Intermediate"
 # httpd logs this (AH00489/AH00292 etc.) once it serves, on start and after
 # every restart.
 _RESUMING_RE = re.compile(r"resuming normal operations")
+_CONFIG_FAILED_RE = re.compile(r"AH00016|Configuration Failed")
 
 # Our module: "<md> ... will be activated on the next graceful restart";
 # the stock module: "... will be activated on next (graceful) server restart".
@@ -281,7 +282,11 @@ class Apache:
                 "first (module-scoped servers end with their test file)" % (
                     self.name, other.name, other.pid, self.http_port, self.https_port))
         util.become_subreaper()
-        resumed = self.count_log(_RESUMING_RE)
+        # a pid file left by a crashed run would name a dead process
+        if os.path.exists(self.pid_file):
+            os.unlink(self.pid_file)
+        self._pid = None
+        mark = self.log_mark()
         out_path = os.path.join(self.logs_dir, "start.out")
         with open(out_path, "ab") as out:
             proc = subprocess.run([APACHE_BIN, "-f", self.conf_path, "-k", "start"],
@@ -297,10 +302,14 @@ class Apache:
         def up():
             pid = self._adopt_pid()
             if pid is None:
+                # the daemon detaches before post_config, so a module
+                # failing there shows only in the error log
+                if self.count_log(_CONFIG_FAILED_RE, since=mark):
+                    raise util.Abort("httpd configuration failed")
                 return False
             if not util.pid_alive(pid):
-                raise AssertionError("httpd (pid %d) died during start" % pid)
-            return self.count_log(_RESUMING_RE) > resumed
+                raise util.Abort("httpd (pid %d) died during start" % pid)
+            return self.count_log(_RESUMING_RE, since=mark) > 0
         try:
             util.wait_for(up, timeout=timeout, what="%s to start" % self,
                           on_timeout=lambda: util.tail(out_path, 20) + "\n" + self.log_tail())
@@ -318,23 +327,46 @@ class Apache:
         """SIGUSR1 to the parent; wait until the new generation serves."""
         if not self.running:
             raise AssertionError("%s not running, cannot restart\n%s" % (self, self.log_tail()))
-        resumed = self.count_log(_RESUMING_RE)
+        mark = self.log_mark()
         os.kill(self._pid, signal.SIGUSR1)
 
         def done():
             if not util.pid_alive(self._pid):
-                raise AssertionError("httpd exited during graceful restart")
-            return self.count_log(_RESUMING_RE) > resumed
+                raise util.Abort("httpd exited during graceful restart")
+            return self.count_log(_RESUMING_RE, since=mark) > 0
         util.wait_for(done, timeout=timeout, what="graceful restart of %s" % self,
                       on_timeout=self.log_tail)
 
     def stop(self, timeout=30):
-        """SIGTERM to the parent and wait until that PID is gone."""
+        """SIGTERM to the parent and wait until that PID is gone.
+
+        Then make sure no process of this instance is left (children of a
+        parent that had to be killed, or a daemon whose pid file was lost):
+        those are found by this instance's config path on their command line.
+        """
         pid = self._pid or self._read_pid()
-        if pid is not None:
+        if pid is not None and pid in self._processes():
             util.stop_pid(pid, timeout=timeout)
+        for stray in self._processes():
+            util.stop_pid(stray, timeout=5, sig=signal.SIGKILL)
         self._pid = None
         _REGISTRY.discard(self)
+
+    def _processes(self):
+        """PIDs of live processes started with this instance's config."""
+        needle = self.conf_path.encode()
+        pids = []
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                with open("/proc/%s/cmdline" % entry, "rb") as f:
+                    args = f.read().split(b"\0")
+            except OSError:
+                continue
+            if needle in args and util.pid_alive(int(entry)):
+                pids.append(int(entry))
+        return pids
 
     def restart(self, timeout=60):
         """Full stop and start (not graceful)."""

@@ -57,7 +57,7 @@ class ChallTestSrv:
 
         def ready():
             if self.proc.poll() is not None:
-                raise util.WaitTimeout("pebble-challtestsrv exited with %s\n%s"
+                raise util.Abort("pebble-challtestsrv exited with %s\n%s"
                                        % (self.proc.returncode, util.tail(self.log_path)))
             return util.port_open(self.mgmt_port)
         try:
@@ -183,7 +183,7 @@ class Pebble:
     def _ready(self):
         if self.proc.poll() is not None:
             # not worth polling any longer: report at once
-            raise util.WaitTimeout("%s exited with %s\n%s" % (
+            raise util.Abort("%s exited with %s\n%s" % (
                 self.name, self.proc.returncode, util.tail(self.log_path)))
         r = requests.get(self.directory_url, verify=self.ca_file, timeout=5)
         return r.status_code == 200 and "newOrder" in r.json()

@@ -16,11 +16,16 @@ class WaitTimeout(AssertionError):
     """
 
 
+class Abort(AssertionError):
+    """Raised by a wait_for predicate to stop waiting at once: the condition
+    can no longer become true (e.g. the process being waited for died)."""
+
+
 def free_ports(count, udp_too=False, host="127.0.0.1"):
     """Return `count` distinct ports that are free on `host` right now.
 
-    All probe sockets stay bound until every port is picked, so the same port
-    is never handed out twice in one call. With udp_too, the UDP port of the
+    All probe sockets stay bound until every port is picked, and a port is
+    never handed out twice by this process. With udp_too, the UDP port of the
     same number must be free as well (for DNS servers that bind both).
     """
     held = []
@@ -31,6 +36,10 @@ def free_ports(count, udp_too=False, host="127.0.0.1"):
             tcp.bind((host, 0))
             held.append(tcp)
             port = tcp.getsockname()[1]
+            if port in _handed_out:
+                # free now, but promised to a server of ours that may not
+                # have bound it yet (the kernel readily reuses a port)
+                continue
             if udp_too:
                 udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
                 try:
@@ -43,7 +52,11 @@ def free_ports(count, udp_too=False, host="127.0.0.1"):
     finally:
         for s in held:
             s.close()
+    _handed_out.update(ports)
     return ports
+
+
+_handed_out = set()
 
 
 def free_port(host="127.0.0.1"):
@@ -57,7 +70,7 @@ def wait_for(predicate, timeout=90.0, interval=0.2, what="condition",
     On timeout raise WaitTimeout naming `what`; `on_timeout` (a callable
     returning text, e.g. the tail of an error log) is appended to the message.
     Exceptions from the predicate count as "not yet" and the last one is
-    reported if the deadline passes.
+    reported if the deadline passes; Abort ends the wait immediately.
     """
     deadline = time.monotonic() + timeout
     last_exc = None
@@ -67,6 +80,14 @@ def wait_for(predicate, timeout=90.0, interval=0.2, what="condition",
             if result:
                 return result
             last_exc = None
+        except Abort as exc:
+            msg = str(exc)
+            if on_timeout is not None:
+                try:
+                    msg += "\n" + on_timeout()
+                except Exception as diag_exc:  # noqa: BLE001
+                    msg += "\n(could not collect diagnostics: %r)" % (diag_exc,)
+            raise Abort("gave up waiting for %s: %s" % (what, msg)) from None
         except Exception as exc:  # noqa: BLE001 - "not ready yet" of any kind
             last_exc = exc
         if time.monotonic() >= deadline:
