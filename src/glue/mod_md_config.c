@@ -1,0 +1,1143 @@
+/* The MD* directives, per-server and per-cycle config (see mod_md_config.h).
+ *
+ * Shape: includes, defaults table, forward declarations of the handlers,
+ * the command table, config creation/merging, the handlers, then the
+ * whole-config steps (finalize, overlaps, apply) and accessors.
+ */
+#include <errno.h>
+#include <string.h>
+#include <arpa/inet.h>
+
+#include <apr_file_info.h>
+#include <apr_lib.h>
+#include <apr_strings.h>
+#include <apr_uri.h>
+
+#include <httpd.h>
+#include <http_config.h>
+#include <http_core.h>
+#include <http_log.h>
+
+#include "md.h"
+#include "md_crypt.h"
+#include "md_dns.h"
+#include "md_time.h"
+#include "md_util.h"
+#include "mod_md_config.h"
+
+#ifdef APLOG_USE_MODULE
+APLOG_USE_MODULE(md);
+#endif
+
+#define GLOBAL_KEY      "mod_md_global_config"
+#define UNSET           (-1)
+
+/* --- defaults (STYLE §9: in one table) ----------------------------------- */
+
+static const md_timeslice_t def_renew_window = { .percent = 33, .is_percent = 1 };
+static const md_timeslice_t def_warn_window = { .percent = 10, .is_percent = 1 };
+
+/* What an MD gets when neither its section nor the server config sets a
+ * value. ca_urls NULL stands for { MOD_MD_CA_URL_DEFAULT }; ca_contact NULL
+ * leaves the contacts to mod_md.c (ServerAdmin); pkey_specs NULL is RSA
+ * 2048 (md_pkey_specs). */
+static const mod_md_settings_t settings_defaults = {
+    .transitive = 1,
+    .renew_mode = MD_RENEW_AUTO,
+    .renew_window = &def_renew_window,
+    .warn_window = &def_warn_window,
+    .ca_urls = NULL,
+    .ca_agreement = NULL,
+    .ca_contact = NULL,
+    .pkey_specs = NULL,
+    .must_staple = 0,
+    .require_https = MD_REQUIRE_OFF,
+};
+
+/* Global (non-MD) defaults. */
+#define DEF_LOCAL_HTTP_PORT     80
+#define DEF_LOCAL_HTTPS_PORT    443
+#define DEF_MANAGE_BASE_SERVER  0
+
+/* CA names of MDCertificateAuthority, matched case-insensitively. */
+static const struct {
+    const char *name;
+    const char *url;
+} ca_names[] = {
+    { "LetsEncrypt", MOD_MD_CA_URL_LETSENCRYPT },
+    { "LetsEncrypt-Test", MOD_MD_CA_URL_LETSENCRYPT_TEST },
+    { "Buypass", MOD_MD_CA_URL_BUYPASS },
+    { "Buypass-Test", MOD_MD_CA_URL_BUYPASS_TEST },
+};
+#define CA_NAMES_TEXT "LetsEncrypt, LetsEncrypt-Test, Buypass, Buypass-Test"
+
+/* --- handlers ------------------------------------------------------------ */
+
+static const char *set_mdomain(cmd_parms *cmd, void *dc, int argc, char *const argv[]);
+static const char *set_section(cmd_parms *cmd, void *dc, const char *arg);
+static const char *set_members(cmd_parms *cmd, void *dc, int argc, char *const argv[]);
+static const char *set_ca(cmd_parms *cmd, void *dc, int argc, char *const argv[]);
+static const char *set_agreement(cmd_parms *cmd, void *dc, const char *value);
+static const char *set_ca_proto(cmd_parms *cmd, void *dc, const char *value);
+static const char *set_contact(cmd_parms *cmd, void *dc, const char *value);
+static const char *set_renew_mode(cmd_parms *cmd, void *dc, const char *value);
+static const char *set_renew_window(cmd_parms *cmd, void *dc, const char *value);
+static const char *set_warn_window(cmd_parms *cmd, void *dc, const char *value);
+static const char *set_pkeys(cmd_parms *cmd, void *dc, int argc, char *const argv[]);
+static const char *set_must_staple(cmd_parms *cmd, void *dc, const char *value);
+static const char *set_require_https(cmd_parms *cmd, void *dc, const char *value);
+static const char *set_ca_file(cmd_parms *cmd, void *dc, const char *value);
+static const char *set_store_dir(cmd_parms *cmd, void *dc, const char *value);
+static const char *set_port_map(cmd_parms *cmd, void *dc, const char *v1, const char *v2);
+static const char *set_base_server(cmd_parms *cmd, void *dc, const char *value);
+
+const command_rec mod_md_cmds[] = {
+    AP_INIT_TAKE_ARGV("MDomain", set_mdomain, NULL, RSRC_CONF,
+                      "A group of domain names sharing one certificate; "
+                      "auto|manual: add ServerAlias names of its vhosts or not"),
+    AP_INIT_RAW_ARGS("<MDomainSet", set_section, NULL, RSRC_CONF,
+                     "Container for a managed domain with its own settings"),
+    AP_INIT_RAW_ARGS("<MDomain", set_section, NULL, RSRC_CONF,
+                     "Short form of <MDomainSet>"),
+    AP_INIT_TAKE_ARGV("MDMember", set_members, NULL, RSRC_CONF,
+                      "Domain name(s) of the enclosing managed domain, or auto|manual"),
+    AP_INIT_TAKE_ARGV("MDMembers", set_members, NULL, RSRC_CONF,
+                      "auto|manual: add ServerAlias names of vhosts to the MD or not"),
+    AP_INIT_TAKE_ARGV("MDCertificateAuthority", set_ca, NULL, RSRC_CONF,
+                      "ACME directory URL(s) or CA name(s) (" CA_NAMES_TEXT ")"),
+    AP_INIT_TAKE1("MDCertificateAgreement", set_agreement, NULL, RSRC_CONF,
+                  "'accepted' or the URL of the CA's Terms of Service you accept"),
+    AP_INIT_TAKE1("MDCertificateProtocol", set_ca_proto, NULL, RSRC_CONF,
+                  "Protocol to obtain certificates with; only ACME"),
+    AP_INIT_TAKE1("MDContactEmail", set_contact, NULL, RSRC_CONF,
+                  "Email address for the ACME account (default: ServerAdmin)"),
+    AP_INIT_TAKE1("MDRenewMode", set_renew_mode, NULL, RSRC_CONF,
+                  "auto|always|manual: when to obtain and renew certificates"),
+    AP_INIT_TAKE1("MDDriveMode", set_renew_mode, NULL, RSRC_CONF,
+                  "Old name of MDRenewMode"),
+    AP_INIT_TAKE1("MDRenewWindow", set_renew_window, NULL, RSRC_CONF,
+                  "Renew when this much of the lifetime remains (33%, 30d)"),
+    AP_INIT_TAKE1("MDWarnWindow", set_warn_window, NULL, RSRC_CONF,
+                  "Warn when this much of the lifetime remains (10%, 7d)"),
+    AP_INIT_TAKE_ARGV("MDPrivateKeys", set_pkeys, NULL, RSRC_CONF,
+                      "Key type(s) for certificates: RSA [bits], P-256, P-384, ... or Default"),
+    AP_INIT_TAKE1("MDMustStaple", set_must_staple, NULL, RSRC_CONF,
+                  "on|off: request the OCSP Must-Staple extension"),
+    AP_INIT_TAKE1("MDRequireHttps", set_require_https, NULL, RSRC_CONF,
+                  "off|temporary|permanent: redirect http: requests to https:"),
+    AP_INIT_TAKE1("MDCACertificateFile", set_ca_file, NULL, RSRC_CONF,
+                  "PEM file with the CA certificates to trust for the ACME server"),
+    AP_INIT_TAKE1("MDStoreDir", set_store_dir, NULL, RSRC_CONF,
+                  "Directory of the certificate store (default: md under ServerRoot)"),
+    AP_INIT_TAKE12("MDPortMap", set_port_map, NULL, RSRC_CONF,
+                   "http:PORT https:PORT: the local ports the outside reaches as "
+                   "80 and 443; '-' for not reachable"),
+    AP_INIT_TAKE1("MDBaseServer", set_base_server, NULL, RSRC_CONF,
+                  "on|off: manage names of the base server outside vhosts"),
+    AP_INIT_TAKE1(NULL, NULL, NULL, RSRC_CONF, NULL),
+};
+
+/* --- config objects ------------------------------------------------------ */
+
+static void settings_clear(mod_md_settings_t *set)
+{
+    memset(set, 0, sizeof(*set));
+    set->transitive = UNSET;
+    set->renew_mode = MD_RENEW_DEFAULT;
+    set->must_staple = UNSET;
+    set->require_https = MD_REQUIRE_UNSET;
+}
+
+/* to = add's value where set, else base's. */
+static void settings_merge(mod_md_settings_t *to, const mod_md_settings_t *base,
+                           const mod_md_settings_t *add)
+{
+    to->transitive = add->transitive != UNSET ? add->transitive : base->transitive;
+    to->renew_mode = add->renew_mode != MD_RENEW_DEFAULT ? add->renew_mode : base->renew_mode;
+    to->renew_window = add->renew_window ? add->renew_window : base->renew_window;
+    to->warn_window = add->warn_window ? add->warn_window : base->warn_window;
+    to->ca_urls = add->ca_urls ? add->ca_urls : base->ca_urls;
+    to->ca_agreement = add->ca_agreement ? add->ca_agreement : base->ca_agreement;
+    to->ca_contact = add->ca_contact ? add->ca_contact : base->ca_contact;
+    to->pkey_specs = add->pkey_specs ? add->pkey_specs : base->pkey_specs;
+    to->must_staple = add->must_staple != UNSET ? add->must_staple : base->must_staple;
+    to->require_https = (add->require_https != MD_REQUIRE_UNSET) ? add->require_https
+                                                                 : base->require_https;
+}
+
+/* One per config cycle: userdata of pconf, gone when pconf is cleared. */
+static mod_md_global_t *global_get(apr_pool_t *p)
+{
+    void *data = NULL;
+    mod_md_global_t *g;
+
+    apr_pool_userdata_get(&data, GLOBAL_KEY, p);
+    if (data) {
+        return data;
+    }
+    g = apr_pcalloc(p, sizeof(*g));
+    g->mds = apr_array_make(p, 5, sizeof(md_t *));
+    g->md_settings = apr_array_make(p, 5, sizeof(mod_md_settings_t *));
+    g->local_http_port = DEF_LOCAL_HTTP_PORT;
+    g->local_https_port = DEF_LOCAL_HTTPS_PORT;
+    g->manage_base_server = DEF_MANAGE_BASE_SERVER;
+    apr_pool_userdata_set(g, GLOBAL_KEY, apr_pool_cleanup_null, p);
+    return g;
+}
+
+void *mod_md_config_create_svr(apr_pool_t *p, server_rec *s)
+{
+    md_srv_conf_t *sc = apr_pcalloc(p, sizeof(*sc));
+
+    sc->s = s;
+    sc->global = global_get(p);
+    settings_clear(&sc->settings);
+    if (s && !s->is_virtual) {
+        sc->global->defaults = &sc->settings;
+    }
+    return sc;
+}
+
+void *mod_md_config_merge_svr(apr_pool_t *p, void *basev, void *addv)
+{
+    const md_srv_conf_t *base = basev;
+    const md_srv_conf_t *add = addv;
+    md_srv_conf_t *nsc = apr_pcalloc(p, sizeof(*nsc));
+
+    nsc->s = add->s;
+    nsc->global = add->global ? add->global : base->global;
+    settings_merge(&nsc->settings, &base->settings, &add->settings);
+    return nsc;
+}
+
+md_srv_conf_t *mod_md_config_get(const server_rec *s)
+{
+    return ap_get_module_config(s->module_config, &md_module);
+}
+
+static md_srv_conf_t *cmd_conf(cmd_parms *cmd)
+{
+    return mod_md_config_get(cmd->server);
+}
+
+/* --- handler helpers ----------------------------------------------------- */
+
+/* The name as written in the config: "<MDomainSet>" for sections. */
+static const char *dname(cmd_parms *cmd)
+{
+    const char *name = cmd->cmd->name;
+    return name[0] == '<' ? apr_pstrcat(cmd->pool, name, ">", NULL) : name;
+}
+
+static int is_word(const char *s, const char *word)
+{
+    return !ap_cstr_casecmp(s, word);
+}
+
+/* Where a per-MD directive writes: the section's settings inside an MD
+ * section, the server's settings in the server config. Like the stock
+ * module, not inside a VirtualHost. */
+static const char *scope_get(cmd_parms *cmd, mod_md_settings_t **pset, md_t **pmd)
+{
+    md_srv_conf_t *sc = cmd_conf(cmd);
+    const char *err;
+
+    if (sc->current) {
+        *pset = sc->current_settings;
+        *pmd = sc->current;
+        return NULL;
+    }
+    if ((err = ap_check_cmd_context(cmd, GLOBAL_ONLY))) {
+        return err;
+    }
+    *pset = &sc->settings;
+    *pmd = NULL;
+    return NULL;
+}
+
+/* Directives that configure the server as a whole (store, ports, ...). */
+static const char *global_only(cmd_parms *cmd)
+{
+    md_srv_conf_t *sc = cmd_conf(cmd);
+
+    if (sc->current) {
+        return apr_psprintf(cmd->pool, "%s: not allowed inside <MDomainSet %s>, "
+                            "only in the server config", dname(cmd), sc->current->name);
+    }
+    return ap_check_cmd_context(cmd, GLOBAL_ONLY);
+}
+
+/* A setting given twice: in an MD section that is a mistake in a few
+ * lines, so an error; in the server config (often spread over includes)
+ * the later value wins, as in the stock module, with a warning. */
+static const char *check_twice(cmd_parms *cmd, int already_set, const md_t *md)
+{
+    if (!already_set) {
+        return NULL;
+    }
+    if (md) {
+        return apr_psprintf(cmd->pool, "%s: given twice for MDomain %s", dname(cmd), md->name);
+    }
+    ap_log_error(APLOG_MARK, APLOG_WARNING, 0, cmd->server,
+                 "MD10001: %s:%d: %s given again, this later value wins",
+                 cmd->directive->filename, cmd->directive->line_num, dname(cmd));
+    return NULL;
+}
+
+static const char *set_on_off(cmd_parms *cmd, int *pvalue, const char *value)
+{
+    if (is_word(value, "on")) {
+        *pvalue = 1;
+    }
+    else if (is_word(value, "off")) {
+        *pvalue = 0;
+    }
+    else {
+        return apr_psprintf(cmd->pool, "%s: \"%s\" is not one of on, off", dname(cmd), value);
+    }
+    return NULL;
+}
+
+/* An absolute http: or https: URL with a host. */
+static int is_http_url(apr_pool_t *p, const char *s)
+{
+    apr_uri_t uri;
+
+    if (apr_uri_parse(p, s, &uri) != APR_SUCCESS || !uri.scheme || !uri.hostname
+        || !*uri.hostname) {
+        return 0;
+    }
+    return is_word(uri.scheme, "http") || is_word(uri.scheme, "https");
+}
+
+static int is_ip_literal(const char *s)
+{
+    unsigned char buf[16];
+
+    return inet_pton(AF_INET, s, buf) == 1 || inet_pton(AF_INET6, s, buf) == 1;
+}
+
+/* Why name is no domain name, for the message. */
+static const char *name_problem(apr_pool_t *p, const char *name)
+{
+    const char *reason = NULL;
+    const char *c;
+
+    for (c = name; *c; ++c) {
+        if (!apr_isalnum(*c) && *c != '-' && *c != '.' && *c != '*') {
+            if (apr_isprint(*c)) {
+                return apr_psprintf(p, "invalid character '%c'", *c);
+            }
+            return apr_psprintf(p, "invalid character 0x%02x", (unsigned char)*c);
+        }
+    }
+    md_dns_is_name(name, 1, 0, &reason);
+    return reason ? reason : "not a host name";
+}
+
+/* Validate one name and add it, lower case, to md. Wildcards ("*.a.test")
+ * pass here: whether the CA can issue them (dns-01 only) is the drive's
+ * business. IP literals are ACME identifiers too (RFC 8738). */
+static const char *add_name(cmd_parms *cmd, md_t *md, const char *name)
+{
+    const char *lname;
+
+    if (!is_ip_literal(name) && !md_dns_is_name(name, 1, 0, NULL)) {
+        const char *hint = "";
+        if (is_word(name, "always")) {
+            hint = "; the renew mode is set with MDRenewMode";
+        }
+        return apr_psprintf(cmd->pool, "%s: \"%s\" is not a valid domain name (%s)%s",
+                            dname(cmd), name, name_problem(cmd->pool, name), hint);
+    }
+    lname = md_util_str_tolower(cmd->pool, name);
+    if (md_array_str_index(md->domains, lname, 0, 0) >= 0) {
+        return apr_psprintf(cmd->pool, "%s: \"%s\" is listed twice in MDomain %s",
+                            dname(cmd), name, md->name ? md->name : lname);
+    }
+    APR_ARRAY_PUSH(md->domains, const char *) = lname;
+    if (!md->name) {
+        md->name = lname;
+    }
+    return NULL;
+}
+
+/* "auto"/"manual" in a list of names: MDMembers. 1 if word was one. */
+static int members_word(const char *word, int *ptransitive)
+{
+    if (is_word(word, "auto")) {
+        *ptransitive = 1;
+        return 1;
+    }
+    if (is_word(word, "manual")) {
+        *ptransitive = 0;
+        return 1;
+    }
+    return 0;
+}
+
+/* An MD from the names (and auto|manual) of MDomain or a section. Added to
+ * the global list only when every word is valid. */
+static const char *md_define(cmd_parms *cmd, int argc, const char *const *argv,
+                             md_t **pmd, mod_md_settings_t **pset)
+{
+    mod_md_global_t *g = cmd_conf(cmd)->global;
+    mod_md_settings_t *set;
+    md_t *md;
+    const char *err;
+    int i;
+
+    md = md_create_empty(cmd->pool);
+    md->name = NULL;
+    md->domains = apr_array_make(cmd->pool, argc > 0 ? argc : 1, sizeof(const char *));
+    md->defn_name = cmd->directive->filename;
+    md->defn_line_number = (unsigned)(cmd->directive->line_num > 0
+                                      ? cmd->directive->line_num : 0);
+    set = apr_palloc(cmd->pool, sizeof(*set));
+    settings_clear(set);
+
+    for (i = 0; i < argc; ++i) {
+        int transitive;
+        if (members_word(argv[i], &transitive)) {
+            if (set->transitive != UNSET && set->transitive != transitive) {
+                return apr_psprintf(cmd->pool, "%s: both auto and manual given", dname(cmd));
+            }
+            set->transitive = transitive;
+        }
+        else if ((err = add_name(cmd, md, argv[i]))) {
+            return err;
+        }
+    }
+    if (md->domains->nelts == 0) {
+        return apr_psprintf(cmd->pool, "%s: needs at least one domain name", dname(cmd));
+    }
+    APR_ARRAY_PUSH(g->mds, md_t *) = md;
+    APR_ARRAY_PUSH(g->md_settings, mod_md_settings_t *) = set;
+    *pmd = md;
+    *pset = set;
+    return NULL;
+}
+
+/* --- MD definitions ------------------------------------------------------ */
+
+static const char *set_mdomain(cmd_parms *cmd, void *dc, int argc, char *const argv[])
+{
+    md_srv_conf_t *sc = cmd_conf(cmd);
+    mod_md_settings_t *set;
+    md_t *md;
+    const char *err;
+
+    (void)dc;
+    if (sc->current) {
+        return apr_psprintf(cmd->pool, "MDomain: not allowed inside <MDomainSet %s>; "
+                            "add names to it with MDMember", sc->current->name);
+    }
+    if ((err = ap_check_cmd_context(cmd, GLOBAL_ONLY))) {
+        return err;
+    }
+    return md_define(cmd, argc, (const char *const *)argv, &md, &set);
+}
+
+/* <MDomainSet names...> / <MDomain names...>: define the MD, then read the
+ * directives inside with it as the current MD. */
+static const char *set_section(cmd_parms *cmd, void *dc, const char *arg)
+{
+    md_srv_conf_t *sc = cmd_conf(cmd);
+    apr_array_header_t *words;
+    const char *endp;
+    const char *args;
+    const char *err;
+    mod_md_settings_t *set;
+    md_t *md;
+
+    (void)dc;
+    if (sc->current) {
+        return apr_psprintf(cmd->pool, "%s: sections cannot be nested (inside "
+                            "<MDomainSet %s>)", dname(cmd), sc->current->name);
+    }
+    if ((err = ap_check_cmd_context(cmd, GLOBAL_ONLY))) {
+        return err;
+    }
+    endp = ap_strrchr_c(arg, '>');
+    if (!endp) {
+        return apr_psprintf(cmd->pool, "%s: missing closing '>'", dname(cmd));
+    }
+    args = apr_pstrmemdup(cmd->pool, arg, (apr_size_t)(endp - arg));
+    words = apr_array_make(cmd->pool, 5, sizeof(const char *));
+    while (*args) {
+        const char *w = ap_getword_conf(cmd->pool, &args);
+        if (*w) {
+            APR_ARRAY_PUSH(words, const char *) = w;
+        }
+    }
+    if ((err = md_define(cmd, words->nelts, (const char *const *)words->elts, &md, &set))) {
+        return err;
+    }
+
+    sc->current = md;
+    sc->current_settings = set;
+    err = ap_walk_config(cmd->directive->first_child, cmd, cmd->context);
+    sc->current = NULL;
+    sc->current_settings = NULL;
+    return err;
+}
+
+static const char *set_members(cmd_parms *cmd, void *dc, int argc, char *const argv[])
+{
+    md_srv_conf_t *sc = cmd_conf(cmd);
+    mod_md_settings_t *set;
+    md_t *md;
+    const char *err;
+    int transitive;
+    int i;
+
+    (void)dc;
+    if (argc == 0) {
+        return apr_psprintf(cmd->pool, "%s: needs domain names, or auto or manual",
+                            dname(cmd));
+    }
+    if (!sc->current) {
+        if (argc != 1 || !members_word(argv[0], &transitive)) {
+            return apr_psprintf(cmd->pool, "%s: \"%s\": names can only be added inside "
+                                "an <MDomainSet> or <MDomain> section; outside one, only "
+                                "auto or manual are accepted", dname(cmd), argv[0]);
+        }
+        if ((err = scope_get(cmd, &set, &md))
+            || (err = check_twice(cmd, set->transitive != UNSET, md))) {
+            return err;
+        }
+        set->transitive = transitive;
+        return NULL;
+    }
+    for (i = 0; i < argc; ++i) {
+        if (members_word(argv[i], &transitive)) {
+            if (sc->current_settings->transitive != UNSET
+                && sc->current_settings->transitive != transitive) {
+                return apr_psprintf(cmd->pool, "%s: auto and manual both given for "
+                                    "MDomain %s", dname(cmd), sc->current->name);
+            }
+            sc->current_settings->transitive = transitive;
+        }
+        else if ((err = add_name(cmd, sc->current, argv[i]))) {
+            return err;
+        }
+    }
+    return NULL;
+}
+
+/* --- per-MD settings ----------------------------------------------------- */
+
+static const char *set_ca(cmd_parms *cmd, void *dc, int argc, char *const argv[])
+{
+    mod_md_settings_t *set;
+    apr_array_header_t *urls;
+    md_t *md;
+    const char *err;
+    int i;
+
+    (void)dc;
+    if ((err = scope_get(cmd, &set, &md)) || (err = check_twice(cmd, set->ca_urls != NULL, md))) {
+        return err;
+    }
+    if (argc == 0) {
+        return apr_psprintf(cmd->pool, "%s: needs a URL or one of " CA_NAMES_TEXT,
+                            dname(cmd));
+    }
+    urls = apr_array_make(cmd->pool, argc, sizeof(const char *));
+    for (i = 0; i < argc; ++i) {
+        const char *url = NULL;
+        apr_size_t k;
+
+        for (k = 0; k < sizeof(ca_names) / sizeof(ca_names[0]); ++k) {
+            if (is_word(argv[i], ca_names[k].name)) {
+                url = ca_names[k].url;
+                break;
+            }
+        }
+        if (!url) {
+            if (!is_http_url(cmd->pool, argv[i])) {
+                return apr_psprintf(cmd->pool, "%s: \"%s\" is neither an http(s) URL nor "
+                                    "one of " CA_NAMES_TEXT, dname(cmd), argv[i]);
+            }
+            url = argv[i];
+        }
+        if (md_array_str_index(urls, url, 0, 1) >= 0) {
+            return apr_psprintf(cmd->pool, "%s: \"%s\" is given twice", dname(cmd), argv[i]);
+        }
+        APR_ARRAY_PUSH(urls, const char *) = url;
+    }
+    set->ca_urls = urls;
+    return NULL;
+}
+
+static const char *set_agreement(cmd_parms *cmd, void *dc, const char *value)
+{
+    mod_md_settings_t *set;
+    md_t *md;
+    const char *err;
+
+    (void)dc;
+    if ((err = scope_get(cmd, &set, &md))
+        || (err = check_twice(cmd, set->ca_agreement != NULL, md))) {
+        return err;
+    }
+    if (is_word(value, "accepted")) {
+        set->ca_agreement = "accepted";
+    }
+    else if (is_http_url(cmd->pool, value)) {
+        /* The stock module's older form: the ToS URL the admin agreed to. */
+        set->ca_agreement = value;
+    }
+    else {
+        return apr_psprintf(cmd->pool, "%s: \"%s\" is neither \"accepted\" nor the "
+                            "http(s) URL of the Terms of Service", dname(cmd), value);
+    }
+    return NULL;
+}
+
+/* Kept for configs written for the stock module: ACME is all there is. */
+static const char *set_ca_proto(cmd_parms *cmd, void *dc, const char *value)
+{
+    mod_md_settings_t *set;
+    md_t *md;
+    const char *err;
+
+    (void)dc;
+    if ((err = scope_get(cmd, &set, &md))) {
+        return err;
+    }
+    if (!is_word(value, "ACME")) {
+        return apr_psprintf(cmd->pool, "%s: \"%s\" is not supported, only ACME",
+                            dname(cmd), value);
+    }
+    return NULL;
+}
+
+static const char *set_contact(cmd_parms *cmd, void *dc, const char *value)
+{
+    mod_md_settings_t *set;
+    md_t *md;
+    const char *err;
+    const char *mailto;
+
+    (void)dc;
+    if ((err = scope_get(cmd, &set, &md))
+        || (err = check_twice(cmd, set->ca_contact != NULL, md))) {
+        return err;
+    }
+    if (!(mailto = mod_md_config_mailto(cmd->pool, value))) {
+        return apr_psprintf(cmd->pool, "%s: \"%s\" is not an email address "
+                            "(like admin@example.org)", dname(cmd), value);
+    }
+    set->ca_contact = mailto;
+    return NULL;
+}
+
+static const char *set_renew_mode(cmd_parms *cmd, void *dc, const char *value)
+{
+    mod_md_settings_t *set;
+    md_t *md;
+    const char *err;
+    md_renew_mode_t mode;
+
+    (void)dc;
+    if ((err = scope_get(cmd, &set, &md))
+        || (err = check_twice(cmd, set->renew_mode != MD_RENEW_DEFAULT, md))) {
+        return err;
+    }
+    /* "automatic" and "stick" are accepted as the stock module does. */
+    if (is_word(value, "auto") || is_word(value, "automatic")) {
+        mode = MD_RENEW_AUTO;
+    }
+    else if (is_word(value, "always")) {
+        mode = MD_RENEW_ALWAYS;
+    }
+    else if (is_word(value, "manual") || is_word(value, "stick")) {
+        mode = MD_RENEW_MANUAL;
+    }
+    else {
+        return apr_psprintf(cmd->pool, "%s: \"%s\" is not one of auto, always, manual",
+                            dname(cmd), value);
+    }
+    set->renew_mode = mode;
+    return NULL;
+}
+
+/* MDRenewWindow / MDWarnWindow: a percentage of the lifetime or a duration.
+ * md_timeslice_parse's message names the value and what is accepted. */
+static const char *set_window(cmd_parms *cmd, const md_timeslice_t **pwindow,
+                              const char *value)
+{
+    md_timeslice_t *ts;
+    const char *perr = NULL;
+
+    ts = apr_pcalloc(cmd->pool, sizeof(*ts));
+    if (md_timeslice_parse(ts, value, &perr, cmd->pool) != APR_SUCCESS) {
+        if (perr) {
+            return apr_psprintf(cmd->pool, "%s: %s", dname(cmd), perr);
+        }
+        return apr_psprintf(cmd->pool, "%s: \"%s\" is not a duration or percentage "
+                            "(e.g. 33%%, 30d)", dname(cmd), value);
+    }
+    *pwindow = ts;
+    return NULL;
+}
+
+static const char *set_renew_window(cmd_parms *cmd, void *dc, const char *value)
+{
+    mod_md_settings_t *set;
+    md_t *md;
+    const char *err;
+
+    (void)dc;
+    if ((err = scope_get(cmd, &set, &md))
+        || (err = check_twice(cmd, set->renew_window != NULL, md))) {
+        return err;
+    }
+    return set_window(cmd, &set->renew_window, value);
+}
+
+static const char *set_warn_window(cmd_parms *cmd, void *dc, const char *value)
+{
+    mod_md_settings_t *set;
+    md_t *md;
+    const char *err;
+
+    (void)dc;
+    if ((err = scope_get(cmd, &set, &md))
+        || (err = check_twice(cmd, set->warn_window != NULL, md))) {
+        return err;
+    }
+    return set_window(cmd, &set->warn_window, value);
+}
+
+static const char *set_pkeys(cmd_parms *cmd, void *dc, int argc, char *const argv[])
+{
+    mod_md_settings_t *set;
+    apr_array_header_t *specs;
+    md_t *md;
+    const char *err;
+    int i;
+
+    (void)dc;
+    if ((err = scope_get(cmd, &set, &md))
+        || (err = check_twice(cmd, set->pkey_specs != NULL, md))) {
+        return err;
+    }
+    if (argc == 0) {
+        return apr_psprintf(cmd->pool, "%s: needs a key type (RSA [bits], P-256, P-384, "
+                            "or Default)", dname(cmd));
+    }
+    specs = apr_array_make(cmd->pool, argc, sizeof(md_pkey_spec_t *));
+    if (is_word(argv[0], "Default")) {
+        if (argc > 1) {
+            return apr_psprintf(cmd->pool, "%s: \"Default\" takes no other key types",
+                                dname(cmd));
+        }
+        set->pkey_specs = specs; /* empty: md.h's default, RSA 2048 */
+        return NULL;
+    }
+    for (i = 0; i < argc; ++i) {
+        md_pkey_spec_t *spec = NULL;
+        const char *perr = NULL;
+        int used = 0;
+        int k;
+
+        if (md_pkey_spec_parse(&spec, argv[i], i + 1 < argc ? argv[i + 1] : NULL, &used,
+                               &perr, cmd->pool) != APR_SUCCESS || !spec) {
+            /* md_pkey_spec_parse's message names the word and what is accepted. */
+            if (perr) {
+                return apr_psprintf(cmd->pool, "%s: %s", dname(cmd), perr);
+            }
+            return apr_psprintf(cmd->pool, "%s: \"%s\" is not a key type (e.g. RSA, "
+                                "RSA 3072, P-256, P-384, or Default alone)", dname(cmd),
+                                argv[i]);
+        }
+        for (k = 0; k < specs->nelts; ++k) {
+            const md_pkey_spec_t *other = MD_ARR_IDX(specs, k, md_pkey_spec_t *);
+            if (!strcmp(md_pkey_spec_name(other), md_pkey_spec_name(spec))) {
+                return apr_psprintf(cmd->pool, "%s: key type \"%s\" is given twice (one "
+                                    "certificate per key type)", dname(cmd), argv[i]);
+            }
+        }
+        APR_ARRAY_PUSH(specs, md_pkey_spec_t *) = spec;
+        if (used) {
+            ++i;
+        }
+    }
+    set->pkey_specs = specs;
+    return NULL;
+}
+
+static const char *set_must_staple(cmd_parms *cmd, void *dc, const char *value)
+{
+    mod_md_settings_t *set;
+    md_t *md;
+    const char *err;
+
+    (void)dc;
+    if ((err = scope_get(cmd, &set, &md))
+        || (err = check_twice(cmd, set->must_staple != UNSET, md))) {
+        return err;
+    }
+    return set_on_off(cmd, &set->must_staple, value);
+}
+
+static const char *set_require_https(cmd_parms *cmd, void *dc, const char *value)
+{
+    mod_md_settings_t *set;
+    md_t *md;
+    const char *err;
+
+    (void)dc;
+    if ((err = scope_get(cmd, &set, &md))
+        || (err = check_twice(cmd, set->require_https != MD_REQUIRE_UNSET, md))) {
+        return err;
+    }
+    if (is_word(value, "off")) {
+        set->require_https = MD_REQUIRE_OFF;
+    }
+    else if (is_word(value, "temporary")) {
+        set->require_https = MD_REQUIRE_TEMPORARY;
+    }
+    else if (is_word(value, "permanent")) {
+        set->require_https = MD_REQUIRE_PERMANENT;
+    }
+    else {
+        return apr_psprintf(cmd->pool, "%s: \"%s\" is not one of off, temporary, permanent",
+                            dname(cmd), value);
+    }
+    return NULL;
+}
+
+/* --- server-wide settings ------------------------------------------------ */
+
+static const char *set_ca_file(cmd_parms *cmd, void *dc, const char *value)
+{
+    mod_md_global_t *g = cmd_conf(cmd)->global;
+    apr_finfo_t finfo;
+    const char *path;
+    const char *err;
+
+    (void)dc;
+    if ((err = global_only(cmd)) || (err = check_twice(cmd, g->ca_file != NULL, NULL))) {
+        return err;
+    }
+    if (!(path = ap_server_root_relative(cmd->pool, value))) {
+        return apr_psprintf(cmd->pool, "%s: \"%s\" is not a valid path", dname(cmd), value);
+    }
+    if (apr_stat(&finfo, path, APR_FINFO_TYPE, cmd->pool) != APR_SUCCESS) {
+        return apr_psprintf(cmd->pool, "%s: file \"%s\" does not exist", dname(cmd), path);
+    }
+    if (finfo.filetype != APR_REG) {
+        return apr_psprintf(cmd->pool, "%s: \"%s\" is not a file", dname(cmd), path);
+    }
+    g->ca_file = path;
+    return NULL;
+}
+
+static const char *set_store_dir(cmd_parms *cmd, void *dc, const char *value)
+{
+    mod_md_global_t *g = cmd_conf(cmd)->global;
+    const char *path;
+    const char *err;
+
+    (void)dc;
+    if ((err = global_only(cmd)) || (err = check_twice(cmd, g->store_dir != NULL, NULL))) {
+        return err;
+    }
+    if (!*value || !(path = ap_server_root_relative(cmd->pool, value))) {
+        return apr_psprintf(cmd->pool, "%s: \"%s\" is not a valid path", dname(cmd), value);
+    }
+    g->store_dir = path;
+    return NULL;
+}
+
+/* One "EXT:LOCAL" of MDPortMap; EXT is http, https, 80 or 443, LOCAL a
+ * port or "-". */
+static const char *port_map_one(cmd_parms *cmd, const char *value, int *pseen)
+{
+    mod_md_global_t *g = cmd_conf(cmd)->global;
+    const char *colon = strchr(value, ':');
+    const char *ext;
+    const char *local;
+    int *pport;
+    int bit;
+    int port;
+
+    if (!colon) {
+        return apr_psprintf(cmd->pool, "%s: \"%s\" is not of the form http:PORT or "
+                            "https:PORT (PORT 1..65535 or -)", dname(cmd), value);
+    }
+    ext = apr_pstrmemdup(cmd->pool, value, (apr_size_t)(colon - value));
+    local = colon + 1;
+    if (is_word(ext, "http") || !strcmp(ext, "80")) {
+        pport = &g->local_http_port;
+        bit = 1;
+    }
+    else if (is_word(ext, "https") || !strcmp(ext, "443")) {
+        pport = &g->local_https_port;
+        bit = 2;
+    }
+    else {
+        return apr_psprintf(cmd->pool, "%s: \"%s\" maps \"%s\"; only http (80) and "
+                            "https (443) can be mapped", dname(cmd), value, ext);
+    }
+    if (*pseen & bit) {
+        return apr_psprintf(cmd->pool, "%s: %s is mapped twice", dname(cmd), ext);
+    }
+    *pseen |= bit;
+
+    if (!strcmp(local, "-")) {
+        port = 0;
+    }
+    else {
+        char *end = NULL;
+        apr_int64_t n;
+
+        errno = 0;
+        n = apr_strtoi64(local, &end, 10);
+        if (!*local || errno || !end || *end || n < 1 || n > 65535) {
+            return apr_psprintf(cmd->pool, "%s: \"%s\": port \"%s\" is not a number in "
+                                "1..65535 or -", dname(cmd), value, local);
+        }
+        port = (int)n;
+    }
+    *pport = port;
+    return NULL;
+}
+
+static const char *set_port_map(cmd_parms *cmd, void *dc, const char *v1, const char *v2)
+{
+    const char *err;
+    int seen = 0;
+
+    (void)dc;
+    if ((err = global_only(cmd)) || (err = port_map_one(cmd, v1, &seen))) {
+        return err;
+    }
+    return v2 ? port_map_one(cmd, v2, &seen) : NULL;
+}
+
+static const char *set_base_server(cmd_parms *cmd, void *dc, const char *value)
+{
+    const char *err;
+
+    (void)dc;
+    if ((err = global_only(cmd))) {
+        return err;
+    }
+    return set_on_off(cmd, &cmd_conf(cmd)->global->manage_base_server, value);
+}
+
+/* --- whole config -------------------------------------------------------- */
+
+static const mod_md_settings_t *md_settings_of(const mod_md_global_t *g, const md_t *md)
+{
+    int i;
+
+    for (i = 0; i < g->mds->nelts; ++i) {
+        if (MD_ARR_IDX(g->mds, i, md_t *) == md) {
+            return MD_ARR_IDX(g->md_settings, i, mod_md_settings_t *);
+        }
+    }
+    for (i = 0; md->name && i < g->mds->nelts; ++i) {
+        const md_t *other = MD_ARR_IDX(g->mds, i, md_t *);
+        if (other->name && !strcmp(other->name, md->name)) {
+            return MD_ARR_IDX(g->md_settings, i, mod_md_settings_t *);
+        }
+    }
+    return NULL;
+}
+
+/* The first of chain[0..n) whose field is not unset. chain ends with the
+ * defaults table. */
+#define EFFECTIVE(dst, field, unset)                              \
+    do {                                                          \
+        int k_;                                                   \
+        for (k_ = 0; k_ < n; ++k_) {                              \
+            if (chain[k_]->field != (unset)) {                    \
+                (dst) = chain[k_]->field;                         \
+                break;                                            \
+            }                                                     \
+        }                                                         \
+    } while (0)
+
+void mod_md_config_apply_defaults(md_t *md, const md_srv_conf_t *sc, apr_pool_t *p)
+{
+    const mod_md_settings_t *chain[3];
+    const mod_md_settings_t *md_set;
+    const md_timeslice_t *renew_window = NULL;
+    const md_timeslice_t *warn_window = NULL;
+    apr_array_header_t *ca_urls = NULL;
+    apr_array_header_t *pkey_specs = NULL;
+    const char *contact = NULL;
+    int n = 0;
+
+    md_set = md_settings_of(sc->global, md);
+    if (md_set) {
+        chain[n++] = md_set;
+    }
+    chain[n++] = &sc->settings;
+    chain[n++] = &settings_defaults;
+
+    EFFECTIVE(md->transitive, transitive, UNSET);
+    EFFECTIVE(md->renew_mode, renew_mode, MD_RENEW_DEFAULT);
+    EFFECTIVE(renew_window, renew_window, NULL);
+    EFFECTIVE(warn_window, warn_window, NULL);
+    EFFECTIVE(ca_urls, ca_urls, NULL);
+    EFFECTIVE(md->ca_agreement, ca_agreement, NULL);
+    EFFECTIVE(contact, ca_contact, NULL);
+    EFFECTIVE(pkey_specs, pkey_specs, NULL);
+    EFFECTIVE(md->must_staple, must_staple, UNSET);
+    EFFECTIVE(md->require_https, require_https, MD_REQUIRE_UNSET);
+
+    md->renew_window = *renew_window;
+    md->warn_window = *warn_window;
+    md->ca_proto = "ACME";
+    if (ca_urls) {
+        md->ca_urls = md_array_str_clone(p, ca_urls);
+    }
+    else {
+        md->ca_urls = apr_array_make(p, 1, sizeof(const char *));
+        APR_ARRAY_PUSH(md->ca_urls, const char *) = MOD_MD_CA_URL_DEFAULT;
+    }
+    /* Key specs are immutable once parsed: the pointers can be shared. */
+    md->pkey_specs = pkey_specs ? apr_array_copy(p, pkey_specs) : NULL;
+    if (contact) {
+        md->contacts = apr_array_make(p, 1, sizeof(const char *));
+        APR_ARRAY_PUSH(md->contacts, const char *) = contact;
+    }
+}
+
+static const char *md_where(apr_pool_t *p, const md_t *md)
+{
+    return apr_psprintf(p, "MDomain %s at %s:%u", md->name,
+                        md->defn_name ? md->defn_name : "(unknown)", md->defn_line_number);
+}
+
+const char *mod_md_config_check_overlaps(apr_pool_t *p, const apr_array_header_t *mds)
+{
+    int i;
+    int j;
+    int k;
+
+    for (i = 0; i < mds->nelts; ++i) {
+        const md_t *a = MD_ARR_IDX(mds, i, const md_t *);
+        for (j = i + 1; j < mds->nelts; ++j) {
+            const md_t *b = MD_ARR_IDX(mds, j, const md_t *);
+            for (k = 0; k < a->domains->nelts; ++k) {
+                const char *name = MD_ARR_IDX(a->domains, k, const char *);
+                if (md_array_str_index(b->domains, name, 0, 0) >= 0) {
+                    return apr_psprintf(p, "%s and %s both contain %s", md_where(p, a),
+                                        md_where(p, b), name);
+                }
+            }
+        }
+    }
+    return NULL;
+}
+
+const char *mod_md_config_finalize(server_rec *base_server, apr_pool_t *p)
+{
+    md_srv_conf_t *sc = mod_md_config_get(base_server);
+    mod_md_global_t *g = sc->global;
+    const char *err;
+    int i;
+
+    if (g->finalized) {
+        return NULL;
+    }
+    if (!g->store_dir
+        && !(g->store_dir = ap_server_root_relative(p, MOD_MD_STORE_DIR_DEFAULT))) {
+        return apr_psprintf(p, "MDStoreDir: the default \"%s\" under ServerRoot is not a "
+                            "valid path", MOD_MD_STORE_DIR_DEFAULT);
+    }
+    for (i = 0; i < g->mds->nelts; ++i) {
+        mod_md_config_apply_defaults(MD_ARR_IDX(g->mds, i, md_t *), sc, p);
+    }
+    if ((err = mod_md_config_check_overlaps(p, g->mds))) {
+        return err;
+    }
+    g->finalized = 1;
+    return NULL;
+}
+
+int mod_md_config_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
+                               server_rec *s)
+{
+    const char *err;
+
+    (void)plog;
+    (void)ptemp;
+    if ((err = mod_md_config_finalize(s, pconf))) {
+        /* The error log is not open yet: this goes to stderr, also for -t. */
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "MD10002: %s", err);
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    return OK;
+}
+
+/* --- accessors ----------------------------------------------------------- */
+
+apr_array_header_t *mod_md_config_mds(const md_srv_conf_t *sc)
+{
+    return sc->global->mds;
+}
+
+const char *mod_md_config_store_dir(const md_srv_conf_t *sc)
+{
+    return sc->global->store_dir;
+}
+
+const char *mod_md_config_ca_file(const md_srv_conf_t *sc)
+{
+    return sc->global->ca_file;
+}
+
+int mod_md_config_local_port(const md_srv_conf_t *sc, int external_port)
+{
+    switch (external_port) {
+    case 80:
+        return sc->global->local_http_port;
+    case 443:
+        return sc->global->local_https_port;
+    default:
+        return -1;
+    }
+}
+
+int mod_md_config_manage_base_server(const md_srv_conf_t *sc)
+{
+    return sc->global->manage_base_server;
+}
+
+const char *mod_md_config_mailto(apr_pool_t *p, const char *email)
+{
+    static const char prefix[] = "mailto:";
+    const char *addr = email;
+    const char *at = NULL;
+    const char *c;
+
+    if (!email) {
+        return NULL;
+    }
+    if (!ap_cstr_casecmpn(addr, prefix, sizeof(prefix) - 1)) {
+        addr += sizeof(prefix) - 1;
+    }
+    for (c = addr; *c; ++c) {
+        if (apr_iscntrl(*c) || apr_isspace(*c) || strchr("<>()[]\\,;:\"", *c)) {
+            return NULL;
+        }
+        if (*c == '@') {
+            if (at) {
+                return NULL;
+            }
+            at = c;
+        }
+    }
+    if (!at || at == addr || !at[1]) {
+        return NULL;
+    }
+    return addr == email ? apr_pstrcat(p, prefix, addr, NULL) : apr_pstrdup(p, email);
+}
