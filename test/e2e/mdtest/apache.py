@@ -47,7 +47,8 @@ _CONFIG_FAILED_RE = re.compile(r"AH00016|Configuration Failed")
 
 # Our module: "<md> ... will be activated on the next graceful restart";
 # the stock module: "... will be activated on next (graceful) server restart".
-STAGED_LOG_FMT = r"%s\b.*will be activated on (the )?next"
+# The name must stand alone ("three.test", not part of "www.three.test").
+STAGED_LOG_FMT = r"(?<![\w.-])%s(?![\w-])(?!\.[\w-]).*will be activated on (the )?next"
 
 INDEX_HTML = "<html><body>md e2e test</body></html>\n"
 
