@@ -1,0 +1,744 @@
+/* Unit tests of the store: md_store_fs.c (layout, md_store.json, atomic
+ * saves, names, move/archive, purge, listing) and the typed wrappers of
+ * md_store.c (JSON, keys encrypted or plain, certificates). */
+#include "unit.h"
+
+#include <dirent.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <apr_file_io.h>
+#include <apr_strings.h>
+
+#include "md_crypt.h"
+#include "md_json.h"
+#include "md_keys.h"
+#include "md_log.h"
+#include "md_store.h"
+#include "md_util.h"
+
+/* --- log capture: messages at ERR and above are kept for assertions --- */
+
+static char last_errors[8192];
+
+static int log_level(void *baton, md_log_level_t level)
+{
+    (void)baton;
+    return level <= MD_LOG_WARNING;
+}
+
+static void log_print(const char *file, int line, md_log_level_t level, apr_status_t rv,
+                      void *baton, const char *msg)
+{
+    (void)file;
+    (void)line;
+    (void)level;
+    (void)rv;
+    (void)baton;
+    if (getenv("MD_TEST_LOG")) {
+        fprintf(stderr, "  log: %s\n", msg);
+    }
+    apr_cpystrn(last_errors + strlen(last_errors), msg, sizeof(last_errors) - strlen(last_errors));
+    apr_cpystrn(last_errors + strlen(last_errors), "\n", sizeof(last_errors) - strlen(last_errors));
+}
+
+static void clear_log(void)
+{
+    last_errors[0] = '\0';
+}
+
+/* --- a temp directory per test --------------------------------------- */
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+static void rm_rf(const char *path)
+{
+    nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static apr_status_t tmpdir_cleanup(void *data)
+{
+    rm_rf(data);
+    return APR_SUCCESS;
+}
+
+/* A fresh directory, removed with the pool; the store goes in <dir>/md. */
+static const char *make_tmpdir(apr_pool_t *p)
+{
+    char *dir = apr_pstrdup(p, "/tmp/test_md_store.XXXXXX");
+    assert_non_null(mkdtemp(dir));
+    apr_pool_cleanup_register(p, dir, tmpdir_cleanup, apr_pool_cleanup_null);
+    clear_log();
+    return dir;
+}
+
+static md_store_t *open_store(const char *base, apr_pool_t *p)
+{
+    md_store_t *store = NULL;
+    assert_int_equal(md_store_fs_open(&store, p, base), APR_SUCCESS);
+    assert_non_null(store);
+    return store;
+}
+
+static mode_t mode_of(const char *path)
+{
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    return st.st_mode & 07777;
+}
+
+static int path_exists(const char *path)
+{
+    struct stat st;
+    return lstat(path, &st) == 0;
+}
+
+static char *read_all(const char *path, apr_pool_t *p)
+{
+    apr_file_t *f;
+    apr_finfo_t fi;
+    apr_size_t n;
+    char *buf;
+
+    assert_int_equal(apr_file_open(&f, path, APR_FOPEN_READ, 0, p), APR_SUCCESS);
+    assert_int_equal(apr_file_info_get(&fi, APR_FINFO_SIZE, f), APR_SUCCESS);
+    n = (apr_size_t)fi.size;
+    buf = apr_pcalloc(p, n + 1);
+    if (n) {
+        assert_int_equal(apr_file_read_full(f, buf, n, &n), APR_SUCCESS);
+    }
+    apr_file_close(f);
+    return buf;
+}
+
+static void write_all(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+/* Number of directory entries (dot-files included, "." and ".." not). */
+static int count_entries(const char *dir)
+{
+    struct dirent *de;
+    int n = 0;
+    DIR *d = opendir(dir);
+
+    assert_non_null(d);
+    while ((de = readdir(d)) != NULL) {
+        if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..")) {
+            ++n;
+        }
+    }
+    closedir(d);
+    return n;
+}
+
+static md_pkey_t *make_key(apr_pool_t *p)
+{
+    md_pkey_spec_t spec = { MD_PKEY_TYPE_EC, 0, "P-256" };
+    md_pkey_t *pkey = NULL;
+    assert_int_equal(md_pkey_gen(&pkey, p, &spec), APR_SUCCESS);
+    return pkey;
+}
+
+static const char *thumb(const md_pkey_t *pkey, apr_pool_t *p)
+{
+    const char *t = NULL;
+    assert_int_equal(md_pkey_jwk_thumbprint(&t, pkey, p), APR_SUCCESS);
+    return t;
+}
+
+/* --- opening ------------------------------------------------------------ */
+
+static void test_open_creates_layout(void **state)
+{
+    apr_pool_t *p = *state;
+    const char *base = apr_pstrcat(p, make_tmpdir(p), "/md", NULL);
+    md_store_t *store = open_store(base, p);
+    const char *fname = apr_pstrcat(p, base, "/" MD_FN_STORE_JSON, NULL);
+    const char *text;
+    const char *key64;
+    unsigned char *key;
+    apr_size_t key_len;
+    json_t *j;
+    json_t *version;
+
+    assert_int_equal(mode_of(base), 0755);
+    assert_int_equal(mode_of(apr_pstrcat(p, base, "/accounts", NULL)), 0700);
+    assert_int_equal(mode_of(apr_pstrcat(p, base, "/challenges", NULL)), 0755);
+    assert_int_equal(mode_of(apr_pstrcat(p, base, "/domains", NULL)), 0700);
+    assert_int_equal(mode_of(apr_pstrcat(p, base, "/staging", NULL)), 0755);
+    assert_int_equal(mode_of(apr_pstrcat(p, base, "/archive", NULL)), 0700);
+    assert_int_equal(mode_of(apr_pstrcat(p, base, "/tmp", NULL)), 0700);
+    assert_int_equal(mode_of(fname), 0600);
+
+    text = read_all(fname, p);
+    assert_int_equal(md_json_parse(&j, text, strlen(text), fname, NULL, p), APR_SUCCESS);
+    version = json_object_get(md_json_get_obj(j, MD_KEY_STORE), MD_KEY_VERSION);
+    /* The stock module writes a real: "version": 3.0 */
+    assert_true(json_is_real(version));
+    assert_true(json_real_value(version) == 3.0);
+    assert_non_null(strstr(text, "3.0"));
+    key64 = md_json_get_str(j, MD_KEY_KEY);
+    assert_non_null(key64);
+    assert_int_equal(strlen(key64), 64);
+    assert_true(md_util_is_base64url(key64, 64));
+
+    /* store->key is the decoded key, the passphrase the stock module uses. */
+    assert_int_equal(md_util_base64url_decode(&key, &key_len, key64, p), APR_SUCCESS);
+    assert_int_equal(key_len, MD_STORE_KEY_LEN);
+    assert_int_equal(store->key_len, MD_STORE_KEY_LEN);
+    assert_memory_equal(store->key, key, key_len);
+}
+
+static void test_reopen_same_key(void **state)
+{
+    apr_pool_t *p = *state;
+    const char *base = make_tmpdir(p);
+    md_store_t *s1;
+    md_store_t *s2;
+
+    /* Things we do not know stay as they are. */
+    assert_int_equal(mkdir(apr_pstrcat(p, base, "/ocsp", NULL), 0711), 0);
+    assert_int_equal(chmod(apr_pstrcat(p, base, "/ocsp", NULL), 0711), 0);
+    write_all(apr_pstrcat(p, base, "/ocsp/x.json", NULL), "{}");
+    s1 = open_store(base, p);
+    s2 = open_store(base, p);
+    assert_int_equal(s1->key_len, s2->key_len);
+    assert_memory_equal(s1->key, s2->key, s1->key_len);
+    assert_int_equal(mode_of(apr_pstrcat(p, base, "/ocsp", NULL)), 0711);
+    assert_string_equal(read_all(apr_pstrcat(p, base, "/ocsp/x.json", NULL), p), "{}");
+}
+
+static void expect_open_fails(const char *base, const char *content, const char *what,
+                              apr_pool_t *p)
+{
+    const char *fname = apr_pstrcat(p, base, "/" MD_FN_STORE_JSON, NULL);
+    md_store_t *store = (md_store_t *)&store;
+
+    write_all(fname, content);
+    clear_log();
+    assert_int_equal(md_store_fs_open(&store, p, base), APR_EINVAL);
+    assert_null(store);
+    /* Never overwritten, and the message names the file and the problem. */
+    assert_string_equal(read_all(fname, p), content);
+    assert_non_null(strstr(last_errors, fname));
+    assert_non_null(strstr(last_errors, what));
+    assert_non_null(strstr(last_errors, "MD05"));
+}
+
+static void test_corrupt_store_json(void **state)
+{
+    apr_pool_t *p = *state;
+    const char *base = make_tmpdir(p);
+
+    expect_open_fails(base, "{\"store\": {\"version\": 3.0}, \"key\": ", "not valid JSON", p);
+    /* Nothing else was created when md_store.json is bad. */
+    assert_false(path_exists(apr_pstrcat(p, base, "/domains", NULL)));
+    expect_open_fails(base, "{\"store\": {\"version\": 3.0}}", "\"key\"", p);
+    expect_open_fails(base, "{\"store\": {\"version\": 3.0}, \"key\": \"abc\"}", "bytes", p);
+    expect_open_fails(base, "{\"store\": {\"version\": 3.0}, \"key\": \"a+b/\"}", "base64url",
+                      p);
+    expect_open_fails(base, "{\"store\": {\"version\": 4.0}, \"key\": \"AAAA\"}", "newer", p);
+    expect_open_fails(base, "[1, 2]", "object", p);
+}
+
+/* --- values --------------------------------------------------------------- */
+
+static void test_save_load_roundtrip(void **state)
+{
+    apr_pool_t *p = *state;
+    const char *base = make_tmpdir(p);
+    md_store_t *store = open_store(base, p);
+    const char *text = NULL;
+    json_t *j = json_pack("{s:s,s:[s,s]}", "name", "a.org", "domains", "a.org", "www.a.org");
+    json_t *back = NULL;
+
+    md_json_pool_own(p, j);
+    assert_int_equal(md_store_save_json(store, MD_SG_DOMAINS, "a.org", MD_FN_MD, j, p),
+                     APR_SUCCESS);
+    assert_int_equal(md_store_load_json(store, MD_SG_DOMAINS, "a.org", MD_FN_MD, &back, p),
+                     APR_SUCCESS);
+    assert_true(json_equal(j, back));
+
+    assert_int_equal(md_store_save_text(store, MD_SG_CHALLENGES, "a.org", MD_FN_HTTP01,
+                                        "token.thumb", p), APR_SUCCESS);
+    assert_int_equal(md_store_load_text(store, MD_SG_CHALLENGES, "a.org", MD_FN_HTTP01,
+                                        &text, p), APR_SUCCESS);
+    assert_string_equal(text, "token.thumb");
+    /* Replacing works and leaves the new content. */
+    assert_int_equal(md_store_save_text(store, MD_SG_CHALLENGES, "a.org", MD_FN_HTTP01,
+                                        "other", p), APR_SUCCESS);
+    assert_int_equal(md_store_load_text(store, MD_SG_CHALLENGES, "a.org", MD_FN_HTTP01,
+                                        &text, p), APR_SUCCESS);
+    assert_string_equal(text, "other");
+
+    /* Values in the base directory. */
+    assert_int_equal(md_store_save_json(store, MD_SG_NONE, NULL, MD_FN_HTTPD_JSON, j, p),
+                     APR_SUCCESS);
+    assert_true(path_exists(apr_pstrcat(p, base, "/" MD_FN_HTTPD_JSON, NULL)));
+
+    /* Absent values. */
+    assert_int_equal(md_store_load_json(store, MD_SG_DOMAINS, "b.org", MD_FN_MD, &back, p),
+                     APR_ENOENT);
+    assert_null(back);
+    assert_int_equal(md_store_load_text(store, MD_SG_CHALLENGES, "a.org", "nope", &text, p),
+                     APR_ENOENT);
+}
+
+static void test_bad_names(void **state)
+{
+    apr_pool_t *p = *state;
+    const char *base = make_tmpdir(p);
+    md_store_t *store = open_store(base, p);
+    static const char *const bad[] = { "a/b", "..", ".", "", "../x", "a\\b", "/etc", ".hidden" };
+    const char *fname = NULL;
+    size_t i;
+
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); ++i) {
+        assert_int_equal(md_store_save_text(store, MD_SG_DOMAINS, bad[i], MD_FN_MD, "x", p),
+                         APR_EINVAL);
+        assert_int_equal(md_store_save_text(store, MD_SG_DOMAINS, "a.org", bad[i], "x", p),
+                         APR_EINVAL);
+        assert_int_equal(md_store_save_text(store, MD_SG_NONE, NULL, bad[i], "x", p),
+                         APR_EINVAL);
+        assert_int_equal(md_store_purge(store, MD_SG_STAGING, bad[i], p), APR_EINVAL);
+        assert_int_equal(md_store_move(store, MD_SG_STAGING, MD_SG_DOMAINS, bad[i], 1, p),
+                         APR_EINVAL);
+        assert_int_equal(md_store_get_fname(store, MD_SG_DOMAINS, bad[i], MD_FN_MD, &fname, p),
+                         APR_EINVAL);
+    }
+    assert_int_equal(md_store_save_text(store, MD_SG_DOMAINS, NULL, MD_FN_MD, "x", p),
+                     APR_EINVAL);
+    assert_int_equal(md_store_save_text(store, MD_SG_DOMAINS, "a.org", NULL, "x", p),
+                     APR_EINVAL);
+    assert_int_equal(md_store_save_text(store, MD_SG_COUNT, "a.org", MD_FN_MD, "x", p),
+                     APR_EINVAL);
+    assert_int_equal(md_store_move(store, MD_SG_STAGING, MD_SG_STAGING, "a.org", 1, p),
+                     APR_EINVAL);
+    /* Nothing was written anywhere. */
+    assert_false(path_exists(apr_pstrcat(p, base, "/x", NULL)));
+    assert_false(path_exists(apr_pstrcat(p, base, "/a.org", NULL)));
+    assert_int_equal(count_entries(apr_pstrcat(p, base, "/domains", NULL)), 0);
+    assert_int_equal(count_entries(base), 7);
+}
+
+static void test_atomic_save_modes(void **state)
+{
+    apr_pool_t *p = *state;
+    const char *base = make_tmpdir(p);
+    md_store_t *store = open_store(base, p);
+    const char *sdir = apr_pstrcat(p, base, "/staging/a.org", NULL);
+    const char *ddir = apr_pstrcat(p, base, "/domains/a.org", NULL);
+    const char *adir = apr_pstrcat(p, base, "/accounts/ACME-x-0000", NULL);
+    const char *cdir = apr_pstrcat(p, base, "/challenges/a.org", NULL);
+    int i;
+
+    for (i = 0; i < 3; ++i) {
+        assert_int_equal(store->ops->save(store, MD_SG_STAGING, "a.org", "secret", "s", 1, 1,
+                                          p), APR_SUCCESS);
+        assert_int_equal(store->ops->save(store, MD_SG_STAGING, "a.org", "public", "p", 1, 0,
+                                          p), APR_SUCCESS);
+    }
+    assert_int_equal(mode_of(sdir), 0755);
+    assert_int_equal(mode_of(apr_pstrcat(p, sdir, "/secret", NULL)), 0600);
+    assert_int_equal(mode_of(apr_pstrcat(p, sdir, "/public", NULL)), 0644);
+    /* No temp files left behind. */
+    assert_int_equal(count_entries(sdir), 2);
+
+    /* Everything in domains/ is for root only. */
+    assert_int_equal(store->ops->save(store, MD_SG_DOMAINS, "a.org", "public", "p", 1, 0, p),
+                     APR_SUCCESS);
+    assert_int_equal(mode_of(ddir), 0700);
+    assert_int_equal(mode_of(apr_pstrcat(p, ddir, "/public", NULL)), 0600);
+
+    assert_int_equal(store->ops->save(store, MD_SG_ACCOUNTS, "ACME-x-0000", "k", "k", 1, 1, p),
+                     APR_SUCCESS);
+    assert_int_equal(mode_of(adir), 0700);
+    assert_int_equal(mode_of(apr_pstrcat(p, adir, "/k", NULL)), 0600);
+
+    assert_int_equal(md_store_save_text(store, MD_SG_CHALLENGES, "a.org", MD_FN_HTTP01, "t", p),
+                     APR_SUCCESS);
+    assert_int_equal(mode_of(cdir), 0755);
+    assert_int_equal(mode_of(apr_pstrcat(p, cdir, "/" MD_FN_HTTP01, NULL)), 0644);
+}
+
+static void test_fname_mtime_exists_remove(void **state)
+{
+    apr_pool_t *p = *state;
+    const char *base = make_tmpdir(p);
+    md_store_t *store = open_store(base, p);
+    const char *fname = NULL;
+
+    assert_int_equal(md_store_get_fname(store, MD_SG_DOMAINS, "a.org", MD_FN_PRIVKEY, &fname,
+                                        p), APR_SUCCESS);
+    assert_string_equal(fname, apr_pstrcat(p, base, "/domains/a.org/privkey.pem", NULL));
+    assert_int_equal(md_store_get_fname(store, MD_SG_NONE, NULL, MD_FN_HTTPD_JSON, &fname, p),
+                     APR_SUCCESS);
+    assert_string_equal(fname, apr_pstrcat(p, base, "/httpd.json", NULL));
+    assert_int_equal(md_store_get_fname(store, MD_SG_CHALLENGES, NULL, NULL, &fname, p),
+                     APR_SUCCESS);
+    assert_string_equal(fname, apr_pstrcat(p, base, "/challenges", NULL));
+
+    assert_false(md_store_exists(store, MD_SG_DOMAINS, "a.org", MD_FN_MD, p));
+    assert_int_equal(md_store_get_mtime(store, MD_SG_DOMAINS, "a.org", MD_FN_MD, p), 0);
+    assert_int_equal(md_store_save_text(store, MD_SG_DOMAINS, "a.org", MD_FN_MD, "{}", p),
+                     APR_SUCCESS);
+    assert_true(md_store_exists(store, MD_SG_DOMAINS, "a.org", MD_FN_MD, p));
+    assert_true(md_store_get_mtime(store, MD_SG_DOMAINS, "a.org", MD_FN_MD, p)
+                > apr_time_now() - apr_time_from_sec(3600));
+    assert_int_equal(md_store_remove(store, MD_SG_DOMAINS, "a.org", MD_FN_MD, p), APR_SUCCESS);
+    assert_false(md_store_exists(store, MD_SG_DOMAINS, "a.org", MD_FN_MD, p));
+    assert_int_equal(md_store_remove(store, MD_SG_DOMAINS, "a.org", MD_FN_MD, p), APR_ENOENT);
+}
+
+/* --- items ---------------------------------------------------------------- */
+
+static void stage(md_store_t *store, const char *name, const char *content, apr_pool_t *p)
+{
+    assert_int_equal(md_store_save_text(store, MD_SG_STAGING, name, MD_FN_PUBCERT, content, p),
+                     APR_SUCCESS);
+    assert_int_equal(md_store_save_text(store, MD_SG_STAGING, name, MD_FN_JOB, "{}", p),
+                     APR_SUCCESS);
+}
+
+static const char *text_at(const char *path, apr_pool_t *p)
+{
+    return path_exists(path) ? read_all(path, p) : NULL;
+}
+
+static void test_move_archive(void **state)
+{
+    apr_pool_t *p = *state;
+    const char *base = make_tmpdir(p);
+    md_store_t *store = open_store(base, p);
+    const char *live = apr_pstrcat(p, base, "/domains/a.org", NULL);
+    const char *arch = apr_pstrcat(p, base, "/archive/a.org", NULL);
+
+    assert_int_equal(md_store_move(store, MD_SG_STAGING, MD_SG_DOMAINS, "a.org", 1, p),
+                     APR_ENOENT);
+
+    stage(store, "a.org", "v1", p);
+    assert_int_equal(md_store_move(store, MD_SG_STAGING, MD_SG_DOMAINS, "a.org", 1, p),
+                     APR_SUCCESS);
+    assert_false(path_exists(apr_pstrcat(p, base, "/staging/a.org", NULL)));
+    assert_string_equal(text_at(apr_pstrcat(p, live, "/pubcert.pem", NULL), p), "v1");
+    assert_int_equal(count_entries(apr_pstrcat(p, base, "/archive", NULL)), 0);
+    /* Written in staging as 0755/0644, made root-only in domains. */
+    assert_int_equal(mode_of(live), 0700);
+    assert_int_equal(mode_of(apr_pstrcat(p, live, "/pubcert.pem", NULL)), 0600);
+
+    stage(store, "a.org", "v2", p);
+    assert_int_equal(md_store_move(store, MD_SG_STAGING, MD_SG_DOMAINS, "a.org", 1, p),
+                     APR_SUCCESS);
+    stage(store, "a.org", "v3", p);
+    assert_int_equal(md_store_move(store, MD_SG_STAGING, MD_SG_DOMAINS, "a.org", 1, p),
+                     APR_SUCCESS);
+    assert_string_equal(text_at(apr_pstrcat(p, live, "/pubcert.pem", NULL), p), "v3");
+    assert_string_equal(text_at(apr_pstrcat(p, arch, ".1/pubcert.pem", NULL), p), "v1");
+    assert_string_equal(text_at(apr_pstrcat(p, arch, ".2/pubcert.pem", NULL), p), "v2");
+    assert_false(path_exists(apr_pstrcat(p, arch, ".3", NULL)));
+
+    /* Without archive the previous item is dropped. */
+    stage(store, "a.org", "v4", p);
+    assert_int_equal(md_store_move(store, MD_SG_STAGING, MD_SG_DOMAINS, "a.org", 0, p),
+                     APR_SUCCESS);
+    assert_string_equal(text_at(apr_pstrcat(p, live, "/pubcert.pem", NULL), p), "v4");
+    assert_false(path_exists(apr_pstrcat(p, arch, ".3", NULL)));
+    assert_int_equal(count_entries(apr_pstrcat(p, base, "/archive", NULL)), 2);
+    assert_int_equal(count_entries(apr_pstrcat(p, base, "/tmp", NULL)), 0);
+
+    /* A gap in the numbers is filled first. */
+    rm_rf(apr_pstrcat(p, arch, ".1", NULL));
+    stage(store, "a.org", "v5", p);
+    assert_int_equal(md_store_move(store, MD_SG_STAGING, MD_SG_DOMAINS, "a.org", 1, p),
+                     APR_SUCCESS);
+    assert_string_equal(text_at(apr_pstrcat(p, arch, ".1/pubcert.pem", NULL), p), "v4");
+}
+
+static void test_purge(void **state)
+{
+    apr_pool_t *p = *state;
+    const char *base = make_tmpdir(p);
+    md_store_t *store = open_store(base, p);
+
+    stage(store, "a.org", "v1", p);
+    stage(store, "b.org", "v1", p);
+    assert_int_equal(md_store_purge(store, MD_SG_STAGING, "a.org", p), APR_SUCCESS);
+    assert_false(path_exists(apr_pstrcat(p, base, "/staging/a.org", NULL)));
+    assert_true(path_exists(apr_pstrcat(p, base, "/staging/b.org/job.json", NULL)));
+    assert_int_equal(md_store_purge(store, MD_SG_STAGING, "a.org", p), APR_ENOENT);
+    assert_int_equal(count_entries(apr_pstrcat(p, base, "/tmp", NULL)), 0);
+
+    assert_int_equal(md_store_save_text(store, MD_SG_TMP, "b.org", MD_FN_JOB, "{}", p),
+                     APR_SUCCESS);
+    assert_int_equal(md_store_purge(store, MD_SG_TMP, "b.org", p), APR_SUCCESS);
+    assert_int_equal(count_entries(apr_pstrcat(p, base, "/tmp", NULL)), 0);
+}
+
+static void test_list_sorted(void **state)
+{
+    apr_pool_t *p = *state;
+    const char *base = make_tmpdir(p);
+    md_store_t *store = open_store(base, p);
+    apr_array_header_t *names = NULL;
+
+    assert_int_equal(md_store_list(store, MD_SG_DOMAINS, &names, p), APR_SUCCESS);
+    assert_int_equal(names->nelts, 0);
+
+    stage(store, "c.org", "x", p);
+    stage(store, "a.org", "x", p);
+    stage(store, "b.org", "x", p);
+    /* Files and dot-names in the group directory are not items. */
+    write_all(apr_pstrcat(p, base, "/staging/stray.txt", NULL), "x");
+    assert_int_equal(mkdir(apr_pstrcat(p, base, "/staging/.hidden", NULL), 0700), 0);
+
+    assert_int_equal(md_store_list(store, MD_SG_STAGING, &names, p), APR_SUCCESS);
+    assert_int_equal(names->nelts, 3);
+    assert_string_equal(MD_ARR_IDX(names, 0, const char *), "a.org");
+    assert_string_equal(MD_ARR_IDX(names, 1, const char *), "b.org");
+    assert_string_equal(MD_ARR_IDX(names, 2, const char *), "c.org");
+
+    assert_int_equal(md_store_list_aspects(store, MD_SG_STAGING, "b.org", &names, p),
+                     APR_SUCCESS);
+    assert_int_equal(names->nelts, 2);
+    assert_string_equal(MD_ARR_IDX(names, 0, const char *), MD_FN_JOB);
+    assert_string_equal(MD_ARR_IDX(names, 1, const char *), MD_FN_PUBCERT);
+    assert_int_equal(md_store_list_aspects(store, MD_SG_STAGING, "z.org", &names, p),
+                     APR_ENOENT);
+    assert_int_equal(md_store_list(store, MD_SG_NONE, &names, p), APR_EINVAL);
+}
+
+static uid_t owner_of(const char *path)
+{
+    struct stat st;
+    assert_int_equal(lstat(path, &st), 0);
+    return st.st_uid;
+}
+
+static void test_set_owner(void **state)
+{
+    apr_pool_t *p = *state;
+    const char *base;
+    md_store_t *store;
+
+    if (geteuid() != 0) {
+        skip();
+    }
+    base = make_tmpdir(p);
+    store = open_store(base, p);
+    stage(store, "a.org", "v1", p);
+    assert_int_equal(md_store_set_owner(store, 65534, 65534, p), APR_SUCCESS);
+    assert_int_equal(owner_of(apr_pstrcat(p, base, "/staging", NULL)), 65534);
+    assert_int_equal(owner_of(apr_pstrcat(p, base, "/challenges", NULL)), 65534);
+    assert_int_equal(owner_of(apr_pstrcat(p, base, "/staging/a.org/job.json", NULL)), 65534);
+    assert_int_equal(owner_of(apr_pstrcat(p, base, "/domains", NULL)), 0);
+
+    /* What the child wrote becomes ours when activated. */
+    assert_int_equal(md_store_move(store, MD_SG_STAGING, MD_SG_DOMAINS, "a.org", 1, p),
+                     APR_SUCCESS);
+    assert_int_equal(owner_of(apr_pstrcat(p, base, "/domains/a.org", NULL)), 0);
+    assert_int_equal(owner_of(apr_pstrcat(p, base, "/domains/a.org/job.json", NULL)), 0);
+}
+
+static void test_leftovers(void **state)
+{
+    apr_pool_t *p = *state;
+    const char *base = make_tmpdir(p);
+    md_store_t *store = open_store(base, p);
+    apr_array_header_t *names = NULL;
+
+    /* A crash between hiding an item and deleting it, and during a save. */
+    assert_int_equal(mkdir(apr_pstrcat(p, base, "/staging/.gone.0123", NULL), 0755), 0);
+    write_all(apr_pstrcat(p, base, "/staging/.gone.0123/job.json", NULL), "{}");
+    stage(store, "a.org", "v1", p);
+    write_all(apr_pstrcat(p, base, "/staging/a.org/.job.json.0011223344556677.tmp", NULL), "{");
+
+    assert_int_equal(md_store_list_aspects(store, MD_SG_STAGING, "a.org", &names, p),
+                     APR_SUCCESS);
+    assert_int_equal(names->nelts, 2);
+    store = open_store(base, p);
+    assert_false(path_exists(apr_pstrcat(p, base, "/staging/.gone.0123", NULL)));
+    assert_int_equal(md_store_list(store, MD_SG_STAGING, &names, p), APR_SUCCESS);
+    assert_int_equal(names->nelts, 1);
+}
+
+/* --- keys, certificates, corrupt values ----------------------------------- */
+
+static void test_pkey_encrypted_and_plain(void **state)
+{
+    apr_pool_t *p = *state;
+    const char *base = make_tmpdir(p);
+    md_store_t *store = open_store(base, p);
+    md_pkey_t *pkey = make_key(p);
+    md_pkey_t *back = NULL;
+    const char *fname = NULL;
+    const char *pem;
+
+    assert_int_equal(md_store_save_pkey(store, MD_SG_STAGING, "a.org", MD_FN_PRIVKEY, pkey, p),
+                     APR_SUCCESS);
+    md_store_get_fname(store, MD_SG_STAGING, "a.org", MD_FN_PRIVKEY, &fname, p);
+    pem = read_all(fname, p);
+    assert_true(!strncmp(pem, "-----BEGIN ENCRYPTED PRIVATE KEY", 32));
+    assert_int_equal(mode_of(fname), 0600);
+    assert_int_equal(md_store_load_pkey(store, MD_SG_STAGING, "a.org", MD_FN_PRIVKEY, &back, p),
+                     APR_SUCCESS);
+    assert_string_equal(thumb(back, p), thumb(pkey, p));
+
+    /* The stock module's passphrase is the decoded key bytes. */
+    assert_int_equal(md_pkey_from_pem(&back, pem, strlen(pem), (const char *)store->key,
+                                      store->key_len, p), APR_SUCCESS);
+
+    assert_int_equal(md_store_save_pkey(store, MD_SG_ACCOUNTS, "ACME-x-0000", MD_FN_ACCT_KEY,
+                                        pkey, p), APR_SUCCESS);
+    md_store_get_fname(store, MD_SG_ACCOUNTS, "ACME-x-0000", MD_FN_ACCT_KEY, &fname, p);
+    assert_true(!strncmp(read_all(fname, p), "-----BEGIN ENCRYPTED PRIVATE KEY", 32));
+
+    assert_int_equal(md_store_save_pkey(store, MD_SG_DOMAINS, "a.org", MD_FN_PRIVKEY, pkey, p),
+                     APR_SUCCESS);
+    md_store_get_fname(store, MD_SG_DOMAINS, "a.org", MD_FN_PRIVKEY, &fname, p);
+    assert_true(!strncmp(read_all(fname, p), "-----BEGIN PRIVATE KEY", 22));
+    assert_int_equal(mode_of(fname), 0600);
+    back = NULL;
+    assert_int_equal(md_store_load_pkey(store, MD_SG_DOMAINS, "a.org", MD_FN_PRIVKEY, &back, p),
+                     APR_SUCCESS);
+    assert_string_equal(thumb(back, p), thumb(pkey, p));
+
+    /* A move keeps the encoding: the encrypted staging key loads in domains too. */
+    assert_int_equal(md_store_move(store, MD_SG_STAGING, MD_SG_DOMAINS, "a.org", 1, p),
+                     APR_SUCCESS);
+    assert_int_equal(md_store_load_pkey(store, MD_SG_DOMAINS, "a.org", MD_FN_PRIVKEY, &back, p),
+                     APR_SUCCESS);
+    assert_string_equal(thumb(back, p), thumb(pkey, p));
+}
+
+static void test_pkey_wrong_store_key(void **state)
+{
+    apr_pool_t *p = *state;
+    const char *dir = make_tmpdir(p);
+    const char *base1 = apr_pstrcat(p, dir, "/one", NULL);
+    const char *base2 = apr_pstrcat(p, dir, "/two", NULL);
+    md_store_t *s1 = open_store(base1, p);
+    md_store_t *s2 = open_store(base2, p);
+    md_pkey_t *pkey = make_key(p);
+    md_pkey_t *back = NULL;
+    const char *f1 = NULL;
+    const char *f2 = NULL;
+
+    assert_int_equal(md_store_save_pkey(s1, MD_SG_ACCOUNTS, "acct", MD_FN_ACCT_KEY, pkey, p),
+                     APR_SUCCESS);
+    /* Put a dummy there in s2 first, then copy s1's key file over it. */
+    assert_int_equal(md_store_save_text(s2, MD_SG_ACCOUNTS, "acct", MD_FN_ACCT_KEY, "x", p),
+                     APR_SUCCESS);
+    md_store_get_fname(s1, MD_SG_ACCOUNTS, "acct", MD_FN_ACCT_KEY, &f1, p);
+    md_store_get_fname(s2, MD_SG_ACCOUNTS, "acct", MD_FN_ACCT_KEY, &f2, p);
+    write_all(f2, read_all(f1, p));
+
+    clear_log();
+    assert_int_equal(md_store_load_pkey(s2, MD_SG_ACCOUNTS, "acct", MD_FN_ACCT_KEY, &back, p),
+                     APR_EACCES);
+    assert_null(back);
+    assert_non_null(strstr(last_errors, "does not decrypt with the store key in md_store.json"));
+    assert_non_null(strstr(last_errors, f2));
+}
+
+static void test_corrupt_values(void **state)
+{
+    apr_pool_t *p = *state;
+    const char *base = make_tmpdir(p);
+    md_store_t *store = open_store(base, p);
+    const char *fname = NULL;
+    json_t *j = (json_t *)&j;
+    apr_array_header_t *certs = (apr_array_header_t *)&certs;
+    md_pkey_t *pkey = (md_pkey_t *)&pkey;
+
+    assert_int_equal(md_store_save_text(store, MD_SG_DOMAINS, "a.org", MD_FN_MD,
+                                        "{\"name\": ", p), APR_SUCCESS);
+    md_store_get_fname(store, MD_SG_DOMAINS, "a.org", MD_FN_MD, &fname, p);
+    clear_log();
+    assert_int_equal(md_store_load_json(store, MD_SG_DOMAINS, "a.org", MD_FN_MD, &j, p),
+                     APR_EINVAL);
+    assert_null(j);
+    assert_non_null(strstr(last_errors, apr_pstrcat(p, "MD05102: ", fname, ": ", NULL)));
+
+    assert_int_equal(md_store_save_text(store, MD_SG_DOMAINS, "a.org", MD_FN_PUBCERT,
+                                        "garbage", p), APR_SUCCESS);
+    assert_int_equal(md_store_load_certs(store, MD_SG_DOMAINS, "a.org", MD_FN_PUBCERT, &certs,
+                                         p), APR_EINVAL);
+    assert_null(certs);
+
+    assert_int_equal(md_store_save_text(store, MD_SG_DOMAINS, "a.org", MD_FN_PRIVKEY,
+                                        "garbage", p), APR_SUCCESS);
+    assert_int_equal(md_store_load_pkey(store, MD_SG_DOMAINS, "a.org", MD_FN_PRIVKEY, &pkey,
+                                        p), APR_EINVAL);
+    assert_null(pkey);
+}
+
+static void test_certs_roundtrip(void **state)
+{
+    apr_pool_t *p = *state;
+    const char *base = make_tmpdir(p);
+    md_store_t *store = open_store(base, p);
+    md_pkey_t *pkey = make_key(p);
+    apr_array_header_t *names = apr_array_make(p, 2, sizeof(const char *));
+    apr_array_header_t *chain = apr_array_make(p, 2, sizeof(md_cert_t *));
+    apr_array_header_t *back = NULL;
+    md_cert_t *cert = NULL;
+    const char *fname = NULL;
+
+    APR_ARRAY_PUSH(names, const char *) = "a.org";
+    APR_ARRAY_PUSH(names, const char *) = "www.a.org";
+    assert_int_equal(md_cert_self_sign(&cert, "a.org", names, pkey, apr_time_from_sec(86400),
+                                       p), APR_SUCCESS);
+    APR_ARRAY_PUSH(chain, md_cert_t *) = cert;
+    APR_ARRAY_PUSH(chain, md_cert_t *) = cert;
+    assert_int_equal(md_store_save_certs(store, MD_SG_STAGING, "a.org", MD_FN_PUBCERT, chain,
+                                         p), APR_SUCCESS);
+    md_store_get_fname(store, MD_SG_STAGING, "a.org", MD_FN_PUBCERT, &fname, p);
+    assert_int_equal(mode_of(fname), 0644);
+    assert_int_equal(md_store_load_certs(store, MD_SG_STAGING, "a.org", MD_FN_PUBCERT, &back,
+                                         p), APR_SUCCESS);
+    assert_int_equal(back->nelts, 2);
+    assert_string_equal(md_cert_sha256_fingerprint(MD_ARR_IDX(back, 0, md_cert_t *), p),
+                        md_cert_sha256_fingerprint(cert, p));
+    assert_int_equal(md_store_load_certs(store, MD_SG_STAGING, "b.org", MD_FN_PUBCERT, &back,
+                                         p), APR_ENOENT);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        UNIT_TEST(test_open_creates_layout),
+        UNIT_TEST(test_reopen_same_key),
+        UNIT_TEST(test_corrupt_store_json),
+        UNIT_TEST(test_save_load_roundtrip),
+        UNIT_TEST(test_bad_names),
+        UNIT_TEST(test_atomic_save_modes),
+        UNIT_TEST(test_fname_mtime_exists_remove),
+        UNIT_TEST(test_move_archive),
+        UNIT_TEST(test_purge),
+        UNIT_TEST(test_list_sorted),
+        UNIT_TEST(test_set_owner),
+        UNIT_TEST(test_leftovers),
+        UNIT_TEST(test_pkey_encrypted_and_plain),
+        UNIT_TEST(test_pkey_wrong_store_key),
+        UNIT_TEST(test_corrupt_values),
+        UNIT_TEST(test_certs_roundtrip),
+    };
+
+    md_log_set(log_level, log_print, NULL);
+    return UNIT_RUN(tests);
+}
