@@ -30,8 +30,10 @@ typedef struct md_pkey_spec_t {
 } md_pkey_spec_t;
 
 /* Parse one spec from config words: "RSA", "RSA 3072" (bits in *pnext_used),
- * "rsa3072", "secp256r1", "P-256", "secp384r1", "P-384". Returns APR_EINVAL
- * with *perr set for unknown types, RSA bits < 2048, unknown curves. */
+ * "rsa3072", "secp256r1", "P-256", "secp384r1", "P-384", case-insensitive
+ * ("Default" is RSA 2048; "prime256v1" and "secp521r1"/"P-521" are accepted
+ * too). The parsed spec->curve is the "P-256" form. Returns APR_EINVAL with
+ * *perr set for unknown types, RSA bits outside 2048..16384, unknown curves. */
 apr_status_t md_pkey_spec_parse(md_pkey_spec_t **pspec, const char *word, const char *next,
                                 int *pnext_used, const char **perr, apr_pool_t *p);
 
@@ -72,8 +74,13 @@ json_t *md_pkey_to_jwk(const md_pkey_t *pkey);
 
 /* RFC 7638 JWK thumbprint, base64url of SHA-256 over the canonical JWK. */
 apr_status_t md_pkey_jwk_thumbprint(const char **pthumb, const md_pkey_t *pkey, apr_pool_t *p);
+/* RFC 7638 thumbprint of a public JWK given as JSON (kty "RSA" or "EC";
+ * members other than the required ones are ignored). APR_EINVAL if a
+ * required member is missing, APR_ENOTIMPL for other key types. */
+apr_status_t md_jwk_thumbprint(const char **pthumb, const json_t *jwk, apr_pool_t *p);
 
-/* JWS "alg" for this key: "RS256", "ES256" (P-256), "ES384" (P-384). */
+/* JWS "alg" for this key: "RS256", "ES256" (P-256), "ES384" (P-384),
+ * "ES512" (P-521); NULL for an EC key on another curve. */
 const char *md_pkey_jws_alg(const md_pkey_t *pkey);
 
 /* Sign data for JWS with the key's alg: RSA PKCS#1 v1.5 SHA-256; ECDSA with

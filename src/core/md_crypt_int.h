@@ -1,0 +1,21 @@
+/* Shared between md_crypt.c (keys, digests) and md_crypt_cert.c
+ * (certificates, CSRs). Not for use outside md_crypt*.c: callers never see
+ * OpenSSL types (STYLE §13). */
+#ifndef md_crypt_int_h
+#define md_crypt_int_h
+
+#include <openssl/evp.h>
+#include "md_crypt.h"
+
+/* The OpenSSL key inside pkey; owned by pkey's pool, do not free. */
+EVP_PKEY *md_pkey_evp(const md_pkey_t *pkey);
+
+/* Register a cleanup on p that overwrites len bytes at buf with zeros
+ * (OPENSSL_cleanse) when p is cleared or destroyed. */
+void md_crypt_cleanse_on_clear(apr_pool_t *p, void *buf, apr_size_t len);
+
+/* Does the first len bytes of hay (not necessarily NUL-terminated)
+ * contain needle? */
+int md_crypt_mem_contains(const char *hay, apr_size_t len, const char *needle);
+
+#endif /* md_crypt_int_h */

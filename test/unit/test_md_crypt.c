@@ -1,0 +1,1119 @@
+/* Unit tests of md_crypt.c and md_crypt_cert.c: key specs, keys and their
+ * PEM forms (also against the openssl command line tool), JWK and
+ * thumbprints, JWS signatures, certificates and CSRs. Results are checked
+ * with OpenSSL directly, independently of the code under test. */
+#define _DEFAULT_SOURCE   /* mkdtemp */
+
+#include "unit.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <sys/wait.h>
+
+#include <apr_strings.h>
+#include <apr_tables.h>
+
+#include <openssl/bn.h>
+#include <openssl/ec.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include "md_crypt.h"
+#include "md_json.h"
+#include "md_util.h"
+
+/* RFC 7638 §3.1: the example RSA key and its SHA-256 thumbprint. */
+#define RFC7638_N "0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPF" \
+                  "FxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93l" \
+                  "qt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZH" \
+                  "zu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XP" \
+                  "ksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw"
+#define RFC7638_THUMB "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"
+
+/* --- shared keys: generated once, RSA generation is slow --------------- */
+
+static apr_pool_t *g_pool;
+
+static md_pkey_t *shared_key(int which)
+{
+    static md_pkey_t *keys[3];
+    md_pkey_spec_t spec;
+
+    if (!g_pool) {
+        assert_int_equal(apr_pool_create(&g_pool, NULL), APR_SUCCESS);
+    }
+    if (!keys[which]) {
+        memset(&spec, 0, sizeof(spec));
+        spec.type = which == 0 ? MD_PKEY_TYPE_RSA : MD_PKEY_TYPE_EC;
+        spec.bits = 2048;
+        spec.curve = which == 1 ? "P-256" : "P-384";
+        assert_int_equal(md_pkey_gen(&keys[which], g_pool, &spec), APR_SUCCESS);
+    }
+    return keys[which];
+}
+
+#define RSA_KEY  shared_key(0)
+#define EC256    shared_key(1)
+#define EC384    shared_key(2)
+
+/* The key as OpenSSL sees it, through its plain PEM. */
+static EVP_PKEY *evp_of(md_pkey_t *pkey, apr_pool_t *p)
+{
+    const char *pem;
+    apr_size_t len;
+    EVP_PKEY *evp;
+    BIO *bio;
+
+    assert_int_equal(md_pkey_to_pem(&pem, &len, pkey, NULL, 0, p), APR_SUCCESS);
+    bio = BIO_new_mem_buf(pem, (int)len);
+    evp = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
+    BIO_free(bio);
+    assert_non_null(evp);
+    return evp;
+}
+
+static apr_array_header_t *names_of(apr_pool_t *p, const char *const *list)
+{
+    apr_array_header_t *a = apr_array_make(p, 5, sizeof(const char *));
+
+    for (; *list; ++list) {
+        APR_ARRAY_PUSH(a, const char *) = *list;
+    }
+    return a;
+}
+
+static const char *slurp(const char *path, apr_size_t *plen, apr_pool_t *p)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf = apr_pcalloc(p, 64 * 1024);
+    size_t n;
+
+    assert_non_null(f);
+    n = fread(buf, 1, 64 * 1024 - 1, f);
+    fclose(f);
+    *plen = n;
+    return buf;
+}
+
+static void spit(const char *path, const char *data, apr_size_t len)
+{
+    FILE *f = fopen(path, "wb");
+
+    assert_non_null(f);
+    assert_int_equal(fwrite(data, 1, len, f), len);
+    fclose(f);
+}
+
+/* --- key specs -------------------------------------------------------- */
+
+static void test_spec_parse(void **state)
+{
+    apr_pool_t *p = *state;
+    md_pkey_spec_t *spec;
+    const char *err;
+    int used;
+
+    assert_int_equal(md_pkey_spec_parse(&spec, "RSA", NULL, &used, &err, p), APR_SUCCESS);
+    assert_int_equal(spec->type, MD_PKEY_TYPE_RSA);
+    assert_int_equal(spec->bits, 2048);
+    assert_int_equal(used, 0);
+    assert_string_equal(md_pkey_spec_name(spec), "rsa");
+
+    assert_int_equal(md_pkey_spec_parse(&spec, "rsa", "3072", &used, &err, p), APR_SUCCESS);
+    assert_int_equal(spec->bits, 3072);
+    assert_int_equal(used, 1);
+
+    assert_int_equal(md_pkey_spec_parse(&spec, "RSA", "secp384r1", &used, &err, p), APR_SUCCESS);
+    assert_int_equal(spec->bits, 2048);
+    assert_int_equal(used, 0);
+
+    assert_int_equal(md_pkey_spec_parse(&spec, "rsa4096", NULL, &used, &err, p), APR_SUCCESS);
+    assert_int_equal(spec->type, MD_PKEY_TYPE_RSA);
+    assert_int_equal(spec->bits, 4096);
+    assert_int_equal(md_pkey_spec_parse(&spec, "RSA16384", NULL, &used, &err, p), APR_SUCCESS);
+
+    static const char *const p256[] = { "secp256r1", "P-256", "prime256v1", "SECP256R1", "p-256" };
+    for (size_t i = 0; i < sizeof(p256) / sizeof(p256[0]); ++i) {
+        assert_int_equal(md_pkey_spec_parse(&spec, p256[i], "4096", &used, &err, p), APR_SUCCESS);
+        assert_int_equal(spec->type, MD_PKEY_TYPE_EC);
+        assert_int_equal(used, 0);
+        assert_string_equal(md_pkey_spec_name(spec), "secp256r1");
+    }
+    assert_int_equal(md_pkey_spec_parse(&spec, "P-384", NULL, &used, &err, p), APR_SUCCESS);
+    assert_string_equal(md_pkey_spec_name(spec), "secp384r1");
+    assert_int_equal(md_pkey_spec_parse(&spec, "Secp384R1", NULL, &used, &err, p), APR_SUCCESS);
+    assert_string_equal(md_pkey_spec_name(spec), "secp384r1");
+}
+
+static void test_spec_parse_errors(void **state)
+{
+    apr_pool_t *p = *state;
+    md_pkey_spec_t *spec;
+    const char *err;
+    int used;
+
+    assert_int_equal(md_pkey_spec_parse(&spec, "RSA", "1024", &used, &err, p), APR_EINVAL);
+    assert_non_null(strstr(err, "1024"));
+    assert_non_null(strstr(err, "2048"));
+    assert_null(spec);
+    assert_int_equal(md_pkey_spec_parse(&spec, "rsa1024", NULL, &used, &err, p), APR_EINVAL);
+    assert_non_null(strstr(err, "1024"));
+    assert_int_equal(md_pkey_spec_parse(&spec, "rsa32768", NULL, &used, &err, p), APR_EINVAL);
+    assert_non_null(strstr(err, "16384"));
+    assert_int_equal(md_pkey_spec_parse(&spec, "RSA", "3072x", &used, &err, p), APR_EINVAL);
+    assert_non_null(strstr(err, "3072x"));
+    assert_int_equal(md_pkey_spec_parse(&spec, "rsa30x", NULL, &used, &err, p), APR_EINVAL);
+    assert_int_equal(md_pkey_spec_parse(&spec, "dsa", NULL, &used, &err, p), APR_EINVAL);
+    /* The message says what was wrong and what would be accepted. */
+    assert_non_null(strstr(err, "\"dsa\""));
+    assert_non_null(strstr(err, "RSA"));
+    assert_non_null(strstr(err, "secp256r1"));
+    assert_non_null(strstr(err, "P-384"));
+    assert_int_equal(md_pkey_spec_parse(&spec, "brainpoolP256r1", NULL, &used, &err, p),
+                     APR_EINVAL);
+    assert_int_equal(md_pkey_spec_parse(&spec, "", NULL, &used, &err, p), APR_EINVAL);
+    assert_non_null(err);
+}
+
+static void test_spec_json(void **state)
+{
+    apr_pool_t *p = *state;
+    md_pkey_spec_t *spec;
+    md_pkey_spec_t *back;
+    const char *err;
+    json_t *j;
+    int used;
+
+    assert_int_equal(md_pkey_spec_parse(&spec, "RSA", "3072", &used, &err, p), APR_SUCCESS);
+    j = md_json_pool_own(p, md_pkey_spec_to_json(spec));
+    assert_string_equal(json_string_value(json_object_get(j, "type")), "RSA");
+    assert_int_equal(json_integer_value(json_object_get(j, "bits")), 3072);
+    assert_int_equal(md_pkey_spec_from_json(&back, j, p), APR_SUCCESS);
+    assert_true(md_pkey_spec_eq(spec, back));
+
+    assert_int_equal(md_pkey_spec_parse(&spec, "P-256", NULL, &used, &err, p), APR_SUCCESS);
+    j = md_json_pool_own(p, md_pkey_spec_to_json(spec));
+    assert_string_equal(json_string_value(json_object_get(j, "type")), "EC");
+    assert_string_equal(json_string_value(json_object_get(j, "curve")), "secp256r1");
+    assert_null(json_object_get(j, "bits"));
+    assert_int_equal(md_pkey_spec_from_json(&back, j, p), APR_SUCCESS);
+    assert_int_equal(back->type, MD_PKEY_TYPE_EC);
+    assert_true(md_pkey_spec_eq(spec, back));
+
+    /* What the stock module and older stores write. */
+    j = md_json_pool_own(p, json_pack("{s:s}", "type", "Default"));
+    assert_int_equal(md_pkey_spec_from_json(&back, j, p), APR_SUCCESS);
+    assert_int_equal(back->type, MD_PKEY_TYPE_RSA);
+    assert_int_equal(back->bits, 2048);
+    j = md_json_pool_own(p, json_pack("{s:s, s:s}", "type", "EC", "curve", "P-384"));
+    assert_int_equal(md_pkey_spec_from_json(&back, j, p), APR_SUCCESS);
+    assert_string_equal(md_pkey_spec_name(back), "secp384r1");
+    j = md_json_pool_own(p, json_pack("{s:s, s:s}", "type", "EC", "curve", "prime256v1"));
+    assert_int_equal(md_pkey_spec_from_json(&back, j, p), APR_SUCCESS);
+    assert_string_equal(md_pkey_spec_name(back), "secp256r1");
+
+    /* Broken ones. */
+    j = md_json_pool_own(p, json_pack("{s:s}", "type", "DSA"));
+    assert_int_equal(md_pkey_spec_from_json(&back, j, p), APR_EINVAL);
+    j = md_json_pool_own(p, json_pack("{s:s, s:i}", "type", "RSA", "bits", 512));
+    assert_int_equal(md_pkey_spec_from_json(&back, j, p), APR_EINVAL);
+    j = md_json_pool_own(p, json_pack("{s:s, s:s}", "type", "RSA", "bits", "many"));
+    assert_int_equal(md_pkey_spec_from_json(&back, j, p), APR_EINVAL);
+    j = md_json_pool_own(p, json_pack("{s:s}", "type", "EC"));
+    assert_int_equal(md_pkey_spec_from_json(&back, j, p), APR_EINVAL);
+    j = md_json_pool_own(p, json_pack("[s]", "RSA"));
+    assert_int_equal(md_pkey_spec_from_json(&back, j, p), APR_EINVAL);
+}
+
+static void test_spec_eq(void **state)
+{
+    apr_pool_t *p = *state;
+    md_pkey_spec_t *a;
+    md_pkey_spec_t *b;
+    md_pkey_spec_t dflt;
+    const char *err;
+    int used;
+
+    memset(&dflt, 0, sizeof(dflt));
+    md_pkey_spec_parse(&a, "RSA", NULL, &used, &err, p);
+    md_pkey_spec_parse(&b, "rsa2048", NULL, &used, &err, p);
+    assert_true(md_pkey_spec_eq(a, b));
+    assert_true(md_pkey_spec_eq(a, &dflt));
+    md_pkey_spec_parse(&b, "rsa4096", NULL, &used, &err, p);
+    assert_false(md_pkey_spec_eq(a, b));
+    md_pkey_spec_parse(&a, "P-256", NULL, &used, &err, p);
+    md_pkey_spec_parse(&b, "prime256v1", NULL, &used, &err, p);
+    assert_true(md_pkey_spec_eq(a, b));
+    md_pkey_spec_parse(&b, "secp384r1", NULL, &used, &err, p);
+    assert_false(md_pkey_spec_eq(a, b));
+    assert_false(md_pkey_spec_eq(a, &dflt));
+}
+
+/* --- keys ------------------------------------------------------------- */
+
+static void test_key_gen(void **state)
+{
+    apr_pool_t *p = *state;
+    EVP_PKEY *evp;
+    md_pkey_spec_t spec;
+    md_pkey_t *key;
+
+    assert_int_equal(md_pkey_type(RSA_KEY), MD_PKEY_TYPE_RSA);
+    assert_string_equal(md_pkey_jws_alg(RSA_KEY), "RS256");
+    evp = evp_of(RSA_KEY, p);
+    assert_int_equal(EVP_PKEY_get_bits(evp), 2048);
+    EVP_PKEY_free(evp);
+
+    assert_int_equal(md_pkey_type(EC256), MD_PKEY_TYPE_EC);
+    assert_string_equal(md_pkey_jws_alg(EC256), "ES256");
+    assert_string_equal(md_pkey_jws_alg(EC384), "ES384");
+    evp = evp_of(EC384, p);
+    assert_int_equal(EVP_PKEY_get_bits(evp), 384);
+    EVP_PKEY_free(evp);
+
+    /* A zeroed spec is the default, RSA 2048. */
+    memset(&spec, 0, sizeof(spec));
+    assert_int_equal(md_pkey_gen(&key, p, &spec), APR_SUCCESS);
+    assert_int_equal(md_pkey_type(key), MD_PKEY_TYPE_RSA);
+
+    spec.type = MD_PKEY_TYPE_EC;
+    spec.curve = "nosuchcurve";
+    assert_int_equal(md_pkey_gen(&key, p, &spec), APR_EINVAL);
+    spec.type = MD_PKEY_TYPE_RSA;
+    spec.bits = 1024;
+    assert_int_equal(md_pkey_gen(&key, p, &spec), APR_EINVAL);
+}
+
+static void assert_same_key(const md_pkey_t *a, const md_pkey_t *b, apr_pool_t *p)
+{
+    const char *ta;
+    const char *tb;
+
+    assert_int_equal(md_pkey_jwk_thumbprint(&ta, a, p), APR_SUCCESS);
+    assert_int_equal(md_pkey_jwk_thumbprint(&tb, b, p), APR_SUCCESS);
+    assert_string_equal(ta, tb);
+}
+
+static void test_pem_plain(void **state)
+{
+    apr_pool_t *p = *state;
+    md_pkey_t *keys[] = { RSA_KEY, EC256, EC384 };
+    md_pkey_t *back;
+    const char *pem;
+    apr_size_t len;
+
+    for (size_t i = 0; i < 3; ++i) {
+        assert_int_equal(md_pkey_to_pem(&pem, &len, keys[i], NULL, 0, p), APR_SUCCESS);
+        assert_int_equal(strlen(pem), len);
+        assert_true(!strncmp(pem, "-----BEGIN PRIVATE KEY-----\n", 28));
+        assert_int_equal(md_pkey_from_pem(&back, pem, len, NULL, 0, p), APR_SUCCESS);
+        assert_int_equal(md_pkey_type(back), md_pkey_type(keys[i]));
+        assert_same_key(keys[i], back, p);
+        /* A passphrase does not stop a plain key from loading. */
+        assert_int_equal(md_pkey_from_pem(&back, pem, len, "x", 1, p), APR_SUCCESS);
+    }
+}
+
+static void test_pem_encrypted(void **state)
+{
+    apr_pool_t *p = *state;
+    unsigned char pass[48];
+    unsigned char wrong[48];
+    md_pkey_t *keys[] = { RSA_KEY, EC256 };
+    md_pkey_t *back;
+    const char *pem;
+    apr_size_t len;
+
+    /* The store uses raw random bytes, NULs included. */
+    assert_int_equal(md_crypt_random(pass, sizeof(pass)), APR_SUCCESS);
+    pass[5] = 0;
+    memcpy(wrong, pass, sizeof(wrong));
+    wrong[47] ^= 1;
+    for (size_t i = 0; i < 2; ++i) {
+        assert_int_equal(md_pkey_to_pem(&pem, &len, keys[i], (const char *)pass, sizeof(pass), p),
+                         APR_SUCCESS);
+        assert_true(!strncmp(pem, "-----BEGIN ENCRYPTED PRIVATE KEY-----\n", 38));
+        assert_int_equal(md_pkey_from_pem(&back, pem, len, (const char *)pass, sizeof(pass), p),
+                         APR_SUCCESS);
+        assert_same_key(keys[i], back, p);
+        assert_int_equal(md_pkey_from_pem(&back, pem, len, (const char *)wrong, sizeof(wrong), p),
+                         APR_EACCES);
+        assert_null(back);
+        /* Only up to the NUL is not the passphrase either. */
+        assert_int_equal(md_pkey_from_pem(&back, pem, len, (const char *)pass, 5, p), APR_EACCES);
+        assert_int_equal(md_pkey_from_pem(&back, pem, len, NULL, 0, p), APR_EACCES);
+        assert_int_equal(ERR_peek_error(), 0);
+    }
+}
+
+static void test_pem_garbage(void **state)
+{
+    apr_pool_t *p = *state;
+    static const char *const bad[] = {
+        "hello world",
+        "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n",
+        "-----BEGIN ENCRYPTED PRIVATE KEY-----\nMAMCAQA=\n-----END ENCRYPTED PRIVATE KEY-----\n",
+        "-----BEGIN ENCRYPTED PRIVATE KEY-----\n!!!!\n-----END ENCRYPTED PRIVATE KEY-----\n",
+    };
+    md_pkey_t *back;
+    const char *pem;
+    char *cut;
+    apr_size_t len;
+
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); ++i) {
+        assert_int_equal(md_pkey_from_pem(&back, bad[i], strlen(bad[i]), "pw", 2, p), APR_EINVAL);
+        assert_int_equal(md_pkey_from_pem(&back, bad[i], strlen(bad[i]), NULL, 0, p), APR_EINVAL);
+    }
+    assert_int_equal(md_pkey_from_pem(&back, "", 0, NULL, 0, p), APR_EINVAL);
+    /* A truncated key. */
+    assert_int_equal(md_pkey_to_pem(&pem, &len, EC256, NULL, 0, p), APR_SUCCESS);
+    cut = apr_pstrmemdup(p, pem, len / 2);
+    assert_int_equal(md_pkey_from_pem(&back, cut, len / 2, NULL, 0, p), APR_EINVAL);
+    /* A public key is not a private key. */
+    {
+        EVP_PKEY *evp = evp_of(EC256, p);
+        BIO *bio = BIO_new(BIO_s_mem());
+        char *data;
+        long n;
+
+        assert_true(PEM_write_bio_PUBKEY(bio, evp));
+        n = BIO_get_mem_data(bio, &data);
+        assert_int_equal(md_pkey_from_pem(&back, data, (apr_size_t)n, NULL, 0, p), APR_EINVAL);
+        BIO_free(bio);
+        EVP_PKEY_free(evp);
+    }
+    assert_int_equal(ERR_peek_error(), 0);
+}
+
+static int run(const char *cmd)
+{
+    int rc = system(cmd);
+
+    return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+}
+
+/* Interoperability with what the openssl tool (and so the stock module,
+ * which uses the same PKCS#8 writer) produces and accepts. */
+static void test_pem_openssl_cli(void **state)
+{
+    apr_pool_t *p = *state;
+    char dir[] = "/tmp/test_md_crypt.XXXXXX";
+    const char *path;
+    const char *pem;
+    const char *out;
+    md_pkey_t *back;
+    apr_size_t len;
+
+    assert_non_null(mkdtemp(dir));
+    path = apr_pstrcat(p, dir, "/ours.pem", NULL);
+    out = apr_pstrcat(p, dir, "/out.txt", NULL);
+
+    /* We write, openssl reads, with the passphrase and only with it. */
+    assert_int_equal(md_pkey_to_pem(&pem, &len, RSA_KEY, "s3cret-Pass", 11, p), APR_SUCCESS);
+    spit(path, pem, len);
+    assert_int_equal(run(apr_psprintf(p, "openssl pkey -in %s -passin pass:s3cret-Pass -noout "
+                                      "2>/dev/null", path)), 0);
+    assert_int_not_equal(run(apr_psprintf(p, "openssl pkey -in %s -passin pass:wrong -noout "
+                                          "2>/dev/null", path)), 0);
+    assert_int_equal(run(apr_psprintf(p, "openssl asn1parse -in %s > %s", path, out)), 0);
+    pem = slurp(out, &len, p);
+    assert_non_null(strstr(pem, "PBES2"));
+    assert_non_null(strstr(pem, "PBKDF2"));
+    assert_non_null(strstr(pem, "aes-256-cbc"));
+
+    assert_int_equal(md_pkey_to_pem(&pem, &len, EC256, "s3cret-Pass", 11, p), APR_SUCCESS);
+    spit(path, pem, len);
+    assert_int_equal(run(apr_psprintf(p, "openssl pkey -in %s -passin pass:s3cret-Pass -noout "
+                                      "2>/dev/null", path)), 0);
+
+    /* openssl writes, we read. */
+    path = apr_pstrcat(p, dir, "/theirs-ec.pem", NULL);
+    assert_int_equal(run(apr_psprintf(p, "openssl genpkey -algorithm EC -pkeyopt "
+                                      "ec_paramgen_curve:P-256 -aes256 -pass pass:xyzzy "
+                                      "-out %s 2>/dev/null", path)), 0);
+    pem = slurp(path, &len, p);
+    assert_int_equal(md_pkey_from_pem(&back, pem, len, "xyzzy", 5, p), APR_SUCCESS);
+    assert_int_equal(md_pkey_type(back), MD_PKEY_TYPE_EC);
+    assert_string_equal(md_pkey_jws_alg(back), "ES256");
+    assert_int_equal(md_pkey_from_pem(&back, pem, len, "plugh", 5, p), APR_EACCES);
+
+    path = apr_pstrcat(p, dir, "/theirs-rsa.pem", NULL);
+    assert_int_equal(run(apr_psprintf(p, "openssl genpkey -algorithm RSA -pkeyopt "
+                                      "rsa_keygen_bits:2048 -aes256 -pass pass:xyzzy "
+                                      "-out %s 2>/dev/null", path)), 0);
+    pem = slurp(path, &len, p);
+    assert_int_equal(md_pkey_from_pem(&back, pem, len, "xyzzy", 5, p), APR_SUCCESS);
+    assert_int_equal(md_pkey_type(back), MD_PKEY_TYPE_RSA);
+    assert_int_equal(md_pkey_from_pem(&back, pem, len, "plugh", 5, p), APR_EACCES);
+
+    /* The legacy "BEGIN RSA PRIVATE KEY" form with Proc-Type encryption. */
+    out = apr_pstrcat(p, dir, "/theirs-trad.pem", NULL);
+    assert_int_equal(run(apr_psprintf(p, "openssl pkey -in %s -passin pass:xyzzy -traditional "
+                                      "-aes256 -passout pass:xyzzy -out %s 2>/dev/null",
+                                      path, out)), 0);
+    pem = slurp(out, &len, p);
+    assert_non_null(strstr(pem, "Proc-Type: 4,ENCRYPTED"));
+    assert_int_equal(md_pkey_from_pem(&back, pem, len, "xyzzy", 5, p), APR_SUCCESS);
+    assert_int_equal(md_pkey_from_pem(&back, pem, len, "plugh", 5, p), APR_EACCES);
+
+    assert_int_equal(run(apr_psprintf(p, "rm -rf %s", dir)), 0);
+}
+
+/* --- JWK, JWS --------------------------------------------------------- */
+
+static void test_jwk_thumbprint_rfc7638(void **state)
+{
+    apr_pool_t *p = *state;
+    const char *thumb;
+    json_t *jwk;
+
+    /* The RFC's example has "alg" and "kid", which must not count. */
+    jwk = md_json_pool_own(p, json_pack("{s:s, s:s, s:s, s:s, s:s}", "kty", "RSA",
+                                        "n", RFC7638_N, "e", "AQAB",
+                                        "alg", "RS256", "kid", "2011-04-29"));
+    assert_int_equal(md_jwk_thumbprint(&thumb, jwk, p), APR_SUCCESS);
+    assert_string_equal(thumb, RFC7638_THUMB);
+
+    json_object_del(jwk, "e");
+    assert_int_equal(md_jwk_thumbprint(&thumb, jwk, p), APR_EINVAL);
+    jwk = md_json_pool_own(p, json_pack("{s:s, s:s}", "kty", "oct", "k", "AAAA"));
+    assert_int_equal(md_jwk_thumbprint(&thumb, jwk, p), APR_ENOTIMPL);
+}
+
+static const unsigned char *b64_dec(const char *s, apr_size_t *plen, apr_pool_t *p)
+{
+    unsigned char *data;
+
+    assert_non_null(s);
+    assert_int_equal(md_util_base64url_decode(&data, plen, s, p), APR_SUCCESS);
+    return data;
+}
+
+static void assert_bn_is(EVP_PKEY *evp, const char *param, const char *b64, int pad,
+                         apr_pool_t *p)
+{
+    BIGNUM *bn = NULL;
+    unsigned char buf[1024];
+    const unsigned char *got;
+    apr_size_t len;
+    int n;
+
+    assert_true(EVP_PKEY_get_bn_param(evp, param, &bn));
+    n = pad ? BN_bn2binpad(bn, buf, pad) : BN_bn2bin(bn, buf);
+    got = b64_dec(b64, &len, p);
+    assert_int_equal(len, n);
+    assert_memory_equal(got, buf, len);
+    BN_free(bn);
+}
+
+static void test_jwk(void **state)
+{
+    apr_pool_t *p = *state;
+    const char *t1;
+    const char *t2;
+    EVP_PKEY *evp;
+    json_t *jwk;
+
+    jwk = md_json_pool_own(p, md_pkey_to_jwk(RSA_KEY));
+    assert_non_null(jwk);
+    assert_int_equal(json_object_size(jwk), 3);
+    assert_string_equal(json_string_value(json_object_get(jwk, "kty")), "RSA");
+    assert_string_equal(json_string_value(json_object_get(jwk, "e")), "AQAB");
+    evp = evp_of(RSA_KEY, p);
+    assert_bn_is(evp, "n", json_string_value(json_object_get(jwk, "n")), 0, p);
+    EVP_PKEY_free(evp);
+    assert_int_equal(md_jwk_thumbprint(&t1, jwk, p), APR_SUCCESS);
+    assert_int_equal(md_pkey_jwk_thumbprint(&t2, RSA_KEY, p), APR_SUCCESS);
+    assert_string_equal(t1, t2);
+    assert_int_equal(strlen(t1), 43);
+
+    jwk = md_json_pool_own(p, md_pkey_to_jwk(EC256));
+    assert_int_equal(json_object_size(jwk), 4);
+    assert_string_equal(json_string_value(json_object_get(jwk, "kty")), "EC");
+    assert_string_equal(json_string_value(json_object_get(jwk, "crv")), "P-256");
+    assert_int_equal(strlen(json_string_value(json_object_get(jwk, "x"))), 43);
+    assert_int_equal(strlen(json_string_value(json_object_get(jwk, "y"))), 43);
+    evp = evp_of(EC256, p);
+    assert_bn_is(evp, "qx", json_string_value(json_object_get(jwk, "x")), 32, p);
+    assert_bn_is(evp, "qy", json_string_value(json_object_get(jwk, "y")), 32, p);
+    EVP_PKEY_free(evp);
+
+    jwk = md_json_pool_own(p, md_pkey_to_jwk(EC384));
+    assert_string_equal(json_string_value(json_object_get(jwk, "crv")), "P-384");
+    assert_int_equal(strlen(json_string_value(json_object_get(jwk, "x"))), 64);
+    assert_int_equal(md_jwk_thumbprint(&t1, jwk, p), APR_SUCCESS);
+    assert_int_equal(md_pkey_jwk_thumbprint(&t2, EC384, p), APR_SUCCESS);
+    assert_string_equal(t1, t2);
+}
+
+/* Verify a JWS signature the way a CA would: for ECDSA, turn R||S back
+ * into DER first. */
+static int verify_jws_sig(md_pkey_t *pkey, const void *data, apr_size_t len,
+                          const unsigned char *sig, apr_size_t sig_len, apr_pool_t *p)
+{
+    EVP_PKEY *evp = evp_of(pkey, p);
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    const char *digest = "SHA256";
+    unsigned char *der = NULL;
+    int der_len = 0;
+    int ok;
+
+    if (md_pkey_type(pkey) == MD_PKEY_TYPE_EC) {
+        ECDSA_SIG *es = ECDSA_SIG_new();
+        apr_size_t half = sig_len / 2;
+
+        assert_true(ECDSA_SIG_set0(es, BN_bin2bn(sig, (int)half, NULL),
+                                   BN_bin2bn(sig + half, (int)half, NULL)));
+        der_len = i2d_ECDSA_SIG(es, &der);
+        ECDSA_SIG_free(es);
+        sig = der;
+        sig_len = (apr_size_t)der_len;
+        if (half == 48) {
+            digest = "SHA384";
+        }
+    }
+    ok = EVP_DigestVerifyInit_ex(ctx, NULL, digest, NULL, NULL, evp, NULL) == 1
+         && EVP_DigestVerify(ctx, sig, sig_len, data, len) == 1;
+    OPENSSL_free(der);
+    EVP_MD_CTX_free(ctx);
+    EVP_PKEY_free(evp);
+    ERR_clear_error();
+    return ok;
+}
+
+static void test_sign_jws(void **state)
+{
+    apr_pool_t *p = *state;
+    static const char data[] = "eyJhbGciOiJSUzI1NiJ9.eyJ4IjoxfQ";
+    const unsigned char *sig;
+    apr_size_t len;
+
+    assert_int_equal(md_pkey_sign_jws(&sig, &len, RSA_KEY, data, strlen(data), p), APR_SUCCESS);
+    assert_int_equal(len, 256);
+    assert_true(verify_jws_sig(RSA_KEY, data, strlen(data), sig, len, p));
+    assert_false(verify_jws_sig(RSA_KEY, data, strlen(data) - 1, sig, len, p));
+
+    /* ECDSA signatures vary in DER length; raw ones never do. */
+    for (int i = 0; i < 20; ++i) {
+        assert_int_equal(md_pkey_sign_jws(&sig, &len, EC256, data, strlen(data), p), APR_SUCCESS);
+        assert_int_equal(len, 64);
+        assert_true(verify_jws_sig(EC256, data, strlen(data), sig, len, p));
+    }
+    assert_false(verify_jws_sig(EC256, "x", 1, sig, len, p));
+    assert_int_equal(md_pkey_sign_jws(&sig, &len, EC384, data, strlen(data), p), APR_SUCCESS);
+    assert_int_equal(len, 96);
+    assert_true(verify_jws_sig(EC384, data, strlen(data), sig, len, p));
+}
+
+/* --- digests, randomness, errors -------------------------------------- */
+
+static void test_digest(void **state)
+{
+    apr_pool_t *p = *state;
+    static const unsigned char abc_sha256[] = {
+        0xba, 0x78, 0x16, 0xbf, 0x8f, 0x01, 0xcf, 0xea, 0x41, 0x41, 0x40, 0xde, 0x5d, 0xae,
+        0x22, 0x23, 0xb0, 0x03, 0x61, 0xa3, 0x96, 0x17, 0x7a, 0x9c, 0xb4, 0x10, 0xff, 0x61,
+        0xf2, 0x00, 0x15, 0xad,
+    };
+    const unsigned char *d;
+    const char *s;
+
+    assert_int_equal(md_crypt_sha256(&d, "abc", 3, p), APR_SUCCESS);
+    assert_memory_equal(d, abc_sha256, 32);
+    assert_int_equal(md_crypt_sha256_b64url(&s, "abc", 3, p), APR_SUCCESS);
+    assert_string_equal(s, "ungWv48Bz-pBQUDeXa4iI7ADYaOWF3qctBD_YfIAFa0");
+    assert_int_equal(md_crypt_sha256_b64url(&s, "", 0, p), APR_SUCCESS);
+    assert_string_equal(s, "47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU");
+}
+
+static void test_random(void **state)
+{
+    unsigned char a[32];
+    unsigned char b[32];
+
+    (void)state;
+    assert_int_equal(md_crypt_random(a, sizeof(a)), APR_SUCCESS);
+    assert_int_equal(md_crypt_random(b, sizeof(b)), APR_SUCCESS);
+    assert_memory_not_equal(a, b, sizeof(a));
+    assert_int_equal(md_crypt_random(a, 0), APR_SUCCESS);
+}
+
+static void test_last_error(void **state)
+{
+    apr_pool_t *p = *state;
+    const char *s;
+
+    ERR_clear_error();
+    assert_string_equal(md_crypt_last_error(p), "");
+    ERR_raise(ERR_LIB_PEM, PEM_R_NO_START_LINE);
+    ERR_raise_data(ERR_LIB_X509, X509_R_CERT_ALREADY_IN_HASH_TABLE, "detail %d", 42);
+    s = md_crypt_last_error(p);
+    assert_non_null(strstr(s, "PEM routines:no start line"));
+    assert_non_null(strstr(s, "; "));
+    assert_non_null(strstr(s, "detail 42"));
+    assert_string_equal(md_crypt_last_error(p), "");
+}
+
+/* --- certificates ----------------------------------------------------- */
+
+static const char *const SS_NAMES[] = {
+    "example.org", "www.example.org", "*.wild.example.org", "192.0.2.1", "2001:db8::1", "::1", NULL
+};
+
+static md_cert_t *self_signed(md_pkey_t *pkey, const char *const *names,
+                              apr_interval_time_t valid_for, apr_pool_t *p)
+{
+    md_cert_t *cert;
+
+    assert_int_equal(md_cert_self_sign(&cert, names[0], names_of(p, names), pkey, valid_for, p),
+                     APR_SUCCESS);
+    return cert;
+}
+
+/* PEM out and back in: what we check is what another reader would see. */
+static md_cert_t *reparse(const md_cert_t *cert, apr_pool_t *p)
+{
+    apr_array_header_t *certs = apr_array_make(p, 1, sizeof(md_cert_t *));
+    const char *pem;
+    apr_size_t len;
+
+    APR_ARRAY_PUSH(certs, const md_cert_t *) = cert;
+    assert_int_equal(md_certs_to_pem(&pem, &len, certs, p), APR_SUCCESS);
+    assert_int_equal(md_certs_from_pem(&certs, pem, len, p), APR_SUCCESS);
+    assert_int_equal(certs->nelts, 1);
+    return APR_ARRAY_IDX(certs, 0, md_cert_t *);
+}
+
+static X509 *x509_of(const md_cert_t *cert, apr_pool_t *p)
+{
+    apr_array_header_t *certs = apr_array_make(p, 1, sizeof(md_cert_t *));
+    const char *pem;
+    apr_size_t len;
+    X509 *x;
+    BIO *bio;
+
+    APR_ARRAY_PUSH(certs, const md_cert_t *) = cert;
+    assert_int_equal(md_certs_to_pem(&pem, &len, certs, p), APR_SUCCESS);
+    bio = BIO_new_mem_buf(pem, (int)len);
+    x = PEM_read_bio_X509(bio, NULL, NULL, NULL);
+    BIO_free(bio);
+    assert_non_null(x);
+    return x;
+}
+
+static void check_self_signed(md_pkey_t *pkey, apr_pool_t *p)
+{
+    apr_interval_time_t valid_for = apr_time_from_sec(30 * 24 * 3600);
+    apr_time_t before = apr_time_now();
+    md_cert_t *cert = reparse(self_signed(pkey, SS_NAMES, valid_for, p), p);
+    apr_time_t after = apr_time_now();
+    apr_array_header_t *names;
+    const char *serial;
+    X509 *x;
+    int i;
+
+    assert_int_equal(md_cert_get_alt_names(&names, cert, p), APR_SUCCESS);
+    assert_int_equal(names->nelts, 6);
+    for (i = 0; SS_NAMES[i]; ++i) {
+        assert_string_equal(APR_ARRAY_IDX(names, i, const char *), SS_NAMES[i]);
+    }
+    assert_true(md_cert_covers(cert, names_of(p, SS_NAMES)));
+    assert_true(md_cert_matches_key(cert, pkey));
+    assert_false(md_cert_matches_key(cert, pkey == EC256 ? RSA_KEY : EC256));
+
+    /* Whole seconds in the certificate: allow for the truncation. */
+    assert_true(md_cert_valid_from(cert) >= before - apr_time_from_sec(24 * 3600 + 1));
+    assert_true(md_cert_valid_from(cert) <= after - apr_time_from_sec(24 * 3600));
+    assert_true(md_cert_valid_until(cert) >= before + valid_for - apr_time_from_sec(1));
+    assert_true(md_cert_valid_until(cert) <= after + valid_for);
+    assert_true(md_cert_is_valid_at(cert, after));
+    assert_false(md_cert_is_valid_at(cert, after + valid_for + apr_time_from_sec(2)));
+    assert_false(md_cert_is_valid_at(cert, before - apr_time_from_sec(2 * 24 * 3600)));
+
+    assert_string_equal(md_cert_issuer_name(cert, p), "/CN=example.org");
+    serial = md_cert_serial_hex(cert, p);
+    assert_int_equal(strlen(serial), 16);
+    assert_int_equal(strspn(serial, "0123456789ABCDEF"), 16);
+
+    /* What OpenSSL sees: v3, the extensions, a valid self-signature. */
+    x = x509_of(cert, p);
+    assert_int_equal(X509_get_version(x), X509_VERSION_3);
+    assert_int_equal(X509_verify(x, X509_get0_pubkey(x)), 1);
+    assert_true(X509_get_extension_flags(x) & EXFLAG_BCONS);
+    assert_false(X509_get_extension_flags(x) & EXFLAG_CA);
+    assert_int_equal(X509_get_key_usage(x), KU_DIGITAL_SIGNATURE | KU_KEY_ENCIPHERMENT);
+    assert_int_equal(X509_get_extended_key_usage(x), XKU_SSL_SERVER);
+    assert_int_equal(X509_get_signature_nid(x), md_pkey_type(pkey) == MD_PKEY_TYPE_EC
+                     ? NID_ecdsa_with_SHA256 : NID_sha256WithRSAEncryption);
+    X509_free(x);
+}
+
+static void test_self_sign_rsa(void **state)
+{
+    check_self_signed(RSA_KEY, *state);
+}
+
+static void test_self_sign_ec(void **state)
+{
+    check_self_signed(EC256, *state);
+}
+
+static void test_self_sign_long_cn(void **state)
+{
+    apr_pool_t *p = *state;
+    static const char *const names[] = {
+        "a-very-long-label-that-goes-on-and-on.and-another-long-label.example.org", NULL
+    };
+    md_cert_t *cert = reparse(self_signed(EC256, names, apr_time_from_sec(3600), p), p);
+    apr_array_header_t *got;
+
+    assert_int_equal(md_cert_get_alt_names(&got, cert, p), APR_SUCCESS);
+    assert_int_equal(got->nelts, 1);
+    assert_string_equal(APR_ARRAY_IDX(got, 0, const char *), names[0]);
+    assert_string_equal(md_cert_issuer_name(cert, p), "");
+}
+
+/* One shared EC key signs all fallback certificates at start-up. */
+static void test_self_sign_many(void **state)
+{
+    apr_pool_t *p = *state;
+    static const char *const names[] = { "fallback.example.org", NULL };
+    apr_pool_t *sub;
+    md_cert_t *cert;
+
+    apr_pool_create(&sub, p);
+    for (int i = 0; i < 1000; ++i) {
+        apr_pool_clear(sub);
+        assert_int_equal(md_cert_self_sign(&cert, names[0], names_of(sub, names), EC256,
+                                           apr_time_from_sec(3600), sub), APR_SUCCESS);
+    }
+    assert_true(md_cert_matches_key(cert, EC256));
+    apr_pool_destroy(sub);
+}
+
+static void test_cert_covers(void **state)
+{
+    apr_pool_t *p = *state;
+    static const char *const names[] = { "example.org", "*.example.org", "10.0.0.1", "::1", NULL };
+    md_cert_t *cert = self_signed(EC256, names, apr_time_from_sec(3600), p);
+    static const char *const yes[][3] = {
+        { "example.org", NULL }, { "EXAMPLE.org", "www.example.org", NULL },
+        { "*.example.org", NULL }, { "Mail.Example.Org", NULL }, { "10.0.0.1", NULL },
+        { "0:0::1", NULL }, { "0000:0000:0000:0000:0000:0000:0000:0001", NULL }, { NULL },
+    };
+    static const char *const no[][3] = {
+        { "example.com", NULL }, { "a.b.example.org", NULL }, { "xexample.org", NULL },
+        { "example.org", "example.net", NULL }, { "10.0.0.2", NULL }, { "::2", NULL },
+        { "*.a.example.org", NULL }, { ".example.org", NULL }, { "org", NULL },
+    };
+
+    for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); ++i) {
+        assert_true(md_cert_covers(cert, names_of(p, yes[i])));
+    }
+    for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); ++i) {
+        assert_false(md_cert_covers(cert, names_of(p, no[i])));
+    }
+}
+
+static void test_cert_chain(void **state)
+{
+    apr_pool_t *p = *state;
+    static const char *const n1[] = { "leaf.example.org", NULL };
+    static const char *const n2[] = { "Intermediate", "inter.example.org", NULL };
+    static const char *const n3[] = { "root.example.org", NULL };
+    apr_array_header_t *certs = apr_array_make(p, 3, sizeof(md_cert_t *));
+    apr_array_header_t *back;
+    const char *fps[3];
+    const char *pem;
+    const char *text;
+    apr_size_t len;
+    int i;
+
+    APR_ARRAY_PUSH(certs, md_cert_t *) = self_signed(EC256, n1, apr_time_from_sec(3600), p);
+    APR_ARRAY_PUSH(certs, md_cert_t *) = self_signed(RSA_KEY, n2, apr_time_from_sec(3600), p);
+    APR_ARRAY_PUSH(certs, md_cert_t *) = self_signed(EC384, n3, apr_time_from_sec(3600), p);
+    for (i = 0; i < 3; ++i) {
+        fps[i] = md_cert_sha256_fingerprint(APR_ARRAY_IDX(certs, i, md_cert_t *), p);
+        assert_int_equal(strlen(fps[i]), 64);
+        assert_int_equal(strspn(fps[i], "0123456789abcdef"), 64);
+    }
+    assert_string_not_equal(fps[0], fps[1]);
+    assert_int_equal(md_certs_to_pem(&pem, &len, certs, p), APR_SUCCESS);
+
+    /* Text around the blocks, as "openssl x509 -text" leaves it, and a
+     * key block in between, do not matter. */
+    text = apr_pstrcat(p, "subject=CN = leaf\n", pem, "\n-----BEGIN PRIVATE KEY-----\n"
+                       "AAAA\n-----END PRIVATE KEY-----\ntrailing words\n", NULL);
+    assert_int_equal(md_certs_from_pem(&back, text, strlen(text), p), APR_SUCCESS);
+    assert_int_equal(back->nelts, 3);
+    for (i = 0; i < 3; ++i) {
+        assert_string_equal(md_cert_sha256_fingerprint(APR_ARRAY_IDX(back, i, md_cert_t *), p),
+                            fps[i]);
+    }
+    assert_string_equal(md_cert_issuer_name(APR_ARRAY_IDX(back, 1, md_cert_t *), p),
+                        "/CN=Intermediate");
+    assert_int_equal(ERR_peek_error(), 0);
+}
+
+static void test_cert_fingerprint_openssl(void **state)
+{
+    apr_pool_t *p = *state;
+    md_cert_t *cert = self_signed(EC256, SS_NAMES, apr_time_from_sec(3600), p);
+    X509 *x = x509_of(cert, p);
+    unsigned char *der = NULL;
+    const unsigned char *md;
+    const char *hex = md_cert_sha256_fingerprint(cert, p);
+    char expect[65];
+    int len = i2d_X509(x, &der);
+    BIGNUM *bn;
+    char *serial;
+
+    assert_true(len > 0);
+    assert_int_equal(md_crypt_sha256(&md, der, (apr_size_t)len, p), APR_SUCCESS);
+    for (int i = 0; i < 32; ++i) {
+        snprintf(expect + 2 * i, 3, "%02x", md[i]);
+    }
+    assert_string_equal(hex, expect);
+    bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL);
+    serial = BN_bn2hex(bn);
+    assert_string_equal(md_cert_serial_hex(cert, p), serial);
+    OPENSSL_free(serial);
+    BN_free(bn);
+    OPENSSL_free(der);
+    X509_free(x);
+}
+
+static void test_certs_from_pem_errors(void **state)
+{
+    apr_pool_t *p = *state;
+    static const char *const names[] = { "example.org", NULL };
+    apr_array_header_t *certs = apr_array_make(p, 1, sizeof(md_cert_t *));
+    const char *pem;
+    const char *bad;
+    char *broken;
+    apr_size_t len;
+
+    assert_int_equal(md_certs_from_pem(&certs, "", 0, p), APR_ENOENT);
+    assert_int_equal(md_certs_from_pem(&certs, " \n\n", 3, p), APR_ENOENT);
+    bad = "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n";
+    assert_int_equal(md_certs_from_pem(&certs, bad, strlen(bad), p), APR_ENOENT);
+    bad = "this is not a certificate";
+    assert_int_equal(md_certs_from_pem(&certs, bad, strlen(bad), p), APR_EINVAL);
+    bad = "-----BEGIN CERTIFICATE-----\nMIIB!!!!\n-----END CERTIFICATE-----\n";
+    assert_int_equal(md_certs_from_pem(&certs, bad, strlen(bad), p), APR_EINVAL);
+    bad = "-----BEGIN CERTIFICATE-----\nMAMCAQA=\n-----END CERTIFICATE-----\n";
+    assert_int_equal(md_certs_from_pem(&certs, bad, strlen(bad), p), APR_EINVAL);
+
+    /* A good certificate followed by a damaged one: the chain is bad. */
+    certs = apr_array_make(p, 1, sizeof(md_cert_t *));
+    APR_ARRAY_PUSH(certs, md_cert_t *) = self_signed(EC256, names, apr_time_from_sec(3600), p);
+    APR_ARRAY_PUSH(certs, md_cert_t *) = self_signed(EC256, names, apr_time_from_sec(3600), p);
+    assert_int_equal(md_certs_to_pem(&pem, &len, certs, p), APR_SUCCESS);
+    broken = apr_pstrmemdup(p, pem, len);
+    broken[len - 100] = broken[len - 100] == 'A' ? 'B' : 'A';
+    broken[len - 101] = '*';
+    assert_int_equal(md_certs_from_pem(&certs, broken, len, p), APR_EINVAL);
+    assert_int_equal(ERR_peek_error(), 0);
+}
+
+/* --- CSR -------------------------------------------------------------- */
+
+static X509_REQ *csr_decode(const char *csr64, apr_pool_t *p)
+{
+    const unsigned char *der;
+    apr_size_t len;
+    X509_REQ *req;
+
+    assert_null(strpbrk(csr64, "+/= \n"));
+    der = b64_dec(csr64, &len, p);
+    req = d2i_X509_REQ(NULL, &der, (long)len);
+    assert_non_null(req);
+    return req;
+}
+
+static const char *req_cn(X509_REQ *req, apr_pool_t *p)
+{
+    char buf[256];
+    int n = X509_NAME_get_text_by_NID(X509_REQ_get_subject_name(req), NID_commonName,
+                                      buf, sizeof(buf));
+
+    return n < 0 ? NULL : apr_pstrdup(p, buf);
+}
+
+/* The SANs of the CSR as text, and whether it asks for must-staple. */
+static apr_array_header_t *req_sans(X509_REQ *req, int *pstaple, int *pcritical, apr_pool_t *p)
+{
+    apr_array_header_t *names = apr_array_make(p, 5, sizeof(const char *));
+    STACK_OF(X509_EXTENSION) *exts = X509_REQ_get_extensions(req);
+    X509_EXTENSION *ext;
+    GENERAL_NAMES *gens;
+    GENERAL_NAME *g;
+    const ASN1_OCTET_STRING *data;
+    static const unsigned char status_request[] = { 0x30, 0x03, 0x02, 0x01, 0x05 };
+    int i;
+    int j;
+
+    *pstaple = 0;
+    *pcritical = 0;
+    for (i = 0; i < sk_X509_EXTENSION_num(exts); ++i) {
+        ext = sk_X509_EXTENSION_value(exts, i);
+        switch (OBJ_obj2nid(X509_EXTENSION_get_object(ext))) {
+        case NID_subject_alt_name:
+            *pcritical = X509_EXTENSION_get_critical(ext);
+            gens = X509V3_EXT_d2i(ext);
+            for (j = 0; j < sk_GENERAL_NAME_num(gens); ++j) {
+                g = sk_GENERAL_NAME_value(gens, j);
+                if (g->type == GEN_DNS) {
+                    APR_ARRAY_PUSH(names, const char *) = apr_pstrmemdup(
+                        p, (const char *)ASN1_STRING_get0_data(g->d.dNSName),
+                        (apr_size_t)ASN1_STRING_length(g->d.dNSName));
+                }
+                else if (g->type == GEN_IPADD) {
+                    char buf[INET6_ADDRSTRLEN];
+                    int af = ASN1_STRING_length(g->d.iPAddress) == 4 ? AF_INET : AF_INET6;
+
+                    assert_non_null(inet_ntop(af, ASN1_STRING_get0_data(g->d.iPAddress),
+                                              buf, sizeof(buf)));
+                    APR_ARRAY_PUSH(names, const char *) = apr_psprintf(p, "IP:%s", buf);
+                }
+            }
+            GENERAL_NAMES_free(gens);
+            break;
+        case NID_tlsfeature:
+            data = X509_EXTENSION_get_data(ext);
+            assert_int_equal(ASN1_STRING_length(data), sizeof(status_request));
+            assert_memory_equal(ASN1_STRING_get0_data(data), status_request,
+                                sizeof(status_request));
+            *pstaple = 1;
+            break;
+        default:
+            fail_msg("unexpected CSR extension");
+        }
+    }
+    sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+    return names;
+}
+
+static void check_csr(md_pkey_t *pkey, const char *const *names, int must_staple,
+                      const char *expect_cn, const char *const *expect_sans, apr_pool_t *p)
+{
+    const char *csr64;
+    apr_array_header_t *sans;
+    EVP_PKEY *pub;
+    X509_REQ *req;
+    const char *cn;
+    int staple;
+    int critical;
+    int i;
+
+    assert_int_equal(md_csr_create(&csr64, pkey, names_of(p, names), must_staple, p),
+                     APR_SUCCESS);
+    req = csr_decode(csr64, p);
+    pub = X509_REQ_get0_pubkey(req);
+    assert_int_equal(X509_REQ_verify(req, pub), 1);
+    {
+        EVP_PKEY *evp = evp_of(pkey, p);
+        assert_int_equal(EVP_PKEY_eq(pub, evp), 1);
+        EVP_PKEY_free(evp);
+    }
+    assert_int_equal(X509_REQ_get_signature_nid(req), md_pkey_type(pkey) == MD_PKEY_TYPE_EC
+                     ? NID_ecdsa_with_SHA256 : NID_sha256WithRSAEncryption);
+    cn = req_cn(req, p);
+    if (expect_cn) {
+        assert_non_null(cn);
+        assert_string_equal(cn, expect_cn);
+    }
+    else {
+        assert_null(cn);
+        assert_int_equal(X509_NAME_entry_count(X509_REQ_get_subject_name(req)), 0);
+    }
+    sans = req_sans(req, &staple, &critical, p);
+    assert_int_equal(staple, must_staple);
+    /* RFC 5280 §4.2.1.6: with an empty subject, the SAN is critical. */
+    assert_int_equal(critical, expect_cn ? 0 : 1);
+    for (i = 0; expect_sans[i]; ++i) {
+        assert_true(i < sans->nelts);
+        assert_string_equal(APR_ARRAY_IDX(sans, i, const char *), expect_sans[i]);
+    }
+    assert_int_equal(sans->nelts, i);
+    X509_REQ_free(req);
+    ERR_clear_error();
+}
+
+static void test_csr(void **state)
+{
+    apr_pool_t *p = *state;
+    static const char *const dns[] = { "example.org", "www.example.org", "*.example.org", NULL };
+    static const char *const ips[] = { "192.0.2.7", "2001:db8::7", "example.org", NULL };
+    static const char *const ip_sans[] = { "IP:192.0.2.7", "IP:2001:db8::7", "example.org", NULL };
+    static const char *const longn[] = {
+        "a-very-long-label-that-goes-on-and-on.and-another-long-label.example.org", NULL
+    };
+
+    check_csr(RSA_KEY, dns, 0, "example.org", dns, p);
+    check_csr(RSA_KEY, dns, 1, "example.org", dns, p);
+    check_csr(EC256, dns, 1, "example.org", dns, p);
+    check_csr(EC384, dns, 0, "example.org", dns, p);
+    check_csr(EC256, ips, 0, NULL, ip_sans, p);
+    check_csr(EC256, longn, 1, NULL, longn, p);
+}
+
+static void test_ip_names(void **state)
+{
+    apr_pool_t *p = *state;
+    static const char *const ips[] = { "192.0.2.7", "2001:db8::7", NULL };
+    const char *csr64;
+    md_cert_t *cert;
+    apr_array_header_t *names;
+
+    cert = reparse(self_signed(EC256, ips, apr_time_from_sec(60), p), p);
+    assert_int_equal(md_cert_get_alt_names(&names, cert, p), APR_SUCCESS);
+    assert_int_equal(names->nelts, 2);
+    assert_string_equal(APR_ARRAY_IDX(names, 0, const char *), "192.0.2.7");
+    assert_string_equal(APR_ARRAY_IDX(names, 1, const char *), "2001:db8::7");
+    assert_int_equal(md_csr_create(&csr64, EC256, names_of(p, (const char *const[]){ NULL }),
+                                   0, p), APR_EINVAL);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        UNIT_TEST(test_spec_parse),
+        UNIT_TEST(test_spec_parse_errors),
+        UNIT_TEST(test_spec_json),
+        UNIT_TEST(test_spec_eq),
+        UNIT_TEST(test_key_gen),
+        UNIT_TEST(test_pem_plain),
+        UNIT_TEST(test_pem_encrypted),
+        UNIT_TEST(test_pem_garbage),
+        UNIT_TEST(test_pem_openssl_cli),
+        UNIT_TEST(test_jwk_thumbprint_rfc7638),
+        UNIT_TEST(test_jwk),
+        UNIT_TEST(test_sign_jws),
+        UNIT_TEST(test_digest),
+        UNIT_TEST(test_random),
+        UNIT_TEST(test_last_error),
+        UNIT_TEST(test_self_sign_rsa),
+        UNIT_TEST(test_self_sign_ec),
+        UNIT_TEST(test_self_sign_long_cn),
+        UNIT_TEST(test_self_sign_many),
+        UNIT_TEST(test_cert_covers),
+        UNIT_TEST(test_cert_chain),
+        UNIT_TEST(test_cert_fingerprint_openssl),
+        UNIT_TEST(test_certs_from_pem_errors),
+        UNIT_TEST(test_csr),
+        UNIT_TEST(test_ip_names),
+    };
+    int failed = UNIT_RUN(tests);
+
+    if (g_pool) {
+        apr_pool_destroy(g_pool);
+    }
+    return failed;
+}
