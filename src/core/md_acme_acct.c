@@ -318,18 +318,16 @@ static apr_status_t acct_read(md_acme_acct_t **pacct, md_pkey_t **pkey, apr_pool
     return APR_SUCCESS;
 }
 
-/* Ask the CA about the account in use. RFC 8555 §7.3.2: a query is an
- * update with an empty object. */
+/* Ask the CA about the account in use, by POST-as-GET on its URL (CAs such
+ * as pebble refuse the "empty update" RFC 8555 §7.3.2 also describes). */
 static apr_status_t acct_verify(md_acme_t *acme, apr_pool_t *ap, md_result_t *result,
                                 apr_pool_t *p)
 {
     md_acme_resp_t *resp;
-    json_t *empty;
     const char *st;
     apr_status_t rv;
 
-    empty = md_json_pool_own(p, json_object());
-    rv = md_acme_post(&resp, acme, acme->acct->url, empty, NULL, result, p);
+    rv = md_acme_post(&resp, acme, acme->acct->url, NULL, NULL, result, p);
     if (rv != APR_SUCCESS) {
         return rv;
     }
@@ -392,15 +390,17 @@ apr_status_t md_acme_acct_find(md_acme_t *acme, const apr_array_header_t *contac
         acme->acct = NULL;
         acme->acct_key = NULL;
         apr_pool_destroy(ap);
-        if (rv == APR_EACCES || rv == APR_EINVAL || rv == APR_ENOENT) {
-            /* The CA does not know it any more: try the next one, keep the file. */
+        if (rv == APR_EACCES || rv == APR_ENOENT) {
+            /* The CA does not know it any more (unauthorized, accountDoesNotExist,
+             * deactivated): try the next one, keep the file. */
             md_log_perror(MD_LOG_MARK, MD_LOG_INFO, rv, ptemp, "MD04015: ACME account %s "
                           "is not usable: %s", id, result->detail ? result->detail : "");
             md_result_reset(result);
             rv = APR_ENOENT;
         }
-        /* Anything else (CA unreachable, rate limited) ends the search: a new
-         * account would not help. */
+        /* Anything else (CA unreachable, rate limited, a request the CA calls
+         * malformed) ends the search: a new account would not help, and
+         * registering one per attempt would litter the store. */
     }
     apr_pool_destroy(ptemp);
     return rv;
