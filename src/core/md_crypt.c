@@ -795,6 +795,23 @@ apr_status_t md_crypt_sha256_b64url(const char **pb64, const void *data, apr_siz
     return rv;
 }
 
+apr_status_t md_crypt_hmac_sha256(const unsigned char **pmac, const void *key, apr_size_t key_len,
+                                  const void *data, apr_size_t len, apr_pool_t *p)
+{
+    unsigned char *mac = apr_palloc(p, EVP_MAX_MD_SIZE);
+    size_t mac_len = 0;
+
+    *pmac = NULL;
+    if (!EVP_Q_mac(NULL, "HMAC", NULL, "SHA256", NULL, key, key_len, data, len,
+                   mac, EVP_MAX_MD_SIZE, &mac_len) || mac_len != 32) {
+        md_log_perror(MD_LOG_MARK, MD_LOG_ERR, APR_EGENERAL, p, "MD02014: HMAC-SHA256: %s",
+                      md_crypt_last_error(p));
+        return APR_EGENERAL;
+    }
+    *pmac = mac;
+    return APR_SUCCESS;
+}
+
 apr_status_t md_crypt_random(unsigned char *buf, apr_size_t len)
 {
     int n;
