@@ -33,6 +33,19 @@ def _good_base(apache):
     return conf
 
 
+def _bad_config(apache, *lines):
+    """The good base plus `lines`, after checking the base alone passes, so
+    a failure below is about those lines (not, say, a module that does not
+    load)."""
+    conf = _good_base(apache)
+    conf.write()
+    rc, out = apache.config_test()
+    assert rc == 0, "the base config alone fails apache2 -t:\n" + out
+    conf.add(*lines)
+    conf.write()
+    return conf
+
+
 def test_valid_md_config_passes_config_test(apache):
     conf = _good_base(apache)
     conf.add("MDRenewMode auto", "MDRenewWindow 33%")
@@ -48,9 +61,7 @@ def test_valid_md_config_passes_config_test(apache):
                          ids=[b[0].replace(" ", "_") for b in BAD_VALUES])
 def test_bad_config_refused_naming_directive_value_and_place(apache, line,
                                                              directive, value):
-    conf = _good_base(apache)
-    conf.add(line)
-    conf.write()
+    conf = _bad_config(apache, line)
     lineno = conf.line_of(line)
     rc, out = apache.config_test()
     assert rc != 0, "config with %r was accepted:\n%s" % (line, out)
@@ -62,11 +73,8 @@ def test_bad_config_refused_naming_directive_value_and_place(apache, line,
 
 @pytest.mark.ours
 def test_bad_config_same_name_in_two_mds_names_both_places(apache):
-    conf = _good_base(apache)
-    conf.add_md(["x.test"])
-    conf.add("# something in between")
-    conf.add_md(["y.test", "x.test"])
-    conf.write()
+    conf = _bad_config(apache, "MDomain x.test", "# something in between",
+                       "MDomain y.test x.test")
     first = conf.line_of("MDomain x.test")
     second = conf.line_of("MDomain y.test x.test")
     rc, out = apache.config_test()

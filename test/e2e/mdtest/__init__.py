@@ -5,6 +5,7 @@ Modules:
   certs   - pebble's TLS identity, served-chain inspection and verification
   pebble  - pebble-challtestsrv and pebble ACME server control
   apache  - a private httpd instance with generated configuration
+  session - one run: temp dir, ports, ACME side, Apache instances
 
 Nothing here depends on pytest; conftest.py wraps it in fixtures and
 scripts/demo.py uses it directly.
