@@ -465,7 +465,8 @@ static int is_encrypted_key(const char *pem, apr_size_t len)
     if (md_crypt_mem_contains(pem, len, "Proc-Type: 4,ENCRYPTED")) {
         return 1;
     }
-    if (!md_crypt_mem_contains(pem, len, "-----BEGIN ENCRYPTED PRIVATE KEY-----") || len > INT_MAX) {
+    if (len > INT_MAX
+        || !md_crypt_mem_contains(pem, len, "-----BEGIN ENCRYPTED PRIVATE KEY-----")) {
         return 0;
     }
     if (!(bio = BIO_new_mem_buf(pem, (int)len))) {

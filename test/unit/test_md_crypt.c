@@ -288,6 +288,7 @@ static void test_key_gen(void **state)
     spec.type = MD_PKEY_TYPE_RSA;
     spec.bits = 1024;
     assert_int_equal(md_pkey_gen(&key, p, &spec), APR_EINVAL);
+    assert_int_equal(ERR_peek_error(), 0);
 }
 
 static void assert_same_key(const md_pkey_t *a, const md_pkey_t *b, apr_pool_t *p)
@@ -318,6 +319,7 @@ static void test_pem_plain(void **state)
         /* A passphrase does not stop a plain key from loading. */
         assert_int_equal(md_pkey_from_pem(&back, pem, len, "x", 1, p), APR_SUCCESS);
     }
+    assert_int_equal(ERR_peek_error(), 0);
 }
 
 static void test_pem_encrypted(void **state)
@@ -463,6 +465,7 @@ static void test_pem_openssl_cli(void **state)
     assert_int_equal(md_pkey_from_pem(&back, pem, len, "plugh", 5, p), APR_EACCES);
 
     assert_int_equal(run(apr_psprintf(p, "rm -rf %s", dir)), 0);
+    assert_int_equal(ERR_peek_error(), 0);
 }
 
 /* --- JWK, JWS --------------------------------------------------------- */
@@ -550,6 +553,7 @@ static void test_jwk(void **state)
     assert_int_equal(md_jwk_thumbprint(&t1, jwk, p), APR_SUCCESS);
     assert_int_equal(md_pkey_jwk_thumbprint(&t2, EC384, p), APR_SUCCESS);
     assert_string_equal(t1, t2);
+    assert_int_equal(ERR_peek_error(), 0);
 }
 
 /* Verify a JWS signature the way a CA would: for ECDSA, turn R||S back
@@ -609,6 +613,7 @@ static void test_sign_jws(void **state)
     assert_int_equal(md_pkey_sign_jws(&sig, &len, EC384, data, strlen(data), p), APR_SUCCESS);
     assert_int_equal(len, 96);
     assert_true(verify_jws_sig(EC384, data, strlen(data), sig, len, p));
+    assert_int_equal(ERR_peek_error(), 0);
 }
 
 /* --- digests, randomness, errors -------------------------------------- */
@@ -757,11 +762,13 @@ static void check_self_signed(md_pkey_t *pkey, apr_pool_t *p)
 static void test_self_sign_rsa(void **state)
 {
     check_self_signed(RSA_KEY, *state);
+    assert_int_equal(ERR_peek_error(), 0);
 }
 
 static void test_self_sign_ec(void **state)
 {
     check_self_signed(EC256, *state);
+    assert_int_equal(ERR_peek_error(), 0);
 }
 
 static void test_self_sign_long_cn(void **state)
@@ -819,6 +826,7 @@ static void test_cert_covers(void **state)
     for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); ++i) {
         assert_false(md_cert_covers(cert, names_of(p, no[i])));
     }
+    assert_int_equal(ERR_peek_error(), 0);
 }
 
 static void test_cert_chain(void **state)
@@ -1043,7 +1051,6 @@ static void check_csr(md_pkey_t *pkey, const char *const *names, int must_staple
     }
     assert_int_equal(sans->nelts, i);
     X509_REQ_free(req);
-    ERR_clear_error();
 }
 
 static void test_csr(void **state)
@@ -1062,6 +1069,7 @@ static void test_csr(void **state)
     check_csr(EC384, dns, 0, "example.org", dns, p);
     check_csr(EC256, ips, 0, NULL, ip_sans, p);
     check_csr(EC256, longn, 1, NULL, longn, p);
+    assert_int_equal(ERR_peek_error(), 0);
 }
 
 static void test_ip_names(void **state)
@@ -1079,6 +1087,7 @@ static void test_ip_names(void **state)
     assert_string_equal(APR_ARRAY_IDX(names, 1, const char *), "2001:db8::7");
     assert_int_equal(md_csr_create(&csr64, EC256, names_of(p, (const char *const[]){ NULL }),
                                    0, p), APR_EINVAL);
+    assert_int_equal(ERR_peek_error(), 0);
 }
 
 int main(void)

@@ -120,7 +120,8 @@ static int jws_verifies(const json_t *jws, md_pkey_t *pkey, apr_pool_t *p)
 
 static void check_jws(md_pkey_t *pkey, const char *kid, apr_pool_t *p)
 {
-    static const char payload[] = "{\"identifiers\":[{\"type\":\"dns\",\"value\":\"example.org\"}]}";
+    static const char payload[] =
+        "{\"identifiers\":[{\"type\":\"dns\",\"value\":\"example.org\"}]}";
     const unsigned char *data;
     apr_size_t len;
     json_t *jws;
