@@ -77,8 +77,8 @@ typedef struct md_store_ops_t {
      * other stores would materialize a copy. */
     apr_status_t (*get_fname)(md_store_t *store, md_store_group_t group, const char *name,
                               const char *aspect, const char **pfname, apr_pool_t *p);
-    /* Hand ownership of what the unprivileged child writes (challenges,
-     * staging) to uid/gid; called by the parent when running as root. */
+    /* Hand ownership of what the unprivileged child writes (accounts,
+     * challenges, staging) to uid/gid; called by the parent when running as root. */
     apr_status_t (*set_owner)(md_store_t *store, int uid, int gid, apr_pool_t *p);
 } md_store_ops_t;
 

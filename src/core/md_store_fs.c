@@ -650,7 +650,12 @@ static apr_status_t fs_get_fname(md_store_t *store, md_store_group_t group, cons
 
 static apr_status_t fs_set_owner(md_store_t *store, int uid, int gid, apr_pool_t *p)
 {
-    static const md_store_group_t groups[] = { MD_SG_CHALLENGES, MD_SG_STAGING };
+    /* accounts/ too: the child registers accounts and reuses them for the
+     * next MD without waiting for a restart. Account keys stay encrypted
+     * with the store key, which the child holds in memory anyway. */
+    static const md_store_group_t groups[] = {
+        MD_SG_ACCOUNTS, MD_SG_CHALLENGES, MD_SG_STAGING
+    };
     fs_store_t *fs = fs_of(store);
     apr_status_t rv = APR_SUCCESS;
     apr_pool_t *ptemp;
