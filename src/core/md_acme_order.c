@@ -328,6 +328,18 @@ static int is_valid(md_acme_order_status_t status)
     return status == MD_ACME_ORDER_VALID;
 }
 
+/* The delay plus up to ~20%, so that many servers polling one CA drift
+ * apart instead of polling in step. */
+static apr_interval_time_t jitter(apr_interval_time_t delay)
+{
+    unsigned char b = 0;
+
+    if (md_crypt_random(&b, 1) != APR_SUCCESS) {
+        return delay;
+    }
+    return delay + (delay / 5) * b / 255;
+}
+
 static apr_status_t order_await(md_acme_order_t *order, md_acme_t *acme,
                                 apr_interval_time_t timeout, order_done_fn *done,
                                 const char *waiting_for, md_result_t *result, apr_pool_t *p)
@@ -366,7 +378,7 @@ static apr_status_t order_await(md_acme_order_t *order, md_acme_t *acme,
                              md_duration_print(timeout, ptemp), waiting_for);
             break;
         }
-        wait = delay;
+        wait = jitter(delay);
         if (order->retry_after > now) {
             wait = order->retry_after - now;
         }
