@@ -44,6 +44,7 @@
  * hooks in the children). Replaced on every config cycle. */
 typedef struct {
     md_store_t *store;
+    apr_hash_t *server_mds;     /* server_rec* (the pointer value) -> md_t* */
     apr_hash_t *states;         /* md name -> md_reg_state_t* */
     apr_array_header_t *state_list;
     md_pkey_t *fallback_key;    /* one shared key for all fallbacks, made on demand */
@@ -144,8 +145,11 @@ static apr_status_t add_vhost_names(md_t *md, const server_rec *s, apr_pool_t *p
     return APR_SUCCESS;
 }
 
-/* Match every virtual host with its MD, complete each MD from its hosts. */
-static apr_status_t assign_servers(server_rec *base, mod_md_global_t *g, apr_pool_t *p)
+/* Match every virtual host with its MD, complete each MD from its hosts.
+ * The result goes into server_mds: a vhost without MD directives shares
+ * the base server's config struct, so that cannot hold it. */
+static apr_status_t assign_servers(apr_hash_t *server_mds, server_rec *base,
+                                   mod_md_global_t *g, apr_pool_t *p)
 {
     apr_hash_t *used = apr_hash_make(p);
     server_rec *s;
@@ -153,34 +157,37 @@ static apr_status_t assign_servers(server_rec *base, mod_md_global_t *g, apr_poo
     int i;
 
     for (s = base; s; s = s->next) {
-        md_srv_conf_t *sc = mod_md_config_get(s);
-        md_t *other;
+        server_rec **key;
+        md_t *md, *other;
 
-        sc->assigned = NULL;
         if (s == base && !g->manage_base_server) {
             continue;
         }
-        sc->assigned = md_for_server(s, g->mds, &other);
+        md = md_for_server(s, g->mds, &other);
         if (other) {
             ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s,
                          "MD11002: the virtual host at %s:%u has names in two MDs, %s "
                          "(%s:%u) and %s (%s:%u); a host can belong to one MD only",
-                         s->defn_name, s->defn_line_number, sc->assigned->name,
-                         sc->assigned->defn_name, sc->assigned->defn_line_number,
-                         other->name, other->defn_name, other->defn_line_number);
+                         s->defn_name, s->defn_line_number, md->name, md->defn_name,
+                         md->defn_line_number, other->name, other->defn_name,
+                         other->defn_line_number);
             return APR_EINVAL;
         }
-        if (sc->assigned) {
-            apr_hash_set(used, sc->assigned->name, APR_HASH_KEY_STRING, sc->assigned);
-            if (sc->assigned->transitive) {
-                add_vhost_names(sc->assigned, s, p);
-            }
-            if (!sc->assigned->contacts || sc->assigned->contacts->nelts == 0) {
-                const char *mailto = mod_md_config_mailto(p, s->server_admin);
-                if (mailto) {
-                    sc->assigned->contacts = apr_array_make(p, 1, sizeof(const char *));
-                    APR_ARRAY_PUSH(sc->assigned->contacts, const char *) = mailto;
-                }
+        if (!md) {
+            continue;
+        }
+        key = apr_palloc(p, sizeof(*key));
+        *key = s;
+        apr_hash_set(server_mds, key, sizeof(*key), md);
+        apr_hash_set(used, md->name, APR_HASH_KEY_STRING, md);
+        if (md->transitive) {
+            add_vhost_names(md, s, p);
+        }
+        if (!md->contacts || md->contacts->nelts == 0) {
+            const char *mailto = mod_md_config_mailto(p, s->server_admin);
+            if (mailto) {
+                md->contacts = apr_array_make(p, 1, sizeof(const char *));
+                APR_ARRAY_PUSH(md->contacts, const char *) = mailto;
             }
         }
     }
@@ -245,15 +252,15 @@ static int md_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp
     if (!g->mds || g->mds->nelts == 0) {
         return OK;
     }
-    if (assign_servers(s, g, pconf) != APR_SUCCESS) {
+    rt = apr_pcalloc(pconf, sizeof(*rt));
+    rt->server_mds = apr_hash_make(pconf);
+    if (assign_servers(rt->server_mds, s, g, pconf) != APR_SUCCESS) {
         return !OK;
     }
     if (md_http_global_init() != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "MD11006: cannot initialize libcurl");
         return !OK;
     }
-
-    rt = apr_pcalloc(pconf, sizeof(*rt));
     rt->states = apr_hash_make(pconf);
     rt->state_list = apr_array_make(pconf, g->mds->nelts, sizeof(md_reg_state_t *));
     if (open_store(&rt->store, s, g, pconf) != APR_SUCCESS) {
@@ -293,12 +300,13 @@ static int md_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp
 
 static md_reg_state_t *state_for_server(server_rec *s)
 {
-    md_srv_conf_t *sc = mod_md_config_get(s);
+    const md_t *md;
 
-    if (!runtime || !sc || !sc->assigned) {
+    if (!runtime) {
         return NULL;
     }
-    return apr_hash_get(runtime->states, sc->assigned->name, APR_HASH_KEY_STRING);
+    md = apr_hash_get(runtime->server_mds, &s, sizeof(s));
+    return md ? apr_hash_get(runtime->states, md->name, APR_HASH_KEY_STRING) : NULL;
 }
 
 static int md_add_cert_files(server_rec *s, apr_pool_t *p, apr_array_header_t *cert_files,

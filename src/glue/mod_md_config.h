@@ -51,7 +51,9 @@
  *     post_config, and the bad-config tests rely on -t failing.
  *   - post_config: for each MD with md->contacts empty, add
  *     mod_md_config_mailto(ServerAdmin of its vhost or the base server);
- *     set sc->assigned and sc->is_ssl for each server_rec; warn about MDs
+ *     match each server_rec with its MD (kept in mod_md.c: a vhost without
+ *     MD directives shares the base server's md_srv_conf_t, so the config
+ *     struct cannot hold per-vhost results); warn about MDs
  *     without a vhost (quoting md->defn_name:md->defn_line_number).
  */
 #ifndef mod_md_config_h
@@ -119,10 +121,6 @@ typedef struct md_srv_conf_t {
     server_rec *s;                     /* the server this config was made for */
     mod_md_global_t *global;           /* never NULL */
     mod_md_settings_t settings;        /* directives in this server's scope */
-    /* Filled in post_config by mod_md.c, never merged: */
-    md_t *assigned;                    /* the MD this server's names belong
-                                        * to, or NULL */
-    int is_ssl;                        /* the server serves https */
     /* private to mod_md_config.c: the MD whose section is being read */
     md_t *current;
     mod_md_settings_t *current_settings;
@@ -133,7 +131,7 @@ extern const command_rec mod_md_cmds[];
 /* Module struct callbacks. Allocate from p (pconf). create_svr finds or
  * creates the cycle's mod_md_global_t as userdata "mod_md_global_config"
  * of p. Merging keeps the add side's set values and takes the rest from
- * base; assigned/is_ssl start NULL/0. */
+ * base. */
 void *mod_md_config_create_svr(apr_pool_t *p, server_rec *s);
 void *mod_md_config_merge_svr(apr_pool_t *p, void *base, void *add);
 
