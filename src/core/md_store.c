@@ -50,14 +50,15 @@ static void cleanse(void *buf, apr_size_t len)
     }
 }
 
-/* Load a value; a failure other than "not there" is logged with its path. */
+/* Load a value; a failure other than "not there" is logged with its path.
+ * APR_EINVAL (a bad name, an oversized or odd file) the store has logged. */
 static apr_status_t load(char **pdata, apr_size_t *plen, md_store_t *store,
                          md_store_group_t group, const char *name, const char *aspect,
                          apr_pool_t *p)
 {
     apr_status_t rv = store->ops->load(store, group, name, aspect, pdata, plen, p);
 
-    if (rv != APR_SUCCESS && !APR_STATUS_IS_ENOENT(rv)) {
+    if (rv != APR_SUCCESS && !APR_STATUS_IS_ENOENT(rv) && rv != APR_EINVAL) {
         md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p, "MD05100: %s: cannot read",
                       where(store, group, name, aspect, p));
     }

@@ -664,6 +664,8 @@ static void test_corrupt_values(void **state)
     json_t *j = (json_t *)&j;
     apr_array_header_t *certs = (apr_array_header_t *)&certs;
     md_pkey_t *pkey = (md_pkey_t *)&pkey;
+    const char *text = NULL;
+    char *big;
 
     assert_int_equal(md_store_save_text(store, MD_SG_DOMAINS, "a.org", MD_FN_MD,
                                         "{\"name\": ", p), APR_SUCCESS);
@@ -673,6 +675,21 @@ static void test_corrupt_values(void **state)
                      APR_EINVAL);
     assert_null(j);
     assert_non_null(strstr(last_errors, apr_pstrcat(p, "MD05102: ", fname, ": ", NULL)));
+
+    /* Size caps: JSON at MD_JSON_MAX_LEN, anything at MD_STORE_MAX_VALUE_LEN. */
+    big = apr_pcalloc(p, MD_STORE_MAX_VALUE_LEN + 2);
+    memset(big, ' ', MD_JSON_MAX_LEN + 1);
+    big[0] = '{';
+    big[MD_JSON_MAX_LEN] = '}';
+    assert_int_equal(md_store_save_text(store, MD_SG_DOMAINS, "a.org", MD_FN_JOB, big, p),
+                     APR_SUCCESS);
+    assert_int_equal(md_store_load_json(store, MD_SG_DOMAINS, "a.org", MD_FN_JOB, &j, p),
+                     APR_EINVAL);
+    memset(big, 'x', MD_STORE_MAX_VALUE_LEN + 1);
+    assert_int_equal(md_store_save_text(store, MD_SG_DOMAINS, "a.org", MD_FN_JOB, big, p),
+                     APR_SUCCESS);
+    assert_int_equal(md_store_load_text(store, MD_SG_DOMAINS, "a.org", MD_FN_JOB, &text, p),
+                     APR_EINVAL);
 
     assert_int_equal(md_store_save_text(store, MD_SG_DOMAINS, "a.org", MD_FN_PUBCERT,
                                         "garbage", p), APR_SUCCESS);
