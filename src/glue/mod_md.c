@@ -34,23 +34,19 @@
 #include "md_reg.h"
 #include "md_store.h"
 #include "md_util.h"
+#include "mod_md.h"
 #include "mod_md_config.h"
 #include "mod_md_drive.h"
 
 #define ACME_CHALLENGE_PREFIX   "/.well-known/acme-challenge/"
 #define ACME_TOKEN_MAX_LEN      256
 
-/* What post_config found, for the hooks that run later (mod_ssl's, request
- * hooks in the children). Replaced on every config cycle. */
-typedef struct {
-    md_store_t *store;
-    apr_hash_t *server_mds;     /* server_rec* (the pointer value) -> md_t* */
-    apr_hash_t *states;         /* md name -> md_reg_state_t* */
-    apr_array_header_t *state_list;
-    md_pkey_t *fallback_key;    /* one shared key for all fallbacks, made on demand */
-} md_runtime_t;
+static mod_md_runtime_t *runtime;
 
-static md_runtime_t *runtime;
+mod_md_runtime_t *mod_md_runtime(void)
+{
+    return runtime;
+}
 
 /* --- core logging into httpd's error log ---------------------------------- */
 
@@ -241,7 +237,7 @@ static int md_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp
 {
     md_srv_conf_t *sc = mod_md_config_get(s);
     mod_md_global_t *g = sc->global;
-    md_runtime_t *rt;
+    mod_md_runtime_t *rt;
     apr_status_t rv;
     int i;
 
@@ -298,21 +294,22 @@ static int md_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp
 
 /* --- mod_ssl's certificate hooks ------------------------------------------ */
 
-static md_reg_state_t *state_for_server(server_rec *s)
+const md_t *mod_md_server_md(const server_rec *s)
 {
-    const md_t *md;
+    return runtime ? apr_hash_get(runtime->server_mds, &s, sizeof(s)) : NULL;
+}
 
-    if (!runtime) {
-        return NULL;
-    }
-    md = apr_hash_get(runtime->server_mds, &s, sizeof(s));
+md_reg_state_t *mod_md_server_state(const server_rec *s)
+{
+    const md_t *md = mod_md_server_md(s);
+
     return md ? apr_hash_get(runtime->states, md->name, APR_HASH_KEY_STRING) : NULL;
 }
 
 static int md_add_cert_files(server_rec *s, apr_pool_t *p, apr_array_header_t *cert_files,
                              apr_array_header_t *key_files)
 {
-    md_reg_state_t *st = state_for_server(s);
+    md_reg_state_t *st = mod_md_server_state(s);
     const apr_array_header_t *specs;
     int i;
 
@@ -341,7 +338,7 @@ static int md_add_fallback_cert_files(server_rec *s, apr_pool_t *p,
                                       apr_array_header_t *cert_files,
                                       apr_array_header_t *key_files)
 {
-    md_reg_state_t *st = state_for_server(s);
+    md_reg_state_t *st = mod_md_server_state(s);
     const char *keyfile, *certfile;
 
     if (!st || st->has_cert) {
@@ -413,12 +410,12 @@ static int md_post_read_request(request_rec *r)
         && !ap_ssl_conn_is_ssl(r->connection)) {
         int status = serve_http01(r, r->parsed_uri.path + sizeof(ACME_CHALLENGE_PREFIX) - 1);
         /* Unknown tokens on names we do not manage are the site's business. */
-        if (status != HTTP_NOT_FOUND || state_for_server(r->server)) {
+        if (status != HTTP_NOT_FOUND || mod_md_server_state(r->server)) {
             return status;
         }
         return DECLINED;
     }
-    st = state_for_server(r->server);
+    st = mod_md_server_state(r->server);
     if (st && !st->has_cert && ap_ssl_conn_is_ssl(r->connection)) {
         /* Served with the fallback certificate: say so instead of a site. */
         apr_table_setn(r->err_headers_out, "Retry-After", "60");

@@ -1,0 +1,31 @@
+/* What the module's start-up found, shared by the glue files (hooks,
+ * handlers, watchdog). Built by post_config in the parent, replaced on
+ * every config cycle, read-only afterwards (children inherit it). */
+#ifndef mod_md_h
+#define mod_md_h
+
+#include <apr_hash.h>
+#include <httpd.h>
+
+#include "md_crypt.h"
+#include "md_reg.h"
+#include "md_store.h"
+
+typedef struct mod_md_runtime_t {
+    md_store_t *store;
+    apr_hash_t *server_mds;         /* server_rec* (the pointer value) -> md_t* */
+    apr_hash_t *states;             /* md name -> md_reg_state_t* */
+    apr_array_header_t *state_list; /* md_reg_state_t*, in config order */
+    md_pkey_t *fallback_key;        /* one shared key for all fallbacks, made on demand */
+} mod_md_runtime_t;
+
+/* The runtime of the current config cycle, NULL when no MD is configured. */
+mod_md_runtime_t *mod_md_runtime(void);
+
+/* The MD a server (vhost) belongs to, or NULL. */
+const md_t *mod_md_server_md(const server_rec *s);
+
+/* The start-up state of the MD a server belongs to, or NULL. */
+md_reg_state_t *mod_md_server_state(const server_rec *s);
+
+#endif /* mod_md_h */
