@@ -116,9 +116,12 @@ struct md_store_t {
  * - purge and list_aspects give APR_ENOENT for a missing item; list gives
  *   an empty array for an empty or missing group; move gives APR_ENOENT
  *   when `from` has no item `name`.
- * - After a move into accounts, domains or archive, the item's directory is
- *   made 0700 and, in domains, every file 0600 and (when running as root)
- *   owned by us, whoever wrote it in staging.
+ * - Modes: the base, challenges/ and staging/ 0755; accounts/, domains/,
+ *   archive/ and tmp/ 0700 (and their items); secret values 0600, others
+ *   0644, but everything in domains/ 0600.
+ * - After a move into domains, archive or tmp, the item's directory is made
+ *   0700 and, in domains, every file 0600 and (when running as root) owned
+ *   by root, whoever wrote it in staging.
  * - The store object holds no mutable state: it may be shared between
  *   threads; processes coordinate through atomic renames only.
  * store->key is the 48 decoded bytes of md_store.json's "key" (the stock

@@ -42,23 +42,28 @@ typedef struct {
 } fs_store_t;
 
 /* Modes per group: of the group directory, of item directories in it and of
- * non-secret files. Secret files are always MODE_SECRET. challenges and
- * staging are written by the unprivileged child (after set_owner). */
+ * non-secret files. Secret files are always MODE_SECRET. Groups marked
+ * child are written by the unprivileged watchdog child and handed to its
+ * user by set_owner; the others are root's alone. */
 typedef struct {
     mode_t dir;
     mode_t item;
     mode_t file;
+    int child;
 } group_modes_t;
 
 static const group_modes_t MODES[MD_SG_COUNT] = {
-    [MD_SG_NONE]       = { 0755, 0755, 0644 },
-    [MD_SG_ACCOUNTS]   = { 0700, 0700, 0644 },
-    [MD_SG_CHALLENGES] = { 0755, 0755, 0644 },
+    [MD_SG_NONE]       = { 0755, 0755, 0644, 0 },
+    /* The child registers accounts and reuses them for the next MD without
+     * waiting for a restart. Account keys stay encrypted with the store key,
+     * which the child holds in memory anyway. */
+    [MD_SG_ACCOUNTS]   = { 0700, 0700, 0644, 1 },
+    [MD_SG_CHALLENGES] = { 0755, 0755, 0644, 1 },
     /* mod_ssl reads keys here as root: nothing in it is for anyone else. */
-    [MD_SG_DOMAINS]    = { 0700, 0700, 0600 },
-    [MD_SG_STAGING]    = { 0755, 0755, 0644 },
-    [MD_SG_ARCHIVE]    = { 0700, 0700, 0644 },
-    [MD_SG_TMP]        = { 0700, 0700, 0644 },
+    [MD_SG_DOMAINS]    = { 0700, 0700, 0600, 0 },
+    [MD_SG_STAGING]    = { 0755, 0755, 0644, 1 },
+    [MD_SG_ARCHIVE]    = { 0700, 0700, 0644, 0 },
+    [MD_SG_TMP]        = { 0700, 0700, 0644, 0 },
 };
 
 static fs_store_t *fs_of(md_store_t *store)
@@ -438,7 +443,7 @@ static apr_status_t fs_list_aspects(md_store_t *store, md_store_group_t group, c
 
 /* After a move into a root-only group: the item's modes (and owner) as if
  * we had written it there ourselves. Best effort: the group directory is
- * 0700 already, this is the second fence. */
+ * 0700 and root's already, this is the second fence. */
 static void normalize_item(const char *dir, md_store_group_t group, apr_pool_t *p)
 {
     const int as_root = (geteuid() == 0);
@@ -446,7 +451,7 @@ static void normalize_item(const char *dir, md_store_group_t group, apr_pool_t *
     struct stat st;
     DIR *d;
 
-    if (MODES[group].dir != 0700) {
+    if (MODES[group].child || group == MD_SG_NONE) {
         return;
     }
     if (chmod(dir, MODES[group].item) != 0 || (as_root && chown(dir, 0, getegid()) != 0)) {
@@ -650,23 +655,22 @@ static apr_status_t fs_get_fname(md_store_t *store, md_store_group_t group, cons
 
 static apr_status_t fs_set_owner(md_store_t *store, int uid, int gid, apr_pool_t *p)
 {
-    /* accounts/ too: the child registers accounts and reuses them for the
-     * next MD without waiting for a restart. Account keys stay encrypted
-     * with the store key, which the child holds in memory anyway. */
-    static const md_store_group_t groups[] = {
-        MD_SG_ACCOUNTS, MD_SG_CHALLENGES, MD_SG_STAGING
-    };
     fs_store_t *fs = fs_of(store);
     apr_status_t rv = APR_SUCCESS;
     apr_pool_t *ptemp;
-    size_t i;
+    int g;
 
     if (apr_pool_create(&ptemp, p) != APR_SUCCESS) {
         return APR_ENOMEM;
     }
-    for (i = 0; i < sizeof(groups) / sizeof(groups[0]); ++i) {
-        const char *dir = group_dir(fs, groups[i], ptemp);
-        apr_status_t rv2 = md_fsio_mkdir(dir, MODES[groups[i]].dir, ptemp);
+    for (g = 0; g < MD_SG_COUNT; ++g) {
+        const char *dir;
+        apr_status_t rv2;
+        if (!MODES[g].child) {
+            continue;
+        }
+        dir = group_dir(fs, (md_store_group_t)g, ptemp);
+        rv2 = md_fsio_mkdir(dir, MODES[g].dir, ptemp);
         if (rv2 == APR_SUCCESS) {
             rv2 = md_fsio_chown_tree(dir, (uid_t)uid, (gid_t)gid, MD_FSIO_MAX_DEPTH, ptemp);
         }

@@ -545,7 +545,9 @@ static void test_set_owner(void **state)
     assert_int_equal(owner_of(apr_pstrcat(p, base, "/staging", NULL)), 65534);
     assert_int_equal(owner_of(apr_pstrcat(p, base, "/challenges", NULL)), 65534);
     assert_int_equal(owner_of(apr_pstrcat(p, base, "/staging/a.org/job.json", NULL)), 65534);
+    assert_int_equal(owner_of(apr_pstrcat(p, base, "/accounts", NULL)), 65534);
     assert_int_equal(owner_of(apr_pstrcat(p, base, "/domains", NULL)), 0);
+    assert_int_equal(owner_of(apr_pstrcat(p, base, "/archive", NULL)), 0);
 
     /* What the child wrote becomes ours when activated. */
     assert_int_equal(md_store_move(store, MD_SG_STAGING, MD_SG_DOMAINS, "a.org", 1, p),
