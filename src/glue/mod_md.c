@@ -225,7 +225,7 @@ static apr_status_t open_store(md_store_t **pstore, server_rec *s, mod_md_global
         return rv;
     }
     if (geteuid() == 0) {
-        /* The watchdog child runs as User and writes challenges and staging. */
+        /* The watchdog child runs as User and writes accounts, challenges and staging. */
         (*pstore)->ops->set_owner(*pstore, (int)ap_unixd_config.user_id,
                                   (int)ap_unixd_config.group_id, p);
     }

@@ -1,0 +1,118 @@
+/* Unit tests of md_job.c: retry delays, ending runs, the bounded log and
+ * the job.json round trip. */
+#include "unit.h"
+
+#include <apr_strings.h>
+
+#include "md_job.h"
+#include "md_json.h"
+#include "md_keys.h"
+#include "md_time.h"
+
+static void test_retry_delay_doubles_and_caps(void **state)
+{
+    (void)state;
+    assert_int_equal(md_job_retry_delay(0, MD_JOB_RETRY_BASE), 0);
+    assert_int_equal(md_job_retry_delay(1, MD_JOB_RETRY_BASE), MD_JOB_RETRY_BASE);
+    assert_int_equal(md_job_retry_delay(2, MD_JOB_RETRY_BASE), 2 * MD_JOB_RETRY_BASE);
+    assert_int_equal(md_job_retry_delay(5, MD_JOB_RETRY_BASE), 16 * MD_JOB_RETRY_BASE);
+    assert_int_equal(md_job_retry_delay(40, MD_JOB_RETRY_BASE), MD_JOB_RETRY_MAX);
+    /* However many errors pile up, no overflow into a negative delay. */
+    assert_int_equal(md_job_retry_delay(1000000, MD_JOB_RETRY_BASE), MD_JOB_RETRY_MAX);
+    assert_int_equal(md_job_retry_delay(0x7fffffff, apr_time_from_sec(3600)), MD_JOB_RETRY_MAX);
+}
+
+static void test_end_run_failure_then_success(void **state)
+{
+    apr_pool_t *p = *state;
+    md_job_t *job = md_job_create(p, "a.test");
+    md_result_t *r = md_result_make(p, "a.test");
+    apr_time_t before = apr_time_now();
+
+    md_result_set(r, APR_ECONNREFUSED, "CA down");
+    md_job_end_run(job, r);
+    assert_int_equal(job->errors, 1);
+    assert_false(job->finished);
+    assert_true(job->next_run >= before + MD_JOB_RETRY_BASE);
+    md_job_end_run(job, r);
+    assert_int_equal(job->errors, 2);
+    assert_true(job->next_run >= before + 2 * MD_JOB_RETRY_BASE);
+    assert_string_equal(job->last->detail, "CA down");
+
+    /* The CA's Retry-After wins when it is later than our backoff. */
+    r->retry_after = apr_time_now() + apr_time_from_sec(3600);
+    md_job_end_run(job, r);
+    assert_int_equal(job->next_run, r->retry_after);
+
+    md_result_set(r, APR_SUCCESS, "ok");
+    md_job_end_run(job, r);
+    assert_int_equal(job->errors, 0);
+    assert_true(job->finished);
+    assert_int_equal(job->next_run, 0);
+}
+
+static void test_log_is_bounded_newest_first(void **state)
+{
+    apr_pool_t *p = *state;
+    md_job_t *job = md_job_create(p, "a.test");
+    char detail[32];
+    int i;
+
+    for (i = 0; i < MD_JOB_LOG_MAX + 20; ++i) {
+        apr_snprintf(detail, sizeof(detail), "step %d", i);
+        md_job_log_append(job, "progress", detail);
+    }
+    assert_int_equal(json_array_size(job->log), MD_JOB_LOG_MAX);
+    assert_string_equal(md_json_get_str(json_array_get(job->log, 0), MD_KEY_DETAIL),
+                        apr_psprintf(p, "step %d", MD_JOB_LOG_MAX + 19));
+}
+
+static void test_json_round_trip(void **state)
+{
+    apr_pool_t *p = *state;
+    md_job_t *job = md_job_create(p, "a.test");
+    md_job_t *back = md_job_create(p, "a.test");
+    md_result_t *r = md_result_make(p, "a.test");
+    json_t *j, *j2;
+
+    md_result_problem_set(r, APR_EINVAL, "urn:ietf:params:acme:error:rejectedIdentifier",
+                          "no such name", NULL);
+    md_job_end_run(job, r);
+    j = md_json_pool_own(p, md_job_to_json(job));
+    assert_string_equal(md_json_get_str(j, MD_KEY_NAME), "a.test");
+    assert_int_equal(md_json_get_int(j, MD_KEY_ERRORS, -1), 1);
+    assert_non_null(md_json_get_str(j, MD_KEY_NEXT_RUN));
+
+    md_job_from_json(back, j);
+    assert_int_equal(back->errors, 1);
+    assert_false(back->finished);
+    /* HTTP dates have second resolution. */
+    assert_int_equal(apr_time_sec(back->next_run), apr_time_sec(job->next_run));
+    assert_string_equal(back->last->problem, "urn:ietf:params:acme:error:rejectedIdentifier");
+    j2 = md_json_pool_own(p, md_job_to_json(back));
+    assert_true(json_equal(j, j2));
+}
+
+static void test_from_json_rejects_silly_values(void **state)
+{
+    apr_pool_t *p = *state;
+    md_job_t *job = md_job_create(p, "a.test");
+    json_t *j = md_json_pool_own(p, json_pack("{s:i, s:s}", MD_KEY_ERRORS, -5,
+                                              MD_KEY_NEXT_RUN, "not a date"));
+
+    md_job_from_json(job, j);
+    assert_int_equal(job->errors, 0);
+    assert_int_equal(job->next_run, 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        UNIT_TEST(test_retry_delay_doubles_and_caps),
+        UNIT_TEST(test_end_run_failure_then_success),
+        UNIT_TEST(test_log_is_bounded_newest_first),
+        UNIT_TEST(test_json_round_trip),
+        UNIT_TEST(test_from_json_rejects_silly_values),
+    };
+    return UNIT_RUN(tests);
+}

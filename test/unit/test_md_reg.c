@@ -1,0 +1,320 @@
+/* Unit tests of md_reg.c over a real file-system store in a temp dir:
+ * sync of md.json, activation of staged sets, assessment, fallbacks. */
+#include "unit.h"
+
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <apr_file_io.h>
+#include <apr_strings.h>
+
+#include "md.h"
+#include "md_crypt.h"
+#include "md_json.h"
+#include "md_keys.h"
+#include "md_reg.h"
+#include "md_store.h"
+#include "md_util.h"
+
+typedef struct {
+    apr_pool_t *p;
+    const char *dir;
+    md_store_t *store;
+    md_pkey_t *ec_key;
+} fixture_t;
+
+static int setup(void **state)
+{
+    fixture_t *f;
+    apr_pool_t *p;
+    char tmpl[] = "/tmp/md-test-reg-XXXXXX";
+    md_pkey_spec_t spec = { MD_PKEY_TYPE_EC, 0, "P-256" };
+
+    apr_pool_create(&p, NULL);
+    f = apr_pcalloc(p, sizeof(*f));
+    f->p = p;
+    if (!mkdtemp(tmpl)) {
+        return -1;
+    }
+    f->dir = apr_pstrdup(p, tmpl);
+    if (md_store_fs_open(&f->store, p, apr_pstrcat(p, f->dir, "/md", NULL)) != APR_SUCCESS
+        || md_pkey_gen(&f->ec_key, p, &spec) != APR_SUCCESS) {
+        return -1;
+    }
+    *state = f;
+    return 0;
+}
+
+static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+static int teardown(void **state)
+{
+    fixture_t *f = *state;
+    nftw(f->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    apr_pool_destroy(f->p);
+    return 0;
+}
+
+static md_t *make_md(apr_pool_t *p, const char *name, const char *other)
+{
+    md_t *md = md_create_empty(p);
+
+    md->name = name;
+    md->domains = apr_array_make(p, 2, sizeof(const char *));
+    APR_ARRAY_PUSH(md->domains, const char *) = name;
+    if (other) {
+        APR_ARRAY_PUSH(md->domains, const char *) = other;
+    }
+    md->ca_urls = apr_array_make(p, 1, sizeof(const char *));
+    APR_ARRAY_PUSH(md->ca_urls, const char *) = "https://127.0.0.1:1/dir";
+    return md;
+}
+
+/* Put a certificate for names, signed by key, into group as the RSA-named
+ * (default spec) files. */
+static void put_cred(fixture_t *f, md_store_group_t group, const char *name,
+                     const apr_array_header_t *names, md_pkey_t *key,
+                     apr_interval_time_t valid_for)
+{
+    md_cert_t *cert;
+    apr_array_header_t *chain = apr_array_make(f->p, 1, sizeof(md_cert_t *));
+
+    assert_int_equal(md_cert_self_sign(&cert, MD_ARR_IDX(names, 0, const char *), names, key,
+                                       valid_for, f->p), APR_SUCCESS);
+    APR_ARRAY_PUSH(chain, md_cert_t *) = cert;
+    assert_int_equal(md_store_save_pkey(f->store, group, name, MD_FN_PRIVKEY, key, f->p),
+                     APR_SUCCESS);
+    assert_int_equal(md_store_save_certs(f->store, group, name, MD_FN_PUBCERT, chain, f->p),
+                     APR_SUCCESS);
+}
+
+static const char *read_file(fixture_t *f, const char *rel)
+{
+    char *data = NULL;
+    apr_file_t *fd;
+    apr_finfo_t fi;
+    apr_size_t len;
+    const char *path = apr_pstrcat(f->p, f->dir, "/md/", rel, NULL);
+
+    if (apr_file_open(&fd, path, APR_FOPEN_READ, 0, f->p) != APR_SUCCESS) {
+        return NULL;
+    }
+    apr_file_info_get(&fi, APR_FINFO_SIZE, fd);
+    len = (apr_size_t)fi.size;
+    data = apr_pcalloc(f->p, len + 1);
+    apr_file_read_full(fd, data, len, &len);
+    apr_file_close(fd);
+    return data;
+}
+
+static void test_fnames(void **state)
+{
+    fixture_t *f = *state;
+    md_pkey_spec_t rsa = { MD_PKEY_TYPE_RSA, 3072, NULL };
+    md_pkey_spec_t ec = { MD_PKEY_TYPE_EC, 0, "P-384" };
+
+    assert_string_equal(md_reg_pkey_fname(NULL, f->p), "privkey.pem");
+    assert_string_equal(md_reg_cert_fname(&rsa, f->p), "pubcert.pem");
+    assert_string_equal(md_reg_pkey_fname(&ec, f->p), "privkey.secp384r1.pem");
+    assert_string_equal(md_reg_cert_fname(&ec, f->p), "pubcert.secp384r1.pem");
+}
+
+static void test_sync_writes_md_json_and_keeps_account(void **state)
+{
+    fixture_t *f = *state;
+    md_t *md = make_md(f->p, "a.test", "www.a.test");
+    md_t *again = make_md(f->p, "a.test", "www.a.test");
+    json_t *j;
+
+    assert_int_equal(md_reg_sync(f->store, md, f->p), APR_SUCCESS);
+    assert_int_equal(md_store_load_json(f->store, MD_SG_DOMAINS, "a.test", MD_FN_MD, &j, f->p),
+                     APR_SUCCESS);
+    assert_string_equal(md_json_get_str(j, MD_KEY_NAME), "a.test");
+
+    /* The store knows the account in use; the config does not say it. */
+    json_object_set_new(md_json_get_obj(j, MD_KEY_CA), MD_KEY_ACCOUNT,
+                        json_string("ACME-127.0.0.1-0000"));
+    assert_int_equal(md_store_save_json(f->store, MD_SG_DOMAINS, "a.test", MD_FN_MD, j, f->p),
+                     APR_SUCCESS);
+    assert_int_equal(md_reg_sync(f->store, again, f->p), APR_SUCCESS);
+    assert_non_null(again->ca_account);
+    assert_string_equal(again->ca_account, "ACME-127.0.0.1-0000");
+}
+
+static void test_assess_missing_then_complete(void **state)
+{
+    fixture_t *f = *state;
+    md_t *md = make_md(f->p, "a.test", "www.a.test");
+    md_reg_state_t st;
+    apr_time_t now = apr_time_now();
+
+    md_reg_assess(&st, f->store, md, now, f->p);
+    assert_int_equal(st.state, MD_S_INCOMPLETE);
+    assert_false(st.has_cert);
+    assert_non_null(strstr(st.state_descr, "missing"));
+
+    put_cred(f, MD_SG_DOMAINS, "a.test", md->domains, f->ec_key, apr_time_from_sec(90 * 86400));
+    md_reg_assess(&st, f->store, md, now, f->p);
+    assert_int_equal(st.state, MD_S_COMPLETE);
+    assert_true(st.has_cert);
+    /* 33% window of a ~91 day lifetime: renewal due about 30 days before the end. */
+    assert_true(st.renew_at > now);
+    assert_true(st.renew_at < st.valid_until - apr_time_from_sec(29 * 86400));
+
+    /* A name the certificate does not cover makes the MD incomplete. */
+    APR_ARRAY_PUSH(md->domains, const char *) = "new.a.test";
+    md_reg_assess(&st, f->store, md, now, f->p);
+    assert_int_equal(st.state, MD_S_INCOMPLETE);
+    assert_non_null(strstr(st.state_descr, "cover"));
+}
+
+static void test_activate_moves_staging_into_domains(void **state)
+{
+    fixture_t *f = *state;
+    md_t *md = make_md(f->p, "a.test", NULL);
+    md_pkey_spec_t spec = { MD_PKEY_TYPE_EC, 0, "P-256" };
+    md_pkey_t *newkey;
+    md_reg_state_t st;
+    int activated = -1;
+    const char *live, *staged;
+    struct stat sb;
+
+    put_cred(f, MD_SG_DOMAINS, "a.test", md->domains, f->ec_key, apr_time_from_sec(86400));
+    assert_int_equal(md_pkey_gen(&newkey, f->p, &spec), APR_SUCCESS);
+    put_cred(f, MD_SG_STAGING, "a.test", md->domains, newkey, apr_time_from_sec(90 * 86400));
+    staged = read_file(f, "staging/a.test/pubcert.pem");
+    assert_non_null(strstr(read_file(f, "staging/a.test/privkey.pem"), "ENCRYPTED"));
+
+    assert_int_equal(md_reg_activate_staged(f->store, md, &activated, f->p), APR_SUCCESS);
+    assert_true(activated);
+    live = read_file(f, "domains/a.test/pubcert.pem");
+    assert_string_equal(live, staged);
+    /* Live keys are plain (mod_ssl reads them) and root-only. */
+    assert_null(strstr(read_file(f, "domains/a.test/privkey.pem"), "ENCRYPTED"));
+    assert_int_equal(stat(apr_pstrcat(f->p, f->dir, "/md/domains/a.test/privkey.pem", NULL),
+                          &sb), 0);
+    assert_int_equal(sb.st_mode & 077, 0);
+    assert_non_null(read_file(f, "domains/a.test/md.json"));
+    /* The previous set is archived, staging is cleared. */
+    assert_non_null(read_file(f, "archive/a.test.1/pubcert.pem"));
+    assert_null(read_file(f, "staging/a.test/pubcert.pem"));
+
+    md_reg_assess(&st, f->store, md, apr_time_now(), f->p);
+    assert_int_equal(st.state, MD_S_COMPLETE);
+
+    /* Nothing staged: nothing to do. */
+    assert_int_equal(md_reg_activate_staged(f->store, md, &activated, f->p), APR_SUCCESS);
+    assert_false(activated);
+}
+
+static void test_activate_incomplete_staging_is_left_alone(void **state)
+{
+    fixture_t *f = *state;
+    md_t *md = make_md(f->p, "a.test", NULL);
+    md_cert_t *cert;
+    apr_array_header_t *chain = apr_array_make(f->p, 1, sizeof(md_cert_t *));
+    int activated = -1;
+
+    /* A certificate without its key: the child is still writing. */
+    assert_int_equal(md_cert_self_sign(&cert, "a.test", md->domains, f->ec_key,
+                                       apr_time_from_sec(86400), f->p), APR_SUCCESS);
+    APR_ARRAY_PUSH(chain, md_cert_t *) = cert;
+    assert_int_equal(md_store_save_certs(f->store, MD_SG_STAGING, "a.test", MD_FN_PUBCERT,
+                                         chain, f->p), APR_SUCCESS);
+    assert_int_equal(md_reg_activate_staged(f->store, md, &activated, f->p), APR_SUCCESS);
+    assert_false(activated);
+    assert_non_null(read_file(f, "staging/a.test/pubcert.pem"));
+    assert_null(read_file(f, "domains/a.test/pubcert.pem"));
+}
+
+static void test_activate_discards_set_not_covering_names(void **state)
+{
+    fixture_t *f = *state;
+    md_t *md = make_md(f->p, "a.test", "www.a.test");
+    md_t *other = make_md(f->p, "a.test", NULL);
+    int activated = -1;
+
+    put_cred(f, MD_SG_STAGING, "a.test", other->domains, f->ec_key, apr_time_from_sec(86400));
+    assert_int_not_equal(md_reg_activate_staged(f->store, md, &activated, f->p), APR_SUCCESS);
+    assert_false(activated);
+    assert_null(read_file(f, "staging/a.test/pubcert.pem"));
+    assert_null(read_file(f, "domains/a.test/pubcert.pem"));
+}
+
+static void test_activate_after_crash_post_swap_only_clears_staging(void **state)
+{
+    fixture_t *f = *state;
+    md_t *md = make_md(f->p, "a.test", NULL);
+    int activated = -1;
+    const char *cert;
+
+    /* The swap happened, then the process died before clearing staging. */
+    put_cred(f, MD_SG_STAGING, "a.test", md->domains, f->ec_key, apr_time_from_sec(86400));
+    cert = read_file(f, "staging/a.test/pubcert.pem");
+    assert_int_equal(md_reg_activate_staged(f->store, md, &activated, f->p), APR_SUCCESS);
+    put_cred(f, MD_SG_STAGING, "a.test", md->domains, f->ec_key, apr_time_from_sec(86400));
+    apr_file_remove(apr_pstrcat(f->p, f->dir, "/md/staging/a.test/pubcert.pem", NULL), f->p);
+    apr_file_remove(apr_pstrcat(f->p, f->dir, "/md/staging/a.test/privkey.pem", NULL), f->p);
+    assert_int_equal(md_store_save_text(f->store, MD_SG_STAGING, "a.test", MD_FN_PUBCERT,
+                                        cert, f->p), APR_SUCCESS);
+    assert_int_equal(md_store_save_pkey(f->store, MD_SG_STAGING, "a.test", MD_FN_PRIVKEY,
+                                        f->ec_key, f->p), APR_SUCCESS);
+
+    assert_int_equal(md_reg_activate_staged(f->store, md, &activated, f->p), APR_SUCCESS);
+    assert_false(activated);
+    assert_null(read_file(f, "staging/a.test/pubcert.pem"));
+    assert_null(read_file(f, "archive/a.test.1/pubcert.pem"));
+}
+
+static void test_fallback_created_once_and_reused(void **state)
+{
+    fixture_t *f = *state;
+    md_t *md = make_md(f->p, "a.test", "www.a.test");
+    const char *kf, *cf, *first, *second;
+    apr_array_header_t *chain;
+
+    assert_int_equal(md_reg_fallback_files(&kf, &cf, f->store, md, f->ec_key, f->p),
+                     APR_SUCCESS);
+    assert_non_null(strstr(cf, "domains/a.test/fallback-pubcert.pem"));
+    first = read_file(f, "domains/a.test/fallback-pubcert.pem");
+    assert_int_equal(md_store_load_certs(f->store, MD_SG_DOMAINS, "a.test",
+                                         MD_FN_FALLBACK_CERT, &chain, f->p), APR_SUCCESS);
+    assert_true(md_cert_covers(MD_ARR_IDX(chain, 0, const md_cert_t *), md->domains));
+
+    assert_int_equal(md_reg_fallback_files(&kf, &cf, f->store, md, f->ec_key, f->p),
+                     APR_SUCCESS);
+    second = read_file(f, "domains/a.test/fallback-pubcert.pem");
+    assert_string_equal(first, second);
+
+    /* New names: a new fallback. */
+    APR_ARRAY_PUSH(md->domains, const char *) = "new.a.test";
+    assert_int_equal(md_reg_fallback_files(&kf, &cf, f->store, md, f->ec_key, f->p),
+                     APR_SUCCESS);
+    assert_string_not_equal(first, read_file(f, "domains/a.test/fallback-pubcert.pem"));
+}
+
+#define REG_TEST(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        REG_TEST(test_fnames),
+        REG_TEST(test_sync_writes_md_json_and_keeps_account),
+        REG_TEST(test_assess_missing_then_complete),
+        REG_TEST(test_activate_moves_staging_into_domains),
+        REG_TEST(test_activate_incomplete_staging_is_left_alone),
+        REG_TEST(test_activate_discards_set_not_covering_names),
+        REG_TEST(test_activate_after_crash_post_swap_only_clears_staging),
+        REG_TEST(test_fallback_created_once_and_reused),
+    };
+    return UNIT_RUN(tests);
+}
