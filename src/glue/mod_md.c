@@ -141,6 +141,22 @@ static apr_status_t add_vhost_names(md_t *md, const server_rec *s, apr_pool_t *p
     return APR_SUCCESS;
 }
 
+/* Without MDContactEmail, the ServerAdmin of the MD's first vhost (or of
+ * the main server) is the contact. */
+static void default_contact(md_t *md, const char *server_admin, apr_pool_t *p)
+{
+    const char *mailto;
+
+    if (md->contacts && md->contacts->nelts > 0) {
+        return;
+    }
+    mailto = mod_md_config_mailto(p, server_admin);
+    if (mailto) {
+        md->contacts = apr_array_make(p, 1, sizeof(const char *));
+        APR_ARRAY_PUSH(md->contacts, const char *) = mailto;
+    }
+}
+
 /* Match every virtual host with its MD, complete each MD from its hosts.
  * The result goes into server_mds: a vhost without MD directives shares
  * the base server's config struct, so that cannot hold it. */
@@ -179,13 +195,7 @@ static apr_status_t assign_servers(apr_hash_t *server_mds, server_rec *base,
         if (md->transitive) {
             add_vhost_names(md, s, p);
         }
-        if (!md->contacts || md->contacts->nelts == 0) {
-            const char *mailto = mod_md_config_mailto(p, s->server_admin);
-            if (mailto) {
-                md->contacts = apr_array_make(p, 1, sizeof(const char *));
-                APR_ARRAY_PUSH(md->contacts, const char *) = mailto;
-            }
-        }
+        default_contact(md, s->server_admin, p);
     }
     /* Names added from the vhosts may now collide between MDs. */
     err = mod_md_config_check_overlaps(p, g->mds);
@@ -202,13 +212,7 @@ static apr_status_t assign_servers(apr_hash_t *server_mds, server_rec *base,
                          "ServerName or ServerAlias matches its names",
                          md->name, md->defn_name, md->defn_line_number);
         }
-        if (!md->contacts || md->contacts->nelts == 0) {
-            const char *mailto = mod_md_config_mailto(p, base->server_admin);
-            if (mailto) {
-                md->contacts = apr_array_make(p, 1, sizeof(const char *));
-                APR_ARRAY_PUSH(md->contacts, const char *) = mailto;
-            }
-        }
+        default_contact(md, base->server_admin, p);
     }
     return APR_SUCCESS;
 }
