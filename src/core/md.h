@@ -13,9 +13,16 @@
 #include "md_time.h"
 #include "md_crypt.h"
 
-/* md.json member (inside "proto") the stock module lists its tls-alpn-01
- * names under; written empty so the stock module finds its shape. */
+/* md.json member (inside "proto") listing the names whose virtual hosts
+ * offer the acme-tls/1 protocol (tls-alpn-01), as the stock module does. */
 #define MD_KEY_ACME_TLS_1 "acme-tls/1"
+
+/* Challenge type names (RFC 8555 §8.3, §8.4; RFC 8737). */
+#define MD_CHAL_HTTP01      "http-01"
+#define MD_CHAL_TLSALPN01   "tls-alpn-01"
+#define MD_CHAL_DNS01       "dns-01"
+/* The ALPN protocol id of tls-alpn-01 (RFC 8737 §6.2). */
+#define MD_PROTO_ACME_TLS_1 "acme-tls/1"
 
 /* Values as the stock module writes them into md.json ("renew-mode"). */
 typedef enum {
@@ -63,6 +70,12 @@ typedef struct md_t {
     int must_staple;
     md_require_t require_https;
     int stapling;
+
+    apr_array_header_t *dns01_cmd;    /* const char*: MDChallengeDns01 program and its
+                                       * arguments, or NULL */
+    int dns01_version;                /* MDChallengeDns01Version: 1 or 2 */
+    apr_array_header_t *acme_tls_1_domains; /* const char*: names whose vhosts offer
+                                       * acme-tls/1 (set by the glue at start) */
 
     md_state_t state;
     const char *state_descr;          /* why the state, or NULL */

@@ -203,32 +203,62 @@ typedef struct md_acme_authz_t {
 apr_status_t md_acme_authz_retrieve(md_acme_authz_t **pauthz, md_acme_t *acme,
                                     const char *url, md_result_t *result, apr_pool_t *p);
 
-/* A challenge type implementation. Setup makes the response available
- * (http-01: writes the key authorization to the store's challenges/ so the
- * server answers /.well-known/acme-challenge/<token>); teardown removes it.
- * tls-alpn-01 and dns-01 add entries here later. */
+/* What answering challenges needs beyond the CA session: where to put the
+ * responses, the dns-01 program, and where to check our own answer the way
+ * the CA will fetch it. One per MD and attempt; read-only. */
+typedef struct md_acme_chal_env_t {
+    md_store_t *store;                    /* challenges/<domain>/ lives here */
+    const apr_array_header_t *dns01_cmd;  /* const char*: dns-01 program and its
+                                           * arguments, or NULL (no dns-01) */
+    int dns01_version;                    /* 2: teardown gets the value too */
+    apr_interval_time_t dns01_timeout;    /* per run of the program */
+    /* Pre-check (before asking the CA to validate): the local address and
+     * port the CA's port 80 / 443 arrive at; port 0 means no check. */
+    const char *check_http_host;
+    int check_http_port;
+    const char *check_https_host;
+    int check_https_port;
+    apr_interval_time_t check_timeout;
+} md_acme_chal_env_t;
+
+/* A challenge type implementation. setup makes the response available for
+ * domain (the identifier value: a DNS name without "*.", or an IP address)
+ * and, if the type can, checks it the way the CA will (a precise error
+ * instead of a failed validation at the CA); teardown removes what setup
+ * made for domain. Blocking (files; dns-01 runs a program).
+ *   http-01      challenges/<domain>/acme-http-01.txt, served by the module
+ *   tls-alpn-01  challenges/<domain>/acme-tls-alpn-01-{pubcert,privkey}.pem,
+ *                answered in the TLS handshake for ALPN acme-tls/1
+ *   dns-01       `program setup <domain> <value>`; teardown
+ *                `program teardown <domain> [<value>]` for every value set */
 typedef struct md_acme_challenge_type_t {
     const char *name;   /* "http-01" */
-    apr_status_t (*setup)(md_acme_t *acme, md_store_t *store, const char *domain,
+    apr_status_t (*setup)(const md_acme_chal_env_t *env, md_acme_t *acme, const char *domain,
                           const char *token, const char *key_authz, md_result_t *result,
                           apr_pool_t *p);
-    apr_status_t (*teardown)(md_acme_t *acme, md_store_t *store, const char *domain,
-                             md_result_t *result, apr_pool_t *p);
+    apr_status_t (*teardown)(const md_acme_chal_env_t *env, md_acme_t *acme,
+                             const char *domain, md_result_t *result, apr_pool_t *p);
 } md_acme_challenge_type_t;
 
 /* Known types by name, NULL if unknown. */
 const md_acme_challenge_type_t *md_acme_challenge_type_get(const char *name);
 
 /* For a pending authorization: pick the first of the preferred types
- * (const char* names) that the CA offers, set it up, and tell the CA to
- * validate (POST {} to the challenge URL). A pending authz with none of the
- * types is APR_EINVAL saying which types the CA offered. Network. */
-apr_status_t md_acme_authz_respond(md_acme_authz_t *authz, md_acme_t *acme, md_store_t *store,
+ * (const char* names; NULL: the table's order) that the CA offers, set it
+ * up, and tell the CA to validate (POST {} to the challenge URL). A pending
+ * authz with none of the types is APR_EINVAL saying which types the CA
+ * offered. Network. */
+apr_status_t md_acme_authz_respond(md_acme_authz_t *authz, md_acme_t *acme,
+                                   const md_acme_chal_env_t *env,
                                    const apr_array_header_t *types, md_result_t *result,
                                    apr_pool_t *p);
 /* Remove what setup created for the domain, for all types. */
-apr_status_t md_acme_authz_teardown(md_acme_t *acme, md_store_t *store, const char *domain,
-                                    md_result_t *result, apr_pool_t *p);
+apr_status_t md_acme_authz_teardown(md_acme_t *acme, const md_acme_chal_env_t *env,
+                                    const char *domain, md_result_t *result, apr_pool_t *p);
+
+/* dns-01 (RFC 8555 §8.4): the TXT record value for a key authorization,
+ * base64url(SHA-256(key_authz)), from p. */
+apr_status_t md_acme_dns01_value(const char **pvalue, const char *key_authz, apr_pool_t *p);
 
 /* The key authorization for a token: token "." thumbprint(account key). */
 apr_status_t md_acme_key_authz(const char **pkey_authz, md_acme_t *acme, const char *token,

@@ -1,11 +1,12 @@
 /* ACME authorizations and challenges (RFC 8555 §7.5, §8). Challenge types
- * live in one table; http-01 is the first entry, tls-alpn-01 (RFC 8737) and
- * dns-01 join it later with their own setup and teardown. */
+ * live in one table: http-01 here, tls-alpn-01 (RFC 8737) and dns-01 in
+ * md_acme_chal.c, each with its own setup and teardown. */
 #include <string.h>
 #include <arpa/inet.h>
 
 #include <apr_strings.h>
 
+#include "md.h"
 #include "md_acme.h"
 #include "md_acme_int.h"
 #include "md_dns.h"
@@ -14,7 +15,7 @@
 #include "md_log.h"
 #include "md_util.h"
 
-#define CHALLENGE_HTTP01  "http-01"
+#define CHALLENGE_HTTP01  MD_CHAL_HTTP01
 
 static const char *const authz_status_names[] = {
     [MD_ACME_AUTHZ_PENDING] = "pending",
@@ -54,48 +55,37 @@ static md_result_t *result_or_scratch(md_result_t *result, apr_pool_t *p)
 
 /* --- challenge types ------------------------------------------------------ */
 
-static apr_status_t http01_setup(md_acme_t *acme, md_store_t *store, const char *domain,
-                                 const char *token, const char *key_authz,
+static apr_status_t http01_setup(const md_acme_chal_env_t *env, md_acme_t *acme,
+                                 const char *domain, const char *token, const char *key_authz,
                                  md_result_t *result, apr_pool_t *p)
 {
     apr_status_t rv;
 
-    (void)acme;
-    (void)token;
-    if (!store) {
+    if (!env || !env->store) {
         md_result_printf(result, APR_EINVAL, "http-01 for %s needs a store", domain);
         return APR_EINVAL;
     }
     /* The server answers /.well-known/acme-challenge/<token> from this file
      * when the token is the prefix of what it holds. */
-    rv = md_store_save_text(store, MD_SG_CHALLENGES, domain, MD_FN_HTTP01, key_authz, p);
+    rv = md_store_save_text(env->store, MD_SG_CHALLENGES, domain, MD_FN_HTTP01, key_authz, p);
     if (rv != APR_SUCCESS) {
         md_result_printf(result, rv, "saving the http-01 response for %s failed", domain);
+        return rv;
     }
-    return rv;
+    return md_acme_chal_check_http01(env, acme, domain, token, key_authz, result, p);
 }
 
-static apr_status_t http01_teardown(md_acme_t *acme, md_store_t *store, const char *domain,
-                                    md_result_t *result, apr_pool_t *p)
+static apr_status_t http01_teardown(const md_acme_chal_env_t *env, md_acme_t *acme,
+                                    const char *domain, md_result_t *result, apr_pool_t *p)
 {
-    apr_status_t rv;
-
     (void)acme;
-    if (!store) {
-        return APR_SUCCESS;
-    }
-    rv = md_store_purge(store, MD_SG_CHALLENGES, domain, p);
-    if (rv == APR_ENOENT) {
-        rv = APR_SUCCESS;
-    }
-    else if (rv != APR_SUCCESS) {
-        md_result_printf(result, rv, "removing the challenge responses for %s failed", domain);
-    }
-    return rv;
+    return md_acme_chal_remove(env, domain, MD_FN_HTTP01, result, p);
 }
 
 static const md_acme_challenge_type_t challenge_types[] = {
     { CHALLENGE_HTTP01, http01_setup, http01_teardown },
+    { MD_CHAL_TLSALPN01, md_acme_chal_tlsalpn01_setup, md_acme_chal_tlsalpn01_teardown },
+    { MD_CHAL_DNS01, md_acme_chal_dns01_setup, md_acme_chal_dns01_teardown },
 };
 #define N_CHALLENGE_TYPES (sizeof(challenge_types) / sizeof(challenge_types[0]))
 
@@ -301,7 +291,8 @@ static json_t *pick_challenge(const md_acme_challenge_type_t **ptype,
     return NULL;
 }
 
-apr_status_t md_acme_authz_respond(md_acme_authz_t *authz, md_acme_t *acme, md_store_t *store,
+apr_status_t md_acme_authz_respond(md_acme_authz_t *authz, md_acme_t *acme,
+                                   const md_acme_chal_env_t *env,
                                    const apr_array_header_t *types, md_result_t *result,
                                    apr_pool_t *p)
 {
@@ -360,7 +351,7 @@ apr_status_t md_acme_authz_respond(md_acme_authz_t *authz, md_acme_t *acme, md_s
         return APR_EINVAL;
     }
     /* Set up even when processing: after a restart the file may be gone. */
-    rv = ct->setup(acme, store, authz->domain, token, key_authz, result, p);
+    rv = ct->setup(env, acme, authz->domain, token, key_authz, result, p);
     if (rv != APR_SUCCESS || strcmp(st, "pending")) {
         return rv;
     }
@@ -374,19 +365,29 @@ apr_status_t md_acme_authz_respond(md_acme_authz_t *authz, md_acme_t *acme, md_s
     return rv;
 }
 
-apr_status_t md_acme_authz_teardown(md_acme_t *acme, md_store_t *store, const char *domain,
-                                    md_result_t *result, apr_pool_t *p)
+apr_status_t md_acme_authz_teardown(md_acme_t *acme, const md_acme_chal_env_t *env,
+                                    const char *domain, md_result_t *result, apr_pool_t *p)
 {
     apr_status_t rv = APR_SUCCESS;
     apr_status_t rv2;
     size_t i;
 
     result = result_or_scratch(result, p);
+    if (!env || !env->store) {
+        return APR_SUCCESS;
+    }
+    /* Each type removes its own files (dns-01 first needs its record of
+     * the values to run the teardown program), then the directory goes. */
     for (i = 0; i < N_CHALLENGE_TYPES; ++i) {
-        rv2 = challenge_types[i].teardown(acme, store, domain, result, p);
+        rv2 = challenge_types[i].teardown(env, acme, domain, result, p);
         if (rv == APR_SUCCESS) {
             rv = rv2;
         }
+    }
+    rv2 = md_store_purge(env->store, MD_SG_CHALLENGES, domain, p);
+    if (rv == APR_SUCCESS && rv2 != APR_SUCCESS && !APR_STATUS_IS_ENOENT(rv2)) {
+        md_result_printf(result, rv2, "removing the challenge responses for %s failed", domain);
+        rv = rv2;
     }
     return rv;
 }

@@ -48,4 +48,35 @@ json_t *md_acme_acct_to_json(const md_acme_acct_t *acct);
 apr_status_t md_acme_acct_from_json(md_acme_acct_t **pacct, const json_t *j,
                                     const char *source, apr_pool_t *p);
 
+/* --- challenge types (md_acme_chal.c) --- */
+
+/* Remove one aspect of challenges/<domain>/; a missing one is fine. */
+apr_status_t md_acme_chal_remove(const md_acme_chal_env_t *env, const char *domain,
+                                 const char *aspect, md_result_t *result, apr_pool_t *p);
+
+/* Before the CA is asked to validate: fetch our own http-01 answer as the
+ * CA will (http://<domain>/.well-known/acme-challenge/<token> arriving at
+ * env->check_http_host:port). APR_SUCCESS when it matches key_authz or no
+ * check is configured; else APR_EAGAIN with result naming the port and
+ * what came back. Network (local). */
+apr_status_t md_acme_chal_check_http01(const md_acme_chal_env_t *env, md_acme_t *acme,
+                                       const char *domain, const char *token,
+                                       const char *key_authz, md_result_t *result,
+                                       apr_pool_t *p);
+
+apr_status_t md_acme_chal_tlsalpn01_setup(const md_acme_chal_env_t *env, md_acme_t *acme,
+                                          const char *domain, const char *token,
+                                          const char *key_authz, md_result_t *result,
+                                          apr_pool_t *p);
+apr_status_t md_acme_chal_tlsalpn01_teardown(const md_acme_chal_env_t *env, md_acme_t *acme,
+                                             const char *domain, md_result_t *result,
+                                             apr_pool_t *p);
+apr_status_t md_acme_chal_dns01_setup(const md_acme_chal_env_t *env, md_acme_t *acme,
+                                      const char *domain, const char *token,
+                                      const char *key_authz, md_result_t *result,
+                                      apr_pool_t *p);
+apr_status_t md_acme_chal_dns01_teardown(const md_acme_chal_env_t *env, md_acme_t *acme,
+                                         const char *domain, md_result_t *result,
+                                         apr_pool_t *p);
+
 #endif /* md_acme_int_h */

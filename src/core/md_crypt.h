@@ -129,6 +129,38 @@ apr_status_t md_cert_self_sign(md_cert_t **pcert, const char *cn,
                                const apr_array_header_t *names, const md_pkey_t *pkey,
                                apr_interval_time_t valid_for, apr_pool_t *p);
 
+/* A tls-alpn-01 validation certificate (RFC 8737 §3): self-signed with
+ * pkey, subjectAltName the one domain (an IP address for an ip identifier,
+ * RFC 8738 §6), and the critical acmeIdentifier extension (OID
+ * 1.3.6.1.5.5.7.1.31) holding the SHA-256 of key_authz. From p. */
+apr_status_t md_cert_make_tls_alpn01(md_cert_t **pcert, const char *domain,
+                                     const char *key_authz, const md_pkey_t *pkey,
+                                     apr_interval_time_t valid_for, apr_pool_t *p);
+
+/* The 32-byte value of the certificate's acmeIdentifier extension and
+ * whether it is critical. APR_ENOENT without one, APR_EINVAL if it is not
+ * an OCTET STRING of 32 bytes. *pdigest from p. */
+apr_status_t md_cert_get_acme_identifier(const unsigned char **pdigest, int *pcritical,
+                                         const md_cert_t *cert, apr_pool_t *p);
+
+/* Does the certificate carry the TLS Feature extension with status_request
+ * (OCSP Must-Staple, RFC 7633)? */
+int md_cert_has_must_staple(const md_cert_t *cert);
+
+/* --- TLS probe (md_crypt_tls.c) ---------------------------------------- */
+
+/* Connect to host:port (an address or name), do a TLS handshake offering
+ * the single ALPN protocol alpn (may be NULL) with SNI server_name (may be
+ * NULL), without verifying the server, and return its leaf certificate and
+ * the ALPN protocol it selected (NULL if none). On failure *perr (from p)
+ * says what happened: "connection refused", "TLS handshake failed: ...".
+ * APR_ECONNREFUSED, APR_TIMEUP, APR_EGENERAL. Blocks up to timeout for the
+ * connect and again for the handshake. */
+apr_status_t md_crypt_tls_probe(md_cert_t **pcert, const char **palpn, const char *host,
+                                int port, const char *server_name, const char *alpn,
+                                apr_interval_time_t timeout, const char **perr,
+                                apr_pool_t *p);
+
 /* --- CSR ---------------------------------------------------------------- */
 
 /* A CSR (PKCS#10) for names, all as subjectAltName (DNS names; IP literals

@@ -47,7 +47,7 @@ static apr_status_t cert_cleanup(void *data)
 }
 
 /* Take ownership of x509. */
-static md_cert_t *cert_wrap(X509 *x509, apr_pool_t *p)
+md_cert_t *md_cert_wrap(X509 *x509, apr_pool_t *p)
 {
     md_cert_t *cert = apr_pcalloc(p, sizeof(*cert));
 
@@ -101,7 +101,7 @@ apr_status_t md_certs_from_pem(apr_array_header_t **pcerts, const char *pem, apr
     ERR_clear_error();
     /* Text around the blocks and blocks of other types are skipped. */
     while ((x509 = PEM_read_bio_X509(bio, NULL, no_passphrase, NULL)) != NULL) {
-        APR_ARRAY_PUSH(certs, md_cert_t *) = cert_wrap(x509, p);
+        APR_ARRAY_PUSH(certs, md_cert_t *) = md_cert_wrap(x509, p);
     }
     e = ERR_peek_last_error();
     if (e && !(ERR_GET_LIB(e) == ERR_LIB_PEM && ERR_GET_REASON(e) == PEM_R_NO_START_LINE)) {
@@ -489,9 +489,39 @@ leave:
     return ok;
 }
 
-apr_status_t md_cert_self_sign(md_cert_t **pcert, const char *cn,
-                               const apr_array_header_t *names, const md_pkey_t *pkey,
-                               apr_interval_time_t valid_for, apr_pool_t *p)
+/* RFC 8737 §3: the acmeIdentifier extension (id-pe 31) holds the DER
+ * OCTET STRING (SIZE (32)) of SHA-256 over the key authorization. */
+#define ACME_IDENTIFIER_OID     "1.3.6.1.5.5.7.1.31"
+#define ACME_IDENTIFIER_LEN     32
+
+static int add_acme_identifier(X509 *x509, const unsigned char *digest)
+{
+    unsigned char der[2 + ACME_IDENTIFIER_LEN];
+    ASN1_OBJECT *obj = OBJ_txt2obj(ACME_IDENTIFIER_OID, 1);
+    ASN1_OCTET_STRING *value = ASN1_OCTET_STRING_new();
+    X509_EXTENSION *ext = NULL;
+    int ok = 0;
+
+    der[0] = V_ASN1_OCTET_STRING;
+    der[1] = ACME_IDENTIFIER_LEN;
+    memcpy(der + 2, digest, ACME_IDENTIFIER_LEN);
+    if (obj && value && ASN1_OCTET_STRING_set(value, der, (int)sizeof(der))
+        && (ext = X509_EXTENSION_create_by_OBJ(NULL, obj, 1, value)) != NULL
+        && X509_add_ext(x509, ext, -1)) {
+        ok = 1;
+    }
+    X509_EXTENSION_free(ext);
+    ASN1_OCTET_STRING_free(value);
+    ASN1_OBJECT_free(obj);
+    return ok;
+}
+
+/* A self-signed certificate; with acme_id (32 bytes) it carries the
+ * acmeIdentifier extension of tls-alpn-01. */
+static apr_status_t self_sign(md_cert_t **pcert, const char *cn,
+                              const apr_array_header_t *names, const md_pkey_t *pkey,
+                              apr_interval_time_t valid_for, const unsigned char *acme_id,
+                              apr_pool_t *p)
 {
     EVP_PKEY *evp = md_pkey_evp(pkey);
     X509_NAME *xn = NULL;
@@ -503,9 +533,10 @@ apr_status_t md_cert_self_sign(md_cert_t **pcert, const char *cn,
     if (!names || names->nelts == 0) {
         return APR_EINVAL;
     }
-    /* Subject and issuer are the same CN; a name too long for a CN is left
-     * to the SAN, which must then be critical (RFC 5280 §4.2.1.6). */
-    has_cn = cn && *cn && strlen(cn) <= CN_MAX_LEN;
+    /* Subject and issuer are the same CN; a name too long for a CN (or an IP
+     * address) is left to the SAN, which must then be critical (RFC 5280
+     * §4.2.1.6). */
+    has_cn = cn_fits(cn);
     if (!(x509 = X509_new()) || !X509_set_version(x509, X509_VERSION_3)
         || !serial_set_random(x509) || !(xn = X509_NAME_new())
         || (has_cn && !name_add_cn(xn, cn))
@@ -513,6 +544,7 @@ apr_status_t md_cert_self_sign(md_cert_t **pcert, const char *cn,
         || !ASN1_TIME_set(X509_getm_notBefore(x509), now - 24 * 60 * 60)
         || !ASN1_TIME_set(X509_getm_notAfter(x509), now + (time_t)apr_time_sec(valid_for))
         || !X509_set_pubkey(x509, evp) || !self_sign_exts(x509, names, !has_cn)
+        || (acme_id && !add_acme_identifier(x509, acme_id))
         || !X509_sign(x509, evp, EVP_sha256())) {
         md_log_perror(MD_LOG_MARK, MD_LOG_ERR, APR_EGENERAL, p,
                       "MD02502: creating self-signed certificate for %s: %s",
@@ -522,8 +554,87 @@ apr_status_t md_cert_self_sign(md_cert_t **pcert, const char *cn,
         return APR_EGENERAL;
     }
     X509_NAME_free(xn);
-    *pcert = cert_wrap(x509, p);
+    *pcert = md_cert_wrap(x509, p);
     return APR_SUCCESS;
+}
+
+apr_status_t md_cert_self_sign(md_cert_t **pcert, const char *cn,
+                               const apr_array_header_t *names, const md_pkey_t *pkey,
+                               apr_interval_time_t valid_for, apr_pool_t *p)
+{
+    return self_sign(pcert, cn, names, pkey, valid_for, NULL, p);
+}
+
+apr_status_t md_cert_make_tls_alpn01(md_cert_t **pcert, const char *domain,
+                                     const char *key_authz, const md_pkey_t *pkey,
+                                     apr_interval_time_t valid_for, apr_pool_t *p)
+{
+    apr_array_header_t *names;
+    const unsigned char *digest;
+    apr_status_t rv;
+
+    *pcert = NULL;
+    if (!domain || !*domain || !key_authz) {
+        return APR_EINVAL;
+    }
+    rv = md_crypt_sha256(&digest, key_authz, strlen(key_authz), p);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    /* RFC 8737 §3 / RFC 8738 §6: one subjectAltName, the name or address
+     * being validated. */
+    names = apr_array_make(p, 1, sizeof(const char *));
+    APR_ARRAY_PUSH(names, const char *) = domain;
+    return self_sign(pcert, domain, names, pkey, valid_for, digest, p);
+}
+
+apr_status_t md_cert_get_acme_identifier(const unsigned char **pdigest, int *pcritical,
+                                         const md_cert_t *cert, apr_pool_t *p)
+{
+    ASN1_OBJECT *obj = OBJ_txt2obj(ACME_IDENTIFIER_OID, 1);
+    X509_EXTENSION *ext;
+    const ASN1_OCTET_STRING *data;
+    const unsigned char *der;
+    int idx;
+
+    *pdigest = NULL;
+    *pcritical = 0;
+    if (!obj) {
+        ERR_clear_error();
+        return APR_ENOMEM;
+    }
+    idx = X509_get_ext_by_OBJ(cert->x509, obj, -1);
+    ASN1_OBJECT_free(obj);
+    if (idx < 0) {
+        ERR_clear_error();
+        return APR_ENOENT;
+    }
+    ext = X509_get_ext(cert->x509, idx);
+    data = X509_EXTENSION_get_data(ext);
+    der = ASN1_STRING_get0_data(data);
+    if (ASN1_STRING_length(data) != 2 + ACME_IDENTIFIER_LEN || der[0] != V_ASN1_OCTET_STRING
+        || der[1] != ACME_IDENTIFIER_LEN) {
+        return APR_EINVAL;
+    }
+    *pcritical = X509_EXTENSION_get_critical(ext) ? 1 : 0;
+    *pdigest = apr_pmemdup(p, der + 2, ACME_IDENTIFIER_LEN);
+    return APR_SUCCESS;
+}
+
+int md_cert_has_must_staple(const md_cert_t *cert)
+{
+    TLS_FEATURE *tlsf = X509_get_ext_d2i(cert->x509, NID_tlsfeature, NULL, NULL);
+    int found = 0;
+    int i;
+
+    for (i = 0; tlsf && i < sk_ASN1_INTEGER_num(tlsf); ++i) {
+        if (ASN1_INTEGER_get(sk_ASN1_INTEGER_value(tlsf, i)) == TLS_FEATURE_STATUS_REQUEST) {
+            found = 1;
+        }
+    }
+    TLS_FEATURE_free(tlsf);
+    ERR_clear_error();
+    return found;
 }
 
 /* Extensions requested in a CSR: the names, and must-staple if wanted. */

@@ -5,10 +5,14 @@
 #define md_crypt_int_h
 
 #include <openssl/evp.h>
+#include <openssl/x509.h>
 #include "md_crypt.h"
 
 /* The OpenSSL key inside pkey; owned by pkey's pool, do not free. */
 EVP_PKEY *md_pkey_evp(const md_pkey_t *pkey);
+
+/* Wrap x509 (ownership passes to the result, freed with p). */
+md_cert_t *md_cert_wrap(X509 *x509, apr_pool_t *p);
 
 /* Register a cleanup on p that overwrites len bytes at buf with zeros
  * (OPENSSL_cleanse) when p is cleared or destroyed. */

@@ -1,8 +1,10 @@
 /* DNS name grammar for the names we manage (see md_dns.h). */
 #include <string.h>
+#include <arpa/inet.h>
 
 #include <apr_lib.h>
 #include <apr_cstr.h>
+#include <apr_strings.h>
 
 #include "md_dns.h"
 
@@ -157,4 +159,105 @@ int md_dns_matches(const char *pattern, const char *name)
         return 0;
     }
     return !apr_cstr_casecmp(pattern + 2, dot + 1);
+}
+
+/* --- IP addresses (RFC 8738) ----------------------------------------------- */
+
+int md_dns_is_ip(const char *s)
+{
+    unsigned char buf[16];
+
+    return s && (inet_pton(AF_INET, s, buf) == 1 || inet_pton(AF_INET6, s, buf) == 1);
+}
+
+const char *md_dns_ip_reverse_name(apr_pool_t *p, const char *ip)
+{
+    static const char hex[] = "0123456789abcdef";
+    unsigned char a[16];
+    char *s;
+    char *d;
+    int i;
+
+    if (!ip) {
+        return NULL;
+    }
+    if (inet_pton(AF_INET, ip, a) == 1) {
+        return apr_psprintf(p, "%u.%u.%u.%u.in-addr.arpa", a[3], a[2], a[1], a[0]);
+    }
+    if (inet_pton(AF_INET6, ip, a) != 1) {
+        return NULL;
+    }
+    /* 32 nibbles, least significant first, each followed by a dot. */
+    s = d = apr_palloc(p, 32 * 2 + sizeof("ip6.arpa"));
+    for (i = 15; i >= 0; --i) {
+        *d++ = hex[a[i] & 0x0f];
+        *d++ = '.';
+        *d++ = hex[a[i] >> 4];
+        *d++ = '.';
+    }
+    memcpy(d, "ip6.arpa", sizeof("ip6.arpa"));
+    return s;
+}
+
+static int hex_value(char c)
+{
+    if (c >= '0' && c <= '9') {
+        return c - '0';
+    }
+    c = (char)apr_tolower(c);
+    return (c >= 'a' && c <= 'f') ? c - 'a' + 10 : -1;
+}
+
+const char *md_dns_ip_from_reverse_name(apr_pool_t *p, const char *name)
+{
+    static const char v4_suffix[] = ".in-addr.arpa";
+    static const char v6_suffix[] = ".ip6.arpa";
+    char buf[INET6_ADDRSTRLEN];
+    unsigned char a[16];
+    size_t len;
+    int i;
+
+    if (!name) {
+        return NULL;
+    }
+    len = strlen(name);
+    if (len > sizeof(v4_suffix) - 1
+        && !apr_cstr_casecmp(name + len - (sizeof(v4_suffix) - 1), v4_suffix)) {
+        const char *c = name;
+        for (i = 3; i >= 0; --i) {
+            unsigned v = 0;
+            int digits = 0;
+            while (*c >= '0' && *c <= '9' && digits < 3) {
+                v = v * 10 + (unsigned)(*c++ - '0');
+                ++digits;
+            }
+            if (!digits || v > 255 || *c != '.') {
+                return NULL;
+            }
+            a[i] = (unsigned char)v;
+            ++c;
+        }
+        if (c != name + len - (sizeof(v4_suffix) - 2)) {
+            return NULL;
+        }
+        return inet_ntop(AF_INET, a, buf, sizeof(buf)) ? apr_pstrdup(p, buf) : NULL;
+    }
+    if (len == 64 + sizeof(v6_suffix) - 2
+        && !apr_cstr_casecmp(name + 63, v6_suffix)) {
+        for (i = 0; i < 32; ++i) {
+            int v = hex_value(name[2 * i]);
+            if (v < 0 || (i < 31 && name[2 * i + 1] != '.')) {
+                return NULL;
+            }
+            /* Nibble i counts from the least significant end. */
+            if (i % 2 == 0) {
+                a[15 - i / 2] = (unsigned char)v;
+            }
+            else {
+                a[15 - i / 2] = (unsigned char)(a[15 - i / 2] | (v << 4));
+            }
+        }
+        return inet_ntop(AF_INET6, a, buf, sizeof(buf)) ? apr_pstrdup(p, buf) : NULL;
+    }
+    return NULL;
 }

@@ -18,4 +18,15 @@ int md_dns_is_wildcard(const char *name);
 /* Does the (possibly wildcard) pattern match the host name? Case-insensitive. */
 int md_dns_matches(const char *pattern, const char *name);
 
+/* Is s an IPv4 or IPv6 address in text form (an ACME "ip" identifier)? */
+int md_dns_is_ip(const char *s);
+
+/* The reverse-DNS name of an IP address, as tls-alpn-01 uses it for SNI
+ * (RFC 8738 §6): "4.3.2.1.in-addr.arpa", or the 32 nibbles + ".ip6.arpa";
+ * NULL if ip is no address. From p. */
+const char *md_dns_ip_reverse_name(apr_pool_t *p, const char *ip);
+/* The address (inet_ntop form, "::1") a reverse name stands for, or NULL
+ * if name is not one. From p. */
+const char *md_dns_ip_from_reverse_name(apr_pool_t *p, const char *name);
+
 #endif /* md_dns_h */

@@ -9,6 +9,7 @@
 #include <apr_strings.h>
 
 #include "md_acme.h"
+#include "md_challenges.h"
 #include "md_drive.h"
 #include "md_json.h"
 #include "md_keys.h"
@@ -41,35 +42,24 @@ static apr_status_t use_account(md_acme_t *acme, const md_t *md, md_job_t *job,
     return md_acme_acct_register(acme, md->contacts, md->ca_agreement, result, p);
 }
 
-static const apr_array_header_t *challenge_types(const md_t *md, apr_pool_t *p)
-{
-    apr_array_header_t *types;
-
-    if (md->ca_challenges && md->ca_challenges->nelts > 0) {
-        return md->ca_challenges;
-    }
-    types = apr_array_make(p, 1, sizeof(const char *));
-    APR_ARRAY_PUSH(types, const char *) = "http-01";
-    return types;
-}
-
-static void teardown_all(md_acme_t *acme, const md_drive_env_t *env, const md_t *md,
+static void teardown_all(md_acme_t *acme, const md_acme_chal_env_t *cenv, const md_t *md,
                          apr_pool_t *p)
 {
+    const apr_array_header_t *names = md_challenges_authz_names(md, p);
     md_result_t *ignored = md_result_make(p, md->name);
     int i;
 
-    for (i = 0; i < md->domains->nelts; ++i) {
-        md_acme_authz_teardown(acme, env->store, MD_ARR_IDX(md->domains, i, const char *),
-                               ignored, p);
+    for (i = 0; i < names->nelts; ++i) {
+        md_acme_authz_teardown(acme, cenv, MD_ARR_IDX(names, i, const char *), ignored, p);
     }
 }
 
 /* Order, validate, finalize and download the certificate for one key spec,
  * and stage it. */
 static apr_status_t renew_spec(md_acme_t *acme, const md_drive_env_t *env, const md_t *md,
-                               const md_pkey_spec_t *spec, md_job_t *job, md_result_t *result,
-                               apr_pool_t *p)
+                               const md_acme_chal_env_t *cenv,
+                               const apr_array_header_t *types, const md_pkey_spec_t *spec,
+                               md_job_t *job, md_result_t *result, apr_pool_t *p)
 {
     const char *kname = md_pkey_spec_name(spec);
     md_acme_order_t *order;
@@ -96,7 +86,7 @@ static apr_status_t renew_spec(md_acme_t *acme, const md_drive_env_t *env, const
             goto leave;
         }
         progress(job, result, apr_psprintf(p, "Setting up challenge for %s", authz->domain));
-        rv = md_acme_authz_respond(authz, acme, env->store, challenge_types(md, p), result, p);
+        rv = md_acme_authz_respond(authz, acme, cenv, types, result, p);
         if (rv != APR_SUCCESS) {
             goto leave;
         }
@@ -104,6 +94,9 @@ static apr_status_t renew_spec(md_acme_t *acme, const md_drive_env_t *env, const
 
     progress(job, result, "Waiting for the CA to validate the domains");
     rv = md_acme_order_await_ready(order, acme, env->authz_timeout, result, p);
+    /* Validated (or failed): the responses are no longer needed, and the
+     * next spec's order must not find old dns-01 records piling up. */
+    teardown_all(acme, cenv, md, p);
     if (rv != APR_SUCCESS) {
         goto leave;
     }
@@ -177,12 +170,15 @@ static void reset_staging(const md_drive_env_t *env, const md_t *md, apr_pool_t 
     }
 }
 
-apr_status_t md_drive_renew(const md_drive_env_t *env, const md_t *md, md_job_t *job,
+apr_status_t md_drive_renew(const md_drive_env_t *env, const md_t *md,
+                            const apr_array_header_t *specs, md_job_t *job,
                             md_result_t *result, apr_pool_t *p)
 {
-    const apr_array_header_t *specs = md_pkey_specs(md, p);
     const char *ca_url = md->ca_effective ? md->ca_effective
                                           : MD_ARR_IDX(md->ca_urls, 0, const char *);
+    md_acme_chal_env_t cenv;
+    apr_array_header_t *types = NULL;
+    const char *why = NULL;
     md_acme_t *acme = NULL;
     apr_status_t rv;
     int i;
@@ -191,6 +187,28 @@ apr_status_t md_drive_renew(const md_drive_env_t *env, const md_t *md, md_job_t 
     md_job_log_append(job, "starting", NULL);
     job->finished = 0;
     reset_staging(env, md, p);
+    if (!specs || specs->nelts == 0) {
+        specs = md_pkey_specs(md, p);
+    }
+
+    memset(&cenv, 0, sizeof(cenv));
+    cenv.store = env->store;
+    cenv.dns01_cmd = md->dns01_cmd;
+    cenv.dns01_version = md->dns01_version;
+    cenv.dns01_timeout = env->dns01_timeout;
+    cenv.check_http_host = env->http_host;
+    cenv.check_http_port = env->http_port;
+    cenv.check_https_host = env->https_host;
+    cenv.check_https_port = env->https_port;
+
+    /* Before any order: an MD whose names cannot be validated at all. */
+    rv = md_challenges_select(&types, md, env->http_port > 0, env->https_port > 0, &why, p);
+    if (rv != APR_SUCCESS) {
+        md_result_set(result, rv, why);
+        goto leave;
+    }
+    md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, p, "MD08011: %s: challenge types %s",
+                  md->name, md_array_str_join(types, ", ", p));
 
     progress(job, result, apr_psprintf(p, "Contacting ACME server at %s", ca_url));
     rv = md_acme_create(&acme, p, ca_url, env->ca_file, env->store);
@@ -201,12 +219,11 @@ apr_status_t md_drive_renew(const md_drive_env_t *env, const md_t *md, md_job_t 
         rv = use_account(acme, md, job, result, p);
     }
     for (i = 0; rv == APR_SUCCESS && i < specs->nelts; ++i) {
-        rv = renew_spec(acme, env, md, MD_ARR_IDX(specs, i, const md_pkey_spec_t *), job,
-                        result, p);
+        rv = renew_spec(acme, env, md, &cenv, types, MD_ARR_IDX(specs, i, const md_pkey_spec_t *),
+                        job, result, p);
     }
-    if (acme) {
-        teardown_all(acme, env, md, p);
-    }
+    /* Also after a failure: no response may stay behind. */
+    teardown_all(acme, &cenv, md, p);
     if (rv == APR_SUCCESS) {
         md_t *staged = md_clone(p, md);
 
@@ -218,6 +235,7 @@ apr_status_t md_drive_renew(const md_drive_env_t *env, const md_t *md, md_job_t 
             md_result_printf(result, rv, "saving md.json to staging failed");
         }
     }
+leave:
     if (rv == APR_SUCCESS) {
         md_result_set(result, APR_SUCCESS,
                       "The certificate has been renewed and will be activated on the next "

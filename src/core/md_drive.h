@@ -17,13 +17,27 @@ typedef struct md_drive_env_t {
     const char *user_agent;
     apr_interval_time_t authz_timeout;  /* waiting for the CA to validate */
     apr_interval_time_t order_timeout;  /* waiting for issuance */
+    /* Where the CA's port 80 / 443 arrive (MDPortMap and Listen): the local
+     * port (0: not served) and an address to reach it from this host, for
+     * choosing challenge types and checking answers before validation. */
+    int http_port;
+    const char *http_host;
+    int https_port;
+    const char *https_host;
+    apr_interval_time_t dns01_timeout;  /* per run of the dns-01 program */
 } md_drive_env_t;
 
-/* One attempt at a new certificate for every key spec of md. On success the
- * certificate(s) and key(s) are in staging/<md->name>/ with md.json, and
- * the job is finished. On failure result says what went wrong (with the CA's
- * problem) and the job's error count grows. Blocks on the network. */
-apr_status_t md_drive_renew(const md_drive_env_t *env, const md_t *md, md_job_t *job,
+/* One attempt at new certificates for md: one order per key spec in specs
+ * (md_pkey_spec_t*; NULL: every spec of md), each with a new key. The
+ * challenge types come from md_challenges_select; when none can work the
+ * attempt fails before any order. On success the certificate(s) and
+ * key(s) are in staging/<md->name>/, then md.json (written last: a staged
+ * set is complete when it is there), and the job is finished. On failure
+ * result says what went wrong (with the CA's problem) and the job's error
+ * count grows; challenge responses are always torn down. Blocks on the
+ * network. */
+apr_status_t md_drive_renew(const md_drive_env_t *env, const md_t *md,
+                            const apr_array_header_t *specs, md_job_t *job,
                             md_result_t *result, apr_pool_t *p);
 
 #endif /* md_drive_h */

@@ -23,6 +23,7 @@ struct md_http_t {
     apr_interval_time_t timeout;
     md_http_mock_fn *mock;
     void *mock_baton;
+    const char *connect_to;     /* CURLOPT_CONNECT_TO entry, or NULL */
 };
 
 /* What the curl callbacks collect during one request. */
@@ -100,6 +101,11 @@ void md_http_set_timeouts(md_http_t *http, apr_interval_time_t connect_timeout,
 void md_http_set_user_agent(md_http_t *http, const char *user_agent)
 {
     http->user_agent = user_agent;
+}
+
+void md_http_set_connect_to(md_http_t *http, const char *connect_to)
+{
+    http->connect_to = connect_to ? apr_pstrdup(http->p, connect_to) : NULL;
 }
 
 void md_http_set_mock(md_http_t *http, md_http_mock_fn *fn, void *baton)
@@ -222,7 +228,8 @@ static apr_status_t map_curl_error(CURLcode rc, const req_ctx_t *ctx)
 /* Set every option of the request; the handle was reset before, so nothing
  * from an earlier request leaks into this one. */
 static CURLcode set_options(md_http_t *http, req_ctx_t *ctx, const char *method,
-                            const char *url, struct curl_slist *hdrs, const char *body,
+                            const char *url, struct curl_slist *hdrs,
+                            struct curl_slist *connect_to, const char *body,
                             apr_size_t body_len, char *errbuf)
 {
     CURL *c = http->curl;
@@ -243,6 +250,9 @@ static CURLcode set_options(md_http_t *http, req_ctx_t *ctx, const char *method,
     OPT(CURLOPT_WRITEFUNCTION, body_cb);
     OPT(CURLOPT_WRITEDATA, ctx);
     OPT(CURLOPT_HTTPHEADER, hdrs);
+    if (connect_to) {
+        OPT(CURLOPT_CONNECT_TO, connect_to);
+    }
     if (http->user_agent) {
         OPT(CURLOPT_USERAGENT, http->user_agent);
     }
@@ -276,6 +286,7 @@ apr_status_t md_http_request(md_http_response_t **presp, md_http_t *http,
 {
     md_http_response_t *resp = NULL;
     struct curl_slist *hdrs = NULL;
+    struct curl_slist *connect_to = NULL;
     req_ctx_t ctx;
     char errbuf[CURL_ERROR_SIZE];
     CURLcode rc;
@@ -305,13 +316,18 @@ apr_status_t md_http_request(md_http_response_t **presp, md_http_t *http,
     if (hdrs && accept) {
         hdrs = add_header(hdrs, "Accept: ", accept, p);
     }
+    if (hdrs && http->connect_to
+        && !(connect_to = curl_slist_append(NULL, http->connect_to))) {
+        curl_slist_free_all(hdrs);
+        hdrs = NULL;
+    }
     if (!hdrs) {
         rv = APR_ENOMEM;
         goto leave;
     }
 
     curl_easy_reset(http->curl);
-    rc = set_options(http, &ctx, method, url, hdrs, body, body_len, errbuf);
+    rc = set_options(http, &ctx, method, url, hdrs, connect_to, body, body_len, errbuf);
     if (rc == CURLE_OK) {
         rc = curl_easy_perform(http->curl);
     }
@@ -339,6 +355,7 @@ leave:
         /* Drop the handle's pointers to our stack and header list. */
         curl_easy_reset(http->curl);
         curl_slist_free_all(hdrs);
+        curl_slist_free_all(connect_to);
     }
     return rv;
 }

@@ -48,6 +48,12 @@ apr_status_t md_http_request(md_http_response_t **presp, md_http_t *http,
 /* Change the User-Agent of later requests (the string must outlive them). */
 void md_http_set_user_agent(md_http_t *http, const char *user_agent);
 
+/* Connect somewhere else than the URL's host and port, keeping the URL (and
+ * so the Host header and TLS server name): "HOST:PORT:CONNECT_HOST:CONNECT_PORT"
+ * as curl's CURLOPT_CONNECT_TO takes it (IPv6 addresses in brackets). NULL
+ * turns it off. Copied into the client's pool. */
+void md_http_set_connect_to(md_http_t *http, const char *connect_to);
+
 /* For tests: route every request of this client to fn instead of the
  * network. fn fills *presp (allocated from p) or returns an error, exactly
  * like md_http_request. fn NULL restores the network. */

@@ -16,6 +16,11 @@
 #define MD_FN_ACCOUNT           "account.json"
 #define MD_FN_ACCT_KEY          "account.pem"
 #define MD_FN_HTTP01            "acme-http-01.txt"
+/* tls-alpn-01 (RFC 8737) certificate and key, named as the stock module does */
+#define MD_FN_TLSALPN01_CERT    "acme-tls-alpn-01-pubcert.pem"
+#define MD_FN_TLSALPN01_PKEY    "acme-tls-alpn-01-privkey.pem"
+/* dns-01: the TXT values our program was asked to publish, for teardown */
+#define MD_FN_DNS01             "acme-dns-01.json"
 
 /* --- md_store.json --- */
 #define MD_KEY_STORE            "store"
@@ -48,6 +53,13 @@
 #define MD_KEY_PROFILE_MANDATORY "profile-mandatory"
 #define MD_KEY_ARI_RENEWALS     "ari-renewals"
 #define MD_KEY_CA_CERTS         "ca-certs"
+#define MD_KEY_CMD_DNS01        "cmd-dns-01"
+#define MD_KEY_CMD_DNS01_VERSION "cmd-dns-01-version"
+
+/* --- httpd.json: what the server listens on --- */
+#define MD_KEY_HTTP             "http"
+#define MD_KEY_HTTPS            "https"
+#define MD_KEY_PORTS            "ports"
 
 /* --- account.json --- */
 #define MD_KEY_STATUS           "status"

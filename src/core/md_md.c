@@ -32,6 +32,7 @@ md_t *md_create_empty(apr_pool_t *p)
     md->warn_window.is_percent = 1;
     md->warn_window.percent = MD_WARN_WINDOW_DEF_PCT;
     md->require_https = MD_REQUIRE_UNSET;
+    md->dns01_version = 1;
     md->state = MD_S_UNKNOWN;
     return md;
 }
@@ -77,6 +78,8 @@ md_t *md_clone(apr_pool_t *p, const md_t *src)
     md->ca_agreement = str_clone(p, src->ca_agreement);
     md->ca_challenges = md_array_str_clone(p, src->ca_challenges);
     md->pkey_specs = specs_clone(p, src->pkey_specs);
+    md->dns01_cmd = md_array_str_clone(p, src->dns01_cmd);
+    md->acme_tls_1_domains = md_array_str_clone(p, src->acme_tls_1_domains);
     md->state_descr = str_clone(p, src->state_descr);
     md->defn_name = str_clone(p, src->defn_name);
     return md;
@@ -223,11 +226,16 @@ json_t *md_to_json(const md_t *md)
     json_object_set_new(j, MD_KEY_MUST_STAPLE, json_boolean(md->must_staple));
     req = require_https_str(md->require_https);
     md_json_set_str(j, MD_KEY_REQUIRE_HTTPS, req);
-    /* The stock module lists names served via tls-alpn-01 here; we keep no
-     * such list, but write the member so the stock module finds its shape. */
+    if (md->dns01_cmd && md->dns01_cmd->nelts > 0) {
+        md_json_set_str(j, MD_KEY_CMD_DNS01, md_array_str_join(md->dns01_cmd, " ", p));
+        json_object_set_new(j, MD_KEY_CMD_DNS01_VERSION, json_integer(md->dns01_version));
+    }
+    /* The names whose vhosts offer acme-tls/1, as the stock module lists them. */
     proto = json_object();
     if (proto) {
-        json_object_set_new(proto, MD_KEY_ACME_TLS_1, json_array());
+        json_object_set_new(proto, MD_KEY_ACME_TLS_1,
+                            md->acme_tls_1_domains ? md_json_from_str_array(md->acme_tls_1_domains)
+                                                   : json_array());
     }
     json_object_set_new(j, MD_KEY_PROTO, proto);
     json_object_set_new(j, MD_KEY_STAPLING, json_boolean(md->stapling));
@@ -394,7 +402,10 @@ apr_status_t md_from_json(md_t **pmd, const json_t *json, const char *source, ap
     md->must_staple = md_json_get_bool(json, MD_KEY_MUST_STAPLE, 0);
     md->require_https = require_https_parse(md_json_get_str(json, MD_KEY_REQUIRE_HTTPS));
     md->stapling = md_json_get_bool(json, MD_KEY_STAPLING, 0);
-    /* Other members (the stock module's "proto", "profile-mandatory",
+    if ((jp = md_json_get_obj(json, MD_KEY_PROTO)) != NULL) {
+        md->acme_tls_1_domains = md_json_get_str_array(jp, MD_KEY_ACME_TLS_1, p);
+    }
+    /* Other members ("cmd-dns-01" comes from the config, "profile-mandatory",
      * "ari-renewals", ...) have no place in md_t and are ignored. */
     *pmd = md;
     return APR_SUCCESS;

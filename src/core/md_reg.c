@@ -125,25 +125,31 @@ apr_status_t md_reg_activate_staged(md_store_t *store, const md_t *md, int *pact
 {
     const apr_array_header_t *specs = md_pkey_specs(md, ptemp);
     cred_t *creds = apr_pcalloc(ptemp, sizeof(*creds) * (apr_size_t)specs->nelts);
-    int i, all_live = 1;
+    int i, all_live = 1, staged = 0;
     const char *err;
     json_t *job = NULL;
     apr_status_t rv;
 
     *pactivated = 0;
-    if (!md_store_exists(store, MD_SG_STAGING, md->name,
-                         md_reg_cert_fname(MD_ARR_IDX(specs, 0, md_pkey_spec_t *), ptemp),
-                         ptemp)) {
+    if (!md_store_exists(store, MD_SG_STAGING, md->name, MD_FN_MD, ptemp)) {
+        /* Nothing staged, or still being worked on by the child. */
         return APR_SUCCESS;
     }
     for (i = 0; i < specs->nelts; ++i) {
         const md_pkey_spec_t *spec = MD_ARR_IDX(specs, i, md_pkey_spec_t *);
         cred_t live;
+        int have_live;
 
+        have_live = load_cred(&live, store, MD_SG_DOMAINS, md, spec, &err, ptemp)
+                    == APR_SUCCESS;
         rv = load_cred(&creds[i], store, MD_SG_STAGING, md, spec, &err, ptemp);
         if (APR_STATUS_IS_ENOENT(rv)) {
-            /* Still being worked on by the child. */
-            return APR_SUCCESS;
+            /* Not renewed this time: the live one (if any) stays. */
+            memset(&creds[i], 0, sizeof(creds[i]));
+            if (have_live) {
+                creds[i] = live;
+            }
+            continue;
         }
         if (rv != APR_SUCCESS) {
             md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, ptemp,
@@ -152,14 +158,16 @@ apr_status_t md_reg_activate_staged(md_store_t *store, const md_t *md, int *pact
             md_store_purge(store, MD_SG_STAGING, md->name, ptemp);
             return rv;
         }
-        if (load_cred(&live, store, MD_SG_DOMAINS, md, spec, &err, ptemp) != APR_SUCCESS
-            || !same_cert(MD_ARR_IDX(live.chain, 0, const md_cert_t *),
-                          MD_ARR_IDX(creds[i].chain, 0, const md_cert_t *), ptemp)) {
+        ++staged;
+        if (!have_live || !same_cert(MD_ARR_IDX(live.chain, 0, const md_cert_t *),
+                                     MD_ARR_IDX(creds[i].chain, 0, const md_cert_t *),
+                                     ptemp)) {
             all_live = 0;
         }
     }
-    if (all_live) {
-        /* A crash after the swap and before staging was cleared: done already. */
+    if (!staged || all_live) {
+        /* Nothing for this config, or a crash after the swap and before
+         * staging was cleared: done already. */
         return md_store_purge(store, MD_SG_STAGING, md->name, ptemp);
     }
 
@@ -168,6 +176,9 @@ apr_status_t md_reg_activate_staged(md_store_t *store, const md_t *md, int *pact
     for (i = 0; i < specs->nelts; ++i) {
         const md_pkey_spec_t *spec = MD_ARR_IDX(specs, i, md_pkey_spec_t *);
 
+        if (!creds[i].chain) {
+            continue;
+        }
         rv = md_store_save_pkey(store, MD_SG_TMP, md->name, md_reg_pkey_fname(spec, ptemp),
                                 creds[i].pkey, ptemp);
         if (rv == APR_SUCCESS) {
@@ -209,44 +220,72 @@ void md_reg_assess(md_reg_state_t *st, md_store_t *store, const md_t *md, apr_ti
                    apr_pool_t *p)
 {
     const apr_array_header_t *specs = md_pkey_specs(md, p);
+    const char *missing_descr = NULL;
+    int expired = 0;
     int i;
 
     memset(st, 0, sizeof(*st));
     st->md = md;
-    st->state = MD_S_COMPLETE;
-    st->has_cert = 1;
+    st->present_specs = apr_array_make(p, specs->nelts, sizeof(md_pkey_spec_t *));
+    st->missing_specs = apr_array_make(p, specs->nelts, sizeof(md_pkey_spec_t *));
     for (i = 0; i < specs->nelts; ++i) {
-        const md_pkey_spec_t *spec = MD_ARR_IDX(specs, i, md_pkey_spec_t *);
+        md_pkey_spec_t *spec = MD_ARR_IDX(specs, i, md_pkey_spec_t *);
         const md_cert_t *leaf;
         const char *err;
         apr_time_t from, until, renew_at;
         cred_t cred;
 
         if (load_cred(&cred, store, MD_SG_DOMAINS, md, spec, &err, p) != APR_SUCCESS) {
-            st->state = MD_S_INCOMPLETE;
-            st->state_descr = err;
-            st->has_cert = 0;
-            st->renew_at = 0;
-            return;
+            APR_ARRAY_PUSH(st->missing_specs, md_pkey_spec_t *) = spec;
+            missing_descr = missing_descr ? missing_descr : err;
+            continue;
         }
         leaf = MD_ARR_IDX(cred.chain, 0, const md_cert_t *);
         from = md_cert_valid_from(leaf);
         until = md_cert_valid_until(leaf);
+        if (until <= now) {
+            APR_ARRAY_PUSH(st->missing_specs, md_pkey_spec_t *) = spec;
+            missing_descr = missing_descr ? missing_descr
+                          : apr_psprintf(p, "certificate(%s) has expired",
+                                         md_pkey_spec_name(spec));
+            ++expired;
+            continue;
+        }
+        APR_ARRAY_PUSH(st->present_specs, md_pkey_spec_t *) = spec;
         if (!st->valid_until || until < st->valid_until) {
             st->valid_from = from;
             st->valid_until = until;
         }
         renew_at = md_timeslice_start(&md->renew_window, from, until);
-        if (i == 0 || renew_at < st->renew_at) {
-            st->renew_at = renew_at;
+        if (!md->must_staple != !md_cert_has_must_staple(leaf)) {
+            /* MDMustStaple changed: a new certificate is due now. */
+            renew_at = now;
         }
-        if (until <= now) {
-            st->state = MD_S_EXPIRED;
-            st->state_descr = apr_psprintf(p, "certificate(%s) has expired",
-                                           md_pkey_spec_name(spec));
-            st->has_cert = 0;
+        if (st->present_specs->nelts == 1 || renew_at < st->present_renew_at) {
+            st->present_renew_at = renew_at;
         }
     }
+    st->has_cert = st->present_specs->nelts > 0;
+    st->renew_at = st->missing_specs->nelts > 0 ? 0 : st->present_renew_at;
+    st->state_descr = missing_descr;
+    if (st->missing_specs->nelts == 0) {
+        st->state = MD_S_COMPLETE;
+    }
+    else if (expired == specs->nelts) {
+        st->state = MD_S_EXPIRED;
+    }
+    else {
+        st->state = MD_S_INCOMPLETE;
+    }
+}
+
+const apr_array_header_t *md_reg_specs_to_renew(const md_reg_state_t *st, apr_time_t now)
+{
+    if (st->missing_specs && st->missing_specs->nelts > 0 && st->has_cert
+        && st->present_renew_at > now) {
+        return st->missing_specs;
+    }
+    return NULL;
 }
 
 apr_status_t md_reg_cred_files(const char **pkeyfile, const char **pcertfile,

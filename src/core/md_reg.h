@@ -22,11 +22,17 @@ typedef struct md_reg_state_t {
     const md_t *md;
     md_state_t state;
     const char *state_descr;     /* why not complete, or NULL */
-    int has_cert;                /* a live certificate for every key spec */
+    int has_cert;                /* a usable live certificate for at least one key
+                                  * spec (present_specs), so no fallback */
     apr_time_t valid_from;       /* of the certificate that expires first */
     apr_time_t valid_until;
-    apr_time_t renew_at;         /* when renewal is due; 0 now */
+    apr_time_t renew_at;         /* when renewal is due; 0 now (also when a spec
+                                  * is missing) */
     int activated;               /* a staged set was made live at this start */
+    apr_array_header_t *present_specs; /* md_pkey_spec_t*: specs with a usable live
+                                  * certificate: these are handed to mod_ssl */
+    apr_array_header_t *missing_specs; /* md_pkey_spec_t*: specs without one */
+    apr_time_t present_renew_at; /* when the present certificates are due (0: none) */
 } md_reg_state_t;
 
 /* Store file names for a key spec: "privkey.pem"/"pubcert.pem" for RSA
@@ -38,19 +44,28 @@ const char *md_reg_cert_fname(const md_pkey_spec_t *spec, apr_pool_t *p);
  * knew that the config does not say (account in use). */
 apr_status_t md_reg_sync(md_store_t *store, md_t *md, apr_pool_t *ptemp);
 
-/* If staging/<md> holds a finished, complete set (certificate covering all
- * names, key matching, for every key spec), make it live: build it in tmp/
- * with plain keys, swap it into domains/ (the old set to archive/) and
- * clear staging. An incomplete or broken staged set is left alone (or
- * dropped, with an error logged, if it can never become valid).
+/* If staging/<md> holds a finished set (md.json is there: the drive writes
+ * it last), make it live: for every key spec the staged certificate and key
+ * (covering all names, matching) or, for a spec that was not renewed, the
+ * live ones; build that in tmp/ with plain keys, swap it into domains/ (the
+ * old set to archive/) and clear staging. An unfinished staged set is left
+ * alone; a broken one is dropped with an error logged.
  * *pactivated tells whether something was made live. */
 apr_status_t md_reg_activate_staged(md_store_t *store, const md_t *md, int *pactivated,
                                     apr_pool_t *ptemp);
 
-/* Assess the live certificate(s) of md at time now. Never fails: problems
- * end up in the state and its description. */
+/* Assess the live certificate(s) of md at time now, one per key spec.
+ * Never fails: problems end up in the state and its description. A spec
+ * whose certificate is missing, broken or expired is in missing_specs; the
+ * others are served. A certificate whose must-staple differs from
+ * md->must_staple is served but due for renewal now. */
 void md_reg_assess(md_reg_state_t *st, md_store_t *store, const md_t *md, apr_time_t now,
                    apr_pool_t *p);
+
+/* The key specs the next renewal at time now must order: NULL for all of
+ * them (the present certificates are due too), else only the missing ones
+ * (adding a key type keeps the certificates there are). */
+const apr_array_header_t *md_reg_specs_to_renew(const md_reg_state_t *st, apr_time_t now);
 
 /* Paths of the live key and certificate for a key spec (for mod_ssl). */
 apr_status_t md_reg_cred_files(const char **pkeyfile, const char **pcertfile,

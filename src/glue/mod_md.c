@@ -35,8 +35,10 @@
 #include "md_store.h"
 #include "md_util.h"
 #include "mod_md.h"
+#include "mod_md_challenges.h"
 #include "mod_md_config.h"
 #include "mod_md_drive.h"
+#include "mod_md_tls_alpn.h"
 
 #define ACME_CHALLENGE_PREFIX   "/.well-known/acme-challenge/"
 #define ACME_TOKEN_MAX_LEN      256
@@ -266,6 +268,7 @@ static int md_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp
     if (open_store(&rt->store, s, g, pconf) != APR_SUCCESS) {
         return !OK;
     }
+    mod_md_challenges_setup(rt, s, g, pconf, ptemp);
     for (i = 0; i < g->mds->nelts; ++i) {
         md_t *md = MD_ARR_IDX(g->mds, i, md_t *);
         md_reg_state_t *st = apr_pcalloc(pconf, sizeof(*st));
@@ -320,7 +323,8 @@ static int md_add_cert_files(server_rec *s, apr_pool_t *p, apr_array_header_t *c
     if (!st || !st->has_cert) {
         return DECLINED;
     }
-    specs = md_pkey_specs(st->md, p);
+    /* Every key type with a usable certificate: mod_ssl picks per client. */
+    specs = st->present_specs;
     for (i = 0; i < specs->nelts; ++i) {
         const char *keyfile, *certfile;
 
@@ -378,7 +382,12 @@ static int serve_http01(request_rec *r, const char *token)
     const char *keyauth;
     apr_size_t tlen = strlen(token);
 
-    if (!host || !md_dns_is_name(host, 0, 1, NULL)
+    if (host && host[0] == '[') {
+        /* An IPv6 literal Host (RFC 8738 §5): the address without brackets. */
+        const char *end = strchr(host, ']');
+        host = end ? apr_pstrmemdup(r->pool, host + 1, (apr_size_t)(end - host - 1)) : NULL;
+    }
+    if (!host || !(md_dns_is_name(host, 0, 1, NULL) || md_dns_is_ip(host))
         || !md_util_is_base64url(token, ACME_TOKEN_MAX_LEN)) {
         return HTTP_NOT_FOUND;
     }
@@ -442,6 +451,7 @@ static void md_register_hooks(apr_pool_t *p)
     ap_hook_ssl_add_fallback_cert_files(md_add_fallback_cert_files, NULL, NULL,
                                         APR_HOOK_MIDDLE);
     ap_hook_post_read_request(md_post_read_request, NULL, NULL, APR_HOOK_MIDDLE);
+    mod_md_tls_alpn_register_hooks();
 }
 
 AP_DECLARE_MODULE(md) = {

@@ -17,6 +17,14 @@ typedef struct mod_md_runtime_t {
     apr_hash_t *states;             /* md name -> md_reg_state_t* */
     apr_array_header_t *state_list; /* md_reg_state_t*, in config order */
     md_pkey_t *fallback_key;        /* one shared key for all fallbacks, made on demand */
+    /* Where the CA's ports 80 and 443 arrive (MDPortMap), when the server
+     * listens there: the local port (0: not served) and an address to reach
+     * it from this host. Recorded in the store's httpd.json. */
+    int http_port;
+    const char *http_host;
+    int https_port;
+    const char *https_host;
+    int acme_tls_1_any;             /* some server offers the acme-tls/1 protocol */
 } mod_md_runtime_t;
 
 /* The runtime of the current config cycle, NULL when no MD is configured. */

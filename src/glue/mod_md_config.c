@@ -52,6 +52,9 @@ static const mod_md_settings_t settings_defaults = {
     .pkey_specs = NULL,
     .must_staple = 0,
     .require_https = MD_REQUIRE_OFF,
+    .ca_challenges = NULL,
+    .dns01_cmd = NULL,
+    .dns01_version = 1,
 };
 
 /* Global (non-MD) defaults. */
@@ -90,6 +93,9 @@ static const char *set_ca_file(cmd_parms *cmd, void *dc, const char *value);
 static const char *set_store_dir(cmd_parms *cmd, void *dc, const char *value);
 static const char *set_port_map(cmd_parms *cmd, void *dc, const char *v1, const char *v2);
 static const char *set_base_server(cmd_parms *cmd, void *dc, const char *value);
+static const char *set_ca_challenges(cmd_parms *cmd, void *dc, int argc, char *const argv[]);
+static const char *set_dns01_cmd(cmd_parms *cmd, void *dc, int argc, char *const argv[]);
+static const char *set_dns01_version(cmd_parms *cmd, void *dc, const char *value);
 
 const command_rec mod_md_cmds[] = {
     AP_INIT_TAKE_ARGV("MDomain", set_mdomain, NULL, RSRC_CONF,
@@ -134,6 +140,12 @@ const command_rec mod_md_cmds[] = {
                    "80 and 443; '-' for not reachable"),
     AP_INIT_TAKE1("MDBaseServer", set_base_server, NULL, RSRC_CONF,
                   "on|off: manage names of the base server outside vhosts"),
+    AP_INIT_TAKE_ARGV("MDCAChallenges", set_ca_challenges, NULL, RSRC_CONF,
+                      "Challenge types to use, in order: http-01, tls-alpn-01, dns-01"),
+    AP_INIT_TAKE_ARGV("MDChallengeDns01", set_dns01_cmd, NULL, RSRC_CONF,
+                      "Program (and arguments) to set up and tear down dns-01 TXT records"),
+    AP_INIT_TAKE1("MDChallengeDns01Version", set_dns01_version, NULL, RSRC_CONF,
+                  "1|2: with 2 the dns-01 teardown also gets the TXT value"),
     AP_INIT_TAKE1(NULL, NULL, NULL, RSRC_CONF, NULL),
 };
 
@@ -146,6 +158,7 @@ static void settings_clear(mod_md_settings_t *set)
     set->renew_mode = MD_RENEW_DEFAULT;
     set->must_staple = UNSET;
     set->require_https = MD_REQUIRE_UNSET;
+    set->dns01_version = UNSET;
 }
 
 /* to = add's value where set, else base's. */
@@ -163,6 +176,10 @@ static void settings_merge(mod_md_settings_t *to, const mod_md_settings_t *base,
     to->must_staple = add->must_staple != UNSET ? add->must_staple : base->must_staple;
     to->require_https = (add->require_https != MD_REQUIRE_UNSET) ? add->require_https
                                                                  : base->require_https;
+    to->ca_challenges = add->ca_challenges ? add->ca_challenges : base->ca_challenges;
+    to->dns01_cmd = add->dns01_cmd ? add->dns01_cmd : base->dns01_cmd;
+    to->dns01_version = add->dns01_version != UNSET ? add->dns01_version
+                                                    : base->dns01_version;
 }
 
 /* One per config cycle: userdata of pconf, gone when pconf is cleared. */
@@ -810,6 +827,116 @@ static const char *set_require_https(cmd_parms *cmd, void *dc, const char *value
     return NULL;
 }
 
+/* Challenge types MDCAChallenges accepts. */
+static const char *const known_challenges[] = {
+    MD_CHAL_HTTP01, MD_CHAL_TLSALPN01, MD_CHAL_DNS01,
+};
+#define CHALLENGES_TEXT MD_CHAL_HTTP01 ", " MD_CHAL_TLSALPN01 ", " MD_CHAL_DNS01
+
+static const char *set_ca_challenges(cmd_parms *cmd, void *dc, int argc, char *const argv[])
+{
+    mod_md_settings_t *set;
+    apr_array_header_t *types;
+    md_t *md;
+    const char *err;
+    int i;
+
+    (void)dc;
+    if ((err = scope_get(cmd, &set, &md))
+        || (err = check_twice(cmd, set->ca_challenges != NULL, md))) {
+        return err;
+    }
+    if (argc == 0) {
+        return apr_psprintf(cmd->pool, "%s: needs one or more of " CHALLENGES_TEXT,
+                            dname(cmd));
+    }
+    types = apr_array_make(cmd->pool, argc, sizeof(const char *));
+    for (i = 0; i < argc; ++i) {
+        const char *type = NULL;
+        apr_size_t k;
+
+        for (k = 0; k < sizeof(known_challenges) / sizeof(known_challenges[0]); ++k) {
+            if (is_word(argv[i], known_challenges[k])) {
+                type = known_challenges[k];
+            }
+        }
+        if (!type) {
+            return apr_psprintf(cmd->pool, "%s: \"%s\" is not a challenge type (one of "
+                                CHALLENGES_TEXT ")", dname(cmd), argv[i]);
+        }
+        if (md_array_str_index(types, type, 0, 1) >= 0) {
+            return apr_psprintf(cmd->pool, "%s: \"%s\" is given twice", dname(cmd), argv[i]);
+        }
+        APR_ARRAY_PUSH(types, const char *) = type;
+    }
+    set->ca_challenges = types;
+    return NULL;
+}
+
+static const char *set_dns01_cmd(cmd_parms *cmd, void *dc, int argc, char *const argv[])
+{
+    mod_md_settings_t *set;
+    apr_array_header_t *words;
+    apr_finfo_t finfo;
+    md_t *md;
+    const char *path;
+    const char *err;
+    int i;
+
+    (void)dc;
+    if ((err = scope_get(cmd, &set, &md))
+        || (err = check_twice(cmd, set->dns01_cmd != NULL, md))) {
+        return err;
+    }
+    if (argc == 0 || !*argv[0]) {
+        return apr_psprintf(cmd->pool, "%s: needs the path of a program", dname(cmd));
+    }
+    /* Run without a shell: the program must be a file we can name. */
+    if (!(path = ap_server_root_relative(cmd->pool, argv[0]))) {
+        return apr_psprintf(cmd->pool, "%s: \"%s\" is not a valid path", dname(cmd),
+                            argv[0]);
+    }
+    if (apr_stat(&finfo, path, APR_FINFO_TYPE | APR_FINFO_PROT, cmd->pool) != APR_SUCCESS) {
+        return apr_psprintf(cmd->pool, "%s: program \"%s\" does not exist", dname(cmd),
+                            path);
+    }
+    if (finfo.filetype != APR_REG
+        || !(finfo.protection & (APR_UEXECUTE | APR_GEXECUTE | APR_WEXECUTE))) {
+        return apr_psprintf(cmd->pool, "%s: \"%s\" is not an executable file", dname(cmd),
+                            path);
+    }
+    words = apr_array_make(cmd->pool, argc, sizeof(const char *));
+    APR_ARRAY_PUSH(words, const char *) = path;
+    for (i = 1; i < argc; ++i) {
+        APR_ARRAY_PUSH(words, const char *) = argv[i];
+    }
+    set->dns01_cmd = words;
+    return NULL;
+}
+
+static const char *set_dns01_version(cmd_parms *cmd, void *dc, const char *value)
+{
+    mod_md_settings_t *set;
+    md_t *md;
+    const char *err;
+
+    (void)dc;
+    if ((err = scope_get(cmd, &set, &md))
+        || (err = check_twice(cmd, set->dns01_version != UNSET, md))) {
+        return err;
+    }
+    if (!strcmp(value, "1")) {
+        set->dns01_version = 1;
+    }
+    else if (!strcmp(value, "2")) {
+        set->dns01_version = 2;
+    }
+    else {
+        return apr_psprintf(cmd->pool, "%s: \"%s\" is not one of 1, 2", dname(cmd), value);
+    }
+    return NULL;
+}
+
 /* --- server-wide settings ------------------------------------------------ */
 
 static const char *set_ca_file(cmd_parms *cmd, void *dc, const char *value)
@@ -971,6 +1098,8 @@ void mod_md_config_apply_defaults(md_t *md, const md_srv_conf_t *sc, apr_pool_t 
     const md_timeslice_t *warn_window = NULL;
     apr_array_header_t *ca_urls = NULL;
     apr_array_header_t *pkey_specs = NULL;
+    apr_array_header_t *ca_challenges = NULL;
+    apr_array_header_t *dns01_cmd = NULL;
     const char *contact = NULL;
     int n = 0;
 
@@ -991,6 +1120,9 @@ void mod_md_config_apply_defaults(md_t *md, const md_srv_conf_t *sc, apr_pool_t 
     EFFECTIVE(pkey_specs, pkey_specs, NULL);
     EFFECTIVE(md->must_staple, must_staple, UNSET);
     EFFECTIVE(md->require_https, require_https, MD_REQUIRE_UNSET);
+    EFFECTIVE(ca_challenges, ca_challenges, NULL);
+    EFFECTIVE(dns01_cmd, dns01_cmd, NULL);
+    EFFECTIVE(md->dns01_version, dns01_version, UNSET);
 
     md->renew_window = *renew_window;
     md->warn_window = *warn_window;
@@ -1004,6 +1136,8 @@ void mod_md_config_apply_defaults(md_t *md, const md_srv_conf_t *sc, apr_pool_t 
     }
     /* Key specs are immutable once parsed: the pointers can be shared. */
     md->pkey_specs = pkey_specs ? apr_array_copy(p, pkey_specs) : NULL;
+    md->ca_challenges = md_array_str_clone(p, ca_challenges);
+    md->dns01_cmd = md_array_str_clone(p, dns01_cmd);
     if (contact) {
         md->contacts = apr_array_make(p, 1, sizeof(const char *));
         APR_ARRAY_PUSH(md->contacts, const char *) = contact;

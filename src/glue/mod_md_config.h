@@ -22,6 +22,9 @@
  *   MDStoreDir path                    global only; default "md"
  *   MDPortMap http:N [https:M]         global only; N, M 1..65535 or "-"
  *   MDBaseServer on|off                global only
+ *   MDCAChallenges type...             http-01, tls-alpn-01, dns-01 (order kept)
+ *   MDChallengeDns01 program [args]    absolute or under ServerRoot; must exist
+ *   MDChallengeDns01Version 1|2        2: teardown gets the TXT value too
  *
  * The per-MD directives (MDMembers .. MDRequireHttps above) are allowed in
  * the server config (outside any VirtualHost: they become the defaults of
@@ -96,6 +99,9 @@ typedef struct mod_md_settings_t {
                                         * empty array = "Default" */
     int must_staple;                   /* MDMustStaple */
     md_require_t require_https;        /* MDRequireHttps */
+    apr_array_header_t *ca_challenges; /* MDCAChallenges, const char* */
+    apr_array_header_t *dns01_cmd;     /* MDChallengeDns01: program, args */
+    int dns01_version;                 /* MDChallengeDns01Version 1|2 */
 } mod_md_settings_t;
 
 /* Shared by all server configs of one config cycle; one per pconf. */
@@ -162,7 +168,7 @@ const char *mod_md_config_check_overlaps(apr_pool_t *p, const apr_array_header_t
 
 /* Fill md's settings fields (transitive, renew_mode/window, warn_window,
  * ca_proto/ca_urls/ca_agreement, contacts, pkey_specs, must_staple,
- * require_https) from, in order: the settings of md's own MD section,
+ * require_https, ca_challenges, dns01_cmd, dns01_version) from, in order: the settings of md's own MD section,
  * sc's settings, the defaults table. md must be one of
  * sc->global->mds (found by pointer, then by name); for any other md
  * only sc's settings and the defaults apply. md->contacts is replaced only

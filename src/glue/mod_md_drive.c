@@ -17,6 +17,7 @@
 #include "md_result.h"
 #include "md_time.h"
 #include "md_util.h"
+#include "mod_md.h"
 #include "mod_md_drive.h"
 
 APLOG_USE_MODULE(md);
@@ -24,6 +25,7 @@ APLOG_USE_MODULE(md);
 #define MD_WATCHDOG_NAME        "_md_renew_"
 #define MD_CHECK_INTERVAL_MAX   apr_time_from_sec(MD_SECS_PER_HOUR)
 #define MD_CHECK_INTERVAL_MIN   apr_time_from_msec(200)
+#define MD_DNS01_TIMEOUT        apr_time_from_sec(120)
 
 typedef struct {
     md_reg_state_t *state;
@@ -77,7 +79,8 @@ static void drive_one(drive_ctx_t *ctx, drive_item_t *item, apr_pool_t *ptemp)
     ap_log_error(APLOG_MARK, APLOG_INFO, 0, ctx->s,
                  "MD12001: %s: %s, getting a new certificate", md->name,
                  item->state->has_cert ? "renewal is due" : "no certificate yet");
-    rv = md_drive_renew(&ctx->env, md, item->job, result, ptemp);
+    rv = md_drive_renew(&ctx->env, md, md_reg_specs_to_renew(item->state, apr_time_now()),
+                        item->job, result, ptemp);
     if (rv == APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, ctx->s,
                      "MD12002: %s: a new certificate has been obtained and staged, it "
@@ -163,6 +166,15 @@ apr_status_t mod_md_drive_register(server_rec *s, apr_pool_t *pconf, md_store_t 
     ctx->env.user_agent = "mod_md-ng";
     ctx->env.authz_timeout = apr_time_from_sec(120);
     ctx->env.order_timeout = apr_time_from_sec(120);
+    ctx->env.dns01_timeout = MD_DNS01_TIMEOUT;
+    if (mod_md_runtime()) {
+        const mod_md_runtime_t *rt = mod_md_runtime();
+
+        ctx->env.http_port = rt->http_port;
+        ctx->env.http_host = rt->http_host;
+        ctx->env.https_port = rt->https_port;
+        ctx->env.https_host = rt->https_host;
+    }
     ctx->items = apr_array_make(pconf, states->nelts, sizeof(drive_item_t));
     for (i = 0; i < states->nelts; ++i) {
         drive_item_t *item = apr_array_push(ctx->items);

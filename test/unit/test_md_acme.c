@@ -78,6 +78,15 @@ static apr_status_t tmpdir_cleanup(void *data)
     return APR_SUCCESS;
 }
 
+/* Challenge environment: the store only, no dns-01 program, no pre-checks. */
+static const md_acme_chal_env_t *chal_env(md_store_t *store, apr_pool_t *p)
+{
+    md_acme_chal_env_t *env = apr_pcalloc(p, sizeof(*env));
+
+    env->store = store;
+    return env;
+}
+
 static md_store_t *store_make(apr_pool_t *p)
 {
     char *dir = apr_pstrdup(p, "/tmp/test_md_acme.XXXXXX");
@@ -903,7 +912,7 @@ static void test_full_flow(void **state)
                                             MD_ARR_IDX(order->authz_urls, 0, const char *),
                                             result, p), APR_SUCCESS);
     assert_null(ca.last_payload);   /* POST-as-GET */
-    assert_int_equal(md_acme_authz_respond(authz, acme, store, NULL, result, p), APR_SUCCESS);
+    assert_int_equal(md_acme_authz_respond(authz, acme, chal_env(store, p), NULL, result, p), APR_SUCCESS);
     assert_true(ca.challenged);
     assert_string_equal(ca.last_url, CA "/chall/1");
     assert_true(json_is_object(ca.last_payload) && json_object_size(ca.last_payload) == 0);
@@ -926,7 +935,7 @@ static void test_full_flow(void **state)
     assert_int_equal(md_acme_order_get_chain(&chain, order, acme, result, p), APR_SUCCESS);
     assert_int_equal(chain->nelts, 1);
 
-    assert_int_equal(md_acme_authz_teardown(acme, store, "x.test", result, p), APR_SUCCESS);
+    assert_int_equal(md_acme_authz_teardown(acme, chal_env(store, p), "x.test", result, p), APR_SUCCESS);
     assert_false(md_store_exists(store, MD_SG_CHALLENGES, "x.test", MD_FN_HTTP01, p));
     assert_int_equal(ca.errors, 0);
 }
@@ -1005,7 +1014,7 @@ static void test_order_invalid(void **state)
                      APR_SUCCESS);
     assert_int_equal(md_acme_authz_retrieve(&authz, acme, CA "/authz/1", result, p),
                      APR_SUCCESS);
-    assert_int_equal(md_acme_authz_respond(authz, acme, store, strs(p, "tls-alpn-01",
+    assert_int_equal(md_acme_authz_respond(authz, acme, chal_env(store, p), strs(p, "tls-alpn-01",
                                                                      "http-01"), result, p),
                      APR_SUCCESS);
     assert_int_equal(md_acme_order_await_ready(order, acme, apr_time_from_sec(10), result, p),
@@ -1018,7 +1027,7 @@ static void test_order_invalid(void **state)
     /* responding to the now invalid authorization says why */
     assert_int_equal(md_acme_authz_retrieve(&authz, acme, CA "/authz/1", result, p),
                      APR_SUCCESS);
-    assert_int_equal(md_acme_authz_respond(authz, acme, store, NULL, result, p), APR_EINVAL);
+    assert_int_equal(md_acme_authz_respond(authz, acme, chal_env(store, p), NULL, result, p), APR_EINVAL);
     assert_string_equal(result->problem, ERR("connection"));
 }
 
@@ -1054,12 +1063,12 @@ static void test_respond_checks(void **state)
     assert_int_equal(md_acme_authz_parse(&authz, acme,
                                          parse(AUTHZ_JSON("x.test", "pending", "../x"), p),
                                          CA "/authz/1", result, p), APR_SUCCESS);
-    assert_int_equal(md_acme_authz_respond(authz, acme, store, NULL, result, p), APR_EINVAL);
+    assert_int_equal(md_acme_authz_respond(authz, acme, chal_env(store, p), NULL, result, p), APR_EINVAL);
     assert_true(contains(result->detail, "token"));
     assert_false(md_store_exists(store, MD_SG_CHALLENGES, "x.test", MD_FN_HTTP01, p));
 
     /* none of our types offered */
-    assert_int_equal(md_acme_authz_respond(authz, acme, store, strs(p, "tls-alpn-01", NULL),
+    assert_int_equal(md_acme_authz_respond(authz, acme, chal_env(store, p), strs(p, "tls-alpn-01", NULL),
                                            result, p), APR_EINVAL);
     assert_true(contains(result->detail, "dns-01, http-01"));
 
@@ -1068,7 +1077,7 @@ static void test_respond_checks(void **state)
                                          parse(AUTHZ_JSON("x.test", "valid", "../x"), p),
                                          CA "/authz/1", result, p), APR_SUCCESS);
     ca.last_url = NULL;
-    assert_int_equal(md_acme_authz_respond(authz, acme, store, NULL, result, p), APR_SUCCESS);
+    assert_int_equal(md_acme_authz_respond(authz, acme, chal_env(store, p), NULL, result, p), APR_SUCCESS);
     assert_null(ca.last_url);
 }
 

@@ -1,0 +1,162 @@
+/* A minimal TLS client for one purpose: look at the certificate a server
+ * presents for a name and an ALPN protocol, as a CA validating tls-alpn-01
+ * (RFC 8737) would. Used to check our own answer before asking the CA.
+ * Part of the crypto home (STYLE §13). */
+#define _DEFAULT_SOURCE   /* getaddrinfo, struct timeval */
+
+#include <errno.h>
+#include <limits.h>
+#include <string.h>
+#include <unistd.h>
+#include <netdb.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+
+#include <apr_strings.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+#include "md_crypt.h"
+#include "md_crypt_int.h"
+#include "md_log.h"
+
+#define ALPN_MAX_LEN    255
+
+static void set_timeouts(int fd, apr_interval_time_t timeout)
+{
+    struct timeval tv;
+
+    tv.tv_sec = (time_t)apr_time_sec(timeout);
+    tv.tv_usec = (suseconds_t)apr_time_usec(timeout);
+    /* On Linux SO_SNDTIMEO bounds connect() too. */
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+}
+
+/* A connected socket to host:port, or -1 with *perr set. */
+static int tcp_connect(const char *host, int port, apr_interval_time_t timeout,
+                       apr_status_t *prv, const char **perr, apr_pool_t *p)
+{
+    struct addrinfo hints;
+    struct addrinfo *res = NULL;
+    struct addrinfo *ai;
+    char service[16];
+    int fd = -1;
+    int err = 0;
+    int gai;
+
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    apr_snprintf(service, sizeof(service), "%d", port);
+    if ((gai = getaddrinfo(host, service, &hints, &res)) != 0) {
+        *prv = APR_EGENERAL;
+        *perr = apr_psprintf(p, "cannot resolve %s: %s", host, gai_strerror(gai));
+        return -1;
+    }
+    for (ai = res; ai; ai = ai->ai_next) {
+        if ((fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol)) < 0) {
+            err = errno;
+            continue;
+        }
+        set_timeouts(fd, timeout);
+        if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0) {
+            break;
+        }
+        err = errno;
+        close(fd);
+        fd = -1;
+    }
+    freeaddrinfo(res);
+    if (fd < 0) {
+        *prv = (err == ECONNREFUSED) ? APR_ECONNREFUSED
+             : (err == EAGAIN || err == EINPROGRESS || err == ETIMEDOUT) ? APR_TIMEUP
+             : APR_EGENERAL;
+        *perr = (err == ECONNREFUSED) ? "connection refused"
+              : apr_psprintf(p, "cannot connect: %s", strerror(err));
+    }
+    return fd;
+}
+
+apr_status_t md_crypt_tls_probe(md_cert_t **pcert, const char **palpn, const char *host,
+                                int port, const char *server_name, const char *alpn,
+                                apr_interval_time_t timeout, const char **perr,
+                                apr_pool_t *p)
+{
+    unsigned char protos[1 + ALPN_MAX_LEN];
+    const unsigned char *sel = NULL;
+    unsigned int sel_len = 0;
+    SSL_CTX *ctx = NULL;
+    SSL *ssl = NULL;
+    X509 *peer;
+    apr_status_t rv = APR_SUCCESS;
+    size_t alen = alpn ? strlen(alpn) : 0;
+    int fd;
+
+    *pcert = NULL;
+    *palpn = NULL;
+    *perr = NULL;
+    if (alen > ALPN_MAX_LEN || port <= 0 || port > 65535) {
+        *perr = "invalid probe parameters";
+        return APR_EINVAL;
+    }
+    if ((fd = tcp_connect(host, port, timeout, &rv, perr, p)) < 0) {
+        return rv;
+    }
+    ERR_clear_error();
+    /* Not verifying is the point: the answer is a self-signed certificate. */
+    if (!(ctx = SSL_CTX_new(TLS_client_method()))
+        || !SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION)
+        || !(ssl = SSL_new(ctx)) || !SSL_set_fd(ssl, fd)) {
+        rv = APR_EGENERAL;
+        *perr = apr_psprintf(p, "TLS setup failed: %s", md_crypt_last_error(p));
+        goto leave;
+    }
+    SSL_set_verify(ssl, SSL_VERIFY_NONE, NULL);
+    if (alen > 0) {
+        protos[0] = (unsigned char)alen;
+        memcpy(protos + 1, alpn, alen);
+        /* SSL_set_alpn_protos returns 0 on success. */
+        if (SSL_set_alpn_protos(ssl, protos, (unsigned int)(alen + 1)) != 0) {
+            rv = APR_EGENERAL;
+            *perr = apr_psprintf(p, "TLS setup failed: %s", md_crypt_last_error(p));
+            goto leave;
+        }
+    }
+    if (server_name && !SSL_set_tlsext_host_name(ssl, server_name)) {
+        rv = APR_EGENERAL;
+        *perr = apr_psprintf(p, "TLS setup failed for name %s: %s", server_name,
+                             md_crypt_last_error(p));
+        goto leave;
+    }
+    if (SSL_connect(ssl) != 1) {
+        const char *why = md_crypt_last_error(p);
+
+        rv = APR_EGENERAL;
+        *perr = apr_psprintf(p, "TLS handshake failed: %s",
+                             *why ? why : "the server closed the connection");
+        goto leave;
+    }
+    SSL_get0_alpn_selected(ssl, &sel, &sel_len);
+    if (sel && sel_len > 0) {
+        *palpn = apr_pstrmemdup(p, (const char *)sel, sel_len);
+    }
+    if (!(peer = SSL_get1_peer_certificate(ssl))) {
+        rv = APR_EGENERAL;
+        *perr = "the server sent no certificate";
+        goto leave;
+    }
+    *pcert = md_cert_wrap(peer, p);
+    md_log_perror(MD_LOG_MARK, MD_LOG_TRACE1, 0, p, "MD02600: TLS probe %s:%d (SNI %s, "
+                  "ALPN %s): selected %s", host, port, server_name ? server_name : "-",
+                  alpn ? alpn : "-", *palpn ? *palpn : "no protocol");
+leave:
+    if (ssl) {
+        SSL_free(ssl);
+    }
+    SSL_CTX_free(ctx);
+    close(fd);
+    ERR_clear_error();
+    return rv;
+}

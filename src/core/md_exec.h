@@ -1,0 +1,43 @@
+/* Running an external program (the dns-01 hook of MDChallengeDns01): by
+ * argv, never through a shell, with a time limit and a cap on the output
+ * kept for messages.
+ *
+ * Process model: called from the watchdog thread of a child; the program
+ * is forked from that child and waited for by pid, so other threads are
+ * not affected.
+ */
+#ifndef md_exec_h
+#define md_exec_h
+
+#include <apr_pools.h>
+#include <apr_time.h>
+
+/* Output (stdout and stderr together) kept from a run; more is read and
+ * dropped so the program never blocks on a full pipe. */
+#define MD_EXEC_OUTPUT_MAX      4096
+/* Time a program gets after SIGTERM (on timeout) before SIGKILL. */
+#define MD_EXEC_KILL_GRACE      apr_time_from_sec(2)
+
+typedef struct md_exec_result_t {
+    int exited;             /* the program ended by itself (not killed) */
+    int exit_code;          /* its exit code when exited, else the signal */
+    int timed_out;          /* it was killed because it ran too long */
+    const char *output;     /* what it printed (printable, capped), "" if nothing */
+} md_exec_result_t;
+
+/* Run argv[0] (an absolute path) with the arguments argv[1..] (NULL
+ * terminated) and wait for it at most timeout. The environment is
+ * inherited, stdin is /dev/null.
+ * APR_SUCCESS when the program ran and exited (whatever its exit code, see
+ * (*pres)->exit_code); APR_TIMEUP when it was killed for running longer
+ * than timeout; other codes when it could not be started (APR_ENOENT,
+ * APR_EACCES, ...). *pres is set whenever the program was started.
+ * Allocates from p. Blocks for up to timeout + MD_EXEC_KILL_GRACE. */
+apr_status_t md_exec_run(md_exec_result_t **pres, const char *const *argv,
+                         apr_interval_time_t timeout, apr_pool_t *p);
+
+/* A one-line description of a finished run for messages, e.g.
+ * "exit code 3: no such zone" or "killed after 30 s (timeout)". */
+const char *md_exec_describe(const md_exec_result_t *res, apr_pool_t *p);
+
+#endif /* md_exec_h */
