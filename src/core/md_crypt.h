@@ -143,10 +143,6 @@ apr_status_t md_cert_make_tls_alpn01(md_cert_t **pcert, const char *domain,
 apr_status_t md_cert_get_acme_identifier(const unsigned char **pdigest, int *pcritical,
                                          const md_cert_t *cert, apr_pool_t *p);
 
-/* Does the certificate carry the TLS Feature extension with status_request
- * (OCSP Must-Staple, RFC 7633)? */
-int md_cert_has_must_staple(const md_cert_t *cert);
-
 /* --- TLS probe (md_crypt_tls.c) ---------------------------------------- */
 
 /* Connect to host:port (an address or name), do a TLS handshake offering

@@ -621,22 +621,6 @@ apr_status_t md_cert_get_acme_identifier(const unsigned char **pdigest, int *pcr
     return APR_SUCCESS;
 }
 
-int md_cert_has_must_staple(const md_cert_t *cert)
-{
-    TLS_FEATURE *tlsf = X509_get_ext_d2i(cert->x509, NID_tlsfeature, NULL, NULL);
-    int found = 0;
-    int i;
-
-    for (i = 0; tlsf && i < sk_ASN1_INTEGER_num(tlsf); ++i) {
-        if (ASN1_INTEGER_get(sk_ASN1_INTEGER_value(tlsf, i)) == TLS_FEATURE_STATUS_REQUEST) {
-            found = 1;
-        }
-    }
-    TLS_FEATURE_free(tlsf);
-    ERR_clear_error();
-    return found;
-}
-
 /* Extensions requested in a CSR: the names, and must-staple if wanted. */
 static int csr_exts(X509_REQ *req, const apr_array_header_t *names, int san_critical,
                     int must_staple)

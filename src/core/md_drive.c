@@ -110,6 +110,9 @@ static apr_status_t renew_spec(md_acme_t *acme, const md_drive_env_t *env, const
         md_result_printf(result, rv, "creating the %s key or CSR failed", kname);
         goto leave;
     }
+    /* Public data; lets an admin (and the tests) see what was asked for. */
+    md_log_perror(MD_LOG_MARK, MD_LOG_TRACE1, 0, p, "MD08012: %s: %s CSR%s: %s", md->name,
+                  kname, md->must_staple ? " (must-staple)" : "", csr64);
 
     progress(job, result, "Finalizing the order");
     rv = md_acme_order_finalize(order, acme, csr64, result, p);

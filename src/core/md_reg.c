@@ -257,10 +257,6 @@ void md_reg_assess(md_reg_state_t *st, md_store_t *store, const md_t *md, apr_ti
             st->valid_until = until;
         }
         renew_at = md_timeslice_start(&md->renew_window, from, until);
-        if (!md->must_staple != !md_cert_has_must_staple(leaf)) {
-            /* MDMustStaple changed: a new certificate is due now. */
-            renew_at = now;
-        }
         if (st->present_specs->nelts == 1 || renew_at < st->present_renew_at) {
             st->present_renew_at = renew_at;
         }

@@ -57,8 +57,7 @@ apr_status_t md_reg_activate_staged(md_store_t *store, const md_t *md, int *pact
 /* Assess the live certificate(s) of md at time now, one per key spec.
  * Never fails: problems end up in the state and its description. A spec
  * whose certificate is missing, broken or expired is in missing_specs; the
- * others are served. A certificate whose must-staple differs from
- * md->must_staple is served but due for renewal now. */
+ * others are served. */
 void md_reg_assess(md_reg_state_t *st, md_store_t *store, const md_t *md, apr_time_t now,
                    apr_pool_t *p);
 

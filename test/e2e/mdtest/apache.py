@@ -444,25 +444,27 @@ class Apache:
     def store_json(self):
         return os.path.join(self.store, "md_store.json")
 
-    def wait_staged(self, md, timeout=120, since=0):
+    def wait_staged(self, md, timeout=120, since=0, fname="pubcert.pem"):
         """Wait until a certificate for `md` is staged: the staging pubcert
-        exists and the module announced it (so staging is complete)."""
-        path = self.staged_pubcert(md)
+        (`fname`, e.g. "pubcert.secp384r1.pem" for an EC-only MD) exists and
+        the module announced it (so staging is complete)."""
+        path = os.path.join(self.staging_dir(md), fname)
         rx = re.compile(STAGED_LOG_FMT % re.escape(md))
         self.wait_for(lambda: os.path.exists(path) and self.log_lines(rx, since),
                       timeout=timeout, what="certificate for %s to be staged" % md)
         return path
 
     # --- what clients see ---------------------------------------------------
-    def get_served_chain(self, name, port=None):
-        """Chain presented for SNI `name`, leaf first."""
-        return certs.get_served_chain(name, port or self.https_port)
+    def get_served_chain(self, name, port=None, **kwargs):
+        """Chain presented for SNI `name`, leaf first (kwargs: host=,
+        sigalgs= as certs.get_served_chain takes them)."""
+        return certs.get_served_chain(name, port or self.https_port, **kwargs)
 
-    def get_served_cert(self, name, port=None):
-        return self.get_served_chain(name, port)[0]
+    def get_served_cert(self, name, port=None, **kwargs):
+        return self.get_served_chain(name, port, **kwargs)[0]
 
     def wait_served(self, name, predicate=None, port=None, timeout=90,
-                    what=None):
+                    what=None, **kwargs):
         """Poll the served chain until `predicate(chain)` holds; default:
         the leaf is issued by pebble's intermediate. Returns the chain."""
         if predicate is None:
@@ -470,7 +472,7 @@ class Apache:
                 return certs.issuer_cn(chain[0]).startswith(PEBBLE_ISSUER_PREFIX)
 
         def check():
-            chain = self.get_served_chain(name, port)
+            chain = self.get_served_chain(name, port, **kwargs)
             return chain if predicate(chain) else None
         return self.wait_for(check, timeout=timeout,
                              what=what or "a pebble-issued certificate served for %s" % name)

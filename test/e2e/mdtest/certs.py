@@ -154,16 +154,48 @@ def is_self_signed(cert):
     return cert.issuer == cert.subject
 
 
-def get_served_chain(name, port, host="127.0.0.1", timeout=20):
+def ip_sans(cert):
+    """IP addresses in the subjectAltName extension, as text ("::1")."""
+    try:
+        ext = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName)
+    except x509.ExtensionNotFound:
+        return []
+    return [str(ip) for ip in ext.value.get_values_for_type(x509.IPAddress)]
+
+
+def has_must_staple(cert):
+    """Does the certificate carry TLS Feature status_request (RFC 7633)?"""
+    try:
+        ext = cert.extensions.get_extension_for_class(x509.TLSFeature)
+    except x509.ExtensionNotFound:
+        return False
+    return x509.TLSFeatureType.status_request in list(ext.value)
+
+
+def key_type(cert):
+    """"RSA-<bits>" or "EC-<curve name>" of the certificate's public key."""
+    key = cert.public_key()
+    if isinstance(key, ec.EllipticCurvePublicKey):
+        return "EC-%s" % key.curve.name
+    return "RSA-%d" % key.key_size
+
+
+def get_served_chain(name, port, host="127.0.0.1", timeout=20, sigalgs=None):
     """The certificate chain presented for SNI `name` on host:port.
 
     Uses `openssl s_client -showcerts` so what we see is exactly what a TLS
-    client gets, independent of Python's TLS stack. Returns a list of
+    client gets, independent of Python's TLS stack. `name` None sends no
+    SNI; `sigalgs` (e.g. "ECDSA+SHA256") limits the signature algorithms the
+    client accepts, as an RSA-only or EC-capable client would (TLS 1.2 then,
+    where the server picks its certificate by them). Returns a list of
     x509.Certificate, leaf first. Raises RuntimeError if nothing came back
     (e.g. the server is not listening yet).
     """
-    args = [OPENSSL, "s_client", "-connect", "%s:%d" % (host, port),
-            "-servername", name, "-showcerts"]
+    connect = "[%s]:%d" % (host, port) if ":" in host else "%s:%d" % (host, port)
+    args = [OPENSSL, "s_client", "-connect", connect, "-showcerts"]
+    args += ["-servername", name] if name else ["-noservername"]
+    if sigalgs:
+        args += ["-sigalgs", sigalgs, "-tls1_2"]
     proc = subprocess.run(args, stdin=subprocess.DEVNULL, capture_output=True,
                           timeout=timeout)
     chain = parse_pem_chain(proc.stdout)
@@ -199,3 +231,34 @@ def verify_chain(chain, roots_pem, extra_intermediates_pem=b"", hostname=None):
         proc = subprocess.run(args, stdin=subprocess.DEVNULL, capture_output=True)
         out = (proc.stdout + proc.stderr).decode("utf-8", "replace")
         return proc.returncode == 0, out
+
+
+_CSR_LOG_RE = r"MD08012: %s: (\S+) CSR(?: \(must-staple\))?: ([A-Za-z0-9_-]+)"
+
+
+def logged_csrs(apache, md):
+    """The CSRs the module sent for `md`, as it logs them at trace1
+    (LogLevel md:trace1): [(key name, x509.CertificateSigningRequest)]."""
+    import base64
+    out = []
+    rx = re.compile(_CSR_LOG_RE % re.escape(md))
+    for line in apache.log_lines(rx):
+        m = rx.search(line)
+        der = base64.urlsafe_b64decode(m.group(2) + "=" * (-len(m.group(2)) % 4))
+        out.append((m.group(1), x509.load_der_x509_csr(der)))
+    return out
+
+
+def csr_names(csr):
+    """(dns names, ip addresses as text) in the CSR's subjectAltName."""
+    ext = csr.extensions.get_extension_for_class(x509.SubjectAlternativeName)
+    return (ext.value.get_values_for_type(x509.DNSName),
+            [str(ip) for ip in ext.value.get_values_for_type(x509.IPAddress)])
+
+
+def csr_has_must_staple(csr):
+    try:
+        ext = csr.extensions.get_extension_for_class(x509.TLSFeature)
+    except x509.ExtensionNotFound:
+        return False
+    return x509.TLSFeatureType.status_request in list(ext.value)
