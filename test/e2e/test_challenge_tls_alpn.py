@@ -53,6 +53,8 @@ def test_tls_alpn01_alone_gets_certificate_without_port_80(alpn, pebble):
     assert certs.dns_sans(chain[0]) == [ALPN]
     ok, out = pebble.verify_chain(chain, hostname=ALPN)
     assert ok, out
+    # the CA was asked to validate (this is what the pre-check tests count)
+    assert pebble.count_requests("/chalZ/") >= 1, pebble.log_tail(20)
     assert a.log_lines(r"MD08011: alpn\.test: challenge types tls-alpn-01$")
     assert a.log_lines(r"MD04030: alpn\.test: answered the tls-alpn-01 challenge")
     assert not a.log_lines(r"answered the http-01 challenge")
