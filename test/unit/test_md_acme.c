@@ -507,6 +507,8 @@ static void test_challenge_types(void **state)
     assert_string_equal(ct->name, "http-01");
     assert_non_null(ct->setup);
     assert_non_null(ct->teardown);
+    assert_string_equal(md_acme_challenge_type_get("tls-alpn-01")->name, "tls-alpn-01");
+    assert_string_equal(md_acme_challenge_type_get("dns-01")->name, "dns-01");
     assert_null(md_acme_challenge_type_get("http-02"));
     assert_null(md_acme_challenge_type_get(NULL));
 }

@@ -1090,6 +1090,85 @@ static void test_ip_names(void **state)
     assert_int_equal(ERR_peek_error(), 0);
 }
 
+/* RFC 8737 §3: one SAN (the name validated), and the critical
+ * acmeIdentifier extension 1.3.6.1.5.5.7.1.31 whose value is the DER
+ * OCTET STRING of SHA-256(key authorization). Checked on the DER with
+ * OpenSSL directly, and through md_cert_get_acme_identifier. */
+static void check_tls_alpn01(const char *name, const char *san, int expect_cn,
+                             apr_pool_t *p)
+{
+    static const char key_authz[] = "evaGxfADs6pSRb2LAv9IZf17Dt3juxGJ-PCt92wr-oA."
+                                    "9jg46WB3rR_AHD-EBXdN7cBkH1WOu0tA3M9fm21mqTI";
+    unsigned char want[32];
+    unsigned int want_len = 0;
+    const unsigned char *got;
+    const unsigned char *der;
+    apr_array_header_t *names;
+    ASN1_OBJECT *oid;
+    X509_EXTENSION *ext;
+    const ASN1_OCTET_STRING *data;
+    md_cert_t *cert;
+    X509 *x;
+    int critical = 0;
+    int idx;
+
+    assert_int_equal(md_cert_make_tls_alpn01(&cert, name, key_authz, EC256,
+                                             apr_time_from_sec(3600), p), APR_SUCCESS);
+    cert = reparse(cert, p);
+    assert_true(EVP_Digest(key_authz, strlen(key_authz), want, &want_len, EVP_sha256(), NULL));
+    assert_int_equal(want_len, 32);
+
+    x = x509_of(cert, p);
+    oid = OBJ_txt2obj("1.3.6.1.5.5.7.1.31", 1);
+    assert_non_null(oid);
+    idx = X509_get_ext_by_OBJ(x, oid, -1);
+    ASN1_OBJECT_free(oid);
+    assert_true(idx >= 0);
+    ext = X509_get_ext(x, idx);
+    assert_int_equal(X509_EXTENSION_get_critical(ext), 1);
+    data = X509_EXTENSION_get_data(ext);
+    assert_int_equal(ASN1_STRING_length(data), 34);
+    der = ASN1_STRING_get0_data(data);
+    assert_int_equal(der[0], 0x04);   /* OCTET STRING */
+    assert_int_equal(der[1], 32);
+    assert_memory_equal(der + 2, want, 32);
+    /* self-signed with the given key */
+    assert_int_equal(X509_verify(x, X509_get0_pubkey(x)), 1);
+    assert_int_equal(X509_NAME_entry_count(X509_get_subject_name(x)), expect_cn ? 1 : 0);
+    X509_free(x);
+
+    assert_true(md_cert_matches_key(cert, EC256));
+    assert_int_equal(md_cert_get_alt_names(&names, cert, p), APR_SUCCESS);
+    assert_int_equal(names->nelts, 1);
+    assert_string_equal(APR_ARRAY_IDX(names, 0, const char *), san);
+    assert_int_equal(md_cert_get_acme_identifier(&got, &critical, cert, p), APR_SUCCESS);
+    assert_true(critical);
+    assert_memory_equal(got, want, 32);
+}
+
+static void test_tls_alpn01_cert(void **state)
+{
+    apr_pool_t *p = *state;
+    const unsigned char *got;
+    md_cert_t *cert;
+    int critical = 1;
+
+    check_tls_alpn01("example.org", "example.org", 1, p);
+    /* RFC 8738 §6: an IP address as iPAddress SAN, no CN */
+    check_tls_alpn01("192.0.2.7", "192.0.2.7", 0, p);
+    check_tls_alpn01("2001:db8::7", "2001:db8::7", 0, p);
+    /* an ordinary certificate has no acmeIdentifier */
+    cert = reparse(self_signed(EC256, SS_NAMES, apr_time_from_sec(60), p), p);
+    assert_int_equal(md_cert_get_acme_identifier(&got, &critical, cert, p), APR_ENOENT);
+    assert_null(got);
+    assert_false(critical);
+    assert_int_equal(md_cert_make_tls_alpn01(&cert, "", "x", EC256, apr_time_from_sec(60), p),
+                     APR_EINVAL);
+    assert_int_equal(md_cert_make_tls_alpn01(&cert, "a.test", NULL, EC256,
+                                             apr_time_from_sec(60), p), APR_EINVAL);
+    assert_int_equal(ERR_peek_error(), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1118,6 +1197,7 @@ int main(void)
         UNIT_TEST(test_certs_from_pem_errors),
         UNIT_TEST(test_csr),
         UNIT_TEST(test_ip_names),
+        UNIT_TEST(test_tls_alpn01_cert),
     };
     int failed = UNIT_RUN(tests);
 

@@ -108,6 +108,41 @@ static void test_matches(void **state)
     assert_false(md_dns_matches("a", NULL));
 }
 
+/* RFC 8738 §6: tls-alpn-01 for an address uses its reverse-DNS name. */
+static void test_ip_reverse_names(void **state)
+{
+    apr_pool_t *p = *state;
+    const char *v6 = "b.a.9.8.7.6.5.0.4.0.0.0.3.0.0.0.2.0.0.0.1.0.0.0.0.0.0.0.1.2.3.4.ip6.arpa";
+
+    assert_true(md_dns_is_ip("127.0.0.1"));
+    assert_true(md_dns_is_ip("::1"));
+    assert_false(md_dns_is_ip("a.test"));
+    assert_false(md_dns_is_ip("[::1]"));
+    assert_false(md_dns_is_ip(NULL));
+
+    assert_string_equal(md_dns_ip_reverse_name(p, "192.0.2.7"), "7.2.0.192.in-addr.arpa");
+    /* RFC 3596 §2.5's example address */
+    assert_string_equal(md_dns_ip_reverse_name(p, "4321:0:1:2:3:4:567:89ab"), v6);
+    assert_null(md_dns_ip_reverse_name(p, "a.test"));
+
+    assert_string_equal(md_dns_ip_from_reverse_name(p, "7.2.0.192.in-addr.arpa"), "192.0.2.7");
+    assert_string_equal(md_dns_ip_from_reverse_name(p, "1.0.0.127.IN-ADDR.ARPA"), "127.0.0.1");
+    assert_string_equal(md_dns_ip_from_reverse_name(p, v6), "4321:0:1:2:3:4:567:89ab");
+    assert_string_equal(md_dns_ip_from_reverse_name(p, md_dns_ip_reverse_name(p, "::1")),
+                        "::1");
+    assert_null(md_dns_ip_from_reverse_name(p, "a.test"));
+    assert_null(md_dns_ip_from_reverse_name(p, "in-addr.arpa"));
+    assert_null(md_dns_ip_from_reverse_name(p, "2.0.192.in-addr.arpa"));
+    assert_null(md_dns_ip_from_reverse_name(p, "1.7.2.0.192.in-addr.arpa"));
+    assert_null(md_dns_ip_from_reverse_name(p, "256.2.0.192.in-addr.arpa"));
+    assert_null(md_dns_ip_from_reverse_name(p, "x.2.0.192.in-addr.arpa"));
+    assert_null(md_dns_ip_from_reverse_name(p, "g.a.9.8.7.6.5.0.4.0.0.0.3.0.0.0.2.0.0.0.1.0.0.0."
+                                               "0.0.0.0.1.2.3.4.ip6.arpa"));
+    assert_null(md_dns_ip_from_reverse_name(p, "a.9.8.7.6.5.0.4.0.0.0.3.0.0.0.2.0.0.0.1.0.0.0."
+                                               "0.0.0.0.1.2.3.4.ip6.arpa"));
+    assert_null(md_dns_ip_from_reverse_name(p, NULL));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -115,6 +150,7 @@ int main(void)
         UNIT_TEST(test_invalid),
         UNIT_TEST(test_wildcard),
         UNIT_TEST(test_matches),
+        UNIT_TEST(test_ip_reverse_names),
     };
     return UNIT_RUN(tests);
 }

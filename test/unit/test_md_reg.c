@@ -1,5 +1,7 @@
 /* Unit tests of md_reg.c over a real file-system store in a temp dir:
- * sync of md.json, activation of staged sets, assessment, fallbacks. */
+ * sync of md.json, activation of staged sets, assessment, fallbacks, and
+ * MDs with several key types (assessment per spec, which specs a renewal
+ * orders, activation of a set that renewed only some of them). */
 #include "unit.h"
 
 #include <ftw.h>
@@ -94,6 +96,14 @@ static void put_cred(fixture_t *f, md_store_group_t group, const char *name,
     assert_int_equal(md_store_save_pkey(f->store, group, name, MD_FN_PRIVKEY, key, f->p),
                      APR_SUCCESS);
     assert_int_equal(md_store_save_certs(f->store, group, name, MD_FN_PUBCERT, chain, f->p),
+                     APR_SUCCESS);
+}
+
+/* The drive writes md.json into staging last: the set is finished. */
+static void stage_finished(fixture_t *f, const md_t *md)
+{
+    assert_int_equal(md_store_save_json(f->store, MD_SG_STAGING, md->name, MD_FN_MD,
+                                        md_json_pool_own(f->p, md_to_json(md)), f->p),
                      APR_SUCCESS);
 }
 
@@ -192,6 +202,10 @@ static void test_activate_moves_staging_into_domains(void **state)
     assert_int_equal(md_pkey_gen(&newkey, f->p, &spec), APR_SUCCESS);
     put_cred(f, MD_SG_STAGING, "a.test", md->domains, newkey, apr_time_from_sec(90 * 86400));
     staged = read_file(f, "staging/a.test/pubcert.pem");
+    /* Not finished yet: left alone. */
+    assert_int_equal(md_reg_activate_staged(f->store, md, &activated, f->p), APR_SUCCESS);
+    assert_false(activated);
+    stage_finished(f, md);
     assert_non_null(strstr(read_file(f, "staging/a.test/privkey.pem"), "ENCRYPTED"));
 
     assert_int_equal(md_reg_activate_staged(f->store, md, &activated, f->p), APR_SUCCESS);
@@ -244,6 +258,7 @@ static void test_activate_discards_set_not_covering_names(void **state)
     int activated = -1;
 
     put_cred(f, MD_SG_STAGING, "a.test", other->domains, f->ec_key, apr_time_from_sec(86400));
+    stage_finished(f, md);
     assert_int_not_equal(md_reg_activate_staged(f->store, md, &activated, f->p), APR_SUCCESS);
     assert_false(activated);
     assert_null(read_file(f, "staging/a.test/pubcert.pem"));
@@ -259,9 +274,11 @@ static void test_activate_after_crash_post_swap_only_clears_staging(void **state
 
     /* The swap happened, then the process died before clearing staging. */
     put_cred(f, MD_SG_STAGING, "a.test", md->domains, f->ec_key, apr_time_from_sec(86400));
+    stage_finished(f, md);
     cert = read_file(f, "staging/a.test/pubcert.pem");
     assert_int_equal(md_reg_activate_staged(f->store, md, &activated, f->p), APR_SUCCESS);
     put_cred(f, MD_SG_STAGING, "a.test", md->domains, f->ec_key, apr_time_from_sec(86400));
+    stage_finished(f, md);
     apr_file_remove(apr_pstrcat(f->p, f->dir, "/md/staging/a.test/pubcert.pem", NULL), f->p);
     apr_file_remove(apr_pstrcat(f->p, f->dir, "/md/staging/a.test/privkey.pem", NULL), f->p);
     assert_int_equal(md_store_save_text(f->store, MD_SG_STAGING, "a.test", MD_FN_PUBCERT,
@@ -302,6 +319,187 @@ static void test_fallback_created_once_and_reused(void **state)
     assert_string_not_equal(first, read_file(f, "domains/a.test/fallback-pubcert.pem"));
 }
 
+#define DAY     apr_time_from_sec(24 * 3600)
+
+/* --- several key types (tests with a plain pool state) --- */
+
+static apr_status_t tmpdir_cleanup(void *data)
+{
+    nftw(data, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    return APR_SUCCESS;
+}
+
+static md_store_t *store_make(apr_pool_t *p)
+{
+    char *dir = apr_pstrdup(p, "/tmp/md-test-reg-specs-XXXXXX");
+    md_store_t *store = NULL;
+
+    assert_non_null(mkdtemp(dir));
+    apr_pool_cleanup_register(p, dir, tmpdir_cleanup, apr_pool_cleanup_null);
+    assert_int_equal(md_store_fs_open(&store, p, apr_pstrcat(p, dir, "/md", NULL)),
+                     APR_SUCCESS);
+    return store;
+}
+
+static md_pkey_spec_t *spec_make(apr_pool_t *p, const char *word)
+{
+    md_pkey_spec_t *spec = NULL;
+    const char *err = NULL;
+    int used = 0;
+
+    assert_int_equal(md_pkey_spec_parse(&spec, word, NULL, &used, &err, p), APR_SUCCESS);
+    return spec;
+}
+
+/* dual.test with RSA and P-256 */
+static md_t *dual_md_make(apr_pool_t *p)
+{
+    md_t *md = md_create_empty(p);
+
+    md->name = "dual.test";
+    APR_ARRAY_PUSH(md->domains, const char *) = "dual.test";
+    md->pkey_specs = apr_array_make(p, 2, sizeof(md_pkey_spec_t *));
+    APR_ARRAY_PUSH(md->pkey_specs, md_pkey_spec_t *) = spec_make(p, "RSA");
+    APR_ARRAY_PUSH(md->pkey_specs, md_pkey_spec_t *) = spec_make(p, "P-256");
+    return md;
+}
+
+/* A certificate for md valid for valid_for (an EC key stands in for every
+ * spec: only the file names depend on the spec), saved in group. Returns
+ * its fingerprint. */
+static const char *cred_save(md_store_t *store, md_store_group_t group, const md_t *md,
+                             const md_pkey_spec_t *spec, apr_interval_time_t valid_for,
+                             apr_pool_t *p)
+{
+    md_pkey_spec_t ec = { MD_PKEY_TYPE_EC, 0, "P-256" };
+    apr_array_header_t *chain = apr_array_make(p, 1, sizeof(md_cert_t *));
+    md_pkey_t *pkey;
+    md_cert_t *cert;
+
+    assert_int_equal(md_pkey_gen(&pkey, p, &ec), APR_SUCCESS);
+    assert_int_equal(md_cert_self_sign(&cert, md->name, md->domains, pkey, valid_for, p),
+                     APR_SUCCESS);
+    APR_ARRAY_PUSH(chain, md_cert_t *) = cert;
+    assert_int_equal(md_store_save_pkey(store, group, md->name, md_reg_pkey_fname(spec, p),
+                                        pkey, p), APR_SUCCESS);
+    assert_int_equal(md_store_save_certs(store, group, md->name, md_reg_cert_fname(spec, p),
+                                         chain, p), APR_SUCCESS);
+    return md_cert_sha256_fingerprint(cert, p);
+}
+
+static const char *live_fingerprint(md_store_t *store, const md_t *md,
+                                    const md_pkey_spec_t *spec, apr_pool_t *p)
+{
+    apr_array_header_t *chain = NULL;
+
+    if (md_store_load_certs(store, MD_SG_DOMAINS, md->name, md_reg_cert_fname(spec, p), &chain,
+                            p) != APR_SUCCESS) {
+        return NULL;
+    }
+    return md_cert_sha256_fingerprint(APR_ARRAY_IDX(chain, 0, md_cert_t *), p);
+}
+
+static void test_assess_missing_spec_keeps_the_other(void **state)
+{
+    apr_pool_t *p = *state;
+    md_store_t *store = store_make(p);
+    md_t *md = dual_md_make(p);
+    md_pkey_spec_t *rsa = APR_ARRAY_IDX(md->pkey_specs, 0, md_pkey_spec_t *);
+    md_pkey_spec_t *ec = APR_ARRAY_IDX(md->pkey_specs, 1, md_pkey_spec_t *);
+    const apr_array_header_t *renew;
+    md_reg_state_t st;
+    apr_time_t now = apr_time_now();
+
+    cred_save(store, MD_SG_DOMAINS, md, rsa, 90 * DAY, p);
+    md_reg_assess(&st, store, md, now, p);
+    assert_true(st.has_cert);
+    assert_int_equal(st.state, MD_S_INCOMPLETE);
+    assert_non_null(strstr(st.state_descr, "secp256r1"));
+    assert_int_equal(st.present_specs->nelts, 1);
+    assert_ptr_equal(APR_ARRAY_IDX(st.present_specs, 0, md_pkey_spec_t *), rsa);
+    assert_int_equal(st.missing_specs->nelts, 1);
+    assert_ptr_equal(APR_ARRAY_IDX(st.missing_specs, 0, md_pkey_spec_t *), ec);
+    assert_int_equal(st.renew_at, 0);
+    assert_true(st.present_renew_at > now);
+    /* only the new key type is ordered while the old certificate is fine */
+    renew = md_reg_specs_to_renew(&st, now);
+    assert_ptr_equal(renew, st.missing_specs);
+    /* once the old one is due too, all are renewed */
+    assert_null(md_reg_specs_to_renew(&st, st.present_renew_at + 1));
+
+    cred_save(store, MD_SG_DOMAINS, md, ec, 90 * DAY, p);
+    md_reg_assess(&st, store, md, now, p);
+    assert_int_equal(st.state, MD_S_COMPLETE);
+    assert_int_equal(st.present_specs->nelts, 2);
+    assert_int_equal(st.missing_specs->nelts, 0);
+    assert_true(st.renew_at > now);
+    assert_null(md_reg_specs_to_renew(&st, now));
+}
+
+static void test_assess_none_or_expired(void **state)
+{
+    apr_pool_t *p = *state;
+    md_store_t *store = store_make(p);
+    md_t *md = dual_md_make(p);
+    md_reg_state_t st;
+
+    md_reg_assess(&st, store, md, apr_time_now(), p);
+    assert_false(st.has_cert);
+    assert_int_equal(st.state, MD_S_INCOMPLETE);
+    assert_int_equal(st.missing_specs->nelts, 2);
+    assert_null(md_reg_specs_to_renew(&st, apr_time_now()));
+
+    cred_save(store, MD_SG_DOMAINS, md, APR_ARRAY_IDX(md->pkey_specs, 0, md_pkey_spec_t *),
+              DAY, p);
+    cred_save(store, MD_SG_DOMAINS, md, APR_ARRAY_IDX(md->pkey_specs, 1, md_pkey_spec_t *),
+              DAY, p);
+    md_reg_assess(&st, store, md, apr_time_now() + 2 * DAY, p);
+    assert_false(st.has_cert);
+    assert_int_equal(st.state, MD_S_EXPIRED);
+}
+
+static void test_activate_merges_renewed_specs(void **state)
+{
+    apr_pool_t *p = *state;
+    md_store_t *store = store_make(p);
+    md_t *md = dual_md_make(p);
+    md_pkey_spec_t *rsa = APR_ARRAY_IDX(md->pkey_specs, 0, md_pkey_spec_t *);
+    md_pkey_spec_t *ec = APR_ARRAY_IDX(md->pkey_specs, 1, md_pkey_spec_t *);
+    const char *rsa_fp;
+    const char *ec_fp;
+    md_reg_state_t st;
+    int activated = -1;
+
+    rsa_fp = cred_save(store, MD_SG_DOMAINS, md, rsa, 90 * DAY, p);
+    ec_fp = cred_save(store, MD_SG_STAGING, md, ec, 90 * DAY, p);
+
+    /* not finished: md.json is written last by the drive */
+    assert_int_equal(md_reg_activate_staged(store, md, &activated, p), APR_SUCCESS);
+    assert_false(activated);
+    assert_null(live_fingerprint(store, md, ec, p));
+
+    assert_int_equal(md_store_save_json(store, MD_SG_STAGING, md->name, MD_FN_MD,
+                                        md_json_pool_own(p, md_to_json(md)), p), APR_SUCCESS);
+    assert_int_equal(md_reg_activate_staged(store, md, &activated, p), APR_SUCCESS);
+    assert_true(activated);
+    /* the new EC certificate is live, the RSA one carried over */
+    assert_string_equal(live_fingerprint(store, md, ec, p), ec_fp);
+    assert_string_equal(live_fingerprint(store, md, rsa, p), rsa_fp);
+    assert_false(md_store_exists(store, MD_SG_STAGING, md->name, MD_FN_MD, p));
+    md_reg_assess(&st, store, md, apr_time_now(), p);
+    assert_int_equal(st.state, MD_S_COMPLETE);
+
+    /* renewing both replaces both */
+    rsa_fp = cred_save(store, MD_SG_STAGING, md, rsa, 90 * DAY, p);
+    ec_fp = cred_save(store, MD_SG_STAGING, md, ec, 90 * DAY, p);
+    assert_int_equal(md_store_save_json(store, MD_SG_STAGING, md->name, MD_FN_MD,
+                                        md_json_pool_own(p, md_to_json(md)), p), APR_SUCCESS);
+    assert_int_equal(md_reg_activate_staged(store, md, &activated, p), APR_SUCCESS);
+    assert_true(activated);
+    assert_string_equal(live_fingerprint(store, md, rsa, p), rsa_fp);
+    assert_string_equal(live_fingerprint(store, md, ec, p), ec_fp);
+}
+
 #define REG_TEST(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -315,6 +513,9 @@ int main(void)
         REG_TEST(test_activate_discards_set_not_covering_names),
         REG_TEST(test_activate_after_crash_post_swap_only_clears_staging),
         REG_TEST(test_fallback_created_once_and_reused),
+        UNIT_TEST(test_assess_missing_spec_keeps_the_other),
+        UNIT_TEST(test_assess_none_or_expired),
+        UNIT_TEST(test_activate_merges_renewed_specs),
     };
     return UNIT_RUN(tests);
 }
