@@ -74,15 +74,27 @@ static int is_dry_run(void)
     return ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG;
 }
 
+/* Is the vhost name the MD name? An IPv6 address may be written "[::1]"
+ * (httpd takes no IPv6 ServerName, only a ServerAlias). */
+static int name_is(const char *vhost_name, const char *name)
+{
+    size_t len = strlen(name);
+
+    if (vhost_name[0] == '[' && strlen(vhost_name) == len + 2 && vhost_name[len + 1] == ']') {
+        return !strncasecmp(vhost_name + 1, name, len);
+    }
+    return !strcasecmp(vhost_name, name);
+}
+
 static int server_has_name(const server_rec *s, const char *name)
 {
     int i;
 
-    if (s->server_hostname && !strcasecmp(s->server_hostname, name)) {
+    if (s->server_hostname && name_is(s->server_hostname, name)) {
         return 1;
     }
     for (i = 0; s->names && i < s->names->nelts; ++i) {
-        if (!strcasecmp(MD_ARR_IDX(s->names, i, const char *), name)) {
+        if (name_is(MD_ARR_IDX(s->names, i, const char *), name)) {
             return 1;
         }
     }

@@ -36,7 +36,7 @@ def keys(e2e):
     conf.add_vhost(BIG)
     conf.add_vhost(STAPLE)
     conf.add("<VirtualHost [::1]:%d>" % a.https_port,
-             "    ServerAlias ::1",
+             "    ServerAlias [::1]",
              "    SSLEngine on",
              "</VirtualHost>")
     conf.write()
