@@ -20,6 +20,9 @@ import pytest
 from mdtest import certs
 from mdtest.dns01 import Dns01Program
 
+# checked through our log lines (and IP identifiers, pre-checks: not in stock)
+pytestmark = pytest.mark.ours
+
 WILD = ["wild.test", "*.wild.test"]
 V2 = "v2.test"
 DNSFIRST = "dnsfirst.test"

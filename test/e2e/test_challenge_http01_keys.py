@@ -13,6 +13,9 @@ import pytest
 
 from mdtest import certs
 
+# checked through our log lines (and IP identifiers, pre-checks: not in stock)
+pytestmark = pytest.mark.ours
+
 DUAL = "dual.test"
 BIG = "big.test"
 STAPLE = "staple.test"

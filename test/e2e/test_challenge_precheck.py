@@ -4,6 +4,11 @@ at). A wrong MDPortMap is then reported precisely, and no validation is
 spent at the CA."""
 import os
 
+import pytest
+
+# checked through our log lines (and IP identifiers, pre-checks: not in stock)
+pytestmark = pytest.mark.ours
+
 MD = "precheck.test"
 
 

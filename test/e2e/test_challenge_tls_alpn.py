@@ -14,6 +14,9 @@ import pytest
 
 from mdtest import certs
 
+# checked through our log lines (and IP identifiers, pre-checks: not in stock)
+pytestmark = pytest.mark.ours
+
 ALPN = "alpn.test"
 IP = "127.0.0.1"
 NONE = "none.test"      # no acme-tls/1 in its vhost, port 80 unreachable

@@ -4,6 +4,10 @@ new key."""
 import os
 
 from mdtest import certs
+import pytest
+
+# checked through our log lines (and IP identifiers, pre-checks: not in stock)
+pytestmark = pytest.mark.ours
 
 MD = "keys.test"
 ECDSA_ONLY = "ECDSA+SHA256"
