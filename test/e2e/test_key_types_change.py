@@ -3,8 +3,9 @@ orders only the new one and keeps serving the old; every renewal makes a
 new key."""
 import os
 
-from mdtest import certs
 import pytest
+
+from mdtest import certs
 
 # checked through our log lines (and IP identifiers, pre-checks: not in stock)
 pytestmark = pytest.mark.ours
