@@ -78,6 +78,8 @@ md_t *md_clone(apr_pool_t *p, const md_t *src)
     md->ca_challenges = md_array_str_clone(p, src->ca_challenges);
     md->pkey_specs = specs_clone(p, src->pkey_specs);
     md->state_descr = str_clone(p, src->state_descr);
+    md->cert_files = md_array_str_clone(p, src->cert_files);
+    md->pkey_files = md_array_str_clone(p, src->pkey_files);
     md->defn_name = str_clone(p, src->defn_name);
     return md;
 }
@@ -230,6 +232,10 @@ json_t *md_to_json(const md_t *md)
         json_object_set_new(proto, MD_KEY_ACME_TLS_1, json_array());
     }
     json_object_set_new(j, MD_KEY_PROTO, proto);
+    if (md->cert_files && md->cert_files->nelts > 0) {
+        json_object_set_new(j, MD_KEY_CERT_FILES, md_json_from_str_array(md->cert_files));
+        json_object_set_new(j, MD_KEY_PKEY_FILES, md_json_from_str_array(md->pkey_files));
+    }
     json_object_set_new(j, MD_KEY_STAPLING, json_boolean(md->stapling));
     json_object_set_new(j, MD_KEY_PROFILE_MANDATORY, json_false());
     json_object_set_new(j, MD_KEY_ARI_RENEWALS, json_true());
@@ -394,6 +400,8 @@ apr_status_t md_from_json(md_t **pmd, const json_t *json, const char *source, ap
     md->must_staple = md_json_get_bool(json, MD_KEY_MUST_STAPLE, 0);
     md->require_https = require_https_parse(md_json_get_str(json, MD_KEY_REQUIRE_HTTPS));
     md->stapling = md_json_get_bool(json, MD_KEY_STAPLING, 0);
+    md->cert_files = md_json_get_str_array(json, MD_KEY_CERT_FILES, p);
+    md->pkey_files = md_json_get_str_array(json, MD_KEY_PKEY_FILES, p);
     /* Other members (the stock module's "proto", "profile-mandatory",
      * "ari-renewals", ...) have no place in md_t and are ignored. */
     *pmd = md;
