@@ -183,6 +183,11 @@ apr_status_t md_status_renewal(json_t **pjson, md_store_t *store, const md_t *md
         json_object_del(job, MD_KEY_LOG);
     }
     last = md_json_get_obj(job, MD_KEY_LAST);
+    if (last && md_json_get_bool(job, MD_KEY_FINISHED, 0)
+        && md_json_get_str(job, MD_KEY_VALID_FROM) && !json_object_get(last, MD_KEY_VALID_FROM)) {
+        /* As the stock module: a successful result names the new certificate's start. */
+        md_json_set_str(last, MD_KEY_VALID_FROM, md_json_get_str(job, MD_KEY_VALID_FROM));
+    }
     if (last && md_json_get_int(last, MD_KEY_STATUS, 0) != 0) {
         char buf[256];
         long long status = md_json_get_int(last, MD_KEY_STATUS, 0);

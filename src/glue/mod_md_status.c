@@ -226,7 +226,7 @@ static void send_json(request_rec *r, const json_t *j)
 /* GET (and HEAD, which httpd maps to GET) only. */
 static int only_get(request_rec *r)
 {
-    r->allowed = (AP_METHOD_BIT << M_GET);
+    ap_allow_standard_methods(r, REPLACE_ALLOW, M_GET, -1);
     return r->method_number == M_GET ? OK : HTTP_METHOD_NOT_ALLOWED;
 }
 

@@ -167,6 +167,7 @@ static const char JOB_FAILED[] =
 static const char JOB_FINISHED[] =
     "{\"name\": \"a.test\", \"finished\": true, \"errors\": 0,"
     " \"last-run\": \"Sun, 29 Nov 2026 11:00:00 GMT\", \"last\": {\"status\": 0},"
+    " \"valid-from\": \"Sun, 29 Nov 2026 10:59:00 GMT\","
     " \"log\": {\"entries\": []}}";
 
 /* --- md-status ----------------------------------------------------------- */
@@ -300,6 +301,8 @@ static void test_renewal_staged(void **state)
     assert_string_equal(str_at(j, "renewal.cert.rsa.serial", p), md_cert_serial_hex(staged, p));
     assert_string_equal(str_at(j, "cert.rsa.serial", p), md_cert_serial_hex(live, p));
     assert_null(str_at(j, "renewal.last.status-description", p));
+    assert_string_equal(str_at(j, "renewal.last.valid-from", p),
+                        "Sun, 29 Nov 2026 10:59:00 GMT");
 
     /* certificate-status: the live one brief, the staged one under renewal */
     cs = md_status_cert_status_json(j, p);
