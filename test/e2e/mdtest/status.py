@@ -3,7 +3,7 @@ with any method, JSON fetching and comparing JSON documents by their keys.
 
     status.add_handlers(conf)                     # /md-status, /md-metrics, /server-status
     j = status.get_json(a, "/md-status/a.test")   # via http, Host: localhost
-    r = status.request(a, "POST", "a.test", "/x", https=True)
+    r = status.request(a, "POST", "a.test", "/x", https=True)   # r.header_list too
     status.key_paths(j)                           # {"/name", "/ca/urls", ...}
 """
 import http.client
@@ -52,7 +52,9 @@ def request(apache, method, host, path, https=False, body=None, headers=None, ti
     try:
         conn.request(method, path, body=body, headers=hdrs)
         r = conn.getresponse()
-        return HttpResponse(r.status, dict(r.getheaders()), r.read())
+        resp = HttpResponse(r.status, dict(r.getheaders()), r.read())
+        resp.header_list = r.getheaders()     # repeated headers stay repeated
+        return resp
     finally:
         conn.close()
 
