@@ -93,10 +93,6 @@ def life(e2e):
         ca.stop()
 
 
-def _serial_hex(cert):
-    return "%X" % cert.serial_number
-
-
 def _auto_counts(text):
     return {m.group(1): int(m.group(2))
             for m in re.finditer(r"^ManagedCertificates(\w+): (\d+)$", text, re.M)}
@@ -170,13 +166,13 @@ def test_certificate_status_before_first_certificate_goes_live(life):
     cs = json.loads(r.text)
     assert cs["rsa"] == {}, "no live certificate yet"
     staged = cs["renewal"]["cert"]["rsa"]
-    assert staged["serial"] == _serial_hex(life.staged.pubcert)
+    assert staged["serial"] == status.serial_hex(life.staged.pubcert)
     assert staged["valid"]["until"]
 
 
 def test_certificate_status_of_live_certificate(life):
     cs = json.loads(life.live.cert_status.text)
-    assert cs["rsa"]["serial"] == _serial_hex(life.live.served)
+    assert cs["rsa"]["serial"] == status.serial_hex(life.live.served)
     assert cs["rsa"]["sha256-fingerprint"] == life.live.md["cert"]["rsa"]["sha256-fingerprint"]
     assert cs["valid"]["until"] == life.live.md["cert"]["valid"]["until"]
     assert "renewal" not in cs
@@ -187,10 +183,10 @@ def test_certificate_status_of_live_certificate(life):
 
 def test_certificate_status_after_renewal_is_staged(life):
     cs = json.loads(life.renewed.cert_status.text)
-    assert cs["rsa"]["serial"] == _serial_hex(life.renewed.served)
-    assert cs["rsa"]["serial"] == _serial_hex(life.live.served), "still the same live one"
+    assert cs["rsa"]["serial"] == status.serial_hex(life.renewed.served)
+    assert cs["rsa"]["serial"] == status.serial_hex(life.live.served), "still the same live one"
     staged = cs["renewal"]["cert"]["rsa"]
-    assert staged["serial"] == _serial_hex(life.renewed.pubcert)
+    assert staged["serial"] == status.serial_hex(life.renewed.pubcert)
     assert staged["serial"] != cs["rsa"]["serial"]
 
 

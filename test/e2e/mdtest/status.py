@@ -74,6 +74,14 @@ def md_status(apache, name=None):
     return get_json(apache, "/md-status" + ("/" + name if name else ""))
 
 
+def serial_hex(cert):
+    """A certificate's serial as status shows it: upper-case hex of whole
+    bytes (OpenSSL's BN_bn2hex, as the stock module), so "0A..." keeps its
+    leading zero."""
+    h = "%X" % cert.serial_number
+    return h if len(h) % 2 == 0 else "0" + h
+
+
 def key_paths(doc, prefix="", skip=("log",)):
     """The set of key paths in a JSON document: "/a/b" for objects, "[]"
     for array elements (all elements merged). Members named in skip are
