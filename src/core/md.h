@@ -80,6 +80,12 @@ typedef struct md_t {
     md_state_t state;
     const char *state_descr;          /* why the state, or NULL */
 
+    /* MDCertificateFile / MDCertificateKeyFile: certificates the admin
+     * provides instead of the CA (absolute paths, same count, pairwise);
+     * NULL or empty for a normal MD. md.json "cert-files"/"pkey-files". */
+    apr_array_header_t *cert_files;
+    apr_array_header_t *pkey_files;
+
     /* From the configuration only, never stored: */
     const char *defn_name;            /* config file the MD was defined in */
     unsigned defn_line_number;        /* and the line */

@@ -10,6 +10,7 @@
 #include "md_jws.h"
 #include "md_keys.h"
 #include "md_log.h"
+#include "md_stats.h"
 #include "md_time.h"
 #include "md_util.h"
 
@@ -318,10 +319,12 @@ static apr_status_t send_req(md_acme_resp_t **presp, md_acme_t *acme, const char
     rv = md_http_request(&hresp, acme->http, method, url, ctype,
                          accept ? accept : CT_JSON, body, body_len, p);
     if (rv != APR_SUCCESS) {
+        md_stats_count(md_stats_current(), acme->url, 1);
         md_result_printf(result, rv, "%s %s: %s", method, url, apr_strerror(rv, buf, sizeof(buf)));
         return rv;
     }
     rv = md_acme_handle_response(presp, acme, hresp, method, want_json, result, p);
+    md_stats_count(md_stats_current(), acme->url, rv != APR_SUCCESS);
     md_log_perror(MD_LOG_MARK, MD_LOG_TRACE1, rv, p, "MD04005: %s %s -> %d", method, url,
                   hresp->status);
     return rv;

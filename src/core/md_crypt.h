@@ -122,6 +122,28 @@ const char *md_cert_issuer_name(const md_cert_t *cert, apr_pool_t *p);
 /* Does the certificate's public key match the private key? */
 int md_cert_matches_key(const md_cert_t *cert, const md_pkey_t *pkey);
 
+/* RFC 9773 §4.1 ARI certificate identifier: base64url of the authority key
+ * identifier's keyIdentifier, ".", base64url of the serial number's DER
+ * content octets. NULL when the certificate has no authority key id. */
+const char *md_cert_ari_cert_id(const md_cert_t *cert, apr_pool_t *p);
+
+/* One Signed Certificate Timestamp (RFC 6962 §3.2) embedded in a certificate. */
+typedef struct md_sct_t {
+    int version;                /* 1 for v1 (the only one defined), 0 unknown */
+    const char *log_id;         /* lower-case hex of the 32-byte log id */
+    apr_time_t timestamp;       /* when the log signed it */
+    const char *signature;      /* lower-case hex of the signature */
+    const char *signature_alg;  /* OpenSSL's long name, e.g. "ecdsa-with-SHA256";
+                                 * NULL if unknown */
+} md_sct_t;
+
+/* The SCTs (md_sct_t*) of the certificate's SCT list extension (OID
+ * 1.3.6.1.4.1.11129.2.4.2), in order; an empty array when there is none.
+ * APR_EINVAL (logged at debug) if the extension is there but unreadable.
+ * Everything is allocated from p. */
+apr_status_t md_cert_get_scts(apr_array_header_t **pscts, const md_cert_t *cert,
+                              apr_pool_t *p);
+
 /* A self-signed certificate for names (first is the CN), valid from now-1d
  * for valid_for, signed with pkey; used as the fallback while no real
  * certificate exists. */

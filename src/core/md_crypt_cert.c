@@ -14,6 +14,7 @@
 #include <apr_strings.h>
 
 #include <openssl/bn.h>
+#include <openssl/ct.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/objects.h>
@@ -365,6 +366,94 @@ int md_cert_matches_key(const md_cert_t *cert, const md_pkey_t *pkey)
 
     ERR_clear_error();
     return eq;
+}
+
+/* --- renewal info and certificate transparency ------------------------ */
+
+static const char *hex_lower(const unsigned char *data, apr_size_t len, apr_pool_t *p)
+{
+    static const char HEX[] = "0123456789abcdef";
+    char *s = apr_palloc(p, 2 * len + 1);
+    apr_size_t i;
+
+    for (i = 0; i < len; ++i) {
+        s[2 * i] = HEX[data[i] >> 4];
+        s[2 * i + 1] = HEX[data[i] & 0x0f];
+    }
+    s[2 * len] = '\0';
+    return s;
+}
+
+const char *md_cert_ari_cert_id(const md_cert_t *cert, apr_pool_t *p)
+{
+    const ASN1_OCTET_STRING *akid = X509_get0_authority_key_id(cert->x509);
+    unsigned char *der = NULL;
+    const char *id = NULL;
+    apr_size_t hdr;
+    int len;
+
+    if (!akid || ASN1_STRING_length(akid) <= 0) {
+        ERR_clear_error();
+        return NULL;
+    }
+    /* RFC 9773 §4.1: the serial's DER content octets, so a serial with the
+     * top bit set keeps its leading zero octet. */
+    len = i2d_ASN1_INTEGER(X509_get0_serialNumber(cert->x509), &der);
+    if (len < 3 || !der || der[0] != 0x02) {
+        goto leave;
+    }
+    hdr = (der[1] & 0x80) ? 2 + (apr_size_t)(der[1] & 0x7f) : 2;
+    if (hdr >= (apr_size_t)len) {
+        goto leave;
+    }
+    id = apr_pstrcat(p,
+                     md_util_base64url_encode(ASN1_STRING_get0_data(akid),
+                                              (apr_size_t)ASN1_STRING_length(akid), p),
+                     ".", md_util_base64url_encode(der + hdr, (apr_size_t)len - hdr, p), NULL);
+leave:
+    OPENSSL_free(der);
+    ERR_clear_error();
+    return id;
+}
+
+apr_status_t md_cert_get_scts(apr_array_header_t **pscts, const md_cert_t *cert, apr_pool_t *p)
+{
+    STACK_OF(SCT) *list;
+    int crit = 0;
+    int i;
+
+    *pscts = apr_array_make(p, 2, sizeof(md_sct_t *));
+    list = X509_get_ext_d2i(cert->x509, NID_ct_precert_scts, &crit, NULL);
+    if (!list) {
+        if (crit == -1) {
+            return APR_SUCCESS;     /* no SCT list: nothing to show */
+        }
+        md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, APR_EINVAL, p,
+                      "MD02020: certificate %s has an unreadable SCT list: %s",
+                      md_cert_serial_hex(cert, p), md_crypt_last_error(p));
+        return APR_EINVAL;
+    }
+    for (i = 0; i < sk_SCT_num(list); ++i) {
+        const SCT *sct = sk_SCT_value(list, i);
+        md_sct_t *out = apr_pcalloc(p, sizeof(*out));
+        unsigned char *data = NULL;
+        apr_size_t len;
+        int nid;
+
+        /* Only v1 exists (RFC 6962 §3.2); its wire value 0 is shown as 1. */
+        out->version = SCT_get_version(sct) == SCT_VERSION_V1 ? 1 : 0;
+        len = SCT_get0_log_id(sct, &data);
+        out->log_id = hex_lower(data, len, p);
+        out->timestamp = apr_time_from_msec((apr_time_t)SCT_get_timestamp(sct));
+        len = SCT_get0_signature(sct, &data);
+        out->signature = hex_lower(data, len, p);
+        nid = SCT_get_signature_nid(sct);
+        out->signature_alg = nid != NID_undef ? OBJ_nid2ln(nid) : NULL;
+        APR_ARRAY_PUSH(*pscts, md_sct_t *) = out;
+    }
+    SCT_LIST_free(list);
+    ERR_clear_error();
+    return APR_SUCCESS;
 }
 
 /* --- building: names, self-signed certificates, CSRs ------------------ */

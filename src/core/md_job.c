@@ -146,6 +146,9 @@ void md_job_end_run(md_job_t *job, const md_result_t *result)
     apr_time_t now = apr_time_now();
 
     md_result_assign(job->last, result);
+    /* What the attempt was doing when it ended belongs to the result the
+     * admin sees (STYLE §5). */
+    md_result_activity_set(job->last, result->activity);
     job->last_run = now;
     if (result->status == APR_SUCCESS) {
         job->errors = 0;

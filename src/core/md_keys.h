@@ -60,6 +60,8 @@
 #define MD_KEY_HTTP             "http"
 #define MD_KEY_HTTPS            "https"
 #define MD_KEY_PORTS            "ports"
+#define MD_KEY_CERT_FILES       "cert-files"
+#define MD_KEY_PKEY_FILES       "pkey-files"
 
 /* --- account.json --- */
 #define MD_KEY_STATUS           "status"
@@ -121,5 +123,23 @@
 #define MD_KEY_RENEWAL          "renewal"
 #define MD_KEY_WATCHED          "watched"
 #define MD_KEY_MANAGED_DOMAINS  "managed-domains"
+#define MD_KEY_RENEW            "renew"
+#define MD_KEY_ARI_CERT_ID      "ari-cert-id"
+#define MD_KEY_STATUS_DESCR     "status-description"
+#define MD_KEY_SCTS             "scts"
+#define MD_KEY_LOGID            "logid"
+#define MD_KEY_SIGNED           "signed"
+#define MD_KEY_SIGNATURE        "signature"
+#define MD_KEY_SIGNATURE_ALG    "signature-algorithm"
+#define MD_KEY_EAB              "eab"
+/* metrics data (md_status_metrics_json, md_stats_to_json) */
+#define MD_KEY_READY            "ready"
+#define MD_KEY_LAST_SUCCESS     "last-success"
+#define MD_KEY_CERTS            "certs"
+#define MD_KEY_NOT_BEFORE       "not-before"
+#define MD_KEY_NOT_AFTER        "not-after"
+#define MD_KEY_REQUESTS         "requests"
+#define MD_KEY_FAILURES         "failures"
+#define MD_KEY_HMAC             "hmac"
 
 #endif /* md_keys_h */

@@ -81,6 +81,8 @@ md_t *md_clone(apr_pool_t *p, const md_t *src)
     md->dns01_cmd = md_array_str_clone(p, src->dns01_cmd);
     md->acme_tls_1_domains = md_array_str_clone(p, src->acme_tls_1_domains);
     md->state_descr = str_clone(p, src->state_descr);
+    md->cert_files = md_array_str_clone(p, src->cert_files);
+    md->pkey_files = md_array_str_clone(p, src->pkey_files);
     md->defn_name = str_clone(p, src->defn_name);
     return md;
 }
@@ -238,6 +240,10 @@ json_t *md_to_json(const md_t *md)
                                                    : json_array());
     }
     json_object_set_new(j, MD_KEY_PROTO, proto);
+    if (md->cert_files && md->cert_files->nelts > 0) {
+        json_object_set_new(j, MD_KEY_CERT_FILES, md_json_from_str_array(md->cert_files));
+        json_object_set_new(j, MD_KEY_PKEY_FILES, md_json_from_str_array(md->pkey_files));
+    }
     json_object_set_new(j, MD_KEY_STAPLING, json_boolean(md->stapling));
     json_object_set_new(j, MD_KEY_PROFILE_MANDATORY, json_false());
     json_object_set_new(j, MD_KEY_ARI_RENEWALS, json_true());
@@ -405,6 +411,8 @@ apr_status_t md_from_json(md_t **pmd, const json_t *json, const char *source, ap
     if ((jp = md_json_get_obj(json, MD_KEY_PROTO)) != NULL) {
         md->acme_tls_1_domains = md_json_get_str_array(jp, MD_KEY_ACME_TLS_1, p);
     }
+    md->cert_files = md_json_get_str_array(json, MD_KEY_CERT_FILES, p);
+    md->pkey_files = md_json_get_str_array(json, MD_KEY_PKEY_FILES, p);
     /* Other members ("cmd-dns-01" comes from the config, "profile-mandatory",
      * "ari-renewals", ...) have no place in md_t and are ignored. */
     *pmd = md;

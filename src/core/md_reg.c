@@ -120,6 +120,26 @@ static int same_cert(const md_cert_t *a, const md_cert_t *b, apr_pool_t *p)
     return !strcmp(md_cert_sha256_fingerprint(a, p), md_cert_sha256_fingerprint(b, p));
 }
 
+/* md with the CA account and URL the staged certificate was obtained with
+ * (recorded in staging's md.json by the drive), so the live md.json keeps
+ * them as the stock module's does. */
+static const md_t *with_staged_account(const md_t *md, md_store_t *store, apr_pool_t *ptemp)
+{
+    json_t *j = NULL;
+    md_t *staged = NULL;
+    md_t *copy;
+
+    if (md_store_load_json(store, MD_SG_STAGING, md->name, MD_FN_MD, &j, ptemp) != APR_SUCCESS
+        || md_from_json(&staged, j, "staging md.json", ptemp) != APR_SUCCESS
+        || !staged->ca_account) {
+        return md;
+    }
+    copy = md_clone(ptemp, md);
+    copy->ca_account = staged->ca_account;
+    copy->ca_effective = staged->ca_effective;
+    return copy;
+}
+
 apr_status_t md_reg_activate_staged(md_store_t *store, const md_t *md, int *pactivated,
                                     apr_pool_t *ptemp)
 {
@@ -190,7 +210,9 @@ apr_status_t md_reg_activate_staged(md_store_t *store, const md_t *md, int *pact
         }
     }
     rv = md_store_save_json(store, MD_SG_TMP, md->name, MD_FN_MD,
-                            md_json_pool_own(ptemp, md_to_json(md)), ptemp);
+                            md_json_pool_own(ptemp, md_to_json(with_staged_account(md, store,
+                                                                                  ptemp))),
+                            ptemp);
     if (rv != APR_SUCCESS) {
         goto leave;
     }

@@ -32,12 +32,15 @@
 #include "md_keys.h"
 #include "md_log.h"
 #include "md_reg.h"
+#include "md_static.h"
 #include "md_store.h"
 #include "md_util.h"
 #include "mod_md.h"
 #include "mod_md_challenges.h"
 #include "mod_md_config.h"
 #include "mod_md_drive.h"
+#include "mod_md_https.h"
+#include "mod_md_status.h"
 #include "mod_md_tls_alpn.h"
 
 #define ACME_CHALLENGE_PREFIX   "/.well-known/acme-challenge/"
@@ -286,10 +289,17 @@ static int md_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp
         md_reg_state_t *st = apr_pcalloc(pconf, sizeof(*st));
         int activated = 0;
 
-        /* Keep going: one bad MD must not stop the others. */
-        md_reg_sync(rt->store, md, ptemp);
+        /* Keep going: one bad MD must not stop the others. Activation
+         * first, so that sync learns the account of a new certificate;
+         * sync keeps what it learns in md, so it gets md's pool. */
         md_reg_activate_staged(rt->store, md, &activated, ptemp);
-        md_reg_assess(st, rt->store, md, apr_time_now(), pconf);
+        md_reg_sync(rt->store, md, pconf);
+        if (md_static_is(md)) {
+            md_static_assess(st, rt->store, md, apr_time_now(), pconf);
+        }
+        else {
+            md_reg_assess(st, rt->store, md, apr_time_now(), pconf);
+        }
         st->activated = activated;
         md->state = st->state;
         md->state_descr = st->state_descr;
@@ -334,6 +344,15 @@ static int md_add_cert_files(server_rec *s, apr_pool_t *p, apr_array_header_t *c
 
     if (!st || !st->has_cert) {
         return DECLINED;
+    }
+    if (md_static_is(st->md)) {
+        for (i = 0; i < st->md->cert_files->nelts; ++i) {
+            APR_ARRAY_PUSH(cert_files, const char *) = MD_ARR_IDX(st->md->cert_files, i,
+                                                                  const char *);
+            APR_ARRAY_PUSH(key_files, const char *) = MD_ARR_IDX(st->md->pkey_files, i,
+                                                                 const char *);
+        }
+        return OK;
     }
     /* Every key type with a usable certificate: mod_ssl picks per client. */
     specs = st->present_specs;
@@ -455,7 +474,6 @@ static void md_register_hooks(apr_pool_t *p)
 {
     static const char *const before_ssl[] = { "mod_ssl.c", NULL };
 
-    (void)p;
     ap_hook_check_config(mod_md_config_check_config, NULL, NULL, APR_HOOK_MIDDLE);
     /* Before mod_ssl's post_config: it asks for our certificates there. */
     ap_hook_post_config(md_post_config, NULL, before_ssl, APR_HOOK_MIDDLE);
@@ -464,6 +482,8 @@ static void md_register_hooks(apr_pool_t *p)
                                         APR_HOOK_MIDDLE);
     ap_hook_post_read_request(md_post_read_request, NULL, NULL, APR_HOOK_MIDDLE);
     mod_md_tls_alpn_register_hooks();
+    mod_md_status_register_hooks(p);
+    mod_md_https_register_hooks(p);
 }
 
 AP_DECLARE_MODULE(md) = {

@@ -61,6 +61,10 @@ static const mod_md_settings_t settings_defaults = {
 #define DEF_LOCAL_HTTP_PORT     80
 #define DEF_LOCAL_HTTPS_PORT    443
 #define DEF_MANAGE_BASE_SERVER  0
+#define DEF_SERVER_STATUS       1
+#define DEF_CERTIFICATE_STATUS  1
+#define DEF_CERT_CHECK_NAME     "crt.sh"
+#define DEF_CERT_CHECK_URL      "https://crt.sh?q="
 
 /* CA names of MDCertificateAuthority, matched case-insensitively. */
 static const struct {
@@ -96,6 +100,11 @@ static const char *set_base_server(cmd_parms *cmd, void *dc, const char *value);
 static const char *set_ca_challenges(cmd_parms *cmd, void *dc, int argc, char *const argv[]);
 static const char *set_dns01_cmd(cmd_parms *cmd, void *dc, int argc, char *const argv[]);
 static const char *set_dns01_version(cmd_parms *cmd, void *dc, const char *value);
+static const char *set_server_status(cmd_parms *cmd, void *dc, const char *value);
+static const char *set_certificate_status(cmd_parms *cmd, void *dc, const char *value);
+static const char *set_cert_check(cmd_parms *cmd, void *dc, const char *name, const char *url);
+static const char *set_cert_file(cmd_parms *cmd, void *dc, const char *value);
+static const char *set_key_file(cmd_parms *cmd, void *dc, const char *value);
 
 const command_rec mod_md_cmds[] = {
     AP_INIT_TAKE_ARGV("MDomain", set_mdomain, NULL, RSRC_CONF,
@@ -146,6 +155,18 @@ const command_rec mod_md_cmds[] = {
                       "Program (and arguments) to set up and tear down dns-01 TXT records"),
     AP_INIT_TAKE1("MDChallengeDns01Version", set_dns01_version, NULL, RSRC_CONF,
                   "1|2: with 2 the dns-01 teardown also gets the TXT value"),
+    AP_INIT_TAKE1("MDServerStatus", set_server_status, NULL, RSRC_CONF,
+                  "on|off: show the managed certificates in server-status"),
+    AP_INIT_TAKE1("MDCertificateStatus", set_certificate_status, NULL, RSRC_CONF,
+                  "on|off: answer /.httpd/certificate-status on managed hosts"),
+    AP_INIT_TAKE2("MDCertificateCheck", set_cert_check, NULL, RSRC_CONF,
+                  "name url: a site to look certificates up at, linked in server-status"),
+    AP_INIT_TAKE2("MDCertificateMonitor", set_cert_check, NULL, RSRC_CONF,
+                  "Old name of MDCertificateCheck"),
+    AP_INIT_TAKE1("MDCertificateFile", set_cert_file, NULL, RSRC_CONF,
+                  "A certificate file (PEM) for the enclosing MD, used instead of the CA"),
+    AP_INIT_TAKE1("MDCertificateKeyFile", set_key_file, NULL, RSRC_CONF,
+                  "The private key file for the MDCertificateFile before it"),
     AP_INIT_TAKE1(NULL, NULL, NULL, RSRC_CONF, NULL),
 };
 
@@ -198,6 +219,10 @@ static mod_md_global_t *global_get(apr_pool_t *p)
     g->local_http_port = DEF_LOCAL_HTTP_PORT;
     g->local_https_port = DEF_LOCAL_HTTPS_PORT;
     g->manage_base_server = DEF_MANAGE_BASE_SERVER;
+    g->server_status = DEF_SERVER_STATUS;
+    g->certificate_status = DEF_CERTIFICATE_STATUS;
+    g->cert_check_name = DEF_CERT_CHECK_NAME;
+    g->cert_check_url = DEF_CERT_CHECK_URL;
     apr_pool_userdata_set(g, GLOBAL_KEY, apr_pool_cleanup_null, p);
     return g;
 }
@@ -1057,6 +1082,94 @@ static const char *set_base_server(cmd_parms *cmd, void *dc, const char *value)
     return set_on_off(cmd, &cmd_conf(cmd)->global->manage_base_server, value);
 }
 
+/* --- status and static certificates ------------------------------------ */
+
+static const char *set_server_status(cmd_parms *cmd, void *dc, const char *value)
+{
+    const char *err;
+
+    (void)dc;
+    if ((err = global_only(cmd))) {
+        return err;
+    }
+    return set_on_off(cmd, &cmd_conf(cmd)->global->server_status, value);
+}
+
+static const char *set_certificate_status(cmd_parms *cmd, void *dc, const char *value)
+{
+    const char *err;
+
+    (void)dc;
+    if ((err = global_only(cmd))) {
+        return err;
+    }
+    return set_on_off(cmd, &cmd_conf(cmd)->global->certificate_status, value);
+}
+
+static const char *set_cert_check(cmd_parms *cmd, void *dc, const char *name, const char *url)
+{
+    mod_md_global_t *g = cmd_conf(cmd)->global;
+    const char *err;
+
+    (void)dc;
+    if ((err = global_only(cmd))) {
+        return err;
+    }
+    if (!*name) {
+        return apr_psprintf(cmd->pool, "%s: needs a name and a URL", dname(cmd));
+    }
+    if (!is_http_url(cmd->pool, url)) {
+        return apr_psprintf(cmd->pool, "%s: \"%s\" is not an http: or https: URL (the "
+                            "certificate's fingerprint is appended to it)", dname(cmd), url);
+    }
+    g->cert_check_name = name;
+    g->cert_check_url = url;
+    return NULL;
+}
+
+/* MDCertificateFile / MDCertificateKeyFile: inside an MD section only, the
+ * file must exist. The n-th key file belongs to the n-th certificate file;
+ * mod_md_config_finalize checks that they pair up. */
+static const char *add_md_file(cmd_parms *cmd, const char *value, int is_key)
+{
+    md_srv_conf_t *sc = cmd_conf(cmd);
+    apr_array_header_t **pfiles;
+    apr_finfo_t finfo;
+    const char *path;
+
+    if (!sc->current) {
+        return apr_psprintf(cmd->pool, "%s: only allowed inside an <MDomainSet> or "
+                            "<MDomain> section", dname(cmd));
+    }
+    if (!*value || !(path = ap_server_root_relative(cmd->pool, value))) {
+        return apr_psprintf(cmd->pool, "%s: \"%s\" is not a valid path", dname(cmd), value);
+    }
+    if (apr_stat(&finfo, path, APR_FINFO_TYPE, cmd->pool) != APR_SUCCESS) {
+        return apr_psprintf(cmd->pool, "%s: file \"%s\" does not exist", dname(cmd), path);
+    }
+    if (finfo.filetype != APR_REG) {
+        return apr_psprintf(cmd->pool, "%s: \"%s\" is not a file", dname(cmd), path);
+    }
+    pfiles = is_key ? &sc->current->pkey_files : &sc->current->cert_files;
+    if (!*pfiles) {
+        *pfiles = apr_array_make(cmd->pool, 2, sizeof(const char *));
+    }
+    APR_ARRAY_PUSH(*pfiles, const char *) = path;
+    return NULL;
+}
+
+static const char *set_cert_file(cmd_parms *cmd, void *dc, const char *value)
+{
+    (void)dc;
+    return add_md_file(cmd, value, 0);
+}
+
+static const char *set_key_file(cmd_parms *cmd, void *dc, const char *value)
+{
+    (void)dc;
+    return add_md_file(cmd, value, 1);
+}
+
 /* --- whole config -------------------------------------------------------- */
 
 static const mod_md_settings_t *md_settings_of(const mod_md_global_t *g, const md_t *md)
@@ -1124,6 +1237,11 @@ void mod_md_config_apply_defaults(md_t *md, const md_srv_conf_t *sc, apr_pool_t 
     EFFECTIVE(dns01_cmd, dns01_cmd, NULL);
     EFFECTIVE(md->dns01_version, dns01_version, UNSET);
 
+    /* Static certificate files are not renewed, unless the admin says
+     * "always" (the stock module shows them as renew mode manual, too). */
+    if (md->cert_files && md->cert_files->nelts > 0 && md->renew_mode != MD_RENEW_ALWAYS) {
+        md->renew_mode = MD_RENEW_MANUAL;
+    }
     md->renew_window = *renew_window;
     md->warn_window = *warn_window;
     md->ca_proto = "ACME";
@@ -1188,7 +1306,16 @@ const char *mod_md_config_finalize(server_rec *base_server, apr_pool_t *p)
                             "valid path", MOD_MD_STORE_DIR_DEFAULT);
     }
     for (i = 0; i < g->mds->nelts; ++i) {
-        mod_md_config_apply_defaults(MD_ARR_IDX(g->mds, i, md_t *), sc, p);
+        md_t *md = MD_ARR_IDX(g->mds, i, md_t *);
+        int ncerts = md->cert_files ? md->cert_files->nelts : 0;
+        int nkeys = md->pkey_files ? md->pkey_files->nelts : 0;
+
+        if (ncerts != nkeys) {
+            return apr_psprintf(p, "%s has %d MDCertificateFile and %d MDCertificateKeyFile; "
+                                "each certificate file needs the key file after it",
+                                md_where(p, md), ncerts, nkeys);
+        }
+        mod_md_config_apply_defaults(md, sc, p);
     }
     if ((err = mod_md_config_check_overlaps(p, g->mds))) {
         return err;

@@ -25,6 +25,12 @@
  *   MDCAChallenges type...             http-01, tls-alpn-01, dns-01 (order kept)
  *   MDChallengeDns01 program [args]    absolute or under ServerRoot; must exist
  *   MDChallengeDns01Version 1|2        2: teardown gets the TXT value too
+ *   MDServerStatus on|off              global only; default on
+ *   MDCertificateStatus on|off         global only; default on
+ *   MDCertificateCheck name url        global only (old name
+ *                                      MDCertificateMonitor)
+ *   MDCertificateFile path             only inside an MD section, into
+ *   MDCertificateKeyFile path          md->cert_files / md->pkey_files
  *
  * The per-MD directives (MDMembers .. MDRequireHttps above) are allowed in
  * the server config (outside any VirtualHost: they become the defaults of
@@ -114,6 +120,11 @@ typedef struct mod_md_global_t {
                                         * 0: port 80 not reachable ("-") */
     int local_https_port;              /* same for 443 */
     int manage_base_server;            /* MDBaseServer */
+    int server_status;                 /* MDServerStatus (default on) */
+    int certificate_status;            /* MDCertificateStatus (default on) */
+    const char *cert_check_name;       /* MDCertificateCheck name ("crt.sh") */
+    const char *cert_check_url;        /* and URL ("https://crt.sh?q="); the
+                                        * fingerprint is appended */
     mod_md_settings_t *defaults;       /* the base server's settings: what
                                         * every MD inherits unless its
                                         * section sets its own */

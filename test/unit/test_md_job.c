@@ -29,9 +29,12 @@ static void test_end_run_failure_then_success(void **state)
     md_result_t *r = md_result_make(p, "a.test");
     apr_time_t before = apr_time_now();
 
+    md_result_activity_set(r, "Creating new order");
     md_result_set(r, APR_ECONNREFUSED, "CA down");
     md_job_end_run(job, r);
     assert_int_equal(job->errors, 1);
+    /* the admin sees what the attempt was doing when it failed */
+    assert_string_equal(job->last->activity, "Creating new order");
     assert_false(job->finished);
     assert_true(job->next_run >= before + MD_JOB_RETRY_BASE);
     md_job_end_run(job, r);

@@ -102,6 +102,39 @@ static void test_stock_round_trip(void **state)
     assert_string_equal(md_json_dump(out, 0, p), md_json_dump(in, 0, p));
 }
 
+/* Written by the stock mod_md for an MD with MDCertificateFile. */
+static const char *stock_static_json =
+    "{\"name\": \"st.test\", \"domains\": [\"st.test\"],"
+    " \"contacts\": [\"mailto:admin@example.org\"], \"transitive\": 1,"
+    " \"ca\": {\"proto\": \"ACME\", \"urls\": [\"https://127.0.0.1:14000/dir\"],"
+    " \"agreement\": \"accepted\"}, \"state\": 2, \"renew-mode\": 0,"
+    " \"renew-window\": \"33%\", \"warn-window\": \"10%\", \"must-staple\": false,"
+    " \"proto\": {\"acme-tls/1\": []}, \"cert-files\": [\"/etc/x/cert.pem\"],"
+    " \"pkey-files\": [\"/etc/x/key.pem\"], \"stapling\": false,"
+    " \"profile-mandatory\": false, \"ari-renewals\": true}";
+
+static void test_static_files_round_trip(void **state)
+{
+    apr_pool_t *p = *state;
+    json_t *in = parse(p, stock_static_json);
+    json_t *out;
+    md_t *md;
+    md_t *copy;
+
+    assert_int_equal(md_from_json(&md, in, "md.json", p), APR_SUCCESS);
+    assert_int_equal(md->cert_files->nelts, 1);
+    assert_string_equal(MD_ARR_IDX(md->cert_files, 0, const char *), "/etc/x/cert.pem");
+    assert_string_equal(MD_ARR_IDX(md->pkey_files, 0, const char *), "/etc/x/key.pem");
+    copy = md_clone(p, md);
+    assert_ptr_not_equal(copy->cert_files, md->cert_files);
+    assert_string_equal(MD_ARR_IDX(copy->pkey_files, 0, const char *), "/etc/x/key.pem");
+    out = md_json_pool_own(p, md_to_json(copy));
+    assert_string_equal(md_json_dump(out, 0, p), md_json_dump(in, 0, p));
+    /* an MD without files writes neither member */
+    assert_null(json_object_get(md_json_pool_own(p, md_to_json(md_create_empty(p))),
+                                "cert-files"));
+}
+
 static void test_full_round_trip(void **state)
 {
     apr_pool_t *p = *state;
@@ -307,6 +340,7 @@ int main(void)
         UNIT_TEST(test_defaults),
         UNIT_TEST(test_stock_round_trip),
         UNIT_TEST(test_full_round_trip),
+        UNIT_TEST(test_static_files_round_trip),
         UNIT_TEST(test_from_json_defaults),
         UNIT_TEST(test_from_json_bad),
         UNIT_TEST(test_clone_contains),

@@ -230,6 +230,36 @@ static void test_activate_moves_staging_into_domains(void **state)
     assert_false(activated);
 }
 
+static void test_activate_keeps_account_of_staged_certificate(void **state)
+{
+    fixture_t *f = *state;
+    md_t *md = make_md(f->p, "a.test", NULL);
+    md_t *staged = make_md(f->p, "a.test", NULL);
+    md_t *again = make_md(f->p, "a.test", NULL);
+    int activated = -1;
+    json_t *j;
+
+    /* The drive records in staging's md.json which account and CA it used. */
+    staged->ca_account = "ACME-127.0.0.1-0007";
+    staged->ca_effective = "https://127.0.0.1:1/dir";
+    assert_int_equal(md_store_save_json(f->store, MD_SG_STAGING, "a.test", MD_FN_MD,
+                                        md_json_pool_own(f->p, md_to_json(staged)), f->p),
+                     APR_SUCCESS);
+    put_cred(f, MD_SG_STAGING, "a.test", md->domains, f->ec_key, apr_time_from_sec(86400));
+    assert_int_equal(md_reg_activate_staged(f->store, md, &activated, f->p), APR_SUCCESS);
+    assert_true(activated);
+    assert_int_equal(md_store_load_json(f->store, MD_SG_DOMAINS, "a.test", MD_FN_MD, &j, f->p),
+                     APR_SUCCESS);
+    assert_string_equal(md_json_get_str(md_json_get_obj(j, MD_KEY_CA), MD_KEY_ACCOUNT),
+                        "ACME-127.0.0.1-0007");
+    assert_string_equal(md_json_get_str(md_json_get_obj(j, MD_KEY_CA), MD_KEY_URL),
+                        "https://127.0.0.1:1/dir");
+    /* and the config's MD learns them at the next sync */
+    assert_int_equal(md_reg_sync(f->store, again, f->p), APR_SUCCESS);
+    assert_string_equal(again->ca_account, "ACME-127.0.0.1-0007");
+    assert_null(md->ca_account);
+}
+
 static void test_activate_incomplete_staging_is_left_alone(void **state)
 {
     fixture_t *f = *state;
@@ -509,6 +539,7 @@ int main(void)
         REG_TEST(test_sync_writes_md_json_and_keeps_account),
         REG_TEST(test_assess_missing_then_complete),
         REG_TEST(test_activate_moves_staging_into_domains),
+        REG_TEST(test_activate_keeps_account_of_staged_certificate),
         REG_TEST(test_activate_incomplete_staging_is_left_alone),
         REG_TEST(test_activate_discards_set_not_covering_names),
         REG_TEST(test_activate_after_crash_post_swap_only_clears_staging),
