@@ -83,7 +83,7 @@ demo: all
 	$(PYTHON) scripts/demo.py
 
 bench: all
-	$(PYTHON) bench/bench_issue.py
+	$(PYTHON) bench/run.py
 
 clean:
 	rm -rf $(BUILD)

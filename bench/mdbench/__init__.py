@@ -1,0 +1,1 @@
+"""Benchmark code behind bench/run.py (see bench/README.md)."""
