@@ -42,6 +42,7 @@ def staging_table(runs):
               for m in ("ours", "stock")}
         med = {m: median(r["secs"] for r in by[m]) for m in by}
         orders = {m: median(r["orders"] for r in by[m]) for m in by}
+        up = {m: median(r["serving"] for r in by[m]) for m in by}
         rows.append([
             "P-256" if key == "ec" else "RSA-2048", str(count),
             fmt_secs(med["ours"]), fmt_secs(med["stock"]),
@@ -50,9 +51,10 @@ def staging_table(runs):
             _runs_text(r["secs"] for r in by["stock"]),
             "%s/%s" % ("-" if orders["ours"] is None else "%g" % orders["ours"],
                        "-" if orders["stock"] is None else "%g" % orders["stock"]),
+            "%s/%s" % (fmt_secs(up["ours"]), fmt_secs(up["stock"])),
         ])
     _table(["key", "MDs", "ours", "stock", "stock/ours", "ours runs", "stock runs",
-            "orders o/s"], rows)
+            "orders o/s", "serving o/s"], rows)
     failed = [r for r in runs if r["status"] != "ok"]
     for r in failed:
         print("  %s %s %d MDs rep %d: %s" % (r["module"], r["key"], r["mds"],
