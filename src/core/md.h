@@ -76,6 +76,16 @@ typedef struct md_t {
     int dns01_version;                /* MDChallengeDns01Version: 1 or 2 */
     apr_array_header_t *acme_tls_1_domains; /* const char*: names whose vhosts offer
                                        * acme-tls/1 (set by the glue at start) */
+    /* External account binding (MDExternalAccountBinding), RFC 8555 §7.3.4:
+     * all NULL for none. The MAC key is never logged or written to md.json. */
+    const char *ca_eab_kid;
+    const char *ca_eab_hmac;          /* base64url MAC key as configured */
+    const char *ca_eab_alg;           /* "HS256", "HS384", "HS512"; NULL: HS256 */
+    const char *http_proxy;           /* MDHttpProxy URL for all CA traffic, or NULL */
+    const char *http_proxy_ca_file;   /* MDHttpProxyCACertificateFile, or NULL */
+    const char *profile;              /* MDProfile (ACME profiles draft), or NULL */
+    int profile_mandatory;            /* MDProfileMandatory: fail if not offered */
+    int ari_renewals;                 /* MDRenewViaARI (RFC 9773), 1 by default */
 
     md_state_t state;
     const char *state_descr;          /* why the state, or NULL */

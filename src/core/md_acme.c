@@ -122,6 +122,60 @@ apr_status_t md_acme_create(md_acme_t **pacme, apr_pool_t *p, const char *url,
     return APR_SUCCESS;
 }
 
+void md_acme_set_proxy(md_acme_t *acme, const char *proxy_url, const char *proxy_ca_file)
+{
+    md_http_set_proxy(acme->http, proxy_url, proxy_ca_file);
+}
+
+apr_status_t md_acme_set_eab(md_acme_t *acme, const char *kid, const char *hmac64,
+                             const char *alg, md_result_t *result)
+{
+    md_acme_eab_t *eab;
+    unsigned char *key;
+    apr_size_t len;
+
+    acme->eab = NULL;
+    if (!kid) {
+        return APR_SUCCESS;
+    }
+    result = result_or_scratch(result, acme->p);
+    if (!*kid || !url_chars_ok(kid)) {
+        md_result_problem_set(result, APR_EINVAL, MD_PROBLEM_EAB_KID_INVALID,
+                              "the external account binding key id is empty or has spaces "
+                              "or control characters", NULL);
+        return APR_EINVAL;
+    }
+    if (!alg) {
+        alg = "HS256";
+    }
+    if (!md_jws_hmac_digest(alg)) {
+        md_result_printf(result, APR_EINVAL, "external account binding: '%s' is not one of "
+                         "HS256, HS384, HS512", md_util_str_printable(result->p, alg, 32));
+        return APR_EINVAL;
+    }
+    /* Never echo the key: say only that it is unusable. */
+    if (!hmac64 || md_util_base64any_decode(&key, &len, hmac64, acme->p) != APR_SUCCESS || len == 0) {
+        md_result_problem_set(result, APR_EINVAL, MD_PROBLEM_EAB_HMAC_INVALID,
+                              apr_psprintf(result->p, "the external account binding MAC key "
+                                           "for key id '%s' is not valid base64url",
+                                           md_util_str_printable(result->p, kid, 128)),
+                              NULL);
+        return APR_EINVAL;
+    }
+    eab = apr_pcalloc(acme->p, sizeof(*eab));
+    eab->kid = apr_pstrdup(acme->p, kid);
+    eab->hmac = key;
+    eab->hmac_len = len;
+    eab->alg = apr_pstrdup(acme->p, alg);
+    acme->eab = eab;
+    return APR_SUCCESS;
+}
+
+int md_acme_profile_offered(const md_acme_t *acme, const char *profile)
+{
+    return profile && acme->profiles && md_array_str_index(acme->profiles, profile, 0, 1) >= 0;
+}
+
 /* --- responses ------------------------------------------------------------ */
 
 /* The media type of a Content-Type value without parameters, lower case. */
@@ -369,6 +423,30 @@ static apr_status_t dir_url(const char **purl, md_acme_t *acme, const json_t *di
     return rv;
 }
 
+/* meta.profiles (draft-aaron-acme-profiles): an object of profile name ->
+ * description. Names are kept (bounded); descriptions are for humans. */
+static apr_array_header_t *read_profiles(md_acme_t *acme, json_t *profiles)
+{
+    apr_array_header_t *names;
+    const char *name;
+    json_t *v;
+
+    if (!json_is_object(profiles)) {
+        return NULL;
+    }
+    names = apr_array_make(acme->p, 5, sizeof(const char *));
+    json_object_foreach(profiles, name, v) {
+        (void)v;
+        if (names->nelts >= MD_ACME_MAX_PROFILES) {
+            break;
+        }
+        if (*name && strlen(name) <= MD_ACME_PROFILE_MAX_LEN && url_chars_ok(name)) {
+            APR_ARRAY_PUSH(names, const char *) = apr_pstrdup(acme->p, name);
+        }
+    }
+    return names;
+}
+
 apr_status_t md_acme_setup(md_acme_t *acme, md_result_t *result)
 {
     md_acme_resp_t *resp;
@@ -401,17 +479,31 @@ apr_status_t md_acme_setup(md_acme_t *acme, md_result_t *result)
                          result))) {
         goto leave;
     }
+    /* RFC 9773 §4: a CA that offers ARI names the renewalInfo base URL. An
+     * unusable one means no ARI, not a broken directory. */
+    acme->url_renewal_info = NULL;
+    if (md_json_get_str(resp->json, MD_KEY_RENEWAL_INFO)
+        && dir_url(&acme->url_renewal_info, acme, resp->json, MD_KEY_RENEWAL_INFO, 0, result)
+           != APR_SUCCESS) {
+        md_result_reset(result);
+        acme->url_renewal_info = NULL;
+    }
     acme->tos = NULL;
     acme->eab_required = 0;
+    acme->profiles = NULL;
     meta = md_json_get_obj(resp->json, MD_KEY_META);
     if (meta) {
         tos = md_json_get_str(meta, MD_KEY_TOS_URL);
         acme->tos = tos ? apr_pstrdup(acme->p, tos) : NULL;
         acme->eab_required = md_json_get_bool(meta, MD_KEY_EAB_REQUIRED, 0);
+        acme->profiles = read_profiles(acme, md_json_get_obj(meta, MD_KEY_PROFILES));
     }
-    md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, p, "MD04006: ACME directory %s read%s%s",
+    md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, p, "MD04006: ACME directory %s read%s%s%s%s%s",
                   acme->url, acme->tos ? ", terms of service at " : "",
-                  acme->tos ? md_util_str_printable(p, acme->tos, 256) : "");
+                  acme->tos ? md_util_str_printable(p, acme->tos, 256) : "",
+                  acme->url_renewal_info ? ", offers ARI" : "",
+                  acme->profiles ? ", profiles: " : "",
+                  acme->profiles ? md_array_str_join(acme->profiles, " ", p) : "");
 leave:
     if (rv != APR_SUCCESS) {
         acme->url_new_nonce = acme->url_new_account = acme->url_new_order = NULL;

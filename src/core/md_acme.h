@@ -30,6 +30,11 @@
 
 #define MD_ACME_PROBLEM_PREFIX  "urn:ietf:params:acme:error:"
 #define MD_ACME_USER_AGENT      "mod_md"
+/* Our problem types for a binding that cannot be used (the stock module's
+ * names, so monitoring keeps working). */
+#define MD_PROBLEM_EAB_HMAC_INVALID "apache:eab-hmac-invalid"
+#define MD_PROBLEM_EAB_KID_INVALID  "apache:eab-kid-invalid"
+#define MD_PROBLEM_EAB_HMAC_FAIL    "apache:eab-hmac-fail"
 
 typedef struct md_acme_acct_t {
     const char *id;             /* store name in accounts/ ("ACME-<host>-<nnnn>"), NULL if unsaved */
@@ -40,7 +45,17 @@ typedef struct md_acme_acct_t {
     const char *agreement;      /* ToS URL agreed to, or "accepted" */
     const char *orders;         /* orders list URL, may be NULL */
     json_t *registration;       /* the CA's last account object (owned by pool) */
+    const char *eab_kid;        /* the external account binding it was made with, or NULL */
 } md_acme_acct_t;
+
+/* External account binding for new accounts (RFC 8555 §7.3.4): the key id
+ * and the MAC key (raw bytes) the CA handed out, and the JWS algorithm. */
+typedef struct md_acme_eab_t {
+    const char *kid;
+    const unsigned char *hmac;
+    apr_size_t hmac_len;
+    const char *alg;            /* "HS256", "HS384" or "HS512" */
+} md_acme_eab_t;
 
 typedef struct md_acme_t {
     apr_pool_t *p;
@@ -57,6 +72,10 @@ typedef struct md_acme_t {
     const char *url_key_change;
     const char *tos;            /* meta.termsOfService, or NULL */
     int eab_required;
+    const char *url_renewal_info; /* renewalInfo (RFC 9773 ARI), or NULL */
+    apr_array_header_t *profiles; /* const char*, names in meta.profiles, or NULL */
+
+    const md_acme_eab_t *eab;   /* binding for new accounts, NULL: none (md_acme_set_eab) */
 
     const char *nonce;          /* next nonce to use, or NULL */
 
@@ -80,8 +99,25 @@ typedef struct md_acme_resp_t {
 apr_status_t md_acme_create(md_acme_t **pacme, apr_pool_t *p, const char *url,
                             const char *ca_file, md_store_t *store);
 
+/* Send all requests through an HTTP(S) proxy (curl syntax: http://host:port,
+ * https://host:port). proxy_ca_file verifies an https proxy's own TLS
+ * (NULL: the system's CAs). proxy_url NULL: direct. No network. */
+void md_acme_set_proxy(md_acme_t *acme, const char *proxy_url, const char *proxy_ca_file);
+
+/* The external account binding to register new accounts with and to match
+ * stored accounts against: kid and the base64url (or base64) MAC key as the
+ * CA gave them, alg NULL for HS256. kid NULL clears it. APR_EINVAL (result
+ * says which part, never the key) when the key does not decode or alg is
+ * not HS256/384/512. No network. */
+apr_status_t md_acme_set_eab(md_acme_t *acme, const char *kid, const char *hmac64,
+                             const char *alg, md_result_t *result);
+
+/* Does the CA's directory offer this profile (meta.profiles)? */
+int md_acme_profile_offered(const md_acme_t *acme, const char *profile);
+
 /* GET the directory and read its URLs (required: newNonce, newAccount,
- * newOrder). Network. */
+ * newOrder), meta (termsOfService, externalAccountRequired, profiles) and
+ * renewalInfo. Network. */
 apr_status_t md_acme_setup(md_acme_t *acme, md_result_t *result);
 
 /* Plain GET (the directory only; RFC 8555 wants POST-as-GET otherwise). */
@@ -100,8 +136,10 @@ apr_status_t md_acme_post(md_acme_resp_t **presp, md_acme_t *acme, const char *u
 /* --- accounts (md_acme_acct.c) --- */
 
 /* Use an existing account from the store: the first one in accounts/ for
- * this CA url whose status is valid and whose contacts match; verified with
- * the CA (POST-as-GET on its URL). APR_ENOENT if none is usable.
+ * this CA url whose status is valid, whose contacts match and whose
+ * external account binding kid is the one set with md_acme_set_eab (or
+ * neither has one); verified with the CA (POST-as-GET on its URL).
+ * APR_ENOENT if none is usable.
  * On success acme->acct and acme->acct_key are set. */
 apr_status_t md_acme_acct_find(md_acme_t *acme, const apr_array_header_t *contacts,
                                md_result_t *result, apr_pool_t *p);
@@ -111,7 +149,9 @@ apr_status_t md_acme_acct_find(md_acme_t *acme, const apr_array_header_t *contac
  * agreeing to the ToS when
  * agreement is set, and save it to the store (account.json, account.pem
  * encrypted). APR_EINVAL with a clear message when the CA has ToS and
- * agreement is NULL. */
+ * agreement is NULL, or requires external account binding and none is set.
+ * With a binding set (md_acme_set_eab) the request carries it as
+ * "externalAccountBinding" and account.json records its kid. */
 apr_status_t md_acme_acct_register(md_acme_t *acme, const apr_array_header_t *contacts,
                                    const char *agreement, md_result_t *result, apr_pool_t *p);
 
@@ -151,6 +191,20 @@ typedef struct md_acme_order_t {
 apr_status_t md_acme_order_new(md_acme_order_t **porder, md_acme_t *acme,
                                const apr_array_header_t *domains, md_result_t *result,
                                apr_pool_t *p);
+
+/* What else a newOrder may carry. */
+typedef struct md_acme_order_opts_t {
+    const char *profile;        /* "profile" (ACME profiles draft), or NULL */
+    const char *replaces;       /* "replaces": ARI cert id (RFC 9773 §5), or NULL */
+} md_acme_order_opts_t;
+
+/* newOrder with options (NULL opts: as md_acme_order_new). The caller
+ * decides whether the CA supports them (md_acme_profile_offered,
+ * acme->url_renewal_info). Network. */
+apr_status_t md_acme_order_new_ext(md_acme_order_t **porder, md_acme_t *acme,
+                                   const apr_array_header_t *domains,
+                                   const md_acme_order_opts_t *opts, md_result_t *result,
+                                   apr_pool_t *p);
 /* Refresh the order from the CA (POST-as-GET). An unknown status string is
  * APR_EINVAL naming it. Network. */
 apr_status_t md_acme_order_update(md_acme_order_t *order, md_acme_t *acme,

@@ -10,6 +10,7 @@
 #include "md_acme.h"
 #include "md_acme_int.h"
 #include "md_json.h"
+#include "md_jws.h"
 #include "md_keys.h"
 #include "md_log.h"
 #include "md_util.h"
@@ -40,6 +41,16 @@ json_t *md_acme_acct_to_json(const md_acme_acct_t *acct)
     }
     md_json_set_str(j, MD_KEY_AGREEMENT, acct->agreement);
     md_json_set_str(j, MD_KEY_ORDERS, acct->orders);
+    if (acct->eab_kid) {
+        /* The stock module's shape, "eab": {"kid", "hmac"}, but without
+         * the MAC key: it is a credential, and the kid identifies the
+         * binding well enough to choose an account. */
+        json_t *eab = json_object();
+        if (eab) {
+            md_json_set_str(eab, MD_KEY_KID, acct->eab_kid);
+            json_object_set_new(j, MD_KEY_EAB, eab);
+        }
+    }
     return j;
 }
 
@@ -53,6 +64,7 @@ apr_status_t md_acme_acct_from_json(md_acme_acct_t **pacct, const json_t *j,
 {
     md_acme_acct_t *acct;
     const json_t *reg;
+    const json_t *eab;
     const char *s;
     apr_status_t rv;
 
@@ -90,6 +102,10 @@ apr_status_t md_acme_acct_from_json(md_acme_acct_t **pacct, const json_t *j,
     reg = md_json_get_obj(j, MD_KEY_REGISTRATION);
     if (reg) {
         acct->registration = md_json_pool_own(p, json_deep_copy(reg));
+    }
+    eab = md_json_get_obj(j, MD_KEY_EAB);
+    if (eab) {
+        acct->eab_kid = pstrdup_or_null(p, md_json_get_str(eab, MD_KEY_KID));
     }
     *pacct = acct;
     return APR_SUCCESS;
@@ -176,6 +192,33 @@ static json_t *register_payload(const apr_array_header_t *contacts, int agree)
     return j;
 }
 
+/* RFC 8555 §7.3.4: the binding is a JWS over the new account key's JWK,
+ * MAC'd with the CA's key, with the newAccount URL and the key id in its
+ * header, carried as "externalAccountBinding". */
+static apr_status_t add_eab(json_t *payload, md_acme_t *acme, const md_pkey_t *key,
+                            md_result_t *result, apr_pool_t *p)
+{
+    const md_acme_eab_t *eab = acme->eab;
+    const char *jwk;
+    json_t *jws;
+    apr_status_t rv;
+
+    jwk = md_json_dump(md_json_pool_own(p, md_pkey_to_jwk(key)), 0, p);
+    if (!jwk) {
+        md_result_printf(result, APR_EGENERAL, "the account key has no JWK form");
+        return APR_EGENERAL;
+    }
+    rv = md_jws_sign_hmac(&jws, eab->alg, jwk, strlen(jwk), acme->url_new_account, eab->kid,
+                          eab->hmac, eab->hmac_len, p);
+    if (rv != APR_SUCCESS) {
+        md_result_problem_set(result, rv, MD_PROBLEM_EAB_HMAC_FAIL,
+                              "signing the external account binding failed", NULL);
+        return rv;
+    }
+    json_object_set(payload, MD_KEY_EAB_BINDING, jws);
+    return APR_SUCCESS;
+}
+
 apr_status_t md_acme_acct_register(md_acme_t *acme, const apr_array_header_t *contacts,
                                    const char *agreement, md_result_t *result, apr_pool_t *p)
 {
@@ -193,9 +236,14 @@ apr_status_t md_acme_acct_register(md_acme_t *acme, const apr_array_header_t *co
     if (!acme->url_new_account && (rv = md_acme_setup(acme, result)) != APR_SUCCESS) {
         return rv;
     }
-    if (acme->eab_required) {
-        md_result_printf(result, APR_EINVAL, "the CA at %s requires external account "
-                         "binding, which is not supported", acme->url);
+    if (acme->eab_required && !acme->eab) {
+        md_result_problem_set(result, APR_EINVAL,
+                              MD_ACME_PROBLEM_PREFIX "externalAccountRequired",
+                              apr_psprintf(result->p, "the CA at %s requires an external "
+                                           "account binding: get a key id and MAC key from "
+                                           "the CA and configure them with "
+                                           "MDExternalAccountBinding", acme->url),
+                              NULL);
         return APR_EINVAL;
     }
     if (acme->tos && !agreement) {
@@ -217,11 +265,21 @@ apr_status_t md_acme_acct_register(md_acme_t *acme, const apr_array_header_t *co
     if (!payload) {
         return APR_ENOMEM;
     }
+    /* A CA that does not ask for a binding ignores one (RFC 8555 §7.3.4):
+     * send it whenever it is configured. */
+    if (acme->eab && (rv = add_eab(payload, acme, key, result, p)) != APR_SUCCESS) {
+        return rv;
+    }
     /* Without an account the request carries the key as jwk (RFC 8555 §6.2). */
     acme->acct = NULL;
     acme->acct_key = key;
     rv = md_acme_post(&resp, acme, acme->url_new_account, payload, NULL, result, p);
     if (rv != APR_SUCCESS) {
+        if (acme->eab && result->detail) {
+            md_result_printf(result, rv, "the CA at %s refused the new account with external "
+                             "account binding key id '%s': %s", acme->url,
+                             md_util_str_printable(p, acme->eab->kid, 128), result->detail);
+        }
         goto leave;
     }
     rv = APR_EINVAL;
@@ -250,6 +308,7 @@ apr_status_t md_acme_acct_register(md_acme_t *acme, const apr_array_header_t *co
     acct->agreement = acme->tos;
     acct->orders = pstrdup_or_null(acme->p, md_json_get_str(resp->json, MD_KEY_ORDERS));
     acct->registration = md_json_pool_own(acme->p, json_deep_copy(resp->json));
+    acct->eab_kid = acme->eab ? acme->eab->kid : NULL;
     if (acme->store && (rv = acct_save(acme, acct, key, result, p)) != APR_SUCCESS) {
         goto leave;
     }
@@ -279,6 +338,18 @@ static int contacts_match(const apr_array_header_t *a, const apr_array_header_t 
         b = &empty;
     }
     return md_array_str_contains_all(a, b) && md_array_str_contains_all(b, a);
+}
+
+/* An account made with one binding belongs to that external account: reuse
+ * it only for the same key id, and one without a binding only without. */
+static int eab_matches(const md_acme_acct_t *acct, const md_acme_t *acme)
+{
+    const char *want = acme->eab ? acme->eab->kid : NULL;
+
+    if (!want || !acct->eab_kid) {
+        return !want && !acct->eab_kid;
+    }
+    return !strcmp(want, acct->eab_kid);
 }
 
 /* Read accounts/<id> into a new subpool of acme->p (so a rejected candidate
@@ -375,7 +446,8 @@ apr_status_t md_acme_acct_find(md_acme_t *acme, const apr_array_header_t *contac
             continue;   /* logged by the loader; one bad entry must not stop the rest */
         }
         if (!acct->status || strcmp(acct->status, ACCT_STATUS_VALID)
-            || strcmp(acct->ca_url, acme->url) || !contacts_match(acct->contacts, contacts)) {
+            || strcmp(acct->ca_url, acme->url) || !contacts_match(acct->contacts, contacts)
+            || !eab_matches(acct, acme)) {
             apr_pool_destroy(ap);
             continue;
         }

@@ -15,6 +15,8 @@
 /* Bounds on arrays from the CA. */
 #define MD_ACME_MAX_AUTHZ       1000
 #define MD_ACME_MAX_CHALLENGES  32
+#define MD_ACME_MAX_PROFILES    32
+#define MD_ACME_PROFILE_MAX_LEN 64
 
 /* Map an ACME problem type (full URN or NULL) and the HTTP status to our
  * error codes, as md_acme.h describes. */

@@ -176,6 +176,14 @@ apr_status_t md_acme_order_new(md_acme_order_t **porder, md_acme_t *acme,
                                const apr_array_header_t *domains, md_result_t *result,
                                apr_pool_t *p)
 {
+    return md_acme_order_new_ext(porder, acme, domains, NULL, result, p);
+}
+
+apr_status_t md_acme_order_new_ext(md_acme_order_t **porder, md_acme_t *acme,
+                                   const apr_array_header_t *domains,
+                                   const md_acme_order_opts_t *opts, md_result_t *result,
+                                   apr_pool_t *p)
+{
     md_acme_order_t *order;
     md_acme_resp_t *resp;
     json_t *payload;
@@ -211,6 +219,16 @@ apr_status_t md_acme_order_new(md_acme_order_t **porder, md_acme_t *acme,
         md_json_set_str(ident, MD_KEY_TYPE, md_acme_ident_type(name));
         md_json_set_str(ident, MD_KEY_VALUE, name);
         json_array_append_new(idents, ident);
+    }
+    if (opts && opts->profile
+        && json_object_set_new(payload, MD_KEY_PROFILE, json_string(opts->profile))) {
+        md_result_printf(result, APR_EINVAL, "the profile name cannot be sent");
+        return APR_EINVAL;
+    }
+    if (opts && opts->replaces
+        && json_object_set_new(payload, MD_KEY_REPLACES, json_string(opts->replaces))) {
+        md_result_printf(result, APR_EINVAL, "the replaced certificate id cannot be sent");
+        return APR_EINVAL;
     }
 
     rv = md_acme_post(&resp, acme, acme->url_new_order, payload, NULL, result, p);

@@ -796,21 +796,49 @@ apr_status_t md_crypt_sha256_b64url(const char **pb64, const void *data, apr_siz
     return rv;
 }
 
-apr_status_t md_crypt_hmac_sha256(const unsigned char **pmac, const void *key, apr_size_t key_len,
-                                  const void *data, apr_size_t len, apr_pool_t *p)
+apr_status_t md_crypt_hmac(const unsigned char **pmac, apr_size_t *pmac_len, const char *digest,
+                           const void *key, apr_size_t key_len, const void *data, apr_size_t len,
+                           apr_pool_t *p)
 {
-    unsigned char *mac = apr_palloc(p, EVP_MAX_MD_SIZE);
+    unsigned char *mac;
     size_t mac_len = 0;
+    size_t want;
 
     *pmac = NULL;
-    if (!EVP_Q_mac(NULL, "HMAC", NULL, "SHA256", NULL, key, key_len, data, len,
-                   mac, EVP_MAX_MD_SIZE, &mac_len) || mac_len != 32) {
-        md_log_perror(MD_LOG_MARK, MD_LOG_ERR, APR_EGENERAL, p, "MD02014: HMAC-SHA256: %s",
-                      md_crypt_last_error(p));
+    *pmac_len = 0;
+    if (!digest) {
+        return APR_EINVAL;
+    }
+    if (!strcmp(digest, "SHA256")) {
+        want = 32;
+    }
+    else if (!strcmp(digest, "SHA384")) {
+        want = 48;
+    }
+    else if (!strcmp(digest, "SHA512")) {
+        want = 64;
+    }
+    else {
+        return APR_ENOTIMPL;
+    }
+    mac = apr_palloc(p, EVP_MAX_MD_SIZE);
+    if (!EVP_Q_mac(NULL, "HMAC", NULL, digest, NULL, key, key_len, data, len,
+                   mac, EVP_MAX_MD_SIZE, &mac_len) || mac_len != want) {
+        md_log_perror(MD_LOG_MARK, MD_LOG_ERR, APR_EGENERAL, p, "MD02014: HMAC-%s: %s",
+                      digest, md_crypt_last_error(p));
         return APR_EGENERAL;
     }
     *pmac = mac;
+    *pmac_len = mac_len;
     return APR_SUCCESS;
+}
+
+apr_status_t md_crypt_hmac_sha256(const unsigned char **pmac, const void *key, apr_size_t key_len,
+                                  const void *data, apr_size_t len, apr_pool_t *p)
+{
+    apr_size_t mac_len;
+
+    return md_crypt_hmac(pmac, &mac_len, "SHA256", key, key_len, data, len, p);
 }
 
 apr_status_t md_crypt_random(unsigned char *buf, apr_size_t len)

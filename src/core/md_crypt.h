@@ -200,6 +200,12 @@ apr_status_t md_crypt_sha256_b64url(const char **pb64, const void *data, apr_siz
  * binding uses it, RFC 8555 §7.3.4); *pmac (32 bytes) allocated from p. */
 apr_status_t md_crypt_hmac_sha256(const unsigned char **pmac, const void *key, apr_size_t key_len,
                                   const void *data, apr_size_t len, apr_pool_t *p);
+/* HMAC with digest "SHA256", "SHA384" or "SHA512" (JWS HS256/HS384/HS512);
+ * *pmac (*pmac_len bytes: 32, 48 or 64) allocated from p. APR_ENOTIMPL for
+ * another digest name. The key is never logged. */
+apr_status_t md_crypt_hmac(const unsigned char **pmac, apr_size_t *pmac_len, const char *digest,
+                           const void *key, apr_size_t key_len, const void *data, apr_size_t len,
+                           apr_pool_t *p);
 /* Cryptographically secure random bytes. */
 apr_status_t md_crypt_random(unsigned char *buf, apr_size_t len);
 

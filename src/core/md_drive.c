@@ -216,6 +216,10 @@ apr_status_t md_drive_renew(const md_drive_env_t *env, const md_t *md,
     progress(job, result, apr_psprintf(p, "Contacting ACME server at %s", ca_url));
     rv = md_acme_create(&acme, p, ca_url, env->ca_file, env->store);
     if (rv == APR_SUCCESS) {
+        md_acme_set_proxy(acme, md->http_proxy, md->http_proxy_ca_file);
+        rv = md_acme_set_eab(acme, md->ca_eab_kid, md->ca_eab_hmac, md->ca_eab_alg, result);
+    }
+    if (rv == APR_SUCCESS) {
         rv = md_acme_setup(acme, result);
     }
     if (rv == APR_SUCCESS) {

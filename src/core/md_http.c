@@ -19,6 +19,8 @@ struct md_http_t {
     CURL *curl;
     const char *user_agent;
     const char *ca_file;
+    const char *proxy_url;
+    const char *proxy_ca_file;
     apr_interval_time_t connect_timeout;
     apr_interval_time_t timeout;
     md_http_mock_fn *mock;
@@ -96,6 +98,12 @@ void md_http_set_timeouts(md_http_t *http, apr_interval_time_t connect_timeout,
 {
     http->connect_timeout = connect_timeout;
     http->timeout = timeout;
+}
+
+void md_http_set_proxy(md_http_t *http, const char *proxy_url, const char *proxy_ca_file)
+{
+    http->proxy_url = proxy_url ? apr_pstrdup(http->p, proxy_url) : NULL;
+    http->proxy_ca_file = proxy_ca_file ? apr_pstrdup(http->p, proxy_ca_file) : NULL;
 }
 
 void md_http_set_user_agent(md_http_t *http, const char *user_agent)
@@ -258,6 +266,15 @@ static CURLcode set_options(md_http_t *http, req_ctx_t *ctx, const char *method,
     }
     if (http->ca_file) {
         OPT(CURLOPT_CAINFO, http->ca_file);
+    }
+    if (http->proxy_url) {
+        OPT(CURLOPT_PROXY, http->proxy_url);
+        /* The configured proxy takes everything: a NO_PROXY in the
+         * environment must not route some CA traffic around it. */
+        OPT(CURLOPT_NOPROXY, "");
+        if (http->proxy_ca_file) {
+            OPT(CURLOPT_PROXY_CAINFO, http->proxy_ca_file);
+        }
     }
     if (!strcmp(method, "GET")) {
         OPT(CURLOPT_HTTPGET, 1L);

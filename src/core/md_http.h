@@ -45,6 +45,13 @@ apr_status_t md_http_request(md_http_response_t **presp, md_http_t *http,
                              const char *content_type, const char *accept,
                              const char *body, apr_size_t body_len, apr_pool_t *p);
 
+/* Send later requests through a proxy (curl's syntax: "http://host:port"
+ * or "https://host:port"; https:// requests tunnel with CONNECT), ignoring
+ * the *_proxy/NO_PROXY environment. proxy_ca_file (PEM) verifies an https
+ * proxy's own certificate, NULL the system's CAs. proxy_url NULL: direct
+ * (curl's environment defaults apply). Strings are copied. */
+void md_http_set_proxy(md_http_t *http, const char *proxy_url, const char *proxy_ca_file);
+
 /* Change the User-Agent of later requests (the string must outlive them). */
 void md_http_set_user_agent(md_http_t *http, const char *user_agent);
 

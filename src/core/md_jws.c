@@ -123,6 +123,7 @@ leave:
 }
 
 typedef struct {
+    const char *digest;
     const unsigned char *key;
     apr_size_t len;
 } hmac_key_t;
@@ -131,14 +132,29 @@ static apr_status_t sign_hmac(const unsigned char **psig, apr_size_t *plen, cons
                               const char *input, apr_size_t input_len, apr_pool_t *p)
 {
     const hmac_key_t *k = baton;
-    apr_status_t rv = md_crypt_hmac_sha256(psig, k->key, k->len, input, input_len, p);
 
-    *plen = rv == APR_SUCCESS ? 32 : 0;
-    return rv;
+    return md_crypt_hmac(psig, plen, k->digest, k->key, k->len, input, input_len, p);
 }
 
-apr_status_t md_jws_sign_hmac(json_t **pjws, const char *payload, apr_size_t payload_len,
-                              const char *url, const char *kid,
+const char *md_jws_hmac_digest(const char *alg)
+{
+    if (!alg) {
+        return NULL;
+    }
+    if (!strcmp(alg, "HS256")) {
+        return "SHA256";
+    }
+    if (!strcmp(alg, "HS384")) {
+        return "SHA384";
+    }
+    if (!strcmp(alg, "HS512")) {
+        return "SHA512";
+    }
+    return NULL;
+}
+
+apr_status_t md_jws_sign_hmac(json_t **pjws, const char *alg, const char *payload,
+                              apr_size_t payload_len, const char *url, const char *kid,
                               const unsigned char *hmac_key, apr_size_t hmac_key_len,
                               apr_pool_t *p)
 {
@@ -147,14 +163,23 @@ apr_status_t md_jws_sign_hmac(json_t **pjws, const char *payload, apr_size_t pay
     apr_status_t rv = APR_EINVAL;
 
     *pjws = NULL;
+    if (!alg) {
+        alg = "HS256";
+    }
     if (!url || !kid || !hmac_key || hmac_key_len == 0 || (payload_len > 0 && !payload)) {
         return APR_EINVAL;
+    }
+    if (!(k.digest = md_jws_hmac_digest(alg))) {
+        md_log_perror(MD_LOG_MARK, MD_LOG_ERR, APR_ENOTIMPL, p,
+                      "MD02103: '%s' is not an HMAC algorithm for external account binding "
+                      "(HS256, HS384, HS512)", md_util_str_printable(p, alg, 32));
+        return APR_ENOTIMPL;
     }
     if (!(header = json_object())) {
         return APR_ENOMEM;
     }
     /* RFC 8555 §7.3.4: no nonce in the inner, external account binding JWS. */
-    if (set_str(header, JWS_ALG, "HS256") && set_str(header, JWS_KID, kid)
+    if (set_str(header, JWS_ALG, alg) && set_str(header, JWS_KID, kid)
         && set_str(header, JWS_URL, url)) {
         k.key = hmac_key;
         k.len = hmac_key_len;

@@ -19,13 +19,19 @@ apr_status_t md_jws_sign(json_t **pjws, const char *payload, apr_size_t payload_
                          const char *nonce, const char *url, const char *kid,
                          const md_pkey_t *pkey, apr_pool_t *p);
 
-/* The HS256 JWS of ACME external account binding (RFC 8555 §7.3.4):
- * protected {"alg":"HS256","kid":kid,"url":url}, signed with the CA-issued
- * MAC key (the raw bytes, after base64url-decoding what the admin
- * configured). The payload is the account key's JWK. Result as above. */
-apr_status_t md_jws_sign_hmac(json_t **pjws, const char *payload, apr_size_t payload_len,
-                              const char *url, const char *kid,
+/* The JWS of ACME external account binding (RFC 8555 §7.3.4): protected
+ * {"alg":alg,"kid":kid,"url":url}, signed with the CA-issued MAC key (the
+ * raw bytes, after base64url-decoding what the admin configured). alg is
+ * "HS256", "HS384" or "HS512" (NULL: HS256), anything else APR_ENOTIMPL.
+ * The payload is the account key's JWK. Result as above. The key is never
+ * logged. */
+apr_status_t md_jws_sign_hmac(json_t **pjws, const char *alg, const char *payload,
+                              apr_size_t payload_len, const char *url, const char *kid,
                               const unsigned char *hmac_key, apr_size_t hmac_key_len,
                               apr_pool_t *p);
+
+/* The digest name ("SHA256", ...) of an HMAC JWS algorithm ("HS256", ...),
+ * or NULL if alg is not one of HS256, HS384, HS512. */
+const char *md_jws_hmac_digest(const char *alg);
 
 #endif /* md_jws_h */

@@ -34,6 +34,7 @@ md_t *md_create_empty(apr_pool_t *p)
     md->require_https = MD_REQUIRE_UNSET;
     md->dns01_version = 1;
     md->state = MD_S_UNKNOWN;
+    md->ari_renewals = 1;
     return md;
 }
 
@@ -80,6 +81,12 @@ md_t *md_clone(apr_pool_t *p, const md_t *src)
     md->pkey_specs = specs_clone(p, src->pkey_specs);
     md->dns01_cmd = md_array_str_clone(p, src->dns01_cmd);
     md->acme_tls_1_domains = md_array_str_clone(p, src->acme_tls_1_domains);
+    md->ca_eab_kid = str_clone(p, src->ca_eab_kid);
+    md->ca_eab_hmac = str_clone(p, src->ca_eab_hmac);
+    md->ca_eab_alg = str_clone(p, src->ca_eab_alg);
+    md->http_proxy = str_clone(p, src->http_proxy);
+    md->http_proxy_ca_file = str_clone(p, src->http_proxy_ca_file);
+    md->profile = str_clone(p, src->profile);
     md->state_descr = str_clone(p, src->state_descr);
     md->cert_files = md_array_str_clone(p, src->cert_files);
     md->pkey_files = md_array_str_clone(p, src->pkey_files);
@@ -180,6 +187,15 @@ static json_t *ca_to_json(const md_t *md)
     if (md->ca_challenges && md->ca_challenges->nelts > 0) {
         json_object_set_new(ca, MD_KEY_CHALLENGES, md_json_from_str_array(md->ca_challenges));
     }
+    if (md->ca_eab_kid) {
+        /* The stock module keeps the MAC key here too; we keep only the
+         * kid: md.json is no place for a credential. */
+        json_t *eab = json_object();
+        if (eab) {
+            md_json_set_str(eab, MD_KEY_KID, md->ca_eab_kid);
+            json_object_set_new(ca, MD_KEY_EAB, eab);
+        }
+    }
     return ca;
 }
 
@@ -245,8 +261,10 @@ json_t *md_to_json(const md_t *md)
         json_object_set_new(j, MD_KEY_PKEY_FILES, md_json_from_str_array(md->pkey_files));
     }
     json_object_set_new(j, MD_KEY_STAPLING, json_boolean(md->stapling));
-    json_object_set_new(j, MD_KEY_PROFILE_MANDATORY, json_false());
-    json_object_set_new(j, MD_KEY_ARI_RENEWALS, json_true());
+    md_json_set_str(j, MD_KEY_PROFILE, md->profile);
+    json_object_set_new(j, MD_KEY_PROFILE_MANDATORY, json_boolean(md->profile_mandatory));
+    json_object_set_new(j, MD_KEY_ARI_RENEWALS, json_boolean(md->ari_renewals));
+    md_json_set_str(j, MD_KEY_PROXY_URL, md->http_proxy);
     apr_pool_destroy(p);
     return j;
 }
@@ -319,6 +337,7 @@ static void window_from_json(md_timeslice_t *ts, const json_t *j, const char *ke
 
 static void ca_from_json(md_t *md, const json_t *ca, apr_pool_t *p)
 {
+    const json_t *eab;
     const char *s;
 
     if (!ca) {
@@ -339,6 +358,10 @@ static void ca_from_json(md_t *md, const json_t *ca, apr_pool_t *p)
     }
     md->ca_agreement = str_clone(p, md_json_get_str(ca, MD_KEY_AGREEMENT));
     md->ca_challenges = md_json_get_str_array(ca, MD_KEY_CHALLENGES, p);
+    eab = md_json_get_obj(ca, MD_KEY_EAB);
+    if (eab) {
+        md->ca_eab_kid = str_clone(p, md_json_get_str(eab, MD_KEY_KID));
+    }
 }
 
 apr_status_t md_from_json(md_t **pmd, const json_t *json, const char *source, apr_pool_t *p)
@@ -413,8 +436,12 @@ apr_status_t md_from_json(md_t **pmd, const json_t *json, const char *source, ap
     }
     md->cert_files = md_json_get_str_array(json, MD_KEY_CERT_FILES, p);
     md->pkey_files = md_json_get_str_array(json, MD_KEY_PKEY_FILES, p);
-    /* Other members ("cmd-dns-01" comes from the config, "profile-mandatory",
-     * "ari-renewals", ...) have no place in md_t and are ignored. */
+    md->profile = str_clone(p, md_json_get_str(json, MD_KEY_PROFILE));
+    md->profile_mandatory = md_json_get_bool(json, MD_KEY_PROFILE_MANDATORY, 0);
+    md->ari_renewals = md_json_get_bool(json, MD_KEY_ARI_RENEWALS, 1);
+    md->http_proxy = str_clone(p, md_json_get_str(json, MD_KEY_PROXY_URL));
+    /* Other members ("cmd-dns-01" comes from the config, ...) have no place
+     * in md_t and are ignored. */
     *pmd = md;
     return APR_SUCCESS;
 }

@@ -236,6 +236,29 @@ apr_status_t md_util_base64url_decode(unsigned char **pdata, apr_size_t *plen,
     return APR_SUCCESS;
 }
 
+apr_status_t md_util_base64any_decode(unsigned char **pdata, apr_size_t *plen,
+                                      const char *s, apr_pool_t *p)
+{
+    char *copy;
+    char *c;
+
+    if (!s) {
+        *pdata = NULL;
+        *plen = 0;
+        return APR_EINVAL;
+    }
+    copy = apr_pstrdup(p, s);
+    for (c = copy; *c; ++c) {
+        if (*c == '+') {
+            *c = '-';
+        }
+        else if (*c == '/') {
+            *c = '_';
+        }
+    }
+    return md_util_base64url_decode(pdata, plen, copy, p);
+}
+
 int md_util_is_base64url(const char *s, apr_size_t max_len)
 {
     apr_size_t i;

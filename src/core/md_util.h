@@ -42,6 +42,11 @@ const char *md_util_base64url_encode(const void *data, apr_size_t len, apr_pool_
 apr_status_t md_util_base64url_decode(unsigned char **pdata, apr_size_t *plen,
                                       const char *s, apr_pool_t *p);
 
+/* Like md_util_base64url_decode, but also accepts the standard base64
+ * alphabet ('+', '/'): keys handed out by CAs come in either form. */
+apr_status_t md_util_base64any_decode(unsigned char **pdata, apr_size_t *plen,
+                                      const char *s, apr_pool_t *p);
+
 /* Is s a non-empty string of base64url characters only, at most max_len long?
  * Used to validate ACME challenge tokens before they become paths or headers. */
 int md_util_is_base64url(const char *s, apr_size_t max_len);

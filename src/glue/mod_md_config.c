@@ -21,6 +21,9 @@
 #include "md.h"
 #include "md_crypt.h"
 #include "md_dns.h"
+#include "md_json.h"
+#include "md_jws.h"
+#include "md_keys.h"
 #include "md_time.h"
 #include "md_util.h"
 #include "mod_md_config.h"
@@ -55,6 +58,12 @@ static const mod_md_settings_t settings_defaults = {
     .ca_challenges = NULL,
     .dns01_cmd = NULL,
     .dns01_version = 1,
+    .eab_kid = NULL,
+    .http_proxy = NULL,
+    .http_proxy_ca_file = NULL,
+    .profile = NULL,
+    .profile_mandatory = 0,
+    .ari_renewals = 1,
 };
 
 /* Global (non-MD) defaults. */
@@ -105,6 +114,14 @@ static const char *set_certificate_status(cmd_parms *cmd, void *dc, const char *
 static const char *set_cert_check(cmd_parms *cmd, void *dc, const char *name, const char *url);
 static const char *set_cert_file(cmd_parms *cmd, void *dc, const char *value);
 static const char *set_key_file(cmd_parms *cmd, void *dc, const char *value);
+/* External account binding, proxy, profiles, ARI, notifications. */
+static const char *set_eab(cmd_parms *cmd, void *dc, int argc, char *const argv[]);
+static const char *set_http_proxy(cmd_parms *cmd, void *dc, const char *value);
+static const char *set_http_proxy_ca_file(cmd_parms *cmd, void *dc, const char *value);
+static const char *set_profile(cmd_parms *cmd, void *dc, const char *value);
+static const char *set_profile_mandatory(cmd_parms *cmd, void *dc, const char *value);
+static const char *set_renew_via_ari(cmd_parms *cmd, void *dc, const char *value);
+static const char *set_notify_cmd(cmd_parms *cmd, void *dc, int argc, char *const argv[]);
 
 const command_rec mod_md_cmds[] = {
     AP_INIT_TAKE_ARGV("MDomain", set_mdomain, NULL, RSRC_CONF,
@@ -167,6 +184,23 @@ const command_rec mod_md_cmds[] = {
                   "A certificate file (PEM) for the enclosing MD, used instead of the CA"),
     AP_INIT_TAKE1("MDCertificateKeyFile", set_key_file, NULL, RSRC_CONF,
                   "The private key file for the MDCertificateFile before it"),
+    AP_INIT_TAKE_ARGV("MDExternalAccountBinding", set_eab, NULL, RSRC_CONF,
+                      "key-id hmac-key [HS256|HS384|HS512], a JSON file with kid and hmac, "
+                      "or none: external account binding for new ACME accounts"),
+    AP_INIT_TAKE1("MDHttpProxy", set_http_proxy, NULL, RSRC_CONF,
+                  "http(s)://host:port of a proxy for all traffic to the CA, or none"),
+    AP_INIT_TAKE1("MDHttpProxyCACertificateFile", set_http_proxy_ca_file, NULL, RSRC_CONF,
+                  "PEM file with the CA certificates to trust for an https proxy"),
+    AP_INIT_TAKE1("MDProfile", set_profile, NULL, RSRC_CONF,
+                  "ACME profile to order certificates with, if the CA offers it, or none"),
+    AP_INIT_TAKE1("MDProfileMandatory", set_profile_mandatory, NULL, RSRC_CONF,
+                  "on|off: fail when the CA does not offer the MDProfile"),
+    AP_INIT_TAKE1("MDRenewViaARI", set_renew_via_ari, NULL, RSRC_CONF,
+                  "on|off: renew when the CA's ACME Renewal Information (RFC 9773) says"),
+    AP_INIT_TAKE_ARGV("MDNotifyCmd", set_notify_cmd, NULL, RSRC_CONF,
+                      "Program [args] run with the MD name when its certificate was renewed"),
+    AP_INIT_TAKE_ARGV("MDMessageCmd", set_notify_cmd, (void *)1, RSRC_CONF,
+                      "Program [args] run with reason and MD name on events of an MD"),
     AP_INIT_TAKE1(NULL, NULL, NULL, RSRC_CONF, NULL),
 };
 
@@ -180,6 +214,8 @@ static void settings_clear(mod_md_settings_t *set)
     set->must_staple = UNSET;
     set->require_https = MD_REQUIRE_UNSET;
     set->dns01_version = UNSET;
+    set->profile_mandatory = UNSET;
+    set->ari_renewals = UNSET;
 }
 
 /* to = add's value where set, else base's. */
@@ -201,6 +237,23 @@ static void settings_merge(mod_md_settings_t *to, const mod_md_settings_t *base,
     to->dns01_cmd = add->dns01_cmd ? add->dns01_cmd : base->dns01_cmd;
     to->dns01_version = add->dns01_version != UNSET ? add->dns01_version
                                                     : base->dns01_version;
+    if (add->eab_kid) {
+        to->eab_kid = add->eab_kid;
+        to->eab_hmac = add->eab_hmac;
+        to->eab_alg = add->eab_alg;
+    }
+    else {
+        to->eab_kid = base->eab_kid;
+        to->eab_hmac = base->eab_hmac;
+        to->eab_alg = base->eab_alg;
+    }
+    to->http_proxy = add->http_proxy ? add->http_proxy : base->http_proxy;
+    to->http_proxy_ca_file = add->http_proxy_ca_file ? add->http_proxy_ca_file
+                                                     : base->http_proxy_ca_file;
+    to->profile = add->profile ? add->profile : base->profile;
+    to->profile_mandatory = add->profile_mandatory != UNSET ? add->profile_mandatory
+                                                            : base->profile_mandatory;
+    to->ari_renewals = add->ari_renewals != UNSET ? add->ari_renewals : base->ari_renewals;
 }
 
 /* One per config cycle: userdata of pconf, gone when pconf is cleared. */
@@ -1170,6 +1223,254 @@ static const char *set_key_file(cmd_parms *cmd, void *dc, const char *value)
     return add_md_file(cmd, value, 1);
 }
 
+/* --- external account binding, proxy, profiles, ARI, notifications ------ */
+
+#define EAB_FILE_MAX_LEN   (64 * 1024)
+#define PROFILE_MAX_LEN    64
+
+/* kid and MAC key as the CA issues them; the key is checked, never quoted. */
+static const char *eab_check(cmd_parms *cmd, const char *kid, const char *hmac,
+                             const char *alg, const char *where)
+{
+    unsigned char *key;
+    apr_size_t len;
+    const char *c;
+
+    if (!kid || !*kid) {
+        return apr_psprintf(cmd->pool, "%s: the key id is empty%s", dname(cmd), where);
+    }
+    for (c = kid; *c; ++c) {
+        if (apr_iscntrl(*c) || apr_isspace(*c)) {
+            return apr_psprintf(cmd->pool, "%s: the key id has spaces or control "
+                                "characters%s", dname(cmd), where);
+        }
+    }
+    if (!hmac || md_util_base64any_decode(&key, &len, hmac, cmd->temp_pool) != APR_SUCCESS
+        || len == 0) {
+        return apr_psprintf(cmd->pool, "%s: the MAC key for key id \"%s\" is not valid "
+                            "base64url%s", dname(cmd), kid, where);
+    }
+    if (alg && !md_jws_hmac_digest(alg)) {
+        return apr_psprintf(cmd->pool, "%s: \"%s\" is not one of HS256, HS384, HS512%s",
+                            dname(cmd), alg, where);
+    }
+    return NULL;
+}
+
+/* {"kid": "...", "hmac": "...", "alg": "HS256"} from a file (alg optional),
+ * so the key need not be in the (often world-readable) config. */
+static const char *eab_from_file(cmd_parms *cmd, mod_md_settings_t *set, const char *value)
+{
+    const char *path = ap_server_root_relative(cmd->pool, value);
+    const char *where;
+    const char *perr = NULL;
+    apr_file_t *f;
+    apr_finfo_t finfo;
+    apr_size_t len;
+    char *data;
+    json_t *j;
+    const char *err;
+
+    if (!path || apr_stat(&finfo, path, APR_FINFO_TYPE | APR_FINFO_SIZE, cmd->temp_pool)
+                 != APR_SUCCESS || finfo.filetype != APR_REG) {
+        return apr_psprintf(cmd->pool, "%s: \"%s\" is neither \"none\", a key id with a MAC "
+                            "key, nor a JSON file", dname(cmd), value);
+    }
+    where = apr_psprintf(cmd->pool, " (in %s)", path);
+    if (finfo.size > EAB_FILE_MAX_LEN) {
+        return apr_psprintf(cmd->pool, "%s: file %s is too large", dname(cmd), path);
+    }
+    len = (apr_size_t)finfo.size;
+    data = apr_palloc(cmd->temp_pool, len + 1);
+    if (apr_file_open(&f, path, APR_FOPEN_READ, 0, cmd->temp_pool) != APR_SUCCESS
+        || apr_file_read_full(f, data, len, &len) != APR_SUCCESS) {
+        return apr_psprintf(cmd->pool, "%s: cannot read %s", dname(cmd), path);
+    }
+    apr_file_close(f);
+    if (md_json_parse(&j, data, len, path, &perr, cmd->temp_pool) != APR_SUCCESS
+        || !json_is_object(j)) {
+        return apr_psprintf(cmd->pool, "%s: %s is not a JSON object with \"kid\" and "
+                            "\"hmac\"%s%s", dname(cmd), path, perr ? ": " : "",
+                            perr ? perr : "");
+    }
+    set->eab_kid = md_json_get_str(j, MD_KEY_KID);
+    set->eab_hmac = md_json_get_str(j, MD_KEY_HMAC);
+    set->eab_alg = md_json_get_str(j, "alg");
+    if ((err = eab_check(cmd, set->eab_kid, set->eab_hmac, set->eab_alg, where))) {
+        return err;
+    }
+    /* The JSON lives in the temp pool. */
+    set->eab_kid = apr_pstrdup(cmd->pool, set->eab_kid);
+    set->eab_hmac = apr_pstrdup(cmd->pool, set->eab_hmac);
+    set->eab_alg = set->eab_alg ? apr_pstrdup(cmd->pool, set->eab_alg) : NULL;
+    return NULL;
+}
+
+static const char *set_eab(cmd_parms *cmd, void *dc, int argc, char *const argv[])
+{
+    mod_md_settings_t *set;
+    md_t *md;
+    const char *err;
+
+    (void)dc;
+    if ((err = scope_get(cmd, &set, &md)) || (err = check_twice(cmd, set->eab_kid != NULL, md))) {
+        return err;
+    }
+    if (argc < 1 || argc > 3) {
+        return apr_psprintf(cmd->pool, "%s: needs a key id and a MAC key (and optionally "
+                            "HS256, HS384 or HS512), a JSON file, or none", dname(cmd));
+    }
+    if (argc == 1) {
+        if (is_word(argv[0], MOD_MD_NONE)) {
+            set->eab_kid = MOD_MD_NONE;
+            set->eab_hmac = set->eab_alg = NULL;
+            return NULL;
+        }
+        return eab_from_file(cmd, set, argv[0]);
+    }
+    if ((err = eab_check(cmd, argv[0], argv[1], argc > 2 ? argv[2] : NULL, ""))) {
+        return err;
+    }
+    set->eab_kid = argv[0];
+    set->eab_hmac = argv[1];
+    set->eab_alg = argc > 2 ? argv[2] : NULL;
+    return NULL;
+}
+
+static const char *set_http_proxy(cmd_parms *cmd, void *dc, const char *value)
+{
+    mod_md_settings_t *set;
+    md_t *md;
+    const char *err;
+
+    (void)dc;
+    if ((err = scope_get(cmd, &set, &md))
+        || (err = check_twice(cmd, set->http_proxy != NULL, md))) {
+        return err;
+    }
+    if (is_word(value, MOD_MD_NONE)) {
+        set->http_proxy = MOD_MD_NONE;
+        return NULL;
+    }
+    if (!is_http_url(cmd->pool, value)) {
+        return apr_psprintf(cmd->pool, "%s: \"%s\" is not an http:// or https:// URL with "
+                            "a host (e.g. http://proxy.example.org:3128), nor none",
+                            dname(cmd), value);
+    }
+    set->http_proxy = value;
+    return NULL;
+}
+
+static const char *set_http_proxy_ca_file(cmd_parms *cmd, void *dc, const char *value)
+{
+    mod_md_settings_t *set;
+    apr_finfo_t finfo;
+    const char *path;
+    md_t *md;
+    const char *err;
+
+    (void)dc;
+    if ((err = scope_get(cmd, &set, &md))
+        || (err = check_twice(cmd, set->http_proxy_ca_file != NULL, md))) {
+        return err;
+    }
+    if (!(path = ap_server_root_relative(cmd->pool, value))
+        || apr_stat(&finfo, path, APR_FINFO_TYPE, cmd->temp_pool) != APR_SUCCESS
+        || finfo.filetype != APR_REG) {
+        return apr_psprintf(cmd->pool, "%s: \"%s\" is not an existing file", dname(cmd),
+                            value);
+    }
+    set->http_proxy_ca_file = path;
+    return NULL;
+}
+
+static const char *set_profile(cmd_parms *cmd, void *dc, const char *value)
+{
+    mod_md_settings_t *set;
+    md_t *md;
+    const char *err;
+    const char *c;
+
+    (void)dc;
+    if ((err = scope_get(cmd, &set, &md)) || (err = check_twice(cmd, set->profile != NULL, md))) {
+        return err;
+    }
+    for (c = value; *c; ++c) {
+        if (!apr_isgraph(*c)) {
+            break;
+        }
+    }
+    if (!*value || *c || strlen(value) > PROFILE_MAX_LEN) {
+        return apr_psprintf(cmd->pool, "%s: \"%s\" is not a profile name (1 to %d "
+                            "printable characters, no spaces)", dname(cmd), value,
+                            PROFILE_MAX_LEN);
+    }
+    set->profile = is_word(value, MOD_MD_NONE) ? MOD_MD_NONE : value;
+    return NULL;
+}
+
+static const char *set_profile_mandatory(cmd_parms *cmd, void *dc, const char *value)
+{
+    mod_md_settings_t *set;
+    md_t *md;
+    const char *err;
+
+    (void)dc;
+    if ((err = scope_get(cmd, &set, &md))
+        || (err = check_twice(cmd, set->profile_mandatory != UNSET, md))) {
+        return err;
+    }
+    return set_on_off(cmd, &set->profile_mandatory, value);
+}
+
+static const char *set_renew_via_ari(cmd_parms *cmd, void *dc, const char *value)
+{
+    mod_md_settings_t *set;
+    md_t *md;
+    const char *err;
+
+    (void)dc;
+    if ((err = scope_get(cmd, &set, &md))
+        || (err = check_twice(cmd, set->ari_renewals != UNSET, md))) {
+        return err;
+    }
+    return set_on_off(cmd, &set->ari_renewals, value);
+}
+
+/* MDNotifyCmd (cmd->info NULL) and MDMessageCmd: the program runs without a
+ * shell, so its words are taken as httpd split them. */
+static const char *set_notify_cmd(cmd_parms *cmd, void *dc, int argc, char *const argv[])
+{
+    mod_md_global_t *g = cmd_conf(cmd)->global;
+    apr_array_header_t **pargv = cmd->info ? &g->message_argv : &g->notify_argv;
+    apr_array_header_t *args;
+    apr_finfo_t finfo;
+    const char *err;
+    int i;
+
+    (void)dc;
+    if ((err = global_only(cmd)) || (err = check_twice(cmd, *pargv != NULL, NULL))) {
+        return err;
+    }
+    if (argc < 1 || !*argv[0]) {
+        return apr_psprintf(cmd->pool, "%s: needs a program (and optional arguments)",
+                            dname(cmd));
+    }
+    /* A path must name a program; a bare name is looked up in PATH when run. */
+    if (strchr(argv[0], '/')
+        && (apr_stat(&finfo, argv[0], APR_FINFO_TYPE, cmd->temp_pool) != APR_SUCCESS
+            || finfo.filetype != APR_REG)) {
+        return apr_psprintf(cmd->pool, "%s: program \"%s\" does not exist", dname(cmd),
+                            argv[0]);
+    }
+    args = apr_array_make(cmd->pool, argc, sizeof(const char *));
+    for (i = 0; i < argc; ++i) {
+        APR_ARRAY_PUSH(args, const char *) = argv[i];
+    }
+    *pargv = args;
+    return NULL;
+}
+
 /* --- whole config -------------------------------------------------------- */
 
 static const mod_md_settings_t *md_settings_of(const mod_md_global_t *g, const md_t *md)
@@ -1213,8 +1514,10 @@ void mod_md_config_apply_defaults(md_t *md, const md_srv_conf_t *sc, apr_pool_t 
     apr_array_header_t *pkey_specs = NULL;
     apr_array_header_t *ca_challenges = NULL;
     apr_array_header_t *dns01_cmd = NULL;
+    const mod_md_settings_t *eab_from = NULL;
     const char *contact = NULL;
     int n = 0;
+    int k;
 
     md_set = md_settings_of(sc->global, md);
     if (md_set) {
@@ -1236,6 +1539,31 @@ void mod_md_config_apply_defaults(md_t *md, const md_srv_conf_t *sc, apr_pool_t 
     EFFECTIVE(ca_challenges, ca_challenges, NULL);
     EFFECTIVE(dns01_cmd, dns01_cmd, NULL);
     EFFECTIVE(md->dns01_version, dns01_version, UNSET);
+    EFFECTIVE(md->http_proxy, http_proxy, NULL);
+    EFFECTIVE(md->http_proxy_ca_file, http_proxy_ca_file, NULL);
+    EFFECTIVE(md->profile, profile, NULL);
+    EFFECTIVE(md->profile_mandatory, profile_mandatory, UNSET);
+    EFFECTIVE(md->ari_renewals, ari_renewals, UNSET);
+    /* The three parts of a binding come from the same directive. */
+    for (k = 0; k < n && !eab_from; ++k) {
+        if (chain[k]->eab_kid) {
+            eab_from = chain[k];
+        }
+    }
+    if (eab_from && strcmp(eab_from->eab_kid, MOD_MD_NONE)) {
+        md->ca_eab_kid = eab_from->eab_kid;
+        md->ca_eab_hmac = eab_from->eab_hmac;
+        md->ca_eab_alg = eab_from->eab_alg;
+    }
+    else {
+        md->ca_eab_kid = md->ca_eab_hmac = md->ca_eab_alg = NULL;
+    }
+    if (md->http_proxy && !strcmp(md->http_proxy, MOD_MD_NONE)) {
+        md->http_proxy = NULL;
+    }
+    if (md->profile && !strcmp(md->profile, MOD_MD_NONE)) {
+        md->profile = NULL;
+    }
 
     /* Static certificate files are not renewed, unless the admin says
      * "always" (the stock module shows them as renew mode manual, too). */
@@ -1371,6 +1699,16 @@ int mod_md_config_local_port(const md_srv_conf_t *sc, int external_port)
 int mod_md_config_manage_base_server(const md_srv_conf_t *sc)
 {
     return sc->global->manage_base_server;
+}
+
+const apr_array_header_t *mod_md_config_notify_argv(const md_srv_conf_t *sc)
+{
+    return sc->global->notify_argv;
+}
+
+const apr_array_header_t *mod_md_config_message_argv(const md_srv_conf_t *sc)
+{
+    return sc->global->message_argv;
 }
 
 const char *mod_md_config_mailto(apr_pool_t *p, const char *email)

@@ -31,6 +31,11 @@
  *                                      MDCertificateMonitor)
  *   MDCertificateFile path             only inside an MD section, into
  *   MDCertificateKeyFile path          md->cert_files / md->pkey_files
+ *   MDExternalAccountBinding kid hmac [HS256|HS384|HS512] | json-file | none
+ *   MDHttpProxy url|none               per MD too
+ *   MDHttpProxyCACertificateFile path  per MD too
+ *   MDProfile name|none, MDProfileMandatory on|off, MDRenewViaARI on|off
+ *   MDNotifyCmd, MDMessageCmd cmd [args]   global only
  *
  * The per-MD directives (MDMembers .. MDRequireHttps above) are allowed in
  * the server config (outside any VirtualHost: they become the defaults of
@@ -108,7 +113,19 @@ typedef struct mod_md_settings_t {
     apr_array_header_t *ca_challenges; /* MDCAChallenges, const char* */
     apr_array_header_t *dns01_cmd;     /* MDChallengeDns01: program, args */
     int dns01_version;                 /* MDChallengeDns01Version 1|2 */
+    /* MDExternalAccountBinding: kid MOD_MD_NONE for an explicit "none" */
+    const char *eab_kid;
+    const char *eab_hmac;              /* base64url MAC key; never logged */
+    const char *eab_alg;               /* HS256 | HS384 | HS512 */
+    const char *http_proxy;            /* MDHttpProxy URL, or MOD_MD_NONE */
+    const char *http_proxy_ca_file;    /* MDHttpProxyCACertificateFile, absolute */
+    const char *profile;               /* MDProfile name, or MOD_MD_NONE */
+    int profile_mandatory;             /* MDProfileMandatory */
+    int ari_renewals;                  /* MDRenewViaARI */
 } mod_md_settings_t;
+
+/* The "none" of directives that can switch a global value off per MD. */
+#define MOD_MD_NONE "none"
 
 /* Shared by all server configs of one config cycle; one per pconf. */
 typedef struct mod_md_global_t {
@@ -125,6 +142,8 @@ typedef struct mod_md_global_t {
     const char *cert_check_name;       /* MDCertificateCheck name ("crt.sh") */
     const char *cert_check_url;        /* and URL ("https://crt.sh?q="); the
                                         * fingerprint is appended */
+    apr_array_header_t *notify_argv;   /* MDNotifyCmd cmd [args] (const char*), or NULL */
+    apr_array_header_t *message_argv;  /* MDMessageCmd cmd [args] (const char*), or NULL */
     mod_md_settings_t *defaults;       /* the base server's settings: what
                                         * every MD inherits unless its
                                         * section sets its own */
@@ -199,6 +218,10 @@ const char *mod_md_config_ca_file(const md_srv_conf_t *sc);
  * 0 if not reachable (MDPortMap "-"), -1 for any other external_port. */
 int mod_md_config_local_port(const md_srv_conf_t *sc, int external_port);
 int mod_md_config_manage_base_server(const md_srv_conf_t *sc);
+/* MDNotifyCmd / MDMessageCmd: program and its configured arguments
+ * (const char*), or NULL when not configured. */
+const apr_array_header_t *mod_md_config_notify_argv(const md_srv_conf_t *sc);
+const apr_array_header_t *mod_md_config_message_argv(const md_srv_conf_t *sc);
 
 /* "mailto:" + email for an ACME contact, or NULL if email is not a plain
  * address (local@domain, no spaces or control characters). An email that

@@ -557,6 +557,8 @@ typedef struct {
     int bad_nonces;             /* reject this many POSTs with badNonce */
     int bad_nonces_sent;
     int with_tos;
+    int eab_required;           /* meta.externalAccountRequired */
+    int with_ari_profiles;      /* renewalInfo and meta.profiles */
     int no_new_order;           /* directory without newOrder */
     int acct_reject;            /* account URL says unauthorized */
     int acct_malformed;         /* account URL says malformed */
@@ -699,8 +701,13 @@ static apr_status_t mock_fn(md_http_response_t **presp, void *baton, const char 
         *presp = mock_resp(ca, p, 200, j, apr_psprintf(p,
             "{\"newNonce\": \"" CA "/nonce\", \"newAccount\": \"" CA "/new-acct\", %s"
             " \"revokeCert\": \"" CA "/revoke\", \"keyChange\": \"" CA "/key-change\""
-            "%s}", ca->no_new_order ? "" : "\"newOrder\": \"" CA "/new-order\",",
-            ca->with_tos ? ", \"meta\": {\"termsOfService\": \"" CA "/tos.pdf\"}" : ""), NULL);
+            "%s, \"meta\": {\"caaIdentities\": [\"ca.test\"]%s%s%s}}",
+            ca->no_new_order ? "" : "\"newOrder\": \"" CA "/new-order\",",
+            ca->with_ari_profiles ? ", \"renewalInfo\": \"" CA "/ari/\"" : "",
+            ca->with_tos ? ", \"termsOfService\": \"" CA "/tos.pdf\"" : "",
+            ca->eab_required ? ", \"externalAccountRequired\": true" : "",
+            ca->with_ari_profiles ? ", \"profiles\": {\"classic\": \"the usual\", "
+                                    "\"shortlived\": \"6 days\"}" : ""), NULL);
         return APR_SUCCESS;
     }
     if (!strcmp(method, "HEAD") && !strcmp(path, "/nonce")) {
@@ -1000,6 +1007,145 @@ static void test_acct_find(void **state)
     assert_int_equal(md_acme_acct_load(acme, "ACME-ca.test-0001", p), APR_EINVAL);
 }
 
+/* Check the externalAccountBinding the mock saw: a JWS with alg, kid and the
+ * newAccount URL, over the account key's JWK, MAC'd with key. */
+static void check_eab_binding(mock_ca_t *ca, md_acme_t *acme, const char *alg,
+                              const char *digest, const unsigned char *key, apr_size_t key_len,
+                              apr_pool_t *p)
+{
+    const json_t *eab = json_object_get(ca->last_payload, "externalAccountBinding");
+    const char *prot64 = md_json_get_str(eab, "protected");
+    const char *pay64 = md_json_get_str(eab, "payload");
+    const unsigned char *mac;
+    unsigned char *data;
+    unsigned char *sig;
+    apr_size_t len;
+    apr_size_t mac_len;
+    json_t *prot;
+    json_t *jwk;
+    const char *input;
+
+    assert_non_null(prot64);
+    assert_non_null(pay64);
+    assert_int_equal(md_util_base64url_decode(&data, &len, prot64, p), APR_SUCCESS);
+    assert_int_equal(md_json_parse(&prot, (const char *)data, len, "eab", NULL, p),
+                     APR_SUCCESS);
+    assert_string_equal(md_json_get_str(prot, "alg"), alg);
+    assert_string_equal(md_json_get_str(prot, "kid"), "kid-1");
+    assert_string_equal(md_json_get_str(prot, "url"), CA "/new-acct");
+    assert_null(json_object_get(prot, "nonce"));
+    assert_null(json_object_get(prot, "jwk"));
+    assert_int_equal(md_util_base64url_decode(&data, &len, pay64, p), APR_SUCCESS);
+    assert_int_equal(md_json_parse(&jwk, (const char *)data, len, "eab payload", NULL, p),
+                     APR_SUCCESS);
+    assert_true(json_equal(jwk, md_json_pool_own(p, md_pkey_to_jwk(acme->acct_key))));
+    input = apr_pstrcat(p, prot64, ".", pay64, NULL);
+    assert_int_equal(md_crypt_hmac(&mac, &mac_len, digest, key, key_len, input,
+                                   strlen(input), p), APR_SUCCESS);
+    assert_int_equal(md_util_base64url_decode(&sig, &len, md_json_get_str(eab, "signature"),
+                                              p), APR_SUCCESS);
+    assert_int_equal(len, mac_len);
+    assert_memory_equal(sig, mac, len);
+}
+
+static void test_eab(void **state)
+{
+    apr_pool_t *p = *state;
+    static const unsigned char key[] = { 0xfb, 0xff, 0x00, 0x01, 0x7e, 0x3f, 0x80, 0x99,
+                                         0x10, 0x20, 0x30, 0x40 };
+    const char *key64 = md_util_base64url_encode(key, sizeof(key), p);
+    mock_ca_t ca;
+    md_store_t *store = store_make(p);
+    md_acme_t *acme = mock_acme(&ca, p, store);
+    md_result_t *result = md_result_make(p, NULL);
+    json_t *j = NULL;
+
+    /* required but not configured: refused locally, naming the directive */
+    ca.eab_required = 1;
+    assert_int_equal(md_acme_acct_register(acme, NULL, NULL, result, p), APR_EINVAL);
+    assert_string_equal(result->problem, ERR("externalAccountRequired"));
+    assert_true(contains(result->detail, "MDExternalAccountBinding"));
+    assert_int_equal(ca.acct_ctr, 0);
+
+    /* keys that do not decode or algorithms we lack: refused, key never quoted */
+    assert_int_equal(md_acme_set_eab(acme, "kid-1", "not base64!", NULL, result),
+                     APR_EINVAL);
+    assert_string_equal(result->problem, MD_PROBLEM_EAB_HMAC_INVALID);
+    assert_false(contains(result->detail, "not base64!"));
+    assert_true(contains(result->detail, "kid-1"));
+    assert_int_equal(md_acme_set_eab(acme, "kid-1", key64, "HS1024", result), APR_EINVAL);
+    assert_int_equal(md_acme_set_eab(acme, "", key64, NULL, result), APR_EINVAL);
+    assert_null(acme->eab);
+
+    /* standard base64 with padding is the same key */
+    assert_int_equal(md_acme_set_eab(acme, "kid-1", "+/8AAX4/gJkQIDBA", "HS384", result),
+                     APR_SUCCESS);
+    assert_int_equal(acme->eab->hmac_len, sizeof(key));
+    assert_memory_equal(acme->eab->hmac, key, sizeof(key));
+    assert_int_equal(md_acme_acct_register(acme, NULL, NULL, result, p), APR_SUCCESS);
+    check_eab_binding(&ca, acme, "HS384", "SHA384", key, sizeof(key), p);
+    assert_string_equal(acme->acct->eab_kid, "kid-1");
+
+    /* account.json records the kid, never the key */
+    assert_int_equal(md_store_load_json(store, MD_SG_ACCOUNTS, acme->acct->id, MD_FN_ACCOUNT,
+                                        &j, p), APR_SUCCESS);
+    assert_string_equal(md_json_get_str(md_json_get_obj(j, "eab"), "kid"), "kid-1");
+    assert_null(json_object_get(md_json_get_obj(j, "eab"), "hmac"));
+    assert_false(contains(md_json_dump(j, 0, p), key64));
+
+    /* reused for the same kid only */
+    acme = mock_acme(&ca, p, store);
+    assert_int_equal(md_acme_acct_find(acme, NULL, result, p), APR_ENOENT);
+    assert_int_equal(md_acme_set_eab(acme, "kid-2", key64, NULL, result), APR_SUCCESS);
+    assert_int_equal(md_acme_acct_find(acme, NULL, result, p), APR_ENOENT);
+    assert_int_equal(md_acme_set_eab(acme, "kid-1", key64, "HS512", result), APR_SUCCESS);
+    assert_int_equal(md_acme_acct_find(acme, NULL, result, p), APR_SUCCESS);
+    assert_string_equal(acme->acct->eab_kid, "kid-1");
+
+    /* HS256 is the default; a CA that does not ask still gets the binding */
+    acme = mock_acme(&ca, p, NULL);
+    assert_int_equal(md_acme_set_eab(acme, "kid-1", key64, NULL, result), APR_SUCCESS);
+    assert_int_equal(md_acme_acct_register(acme, NULL, NULL, result, p), APR_SUCCESS);
+    check_eab_binding(&ca, acme, "HS256", "SHA256", key, sizeof(key), p);
+    assert_int_equal(ca.errors, 0);
+}
+
+/* renewalInfo and meta.profiles from the directory; profile and replaces
+ * in newOrder only when asked for. */
+static void test_ari_profiles_directory(void **state)
+{
+    apr_pool_t *p = *state;
+    mock_ca_t ca;
+    md_acme_t *acme = mock_acme(&ca, p, NULL);
+    md_result_t *result = md_result_make(p, NULL);
+    md_acme_order_opts_t opts = { "shortlived", "aYhba4dGQEHhs3uEe6CuLN4ByNQ.AIdlQyE" };
+    md_acme_order_t *order;
+
+    assert_int_equal(md_acme_setup(acme, result), APR_SUCCESS);
+    assert_null(acme->url_renewal_info);
+    assert_null(acme->profiles);
+    assert_false(md_acme_profile_offered(acme, "classic"));
+
+    ca.with_ari_profiles = 1;
+    assert_int_equal(md_acme_setup(acme, result), APR_SUCCESS);
+    assert_string_equal(acme->url_renewal_info, CA "/ari/");
+    assert_true(md_acme_profile_offered(acme, "classic"));
+    assert_true(md_acme_profile_offered(acme, "shortlived"));
+    assert_false(md_acme_profile_offered(acme, "Classic"));
+    assert_false(md_acme_profile_offered(acme, NULL));
+
+    assert_int_equal(md_acme_acct_register(acme, NULL, NULL, result, p), APR_SUCCESS);
+    assert_int_equal(md_acme_order_new(&order, acme, strs(p, "x.test", NULL), result, p),
+                     APR_SUCCESS);
+    assert_null(json_object_get(ca.last_payload, "profile"));
+    assert_null(json_object_get(ca.last_payload, "replaces"));
+    assert_int_equal(md_acme_order_new_ext(&order, acme, strs(p, "x.test", NULL), &opts,
+                                           result, p), APR_SUCCESS);
+    assert_string_equal(md_json_get_str(ca.last_payload, "profile"), "shortlived");
+    assert_string_equal(md_json_get_str(ca.last_payload, "replaces"), opts.replaces);
+    assert_int_equal(ca.errors, 0);
+}
+
 static void test_order_invalid(void **state)
 {
     apr_pool_t *p = *state;
@@ -1103,6 +1249,8 @@ int main(void)
         UNIT_TEST(test_bad_nonce_exhausted),
         UNIT_TEST(test_full_flow),
         UNIT_TEST(test_acct_find),
+        UNIT_TEST(test_eab),
+        UNIT_TEST(test_ari_profiles_directory),
         UNIT_TEST(test_order_invalid),
         UNIT_TEST(test_order_timeout),
         UNIT_TEST(test_respond_checks),

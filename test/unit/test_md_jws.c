@@ -247,35 +247,96 @@ static void test_hmac_rfc4231(void **state)
     assert_memory_equal(mac, expect, 32);
 }
 
-/* External account binding (RFC 8555 §7.3.4). */
-static void test_hmac_jws(void **state)
+/* RFC 4231 §4.3, test case 2, for SHA-384 and SHA-512 (HS384, HS512). */
+static void test_hmac_rfc4231_384_512(void **state)
 {
     apr_pool_t *p = *state;
+    static const unsigned char expect384[] = {
+        0xaf, 0x45, 0xd2, 0xe3, 0x76, 0x48, 0x40, 0x31, 0x61, 0x7f, 0x78, 0xd2, 0xb5, 0x8a,
+        0x6b, 0x1b, 0x9c, 0x7e, 0xf4, 0x64, 0xf5, 0xa0, 0x1b, 0x47, 0xe4, 0x2e, 0xc3, 0x73,
+        0x63, 0x22, 0x44, 0x5e, 0x8e, 0x22, 0x40, 0xca, 0x5e, 0x69, 0xe2, 0xc7, 0x8b, 0x32,
+        0x39, 0xec, 0xfa, 0xb2, 0x16, 0x49,
+    };
+    static const unsigned char expect512[] = {
+        0x16, 0x4b, 0x7a, 0x7b, 0xfc, 0xf8, 0x19, 0xe2, 0xe3, 0x95, 0xfb, 0xe7, 0x3b, 0x56,
+        0xe0, 0xa3, 0x87, 0xbd, 0x64, 0x22, 0x2e, 0x83, 0x1f, 0xd6, 0x10, 0x27, 0x0c, 0xd7,
+        0xea, 0x25, 0x05, 0x54, 0x97, 0x58, 0xbf, 0x75, 0xc0, 0x5a, 0x99, 0x4a, 0x6d, 0x03,
+        0x4f, 0x65, 0xf8, 0xf0, 0xe6, 0xfd, 0xca, 0xea, 0xb1, 0xa3, 0x4d, 0x4a, 0x6b, 0x4b,
+        0x63, 0x6e, 0x07, 0x0a, 0x38, 0xbc, 0xe7, 0x37,
+    };
+    static const char data[] = "what do ya want for nothing?";
+    const unsigned char *mac;
+    apr_size_t len;
+
+    assert_int_equal(md_crypt_hmac(&mac, &len, "SHA384", "Jefe", 4, data, strlen(data), p),
+                     APR_SUCCESS);
+    assert_int_equal(len, 48);
+    assert_memory_equal(mac, expect384, 48);
+    assert_int_equal(md_crypt_hmac(&mac, &len, "SHA512", "Jefe", 4, data, strlen(data), p),
+                     APR_SUCCESS);
+    assert_int_equal(len, 64);
+    assert_memory_equal(mac, expect512, 64);
+    assert_int_equal(md_crypt_hmac(&mac, &len, "MD5", "Jefe", 4, data, strlen(data), p),
+                     APR_ENOTIMPL);
+    assert_null(mac);
+}
+
+/* External account binding (RFC 8555 §7.3.4) with each HMAC algorithm:
+ * header exactly alg, kid, url (no nonce, no jwk), payload the JWK as
+ * given, signature the HMAC of "protected.payload". */
+static void check_hmac_jws(apr_pool_t *p, const char *alg, const char *digest,
+                           apr_size_t mac_len)
+{
     static const unsigned char key[] = { 0x01, 0x00, 0xfe, 0x42, 0x99, 0x00, 0x17, 0x33 };
     const char *jwk = md_json_dump(md_json_pool_own(p, md_pkey_to_jwk(shared_key(1))), 0, p);
     const unsigned char *mac;
     const unsigned char *sig;
+    const unsigned char *payload;
     const char *input;
     apr_size_t len;
+    apr_size_t plen;
     json_t *jws;
     json_t *hdr;
 
-    assert_int_equal(md_jws_sign_hmac(&jws, jwk, strlen(jwk), URL, "eab-kid-1", key, sizeof(key),
-                                      p), APR_SUCCESS);
+    assert_int_equal(md_jws_sign_hmac(&jws, alg, jwk, strlen(jwk), URL, "eab-kid-1", key,
+                                      sizeof(key), p), APR_SUCCESS);
     hdr = protected_header(jws, p);
-    assert_string_equal(member(hdr, "alg"), "HS256");
+    assert_string_equal(member(hdr, "alg"), alg ? alg : "HS256");
     assert_string_equal(member(hdr, "kid"), "eab-kid-1");
     assert_string_equal(member(hdr, "url"), URL);
     assert_int_equal(json_object_size(hdr), 3);
+    payload = b64_dec(member(jws, "payload"), &plen, p);
+    assert_int_equal(plen, strlen(jwk));
+    assert_memory_equal(payload, jwk, plen);
     input = apr_pstrcat(p, member(jws, "protected"), ".", member(jws, "payload"), NULL);
-    assert_int_equal(md_crypt_hmac_sha256(&mac, key, sizeof(key), input, strlen(input), p),
-                     APR_SUCCESS);
+    assert_int_equal(md_crypt_hmac(&mac, &len, digest, key, sizeof(key), input, strlen(input),
+                                   p), APR_SUCCESS);
+    assert_int_equal(len, mac_len);
     sig = b64_dec(member(jws, "signature"), &len, p);
-    assert_int_equal(len, 32);
-    assert_memory_equal(sig, mac, 32);
+    assert_int_equal(len, mac_len);
+    assert_memory_equal(sig, mac, mac_len);
+}
 
-    assert_int_equal(md_jws_sign_hmac(&jws, "{}", 2, URL, NULL, key, sizeof(key), p), APR_EINVAL);
-    assert_int_equal(md_jws_sign_hmac(&jws, "{}", 2, URL, "k", key, 0, p), APR_EINVAL);
+static void test_hmac_jws(void **state)
+{
+    apr_pool_t *p = *state;
+    static const unsigned char key[] = { 0x01, 0x02 };
+    json_t *jws;
+
+    check_hmac_jws(p, NULL, "SHA256", 32);
+    check_hmac_jws(p, "HS256", "SHA256", 32);
+    check_hmac_jws(p, "HS384", "SHA384", 48);
+    check_hmac_jws(p, "HS512", "SHA512", 64);
+
+    assert_int_equal(md_jws_sign_hmac(&jws, NULL, "{}", 2, URL, NULL, key, sizeof(key), p),
+                     APR_EINVAL);
+    assert_int_equal(md_jws_sign_hmac(&jws, NULL, "{}", 2, URL, "k", key, 0, p), APR_EINVAL);
+    assert_int_equal(md_jws_sign_hmac(&jws, "RS256", "{}", 2, URL, "k", key, sizeof(key), p),
+                     APR_ENOTIMPL);
+    assert_null(jws);
+    assert_string_equal(md_jws_hmac_digest("HS384"), "SHA384");
+    assert_null(md_jws_hmac_digest("hs256"));
+    assert_null(md_jws_hmac_digest(NULL));
 }
 
 int main(void)
@@ -290,6 +351,7 @@ int main(void)
         UNIT_TEST(test_no_nonce),
         UNIT_TEST(test_errors),
         UNIT_TEST(test_hmac_rfc4231),
+        UNIT_TEST(test_hmac_rfc4231_384_512),
         UNIT_TEST(test_hmac_jws),
     };
     int failed = UNIT_RUN(tests);
