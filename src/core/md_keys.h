@@ -21,6 +21,8 @@
 #define MD_FN_TLSALPN01_PKEY    "acme-tls-alpn-01-privkey.pem"
 /* dns-01: the TXT values our program was asked to publish, for teardown */
 #define MD_FN_DNS01             "acme-dns-01.json"
+#define MD_FN_NOTIFY            "notify.json"    /* staging: what MDMessageCmd was told */
+#define MD_FN_ARI               "ari.json"       /* staging: the CA's renewal windows */
 
 /* --- md_store.json --- */
 #define MD_KEY_STORE            "store"
