@@ -115,6 +115,14 @@ apr_time_t md_cert_valid_until(const md_cert_t *cert);
 int md_cert_is_valid_at(const md_cert_t *cert, apr_time_t t);
 /* Serial number as upper-case hex without separators ("73F80952EB8287B6"). */
 const char *md_cert_serial_hex(const md_cert_t *cert, apr_pool_t *p);
+/* The keyIdentifier of the Authority Key Identifier extension (raw bytes,
+ * from p); APR_ENOENT when the certificate has none. */
+apr_status_t md_cert_aki(const unsigned char **pid, apr_size_t *plen, const md_cert_t *cert,
+                         apr_pool_t *p);
+/* The serial number as the content octets of its DER INTEGER (with the
+ * leading zero a positive number whose high bit is set gets), from p. */
+apr_status_t md_cert_serial_der(const unsigned char **pbytes, apr_size_t *plen,
+                                const md_cert_t *cert, apr_pool_t *p);
 /* SHA-256 fingerprint of the DER as lower-case hex without separators. */
 const char *md_cert_sha256_fingerprint(const md_cert_t *cert, apr_pool_t *p);
 /* Issuer as "/CN=..." one-line form (OpenSSL's X509_NAME_oneline style). */

@@ -329,6 +329,68 @@ const char *md_cert_serial_hex(const md_cert_t *cert, apr_pool_t *p)
     return s;
 }
 
+apr_status_t md_cert_aki(const unsigned char **pid, apr_size_t *plen, const md_cert_t *cert,
+                         apr_pool_t *p)
+{
+    const ASN1_OCTET_STRING *kid = X509_get0_authority_key_id(cert->x509);
+    int len;
+
+    *pid = NULL;
+    *plen = 0;
+    ERR_clear_error();
+    if (!kid || (len = ASN1_STRING_length(kid)) <= 0) {
+        return APR_ENOENT;
+    }
+    *pid = apr_pmemdup(p, ASN1_STRING_get0_data(kid), (apr_size_t)len);
+    *plen = (apr_size_t)len;
+    return APR_SUCCESS;
+}
+
+apr_status_t md_cert_serial_der(const unsigned char **pbytes, apr_size_t *plen,
+                                const md_cert_t *cert, apr_pool_t *p)
+{
+    const ASN1_INTEGER *serial = X509_get0_serialNumber(cert->x509);
+    unsigned char *der;
+    unsigned char *q;
+    apr_size_t off;
+    apr_size_t clen;
+    apr_size_t k;
+    int n;
+
+    *pbytes = NULL;
+    *plen = 0;
+    if (!serial || (n = i2d_ASN1_INTEGER(serial, NULL)) <= 2) {
+        ERR_clear_error();
+        return APR_EINVAL;
+    }
+    q = der = apr_palloc(p, (apr_size_t)n);
+    if (i2d_ASN1_INTEGER(serial, &q) != n || der[0] != 0x02) {
+        ERR_clear_error();
+        return APR_EINVAL;
+    }
+    /* Skip tag and length (short or long form, X.690 §8.1.3). */
+    if (der[1] < 0x80) {
+        off = 2;
+        clen = der[1];
+    }
+    else {
+        k = der[1] & 0x7f;
+        if (k == 0 || k > 4 || (apr_size_t)n < 2 + k) {
+            return APR_EINVAL;
+        }
+        for (clen = 0, off = 0; off < k; ++off) {
+            clen = (clen << 8) | der[2 + off];
+        }
+        off = 2 + k;
+    }
+    if (clen == 0 || off + clen != (apr_size_t)n) {
+        return APR_EINVAL;
+    }
+    *pbytes = der + off;
+    *plen = clen;
+    return APR_SUCCESS;
+}
+
 const char *md_cert_sha256_fingerprint(const md_cert_t *cert, apr_pool_t *p)
 {
     static const char HEX[] = "0123456789abcdef";
