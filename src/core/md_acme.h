@@ -77,6 +77,13 @@ typedef struct md_acme_t {
 
     const md_acme_eab_t *eab;   /* binding for new accounts, NULL: none (md_acme_set_eab) */
 
+    /* Called by md_acme_authz_respond after a challenge is set up and before
+     * the CA is told to validate it; a failure (result filled) ends the
+     * attempt. NULL: none. */
+    apr_status_t (*on_challenge_setup)(void *baton, const char *type, const char *domain,
+                                       md_result_t *result, apr_pool_t *p);
+    void *on_challenge_setup_baton;
+
     const char *nonce;          /* next nonce to use, or NULL */
 
     md_acme_acct_t *acct;       /* account in use, or NULL */

@@ -355,6 +355,13 @@ apr_status_t md_acme_authz_respond(md_acme_authz_t *authz, md_acme_t *acme,
     if (rv != APR_SUCCESS || strcmp(st, "pending")) {
         return rv;
     }
+    /* The admin's program may distribute the answer, or veto (MDMessageCmd
+     * challenge-setup:<type>:<domain>), before the CA looks. */
+    if (acme->on_challenge_setup
+        && (rv = acme->on_challenge_setup(acme->on_challenge_setup_baton, ct->name,
+                                          authz->domain, result, p)) != APR_SUCCESS) {
+        return rv;
+    }
     /* RFC 8555 §7.5.1: an empty object tells the CA we are ready. */
     empty = md_json_pool_own(p, json_object());
     rv = md_acme_post(&resp, acme, url, empty, NULL, result, p);

@@ -15,7 +15,9 @@
 #include "md_keys.h"
 #include "md_log.h"
 #include "md_reg.h"
+#include "md_time.h"
 #include "md_util.h"
+#include "md_watch.h"
 
 static void progress(md_job_t *job, md_result_t *result, const char *activity)
 {
@@ -62,6 +64,7 @@ static apr_status_t renew_spec(md_acme_t *acme, const md_drive_env_t *env, const
                                md_job_t *job, md_result_t *result, apr_pool_t *p)
 {
     const char *kname = md_pkey_spec_name(spec);
+    md_acme_order_opts_t opts;
     md_acme_order_t *order;
     md_pkey_t *pkey;
     apr_array_header_t *chain;
@@ -70,7 +73,20 @@ static apr_status_t renew_spec(md_acme_t *acme, const md_drive_env_t *env, const
     int i;
 
     progress(job, result, apr_psprintf(p, "Creating new order for %s certificate", kname));
-    rv = md_acme_order_new(&order, acme, md->domains, result, p);
+    rv = md_watch_order_opts(&opts, env->watch, acme, md, spec, result, p);
+    if (rv == APR_SUCCESS) {
+        rv = md_acme_order_new_ext(&order, acme, md->domains, &opts, result, p);
+        if (rv == APR_EINVAL && opts.replaces) {
+            /* A CA that will not have this certificate replaced (another
+             * account issued it, it was replaced already) still orders. */
+            md_log_perror(MD_LOG_MARK, MD_LOG_INFO, rv, p, "MD08011: %s: the CA refused the "
+                          "order replacing %s (%s), ordering without", md->name, opts.replaces,
+                          result->detail ? result->detail : "");
+            md_result_reset(result);
+            opts.replaces = NULL;
+            rv = md_acme_order_new_ext(&order, acme, md->domains, &opts, result, p);
+        }
+    }
     if (rv != APR_SUCCESS) {
         goto leave;
     }
@@ -167,7 +183,10 @@ static void reset_staging(const md_drive_env_t *env, const md_t *md, apr_pool_t 
     }
     for (i = 0; i < names->nelts; ++i) {
         const char *aspect = MD_ARR_IDX(names, i, const char *);
-        if (strcmp(aspect, MD_FN_JOB)) {
+        /* The job, what the admin's programs were told and the CA's renewal
+         * windows outlive an attempt. */
+        if (strcmp(aspect, MD_FN_JOB) && strcmp(aspect, MD_FN_NOTIFY)
+            && strcmp(aspect, MD_FN_ARI)) {
             md_store_remove(env->store, MD_SG_STAGING, md->name, aspect, p);
         }
     }
@@ -213,10 +232,18 @@ apr_status_t md_drive_renew(const md_drive_env_t *env, const md_t *md,
     md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, p, "MD08011: %s: challenge types %s",
                   md->name, md_array_str_join(types, ", ", p));
 
-    progress(job, result, apr_psprintf(p, "Contacting ACME server at %s", ca_url));
-    rv = md_acme_create(&acme, p, ca_url, env->ca_file, env->store);
+    /* The admin's program may say no to this attempt. */
+    rv = md_watch_event(env->watch, md->name, MD_NOTIFY_RENEWING, NULL, result, p);
+    if (rv != APR_SUCCESS) {
+        md_result_printf(result, rv, "renewal vetoed: %s", result->detail);
+    }
+    if (rv == APR_SUCCESS) {
+        progress(job, result, apr_psprintf(p, "Contacting ACME server at %s", ca_url));
+        rv = md_acme_create(&acme, p, ca_url, env->ca_file, env->store);
+    }
     if (rv == APR_SUCCESS) {
         md_acme_set_proxy(acme, md->http_proxy, md->http_proxy_ca_file);
+        md_watch_attach(env->watch, acme, md->name, p);
         rv = md_acme_set_eab(acme, md->ca_eab_kid, md->ca_eab_hmac, md->ca_eab_alg, result);
     }
     if (rv == APR_SUCCESS) {
@@ -254,5 +281,10 @@ leave:
     }
     md_job_end_run(job, result);
     md_job_save(job, env->store, p);
+    /* Failures here are retried by the watchdog (md_watch), not by a renewal. */
+    md_watch_event(env->watch, md->name, rv == APR_SUCCESS ? MD_NOTIFY_RENEWED
+                                                           : MD_NOTIFY_ERRORED,
+                   rv == APR_SUCCESS ? md_time_format_http(job->valid_from, p) : NULL,
+                   md_result_make(p, md->name), p);
     return rv;
 }

@@ -11,6 +11,8 @@
 #include "md_result.h"
 #include "md_store.h"
 
+typedef struct md_watch_t md_watch_t;
+
 typedef struct md_drive_env_t {
     md_store_t *store;
     const char *ca_file;          /* to verify the CA's TLS, or NULL */
@@ -25,6 +27,7 @@ typedef struct md_drive_env_t {
     int https_port;
     const char *https_host;
     apr_interval_time_t dns01_timeout;  /* per run of the dns-01 program */
+    md_watch_t *watch;            /* ARI and the admin's programs (md_watch.h), or NULL */
 } md_drive_env_t;
 
 /* One attempt at new certificates for md: one order per key spec in specs
@@ -35,7 +38,11 @@ typedef struct md_drive_env_t {
  * set is complete when it is there), and the job is finished. On failure
  * result says what went wrong (with the CA's problem) and the job's error
  * count grows; challenge responses are always torn down. Blocks on the
- * network. */
+ * network.
+ * With env->watch: MDMessageCmd "renewing" first (a failure vetoes the
+ * attempt), "challenge-setup:..." per challenge (same), "renewed" (and
+ * MDNotifyCmd) or "errored" at the end; newOrder carries "profile" and
+ * "replaces" as md_watch_order_opts says. */
 apr_status_t md_drive_renew(const md_drive_env_t *env, const md_t *md,
                             const apr_array_header_t *specs, md_job_t *job,
                             md_result_t *result, apr_pool_t *p);

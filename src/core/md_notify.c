@@ -294,13 +294,14 @@ static apr_status_t run_chan(md_notify_t *n, const char *directive,
         json_object_set_new(cs, MD_KEY_ERRORS, json_integer(errors));
         set_time(cs, KEY_RETRY, now + retry_delay(errors), p);
         *pdirty = 1;
-        md_log_perror(MD_LOG_MARK, MD_LOG_WARNING, rv, p, "MD18004: %s: %s, retrying in %s",
+        md_log_perror(MD_LOG_MARK, MD_LOG_WARNING, rv == APR_EGENERAL ? 0 : rv, p,
+                      "MD18004: %s: %s, retrying in %s",
                       mdname, result->detail,
                       md_duration_print(retry_delay(errors), p));
     }
     else {
-        md_log_perror(MD_LOG_MARK, MD_LOG_WARNING, rv, p, "MD18005: %s: %s", mdname,
-                      result->detail);
+        md_log_perror(MD_LOG_MARK, MD_LOG_WARNING, rv == APR_EGENERAL ? 0 : rv, p,
+                      "MD18005: %s: %s", mdname, result->detail);
     }
     return rv;
 }

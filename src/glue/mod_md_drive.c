@@ -17,7 +17,9 @@
 #include "md_result.h"
 #include "md_time.h"
 #include "md_util.h"
+#include "md_watch.h"
 #include "mod_md.h"
+#include "mod_md_config.h"
 #include "mod_md_drive.h"
 
 APLOG_USE_MODULE(md);
@@ -46,10 +48,13 @@ static APR_OPTIONAL_FN_TYPE(ap_watchdog_register_callback) *wd_register_callback
 static APR_OPTIONAL_FN_TYPE(ap_watchdog_set_callback_interval) *wd_set_interval;
 
 /* Does this MD want a new certificate now, and if not, when? */
-static int is_due(const drive_item_t *item, apr_time_t now, apr_time_t *pwhen)
+static int is_due(const drive_ctx_t *ctx, const drive_item_t *item, apr_time_t now,
+                  apr_time_t *pwhen)
 {
     const md_reg_state_t *st = item->state;
     const md_job_t *job = item->job;
+    /* MDRenewWindow, or earlier when the CA's ARI window says so. */
+    apr_time_t renew_at = md_watch_renew_at(ctx->env.watch, st);
 
     *pwhen = 0;
     if (st->md->renew_mode == MD_RENEW_MANUAL) {
@@ -59,8 +64,8 @@ static int is_due(const drive_item_t *item, apr_time_t now, apr_time_t *pwhen)
         /* Staged, waiting for the parent to activate it. */
         return 0;
     }
-    if (st->has_cert && st->renew_at > now) {
-        *pwhen = st->renew_at;
+    if (st->has_cert && renew_at > now) {
+        *pwhen = renew_at;
         return 0;
     }
     if (job->next_run > now) {
@@ -115,8 +120,10 @@ static apr_status_t run_watchdog(int state, void *baton, apr_pool_t *ptemp)
             md_job_load(item->job, ctx->env.store, iter);
             apr_pool_clear(iter);
         }
+        md_watch_pass(ctx->env.watch, item->state, iter);
+        apr_pool_clear(iter);
         /* Keep going: one bad MD must not stop the others. */
-        if (is_due(item, apr_time_now(), &when)) {
+        if (is_due(ctx, item, apr_time_now(), &when)) {
             drive_one(ctx, item, iter);
             apr_pool_clear(iter);
         }
@@ -127,12 +134,16 @@ static apr_status_t run_watchdog(int state, void *baton, apr_pool_t *ptemp)
     for (i = 0; i < ctx->items->nelts; ++i) {
         drive_item_t *item = &APR_ARRAY_IDX(ctx->items, i, drive_item_t);
 
-        if (is_due(item, now, &when)) {
+        if (is_due(ctx, item, now, &when)) {
             next = now;
         }
         else if (when > 0 && when < next) {
             next = when;
         }
+    }
+    when = md_watch_next_run(ctx->env.watch);
+    if (when > 0 && when < next) {
+        next = when > now ? when : now;
     }
     apr_pool_destroy(iter);
     wd_set_interval(ctx->watchdog,
@@ -174,6 +185,14 @@ apr_status_t mod_md_drive_register(server_rec *s, apr_pool_t *pconf, md_store_t 
         ctx->env.http_host = rt->http_host;
         ctx->env.https_port = rt->https_port;
         ctx->env.https_host = rt->https_host;
+    }
+    {
+        const md_srv_conf_t *sc = mod_md_config_get(s);
+        md_watch_cfg_t wcfg = { ca_file, mod_md_config_notify_argv(sc),
+                                mod_md_config_message_argv(sc), 0 };
+
+        /* Here in the parent: it reads the live certificates (ARI ids). */
+        ctx->env.watch = md_watch_create(pconf, store, states, &wcfg);
     }
     ctx->items = apr_array_make(pconf, states->nelts, sizeof(drive_item_t));
     for (i = 0; i < states->nelts; ++i) {

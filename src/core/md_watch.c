@@ -1,0 +1,494 @@
+/* The watchdog's work per MD besides renewing: ARI windows and the admin's
+ * programs (see md_watch.h). */
+#include <string.h>
+
+#include <apr_atomic.h>
+#include <apr_hash.h>
+#include <apr_strings.h>
+
+#include "md_acme.h"
+#include "md_ari.h"
+#include "md_json.h"
+#include "md_keys.h"
+#include "md_log.h"
+#include "md_notify.h"
+#include "md_reg.h"
+#include "md_time.h"
+#include "md_util.h"
+#include "md_watch.h"
+
+#define KEY_CERTS       "certs"
+#define KEY_ID          "id"
+#define KEY_RENEW_AT    "renew-at"
+#define KEY_NEXT_POLL   "next-poll"
+/* How often an MD inside its warn window is looked at again; the message
+ * itself is limited to once a day by md_notify. */
+#define EXPIRING_RECHECK apr_time_from_sec(MD_SECS_PER_HOUR)
+
+/* The ARI state of one live certificate. Fixed size: the watchdog runs for
+ * months, updating this must not allocate. */
+typedef struct {
+    const char *spec_name;
+    const char *id;                 /* ARI cert id, from the parent */
+    apr_time_t start;               /* window, 0 while unknown */
+    apr_time_t end;
+    apr_time_t renew_at;            /* picked in the window */
+    apr_time_t next_poll;           /* when to ask the CA again, 0: now */
+    char explanation[MD_ARI_EXPLANATION_MAX];
+} watch_cert_t;
+
+typedef struct {
+    const char *name;
+    apr_array_header_t *certs;      /* watch_cert_t, live certificates with an id */
+    int ari_loaded;                 /* ari.json read by this child */
+    int installed_told;
+    int notify_checked;             /* pending notifications looked at after start */
+    volatile apr_uint32_t notify_failed; /* set by md_watch_event on any thread */
+    apr_time_t notify_next;         /* next pending retry, 0: none */
+    apr_time_t expiring_next;
+    apr_time_t ari_renew_at;        /* earliest renew_at of certs, 0: no window */
+} watch_md_t;
+
+struct md_watch_t {
+    apr_pool_t *p;
+    md_store_t *store;
+    const char *ca_file;
+    md_notify_t *notify;
+    apr_hash_t *mds;                /* name -> watch_md_t */
+};
+
+typedef struct {
+    md_watch_t *w;
+    const char *mdname;
+} hook_ctx_t;
+
+/* --- start-up (parent) ------------------------------------------------------ */
+
+static void note_certs(md_watch_t *w, watch_md_t *wm, const md_reg_state_t *st, apr_pool_t *p)
+{
+    const apr_array_header_t *specs = md_pkey_specs(st->md, p);
+    apr_array_header_t *chain;
+    const char *id;
+    int i;
+
+    for (i = 0; i < specs->nelts; ++i) {
+        const md_pkey_spec_t *spec = MD_ARR_IDX(specs, i, const md_pkey_spec_t *);
+        watch_cert_t *wc;
+
+        if (md_store_load_certs(w->store, MD_SG_DOMAINS, st->md->name,
+                                md_reg_cert_fname(spec, p), &chain, p) != APR_SUCCESS
+            || chain->nelts < 1
+            || md_ari_cert_id(&id, MD_ARR_IDX(chain, 0, const md_cert_t *), p)
+               != APR_SUCCESS) {
+            continue;
+        }
+        wc = apr_array_push(wm->certs);
+        memset(wc, 0, sizeof(*wc));
+        wc->spec_name = apr_pstrdup(w->p, md_pkey_spec_name(spec));
+        wc->id = apr_pstrdup(w->p, id);
+    }
+}
+
+md_watch_t *md_watch_create(apr_pool_t *p, md_store_t *store, const apr_array_header_t *states,
+                            const md_watch_cfg_t *cfg)
+{
+    md_watch_t *w = apr_pcalloc(p, sizeof(*w));
+    apr_pool_t *ptemp;
+    int i;
+
+    w->p = p;
+    w->store = store;
+    w->ca_file = cfg && cfg->ca_file ? apr_pstrdup(p, cfg->ca_file) : NULL;
+    w->notify = md_notify_create(p, store, cfg ? cfg->notify_argv : NULL,
+                                 cfg ? cfg->message_argv : NULL);
+    if (cfg && cfg->notify_timeout > 0) {
+        md_notify_set_timeout(w->notify, cfg->notify_timeout);
+    }
+    w->mds = apr_hash_make(p);
+    if (apr_pool_create(&ptemp, p) != APR_SUCCESS) {
+        return w;
+    }
+    for (i = 0; states && i < states->nelts; ++i) {
+        const md_reg_state_t *st = MD_ARR_IDX(states, i, const md_reg_state_t *);
+        watch_md_t *wm = apr_pcalloc(p, sizeof(*wm));
+
+        wm->name = apr_pstrdup(p, st->md->name);
+        wm->certs = apr_array_make(p, 1, sizeof(watch_cert_t));
+        if (st->has_cert && st->md->ari_renewals) {
+            note_certs(w, wm, st, ptemp);
+            apr_pool_clear(ptemp);
+        }
+        apr_hash_set(w->mds, wm->name, APR_HASH_KEY_STRING, wm);
+    }
+    apr_pool_destroy(ptemp);
+    return w;
+}
+
+static watch_md_t *watch_md(const md_watch_t *w, const char *name)
+{
+    return w && name ? apr_hash_get(w->mds, name, APR_HASH_KEY_STRING) : NULL;
+}
+
+/* --- notifications ------------------------------------------------------------ */
+
+apr_status_t md_watch_event(md_watch_t *w, const char *mdname, const char *reason,
+                            const char *key, md_result_t *result, apr_pool_t *p)
+{
+    watch_md_t *wm;
+    apr_status_t rv;
+
+    if (!w) {
+        return APR_SUCCESS;
+    }
+    rv = md_notify_event(w->notify, mdname, reason, key, result, p);
+    if (rv != APR_SUCCESS && (wm = watch_md(w, mdname))) {
+        /* The pass looks at the pending state on its thread. */
+        apr_atomic_set32(&wm->notify_failed, 1);
+    }
+    return rv;
+}
+
+static apr_status_t challenge_setup(void *baton, const char *type, const char *domain,
+                                    md_result_t *result, apr_pool_t *p)
+{
+    hook_ctx_t *ctx = baton;
+    const char *reason = apr_psprintf(p, "%s:%s:%s", MD_NOTIFY_CHALLENGE_SETUP, type, domain);
+    md_result_t *r = md_result_make(p, ctx->mdname);
+    apr_status_t rv;
+
+    rv = md_watch_event(ctx->w, ctx->mdname, reason, NULL, r, p);
+    if (rv != APR_SUCCESS) {
+        md_result_printf(result, rv, "%s: the challenge was not handed to the CA: %s", domain,
+                         r->detail ? r->detail : "MDMessageCmd failed");
+    }
+    return rv;
+}
+
+void md_watch_attach(md_watch_t *w, md_acme_t *acme, const char *mdname, apr_pool_t *p)
+{
+    hook_ctx_t *ctx;
+
+    if (!w || !md_notify_configured(w->notify)) {
+        return;
+    }
+    ctx = apr_pcalloc(p, sizeof(*ctx));
+    ctx->w = w;
+    ctx->mdname = apr_pstrdup(p, mdname);
+    acme->on_challenge_setup = challenge_setup;
+    acme->on_challenge_setup_baton = ctx;
+}
+
+static void notify_pass(md_watch_t *w, watch_md_t *wm, const md_reg_state_t *st,
+                        apr_time_t now, apr_pool_t *p)
+{
+    const md_t *md = st->md;
+    apr_time_t warn_at;
+
+    if (!md_notify_configured(w->notify)) {
+        return;
+    }
+    if (!wm->notify_checked || apr_atomic_xchg32(&wm->notify_failed, 0)
+        || (wm->notify_next && wm->notify_next <= now)) {
+        wm->notify_checked = 1;
+        md_notify_retry(w->notify, wm->name, &wm->notify_next, p);
+    }
+    if (st->activated && st->has_cert && !wm->installed_told) {
+        /* The parent made it live at this start; it must not block on a
+         * program, so the child tells. Once per certificate, also across
+         * restarts of this child. */
+        wm->installed_told = 1;
+        if (md_watch_event(w, wm->name, MD_NOTIFY_INSTALLED,
+                           md_time_format_http(st->valid_from, p), NULL, p) != APR_SUCCESS) {
+            md_notify_retry(w->notify, wm->name, &wm->notify_next, p);
+        }
+    }
+    if (st->has_cert && md->renew_mode != MD_RENEW_MANUAL && now >= wm->expiring_next) {
+        warn_at = md_timeslice_start(&md->warn_window, st->valid_from, st->valid_until);
+        if (now >= warn_at) {
+            wm->expiring_next = now + EXPIRING_RECHECK;
+            md_watch_event(w, wm->name, MD_NOTIFY_EXPIRING, NULL, NULL, p);
+        }
+        else {
+            wm->expiring_next = warn_at;
+        }
+    }
+}
+
+/* --- ARI ---------------------------------------------------------------------- */
+
+static int ari_active(const watch_md_t *wm, const md_reg_state_t *st)
+{
+    return wm && st->has_cert && st->md->ari_renewals && st->md->renew_mode != MD_RENEW_MANUAL
+           && wm->certs->nelts > 0;
+}
+
+static void ari_recompute(watch_md_t *wm)
+{
+    int i;
+
+    wm->ari_renew_at = 0;
+    for (i = 0; i < wm->certs->nelts; ++i) {
+        const watch_cert_t *wc = &APR_ARRAY_IDX(wm->certs, i, watch_cert_t);
+        if (wc->end > 0 && (!wm->ari_renew_at || wc->renew_at < wm->ari_renew_at)) {
+            wm->ari_renew_at = wc->renew_at;
+        }
+    }
+}
+
+static apr_time_t json_time(const json_t *j, const char *key)
+{
+    const char *s = md_json_get_str(j, key);
+    return s ? md_time_parse_http(s) : 0;
+}
+
+static void json_time_set(json_t *j, const char *key, apr_time_t t, apr_pool_t *p)
+{
+    if (t > 0) {
+        md_json_set_str(j, key, md_time_format_http(t, p));
+    }
+}
+
+/* What an earlier child learnt, so a restart does not ask again before the
+ * CA's Retry-After. Entries for other certificates are ignored. */
+static void ari_load(md_watch_t *w, watch_md_t *wm, apr_pool_t *p)
+{
+    json_t *j = NULL;
+    const json_t *certs;
+    const json_t *e;
+    const char *s;
+    size_t k;
+    int i;
+
+    wm->ari_loaded = 1;
+    if (md_store_load_json(w->store, MD_SG_STAGING, wm->name, MD_FN_ARI, &j, p) != APR_SUCCESS
+        || !(certs = md_json_get_array(j, KEY_CERTS))) {
+        return;
+    }
+    json_array_foreach(certs, k, e) {
+        const char *id = md_json_get_str(e, KEY_ID);
+        for (i = 0; id && i < wm->certs->nelts; ++i) {
+            watch_cert_t *wc = &APR_ARRAY_IDX(wm->certs, i, watch_cert_t);
+            if (strcmp(wc->id, id)) {
+                continue;
+            }
+            wc->start = json_time(e, MD_KEY_START);
+            wc->end = json_time(e, MD_KEY_END);
+            wc->renew_at = json_time(e, KEY_RENEW_AT);
+            wc->next_poll = json_time(e, KEY_NEXT_POLL);
+            s = md_json_get_str(e, MD_KEY_EXPLANATION_URL);
+            apr_cpystrn(wc->explanation, s ? s : "", sizeof(wc->explanation));
+            if (wc->end <= wc->start) {
+                wc->start = wc->end = wc->renew_at = 0;
+            }
+        }
+    }
+    ari_recompute(wm);
+}
+
+static void ari_save(md_watch_t *w, watch_md_t *wm, apr_pool_t *p)
+{
+    json_t *j = md_json_pool_own(p, json_object());
+    json_t *certs = json_array();
+    int i;
+
+    json_object_set_new(j, KEY_CERTS, certs);
+    for (i = 0; i < wm->certs->nelts; ++i) {
+        const watch_cert_t *wc = &APR_ARRAY_IDX(wm->certs, i, watch_cert_t);
+        json_t *e = json_object();
+
+        md_json_set_str(e, KEY_ID, wc->id);
+        json_time_set(e, MD_KEY_START, wc->start, p);
+        json_time_set(e, MD_KEY_END, wc->end, p);
+        json_time_set(e, KEY_RENEW_AT, wc->renew_at, p);
+        json_time_set(e, KEY_NEXT_POLL, wc->next_poll, p);
+        if (wc->explanation[0]) {
+            md_json_set_str(e, MD_KEY_EXPLANATION_URL, wc->explanation);
+        }
+        json_array_append_new(certs, e);
+    }
+    if (md_store_save_json(w->store, MD_SG_STAGING, wm->name, MD_FN_ARI, j, p)
+        != APR_SUCCESS) {
+        md_log_perror(MD_LOG_MARK, MD_LOG_WARNING, 0, p,
+                      "MD20001: %s: saving the renewal windows to staging failed", wm->name);
+    }
+}
+
+static void ari_update(watch_md_t *wm, watch_cert_t *wc, const md_ari_window_t *win,
+                       apr_time_t now, apr_pool_t *p)
+{
+    wc->next_poll = win->next_poll;
+    if (win->start == wc->start && win->end == wc->end) {
+        return;   /* the same window: keep the time picked in it */
+    }
+    wc->start = win->start;
+    wc->end = win->end;
+    apr_cpystrn(wc->explanation, win->explanation ? win->explanation : "",
+                sizeof(wc->explanation));
+    /* RFC 9773 §4.2: a random time inside the window; one in the past
+     * means now. */
+    wc->renew_at = win->end <= now ? now : md_ari_pick_time(win->start, win->end);
+    md_log_perror(MD_LOG_MARK, wc->renew_at <= now ? MD_LOG_NOTICE : MD_LOG_INFO, 0, p,
+                  "MD20002: %s: the CA suggests renewing the %s certificate between %s and "
+                  "%s%s%s; renewal %s %s", wm->name, wc->spec_name,
+                  md_time_format_http(win->start, p), md_time_format_http(win->end, p),
+                  wc->explanation[0] ? ", see " : "",
+                  md_util_str_printable(p, wc->explanation, 0),
+                  wc->renew_at <= now ? "is due now," : "is planned for",
+                  wc->renew_at <= now ? "" : md_time_format_http(wc->renew_at, p));
+}
+
+static void ari_pass(md_watch_t *w, watch_md_t *wm, const md_reg_state_t *st, apr_time_t now,
+                     apr_pool_t *p)
+{
+    const md_t *md = st->md;
+    const char *ca_url = md->ca_effective ? md->ca_effective
+                                          : MD_ARR_IDX(md->ca_urls, 0, const char *);
+    md_result_t *result;
+    md_acme_t *acme = NULL;
+    md_ari_window_t win;
+    int i;
+    int due = 0;
+    apr_status_t rv;
+
+    if (!wm->ari_loaded) {
+        ari_load(w, wm, p);
+    }
+    for (i = 0; i < wm->certs->nelts; ++i) {
+        due += APR_ARRAY_IDX(wm->certs, i, watch_cert_t).next_poll <= now;
+    }
+    if (!due) {
+        return;
+    }
+    result = md_result_make(p, md->name);
+    rv = md_acme_create(&acme, p, ca_url, w->ca_file, NULL);
+    if (rv == APR_SUCCESS) {
+        md_acme_set_proxy(acme, md->http_proxy, md->http_proxy_ca_file);
+        rv = md_acme_setup(acme, result);
+    }
+    for (i = 0; i < wm->certs->nelts; ++i) {
+        watch_cert_t *wc = &APR_ARRAY_IDX(wm->certs, i, watch_cert_t);
+
+        if (wc->next_poll > now) {
+            continue;
+        }
+        if (rv == APR_SUCCESS && !acme->url_renewal_info) {
+            /* The CA has no ARI (yet): look at its directory again later. */
+            md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, p, "MD20003: %s: the CA at %s offers "
+                          "no renewal information", md->name, ca_url);
+            wc->next_poll = now + MD_ARI_POLL_DEF;
+            continue;
+        }
+        if (rv == APR_SUCCESS) {
+            md_result_reset(result);
+            memset(&win, 0, sizeof(win));
+            if (md_ari_fetch(&win, acme, wc->id, result, p) == APR_SUCCESS) {
+                ari_update(wm, wc, &win, now, p);
+                continue;
+            }
+        }
+        /* Keep what we knew; the CA may say when to come back. */
+        md_log_perror(MD_LOG_MARK, MD_LOG_INFO, result->status, p, "MD20004: %s: asking the CA "
+                      "for the renewal window of the %s certificate failed: %s", md->name,
+                      wc->spec_name, result->detail ? result->detail : "");
+        wc->next_poll = result->retry_after > now + MD_ARI_POLL_ERR
+                        ? md_ari_next_poll(result->retry_after, now) : now + MD_ARI_POLL_ERR;
+    }
+    ari_recompute(wm);
+    ari_save(w, wm, p);
+}
+
+void md_watch_pass(md_watch_t *w, const md_reg_state_t *st, apr_pool_t *ptemp)
+{
+    watch_md_t *wm = watch_md(w, st ? st->md->name : NULL);
+    apr_time_t now = apr_time_now();
+
+    if (!wm) {
+        return;
+    }
+    notify_pass(w, wm, st, now, ptemp);
+    if (ari_active(wm, st)) {
+        ari_pass(w, wm, st, now, ptemp);
+    }
+}
+
+apr_time_t md_watch_renew_at(const md_watch_t *w, const md_reg_state_t *st)
+{
+    const watch_md_t *wm = watch_md(w, st->md->name);
+
+    if (ari_active(wm, st) && wm->ari_renew_at > 0 && wm->ari_renew_at < st->renew_at) {
+        return wm->ari_renew_at;
+    }
+    return st->renew_at;
+}
+
+apr_time_t md_watch_next_run(const md_watch_t *w)
+{
+    apr_hash_index_t *hi;
+    apr_time_t next = 0;
+    int i;
+
+    if (!w) {
+        return 0;
+    }
+    for (hi = apr_hash_first(NULL, w->mds); hi; hi = apr_hash_next(hi)) {
+        const watch_md_t *wm = apr_hash_this_val(hi);
+
+        if (wm->notify_next && (!next || wm->notify_next < next)) {
+            next = wm->notify_next;
+        }
+        if (!wm->ari_loaded) {
+            continue;   /* not looked at yet: the next pass will */
+        }
+        for (i = 0; i < wm->certs->nelts; ++i) {
+            apr_time_t t = APR_ARRAY_IDX(wm->certs, i, watch_cert_t).next_poll;
+            if (t && (!next || t < next)) {
+                next = t;
+            }
+        }
+    }
+    return next;
+}
+
+/* --- newOrder options --------------------------------------------------------- */
+
+apr_status_t md_watch_order_opts(md_acme_order_opts_t *opts, const md_watch_t *w,
+                                 const md_acme_t *acme, const md_t *md,
+                                 const md_pkey_spec_t *spec, md_result_t *result,
+                                 apr_pool_t *p)
+{
+    const watch_md_t *wm;
+    const char *name;
+    int i;
+
+    memset(opts, 0, sizeof(*opts));
+    if (md->profile) {
+        if (md_acme_profile_offered(acme, md->profile)) {
+            opts->profile = md->profile;
+        }
+        else if (md->profile_mandatory) {
+            md_result_printf(result, APR_EINVAL, "the CA at %s does not offer the profile "
+                             "'%s' (it offers: %s) and MDProfileMandatory is on", acme->url,
+                             md->profile, acme->profiles && acme->profiles->nelts
+                             ? md_array_str_join(acme->profiles, ", ", p) : "none");
+            return APR_EINVAL;
+        }
+        else {
+            md_log_perror(MD_LOG_MARK, MD_LOG_INFO, 0, p, "MD20005: %s: the CA at %s does not "
+                          "offer the profile '%s', ordering without one", md->name, acme->url,
+                          md->profile);
+        }
+    }
+    /* RFC 9773 §5: "replaces" only where ARI is in use. */
+    if (!md->ari_renewals || !acme->url_renewal_info || !(wm = watch_md(w, md->name))) {
+        return APR_SUCCESS;
+    }
+    name = md_pkey_spec_name(spec);
+    for (i = 0; i < wm->certs->nelts; ++i) {
+        const watch_cert_t *wc = &APR_ARRAY_IDX(wm->certs, i, watch_cert_t);
+        if (!strcmp(wc->spec_name, name)) {
+            opts->replaces = wc->id;
+            break;
+        }
+    }
+    return APR_SUCCESS;
+}

@@ -1,0 +1,84 @@
+/* What the renewal watchdog does for each MD besides getting certificates:
+ * ACME Renewal Information (RFC 9773) windows, and the admin's programs
+ * (MDNotifyCmd/MDMessageCmd, md_notify.h) for installed, expiring, and
+ * for what md_drive_renew reports (renewing, renewed, errored,
+ * challenge-setup). Also the newOrder options that depend on the CA:
+ * "profile" and "replaces".
+ *
+ * Created in the parent at start-up (it reads the live certificates in
+ * domains/, which the unprivileged child cannot), used in the watchdog
+ * child. Threads: md_watch_pass, md_watch_renew_at and md_watch_next_run
+ * are for the watchdog thread only; md_watch_event, md_watch_attach and
+ * md_watch_order_opts may run on any thread that drives a renewal (they
+ * read what md_watch_create set, and flag retries atomically).
+ * A NULL md_watch_t is valid everywhere and does nothing.
+ */
+#ifndef md_watch_h
+#define md_watch_h
+
+#include <apr_pools.h>
+#include <apr_tables.h>
+#include <apr_time.h>
+#include "md.h"
+#include "md_acme.h"
+#include "md_notify.h"
+#include "md_reg.h"
+#include "md_result.h"
+#include "md_store.h"
+
+typedef struct md_watch_t md_watch_t;
+
+typedef struct md_watch_cfg_t {
+    const char *ca_file;                    /* MDCACertificateFile, or NULL */
+    const apr_array_header_t *notify_argv;  /* MDNotifyCmd, or NULL */
+    const apr_array_header_t *message_argv; /* MDMessageCmd, or NULL */
+    apr_interval_time_t notify_timeout;     /* 0: MD_NOTIFY_TIMEOUT_DEF */
+} md_watch_cfg_t;
+
+/* For the MDs of states (md_reg_state_t*, as assessed at start-up): note
+ * the ARI ids of their live certificates. Allocates from p (lives as long
+ * as the config cycle), the arrays of cfg are kept. Parent only, no
+ * network. */
+md_watch_t *md_watch_create(apr_pool_t *p, md_store_t *store, const apr_array_header_t *states,
+                            const md_watch_cfg_t *cfg);
+
+/* Once per watchdog pass and MD: tell "installed" after an activation,
+ * "expiring" inside MDWarnWindow, retry failed notifications that are due,
+ * and ask the CA for renewal windows whose time has come (network; bounded
+ * by the CA's Retry-After). Never fails: problems are logged and retried
+ * later. Watchdog thread only. */
+void md_watch_pass(md_watch_t *w, const md_reg_state_t *st, apr_pool_t *ptemp);
+
+/* When st's certificate should be renewed: st->renew_at, or the time picked
+ * inside the CA's ARI window when that is earlier (MDRenewWindow stays the
+ * latest). Watchdog thread only. */
+apr_time_t md_watch_renew_at(const md_watch_t *w, const md_reg_state_t *st);
+
+/* Earliest time md_watch_pass wants to run again for some MD (an ARI
+ * window to ask for, a notification to retry), 0 if none. Watchdog thread
+ * only. */
+apr_time_t md_watch_next_run(const md_watch_t *w);
+
+/* Tell the programs about reason for mdname (md_notify_event). A failed
+ * once-only notification is retried by later passes. Blocks while a
+ * program runs. */
+apr_status_t md_watch_event(md_watch_t *w, const char *mdname, const char *reason,
+                            const char *key, md_result_t *result, apr_pool_t *p);
+
+/* Have acme ask MDMessageCmd "challenge-setup:<type>:<domain>" for mdname
+ * before each challenge is validated; a failure vetoes the attempt. The
+ * hook data is allocated from p, which must outlive acme's use. */
+void md_watch_attach(md_watch_t *w, md_acme_t *acme, const char *mdname, apr_pool_t *p);
+
+/* The newOrder options for md's spec at the CA of acme (set up):
+ * "profile" when md->profile is offered by the CA (not offered: APR_EINVAL
+ * with a clear result when MDProfileMandatory is on, otherwise logged and
+ * left out), "replaces" with the ARI id of the live certificate of spec when
+ * ARI is in use (MDRenewViaARI on and the CA has renewalInfo). w may be
+ * NULL (no replaces). */
+apr_status_t md_watch_order_opts(md_acme_order_opts_t *opts, const md_watch_t *w,
+                                 const md_acme_t *acme, const md_t *md,
+                                 const md_pkey_spec_t *spec, md_result_t *result,
+                                 apr_pool_t *p);
+
+#endif /* md_watch_h */
