@@ -19,6 +19,18 @@ BAD_VALUES = [
     ("MDomain bad_name.test", "MDomain", "bad_name.test"),
     ("MDomain -lead.test", "MDomain", "-lead.test"),
     ("MDomain a..test", "MDomain", "a..test"),
+    ("MDExternalAccountBinding kid-1 a2V5 HS999", "MDExternalAccountBinding", "HS999"),
+    ("MDExternalAccountBinding /nonexistent/eab.json", "MDExternalAccountBinding",
+     "/nonexistent/eab.json"),
+    ("MDHttpProxy ftp://proxy.test:21", "MDHttpProxy", "ftp://proxy.test:21"),
+    ("MDHttpProxyCACertificateFile /nonexistent/proxy-ca.pem",
+     "MDHttpProxyCACertificateFile", "/nonexistent/proxy-ca.pem"),
+    ('MDProfile "two words"', "MDProfile", "two words"),
+    ("MDProfileMandatory maybe", "MDProfileMandatory", "maybe"),
+    ("MDRenewViaARI sometimes", "MDRenewViaARI", "sometimes"),
+    ("MDNotifyCmd /nonexistent/notify-prog", "MDNotifyCmd", "/nonexistent/notify-prog"),
+    ("MDMessageCmd /nonexistent/message-prog arg", "MDMessageCmd",
+     "/nonexistent/message-prog"),
 ]
 
 
@@ -83,6 +95,19 @@ def test_bad_config_same_name_in_two_mds_names_both_places(apache):
     assert apache.conf_path in out, out
     assert _mentions_line(out, first), "line %d not named:\n%s" % (first, out)
     assert _mentions_line(out, second), "line %d not named:\n%s" % (second, out)
+
+
+@pytest.mark.ours
+def test_bad_config_eab_key_refused_without_quoting_it(apache):
+    """A MAC key that is not base64url is refused naming the key id, never
+    the key (configs and logs get pasted into bug reports)."""
+    conf = _bad_config(apache, "MDExternalAccountBinding kid-7 s3cr*t+k3y!")
+    lineno = conf.line_of("MDExternalAccountBinding")
+    rc, out = apache.config_test()
+    assert rc != 0, out
+    assert "kid-7" in out and "base64url" in out, out
+    assert "s3cr*t" not in out, out
+    assert _mentions_line(out, lineno), out
 
 
 def test_md_without_vhost_warns_but_server_starts(apache):

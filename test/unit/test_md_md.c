@@ -60,6 +60,9 @@ static void test_defaults(void **state)
     assert_string_equal(md->ca_proto, "ACME");
     assert_int_equal(md->require_https, MD_REQUIRE_UNSET);
     assert_int_equal(md->state, MD_S_UNKNOWN);
+    assert_true(md->ari_renewals);
+    assert_null(md->profile);
+    assert_null(md->ca_eab_kid);
     assert_non_null(md->domains);
     assert_int_equal(md->domains->nelts, 0);
 
@@ -160,8 +163,23 @@ static void test_full_round_trip(void **state)
     md->pkey_specs = apr_array_make(p, 2, sizeof(md_pkey_spec_t *));
     APR_ARRAY_PUSH(md->pkey_specs, md_pkey_spec_t *) = spec(p, MD_PKEY_TYPE_EC, 0, "secp384r1");
     APR_ARRAY_PUSH(md->pkey_specs, md_pkey_spec_t *) = spec(p, MD_PKEY_TYPE_RSA, 3072, NULL);
+    md->ca_eab_kid = "kid-1";
+    md->ca_eab_hmac = "c2VjcmV0LW1hYy1rZXk";
+    md->ca_eab_alg = "HS384";
+    md->profile = "shortlived";
+    md->profile_mandatory = 1;
+    md->ari_renewals = 0;
+    md->http_proxy = "http://proxy.test:3128";
 
     j = md_json_pool_own(p, md_to_json(md));
+    /* the binding's key id only: the MAC key is no md.json business */
+    assert_string_equal(md_json_get_str(md_json_get_obj(md_json_get_obj(j, "ca"), "eab"),
+                                        "kid"), "kid-1");
+    assert_null(strstr(md_json_dump(j, 0, p), "c2VjcmV0LW1hYy1rZXk"));
+    assert_string_equal(md_json_get_str(j, "profile"), "shortlived");
+    assert_true(json_is_true(json_object_get(j, "profile-mandatory")));
+    assert_true(json_is_false(json_object_get(j, "ari-renewals")));
+    assert_string_equal(md_json_get_str(j, "proxy-url"), "http://proxy.test:3128");
     assert_true(json_is_array(json_object_get(j, "pkey")));
     assert_string_equal(md_json_get_str(j, "require-https"), "permanent");
     assert_string_equal(md_json_get_str(j, "renew-window"), "30d");
@@ -177,6 +195,12 @@ static void test_full_round_trip(void **state)
     assert_int_equal(back->require_https, MD_REQUIRE_PERMANENT);
     assert_int_equal(back->pkey_specs->nelts, 2);
     assert_int_equal(back->ca_challenges->nelts, 1);
+    assert_string_equal(back->ca_eab_kid, "kid-1");
+    assert_null(back->ca_eab_hmac);
+    assert_string_equal(back->profile, "shortlived");
+    assert_true(back->profile_mandatory);
+    assert_false(back->ari_renewals);
+    assert_string_equal(back->http_proxy, "http://proxy.test:3128");
     j2 = md_json_pool_own(p, md_to_json(back));
     assert_true(json_equal(j, j2));
 

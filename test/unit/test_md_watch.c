@@ -1,0 +1,244 @@
+/* Unit tests of md_watch.c without network: ARI ids noted from the live
+ * certificate, newOrder options (profile, replaces), the renewal time from a
+ * stored ARI window, and installed/expiring told once from the pass. */
+#include "unit.h"
+
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <apr_strings.h>
+
+#include "md.h"
+#include "md_acme.h"
+#include "md_json.h"
+#include "md_keys.h"
+#include "md_reg.h"
+#include "md_store.h"
+#include "md_time.h"
+#include "md_util.h"
+#include "md_watch.h"
+
+/* The fixture of test_md_ari.c: ARI id aYhba4dGQEHhs3uEe6CuLN4ByNQ.AIdlQyE */
+static const char CERT_RFC[] =
+    "-----BEGIN CERTIFICATE-----\n"
+    "MIIBOjCB4qADAgECAgUAh2VDITAKBggqhkjOPQQDAjATMREwDwYDVQQDDAhhcmku\n"
+    "dGVzdDAeFw0yNTAxMDEwMDAwMDBaFw0zNDEyMzAwMDAwMDBaMBMxETAPBgNVBAMM\n"
+    "CGFyaS50ZXN0MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEqkYGE6OuPxA8BjxL\n"
+    "59/xXX5Lcll1srRh2HAlxuX/FEOvguPKN7UUCrmh6sFCvF9TabtyXiZ2IyvKfquZ\n"
+    "itZdeKMjMCEwHwYDVR0jBBgwFoAUaYhba4dGQEHhs3uEe6CuLN4ByNQwCgYIKoZI\n"
+    "zj0EAwIDRwAwRAIgIOjguiWEQXOiRtThNXThSUAx2m5c6D/0OH8L7RN1nvQCIB60\n"
+    "1asqjL5MQx1dyceWh+amoi06bzsGFQnFbKnN4oFX\n"
+    "-----END CERTIFICATE-----\n";
+#define CERT_ID "aYhba4dGQEHhs3uEe6CuLN4ByNQ.AIdlQyE"
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+static apr_status_t tmpdir_cleanup(void *data)
+{
+    nftw(data, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    return APR_SUCCESS;
+}
+
+typedef struct {
+    const char *dir;
+    md_store_t *store;
+    md_t *md;
+    md_reg_state_t *st;
+    apr_array_header_t *states;
+} fixture_t;
+
+static void fixture(fixture_t *f, apr_pool_t *p)
+{
+    char *dir = apr_pstrdup(p, "/tmp/test_md_watch.XXXXXX");
+    apr_array_header_t *chain = NULL;
+
+    assert_non_null(mkdtemp(dir));
+    apr_pool_cleanup_register(p, dir, tmpdir_cleanup, apr_pool_cleanup_null);
+    f->dir = dir;
+    assert_int_equal(md_store_fs_open(&f->store, p, apr_pstrcat(p, dir, "/md", NULL)),
+                     APR_SUCCESS);
+    assert_int_equal(md_certs_from_pem(&chain, CERT_RFC, strlen(CERT_RFC), p), APR_SUCCESS);
+    assert_int_equal(md_store_save_certs(f->store, MD_SG_DOMAINS, "a.test", MD_FN_PUBCERT,
+                                         chain, p), APR_SUCCESS);
+    f->md = md_create_empty(p);
+    f->md->name = "a.test";
+    APR_ARRAY_PUSH(f->md->domains, const char *) = "a.test";
+    APR_ARRAY_PUSH(f->md->ca_urls, const char *) = "https://ca.test/dir";
+    f->st = apr_pcalloc(p, sizeof(*f->st));
+    f->st->md = f->md;
+    f->st->has_cert = 1;
+    f->st->valid_from = apr_time_now() - apr_time_from_sec(MD_SECS_PER_DAY);
+    f->st->valid_until = apr_time_now() + apr_time_from_sec(89 * MD_SECS_PER_DAY);
+    f->st->renew_at = apr_time_now() + apr_time_from_sec(60 * MD_SECS_PER_DAY);
+    f->states = apr_array_make(p, 1, sizeof(md_reg_state_t *));
+    APR_ARRAY_PUSH(f->states, md_reg_state_t *) = f->st;
+}
+
+static void test_order_opts(void **state)
+{
+    apr_pool_t *p = *state;
+    fixture_t f;
+    md_watch_t *w;
+    md_acme_t *acme = NULL;
+    md_acme_order_opts_t opts;
+    md_result_t *result = md_result_make(p, "a.test");
+    const md_pkey_spec_t *spec;
+
+    fixture(&f, p);
+    w = md_watch_create(p, f.store, f.states, NULL);
+    spec = MD_ARR_IDX(md_pkey_specs(f.md, p), 0, const md_pkey_spec_t *);
+    assert_int_equal(md_acme_create(&acme, p, "https://ca.test/dir", NULL, NULL), APR_SUCCESS);
+
+    /* a CA without ARI: nothing to replace */
+    assert_int_equal(md_watch_order_opts(&opts, w, acme, f.md, spec, result, p), APR_SUCCESS);
+    assert_null(opts.replaces);
+    assert_null(opts.profile);
+    /* with ARI: the live certificate's id */
+    acme->url_renewal_info = "https://ca.test/ari";
+    assert_int_equal(md_watch_order_opts(&opts, w, acme, f.md, spec, result, p), APR_SUCCESS);
+    assert_string_equal(opts.replaces, CERT_ID);
+    /* not without a watch, nor with MDRenewViaARI off */
+    assert_int_equal(md_watch_order_opts(&opts, NULL, acme, f.md, spec, result, p),
+                     APR_SUCCESS);
+    assert_null(opts.replaces);
+    f.md->ari_renewals = 0;
+    assert_int_equal(md_watch_order_opts(&opts, w, acme, f.md, spec, result, p), APR_SUCCESS);
+    assert_null(opts.replaces);
+
+    /* profiles: offered, not offered, not offered but mandatory */
+    acme->profiles = apr_array_make(p, 2, sizeof(const char *));
+    APR_ARRAY_PUSH(acme->profiles, const char *) = "classic";
+    APR_ARRAY_PUSH(acme->profiles, const char *) = "shortlived";
+    f.md->profile = "shortlived";
+    assert_int_equal(md_watch_order_opts(&opts, w, acme, f.md, spec, result, p), APR_SUCCESS);
+    assert_string_equal(opts.profile, "shortlived");
+    f.md->profile = "tlsserver";
+    assert_int_equal(md_watch_order_opts(&opts, w, acme, f.md, spec, result, p), APR_SUCCESS);
+    assert_null(opts.profile);
+    f.md->profile_mandatory = 1;
+    assert_int_equal(md_watch_order_opts(&opts, w, acme, f.md, spec, result, p), APR_EINVAL);
+    assert_non_null(strstr(result->detail, "'tlsserver'"));
+    assert_non_null(strstr(result->detail, "classic, shortlived"));
+    assert_non_null(strstr(result->detail, "MDProfileMandatory"));
+    acme->profiles = NULL;
+    assert_int_equal(md_watch_order_opts(&opts, w, acme, f.md, spec, result, p), APR_EINVAL);
+    assert_non_null(strstr(result->detail, "offers: none"));
+}
+
+static void save_ari(fixture_t *f, const char *id, apr_time_t start, apr_time_t end,
+                     apr_time_t renew_at, apr_time_t next_poll, apr_pool_t *p)
+{
+    json_t *j = json_pack("{s:[{s:s, s:s, s:s, s:s, s:s}]}", "certs", "id", id,
+                          "start", md_time_format_http(start, p),
+                          "end", md_time_format_http(end, p),
+                          "renew-at", md_time_format_http(renew_at, p),
+                          "next-poll", md_time_format_http(next_poll, p));
+
+    assert_non_null(j);
+    assert_int_equal(md_store_save_json(f->store, MD_SG_STAGING, "a.test", MD_FN_ARI,
+                                        md_json_pool_own(p, j), p), APR_SUCCESS);
+}
+
+static void test_renew_at_from_stored_window(void **state)
+{
+    apr_pool_t *p = *state;
+    apr_time_t now = apr_time_now();
+    apr_time_t day = apr_time_from_sec(MD_SECS_PER_DAY);
+    apr_time_t hour = apr_time_from_sec(MD_SECS_PER_HOUR);
+    fixture_t f;
+    md_watch_t *w;
+
+    fixture(&f, p);
+    /* what an earlier child learnt: asked again in an hour, no network now */
+    save_ari(&f, CERT_ID, now + 2 * day, now + 3 * day, now + 2 * day + hour, now + hour, p);
+    w = md_watch_create(p, f.store, f.states, NULL);
+    /* before the pass looked, MDRenewWindow alone */
+    assert_true(md_watch_renew_at(w, f.st) == f.st->renew_at);
+    assert_int_equal(md_watch_next_run(w), 0);
+    md_watch_pass(w, f.st, p);
+    /* the window is earlier than MDRenewWindow: it wins (second precision) */
+    assert_true(apr_time_sec(md_watch_renew_at(w, f.st)) == apr_time_sec(now + 2 * day + hour));
+    assert_true(apr_time_sec(md_watch_next_run(w)) == apr_time_sec(now + hour));
+    /* MDRenewWindow earlier than the window: it stays the latest */
+    f.st->renew_at = now + day;
+    assert_true(md_watch_renew_at(w, f.st) == now + day);
+    /* not with ARI off or renewals by hand */
+    f.st->renew_at = now + 60 * day;
+    f.md->ari_renewals = 0;
+    assert_true(md_watch_renew_at(w, f.st) == f.st->renew_at);
+    f.md->ari_renewals = 1;
+    f.md->renew_mode = MD_RENEW_MANUAL;
+    assert_true(md_watch_renew_at(w, f.st) == f.st->renew_at);
+    assert_true(md_watch_renew_at(NULL, f.st) == f.st->renew_at);
+}
+
+static int count_lines(const char *path)
+{
+    FILE *fp = fopen(path, "r");
+    int n = 0;
+    int c;
+
+    if (!fp) {
+        return 0;
+    }
+    while ((c = fgetc(fp)) != EOF) {
+        n += c == '\n';
+    }
+    fclose(fp);
+    return n;
+}
+
+static void test_installed_and_expiring_told_once(void **state)
+{
+    apr_pool_t *p = *state;
+    md_watch_cfg_t cfg;
+    fixture_t f;
+    md_watch_t *w;
+    const char *log;
+    const char *err;
+    apr_array_header_t *argv;
+
+    fixture(&f, p);
+    log = apr_pstrcat(p, f.dir, "/log", NULL);
+    argv = apr_array_make(p, 3, sizeof(const char *));
+    APR_ARRAY_PUSH(argv, const char *) = "/bin/sh";
+    APR_ARRAY_PUSH(argv, const char *) = "-c";
+    APR_ARRAY_PUSH(argv, const char *) = apr_psprintf(p, "echo \"$0 $1\" >> %s", log);
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.message_argv = argv;
+    f.md->ari_renewals = 0;   /* no network in this test */
+    f.st->activated = 1;
+    assert_int_equal(md_timeslice_parse(&f.md->warn_window, "3650d", &err, p), APR_SUCCESS);
+    w = md_watch_create(p, f.store, f.states, &cfg);
+
+    md_watch_pass(w, f.st, p);
+    assert_int_equal(count_lines(log), 2);      /* installed, expiring */
+    md_watch_pass(w, f.st, p);
+    assert_int_equal(count_lines(log), 2);
+    /* a new child of the same generation: installed is remembered in the store,
+     * expiring by its daily limit */
+    w = md_watch_create(p, f.store, f.states, &cfg);
+    md_watch_pass(w, f.st, p);
+    assert_int_equal(count_lines(log), 2);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        UNIT_TEST(test_order_opts),
+        UNIT_TEST(test_renew_at_from_stored_window),
+        UNIT_TEST(test_installed_and_expiring_told_once),
+    };
+
+    return UNIT_RUN(tests);
+}
