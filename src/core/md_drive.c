@@ -79,7 +79,7 @@ static apr_status_t renew_spec(md_acme_t *acme, const md_drive_env_t *env, const
         if (rv == APR_EINVAL && opts.replaces) {
             /* A CA that will not have this certificate replaced (another
              * account issued it, it was replaced already) still orders. */
-            md_log_perror(MD_LOG_MARK, MD_LOG_INFO, rv, p, "MD08011: %s: the CA refused the "
+            md_log_perror(MD_LOG_MARK, MD_LOG_INFO, rv, p, "MD08590: %s: the CA refused the "
                           "order replacing %s (%s), ordering without", md->name, opts.replaces,
                           result->detail ? result->detail : "");
             md_result_reset(result);
