@@ -13,6 +13,7 @@ profiles (meta.profiles), Retry-After headers and error answers on demand.
     front.set_renewal_window(cert_id, start, end, retry_after=None, explanation=None)
     front.renewal_info_requests()                     # [cert_id, ...] asked for, in order
     ari_cert_id(cert)                                 # the id of a cryptography x509 cert
+    ca_features(url, ca_file)                         # {"ari", "profiles", "eab_required"}
 
     # what went through, JWS payloads decoded
     front.requests()                                  # [Request(method, path, payload, status, time)]
@@ -48,6 +49,7 @@ import ssl
 import threading
 import time
 
+import requests
 from cryptography import x509
 
 from . import util
@@ -70,6 +72,16 @@ def ari_cert_id(cert):
     serial = cert.serial_number
     length = (serial.bit_length() + 8) // 8      # room for a leading 0 bit
     return "%s.%s" % (_b64url(aki.key_identifier), _b64url(serial.to_bytes(length, "big")))
+
+
+def ca_features(directory_url, ca_file):
+    """What a CA offers, read from its directory (never inferred from its
+    version): {"ari": bool, "profiles": [names], "eab_required": bool}."""
+    d = requests.get(directory_url, verify=ca_file, timeout=10).json()
+    meta = d.get("meta", {}) or {}
+    return {"ari": "renewalInfo" in d,
+            "profiles": sorted(meta.get("profiles", {}) or {}),
+            "eab_required": bool(meta.get("externalAccountRequired"))}
 
 
 def _rfc3339(t):
