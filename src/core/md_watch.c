@@ -49,12 +49,20 @@ typedef struct {
     apr_time_t ari_renew_at;        /* earliest renew_at of certs, 0: no window */
 } watch_md_t;
 
+/* What a CA's directory said about ARI, so a pass over many MDs reads each
+ * directory once (and again after MD_ARI_POLL_DEF), not once per MD. */
+typedef struct {
+    const char *renewal_info;       /* NULL: the CA offers no ARI */
+    apr_time_t checked;
+} watch_ca_t;
+
 struct md_watch_t {
     apr_pool_t *p;
     md_store_t *store;
     const char *ca_file;
     md_notify_t *notify;
     apr_hash_t *mds;                /* name -> watch_md_t */
+    apr_hash_t *cas;                /* directory URL -> watch_ca_t (watchdog thread) */
 };
 
 typedef struct {
@@ -105,6 +113,7 @@ md_watch_t *md_watch_create(apr_pool_t *p, md_store_t *store, const apr_array_he
         md_notify_set_timeout(w->notify, cfg->notify_timeout);
     }
     w->mds = apr_hash_make(p);
+    w->cas = apr_hash_make(p);
     if (apr_pool_create(&ptemp, p) != APR_SUCCESS) {
         return w;
     }
@@ -337,6 +346,36 @@ static void ari_update(watch_md_t *wm, watch_cert_t *wc, const md_ari_window_t *
                   wc->renew_at <= now ? "" : md_time_format_http(wc->renew_at, p));
 }
 
+/* Set acme->url_renewal_info from the CA's directory, read at most once per
+ * MD_ARI_POLL_DEF for all MDs of that CA. */
+static apr_status_t ca_renewal_info(md_watch_t *w, md_acme_t *acme, apr_time_t now,
+                                    md_result_t *result)
+{
+    watch_ca_t *ca = apr_hash_get(w->cas, acme->url, APR_HASH_KEY_STRING);
+    apr_status_t rv;
+
+    if (!ca) {
+        ca = apr_pcalloc(w->p, sizeof(*ca));
+        apr_hash_set(w->cas, apr_pstrdup(w->p, acme->url), APR_HASH_KEY_STRING, ca);
+    }
+    if (ca->checked && now - ca->checked < MD_ARI_POLL_DEF) {
+        acme->url_renewal_info = ca->renewal_info;
+        return APR_SUCCESS;
+    }
+    if ((rv = md_acme_setup(acme, result)) != APR_SUCCESS) {
+        return rv;
+    }
+    ca->checked = now;
+    if (!acme->url_renewal_info) {
+        ca->renewal_info = NULL;
+    }
+    else if (!ca->renewal_info || strcmp(ca->renewal_info, acme->url_renewal_info)) {
+        /* Grows only when a CA changes its URL: bounded for all practical use. */
+        ca->renewal_info = apr_pstrdup(w->p, acme->url_renewal_info);
+    }
+    return APR_SUCCESS;
+}
+
 static void ari_pass(md_watch_t *w, watch_md_t *wm, const md_reg_state_t *st, apr_time_t now,
                      apr_pool_t *p)
 {
@@ -363,7 +402,7 @@ static void ari_pass(md_watch_t *w, watch_md_t *wm, const md_reg_state_t *st, ap
     rv = md_acme_create(&acme, p, ca_url, w->ca_file, NULL);
     if (rv == APR_SUCCESS) {
         md_acme_set_proxy(acme, md->http_proxy, md->http_proxy_ca_file);
-        rv = md_acme_setup(acme, result);
+        rv = ca_renewal_info(w, acme, now, result);
     }
     for (i = 0; i < wm->certs->nelts; ++i) {
         watch_cert_t *wc = &APR_ARRAY_IDX(wm->certs, i, watch_cert_t);
