@@ -162,6 +162,7 @@ apr_status_t md_acme_set_eab(md_acme_t *acme, const char *kid, const char *hmac6
                               NULL);
         return APR_EINVAL;
     }
+    md_crypt_cleanse_on_clear(acme->p, key, len);
     eab = apr_pcalloc(acme->p, sizeof(*eab));
     eab->kid = apr_pstrdup(acme->p, kid);
     eab->hmac = key;

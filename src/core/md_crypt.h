@@ -214,6 +214,11 @@ apr_status_t md_crypt_hmac_sha256(const unsigned char **pmac, const void *key, a
 apr_status_t md_crypt_hmac(const unsigned char **pmac, apr_size_t *pmac_len, const char *digest,
                            const void *key, apr_size_t key_len, const void *data, apr_size_t len,
                            apr_pool_t *p);
+/* Register a cleanup on p that overwrites len bytes at buf with zeros
+ * (OPENSSL_cleanse) when p is cleared or destroyed: for secrets such as an
+ * external account binding MAC key. */
+void md_crypt_cleanse_on_clear(apr_pool_t *p, void *buf, apr_size_t len);
+
 /* Cryptographically secure random bytes. */
 apr_status_t md_crypt_random(unsigned char *buf, apr_size_t len);
 

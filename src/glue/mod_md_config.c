@@ -1250,6 +1250,7 @@ static const char *eab_check(cmd_parms *cmd, const char *kid, const char *hmac,
         return apr_psprintf(cmd->pool, "%s: the MAC key for key id \"%s\" is not valid "
                             "base64url%s", dname(cmd), kid, where);
     }
+    md_crypt_cleanse_on_clear(cmd->temp_pool, key, len);
     if (alg && !md_jws_hmac_digest(alg)) {
         return apr_psprintf(cmd->pool, "%s: \"%s\" is not one of HS256, HS384, HS512%s",
                             dname(cmd), alg, where);
