@@ -1,11 +1,10 @@
 /* MDNotifyCmd and MDMessageCmd: running the admin's programs on events of
  * an MD, with rate limits and retries (see md_notify.h). */
-#include <signal.h>
 #include <string.h>
 
 #include <apr_strings.h>
-#include <apr_thread_proc.h>
 
+#include "md_exec.h"
 #include "md_json.h"
 #include "md_keys.h"
 #include "md_log.h"
@@ -20,8 +19,6 @@
  * the MDMessageCmd part succeeded, and is then retried alone. */
 #define CHAN_NOTIFY     "notify-renewed"
 /* Poll interval while waiting for a program; programs are short. */
-#define WAIT_STEP       apr_time_from_msec(20)
-#define KILL_GRACE      apr_time_from_msec(500)
 #define MAX_ARGS        64
 
 struct md_notify_t {
@@ -58,43 +55,20 @@ int md_notify_configured(const md_notify_t *n)
 
 /* --- running a program ---------------------------------------------------- */
 
-/* Wait for the child until deadline; 1 if it ended (*pexit set). */
-static int wait_until(apr_proc_t *proc, apr_time_t deadline, int *pexit)
-{
-    apr_exit_why_e why;
-    int code;
-    apr_status_t rv;
-
-    for (;;) {
-        rv = apr_proc_wait(proc, &code, &why, APR_NOWAIT);
-        if (APR_STATUS_IS_CHILD_DONE(rv)) {
-            *pexit = APR_PROC_CHECK_SIGNALED(why) ? 128 + code : code;
-            return 1;
-        }
-        if (!APR_STATUS_IS_CHILD_NOTDONE(rv)) {
-            /* Not our child any more (reaped elsewhere): count it as failed. */
-            *pexit = 255;
-            return 1;
-        }
-        if (apr_time_now() >= deadline) {
-            return 0;
-        }
-        apr_sleep(WAIT_STEP);
-    }
-}
-
-apr_status_t md_notify_exec(int *pexit, const apr_array_header_t *argv,
+apr_status_t md_notify_exec(int *pexit, const char **poutput, const apr_array_header_t *argv,
                             const char *const *extra, int nextra,
                             apr_interval_time_t timeout, apr_pool_t *p)
 {
+    md_exec_result_t *res = NULL;
     const char **args;
-    apr_procattr_t *attr;
-    apr_proc_t proc;
     int n = 0;
     int i;
     apr_status_t rv;
 
     *pexit = -1;
+    if (poutput) {
+        *poutput = "";
+    }
     if (!argv || argv->nelts < 1 || argv->nelts + nextra > MAX_ARGS) {
         return APR_EINVAL;
     }
@@ -106,30 +80,14 @@ apr_status_t md_notify_exec(int *pexit, const apr_array_header_t *argv,
         args[n++] = extra[i];
     }
     args[n] = NULL;
-
-    if ((rv = apr_procattr_create(&attr, p)) != APR_SUCCESS
-        || (rv = apr_procattr_cmdtype_set(attr, APR_PROGRAM_PATH)) != APR_SUCCESS
-        || (rv = apr_procattr_io_set(attr, APR_NO_FILE, APR_NO_PIPE, APR_NO_PIPE))
-           != APR_SUCCESS
-        || (rv = apr_procattr_error_check_set(attr, 1)) != APR_SUCCESS) {
-        return rv;
+    rv = md_exec_run(&res, args, timeout, p);
+    if (res && poutput) {
+        *poutput = res->output ? res->output : "";
     }
-    memset(&proc, 0, sizeof(proc));
-    rv = apr_proc_create(&proc, args[0], args, NULL, attr, p);
-    if (rv != APR_SUCCESS) {
-        return rv;
+    if (rv == APR_SUCCESS) {
+        *pexit = res->exited ? res->exit_code : 128 + res->exit_code;
     }
-    if (wait_until(&proc, apr_time_now() + timeout, pexit)) {
-        return APR_SUCCESS;
-    }
-    /* Too slow: ask it to stop, then make it. */
-    apr_proc_kill(&proc, SIGTERM);
-    if (!wait_until(&proc, apr_time_now() + KILL_GRACE, pexit)) {
-        apr_proc_kill(&proc, SIGKILL);
-        wait_until(&proc, apr_time_now() + apr_time_from_sec(5), pexit);
-    }
-    *pexit = -1;
-    return APR_TIMEUP;
+    return rv;
 }
 
 /* --- rate limits ---------------------------------------------------------- */
@@ -243,6 +201,7 @@ static apr_status_t run_chan(md_notify_t *n, const char *directive,
 {
     apr_time_t now = apr_time_now();
     json_t *cs = json_object_get(state, chan);
+    const char *output = "";
     char buf[128];
     int once;
     int code = -1;
@@ -256,7 +215,7 @@ static apr_status_t run_chan(md_notify_t *n, const char *directive,
                       "again yet (rate limit)", mdname, directive, reason);
         return APR_SUCCESS;
     }
-    rv = md_notify_exec(&code, argv, extra, nextra, n->timeout, p);
+    rv = md_notify_exec(&code, &output, argv, extra, nextra, n->timeout, p);
     if (rv == APR_SUCCESS && code != 0) {
         rv = APR_EGENERAL;
     }
@@ -276,8 +235,9 @@ static apr_status_t run_chan(md_notify_t *n, const char *directive,
         return APR_SUCCESS;
     }
     if (rv == APR_EGENERAL) {
-        md_result_printf(result, rv, "%s %s failed for '%s' with exit code %d", directive,
-                         MD_ARR_IDX(argv, 0, const char *), reason, code);
+        md_result_printf(result, rv, "%s %s failed for '%s' with exit code %d%s%s", directive,
+                         MD_ARR_IDX(argv, 0, const char *), reason, code,
+                         *output ? ": " : "", output);
     }
     else {
         md_result_printf(result, rv, "%s %s failed for '%s': %s", directive,

@@ -7,9 +7,9 @@
  *   MDNotifyCmd prog [args]   runs  prog args... <mdname>  when a
  *       certificate was renewed.
  *
- * Programs run without a shell (argv as configured, the program looked up
- * in PATH when it has no '/'), with stdin from /dev/null and the server's
- * stdout/stderr, and are killed after a timeout. A non-zero exit (or a
+ * Programs run without a shell (md_exec.h: argv as configured, the program
+ * an absolute path), with stdin from /dev/null, their output kept for the
+ * message, and are killed after a timeout. A non-zero exit (or a
  * timeout) is a failure: for "renewing" and "challenge-setup" the caller
  * vetoes the renewal attempt; "renewed" and "installed" are kept pending
  * and retried with a doubling delay until they succeed.
@@ -77,11 +77,13 @@ void md_notify_retry(md_notify_t *n, const char *mdname, apr_time_t *pnext, apr_
 
 /* --- the parts, for tests ------------------------------------------------ */
 
-/* Run argv[0] with argv[1..] and then extra[0..nextra), no shell, waiting
- * at most timeout (then it is killed: APR_TIMEUP). APR_SUCCESS when it ran
- * to its end; *pexit is its exit code (128 + signal if a signal ended it).
- * Another code when it could not be started. Blocks. */
-apr_status_t md_notify_exec(int *pexit, const apr_array_header_t *argv,
+/* Run argv[0] (absolute path) with argv[1..] and then extra[0..nextra)
+ * through md_exec_run, waiting at most timeout (then it is killed:
+ * APR_TIMEUP). APR_SUCCESS when it ran to its end; *pexit is its exit code
+ * (128 + signal if a signal ended it), *poutput (may be NULL) what it
+ * printed (capped, printable). Another code when it could not be started.
+ * Blocks. */
+apr_status_t md_notify_exec(int *pexit, const char **poutput, const apr_array_header_t *argv,
                             const char *const *extra, int nextra,
                             apr_interval_time_t timeout, apr_pool_t *p);
 

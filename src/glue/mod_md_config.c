@@ -1439,13 +1439,15 @@ static const char *set_renew_via_ari(cmd_parms *cmd, void *dc, const char *value
 }
 
 /* MDNotifyCmd (cmd->info NULL) and MDMessageCmd: the program runs without a
- * shell, so its words are taken as httpd split them. */
+ * shell (as MDChallengeDns01's), so it must be a file we can name:
+ * absolute or under ServerRoot. */
 static const char *set_notify_cmd(cmd_parms *cmd, void *dc, int argc, char *const argv[])
 {
     mod_md_global_t *g = cmd_conf(cmd)->global;
     apr_array_header_t **pargv = cmd->info ? &g->message_argv : &g->notify_argv;
     apr_array_header_t *args;
     apr_finfo_t finfo;
+    const char *path;
     const char *err;
     int i;
 
@@ -1457,15 +1459,23 @@ static const char *set_notify_cmd(cmd_parms *cmd, void *dc, int argc, char *cons
         return apr_psprintf(cmd->pool, "%s: needs a program (and optional arguments)",
                             dname(cmd));
     }
-    /* A path must name a program; a bare name is looked up in PATH when run. */
-    if (strchr(argv[0], '/')
-        && (apr_stat(&finfo, argv[0], APR_FINFO_TYPE, cmd->temp_pool) != APR_SUCCESS
-            || finfo.filetype != APR_REG)) {
-        return apr_psprintf(cmd->pool, "%s: program \"%s\" does not exist", dname(cmd),
+    if (!(path = ap_server_root_relative(cmd->pool, argv[0]))) {
+        return apr_psprintf(cmd->pool, "%s: \"%s\" is not a valid path", dname(cmd),
                             argv[0]);
     }
+    if (apr_stat(&finfo, path, APR_FINFO_TYPE | APR_FINFO_PROT, cmd->temp_pool)
+        != APR_SUCCESS) {
+        return apr_psprintf(cmd->pool, "%s: program \"%s\" does not exist", dname(cmd),
+                            path);
+    }
+    if (finfo.filetype != APR_REG
+        || !(finfo.protection & (APR_UEXECUTE | APR_GEXECUTE | APR_WEXECUTE))) {
+        return apr_psprintf(cmd->pool, "%s: \"%s\" is not an executable file", dname(cmd),
+                            path);
+    }
     args = apr_array_make(cmd->pool, argc, sizeof(const char *));
-    for (i = 0; i < argc; ++i) {
+    APR_ARRAY_PUSH(args, const char *) = path;
+    for (i = 1; i < argc; ++i) {
         APR_ARRAY_PUSH(args, const char *) = argv[i];
     }
     *pargv = args;

@@ -107,20 +107,23 @@ static void test_exec(void **state)
     const char *dir = tmpdir_make(p);
     const char *out = apr_pstrcat(p, dir, "/out", NULL);
     const char *extra[] = { "a b", "'$HOME'", ";x" };
+    const char *output = NULL;
     int code = 0;
 
-    assert_int_equal(md_notify_exec(&code, args(p, "/bin/true", NULL, NULL), NULL, 0,
+    assert_int_equal(md_notify_exec(&code, NULL, args(p, "/bin/true", NULL, NULL), NULL, 0,
                                     apr_time_from_sec(10), p), APR_SUCCESS);
     assert_int_equal(code, 0);
-    /* found in PATH, exit codes as they are */
-    assert_int_equal(md_notify_exec(&code, args(p, "false", NULL, NULL), NULL, 0,
+    /* exit codes as they are */
+    assert_int_equal(md_notify_exec(&code, NULL, args(p, "/bin/false", NULL, NULL), NULL, 0,
                                     apr_time_from_sec(10), p), APR_SUCCESS);
     assert_int_equal(code, 1);
-    assert_int_equal(md_notify_exec(&code, args(p, "/bin/sh", "-c", "exit 7"), NULL, 0,
+    assert_int_equal(md_notify_exec(&code, &output, args(p, "/bin/sh", "-c",
+                                                         "echo no zone; exit 7"), NULL, 0,
                                     apr_time_from_sec(10), p), APR_SUCCESS);
     assert_int_equal(code, 7);
+    assert_non_null(strstr(output, "no zone"));
     /* arguments go as they are: no shell in between */
-    assert_int_equal(md_notify_exec(&code, args(p, "/bin/sh", "-c",
+    assert_int_equal(md_notify_exec(&code, NULL, args(p, "/bin/sh", "-c",
                                                 apr_psprintf(p, "printf '%%s|' \"$@\" > %s",
                                                              out)),
                                     extra, 3, apr_time_from_sec(10), p), APR_SUCCESS);
@@ -129,12 +132,12 @@ static void test_exec(void **state)
     /* (the first extra is $0 of sh -c) */
 
     /* too slow: stopped, and we do not wait for it */
-    assert_int_equal(md_notify_exec(&code, args(p, "/bin/sleep", "30", NULL), NULL, 0,
+    assert_int_equal(md_notify_exec(&code, NULL, args(p, "/bin/sleep", "30", NULL), NULL, 0,
                                     apr_time_from_msec(200), p), APR_TIMEUP);
     /* cannot start */
-    assert_int_not_equal(md_notify_exec(&code, args(p, "/nonexistent/prog", NULL, NULL),
+    assert_int_not_equal(md_notify_exec(&code, NULL, args(p, "/nonexistent/prog", NULL, NULL),
                                         NULL, 0, apr_time_from_sec(10), p), APR_SUCCESS);
-    assert_int_equal(md_notify_exec(&code, NULL, NULL, 0, apr_time_from_sec(1), p),
+    assert_int_equal(md_notify_exec(&code, NULL, NULL, NULL, 0, apr_time_from_sec(1), p),
                      APR_EINVAL);
 }
 
