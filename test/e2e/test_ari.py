@@ -50,7 +50,8 @@ def ari(e2e):
         for name in (DUE, LATER, CACHED, OFF):
             a.wait_staged(name)
         ids = {name: _cert_id(a.staged_pubcert(name)) for name in (DUE, LATER, CACHED, OFF)}
-        now = time.time()
+        # whole seconds: windows travel as RFC 3339 times without fractions
+        now = int(time.time()) + 1
         later_window = (now + 20, now + 25)
         front.set_renewal_window(ids[LATER], *later_window, retry_after=3600)
         front.set_renewal_window(ids[CACHED], now + 10 * 86400, now + 11 * 86400,
