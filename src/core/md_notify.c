@@ -160,7 +160,7 @@ static void state_save(md_notify_t *n, const char *mdname, json_t *state, apr_po
 
     if (rv != APR_SUCCESS) {
         md_log_perror(MD_LOG_MARK, MD_LOG_WARNING, rv, p,
-                      "MD18001: %s: saving the notification state failed", mdname);
+                      "MD21001: %s: saving the notification state failed", mdname);
     }
 }
 
@@ -211,7 +211,7 @@ static apr_status_t run_chan(md_notify_t *n, const char *directive,
         return APR_SUCCESS;
     }
     if (!md_notify_is_due(cs, chan, key, now)) {
-        md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, p, "MD18002: %s: not running %s for '%s' "
+        md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, p, "MD21002: %s: not running %s for '%s' "
                       "again yet (rate limit)", mdname, directive, reason);
         return APR_SUCCESS;
     }
@@ -221,7 +221,7 @@ static apr_status_t run_chan(md_notify_t *n, const char *directive,
     }
     md_notify_min_interval(chan, &once);
     if (rv == APR_SUCCESS) {
-        md_log_perror(MD_LOG_MARK, MD_LOG_INFO, 0, p, "MD18003: %s: %s %s for '%s' done",
+        md_log_perror(MD_LOG_MARK, MD_LOG_INFO, 0, p, "MD21003: %s: %s %s for '%s' done",
                       mdname, directive, MD_ARR_IDX(argv, 0, const char *), reason);
         if (is_limited(chan)) {
             cs = chan_state(state, chan);
@@ -255,13 +255,13 @@ static apr_status_t run_chan(md_notify_t *n, const char *directive,
         set_time(cs, KEY_RETRY, now + retry_delay(errors), p);
         *pdirty = 1;
         md_log_perror(MD_LOG_MARK, MD_LOG_WARNING, rv == APR_EGENERAL ? 0 : rv, p,
-                      "MD18004: %s: %s, retrying in %s",
+                      "MD21004: %s: %s, retrying in %s",
                       mdname, result->detail,
                       md_duration_print(retry_delay(errors), p));
     }
     else {
         md_log_perror(MD_LOG_MARK, MD_LOG_WARNING, rv == APR_EGENERAL ? 0 : rv, p,
-                      "MD18005: %s: %s", mdname, result->detail);
+                      "MD21005: %s: %s", mdname, result->detail);
     }
     return rv;
 }
