@@ -1,8 +1,20 @@
 /* One renewal attempt for an MD: from account to staged certificate.
  *
  * Each spec (key type) gets its own order, as the CA issues one certificate
- * per key. Progress is recorded in the job's log and result, so the admin
- * sees where an attempt stopped.
+ * per key. Progress is recorded in the job's log and result, and the job is
+ * saved after every step, so the admin sees where an attempt stopped.
+ *
+ * Resumable (STYLE §6): what an attempt achieved survives a crash in
+ * staging/<md>/ and the next attempt continues from there instead of
+ * asking the CA again:
+ *   order.json              the order in progress, with its key spec,
+ *                           account and names
+ *   privkey*.pem            written before the order is finalized with it
+ *   pubcert*.pem            a finished spec; the set is complete when every
+ *                           spec has one and md.json is written last
+ * A CA that forgot the order (404, unauthorized, a new account) or an order
+ * that went invalid or expired gets a new order; anything else (the CA is
+ * down) keeps the saved order for the next attempt.
  */
 #include <string.h>
 
@@ -15,23 +27,29 @@
 #include "md_keys.h"
 #include "md_log.h"
 #include "md_reg.h"
+#include "md_testhook.h"
 #include "md_time.h"
 #include "md_util.h"
 #include "md_watch.h"
 
-static void progress(md_job_t *job, md_result_t *result, const char *activity)
+#define CRASH_POINT(name)   md_testhook_crash("drive", (name))
+
+static void progress(const md_drive_env_t *env, md_job_t *job, md_result_t *result,
+                     const char *activity, apr_pool_t *p)
 {
     md_result_activity_set(result, activity);
     md_job_log_append(job, "progress", activity);
     md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, NULL, "MD08010: %s: %s", job->mdname, activity);
+    /* A restart shows where the attempt got to. */
+    md_job_save(job, env->store, p);
 }
 
-static apr_status_t use_account(md_acme_t *acme, const md_t *md, md_job_t *job,
-                                md_result_t *result, apr_pool_t *p)
+static apr_status_t use_account(const md_drive_env_t *env, md_acme_t *acme, const md_t *md,
+                                md_job_t *job, md_result_t *result, apr_pool_t *p)
 {
     apr_status_t rv;
 
-    progress(job, result, "Selecting account to use");
+    progress(env, job, result, "Selecting account to use", p);
     rv = md_acme_acct_find(acme, md->contacts, result, p);
     if (rv == APR_SUCCESS) {
         return rv;
@@ -40,10 +58,11 @@ static apr_status_t use_account(md_acme_t *acme, const md_t *md, md_job_t *job,
         return rv;
     }
     md_result_reset(result);
-    progress(job, result, "Creating new ACME account");
+    progress(env, job, result, "Creating new ACME account", p);
     return md_acme_acct_register(acme, md->contacts, md->ca_agreement, result, p);
 }
 
+/* Remove every challenge response set up for md (all types). */
 static void teardown_all(md_acme_t *acme, const md_acme_chal_env_t *cenv, const md_t *md,
                          apr_pool_t *p)
 {
@@ -56,128 +75,41 @@ static void teardown_all(md_acme_t *acme, const md_acme_chal_env_t *cenv, const 
     }
 }
 
-/* Order, validate, finalize and download the certificate for one key spec,
- * and stage it. */
-static apr_status_t renew_spec(md_acme_t *acme, const md_drive_env_t *env, const md_t *md,
-                               const md_acme_chal_env_t *cenv,
-                               const apr_array_header_t *types, const md_pkey_spec_t *spec,
-                               md_job_t *job, md_result_t *result, apr_pool_t *p)
+static int same_names(const apr_array_header_t *a, const apr_array_header_t *b)
 {
-    const char *kname = md_pkey_spec_name(spec);
-    md_acme_order_opts_t opts;
-    md_acme_order_t *order;
-    md_pkey_t *pkey;
-    apr_array_header_t *chain;
-    const char *csr64;
-    apr_status_t rv;
-    int i;
-
-    progress(job, result, apr_psprintf(p, "Creating new order for %s certificate", kname));
-    rv = md_watch_order_opts(&opts, env->watch, acme, md, spec, result, p);
-    if (rv == APR_SUCCESS) {
-        rv = md_acme_order_new_ext(&order, acme, md->domains, &opts, result, p);
-        if (rv == APR_EINVAL && opts.replaces) {
-            /* A CA that will not have this certificate replaced (another
-             * account issued it, it was replaced already) still orders. */
-            md_log_perror(MD_LOG_MARK, MD_LOG_INFO, rv, p, "MD08590: %s: the CA refused the "
-                          "order replacing %s (%s), ordering without", md->name, opts.replaces,
-                          result->detail ? result->detail : "");
-            md_result_reset(result);
-            opts.replaces = NULL;
-            rv = md_acme_order_new_ext(&order, acme, md->domains, &opts, result, p);
-        }
-    }
-    if (rv != APR_SUCCESS) {
-        goto leave;
-    }
-    md_store_save_json(env->store, MD_SG_STAGING, md->name, MD_KEY_ORDER ".json",
-                       md_json_pool_own(p, md_acme_order_to_json(order)), p);
-
-    for (i = 0; i < order->authz_urls->nelts; ++i) {
-        md_acme_authz_t *authz;
-
-        rv = md_acme_authz_retrieve(&authz, acme, MD_ARR_IDX(order->authz_urls, i, const char *),
-                                    result, p);
-        if (rv != APR_SUCCESS) {
-            goto leave;
-        }
-        progress(job, result, apr_psprintf(p, "Setting up challenge for %s", authz->domain));
-        rv = md_acme_authz_respond(authz, acme, cenv, types, result, p);
-        if (rv != APR_SUCCESS) {
-            goto leave;
-        }
-    }
-
-    progress(job, result, "Waiting for the CA to validate the domains");
-    rv = md_acme_order_await_ready(order, acme, env->authz_timeout, result, p);
-    /* Validated (or failed): the responses are no longer needed, and the
-     * next spec's order must not find old dns-01 records piling up. */
-    teardown_all(acme, cenv, md, p);
-    if (rv != APR_SUCCESS) {
-        goto leave;
-    }
-
-    progress(job, result, apr_psprintf(p, "Creating %s key and CSR", kname));
-    rv = md_pkey_gen(&pkey, p, spec);
-    if (rv == APR_SUCCESS) {
-        rv = md_csr_create(&csr64, pkey, md->domains, md->must_staple, p);
-    }
-    if (rv != APR_SUCCESS) {
-        md_result_printf(result, rv, "creating the %s key or CSR failed", kname);
-        goto leave;
-    }
-    /* Public data; lets an admin (and the tests) see what was asked for. */
-    md_log_perror(MD_LOG_MARK, MD_LOG_TRACE1, 0, p, "MD08012: %s: %s CSR%s: %s", md->name,
-                  kname, md->must_staple ? " (must-staple)" : "", csr64);
-
-    progress(job, result, "Finalizing the order");
-    rv = md_acme_order_finalize(order, acme, csr64, result, p);
-    if (rv == APR_SUCCESS) {
-        rv = md_acme_order_await_valid(order, acme, env->order_timeout, result, p);
-    }
-    if (rv != APR_SUCCESS) {
-        goto leave;
-    }
-
-    progress(job, result, apr_psprintf(p, "Retrieving %s certificate chain", kname));
-    rv = md_acme_order_get_chain(&chain, order, acme, result, p);
-    if (rv != APR_SUCCESS) {
-        goto leave;
-    }
-    if (!md_cert_covers(MD_ARR_IDX(chain, 0, const md_cert_t *), md->domains)
-        || !md_cert_matches_key(MD_ARR_IDX(chain, 0, const md_cert_t *), pkey)) {
-        rv = APR_EINVAL;
-        md_result_printf(result, rv, "the CA issued a %s certificate that does not match "
-                         "the order (names or key)", kname);
-        goto leave;
-    }
-
-    rv = md_store_save_pkey(env->store, MD_SG_STAGING, md->name, md_reg_pkey_fname(spec, p),
-                            pkey, p);
-    if (rv == APR_SUCCESS) {
-        rv = md_store_save_certs(env->store, MD_SG_STAGING, md->name,
-                                 md_reg_cert_fname(spec, p), chain, p);
-    }
-    if (rv != APR_SUCCESS) {
-        md_result_printf(result, rv, "saving the %s certificate to staging failed", kname);
-        goto leave;
-    }
-    if (!job->valid_from || md_cert_valid_from(MD_ARR_IDX(chain, 0, const md_cert_t *))
-        < job->valid_from) {
-        job->valid_from = md_cert_valid_from(MD_ARR_IDX(chain, 0, const md_cert_t *));
-    }
-leave:
-    md_store_remove(env->store, MD_SG_STAGING, md->name, MD_KEY_ORDER ".json", p);
-    return rv;
+    return a && b && md_array_str_contains_all(a, b) && md_array_str_contains_all(b, a);
 }
 
-/* Drop what an earlier, unfinished attempt left in staging, except the job. */
+/* --- what staging holds ---------------------------------------------------- */
+
+/* Is a certificate for spec staged that fits md: all names, its key, not
+ * expired? Quiet about absence; the store logs corrupt files. */
+static int staged_spec_done(md_store_t *store, const md_t *md, const md_pkey_spec_t *spec,
+                            apr_pool_t *p)
+{
+    apr_array_header_t *chain;
+    const md_cert_t *leaf;
+    md_pkey_t *pkey;
+
+    if (!md_store_exists(store, MD_SG_STAGING, md->name, md_reg_cert_fname(spec, p), p)
+        || md_store_load_certs(store, MD_SG_STAGING, md->name, md_reg_cert_fname(spec, p),
+                               &chain, p) != APR_SUCCESS
+        || md_store_load_pkey(store, MD_SG_STAGING, md->name, md_reg_pkey_fname(spec, p),
+                              &pkey, p) != APR_SUCCESS) {
+        return 0;
+    }
+    leaf = MD_ARR_IDX(chain, 0, const md_cert_t *);
+    return md_cert_covers(leaf, md->domains) && md_cert_matches_key(leaf, pkey)
+        && md_cert_valid_until(leaf) > apr_time_now();
+}
+
+/* Remove everything from staging except what outlives an attempt. */
 static void reset_staging(const md_drive_env_t *env, const md_t *md, apr_pool_t *p)
 {
     apr_array_header_t *names;
     int i;
 
-    if (env->store->ops->list_aspects(env->store, MD_SG_STAGING, md->name, &names, p)
+    if (md_store_list_aspects(env->store, MD_SG_STAGING, md->name, &names, p)
         != APR_SUCCESS) {
         return;
     }
@@ -192,6 +124,333 @@ static void reset_staging(const md_drive_env_t *env, const md_t *md, apr_pool_t 
     }
 }
 
+/* Keep what an earlier attempt staged for this very MD; drop it when the
+ * certificate-relevant config changed since (names, keys, CA). */
+static void check_staging(const md_drive_env_t *env, const md_t *md, apr_pool_t *p)
+{
+    json_t *j = NULL;
+    md_t *staged = NULL;
+    apr_status_t rv;
+
+    rv = md_store_load_json(env->store, MD_SG_STAGING, md->name, MD_FN_MD, &j, p);
+    if (APR_STATUS_IS_ENOENT(rv)) {
+        return;     /* unfinished: the order and spec checks decide */
+    }
+    if (rv != APR_SUCCESS || md_from_json(&staged, j, MD_FN_MD, p) != APR_SUCCESS
+        || md_cert_relevant_changed(staged, md)) {
+        md_log_perror(MD_LOG_MARK, MD_LOG_INFO, 0, p, "MD08020: %s: the staged set does "
+                      "not fit the configuration any more, dropping it", md->name);
+        reset_staging(env, md, p);
+    }
+}
+
+/* --- the order in progress (staging/<md>/order.json) ------------------------ */
+
+static void drop_order(const md_drive_env_t *env, const md_t *md, apr_pool_t *p)
+{
+    apr_status_t rv = md_store_remove(env->store, MD_SG_STAGING, md->name, MD_FN_ORDER, p);
+
+    if (rv != APR_SUCCESS && !APR_STATUS_IS_ENOENT(rv)) {
+        md_log_perror(MD_LOG_MARK, MD_LOG_WARNING, rv, p, "MD08021: %s: cannot remove the "
+                      "saved order", md->name);
+    }
+}
+
+static apr_status_t save_order(const md_drive_env_t *env, const md_t *md,
+                               const md_pkey_spec_t *spec, md_acme_t *acme,
+                               const md_acme_order_t *order, apr_pool_t *p)
+{
+    json_t *j = md_json_pool_own(p, md_acme_order_to_json(order));
+
+    if (!j) {
+        return APR_ENOMEM;
+    }
+    md_json_set_str(j, MD_KEY_SPEC, md_pkey_spec_name(spec));
+    md_json_set_str(j, MD_KEY_ACCOUNT, acme->acct ? acme->acct->url : NULL);
+    json_object_set_new(j, MD_KEY_DOMAINS, md_json_from_str_array(md->domains));
+    return md_store_save_json(env->store, MD_SG_STAGING, md->name, MD_FN_ORDER, j, p);
+}
+
+/* The saved order, if it is for this spec, account and names; any other
+ * saved order is dropped. APR_ENOENT when there is none to resume. */
+static apr_status_t load_order(md_acme_order_t **porder, const md_drive_env_t *env,
+                               const md_t *md, const md_pkey_spec_t *spec, md_acme_t *acme,
+                               apr_pool_t *p)
+{
+    const char *acct;
+    const char *sname;
+    apr_array_header_t *names;
+    json_t *j = NULL;
+    apr_status_t rv;
+
+    *porder = NULL;
+    rv = md_store_load_json(env->store, MD_SG_STAGING, md->name, MD_FN_ORDER, &j, p);
+    if (APR_STATUS_IS_ENOENT(rv)) {
+        return APR_ENOENT;
+    }
+    if (rv == APR_SUCCESS) {
+        sname = md_json_get_str(j, MD_KEY_SPEC);
+        acct = md_json_get_str(j, MD_KEY_ACCOUNT);
+        names = md_json_get_str_array(j, MD_KEY_DOMAINS, p);
+        if (sname && !strcmp(sname, md_pkey_spec_name(spec)) && acct && acme->acct
+            && !strcmp(acct, acme->acct->url) && same_names(names, md->domains)
+            && md_acme_order_from_json(porder, j, p) == APR_SUCCESS) {
+            return APR_SUCCESS;
+        }
+    }
+    md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, p, "MD08022: %s: the saved order is not "
+                  "for this key, account or names, not resuming it", md->name);
+    drop_order(env, md, p);
+    return APR_ENOENT;
+}
+
+/* Is the CA saying it does not know the order (any more) or that it is not
+ * ours? Anything else (unreachable, rate limited) may pass. */
+static int order_forgotten(apr_status_t rv)
+{
+    return APR_STATUS_IS_ENOENT(rv) || APR_STATUS_IS_EACCES(rv) || rv == APR_EINVAL;
+}
+
+/* Bring a saved order up to date; *porder NULL when it is of no use. */
+static apr_status_t resume_order(md_acme_order_t **porder, const md_drive_env_t *env,
+                                 md_acme_t *acme, const md_t *md, md_job_t *job,
+                                 md_result_t *result, apr_pool_t *p)
+{
+    md_acme_order_t *order = *porder;
+    apr_status_t rv;
+
+    progress(env, job, result, apr_psprintf(p, "Resuming order %s", order->url), p);
+    rv = md_acme_order_update(order, acme, result, p);
+    if (rv != APR_SUCCESS && !order_forgotten(rv)) {
+        return rv;
+    }
+    if (rv != APR_SUCCESS || order->status == MD_ACME_ORDER_INVALID
+        || (order->expires && order->expires <= apr_time_now())) {
+        md_log_perror(MD_LOG_MARK, MD_LOG_INFO, rv, p, "MD08023: %s: the saved order %s is "
+                      "%s, placing a new one", md->name, order->url,
+                      rv != APR_SUCCESS ? "unknown to the CA now"
+                      : md_acme_order_status_name(order->status));
+        md_result_reset(result);
+        drop_order(env, md, p);
+        *porder = NULL;
+    }
+    return APR_SUCCESS;
+}
+
+/* --- one key spec ------------------------------------------------------------ */
+
+/* The key to finalize with: the staged one when resuming an order (it may
+ * have been sent in a CSR already), else a new one, saved before use. */
+static apr_status_t get_key(md_pkey_t **ppkey, const md_drive_env_t *env, const md_t *md,
+                            const md_pkey_spec_t *spec, int resumed, md_job_t *job,
+                            md_result_t *result, apr_pool_t *p)
+{
+    const char *fname = md_reg_pkey_fname(spec, p);
+    const char *kname = md_pkey_spec_name(spec);
+    apr_status_t rv;
+
+    if (resumed && md_store_exists(env->store, MD_SG_STAGING, md->name, fname, p)
+        && md_store_load_pkey(env->store, MD_SG_STAGING, md->name, fname, ppkey, p)
+        == APR_SUCCESS) {
+        return APR_SUCCESS;
+    }
+    progress(env, job, result, apr_psprintf(p, "Creating %s key", kname), p);
+    rv = md_pkey_gen(ppkey, p, spec);
+    if (rv == APR_SUCCESS) {
+        rv = md_store_save_pkey(env->store, MD_SG_STAGING, md->name, fname, *ppkey, p);
+    }
+    if (rv != APR_SUCCESS) {
+        md_result_printf(result, rv, "creating and saving the %s key failed", kname);
+        return rv;
+    }
+    CRASH_POINT("key-saved");
+    return APR_SUCCESS;
+}
+
+static apr_status_t validate(md_acme_order_t *order, md_acme_t *acme,
+                             const md_drive_env_t *env, const md_acme_chal_env_t *cenv,
+                             const apr_array_header_t *types, const md_t *md, md_job_t *job,
+                             md_result_t *result, apr_pool_t *p)
+{
+    apr_status_t rv;
+    int i;
+
+    for (i = 0; order->status == MD_ACME_ORDER_PENDING && i < order->authz_urls->nelts; ++i) {
+        md_acme_authz_t *authz;
+
+        rv = md_acme_authz_retrieve(&authz, acme, MD_ARR_IDX(order->authz_urls, i, const char *),
+                                    result, p);
+        if (rv != APR_SUCCESS) {
+            return rv;
+        }
+        progress(env, job, result, apr_psprintf(p, "Setting up challenge for %s",
+                                                authz->domain), p);
+        rv = md_acme_authz_respond(authz, acme, cenv, types, result, p);
+        if (rv != APR_SUCCESS) {
+            return rv;
+        }
+    }
+    CRASH_POINT("challenges-answered");
+    progress(env, job, result, "Waiting for the CA to validate the domains", p);
+    rv = md_acme_order_await_ready(order, acme, env->authz_timeout, result, p);
+    /* Validated (or failed): the responses are no longer needed, and the
+     * next spec's order must not find old dns-01 records piling up. */
+    teardown_all(acme, cenv, md, p);
+    if (rv == APR_SUCCESS) {
+        CRASH_POINT("order-ready");
+    }
+    return rv;
+}
+
+/* Order (or resume), validate, finalize and download the certificate for
+ * one key spec, and stage it. */
+static apr_status_t renew_spec(md_acme_t *acme, const md_drive_env_t *env, const md_t *md,
+                               const md_acme_chal_env_t *cenv,
+                               const apr_array_header_t *types, const md_pkey_spec_t *spec,
+                               md_job_t *job, md_result_t *result, apr_pool_t *p)
+{
+    const char *kname = md_pkey_spec_name(spec);
+    md_acme_order_opts_t opts;
+    md_acme_order_t *order = NULL;
+    md_pkey_t *pkey = NULL;
+    apr_array_header_t *chain;
+    const md_cert_t *leaf;
+    const char *csr64;
+    int resumed = 0;
+    apr_status_t rv;
+
+    if (load_order(&order, env, md, spec, acme, p) == APR_SUCCESS) {
+        if ((rv = resume_order(&order, env, acme, md, job, result, p)) != APR_SUCCESS) {
+            return rv;
+        }
+        resumed = (order != NULL);
+    }
+    if (order && (order->status == MD_ACME_ORDER_PROCESSING
+                  || order->status == MD_ACME_ORDER_VALID)
+        && !md_store_exists(env->store, MD_SG_STAGING, md->name, md_reg_pkey_fname(spec, p),
+                            p)) {
+        /* Finalized with a key we no longer have: its certificate is useless. */
+        md_log_perror(MD_LOG_MARK, MD_LOG_INFO, 0, p, "MD08024: %s: the key of order %s is "
+                      "gone, placing a new order", md->name, order->url);
+        drop_order(env, md, p);
+        order = NULL;
+        resumed = 0;
+    }
+    if (!order) {
+        progress(env, job, result, apr_psprintf(p, "Creating new order for %s certificate",
+                                                kname), p);
+        rv = md_watch_order_opts(&opts, env->watch, acme, md, spec, result, p);
+        if (rv == APR_SUCCESS) {
+            rv = md_acme_order_new_ext(&order, acme, md->domains, &opts, result, p);
+            if (rv == APR_EINVAL && opts.replaces) {
+                /* A CA that will not have this certificate replaced (another
+                 * account issued it, it was replaced already) still orders. */
+                md_log_perror(MD_LOG_MARK, MD_LOG_INFO, rv, p, "MD08590: %s: the CA refused "
+                              "the order replacing %s (%s), ordering without", md->name,
+                              opts.replaces, result->detail ? result->detail : "");
+                md_result_reset(result);
+                opts.replaces = NULL;
+                rv = md_acme_order_new_ext(&order, acme, md->domains, &opts, result, p);
+            }
+        }
+        if (rv != APR_SUCCESS) {
+            return rv;
+        }
+        CRASH_POINT("order-created");
+        if ((rv = save_order(env, md, spec, acme, order, p)) != APR_SUCCESS) {
+            md_result_printf(result, rv, "saving the new order to staging failed");
+            return rv;
+        }
+        CRASH_POINT("order-saved");
+    }
+
+    if (order->status == MD_ACME_ORDER_PENDING || order->status == MD_ACME_ORDER_READY) {
+        if ((rv = validate(order, acme, env, cenv, types, md, job, result, p)) != APR_SUCCESS) {
+            return rv;
+        }
+    }
+    if (order->status == MD_ACME_ORDER_READY) {
+        if ((rv = get_key(&pkey, env, md, spec, resumed, job, result, p)) != APR_SUCCESS) {
+            return rv;
+        }
+        if ((rv = md_csr_create(&csr64, pkey, md->domains, md->must_staple, p))
+            != APR_SUCCESS) {
+            md_result_printf(result, rv, "creating the %s CSR failed", kname);
+            return rv;
+        }
+        /* Public data; lets an admin (and the tests) see what was asked for. */
+        md_log_perror(MD_LOG_MARK, MD_LOG_TRACE1, 0, p, "MD08012: %s: %s CSR%s: %s", md->name,
+                      kname, md->must_staple ? " (must-staple)" : "", csr64);
+        progress(env, job, result, "Finalizing the order", p);
+        if ((rv = md_acme_order_finalize(order, acme, csr64, result, p)) != APR_SUCCESS) {
+            return rv;
+        }
+        save_order(env, md, spec, acme, order, p);
+        CRASH_POINT("finalized");
+    }
+    else if ((rv = get_key(&pkey, env, md, spec, 1, job, result, p)) != APR_SUCCESS) {
+        return rv;
+    }
+    if (order->status != MD_ACME_ORDER_VALID) {
+        progress(env, job, result, "Waiting for the CA to issue the certificate", p);
+        rv = md_acme_order_await_valid(order, acme, env->order_timeout, result, p);
+        if (rv != APR_SUCCESS) {
+            return rv;
+        }
+        save_order(env, md, spec, acme, order, p);
+        CRASH_POINT("order-valid");
+    }
+
+    progress(env, job, result, apr_psprintf(p, "Retrieving %s certificate chain", kname), p);
+    rv = md_acme_order_get_chain(&chain, order, acme, result, p);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    CRASH_POINT("chain-retrieved");
+    leaf = MD_ARR_IDX(chain, 0, const md_cert_t *);
+    if (!md_cert_covers(leaf, md->domains) || !md_cert_matches_key(leaf, pkey)) {
+        /* Issued for another key (ours was lost) or other names: this order
+         * can never give us a usable certificate. */
+        drop_order(env, md, p);
+        md_result_printf(result, APR_EINVAL, "the %s certificate of order %s does not match "
+                         "the names or the staged key; placing a new order next time",
+                         kname, order->url);
+        return APR_EINVAL;
+    }
+    rv = md_store_save_certs(env->store, MD_SG_STAGING, md->name, md_reg_cert_fname(spec, p),
+                             chain, p);
+    if (rv != APR_SUCCESS) {
+        md_result_printf(result, rv, "saving the %s certificate to staging failed", kname);
+        return rv;
+    }
+    CRASH_POINT("cert-saved");
+    drop_order(env, md, p);
+    if (!job->valid_from || md_cert_valid_from(leaf) < job->valid_from) {
+        job->valid_from = md_cert_valid_from(leaf);
+    }
+    return APR_SUCCESS;
+}
+
+/* --- the attempt ------------------------------------------------------------- */
+
+static apr_status_t stage_md(const md_drive_env_t *env, const md_t *md, const char *ca_url,
+                             const char *account, md_result_t *result, apr_pool_t *p)
+{
+    md_t *staged = md_clone(p, md);
+    apr_status_t rv;
+
+    staged->ca_effective = ca_url;
+    if (account) {
+        staged->ca_account = account;
+    }
+    rv = md_store_save_json(env->store, MD_SG_STAGING, md->name, MD_FN_MD,
+                            md_json_pool_own(p, md_to_json(staged)), p);
+    if (rv != APR_SUCCESS) {
+        md_result_printf(result, rv, "saving md.json to staging failed");
+    }
+    return rv;
+}
+
 apr_status_t md_drive_renew(const md_drive_env_t *env, const md_t *md,
                             const apr_array_header_t *specs, md_job_t *job,
                             md_result_t *result, apr_pool_t *p)
@@ -202,15 +461,38 @@ apr_status_t md_drive_renew(const md_drive_env_t *env, const md_t *md,
     apr_array_header_t *types = NULL;
     const char *why = NULL;
     md_acme_t *acme = NULL;
-    apr_status_t rv;
-    int i;
+    apr_status_t rv = APR_SUCCESS;
+    int i, todo = 0;
 
     md_result_reset(result);
     md_job_log_append(job, "starting", NULL);
     job->finished = 0;
-    reset_staging(env, md, p);
+    md_job_save(job, env->store, p);
+    CRASH_POINT("started");
     if (!specs || specs->nelts == 0) {
         specs = md_pkey_specs(md, p);
+    }
+
+    check_staging(env, md, p);
+    for (i = 0; i < specs->nelts; ++i) {
+        if (!staged_spec_done(env->store, md, MD_ARR_IDX(specs, i, const md_pkey_spec_t *), p)) {
+            ++todo;
+        }
+    }
+    if (todo == 0) {
+        /* A complete set is staged already (a crash or a lost job.json):
+         * never order twice for the same need. */
+        progress(env, job, result, "A certificate is already staged, not ordering again", p);
+        rv = stage_md(env, md, ca_url, md->ca_account, result, p);
+        goto leave;
+    }
+    if (!env->store->key) {
+        /* Account and staged keys are encrypted with it: nothing to do
+         * until md_store.json is restored. */
+        rv = APR_EACCES;
+        md_result_printf(result, rv, "cannot renew without the store key: %s",
+                         env->store->key_problem);
+        goto leave;
     }
 
     memset(&cenv, 0, sizeof(cenv));
@@ -238,7 +520,7 @@ apr_status_t md_drive_renew(const md_drive_env_t *env, const md_t *md,
         md_result_printf(result, rv, "renewal vetoed: %s", result->detail);
     }
     if (rv == APR_SUCCESS) {
-        progress(job, result, apr_psprintf(p, "Contacting ACME server at %s", ca_url));
+        progress(env, job, result, apr_psprintf(p, "Contacting ACME server at %s", ca_url), p);
         rv = md_acme_create(&acme, p, ca_url, env->ca_file, env->store);
     }
     if (rv == APR_SUCCESS) {
@@ -250,27 +532,27 @@ apr_status_t md_drive_renew(const md_drive_env_t *env, const md_t *md,
         rv = md_acme_setup(acme, result);
     }
     if (rv == APR_SUCCESS) {
-        rv = use_account(acme, md, job, result, p);
+        rv = use_account(env, acme, md, job, result, p);
+    }
+    if (rv == APR_SUCCESS) {
+        CRASH_POINT("account");
     }
     for (i = 0; rv == APR_SUCCESS && i < specs->nelts; ++i) {
-        rv = renew_spec(acme, env, md, &cenv, types, MD_ARR_IDX(specs, i, const md_pkey_spec_t *),
-                        job, result, p);
+        const md_pkey_spec_t *spec = MD_ARR_IDX(specs, i, const md_pkey_spec_t *);
+
+        if (staged_spec_done(env->store, md, spec, p)) {
+            continue;
+        }
+        rv = renew_spec(acme, env, md, &cenv, types, spec, job, result, p);
     }
     /* Also after a failure: no response may stay behind. */
     teardown_all(acme, &cenv, md, p);
     if (rv == APR_SUCCESS) {
-        md_t *staged = md_clone(p, md);
-
-        staged->ca_effective = ca_url;
-        staged->ca_account = acme->acct ? acme->acct->id : NULL;
-        rv = md_store_save_json(env->store, MD_SG_STAGING, md->name, MD_FN_MD,
-                                md_json_pool_own(p, md_to_json(staged)), p);
-        if (rv != APR_SUCCESS) {
-            md_result_printf(result, rv, "saving md.json to staging failed");
-        }
+        rv = stage_md(env, md, ca_url, acme->acct ? acme->acct->id : NULL, result, p);
     }
 leave:
     if (rv == APR_SUCCESS) {
+        CRASH_POINT("md-staged");
         md_result_set(result, APR_SUCCESS,
                       "The certificate has been renewed and will be activated on the next "
                       "graceful restart.");
@@ -281,6 +563,9 @@ leave:
     }
     md_job_end_run(job, result);
     md_job_save(job, env->store, p);
+    if (rv == APR_SUCCESS) {
+        CRASH_POINT("job-finished");
+    }
     /* Failures here are retried by the watchdog (md_watch), not by a renewal. */
     md_watch_event(env->watch, md->name, rv == APR_SUCCESS ? MD_NOTIFY_RENEWED
                                                            : MD_NOTIFY_ERRORED,

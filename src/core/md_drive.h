@@ -31,7 +31,10 @@ typedef struct md_drive_env_t {
 } md_drive_env_t;
 
 /* One attempt at new certificates for md: one order per key spec in specs
- * (md_pkey_spec_t*; NULL: every spec of md), each with a new key. The
+ * (md_pkey_spec_t*; NULL: every spec of md), each with a new key. What an
+ * earlier attempt left in staging/ is resumed (the saved order.json, the
+ * staged key it was finalized with, specs already staged) instead of
+ * ordering again; a complete staged set is never ordered again. The
  * challenge types come from md_challenges_select; when none can work the
  * attempt fails before any order. On success the certificate(s) and
  * key(s) are in staging/<md->name>/, then md.json (written last: a staged

@@ -23,6 +23,8 @@
 #define MD_FN_DNS01             "acme-dns-01.json"
 #define MD_FN_NOTIFY            "notify.json"    /* staging: what MDMessageCmd was told */
 #define MD_FN_ARI               "ari.json"       /* staging: the CA's renewal windows */
+#define MD_FN_ORDER             "order.json"
+#define MD_FN_STORE_LOCK        "store.lock"
 
 /* --- md_store.json --- */
 #define MD_KEY_STORE            "store"
@@ -94,6 +96,8 @@
 #define MD_KEY_SUBPROBLEMS      "subproblems"
 #define MD_KEY_ACTIVITY         "activity"
 #define MD_KEY_ORDER            "order"
+/* order.json: which key spec and account an order in staging is for */
+#define MD_KEY_SPEC             "spec"
 
 /* --- ACME (RFC 8555) --- */
 #define MD_KEY_NEW_NONCE        "newNonce"

@@ -128,7 +128,12 @@ apr_status_t md_store_load_pkey(md_store_t *store, md_store_group_t group, const
     /* Plain keys load whatever the passphrase; encrypted ones need the store key. */
     rv = md_pkey_from_pem(ppkey, data, len, (const char *)store->key, store->key_len, p);
     cleanse(data, len);
-    if (APR_STATUS_IS_EACCES(rv)) {
+    if (APR_STATUS_IS_EACCES(rv) && !store->key) {
+        md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p, "MD05110: %s: the private key is "
+                      "encrypted, but the store key is not available (%s)",
+                      where(store, group, name, aspect, p), store->key_problem);
+    }
+    else if (APR_STATUS_IS_EACCES(rv)) {
         md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p, "MD05104: %s: the private key does not "
                       "decrypt with the store key in md_store.json (was the key file copied "
                       "from another store?)", where(store, group, name, aspect, p));
@@ -155,17 +160,24 @@ apr_status_t md_store_save_pkey(md_store_t *store, md_store_group_t group, const
     if ((rv = apr_pool_create(&ptemp, p)) != APR_SUCCESS) {
         return rv;
     }
-    if (pkey_encrypted_in(group)) {
+    if (pkey_encrypted_in(group) && !store->key) {
+        rv = APR_EACCES;
+        md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, ptemp, "MD05111: %s: not saving the "
+                      "private key: it must be encrypted, but the store key is not "
+                      "available (%s)", where(store, group, name, aspect, ptemp),
+                      store->key_problem);
+    }
+    else if (pkey_encrypted_in(group)) {
         rv = md_pkey_to_pem(&pem, &len, pkey, (const char *)store->key, store->key_len, ptemp);
     }
     else {
         rv = md_pkey_to_pem(&pem, &len, pkey, NULL, 0, ptemp);
     }
-    if (rv != APR_SUCCESS) {
+    if (rv != APR_SUCCESS && !APR_STATUS_IS_EACCES(rv)) {
         md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, ptemp, "MD05106: %s: cannot encode the "
                       "private key", where(store, group, name, aspect, ptemp));
     }
-    else {
+    else if (rv == APR_SUCCESS) {
         rv = store->ops->save(store, group, name, aspect, pem, len, 1, ptemp);
     }
     apr_pool_destroy(ptemp);
@@ -291,4 +303,20 @@ int md_store_exists(md_store_t *store, md_store_group_t group, const char *name,
 apr_status_t md_store_set_owner(md_store_t *store, int uid, int gid, apr_pool_t *p)
 {
     return store->ops->set_owner(store, uid, gid, p);
+}
+
+apr_status_t md_store_rename(md_store_t *store, md_store_group_t group, const char *from,
+                             const char *to, apr_pool_t *p)
+{
+    return store->ops->rename(store, group, from, to, p);
+}
+
+apr_status_t md_store_lock(md_store_t *store, apr_interval_time_t max_wait, apr_pool_t *p)
+{
+    return store->ops->lock(store, max_wait, p);
+}
+
+apr_status_t md_store_unlock(md_store_t *store, apr_pool_t *p)
+{
+    return store->ops->unlock(store, p);
 }

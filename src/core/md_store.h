@@ -65,8 +65,10 @@ typedef struct md_store_ops_t {
     apr_status_t (*list_aspects)(md_store_t *store, md_store_group_t group, const char *name,
                                  apr_array_header_t **paspects, apr_pool_t *p);
     /* Make the item `name` of group `from` the item `name` of group `to`, as
-     * one step: an existing `to` item is moved to MD_SG_ARCHIVE as
-     * "<name>.<n>" (n the next free number) if archive is set, else removed. */
+     * one step: readers of `to` see the old item or the new one, never none
+     * or a mix. An existing `to` item is kept in MD_SG_ARCHIVE as
+     * "<name>.<n>" (n the next free number, private keys in it encrypted
+     * with the store key) if archive is set, else removed. */
     apr_status_t (*move)(md_store_t *store, md_store_group_t from, md_store_group_t to,
                          const char *name, int archive, apr_pool_t *p);
     /* Last modification time of a value, 0 if not there. */
@@ -80,6 +82,16 @@ typedef struct md_store_ops_t {
     /* Hand ownership of what the unprivileged child writes (accounts,
      * challenges, staging) to uid/gid; called by the parent when running as root. */
     apr_status_t (*set_owner)(md_store_t *store, int uid, int gid, apr_pool_t *p);
+    /* Give the item `from` of group the name `to` in one step (an MD whose
+     * name changed). APR_EEXIST if `to` exists, APR_ENOENT if `from` does not. */
+    apr_status_t (*rename)(md_store_t *store, md_store_group_t group, const char *from,
+                           const char *to, apr_pool_t *p);
+    /* Exclusive lock on the whole store between servers sharing it (and
+     * between cluster nodes, for stores that can). Waits up to max_wait;
+     * APR_TIMEUP when another holder kept it that long. Held until unlock
+     * (or the process ends). Not reentrant; not for use across threads. */
+    apr_status_t (*lock)(md_store_t *store, apr_interval_time_t max_wait, apr_pool_t *p);
+    apr_status_t (*unlock)(md_store_t *store, apr_pool_t *p);
 } md_store_ops_t;
 
 struct md_store_t {
@@ -88,6 +100,10 @@ struct md_store_t {
      * keys kept encrypted (accounts, staging, archive). */
     const unsigned char *key;
     apr_size_t key_len;
+    /* When md_store.json could not be read: why (naming the file), and key
+     * is NULL. Plain values still work; encrypted keys can be neither read
+     * nor written. NULL otherwise. */
+    const char *key_problem;
 };
 
 /* Largest value the store reads (a long certificate chain fits easily);
@@ -102,8 +118,10 @@ struct md_store_t {
 #define MD_STORE_VERSION        3.0
 
 /* Open (creating if needed) a file-system store at base_dir. Reads or
- * creates md_store.json with a new random 48-byte key. Fails with a message
- * naming the file if md_store.json is corrupt. Call in the parent (root).
+ * creates md_store.json with a new random 48-byte key. A corrupt
+ * md_store.json is logged naming the file and left untouched; the store
+ * opens without a key (see key_problem), so live certificates are still
+ * served. A store of another version fails to open. Call in the parent (root).
  *
  * Details of the file-system store (md_store_fs.c):
  * - Names and aspects become path components: NULL, "", names starting
@@ -122,8 +140,13 @@ struct md_store_t {
  * - After a move into domains, archive or tmp, the item's directory is made
  *   0700 and, in domains, every file 0600 and (when running as root) owned
  *   by root, whoever wrote it in staging.
- * - The store object holds no mutable state: it may be shared between
- *   threads; processes coordinate through atomic renames only.
+ * - The store object holds no mutable state but the lock's file
+ *   descriptor: it may be shared between threads; processes coordinate
+ *   through atomic renames, and servers sharing a store at start-up
+ *   through lock (an fcntl lock on <base>/store.lock, also on NFS).
+ * - move swaps whole directories: with an existing `to` item, one
+ *   renameat2(RENAME_EXCHANGE) (two renames where the file system lacks
+ *   it), then the old item is deleted.
  * store->key is the 48 decoded bytes of md_store.json's "key" (the stock
  * module uses the same bytes as the PEM passphrase, so keys stay readable
  * by either module). The store is allocated from p. */
@@ -175,5 +198,9 @@ apr_status_t md_store_list_aspects(md_store_t *store, md_store_group_t group, co
 apr_time_t md_store_get_mtime(md_store_t *store, md_store_group_t group, const char *name,
                               const char *aspect, apr_pool_t *p);
 apr_status_t md_store_set_owner(md_store_t *store, int uid, int gid, apr_pool_t *p);
+apr_status_t md_store_rename(md_store_t *store, md_store_group_t group, const char *from,
+                             const char *to, apr_pool_t *p);
+apr_status_t md_store_lock(md_store_t *store, apr_interval_time_t max_wait, apr_pool_t *p);
+apr_status_t md_store_unlock(md_store_t *store, apr_pool_t *p);
 
 #endif /* md_store_h */

@@ -26,33 +26,14 @@
 #include "md_keys.h"
 #include "md_log.h"
 #include "md_store.h"
+#include "md_store_fs_int.h"
 #include "md_store_fs_io.h"
+#include "md_testhook.h"
 #include "md_util.h"
 
 /* Longest path component we accept (NAME_MAX on Linux). */
 #define NAME_MAX_LEN        255
-/* Archive numbers tried before giving up: someone should clean up first. */
-#define ARCHIVE_MAX_N       1000
-/* The secret file mode: owner only. */
-#define MODE_SECRET         0600
-
-typedef struct {
-    md_store_t s;           /* first: the md_store_t* we hand out is this */
-    const char *base;
-} fs_store_t;
-
-/* Modes per group: of the group directory, of item directories in it and of
- * non-secret files. Secret files are always MODE_SECRET. Groups marked
- * child are written by the unprivileged watchdog child and handed to its
- * user by set_owner; the others are root's alone. */
-typedef struct {
-    mode_t dir;
-    mode_t item;
-    mode_t file;
-    int child;
-} group_modes_t;
-
-static const group_modes_t MODES[MD_SG_COUNT] = {
+const md_fs_modes_t md_fs_modes[MD_SG_COUNT] = {
     [MD_SG_NONE]       = { 0755, 0755, 0644, 0 },
     /* The child registers accounts and reuses them for the next MD without
      * waiting for a restart. Account keys stay encrypted with the store key,
@@ -62,7 +43,7 @@ static const group_modes_t MODES[MD_SG_COUNT] = {
     /* mod_ssl reads keys here as root: nothing in it is for anyone else. */
     [MD_SG_DOMAINS]    = { 0700, 0700, 0600, 0 },
     [MD_SG_STAGING]    = { 0755, 0755, 0644, 1 },
-    [MD_SG_ARCHIVE]    = { 0700, 0700, 0644, 0 },
+    [MD_SG_ARCHIVE]    = { 0700, 0700, 0600, 0 },
     [MD_SG_TMP]        = { 0700, 0700, 0644, 0 },
 };
 
@@ -90,16 +71,16 @@ static apr_status_t bad_name(const char *what, const char *s, apr_pool_t *p)
     return APR_EINVAL;
 }
 
-static int valid_group(md_store_group_t group)
+int md_fs_valid_group(md_store_group_t group)
 {
     return (int)group >= 0 && group < MD_SG_COUNT;
 }
 
 /* Check (group, name) and, when need_aspect, the aspect. */
-static apr_status_t check_addr(md_store_group_t group, const char *name, const char *aspect,
+apr_status_t md_fs_check_addr(md_store_group_t group, const char *name, const char *aspect,
                                int need_aspect, apr_pool_t *p)
 {
-    if (!valid_group(group)) {
+    if (!md_fs_valid_group(group)) {
         md_log_perror(MD_LOG_MARK, MD_LOG_ERR, APR_EINVAL, p,
                       "MD05002: invalid store group %d", (int)group);
         return APR_EINVAL;
@@ -118,7 +99,7 @@ static apr_status_t check_addr(md_store_group_t group, const char *name, const c
     return APR_SUCCESS;
 }
 
-static const char *group_dir(const fs_store_t *fs, md_store_group_t group, apr_pool_t *p)
+const char *md_fs_group_dir(const fs_store_t *fs, md_store_group_t group, apr_pool_t *p)
 {
     if (group == MD_SG_NONE) {
         return fs->base;
@@ -127,13 +108,13 @@ static const char *group_dir(const fs_store_t *fs, md_store_group_t group, apr_p
 }
 
 /* Directory of an item (the base itself for MD_SG_NONE). */
-static const char *item_dir(const fs_store_t *fs, md_store_group_t group, const char *name,
+const char *md_fs_item_dir(const fs_store_t *fs, md_store_group_t group, const char *name,
                             apr_pool_t *p)
 {
     if (group == MD_SG_NONE) {
         return fs->base;
     }
-    return apr_pstrcat(p, group_dir(fs, group, p), "/", name, NULL);
+    return apr_pstrcat(p, md_fs_group_dir(fs, group, p), "/", name, NULL);
 }
 
 /* --- items ------------------------------------------------------------------ */
@@ -144,24 +125,20 @@ static apr_status_t ensure_item_dir(const char **pdir, const fs_store_t *fs,
 {
     apr_status_t rv;
 
-    *pdir = item_dir(fs, group, name, p);
+    *pdir = md_fs_item_dir(fs, group, name, p);
     if (group == MD_SG_NONE) {
         return APR_SUCCESS;
     }
-    rv = md_fsio_mkdir(group_dir(fs, group, p), MODES[group].dir, p);
+    rv = md_fsio_mkdir(md_fs_group_dir(fs, group, p), md_fs_modes[group].dir, p);
     if (rv == APR_SUCCESS) {
-        rv = md_fsio_mkdir(*pdir, MODES[group].item, p);
+        rv = md_fsio_mkdir(*pdir, md_fs_modes[group].item, p);
     }
     return rv;
 }
 
-/* Prefixes of what is being deleted, dot-named in the group directory so
- * that it is never listed and a rename there needs no other permissions. */
-#define GONE_PREFIX     ".gone."
-
 /* Take an item out of sight in one rename, then delete it: readers see the
  * whole item or nothing, never half of it. */
-static apr_status_t remove_item_dir(const char *gdir, const char *dir, apr_pool_t *p)
+apr_status_t md_fs_remove_item_dir(const char *gdir, const char *dir, apr_pool_t *p)
 {
     const char *doomed = apr_pstrcat(p, gdir, "/" GONE_PREFIX, md_fsio_rnd_hex(p), NULL);
     apr_status_t rv;
@@ -169,6 +146,7 @@ static apr_status_t remove_item_dir(const char *gdir, const char *dir, apr_pool_
     if (rename(dir, doomed) != 0) {
         return md_fsio_err();
     }
+    md_testhook_crash("purge", "hidden");
     rv = md_fsio_rm_tree(doomed, MD_FSIO_MAX_DEPTH, p);
     if (rv != APR_SUCCESS) {
         md_log_perror(MD_LOG_MARK, MD_LOG_WARNING, rv, p, "MD05013: %s: could not remove "
@@ -197,13 +175,27 @@ static void remove_leftovers(const char *gdir, apr_pool_t *p)
 
 /* --- md_store.json ----------------------------------------------------- */
 
-static apr_status_t store_json_invalid(const char *path, const char *what, apr_pool_t *p)
+/* A corrupt md_store.json: say so, keep the file, and open without a key
+ * (live certificates are plain and still served). */
+static apr_status_t store_json_invalid(fs_store_t *fs, const char *path, const char *what,
+                                       apr_pool_t *p)
 {
     md_log_perror(MD_LOG_MARK, MD_LOG_ERR, APR_EINVAL, p,
                   "MD05014: %s: %s. The file holds the key of the encrypted private keys "
-                  "in this store; it is left untouched. Restore it from a backup, or move "
-                  "the whole store directory aside to start afresh.", path, what);
+                  "in this store; it is left untouched. Live certificates are still "
+                  "served, but nothing can be renewed until it is restored from a backup "
+                  "(or the whole store directory is moved aside to start afresh).",
+                  path, what);
+    fs->s.key_problem = apr_psprintf(fs->p, "%s is unreadable: %s", path, what);
     return APR_EINVAL;
+}
+
+/* md_store.json of a store version we do not know: do not touch the store. */
+static apr_status_t store_json_foreign(const char *path, const char *what, apr_pool_t *p)
+{
+    md_log_perror(MD_LOG_MARK, MD_LOG_ERR, APR_ENOTIMPL, p, "MD05037: %s: %s; not using "
+                  "this store", path, what);
+    return APR_ENOTIMPL;
 }
 
 static apr_status_t read_store_json(fs_store_t *fs, const char *path, const char *data,
@@ -219,39 +211,39 @@ static apr_status_t read_store_json(fs_store_t *fs, const char *path, const char
     double version;
 
     if (md_json_parse(&j, data, len, path, &err, ptemp) != APR_SUCCESS) {
-        return store_json_invalid(path, apr_pstrcat(ptemp, "not valid JSON (",
+        return store_json_invalid(fs, path, apr_pstrcat(ptemp, "not valid JSON (",
                                                     err ? err : "?", ")", NULL), ptemp);
     }
     if (!json_is_object(j)) {
-        return store_json_invalid(path, "not a JSON object", ptemp);
+        return store_json_invalid(fs, path, "not a JSON object", ptemp);
     }
     jstore = md_json_get_obj(j, MD_KEY_STORE);
     jversion = jstore ? json_object_get(jstore, MD_KEY_VERSION) : NULL;
     if (!json_is_number(jversion)) {
-        return store_json_invalid(path, "no \"store\": {\"version\"} number (stores of "
+        return store_json_invalid(fs, path, "no \"store\": {\"version\"} number (stores of "
                                   "mod_md 1.x are not supported)", ptemp);
     }
     version = json_number_value(jversion);
     if (version > MD_STORE_VERSION) {
-        return store_json_invalid(path, apr_psprintf(ptemp, "store version %g is newer than "
+        return store_json_foreign(path, apr_psprintf(ptemp, "store version %g is newer than "
                                                      "the supported %g", version,
                                                      MD_STORE_VERSION), ptemp);
     }
     if (version < 2.0) {
-        return store_json_invalid(path, apr_psprintf(ptemp, "store version %g is too old "
+        return store_json_foreign(path, apr_psprintf(ptemp, "store version %g is too old "
                                                      "(mod_md 1.x)", version), ptemp);
     }
     /* Version 2 differs from 3 only in md_store.json itself: readable as is. */
     key64 = md_json_get_str(j, MD_KEY_KEY);
     if (!key64) {
-        return store_json_invalid(path, "no \"key\" string", ptemp);
+        return store_json_invalid(fs, path, "no \"key\" string", ptemp);
     }
     if (md_util_base64url_decode(&key, &key_len, key64, p) != APR_SUCCESS) {
-        return store_json_invalid(path, "\"key\" is not base64url", ptemp);
+        return store_json_invalid(fs, path, "\"key\" is not base64url", ptemp);
     }
     if (key_len != MD_STORE_KEY_LEN) {
         md_fsio_cleanse(key, key_len);
-        return store_json_invalid(path, apr_psprintf(ptemp, "\"key\" has %" APR_SIZE_T_FMT
+        return store_json_invalid(fs, path, apr_psprintf(ptemp, "\"key\" has %" APR_SIZE_T_FMT
                                                      " bytes, expected %d", key_len,
                                                      MD_STORE_KEY_LEN), ptemp);
     }
@@ -308,7 +300,8 @@ static apr_status_t setup_store_json(fs_store_t *fs, apr_pool_t *p, apr_pool_t *
         if (rv == APR_SUCCESS) {
             rv = read_store_json(fs, path, data, len, p, ptemp);
             md_fsio_cleanse(data, len);
-            return rv;
+            /* Corrupt: open without a key (see store_json_invalid). */
+            return rv == APR_EINVAL ? APR_SUCCESS : rv;
         }
         if (!APR_STATUS_IS_ENOENT(rv)) {
             md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, ptemp, "MD05016: %s: cannot read", path);
@@ -341,11 +334,11 @@ static apr_status_t fs_load(md_store_t *store, md_store_group_t group, const cha
 
     *pdata = NULL;
     *plen = 0;
-    if ((rv = check_addr(group, name, aspect, 1, p)) != APR_SUCCESS) {
+    if ((rv = md_fs_check_addr(group, name, aspect, 1, p)) != APR_SUCCESS) {
         return rv;
     }
     return md_fsio_read(pdata, plen,
-                        apr_pstrcat(p, item_dir(fs, group, name, p), "/", aspect, NULL),
+                        apr_pstrcat(p, md_fs_item_dir(fs, group, name, p), "/", aspect, NULL),
                         MD_STORE_MAX_VALUE_LEN, p);
 }
 
@@ -358,7 +351,7 @@ static apr_status_t fs_save(md_store_t *store, md_store_group_t group, const cha
     apr_pool_t *ptemp;
     apr_status_t rv;
 
-    if ((rv = check_addr(group, name, aspect, 1, p)) != APR_SUCCESS) {
+    if ((rv = md_fs_check_addr(group, name, aspect, 1, p)) != APR_SUCCESS) {
         return rv;
     }
     if ((rv = apr_pool_create(&ptemp, p)) != APR_SUCCESS) {
@@ -366,7 +359,7 @@ static apr_status_t fs_save(md_store_t *store, md_store_group_t group, const cha
     }
     if ((rv = ensure_item_dir(&dir, fs, group, name, ptemp)) == APR_SUCCESS) {
         rv = md_fsio_write_atomic(dir, aspect, data, len,
-                                  secret ? MODE_SECRET : MODES[group].file, 1, ptemp);
+                                  secret ? MODE_SECRET : md_fs_modes[group].file, 1, ptemp);
     }
     apr_pool_destroy(ptemp);
     return rv;
@@ -378,10 +371,10 @@ static apr_status_t fs_remove(md_store_t *store, md_store_group_t group, const c
     fs_store_t *fs = fs_of(store);
     apr_status_t rv;
 
-    if ((rv = check_addr(group, name, aspect, 1, p)) != APR_SUCCESS) {
+    if ((rv = md_fs_check_addr(group, name, aspect, 1, p)) != APR_SUCCESS) {
         return rv;
     }
-    if (unlink(apr_pstrcat(p, item_dir(fs, group, name, p), "/", aspect, NULL)) != 0) {
+    if (unlink(apr_pstrcat(p, md_fs_item_dir(fs, group, name, p), "/", aspect, NULL)) != 0) {
         return md_fsio_err();
     }
     return APR_SUCCESS;
@@ -395,17 +388,17 @@ static apr_status_t fs_purge(md_store_t *store, md_store_group_t group, const ch
     struct stat st;
     apr_status_t rv;
 
-    if ((rv = check_addr(group, name, NULL, 0, p)) != APR_SUCCESS) {
+    if ((rv = md_fs_check_addr(group, name, NULL, 0, p)) != APR_SUCCESS) {
         return rv;
     }
     if (group == MD_SG_NONE) {
         return bad_name("group for purge", "none", p);
     }
-    dir = item_dir(fs, group, name, p);
+    dir = md_fs_item_dir(fs, group, name, p);
     if (lstat(dir, &st) != 0) {
         return md_fsio_err();
     }
-    return remove_item_dir(group_dir(fs, group, p), dir, p);
+    return md_fs_remove_item_dir(md_fs_group_dir(fs, group, p), dir, p);
 }
 
 static apr_status_t fs_list(md_store_t *store, md_store_group_t group,
@@ -415,12 +408,12 @@ static apr_status_t fs_list(md_store_t *store, md_store_group_t group,
     apr_status_t rv;
 
     *pnames = NULL;
-    if (!valid_group(group) || group == MD_SG_NONE) {
+    if (!md_fs_valid_group(group) || group == MD_SG_NONE) {
         md_log_perror(MD_LOG_MARK, MD_LOG_ERR, APR_EINVAL, p,
                       "MD05018: cannot list items of store group %d", (int)group);
         return APR_EINVAL;
     }
-    rv = md_fsio_list(pnames, group_dir(fs, group, p), 1, p);
+    rv = md_fsio_list(pnames, md_fs_group_dir(fs, group, p), 1, p);
     if (APR_STATUS_IS_ENOENT(rv)) {
         *pnames = apr_array_make(p, 1, sizeof(const char *));
         rv = APR_SUCCESS;
@@ -435,184 +428,10 @@ static apr_status_t fs_list_aspects(md_store_t *store, md_store_group_t group, c
     apr_status_t rv;
 
     *paspects = NULL;
-    if ((rv = check_addr(group, name, NULL, 0, p)) != APR_SUCCESS) {
+    if ((rv = md_fs_check_addr(group, name, NULL, 0, p)) != APR_SUCCESS) {
         return rv;
     }
-    return md_fsio_list(paspects, item_dir(fs, group, name, p), 0, p);
-}
-
-/* After a move into a root-only group: the item's modes (and owner) as if
- * we had written it there ourselves. Best effort: the group directory is
- * 0700 and root's already, this is the second fence. */
-static void normalize_item(const char *dir, md_store_group_t group, apr_pool_t *p)
-{
-    const int as_root = (geteuid() == 0);
-    struct dirent *de;
-    struct stat st;
-    DIR *d;
-
-    if (MODES[group].child || group == MD_SG_NONE) {
-        return;
-    }
-    if (chmod(dir, MODES[group].item) != 0 || (as_root && chown(dir, 0, getegid()) != 0)) {
-        md_log_perror(MD_LOG_MARK, MD_LOG_WARNING, md_fsio_err(), p,
-                      "MD05019: %s: cannot set mode/owner", dir);
-    }
-    if (group != MD_SG_DOMAINS || !(d = opendir(dir))) {
-        return;
-    }
-    while ((de = readdir(d)) != NULL) {
-        const char *path = apr_pstrcat(p, dir, "/", de->d_name, NULL);
-        if (de->d_name[0] == '.' || lstat(path, &st) != 0 || !S_ISREG(st.st_mode)) {
-            continue;
-        }
-        if (chmod(path, MODES[group].file) != 0
-            || (as_root && st.st_uid != 0 && chown(path, 0, getegid()) != 0)) {
-            md_log_perror(MD_LOG_MARK, MD_LOG_WARNING, md_fsio_err(), p,
-                          "MD05020: %s: cannot set mode/owner", path);
-        }
-    }
-    closedir(d);
-}
-
-/* Move the existing item at dst into archive/<name>.<n>, n the first free
- * number; *parchived its new path. */
-static apr_status_t archive_item(const char **parchived, const fs_store_t *fs,
-                                 const char *dst, const char *name, apr_pool_t *p)
-{
-    const char *arch_dir = group_dir(fs, MD_SG_ARCHIVE, p);
-    struct stat st;
-    apr_status_t rv;
-    int n;
-
-    *parchived = NULL;
-    if ((rv = md_fsio_mkdir(arch_dir, MODES[MD_SG_ARCHIVE].dir, p)) != APR_SUCCESS) {
-        return rv;
-    }
-    for (n = 1; n < ARCHIVE_MAX_N; ++n) {
-        const char *cand = apr_psprintf(p, "%s/%s.%d", arch_dir, name, n);
-        if (lstat(cand, &st) == 0) {
-            continue;
-        }
-        if (errno != ENOENT) {
-            return md_fsio_err();
-        }
-        /* rename() would also replace an empty directory created meanwhile;
-         * a non-empty one makes it fail and we take the next number. */
-        if (rename(dst, cand) == 0) {
-            *parchived = cand;
-            return md_fsio_sync_dir(arch_dir);
-        }
-        if (errno != EEXIST && errno != ENOTEMPTY) {
-            rv = md_fsio_err();
-            md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p, "MD05021: cannot move %s to %s",
-                          dst, cand);
-            return rv;
-        }
-    }
-    md_log_perror(MD_LOG_MARK, MD_LOG_ERR, APR_EGENERAL, p,
-                  "MD05022: %s: no free archive number below %d for %s; clean up old "
-                  "archive directories", arch_dir, ARCHIVE_MAX_N, name);
-    return APR_EGENERAL;
-}
-
-static apr_status_t fs_move(md_store_t *store, md_store_group_t from, md_store_group_t to,
-                            const char *name, int archive, apr_pool_t *p)
-{
-    fs_store_t *fs = fs_of(store);
-    const char *src;
-    const char *dst;
-    const char *old = NULL;
-    const char *doomed = NULL;
-    struct stat st;
-    apr_pool_t *ptemp;
-    apr_status_t rv;
-
-    if (!valid_group(from) || !valid_group(to) || from == to
-        || from == MD_SG_NONE || to == MD_SG_NONE) {
-        md_log_perror(MD_LOG_MARK, MD_LOG_ERR, APR_EINVAL, p,
-                      "MD05023: cannot move items from group %d to %d", (int)from, (int)to);
-        return APR_EINVAL;
-    }
-    if ((rv = check_addr(from, name, NULL, 0, p)) != APR_SUCCESS) {
-        return rv;
-    }
-    if ((rv = apr_pool_create(&ptemp, p)) != APR_SUCCESS) {
-        return rv;
-    }
-    src = item_dir(fs, from, name, ptemp);
-    dst = item_dir(fs, to, name, ptemp);
-    if (lstat(src, &st) != 0) {
-        rv = md_fsio_err();
-        goto leave;
-    }
-    if (!S_ISDIR(st.st_mode)) {
-        rv = APR_ENOTDIR;
-        goto leave;
-    }
-    if ((rv = md_fsio_mkdir(group_dir(fs, to, ptemp), MODES[to].dir, ptemp)) != APR_SUCCESS) {
-        goto leave;
-    }
-    /* Make room at dst with a single rename, so that dst is missing for
-     * only the instant between two renames. */
-    if (lstat(dst, &st) == 0) {
-        if (archive) {
-            rv = archive_item(&old, fs, dst, name, ptemp);
-        }
-        else {
-            old = apr_pstrcat(ptemp, group_dir(fs, to, ptemp), "/" GONE_PREFIX,
-                              md_fsio_rnd_hex(ptemp), NULL);
-            if (rename(dst, old) != 0) {
-                rv = md_fsio_err();
-                md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, ptemp,
-                              "MD05024: cannot move %s out of the way to %s", dst, old);
-                old = NULL;
-            }
-            doomed = old;
-        }
-        if (rv != APR_SUCCESS) {
-            goto leave;
-        }
-    }
-    else if (errno != ENOENT) {
-        rv = md_fsio_err();
-        goto leave;
-    }
-    if (rename(src, dst) != 0) {
-        rv = md_fsio_err();
-        md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, ptemp, "MD05025: cannot rename %s to %s",
-                      src, dst);
-        /* Put the previous item back: better old than nothing. */
-        if (old && rename(old, dst) != 0) {
-            md_log_perror(MD_LOG_MARK, MD_LOG_ERR, md_fsio_err(), ptemp,
-                          "MD05026: cannot restore %s from %s", dst, old);
-        }
-        doomed = NULL;
-        goto leave;
-    }
-    normalize_item(dst, to, ptemp);
-    if ((rv = md_fsio_sync_dir(group_dir(fs, to, ptemp))) == APR_SUCCESS) {
-        rv = md_fsio_sync_dir(group_dir(fs, from, ptemp));
-    }
-    if (rv != APR_SUCCESS) {
-        md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, ptemp, "MD05027: fsync after moving %s "
-                      "from %s to %s failed", name, md_store_group_name(from),
-                      md_store_group_name(to));
-    }
-    md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, rv, ptemp, "MD05028: moved %s from %s to %s%s%s",
-                  name, md_store_group_name(from), md_store_group_name(to),
-                  (old && archive) ? ", previous archived as " : "",
-                  (old && archive) ? old : "");
-leave:
-    if (doomed) {
-        apr_status_t rv2 = md_fsio_rm_tree(doomed, MD_FSIO_MAX_DEPTH, ptemp);
-        if (rv2 != APR_SUCCESS) {
-            md_log_perror(MD_LOG_MARK, MD_LOG_WARNING, rv2, ptemp,
-                          "MD05029: %s: could not remove everything", doomed);
-        }
-    }
-    apr_pool_destroy(ptemp);
-    return rv;
+    return md_fsio_list(paspects, md_fs_item_dir(fs, group, name, p), 0, p);
 }
 
 static apr_time_t fs_get_mtime(md_store_t *store, md_store_group_t group, const char *name,
@@ -622,8 +441,8 @@ static apr_time_t fs_get_mtime(md_store_t *store, md_store_group_t group, const 
     struct stat st;
     apr_time_t t;
 
-    if (check_addr(group, name, aspect, 1, p) != APR_SUCCESS
-        || stat(apr_pstrcat(p, item_dir(fs, group, name, p), "/", aspect, NULL), &st) != 0) {
+    if (md_fs_check_addr(group, name, aspect, 1, p) != APR_SUCCESS
+        || stat(apr_pstrcat(p, md_fs_item_dir(fs, group, name, p), "/", aspect, NULL), &st) != 0) {
         return 0;
     }
     t = apr_time_from_sec(st.st_mtim.tv_sec) + st.st_mtim.tv_nsec / 1000;
@@ -638,18 +457,18 @@ static apr_status_t fs_get_fname(md_store_t *store, md_store_group_t group, cons
     apr_status_t rv;
 
     *pfname = NULL;
-    if (!valid_group(group)) {
-        return check_addr(group, name, aspect, 0, p);
+    if (!md_fs_valid_group(group)) {
+        return md_fs_check_addr(group, name, aspect, 0, p);
     }
     if (group != MD_SG_NONE && !name && !aspect) {
-        *pfname = group_dir(fs, group, p);
+        *pfname = md_fs_group_dir(fs, group, p);
         return APR_SUCCESS;
     }
-    if ((rv = check_addr(group, name, aspect, aspect != NULL, p)) != APR_SUCCESS) {
+    if ((rv = md_fs_check_addr(group, name, aspect, aspect != NULL, p)) != APR_SUCCESS) {
         return rv;
     }
-    *pfname = aspect ? apr_pstrcat(p, item_dir(fs, group, name, p), "/", aspect, NULL)
-                     : item_dir(fs, group, name, p);
+    *pfname = aspect ? apr_pstrcat(p, md_fs_item_dir(fs, group, name, p), "/", aspect, NULL)
+                     : md_fs_item_dir(fs, group, name, p);
     return APR_SUCCESS;
 }
 
@@ -666,11 +485,11 @@ static apr_status_t fs_set_owner(md_store_t *store, int uid, int gid, apr_pool_t
     for (g = 0; g < MD_SG_COUNT; ++g) {
         const char *dir;
         apr_status_t rv2;
-        if (!MODES[g].child) {
+        if (!md_fs_modes[g].child) {
             continue;
         }
-        dir = group_dir(fs, (md_store_group_t)g, ptemp);
-        rv2 = md_fsio_mkdir(dir, MODES[g].dir, ptemp);
+        dir = md_fs_group_dir(fs, (md_store_group_t)g, ptemp);
+        rv2 = md_fsio_mkdir(dir, md_fs_modes[g].dir, ptemp);
         if (rv2 == APR_SUCCESS) {
             rv2 = md_fsio_chown_tree(dir, (uid_t)uid, (gid_t)gid, MD_FSIO_MAX_DEPTH, ptemp);
         }
@@ -689,10 +508,13 @@ static const md_store_ops_t fs_ops = {
     fs_purge,
     fs_list,
     fs_list_aspects,
-    fs_move,
+    md_fs_move,
     fs_get_mtime,
     fs_get_fname,
     fs_set_owner,
+    md_fs_rename,
+    md_fs_lock,
+    md_fs_unlock,
 };
 
 apr_status_t md_store_fs_open(md_store_t **pstore, apr_pool_t *p, const char *base_dir)
@@ -714,13 +536,15 @@ apr_status_t md_store_fs_open(md_store_t **pstore, apr_pool_t *p, const char *ba
     fs = apr_pcalloc(p, sizeof(*fs));
     fs->s.ops = &fs_ops;
     fs->base = apr_pstrdup(p, base_dir);
+    fs->lock_fd = -1;
+    fs->p = p;
 
     if (stat(fs->base, &st) != 0) {
         if (errno != ENOENT) {
             rv = md_fsio_err();
         }
         else if ((rv = apr_dir_make_recursive(fs->base, APR_FPROT_OS_DEFAULT, ptemp))
-                 == APR_SUCCESS && chmod(fs->base, MODES[MD_SG_NONE].dir) != 0) {
+                 == APR_SUCCESS && chmod(fs->base, md_fs_modes[MD_SG_NONE].dir) != 0) {
             rv = md_fsio_err();
         }
         if (rv != APR_SUCCESS) {
@@ -740,9 +564,17 @@ apr_status_t md_store_fs_open(md_store_t **pstore, apr_pool_t *p, const char *ba
         goto leave;
     }
     for (g = MD_SG_NONE + 1; g < MD_SG_COUNT; ++g) {
-        const char *gdir = group_dir(fs, (md_store_group_t)g, ptemp);
-        if ((rv = md_fsio_mkdir(gdir, MODES[g].dir, ptemp)) != APR_SUCCESS) {
+        const char *gdir = md_fs_group_dir(fs, (md_store_group_t)g, ptemp);
+        if ((rv = md_fsio_mkdir(gdir, md_fs_modes[g].dir, ptemp)) != APR_SUCCESS) {
             goto leave;
+        }
+        /* A store from elsewhere (the stock module makes accounts/ 0755)
+         * gets our modes; never wider ones. */
+        if (stat(gdir, &st) == 0 && (st.st_mode & 07777 & ~md_fs_modes[g].dir)
+            && chmod(gdir, md_fs_modes[g].dir) != 0) {
+            md_log_perror(MD_LOG_MARK, MD_LOG_WARNING, md_fsio_err(), ptemp,
+                          "MD05038: %s: cannot restrict the mode to %o", gdir,
+                          (unsigned)md_fs_modes[g].dir);
         }
         remove_leftovers(gdir, ptemp);
     }

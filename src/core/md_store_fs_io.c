@@ -21,9 +21,12 @@
 
 #include "md_log.h"
 #include "md_store_fs_io.h"
+#include "md_testhook.h"
 
 /* Tries to find an unused temp file name. */
 #define TMP_TRIES           8
+/* Between attempts to take a lock held by someone else. */
+#define LOCK_POLL           apr_time_from_msec(100)
 
 apr_status_t md_fsio_err(void)
 {
@@ -157,6 +160,7 @@ apr_status_t md_fsio_write_atomic(const char *dir, const char *aspect, const cha
                       tmp);
         goto leave;
     }
+    md_testhook_crash("tmp-written", aspect);
     if (replace) {
         if (rename(tmp, path) != 0) {
             rv = md_fsio_err();
@@ -174,6 +178,7 @@ apr_status_t md_fsio_write_atomic(const char *dir, const char *aspect, const cha
         }
         goto leave;
     }
+    md_testhook_crash("renamed", aspect);
     rv = md_fsio_sync_dir(dir);
     if (rv != APR_SUCCESS) {
         md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p, "MD05009: %s: fsync of the directory "
@@ -358,4 +363,126 @@ apr_status_t md_fsio_chown_tree(const char *path, uid_t uid, gid_t gid, int dept
     }
     closedir(d);
     return rv;
+}
+
+apr_status_t md_fsio_exchange(const char *a, const char *b, const char *dir_a,
+                              const char *dir_b)
+{
+    apr_status_t rv;
+
+    if (renameat2(AT_FDCWD, a, AT_FDCWD, b, RENAME_EXCHANGE) != 0) {
+        if (errno == EINVAL || errno == ENOSYS || errno == ENOTSUP) {
+            return APR_ENOTIMPL;
+        }
+        return md_fsio_err();
+    }
+    rv = md_fsio_sync_dir(dir_a);
+    if (rv == APR_SUCCESS && strcmp(dir_a, dir_b)) {
+        rv = md_fsio_sync_dir(dir_b);
+    }
+    return rv;
+}
+
+apr_status_t md_fsio_copy_dir(const char *src, const char *dst, mode_t dir_mode,
+                              mode_t file_mode, apr_size_t max_len, md_fsio_copy_fn *fn,
+                              void *baton, apr_pool_t *p)
+{
+    apr_array_header_t *names;
+    apr_pool_t *ptemp;
+    apr_status_t rv;
+    int i;
+
+    if ((rv = md_fsio_list(&names, src, 0, p)) != APR_SUCCESS) {
+        return rv;
+    }
+    if (mkdir(dst, dir_mode) != 0) {
+        return md_fsio_err();
+    }
+    if (chmod(dst, dir_mode) != 0 || apr_pool_create(&ptemp, p) != APR_SUCCESS) {
+        rv = md_fsio_err();
+        rmdir(dst);
+        return rv;
+    }
+    for (i = 0; rv == APR_SUCCESS && i < names->nelts; ++i) {
+        const char *name = APR_ARRAY_IDX(names, i, const char *);
+        const char *data;
+        char *buf = NULL;
+        apr_size_t buf_len = 0;
+        apr_size_t len;
+
+        apr_pool_clear(ptemp);
+        rv = md_fsio_read(&buf, &buf_len, apr_pstrcat(ptemp, src, "/", name, NULL), max_len,
+                          ptemp);
+        data = buf;
+        len = buf_len;
+        if (rv == APR_SUCCESS && fn) {
+            rv = fn(baton, name, &data, &len, ptemp);
+        }
+        if (rv == APR_SUCCESS) {
+            rv = md_fsio_write_atomic(dst, name, data, len, file_mode, 1, ptemp);
+        }
+        else if (APR_STATUS_IS_ENOENT(rv)) {
+            rv = APR_SUCCESS;   /* skipped, or gone meanwhile */
+        }
+        if (buf) {
+            md_fsio_cleanse(buf, buf_len);
+        }
+    }
+    apr_pool_destroy(ptemp);
+    if (rv != APR_SUCCESS) {
+        md_fsio_rm_tree(dst, MD_FSIO_MAX_DEPTH, p);
+    }
+    return rv;
+}
+
+apr_status_t md_fsio_lock(int *pfd, const char *path, apr_interval_time_t max_wait,
+                          apr_pool_t *p)
+{
+    apr_time_t deadline = apr_time_now() + max_wait;
+    struct flock fl;
+    apr_status_t rv;
+    int fd;
+
+    *pfd = -1;
+    fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0) {
+        rv = md_fsio_err();
+        md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p, "MD05035: %s: cannot open the lock "
+                      "file", path);
+        return rv;
+    }
+    for (;;) {
+        memset(&fl, 0, sizeof(fl));
+        fl.l_type = F_WRLCK;
+        fl.l_whence = SEEK_SET;
+        if (fcntl(fd, F_SETLK, &fl) == 0) {
+            *pfd = fd;
+            return APR_SUCCESS;
+        }
+        if (errno != EACCES && errno != EAGAIN && errno != EINTR) {
+            rv = md_fsio_err();
+            md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p, "MD05036: %s: cannot lock", path);
+            close(fd);
+            return rv;
+        }
+        if (apr_time_now() >= deadline) {
+            close(fd);
+            return APR_TIMEUP;
+        }
+        apr_sleep(LOCK_POLL);
+    }
+}
+
+void md_fsio_unlock(int fd)
+{
+    struct flock fl;
+
+    if (fd < 0) {
+        return;
+    }
+    memset(&fl, 0, sizeof(fl));
+    fl.l_type = F_UNLCK;
+    fl.l_whence = SEEK_SET;
+    fcntl(fd, F_SETLK, &fl);
+    close(fd);
 }

@@ -56,4 +56,31 @@ const char *md_fsio_rnd_hex(apr_pool_t *p);
 apr_status_t md_fsio_chown_tree(const char *path, uid_t uid, gid_t gid, int depth,
                                 apr_pool_t *p);
 
+/* Swap two existing paths in one step (renameat2 RENAME_EXCHANGE), both
+ * directories then fsynced. APR_ENOTIMPL where the file system cannot
+ * (the caller falls back to two renames). */
+apr_status_t md_fsio_exchange(const char *a, const char *b, const char *dir_a,
+                              const char *dir_b);
+
+/* Called for each regular file md_fsio_copy_dir copies: may replace
+ * the data and its length (allocated from p); APR_ENOENT skips the file, any other
+ * error ends the copy. */
+typedef apr_status_t md_fsio_copy_fn(void *baton, const char *name, const char **pdata,
+                                     apr_size_t *plen, apr_pool_t *p);
+
+/* Copy the regular files directly in src (names starting with '.' left
+ * out) into the new directory dst (made with dir_mode; APR_EEXIST if it
+ * exists), each written atomically with file_mode, at most max_len bytes
+ * each. fn may be NULL. On failure dst is removed again. */
+apr_status_t md_fsio_copy_dir(const char *src, const char *dst, mode_t dir_mode,
+                              mode_t file_mode, apr_size_t max_len, md_fsio_copy_fn *fn,
+                              void *baton, apr_pool_t *p);
+
+/* Take an exclusive fcntl lock on path (created 0600 if missing), trying
+ * until max_wait has passed: APR_TIMEUP then. *pfd is the open lock file. */
+apr_status_t md_fsio_lock(int *pfd, const char *path, apr_interval_time_t max_wait,
+                          apr_pool_t *p);
+/* Release the lock and close fd. */
+void md_fsio_unlock(int fd);
+
 #endif /* md_store_fs_io_h */

@@ -223,6 +223,29 @@ static void test_reopen_same_key(void **state)
     assert_string_equal(read_all(apr_pstrcat(p, base, "/ocsp/x.json", NULL), p), "{}");
 }
 
+/* A corrupt md_store.json: the store opens without a key, the file is
+ * never overwritten and the message names the file and the problem. */
+static md_store_t *expect_open_keyless(const char *base, const char *content,
+                                       const char *what, apr_pool_t *p)
+{
+    const char *fname = apr_pstrcat(p, base, "/" MD_FN_STORE_JSON, NULL);
+    md_store_t *store = NULL;
+
+    write_all(fname, content);
+    clear_log();
+    assert_int_equal(md_store_fs_open(&store, p, base), APR_SUCCESS);
+    assert_non_null(store);
+    assert_null(store->key);
+    assert_non_null(store->key_problem);
+    assert_non_null(strstr(store->key_problem, fname));
+    assert_string_equal(read_all(fname, p), content);
+    assert_non_null(strstr(last_errors, fname));
+    assert_non_null(strstr(last_errors, what));
+    assert_non_null(strstr(last_errors, "MD05"));
+    return store;
+}
+
+/* A store of another version is not touched at all. */
 static void expect_open_fails(const char *base, const char *content, const char *what,
                               apr_pool_t *p)
 {
@@ -231,29 +254,44 @@ static void expect_open_fails(const char *base, const char *content, const char 
 
     write_all(fname, content);
     clear_log();
-    assert_int_equal(md_store_fs_open(&store, p, base), APR_EINVAL);
+    assert_int_equal(md_store_fs_open(&store, p, base), APR_ENOTIMPL);
     assert_null(store);
-    /* Never overwritten, and the message names the file and the problem. */
     assert_string_equal(read_all(fname, p), content);
     assert_non_null(strstr(last_errors, fname));
     assert_non_null(strstr(last_errors, what));
-    assert_non_null(strstr(last_errors, "MD05"));
 }
 
 static void test_corrupt_store_json(void **state)
 {
     apr_pool_t *p = *state;
     const char *base = make_tmpdir(p);
+    md_store_t *store;
+    md_pkey_t *pkey = make_key(p);
+    md_pkey_t *back = NULL;
 
-    expect_open_fails(base, "{\"store\": {\"version\": 3.0}, \"key\": ", "not valid JSON", p);
-    /* Nothing else was created when md_store.json is bad. */
-    assert_false(path_exists(apr_pstrcat(p, base, "/domains", NULL)));
-    expect_open_fails(base, "{\"store\": {\"version\": 3.0}}", "\"key\"", p);
-    expect_open_fails(base, "{\"store\": {\"version\": 3.0}, \"key\": \"abc\"}", "bytes", p);
-    expect_open_fails(base, "{\"store\": {\"version\": 3.0}, \"key\": \"a+b/\"}", "base64url",
-                      p);
     expect_open_fails(base, "{\"store\": {\"version\": 4.0}, \"key\": \"AAAA\"}", "newer", p);
-    expect_open_fails(base, "[1, 2]", "object", p);
+    /* Nothing was created in a store we do not understand. */
+    assert_false(path_exists(apr_pstrcat(p, base, "/domains", NULL)));
+    expect_open_fails(base, "{\"store\": {\"version\": 1.0}, \"key\": \"AAAA\"}", "too old",
+                      p);
+
+    expect_open_keyless(base, "{\"store\": {\"version\": 3.0}, \"key\": ", "not valid JSON", p);
+    expect_open_keyless(base, "{\"store\": {\"version\": 3.0}}", "\"key\"", p);
+    expect_open_keyless(base, "{\"store\": {\"version\": 3.0}, \"key\": \"abc\"}", "bytes", p);
+    expect_open_keyless(base, "{\"store\": {\"version\": 3.0}, \"key\": \"a+b/\"}",
+                        "base64url", p);
+    store = expect_open_keyless(base, "[1, 2]", "object", p);
+
+    /* Without the key: plain keys work, encrypted ones are refused, saying why. */
+    assert_int_equal(md_store_save_pkey(store, MD_SG_DOMAINS, "a.org", MD_FN_PRIVKEY, pkey, p),
+                     APR_SUCCESS);
+    assert_int_equal(md_store_load_pkey(store, MD_SG_DOMAINS, "a.org", MD_FN_PRIVKEY, &back, p),
+                     APR_SUCCESS);
+    clear_log();
+    assert_int_equal(md_store_save_pkey(store, MD_SG_STAGING, "a.org", MD_FN_PRIVKEY, pkey, p),
+                     APR_EACCES);
+    assert_non_null(strstr(last_errors, "store key is not available"));
+    assert_false(md_store_exists(store, MD_SG_STAGING, "a.org", MD_FN_PRIVKEY, p));
 }
 
 /* --- values --------------------------------------------------------------- */

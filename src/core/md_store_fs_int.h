@@ -1,0 +1,57 @@
+/* Internal to the file-system store: shared by md_store_fs.c (values,
+ * md_store.json, open) and md_store_fs_move.c (moving, renaming and
+ * archiving items, the store lock). Not for other callers. */
+#ifndef md_store_fs_int_h
+#define md_store_fs_int_h
+
+#include <sys/types.h>
+
+#include "md_store.h"
+
+/* The secret file mode: owner only. */
+#define MODE_SECRET         0600
+
+/* Prefix of what is being deleted, dot-named in the group directory so
+ * that it is never listed and a rename there needs no other permissions. */
+#define GONE_PREFIX         ".gone."
+
+typedef struct {
+    md_store_t s;           /* first: the md_store_t* we hand out is this */
+    apr_pool_t *p;          /* the store's own pool (it was allocated from) */
+    const char *base;
+    int lock_fd;            /* the store lock while held, else -1 */
+} fs_store_t;
+
+/* Modes per group: of the group directory, of item directories in it and of
+ * non-secret files. Secret files are always MODE_SECRET. Groups marked
+ * child are written by the unprivileged watchdog child and handed to its
+ * user by set_owner; the others are root's alone. */
+typedef struct {
+    mode_t dir;
+    mode_t item;
+    mode_t file;
+    int child;
+} md_fs_modes_t;
+
+extern const md_fs_modes_t md_fs_modes[MD_SG_COUNT];
+
+int md_fs_valid_group(md_store_group_t group);
+/* Check (group, name) and, when need_aspect, the aspect (logs what is wrong). */
+apr_status_t md_fs_check_addr(md_store_group_t group, const char *name, const char *aspect,
+                              int need_aspect, apr_pool_t *p);
+const char *md_fs_group_dir(const fs_store_t *fs, md_store_group_t group, apr_pool_t *p);
+/* Directory of an item (the base itself for MD_SG_NONE). */
+const char *md_fs_item_dir(const fs_store_t *fs, md_store_group_t group, const char *name,
+                           apr_pool_t *p);
+/* Take an item out of sight in one rename, then delete it. */
+apr_status_t md_fs_remove_item_dir(const char *gdir, const char *dir, apr_pool_t *p);
+
+/* The operations of md_store_fs_move.c (see md_store_ops_t). */
+apr_status_t md_fs_move(md_store_t *store, md_store_group_t from, md_store_group_t to,
+                        const char *name, int archive, apr_pool_t *p);
+apr_status_t md_fs_rename(md_store_t *store, md_store_group_t group, const char *from,
+                          const char *to, apr_pool_t *p);
+apr_status_t md_fs_lock(md_store_t *store, apr_interval_time_t max_wait, apr_pool_t *p);
+apr_status_t md_fs_unlock(md_store_t *store, apr_pool_t *p);
+
+#endif /* md_store_fs_int_h */

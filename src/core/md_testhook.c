@@ -1,0 +1,52 @@
+/* The test-only crash hook (md_testhook.h). */
+#define _POSIX_C_SOURCE 200809L
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "md_log.h"
+#include "md_testhook.h"
+
+/* Longest point name compared; longer ones never match. */
+#define POINT_MAX   256
+
+static int hits;
+
+void md_testhook_crash(const char *prefix, const char *name)
+{
+    const char *want = getenv(MD_TESTHOOK_ENV);
+    const char *hash;
+    char point[POINT_MAX];
+    size_t want_len;
+    long nth = 1;
+
+    if (!want || !*want || !prefix) {
+        return;
+    }
+    hash = strchr(want, '#');
+    want_len = hash ? (size_t)(hash - want) : strlen(want);
+    if (hash) {
+        char *end = NULL;
+        nth = strtol(hash + 1, &end, 10);
+        if (!end || *end || nth < 1) {
+            return;
+        }
+    }
+    if (snprintf(point, sizeof(point), "%s%s%s", prefix, name ? ":" : "", name ? name : "")
+        >= (int)sizeof(point)) {
+        return;
+    }
+    if (strlen(point) != want_len || strncmp(point, want, want_len) || ++hits != nth) {
+        return;
+    }
+    md_log_perror(MD_LOG_MARK, MD_LOG_CRIT, 0, NULL,
+                  "MD09900: test hook: killing the server at %s (%s=%s)", point,
+                  MD_TESTHOOK_ENV, want);
+    /* The whole process group, as `kill -9` of the server would; the
+     * caller never continues. */
+    kill(0, SIGKILL);
+    _exit(137);
+}

@@ -1,0 +1,22 @@
+/* A test-only crash hook: lets the end-to-end crash test kill the whole
+ * server with SIGKILL at a named step of an issuance, an activation or a
+ * store write, to prove that every step leaves a recoverable store.
+ *
+ * Inert unless the environment variable MD_TEST_CRASH_AT is set (never in
+ * production): its value is "<point>" or "<point>#<n>" (the n-th time this
+ * process reaches the point, counting from 1). Points are plain strings
+ * such as "drive:order-saved" or "tmp-written:privkey.pem"; the e2e crash
+ * test lists the ones it uses.
+ */
+#ifndef md_testhook_h
+#define md_testhook_h
+
+#define MD_TESTHOOK_ENV     "MD_TEST_CRASH_AT"
+
+/* If MD_TEST_CRASH_AT names this point (prefix:name, name may be NULL),
+ * log it and send SIGKILL to the process group (the parent and every
+ * child of the server, as `kill -9` on all of them would). Returns
+ * otherwise. Thread-safe enough for a test: the counter is advisory. */
+void md_testhook_crash(const char *prefix, const char *name);
+
+#endif /* md_testhook_h */
