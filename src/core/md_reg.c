@@ -10,6 +10,7 @@
 #include "md_keys.h"
 #include "md_log.h"
 #include "md_reg.h"
+#include "md_testhook.h"
 #include "md_util.h"
 
 #define FALLBACK_VALID_FOR    apr_time_from_sec(30 * MD_SECS_PER_DAY)
@@ -192,6 +193,7 @@ apr_status_t md_reg_activate_staged(md_store_t *store, const md_t *md, int *pact
     }
 
     /* Build the complete new set in tmp/, then swap it in with one move. */
+    md_testhook_crash("activate", "begin");
     md_store_purge(store, MD_SG_TMP, md->name, ptemp);
     for (i = 0; i < specs->nelts; ++i) {
         const md_pkey_spec_t *spec = MD_ARR_IDX(specs, i, md_pkey_spec_t *);
@@ -220,12 +222,15 @@ apr_status_t md_reg_activate_staged(md_store_t *store, const md_t *md, int *pact
         == APR_SUCCESS) {
         md_store_save_json(store, MD_SG_TMP, md->name, MD_FN_JOB, job, ptemp);
     }
+    md_testhook_crash("activate", "tmp-built");
     rv = md_store_move(store, MD_SG_TMP, MD_SG_DOMAINS, md->name, 1, ptemp);
     if (rv != APR_SUCCESS) {
         goto leave;
     }
+    md_testhook_crash("activate", "moved");
     *pactivated = 1;
     md_store_purge(store, MD_SG_STAGING, md->name, ptemp);
+    md_testhook_crash("activate", "staging-purged");
     md_log_perror(MD_LOG_MARK, MD_LOG_NOTICE, 0, ptemp,
                   "MD07003: %s: activated the new certificate", md->name);
 leave:

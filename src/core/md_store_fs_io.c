@@ -135,6 +135,22 @@ static apr_status_t open_tmp(int *pfd, const char **ptmp, const char *dir, const
     return APR_EEXIST;
 }
 
+/* "<group>/<aspect>" for the test hook: the item directory's parent is
+ * the group directory. */
+static const char *hook_name(const char *dir, const char *aspect, apr_pool_t *p)
+{
+    const char *item = strrchr(dir, '/');
+    const char *group = item;
+
+    while (group && group > dir && *(group - 1) != '/') {
+        --group;
+    }
+    if (!item || !group || group == item) {
+        return aspect;
+    }
+    return apr_pstrcat(p, apr_pstrndup(p, group, (apr_size_t)(item - group)), "/", aspect, NULL);
+}
+
 apr_status_t md_fsio_write_atomic(const char *dir, const char *aspect, const char *data,
                                   apr_size_t len, mode_t mode, int replace, apr_pool_t *p)
 {
@@ -160,7 +176,9 @@ apr_status_t md_fsio_write_atomic(const char *dir, const char *aspect, const cha
                       tmp);
         goto leave;
     }
-    md_testhook_crash("tmp-written", aspect);
+    if (md_testhook_armed()) {
+        md_testhook_crash("tmp-written", hook_name(dir, aspect, p));
+    }
     if (replace) {
         if (rename(tmp, path) != 0) {
             rv = md_fsio_err();
@@ -178,7 +196,9 @@ apr_status_t md_fsio_write_atomic(const char *dir, const char *aspect, const cha
         }
         goto leave;
     }
-    md_testhook_crash("renamed", aspect);
+    if (md_testhook_armed()) {
+        md_testhook_crash("renamed", hook_name(dir, aspect, p));
+    }
     rv = md_fsio_sync_dir(dir);
     if (rv != APR_SUCCESS) {
         md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p, "MD05009: %s: fsync of the directory "

@@ -15,6 +15,12 @@
 
 static int hits;
 
+int md_testhook_armed(void)
+{
+    const char *want = getenv(MD_TESTHOOK_ENV);
+    return want && *want;
+}
+
 void md_testhook_crash(const char *prefix, const char *name)
 {
     const char *want = getenv(MD_TESTHOOK_ENV);
@@ -43,10 +49,13 @@ void md_testhook_crash(const char *prefix, const char *name)
         return;
     }
     md_log_perror(MD_LOG_MARK, MD_LOG_CRIT, 0, NULL,
-                  "MD09900: test hook: killing the server at %s (%s=%s)", point,
+                  "MD09900: test hook: stopped at %s for SIGKILL (%s=%s)", point,
                   MD_TESTHOOK_ENV, want);
-    /* The whole process group, as `kill -9` of the server would; the
-     * caller never continues. */
-    kill(0, SIGKILL);
+    /* Freeze every thread of this process right here. The unprivileged
+     * child cannot signal the root parent, so the test kills the server's
+     * processes itself (SIGKILL reaches stopped ones). */
+    raise(SIGSTOP);
+    /* Continued by mistake: never go on with a step we promised not to do. */
+    kill(getpid(), SIGKILL);
     _exit(137);
 }

@@ -14,9 +14,13 @@
 #define MD_TESTHOOK_ENV     "MD_TEST_CRASH_AT"
 
 /* If MD_TEST_CRASH_AT names this point (prefix:name, name may be NULL),
- * log it and send SIGKILL to the process group (the parent and every
- * child of the server, as `kill -9` on all of them would). Returns
- * otherwise. Thread-safe enough for a test: the counter is advisory. */
+ * log it (MD09900) and stop the process with SIGSTOP right there; the test
+ * then SIGKILLs every process of the server (a child running as User
+ * cannot kill its root parent itself). Returns otherwise. Thread-safe
+ * enough for a test: the counter is advisory. */
 void md_testhook_crash(const char *prefix, const char *name);
+
+/* Is the hook armed at all? (Saves building point names otherwise.) */
+int md_testhook_armed(void);
 
 #endif /* md_testhook_h */

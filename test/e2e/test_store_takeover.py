@@ -58,8 +58,8 @@ def switch(e2e, pebble):
     finally:
         stock.stop()
 
-    ns.orders_before_ours = pebble.count_requests("/order-plz")
-    ns.accounts_before_ours = pebble.count_requests("/sign-me-up")
+    ns.orders_before_ours = pebble.count_orders_created()
+    ns.accounts_before_ours = pebble.count_accounts_created()
     ours = e2e.new_apache(name="takeover-ours", store_dir=store)
     _configure(ours, None, NEW_BY_OURS)
     try:
@@ -68,8 +68,8 @@ def switch(e2e, pebble):
         # the job looks at the MDs in config order: once the new MD is
         # staged, the taken-over ones have been considered too
         ours.wait_staged(NEW_BY_OURS)
-        ns.orders_after_ours = pebble.count_requests("/order-plz")
-        ns.accounts_after_ours = pebble.count_requests("/sign-me-up")
+        ns.orders_after_ours = pebble.count_orders_created()
+        ns.accounts_after_ours = pebble.count_accounts_created()
         ours.graceful()
         ours.wait_served(NEW_BY_OURS)
         ns.ours_new_serial = ours.get_served_cert(NEW_BY_OURS).serial_number
@@ -78,8 +78,8 @@ def switch(e2e, pebble):
     finally:
         ours.stop()
 
-    ns.orders_before_stock = pebble.count_requests("/order-plz")
-    ns.accounts_before_stock = pebble.count_requests("/sign-me-up")
+    ns.orders_before_stock = pebble.count_orders_created()
+    ns.accounts_before_stock = pebble.count_accounts_created()
     back = e2e.new_apache(name="takeover-back", module=STOCK_MD_MODULE, store_dir=store)
     _configure(back, None, NEW_BY_STOCK)
     conf_text = open(back.conf_path).read().replace(
@@ -92,8 +92,8 @@ def switch(e2e, pebble):
         ns.back_served = {n: back.get_served_cert(n).serial_number
                           for n in (RSA_MD[0], NEW_BY_OURS)}
         back.wait_staged(NEW_BY_STOCK)
-        ns.orders_after_stock = pebble.count_requests("/order-plz")
-        ns.accounts_after_stock = pebble.count_requests("/sign-me-up")
+        ns.orders_after_stock = pebble.count_orders_created()
+        ns.accounts_after_stock = pebble.count_accounts_created()
         ns.back_log = back.log_text()
     finally:
         back.stop()

@@ -272,28 +272,11 @@ class Apache:
         except (OSError, ValueError):
             return None
 
-    def start(self, timeout=60):
-        """`apache2 -k start`, then wait until the daemon serves."""
-        check_module(self.module)
-        if self.running:
-            raise RuntimeError("%s already running (pid %d)" % (self, self._pid))
-        for other in _REGISTRY.running_on(self.http_port, self.https_port):
-            raise AssertionError(
-                "%s cannot start: %s (pid %s) still holds port %d/%d; stop it "
-                "first (module-scoped servers end with their test file)" % (
-                    self.name, other.name, other.pid, self.http_port, self.https_port))
-        util.become_subreaper()
-        # a pid file left by a crashed run would name a dead process
-        if os.path.exists(self.pid_file):
-            os.unlink(self.pid_file)
-        self._pid = None
+    def start(self, timeout=60, env=None):
+        """`apache2 -k start`, then wait until the daemon serves. `env`
+        adds variables to the server's environment."""
         mark = self.log_mark()
-        out_path = os.path.join(self.logs_dir, "start.out")
-        with open(out_path, "ab") as out:
-            proc = subprocess.run([APACHE_BIN, "-f", self.conf_path, "-k", "start"],
-                                  stdin=subprocess.DEVNULL, stdout=out,
-                                  stderr=subprocess.STDOUT, timeout=timeout)
-        _REGISTRY.add(self)
+        proc, out_path = self.launch(env=env, timeout=timeout)
         if proc.returncode != 0:
             self._adopt_pid()
             self.stop()
@@ -317,6 +300,43 @@ class Apache:
         except BaseException:
             self.stop()
             raise
+
+    def launch(self, env=None, timeout=60, wait=True):
+        """Run `apache2 -k start` and return (process, output path) without
+        waiting for the daemon: for tests that expect it to die while
+        starting. `env` adds variables to its environment. With
+        wait=False the command itself is not waited for either (it may be
+        stopped before it detaches) and the process is a Popen."""
+        check_module(self.module)
+        if self.running:
+            raise RuntimeError("%s already running (pid %d)" % (self, self._pid))
+        for other in _REGISTRY.running_on(self.http_port, self.https_port):
+            raise AssertionError(
+                "%s cannot start: %s (pid %s) still holds port %d/%d; stop it "
+                "first (module-scoped servers end with their test file)" % (
+                    self.name, other.name, other.pid, self.http_port, self.https_port))
+        util.become_subreaper()
+        # a pid file left by a crashed run would name a dead process
+        if os.path.exists(self.pid_file):
+            os.unlink(self.pid_file)
+        self._pid = None
+        out_path = os.path.join(self.logs_dir, "start.out")
+        args = [APACHE_BIN, "-f", self.conf_path, "-k", "start"]
+        full_env = dict(os.environ, **env) if env else None
+        with open(out_path, "ab") as out:
+            if wait:
+                proc = subprocess.run(args, stdin=subprocess.DEVNULL, stdout=out,
+                                      stderr=subprocess.STDOUT, timeout=timeout,
+                                      env=full_env)
+            else:
+                proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=out,
+                                        stderr=subprocess.STDOUT, env=full_env)
+        _REGISTRY.add(self)
+        return proc, out_path
+
+    def processes(self):
+        """PIDs of live processes of this instance (parent and children)."""
+        return self._processes()
 
     def _adopt_pid(self):
         pid = self._read_pid()

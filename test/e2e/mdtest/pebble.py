@@ -253,6 +253,24 @@ class Pebble:
                 n += 1
         return n
 
+    def count_log(self, regex):
+        """How many lines of pebble's log (all starts) match regex."""
+        rx = re.compile(regex)
+        try:
+            with open(self.log_path, encoding="utf-8", errors="replace") as f:
+                return sum(1 for line in f if rx.search(line))
+        except FileNotFoundError:
+            return 0
+
+    def count_orders_created(self):
+        """Orders pebble actually created (a request retried after a
+        badNonce shows twice in count_requests but creates one order)."""
+        return self.count_log(r'Added order "')
+
+    def count_accounts_created(self):
+        """Accounts pebble actually registered (all starts)."""
+        return self.count_log(r"There are now \d+ accounts in memory")
+
     def log_tail(self, lines=40):
         return util.tail(self.log_path, lines)
 
