@@ -1,6 +1,7 @@
-/* A test-only crash hook: lets the end-to-end crash test kill the whole
- * server with SIGKILL at a named step of an issuance, an activation or a
- * store write, to prove that every step leaves a recoverable store.
+/* A test-only pause hook: lets the end-to-end tests freeze the server at a
+ * named step of an issuance, an activation or a store write, then kill it
+ * with SIGKILL there (to prove that every step leaves a recoverable store)
+ * or let it go on after changing the world (a CA that restarted).
  *
  * Inert unless the environment variable MD_TEST_CRASH_AT is set (never in
  * production): its value is "<point>" or "<point>#<n>" (the n-th time this
@@ -16,8 +17,8 @@
 /* If MD_TEST_CRASH_AT names this point (prefix:name, name may be NULL),
  * log it (MD09900) and stop the process with SIGSTOP right there; the test
  * then SIGKILLs every process of the server (a child running as User
- * cannot kill its root parent itself). Returns otherwise. Thread-safe
- * enough for a test: the counter is advisory. */
+ * cannot kill its root parent itself) or sends SIGCONT, and this returns.
+ * Thread-safe enough for a test: the counter is advisory. */
 void md_testhook_crash(const char *prefix, const char *name);
 
 /* Is the hook armed at all? (Saves building point names otherwise.) */
