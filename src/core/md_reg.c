@@ -2,6 +2,7 @@
  * certificates, assessment and the files handed to mod_ssl. Parent only. */
 #include <string.h>
 
+#include <apr_hash.h>
 #include <apr_strings.h>
 
 #include "md.h"
@@ -75,15 +76,161 @@ apr_status_t md_reg_sync(md_store_t *store, md_t *md, apr_pool_t *ptemp)
     return md_store_save_json(store, MD_SG_DOMAINS, md->name, MD_FN_MD, now, ptemp);
 }
 
+/* --- renamed and removed MDs ------------------------------------------------ */
+
+static const md_t *configured(const apr_array_header_t *mds, const char *name)
+{
+    int i;
+
+    for (i = 0; i < mds->nelts; ++i) {
+        const md_t *md = MD_ARR_IDX(mds, i, const md_t *);
+        if (!strcmp(md->name, name)) {
+            return md;
+        }
+    }
+    return NULL;
+}
+
+static int shared_names(const md_t *a, const md_t *b)
+{
+    int i, n = 0;
+
+    for (i = 0; i < a->domains->nelts; ++i) {
+        if (md_array_str_index(b->domains, MD_ARR_IDX(a->domains, i, const char *), 0, 0)
+            >= 0) {
+            ++n;
+        }
+    }
+    return n;
+}
+
+/* The stored MD (not configured, not taken yet) that shares most names
+ * with md, or NULL. */
+static const char *rename_source(md_store_t *store, const md_t *md,
+                                 const apr_array_header_t *mds,
+                                 const apr_array_header_t *stored, apr_hash_t *taken,
+                                 apr_pool_t *p)
+{
+    const char *best = NULL;
+    int i, best_n = 0;
+
+    for (i = 0; i < stored->nelts; ++i) {
+        const char *name = MD_ARR_IDX(stored, i, const char *);
+        const char *fname = NULL;
+        json_t *j = NULL;
+        md_t *old = NULL;
+        int n;
+
+        if (configured(mds, name) || apr_hash_get(taken, name, APR_HASH_KEY_STRING)
+            || md_store_load_json(store, MD_SG_DOMAINS, name, MD_FN_MD, &j, p) != APR_SUCCESS) {
+            continue;
+        }
+        md_store_get_fname(store, MD_SG_DOMAINS, name, MD_FN_MD, &fname, p);
+        if (md_from_json(&old, j, fname, p) != APR_SUCCESS) {
+            continue;
+        }
+        n = shared_names(md, old);
+        if (n > best_n) {
+            best = name;
+            best_n = n;
+        }
+    }
+    return best;
+}
+
+apr_status_t md_reg_sync_renames(md_store_t *store, const apr_array_header_t *mds,
+                                 apr_pool_t *ptemp)
+{
+    apr_array_header_t *stored = NULL;
+    apr_hash_t *taken = apr_hash_make(ptemp);
+    apr_status_t rv;
+    int i;
+
+    if ((rv = md_store_list(store, MD_SG_DOMAINS, &stored, ptemp)) != APR_SUCCESS) {
+        return rv;
+    }
+    for (i = 0; i < mds->nelts; ++i) {
+        const md_t *md = MD_ARR_IDX(mds, i, const md_t *);
+        const char *from;
+
+        if (md_array_str_index(stored, md->name, 0, 1) >= 0) {
+            continue;
+        }
+        from = rename_source(store, md, mds, stored, taken, ptemp);
+        if (!from) {
+            continue;
+        }
+        /* Keep going: one MD that cannot be renamed must not stop the others. */
+        rv = md_store_rename(store, MD_SG_DOMAINS, from, md->name, ptemp);
+        if (rv != APR_SUCCESS) {
+            md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, ptemp, "MD07010: %s: cannot rename the "
+                          "stored MD %s to it", md->name, from);
+            continue;
+        }
+        apr_hash_set(taken, apr_pstrdup(ptemp, from), APR_HASH_KEY_STRING, md);
+        /* What was being worked on goes along; staging/<new> already
+         * there wins (the child checks whether it fits the names). */
+        rv = md_store_rename(store, MD_SG_STAGING, from, md->name, ptemp);
+        if (rv != APR_SUCCESS && !APR_STATUS_IS_ENOENT(rv)) {
+            md_store_purge(store, MD_SG_STAGING, from, ptemp);
+        }
+        md_log_perror(MD_LOG_MARK, MD_LOG_NOTICE, 0, ptemp, "MD07011: %s: renamed from %s in "
+                      "the store: its first name changed, its certificate stays", md->name,
+                      from);
+    }
+    return APR_SUCCESS;
+}
+
+static int in_some_md(const apr_array_header_t *mds, const char *domain)
+{
+    int i;
+
+    for (i = 0; i < mds->nelts; ++i) {
+        if (md_array_str_index(MD_ARR_IDX(mds, i, const md_t *)->domains, domain, 0, 0) >= 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+apr_status_t md_reg_cleanup_stale(md_store_t *store, const apr_array_header_t *mds,
+                                  apr_pool_t *ptemp)
+{
+    apr_array_header_t *names = NULL;
+    int i;
+
+    if (md_store_list(store, MD_SG_STAGING, &names, ptemp) == APR_SUCCESS) {
+        for (i = 0; i < names->nelts; ++i) {
+            const char *name = MD_ARR_IDX(names, i, const char *);
+            if (!configured(mds, name)) {
+                md_log_perror(MD_LOG_MARK, MD_LOG_INFO, 0, ptemp, "MD07012: staging/%s: no "
+                              "such MD is configured any more, removing it", name);
+                md_store_purge(store, MD_SG_STAGING, name, ptemp);
+            }
+        }
+    }
+    if (md_store_list(store, MD_SG_CHALLENGES, &names, ptemp) == APR_SUCCESS) {
+        for (i = 0; i < names->nelts; ++i) {
+            const char *name = MD_ARR_IDX(names, i, const char *);
+            if (!in_some_md(mds, name)) {
+                md_log_perror(MD_LOG_MARK, MD_LOG_INFO, 0, ptemp, "MD07013: challenges/%s: "
+                              "in no configured MD, removing it", name);
+                md_store_purge(store, MD_SG_CHALLENGES, name, ptemp);
+            }
+        }
+    }
+    return APR_SUCCESS;
+}
+
 /* The certificate+key of one spec in group, checked against md. */
 typedef struct {
     apr_array_header_t *chain;
     md_pkey_t *pkey;
 } cred_t;
 
-static apr_status_t load_cred(cred_t *cred, md_store_t *store, md_store_group_t group,
-                              const md_t *md, const md_pkey_spec_t *spec, const char **perr,
-                              apr_pool_t *p)
+static apr_status_t load_cred_ex(cred_t *cred, md_store_t *store, md_store_group_t group,
+                                 const md_t *md, const md_pkey_spec_t *spec, int need_cover,
+                                 const char **perr, apr_pool_t *p)
 {
     const char *kname = md_reg_pkey_fname(spec, p);
     const char *cname = md_reg_cert_fname(spec, p);
@@ -108,12 +255,37 @@ static apr_status_t load_cred(cred_t *cred, md_store_t *store, md_store_group_t 
                              md_pkey_spec_name(spec));
         return APR_EINVAL;
     }
-    if (!md_cert_covers(leaf, md->domains)) {
+    if (need_cover && !md_cert_covers(leaf, md->domains)) {
         *perr = apr_psprintf(p, "certificate(%s) does not cover all domains",
                              md_pkey_spec_name(spec));
         return APR_EINVAL;
     }
     return APR_SUCCESS;
+}
+
+static apr_status_t load_cred(cred_t *cred, md_store_t *store, md_store_group_t group,
+                              const md_t *md, const md_pkey_spec_t *spec, const char **perr,
+                              apr_pool_t *p)
+{
+    return load_cred_ex(cred, store, group, md, spec, 1, perr, p);
+}
+
+/* The names of md that leaf lacks, for the admin. */
+static const char *missing_names(const md_cert_t *leaf, const md_t *md, apr_pool_t *p)
+{
+    apr_array_header_t *one = apr_array_make(p, 1, sizeof(const char *));
+    const char *missing = NULL;
+    int i;
+
+    for (i = 0; i < md->domains->nelts; ++i) {
+        const char *name = MD_ARR_IDX(md->domains, i, const char *);
+        apr_array_clear(one);
+        APR_ARRAY_PUSH(one, const char *) = name;
+        if (!md_cert_covers(leaf, one)) {
+            missing = missing ? apr_pstrcat(p, missing, ", ", name, NULL) : name;
+        }
+    }
+    return missing ? missing : "?";
 }
 
 static int same_cert(const md_cert_t *a, const md_cert_t *b, apr_pool_t *p)
@@ -248,6 +420,7 @@ void md_reg_assess(md_reg_state_t *st, md_store_t *store, const md_t *md, apr_ti
 {
     const apr_array_header_t *specs = md_pkey_specs(md, p);
     const char *missing_descr = NULL;
+    const char *uncovered_descr = NULL;
     int expired = 0;
     int i;
 
@@ -262,7 +435,7 @@ void md_reg_assess(md_reg_state_t *st, md_store_t *store, const md_t *md, apr_ti
         apr_time_t from, until, renew_at;
         cred_t cred;
 
-        if (load_cred(&cred, store, MD_SG_DOMAINS, md, spec, &err, p) != APR_SUCCESS) {
+        if (load_cred_ex(&cred, store, MD_SG_DOMAINS, md, spec, 0, &err, p) != APR_SUCCESS) {
             APR_ARRAY_PUSH(st->missing_specs, md_pkey_spec_t *) = spec;
             missing_descr = missing_descr ? missing_descr : err;
             continue;
@@ -287,11 +460,21 @@ void md_reg_assess(md_reg_state_t *st, md_store_t *store, const md_t *md, apr_ti
         if (st->present_specs->nelts == 1 || renew_at < st->present_renew_at) {
             st->present_renew_at = renew_at;
         }
+        if (!uncovered_descr && !md_cert_covers(leaf, md->domains)) {
+            /* Names were added: keep serving it for the names it has (as
+             * the stock module does) and get new ones for all specs now. */
+            uncovered_descr = apr_psprintf(p, "certificate(%s) does not cover %s",
+                                           md_pkey_spec_name(spec),
+                                           missing_names(leaf, md, p));
+        }
+    }
+    if (uncovered_descr) {
+        st->present_renew_at = 0;
     }
     st->has_cert = st->present_specs->nelts > 0;
     st->renew_at = st->missing_specs->nelts > 0 ? 0 : st->present_renew_at;
-    st->state_descr = missing_descr;
-    if (st->missing_specs->nelts == 0) {
+    st->state_descr = missing_descr ? missing_descr : uncovered_descr;
+    if (st->missing_specs->nelts == 0 && !uncovered_descr) {
         st->state = MD_S_COMPLETE;
     }
     else if (expired == specs->nelts) {

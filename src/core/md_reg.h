@@ -44,6 +44,22 @@ const char *md_reg_cert_fname(const md_pkey_spec_t *spec, apr_pool_t *p);
  * knew that the config does not say (account in use). */
 apr_status_t md_reg_sync(md_store_t *store, md_t *md, apr_pool_t *ptemp);
 
+/* Before syncing the configured mds (md_t* array) at start-up: an MD that
+ * is new to the store takes over the stored MD its names moved from, as
+ * in the stock module: when the first name of an MD changes, so does its
+ * name, and domains/<old> (with staging/<old>) is renamed to the new name
+ * if no configured MD has the old name and it shares names with the new
+ * one (the one sharing most, if several). Nothing is ever deleted:
+ * domains/ of MDs no longer configured stay, so adding one back reuses
+ * its certificate. No network. */
+apr_status_t md_reg_sync_renames(md_store_t *store, const apr_array_header_t *mds,
+                                 apr_pool_t *ptemp);
+
+/* Remove what no configured MD can use any more: staging/<name> of MDs no
+ * longer configured and challenges/<domain> of names in no MD. */
+apr_status_t md_reg_cleanup_stale(md_store_t *store, const apr_array_header_t *mds,
+                                  apr_pool_t *ptemp);
+
 /* If staging/<md> holds a finished set (md.json is there: the drive writes
  * it last), make it live: for every key spec the staged certificate and key
  * (covering all names, matching) or, for a spec that was not renewed, the

@@ -253,6 +253,35 @@ static apr_status_t open_store(md_store_t **pstore, server_rec *s, mod_md_global
     return APR_SUCCESS;
 }
 
+/* MDStoreLocks: servers sharing a store (on a network file system) take
+ * turns syncing and activating. Without the lock in time, this start
+ * serves what the store holds and changes nothing. Returns whether the
+ * store may be written. */
+static int lock_store(md_store_t *store, server_rec *s, const mod_md_global_t *g,
+                      apr_pool_t *ptemp)
+{
+    const char *fname = NULL;
+    apr_status_t rv;
+
+    if (g->store_locks <= 0) {
+        return 1;
+    }
+    rv = md_store_lock(store, g->store_locks, ptemp);
+    if (rv == APR_SUCCESS) {
+        return 1;
+    }
+    md_store_get_fname(store, MD_SG_NONE, NULL, MD_FN_STORE_LOCK, &fname, ptemp);
+    ap_log_error(APLOG_MARK, APLOG_ERR, rv, s,
+                 "MD11012: %s: %s within %s (MDStoreLocks); another server using this "
+                 "store is holding it. Starting without syncing the store or activating "
+                 "staged certificates: they will be activated at the next restart",
+                 fname ? fname : g->store_dir,
+                 APR_STATUS_IS_TIMEUP(rv) ? "could not get the store lock"
+                                          : "could not lock the store",
+                 md_duration_print(g->store_locks, ptemp));
+    return 0;
+}
+
 static int md_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                           server_rec *s)
 {
@@ -260,7 +289,7 @@ static int md_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp
     mod_md_global_t *g = sc->global;
     mod_md_runtime_t *rt;
     apr_status_t rv;
-    int i;
+    int i, locked;
 
     (void)plog;
     log_server = s;
@@ -284,6 +313,11 @@ static int md_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp
         return !OK;
     }
     mod_md_challenges_setup(rt, s, g, pconf, ptemp);
+    locked = lock_store(rt->store, s, g, ptemp);
+    if (locked) {
+        md_reg_sync_renames(rt->store, g->mds, ptemp);
+        md_reg_cleanup_stale(rt->store, g->mds, ptemp);
+    }
     for (i = 0; i < g->mds->nelts; ++i) {
         md_t *md = MD_ARR_IDX(g->mds, i, md_t *);
         md_reg_state_t *st = apr_pcalloc(pconf, sizeof(*st));
@@ -291,9 +325,12 @@ static int md_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp
 
         /* Keep going: one bad MD must not stop the others. Activation
          * first, so that sync learns the account of a new certificate;
-         * sync keeps what it learns in md, so it gets md's pool. */
-        md_reg_activate_staged(rt->store, md, &activated, ptemp);
-        md_reg_sync(rt->store, md, pconf);
+         * sync keeps what it learns in md, so it gets md's pool. Without
+         * the store lock (MDStoreLocks) nothing is written. */
+        if (locked) {
+            md_reg_activate_staged(rt->store, md, &activated, ptemp);
+            md_reg_sync(rt->store, md, pconf);
+        }
         if (md_static_is(md)) {
             md_static_assess(st, rt->store, md, apr_time_now(), pconf);
         }
@@ -309,6 +346,9 @@ static int md_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp
                      st->has_cert ? "certificate present" : "no usable certificate",
                      st->state_descr ? ": " : "", st->state_descr ? st->state_descr : "");
         apr_pool_clear(ptemp);
+    }
+    if (locked && g->store_locks > 0) {
+        md_store_unlock(rt->store, ptemp);
     }
     runtime = rt;
 

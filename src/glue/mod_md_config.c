@@ -104,6 +104,7 @@ static const char *set_must_staple(cmd_parms *cmd, void *dc, const char *value);
 static const char *set_require_https(cmd_parms *cmd, void *dc, const char *value);
 static const char *set_ca_file(cmd_parms *cmd, void *dc, const char *value);
 static const char *set_store_dir(cmd_parms *cmd, void *dc, const char *value);
+static const char *set_store_locks(cmd_parms *cmd, void *dc, const char *value);
 static const char *set_port_map(cmd_parms *cmd, void *dc, const char *v1, const char *v2);
 static const char *set_base_server(cmd_parms *cmd, void *dc, const char *value);
 static const char *set_ca_challenges(cmd_parms *cmd, void *dc, int argc, char *const argv[]);
@@ -161,6 +162,9 @@ const command_rec mod_md_cmds[] = {
                   "PEM file with the CA certificates to trust for the ACME server"),
     AP_INIT_TAKE1("MDStoreDir", set_store_dir, NULL, RSRC_CONF,
                   "Directory of the certificate store (default: md under ServerRoot)"),
+    AP_INIT_TAKE1("MDStoreLocks", set_store_locks, NULL, RSRC_CONF,
+                  "on|off|DURATION: lock the store while syncing at start-up, waiting "
+                  "at most DURATION (on: " MOD_MD_STORE_LOCKS_WAIT_DEFAULT_STR ")"),
     AP_INIT_TAKE12("MDPortMap", set_port_map, NULL, RSRC_CONF,
                    "http:PORT https:PORT: the local ports the outside reaches as "
                    "80 and 443; '-' for not reachable"),
@@ -1055,6 +1059,33 @@ static const char *set_store_dir(cmd_parms *cmd, void *dc, const char *value)
         return apr_psprintf(cmd->pool, "%s: \"%s\" is not a valid path", dname(cmd), value);
     }
     g->store_dir = path;
+    return NULL;
+}
+
+static const char *set_store_locks(cmd_parms *cmd, void *dc, const char *value)
+{
+    mod_md_global_t *g = cmd_conf(cmd)->global;
+    apr_interval_time_t wait;
+    const char *err;
+
+    (void)dc;
+    if ((err = global_only(cmd)) || (err = check_twice(cmd, g->store_locks_set, NULL))) {
+        return err;
+    }
+    g->store_locks_set = 1;
+    if (!strcasecmp(value, "off")) {
+        g->store_locks = 0;
+    }
+    else if (!strcasecmp(value, "on")) {
+        g->store_locks = MOD_MD_STORE_LOCKS_WAIT_DEFAULT;
+    }
+    else if (md_duration_parse(&wait, value, "s") == APR_SUCCESS && wait > 0) {
+        g->store_locks = wait;
+    }
+    else {
+        return apr_psprintf(cmd->pool, "%s: \"%s\" is not on, off or a duration greater "
+                            "than 0 (e.g. 30s, 2mi; seconds if no unit)", dname(cmd), value);
+    }
     return NULL;
 }
 

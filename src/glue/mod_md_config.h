@@ -20,6 +20,7 @@
  *   MDRequireHttps off|temporary|permanent
  *   MDCACertificateFile path           global only; must exist
  *   MDStoreDir path                    global only; default "md"
+ *   MDStoreLocks on|off|duration       global only; default off, on = 5s
  *   MDPortMap http:N [https:M]         global only; N, M 1..65535 or "-"
  *   MDBaseServer on|off                global only
  *   MDCAChallenges type...             http-01, tls-alpn-01, dns-01 (order kept)
@@ -93,6 +94,9 @@ extern module AP_MODULE_DECLARE_DATA md_module;
 
 /* MDStoreDir default, relative to ServerRoot. */
 #define MOD_MD_STORE_DIR_DEFAULT        "md"
+/* How long MDStoreLocks on waits for the store lock. */
+#define MOD_MD_STORE_LOCKS_WAIT_DEFAULT     apr_time_from_sec(5)
+#define MOD_MD_STORE_LOCKS_WAIT_DEFAULT_STR "5s"
 
 /* The settings a single MD can have. Every field starts "unset" (-1,
  * MD_RENEW_DEFAULT, MD_REQUIRE_UNSET or NULL); the effective value is the
@@ -144,6 +148,9 @@ typedef struct mod_md_global_t {
                                         * fingerprint is appended */
     apr_array_header_t *notify_argv;   /* MDNotifyCmd cmd [args] (const char*), or NULL */
     apr_array_header_t *message_argv;  /* MDMessageCmd cmd [args] (const char*), or NULL */
+    apr_interval_time_t store_locks;   /* MDStoreLocks: longest wait for the
+                                        * store lock at start-up; 0 off */
+    int store_locks_set;
     mod_md_settings_t *defaults;       /* the base server's settings: what
                                         * every MD inherits unless its
                                         * section sets its own */
