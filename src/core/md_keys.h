@@ -8,6 +8,7 @@
 #define MD_FN_STORE_JSON        "md_store.json"
 #define MD_FN_HTTPD_JSON        "httpd.json"
 #define MD_FN_MD                "md.json"
+#define MD_FN_MD_BAD            "md.json.bad"
 #define MD_FN_JOB               "job.json"
 #define MD_FN_PRIVKEY           "privkey.pem"
 #define MD_FN_PUBCERT           "pubcert.pem"

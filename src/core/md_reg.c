@@ -62,11 +62,17 @@ apr_status_t md_reg_sync(md_store_t *store, md_t *md, apr_pool_t *ptemp)
         }
     }
     else if (rv != APR_ENOENT) {
-        /* Unreadable md.json: the store named the file. Keep it for the admin
-         * to look at; the configuration is what counts. */
+        /* Unreadable md.json: the store named the file. Keep a copy for the
+         * admin to look at; the configuration is what counts. */
+        const char *text = NULL;
+
+        if (md_store_load_text(store, MD_SG_DOMAINS, md->name, MD_FN_MD, &text, ptemp)
+            == APR_SUCCESS) {
+            md_store_save_text(store, MD_SG_DOMAINS, md->name, MD_FN_MD_BAD, text, ptemp);
+        }
         md_log_perror(MD_LOG_MARK, MD_LOG_WARNING, rv, ptemp,
-                      "MD07001: %s: replacing unreadable md.json with the configuration",
-                      md->name);
+                      "MD07001: %s: replacing unreadable md.json with the configuration "
+                      "(the old one is kept as %s)", md->name, MD_FN_MD_BAD);
     }
 
     now = md_json_pool_own(ptemp, md_to_json(md));
