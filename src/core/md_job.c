@@ -1,4 +1,6 @@
 /* Renewal job state of one MD, persisted as job.json. */
+#include <string.h>
+
 #include <apr_date.h>
 #include <apr_strings.h>
 
@@ -29,9 +31,16 @@ static void set_time(json_t *j, const char *key, apr_time_t t, apr_pool_t *p)
     }
 }
 
+/* Members of job.json this file reads and writes; everything else that
+ * a loaded job.json has is kept as it is. */
+static const char *const KNOWN[] = {
+    MD_KEY_NAME, MD_KEY_FINISHED, MD_KEY_LAST_RUN, MD_KEY_NEXT_RUN, MD_KEY_VALID_FROM,
+    MD_KEY_ERRORS, MD_KEY_LAST, MD_KEY_LOG, NULL
+};
+
 json_t *md_job_to_json(const md_job_t *job)
 {
-    json_t *j = json_object();
+    json_t *j = job->unknown ? json_deep_copy(job->unknown) : json_object();
     json_t *log = json_object();
 
     md_json_set_str(j, MD_KEY_NAME, job->mdname);
@@ -66,6 +75,23 @@ void md_job_from_json(md_job_t *job, const json_t *j)
     job->valid_from = get_time(j, MD_KEY_VALID_FROM);
     if (last) {
         md_result_from_json(job->last, last);
+    }
+    if (json_is_object(j)) {
+        /* A copy without what we use: the rest goes back as it was. */
+        json_t *rest = json_deep_copy(j);
+        int i;
+
+        for (i = 0; rest && KNOWN[i]; ++i) {
+            json_object_del(rest, KNOWN[i]);
+        }
+        if (job->unknown) {
+            json_object_clear(job->unknown);
+            json_object_update(job->unknown, rest);
+            json_decref(rest);
+        }
+        else if (rest) {
+            job->unknown = md_json_pool_own(job->p, rest);
+        }
     }
     if (entries) {
         json_array_clear(job->log);

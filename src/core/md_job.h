@@ -25,6 +25,8 @@ typedef struct md_job_t {
     apr_time_t valid_from;      /* of the staged certificate */
     md_result_t *last;          /* outcome of the last attempt */
     json_t *log;                /* array of {when, type, detail}, newest first */
+    json_t *unknown;            /* members of the loaded job.json we do not use
+                                 * (the stock module's), written back as they were */
     int dirty;                  /* changed since loaded/saved */
 } md_job_t;
 

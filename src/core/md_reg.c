@@ -38,6 +38,61 @@ const char *md_reg_cert_fname(const md_pkey_spec_t *spec, apr_pool_t *p)
     return apr_psprintf(p, "pubcert.%s.pem", md_pkey_spec_name(spec));
 }
 
+/* md.json members md_to_json writes (top level and in "ca"): the values
+ * of the config. Members not listed (another module's) are kept. */
+static const char *const MD_KNOWN[] = {
+    MD_KEY_NAME, MD_KEY_DOMAINS, MD_KEY_CONTACTS, MD_KEY_TRANSITIVE, MD_KEY_CA, MD_KEY_PKEY,
+    MD_KEY_STATE, MD_KEY_STATE_DESCR, MD_KEY_RENEW_MODE, MD_KEY_RENEW_WINDOW,
+    MD_KEY_WARN_WINDOW, MD_KEY_MUST_STAPLE, MD_KEY_REQUIRE_HTTPS, MD_KEY_PROTO,
+    MD_KEY_STAPLING, MD_KEY_PROFILE_MANDATORY, MD_KEY_ARI_RENEWALS, NULL
+};
+static const char *const MD_CA_KNOWN[] = {
+    MD_KEY_ACCOUNT, MD_KEY_PROTO, MD_KEY_URL, MD_KEY_URLS, MD_KEY_AGREEMENT, NULL
+};
+
+static int listed(const char *const *keys, const char *key)
+{
+    int i;
+
+    for (i = 0; keys[i]; ++i) {
+        if (!strcmp(keys[i], key)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Copy the members of from that keys does not list into to (which must
+ * not have them yet). */
+static void keep_unlisted(json_t *to, json_t *from, const char *const *keys)
+{
+    const char *key;
+    json_t *v;
+
+    json_object_foreach(from, key, v) {
+        if (!listed(keys, key) && !json_object_get(to, key)) {
+            json_object_set(to, key, v);
+        }
+    }
+}
+
+/* md.json for md, keeping what the stored one has that we do not write. */
+static json_t *md_json_keeping(const md_t *md, json_t *stored, apr_pool_t *p)
+{
+    json_t *now = md_json_pool_own(p, md_to_json(md));
+
+    if (now && json_is_object(stored)) {
+        json_t *ca_now = json_object_get(now, MD_KEY_CA);
+        json_t *ca_old = json_object_get(stored, MD_KEY_CA);
+
+        keep_unlisted(now, stored, MD_KNOWN);
+        if (json_is_object(ca_now) && json_is_object(ca_old)) {
+            keep_unlisted(ca_now, ca_old, MD_CA_KNOWN);
+        }
+    }
+    return now;
+}
+
 apr_status_t md_reg_sync(md_store_t *store, md_t *md, apr_pool_t *ptemp)
 {
     json_t *stored = NULL;
@@ -75,7 +130,7 @@ apr_status_t md_reg_sync(md_store_t *store, md_t *md, apr_pool_t *ptemp)
                       "(the old one is kept as %s)", md->name, MD_FN_MD_BAD);
     }
 
-    now = md_json_pool_own(ptemp, md_to_json(md));
+    now = md_json_keeping(md, stored, ptemp);
     if (stored && json_equal(stored, now)) {
         return APR_SUCCESS;
     }
@@ -299,23 +354,25 @@ static int same_cert(const md_cert_t *a, const md_cert_t *b, apr_pool_t *p)
     return !strcmp(md_cert_sha256_fingerprint(a, p), md_cert_sha256_fingerprint(b, p));
 }
 
-/* md with the CA account and URL the staged certificate was obtained with
- * (recorded in staging's md.json by the drive), so the live md.json keeps
- * them as the stock module's does. */
-static const md_t *with_staged_account(const md_t *md, md_store_t *store, apr_pool_t *ptemp)
+/* md as the child staged it: the config's md with the CA and account the
+ * certificate came from. */
+static const md_t *staged_md(md_store_t *store, const md_t *md, apr_pool_t *p)
 {
     json_t *j = NULL;
     md_t *staged = NULL;
     md_t *copy;
 
-    if (md_store_load_json(store, MD_SG_STAGING, md->name, MD_FN_MD, &j, ptemp) != APR_SUCCESS
-        || md_from_json(&staged, j, "staging md.json", ptemp) != APR_SUCCESS
-        || !staged->ca_account) {
+    if (md_store_load_json(store, MD_SG_STAGING, md->name, MD_FN_MD, &j, p) != APR_SUCCESS
+        || md_from_json(&staged, j, MD_FN_MD, p) != APR_SUCCESS) {
         return md;
     }
-    copy = md_clone(ptemp, md);
-    copy->ca_account = staged->ca_account;
-    copy->ca_effective = staged->ca_effective;
+    copy = md_clone(p, md);
+    if (staged->ca_account) {
+        copy->ca_account = staged->ca_account;
+    }
+    if (staged->ca_effective) {
+        copy->ca_effective = staged->ca_effective;
+    }
     return copy;
 }
 
@@ -327,6 +384,7 @@ apr_status_t md_reg_activate_staged(md_store_t *store, const md_t *md, int *pact
     int i, all_live = 1, staged = 0;
     const char *err;
     json_t *job = NULL;
+    json_t *live_json;
     apr_status_t rv;
 
     *pactivated = 0;
@@ -389,9 +447,10 @@ apr_status_t md_reg_activate_staged(md_store_t *store, const md_t *md, int *pact
             goto leave;
         }
     }
+    live_json = NULL;
+    md_store_load_json(store, MD_SG_DOMAINS, md->name, MD_FN_MD, &live_json, ptemp);
     rv = md_store_save_json(store, MD_SG_TMP, md->name, MD_FN_MD,
-                            md_json_pool_own(ptemp, md_to_json(with_staged_account(md, store,
-                                                                                  ptemp))),
+                            md_json_keeping(staged_md(store, md, ptemp), live_json, ptemp),
                             ptemp);
     if (rv != APR_SUCCESS) {
         goto leave;

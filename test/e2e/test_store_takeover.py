@@ -5,6 +5,7 @@ store is then read by the stock module the same way.
 Both directions share one pebble and one MDStoreDir; the servers run one
 after the other on the session ports.
 """
+import json
 import os
 import types
 
@@ -58,6 +59,17 @@ def switch(e2e, pebble):
     finally:
         stock.stop()
 
+    # what the stock module wrote, plus members a newer stock module might
+    # write: all of it must survive our module's start
+    md_json = os.path.join(store, "domains", RSA_MD[0], "md.json")
+    with open(md_json) as f:
+        ns.stock_md_json = json.load(f)
+    extended = dict(ns.stock_md_json, **{"x-future": {"a": [1, 2]}})
+    extended["ca"] = dict(extended["ca"], **{"x-ca-future": "kept"})
+    with open(md_json, "w") as f:
+        json.dump(extended, f)
+    ns.stock_ocsp = os.path.isdir(os.path.join(store, "ocsp"))
+
     ns.orders_before_ours = pebble.count_orders_created()
     ns.accounts_before_ours = pebble.count_accounts_created()
     ours = e2e.new_apache(name="takeover-ours", store_dir=store)
@@ -75,6 +87,9 @@ def switch(e2e, pebble):
         ns.ours_new_serial = ours.get_served_cert(NEW_BY_OURS).serial_number
         ns.ours_log = ours.log_text()
         ns.ours_live = {md: _live_serials(ours, md) for md in (RSA_MD[0], DUAL_MD)}
+        with open(md_json) as f:
+            ns.ours_md_json = json.load(f)
+        ns.ocsp_after_ours = os.path.isdir(os.path.join(store, "ocsp"))
     finally:
         ours.stop()
 
@@ -131,3 +146,15 @@ def test_stock_module_orders_nothing_for_our_valid_certificates(switch):
     assert switch.orders_after_stock - switch.orders_before_stock == 1
     assert switch.accounts_after_stock == switch.accounts_before_stock, \
         "the stock module could not use the account in our store"
+
+
+def test_takeover_keeps_what_the_stock_module_wrote(switch):
+    assert switch.ours_md_json["x-future"] == {"a": [1, 2]}
+    assert switch.ours_md_json["ca"]["x-ca-future"] == "kept"
+    for key, value in switch.stock_md_json.items():
+        if key == "ca":
+            for k, v in value.items():
+                assert switch.ours_md_json["ca"].get(k) == v, "ca." + k
+        elif key != "state":
+            assert switch.ours_md_json.get(key) == value, key
+    assert switch.stock_ocsp and switch.ocsp_after_ours

@@ -2,12 +2,18 @@
  * the job.json round trip. */
 #include "unit.h"
 
+#include <string.h>
+#include <stdlib.h>
+#include <stdio.h>
+#include <ftw.h>
 #include <apr_strings.h>
 
 #include "md_job.h"
 #include "md_json.h"
 #include "md_keys.h"
 #include "md_time.h"
+#include "md_log.h"
+#include "md_store.h"
 
 static void test_retry_delay_doubles_and_caps(void **state)
 {
@@ -108,6 +114,92 @@ static void test_from_json_rejects_silly_values(void **state)
     assert_int_equal(job->next_run, 0);
 }
 
+/* --- job.json in the store, members of other modules kept --- */
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+static apr_status_t tmpdir_cleanup(void *data)
+{
+    nftw(data, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    return APR_SUCCESS;
+}
+
+static md_store_t *make_store(apr_pool_t *p)
+{
+    char *dir = apr_pstrdup(p, "/tmp/test_md_job.XXXXXX");
+    md_store_t *store = NULL;
+
+    assert_non_null(mkdtemp(dir));
+    apr_pool_cleanup_register(p, dir, tmpdir_cleanup, apr_pool_cleanup_null);
+    assert_int_equal(md_store_fs_open(&store, p, dir), APR_SUCCESS);
+    return store;
+}
+
+static json_t *parse(const char *text, apr_pool_t *p)
+{
+    json_t *j = NULL;
+    assert_int_equal(md_json_parse(&j, text, strlen(text), "test", NULL, p), APR_SUCCESS);
+    return j;
+}
+
+static void test_roundtrip_keeps_unknown_members(void **state)
+{
+    apr_pool_t *p = *state;
+    md_job_t *job = md_job_create(p, "a.org");
+    json_t *out;
+
+    /* as the stock module writes it, plus our members */
+    md_job_from_json(job, parse("{\"name\": \"a.org\", \"finished\": false, "
+                                "\"notified\": true, \"notified-renewed\": true, "
+                                "\"x-future\": {\"k\": [1]}, \"errors\": 3, "
+                                "\"next-run\": \"Sun, 29 Nov 2026 10:37:52 GMT\", "
+                                "\"log\": {\"entries\": [{\"type\": \"progress\"}]}}", p));
+    assert_int_equal(job->errors, 3);
+    assert_false(job->finished);
+    assert_true(job->next_run > 0);
+    assert_int_equal(json_array_size(job->log), 1);
+
+    job->errors = 0;
+    job->finished = 1;
+    out = md_json_pool_own(p, md_job_to_json(job));
+    assert_true(json_is_true(json_object_get(out, "notified")));
+    assert_true(json_is_true(json_object_get(out, "notified-renewed")));
+    assert_true(json_equal(json_object_get(out, "x-future"), parse("{\"k\": [1]}", p)));
+    /* ours reflect the job, not what was loaded */
+    assert_int_equal(json_integer_value(json_object_get(out, MD_KEY_ERRORS)), 0);
+    assert_true(json_is_true(json_object_get(out, MD_KEY_FINISHED)));
+    assert_string_equal(md_json_get_str(out, MD_KEY_NAME), "a.org");
+}
+
+static void test_save_load_and_corrupt(void **state)
+{
+    apr_pool_t *p = *state;
+    md_store_t *store = make_store(p);
+    md_job_t *job = md_job_create(p, "a.org");
+    md_job_t *back = md_job_create(p, "a.org");
+    md_result_t *r = md_result_make(p, "a.org");
+
+    assert_int_equal(md_job_load(back, store, p), APR_ENOENT);
+    md_result_set(r, APR_EGENERAL, "failed");
+    md_job_end_run(job, r);
+    assert_int_equal(md_job_save(job, store, p), APR_SUCCESS);
+    assert_int_equal(md_job_load(back, store, p), APR_SUCCESS);
+    assert_int_equal(back->errors, 1);
+    assert_int_equal(back->next_run / APR_USEC_PER_SEC, job->next_run / APR_USEC_PER_SEC);
+    assert_string_equal(back->last->detail, "failed");
+
+    /* a corrupt file is reported (by the store) and treated as absent */
+    assert_int_equal(md_store_save_text(store, MD_SG_STAGING, "a.org", MD_FN_JOB, "{\"err", p),
+                     APR_SUCCESS);
+    assert_int_equal(md_job_load(md_job_create(p, "a.org"), store, p), APR_ENOENT);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -116,6 +208,8 @@ int main(void)
         UNIT_TEST(test_log_is_bounded_newest_first),
         UNIT_TEST(test_json_round_trip),
         UNIT_TEST(test_from_json_rejects_silly_values),
+        UNIT_TEST(test_roundtrip_keeps_unknown_members),
+        UNIT_TEST(test_save_load_and_corrupt),
     };
     return UNIT_RUN(tests);
 }

@@ -5,6 +5,7 @@
 #include "unit.h"
 
 #include <ftw.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -532,6 +533,232 @@ static void test_activate_merges_renewed_specs(void **state)
 
 #define REG_TEST(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
+/* --- the store side: activation only of finished sets, archive, names
+ * added, renamed and removed MDs, md.json members we do not write --- */
+
+static md_store_t *store_at(const char **pbase, apr_pool_t *p)
+{
+    char *dir = apr_pstrdup(p, "/tmp/md-test-reg-store-XXXXXX");
+    md_store_t *store = NULL;
+
+    assert_non_null(mkdtemp(dir));
+    apr_pool_cleanup_register(p, dir, tmpdir_cleanup, apr_pool_cleanup_null);
+    assert_int_equal(md_store_fs_open(&store, p, dir), APR_SUCCESS);
+    *pbase = dir;
+    return store;
+}
+
+static int path_in(const char *base, const char *rel, apr_pool_t *p)
+{
+    struct stat st;
+    return stat(apr_pstrcat(p, base, "/", rel, NULL), &st) == 0;
+}
+
+static md_t *md_names(apr_pool_t *p, const char *first, ...)
+{
+    md_t *md = md_create_empty(p);
+    const char *name;
+    va_list ap;
+
+    md->name = first;
+    md->domains = apr_array_make(p, 3, sizeof(const char *));
+    md->ca_urls = apr_array_make(p, 1, sizeof(const char *));
+    APR_ARRAY_PUSH(md->ca_urls, const char *) = "https://ca.test/dir";
+    APR_ARRAY_PUSH(md->domains, const char *) = first;
+    va_start(ap, first);
+    while ((name = va_arg(ap, const char *)) != NULL) {
+        APR_ARRAY_PUSH(md->domains, const char *) = name;
+    }
+    va_end(ap);
+    return md;
+}
+
+/* A certificate for names with its key (RSA, the default spec's files),
+ * saved into group/item. */
+static const md_cert_t *cred_put(md_store_t *store, md_store_group_t group, const char *item,
+                                 const apr_array_header_t *names, apr_pool_t *p)
+{
+    md_pkey_spec_t spec = { MD_PKEY_TYPE_EC, 0, "P-256" };
+    apr_array_header_t *chain = apr_array_make(p, 1, sizeof(md_cert_t *));
+    md_pkey_t *pkey = NULL;
+    md_cert_t *cert = NULL;
+
+    assert_int_equal(md_pkey_gen(&pkey, p, &spec), APR_SUCCESS);
+    assert_int_equal(md_cert_self_sign(&cert, MD_ARR_IDX(names, 0, const char *), names, pkey,
+                                       apr_time_from_sec(30 * 86400), p), APR_SUCCESS);
+    APR_ARRAY_PUSH(chain, md_cert_t *) = cert;
+    assert_int_equal(md_store_save_pkey(store, group, item, MD_FN_PRIVKEY, pkey, p),
+                     APR_SUCCESS);
+    assert_int_equal(md_store_save_certs(store, group, item, MD_FN_PUBCERT, chain, p),
+                     APR_SUCCESS);
+    return cert;
+}
+
+static void md_json_save(md_store_t *store, md_store_group_t group, const md_t *md, apr_pool_t *p)
+{
+    assert_int_equal(md_store_save_json(store, group, md->name, MD_FN_MD,
+                                        md_json_pool_own(p, md_to_json(md)), p), APR_SUCCESS);
+}
+
+static const char *fp_of(const md_cert_t *cert, apr_pool_t *p)
+{
+    return md_cert_sha256_fingerprint(cert, p);
+}
+
+static void test_activation_waits_for_staged_md_json(void **state)
+{
+    apr_pool_t *p = *state;
+    const char *base;
+    md_store_t *store = store_at(&base, p);
+    md_t *md = md_names(p, "a.org", "www.a.org", NULL);
+    const md_cert_t *old = cred_put(store, MD_SG_DOMAINS, "a.org", md->domains, p);
+    const md_cert_t *new = cred_put(store, MD_SG_STAGING, "a.org", md->domains, p);
+    apr_array_header_t *live;
+    md_pkey_t *archived = NULL;
+    int activated = -1;
+
+    md_json_save(store, MD_SG_DOMAINS, md, p);
+    /* certificate and key staged, but md.json not yet: still in the works */
+    assert_int_equal(md_reg_activate_staged(store, md, &activated, p), APR_SUCCESS);
+    assert_false(activated);
+    assert_true(path_in(base, "staging/a.org/pubcert.pem", p));
+
+    md_json_save(store, MD_SG_STAGING, md, p);
+    assert_int_equal(md_reg_activate_staged(store, md, &activated, p), APR_SUCCESS);
+    assert_true(activated);
+    assert_int_equal(md_store_load_certs(store, MD_SG_DOMAINS, "a.org", MD_FN_PUBCERT, &live,
+                                         p), APR_SUCCESS);
+    assert_string_equal(fp_of(MD_ARR_IDX(live, 0, const md_cert_t *), p), fp_of(new, p));
+    assert_false(path_in(base, "staging/a.org", p));
+    /* the previous set in the archive, its key encrypted */
+    assert_int_equal(md_store_load_certs(store, MD_SG_ARCHIVE, "a.org.1", MD_FN_PUBCERT, &live,
+                                         p), APR_SUCCESS);
+    assert_string_equal(fp_of(MD_ARR_IDX(live, 0, const md_cert_t *), p), fp_of(old, p));
+    assert_int_equal(md_store_load_pkey(store, MD_SG_ARCHIVE, "a.org.1", MD_FN_PRIVKEY,
+                                        &archived, p), APR_SUCCESS);
+    {
+        const char *text = NULL;
+        assert_int_equal(md_store_load_text(store, MD_SG_ARCHIVE, "a.org.1", MD_FN_PRIVKEY,
+                                            &text, p), APR_SUCCESS);
+        assert_non_null(strstr(text, "ENCRYPTED PRIVATE KEY"));
+    }
+    assert_false(path_in(base, "tmp/a.org", p));
+}
+
+static void test_assess_serves_cert_lacking_added_name(void **state)
+{
+    apr_pool_t *p = *state;
+    const char *base;
+    md_store_t *store = store_at(&base, p);
+    md_t *md = md_names(p, "a.org", "www.a.org", NULL);
+    md_t *grown = md_names(p, "a.org", "www.a.org", "new.a.org", NULL);
+    md_t *shrunk = md_names(p, "a.org", NULL);
+    md_reg_state_t st;
+
+    cred_put(store, MD_SG_DOMAINS, "a.org", md->domains, p);
+    md_reg_assess(&st, store, md, apr_time_now(), p);
+    assert_int_equal(st.state, MD_S_COMPLETE);
+    assert_true(st.has_cert);
+    assert_true(st.renew_at > apr_time_now());
+
+    md_reg_assess(&st, store, grown, apr_time_now(), p);
+    assert_int_equal(st.state, MD_S_INCOMPLETE);
+    assert_true(st.has_cert);              /* still served meanwhile */
+    assert_int_equal(st.renew_at, 0);      /* but renewed at once */
+    assert_non_null(strstr(st.state_descr, "new.a.org"));
+
+    md_reg_assess(&st, store, shrunk, apr_time_now(), p);
+    assert_int_equal(st.state, MD_S_COMPLETE);
+}
+
+static void test_sync_renames_md_whose_first_name_changed(void **state)
+{
+    apr_pool_t *p = *state;
+    const char *base;
+    md_store_t *store = store_at(&base, p);
+    md_t *old = md_names(p, "first.org", "second.org", NULL);
+    md_t *renamed = md_names(p, "second.org", "first.org", NULL);
+    md_t *other = md_names(p, "other.org", NULL);
+    apr_array_header_t *mds = apr_array_make(p, 2, sizeof(md_t *));
+
+    md_json_save(store, MD_SG_DOMAINS, old, p);
+    cred_put(store, MD_SG_DOMAINS, "first.org", old->domains, p);
+    assert_int_equal(md_store_save_text(store, MD_SG_STAGING, "first.org", MD_FN_JOB, "{}", p),
+                     APR_SUCCESS);
+    md_json_save(store, MD_SG_DOMAINS, other, p);
+
+    /* while the old name is still configured, nothing moves */
+    APR_ARRAY_PUSH(mds, md_t *) = old;
+    APR_ARRAY_PUSH(mds, md_t *) = renamed;
+    assert_int_equal(md_reg_sync_renames(store, mds, p), APR_SUCCESS);
+    assert_true(path_in(base, "domains/first.org", p));
+    assert_false(path_in(base, "domains/second.org", p));
+
+    apr_array_clear(mds);
+    APR_ARRAY_PUSH(mds, md_t *) = renamed;
+    APR_ARRAY_PUSH(mds, md_t *) = md_names(p, "third.org", NULL);   /* shares nothing */
+    assert_int_equal(md_reg_sync_renames(store, mds, p), APR_SUCCESS);
+    assert_false(path_in(base, "domains/first.org", p));
+    assert_true(path_in(base, "domains/second.org/pubcert.pem", p));
+    assert_true(path_in(base, "staging/second.org/job.json", p));
+    assert_true(path_in(base, "domains/other.org", p));
+    assert_false(path_in(base, "domains/third.org", p));
+    /* md.json follows at sync; the certificate covers the MD */
+    assert_int_equal(md_reg_sync(store, renamed, p), APR_SUCCESS);
+    {
+        md_reg_state_t st;
+        md_reg_assess(&st, store, renamed, apr_time_now(), p);
+        assert_int_equal(st.state, MD_S_COMPLETE);
+    }
+}
+
+static void test_cleanup_stale_staging_and_challenges(void **state)
+{
+    apr_pool_t *p = *state;
+    const char *base;
+    md_store_t *store = store_at(&base, p);
+    md_t *md = md_names(p, "a.org", "www.a.org", NULL);
+    apr_array_header_t *mds = apr_array_make(p, 1, sizeof(md_t *));
+
+    APR_ARRAY_PUSH(mds, md_t *) = md;
+    md_store_save_text(store, MD_SG_STAGING, "a.org", MD_FN_JOB, "{}", p);
+    md_store_save_text(store, MD_SG_STAGING, "gone.org", MD_FN_JOB, "{}", p);
+    md_store_save_text(store, MD_SG_CHALLENGES, "www.a.org", MD_FN_HTTP01, "t", p);
+    md_store_save_text(store, MD_SG_CHALLENGES, "gone.org", MD_FN_HTTP01, "t", p);
+    md_store_save_text(store, MD_SG_DOMAINS, "gone.org", MD_FN_MD, "{}", p);
+
+    assert_int_equal(md_reg_cleanup_stale(store, mds, p), APR_SUCCESS);
+    assert_true(path_in(base, "staging/a.org", p));
+    assert_true(path_in(base, "challenges/www.a.org", p));
+    assert_false(path_in(base, "staging/gone.org", p));
+    assert_false(path_in(base, "challenges/gone.org", p));
+    /* the data of a removed MD stays */
+    assert_true(path_in(base, "domains/gone.org/md.json", p));
+}
+
+static void test_sync_keeps_members_we_do_not_write(void **state)
+{
+    apr_pool_t *p = *state;
+    const char *base;
+    md_store_t *store = store_at(&base, p);
+    md_t *md = md_names(p, "a.org", NULL);
+    json_t *j = md_json_pool_own(p, md_to_json(md));
+    json_t *back = NULL;
+
+    json_object_set_new(j, "x-future", json_string("kept"));
+    json_object_set_new(json_object_get(j, MD_KEY_CA), "x-ca", json_true());
+    md_json_set_str(json_object_get(j, MD_KEY_CA), MD_KEY_URL, "https://old.test/dir");
+    assert_int_equal(md_store_save_json(store, MD_SG_DOMAINS, "a.org", MD_FN_MD, j, p),
+                     APR_SUCCESS);
+    assert_int_equal(md_reg_sync(store, md, p), APR_SUCCESS);
+    assert_int_equal(md_store_load_json(store, MD_SG_DOMAINS, "a.org", MD_FN_MD, &back, p),
+                     APR_SUCCESS);
+    assert_string_equal(md_json_get_str(back, "x-future"), "kept");
+    assert_true(json_is_true(json_object_get(json_object_get(back, MD_KEY_CA), "x-ca")));
+    /* what we write is the config's: the URL of a CA no longer configured is gone */
+    assert_null(md_json_get_str(json_object_get(back, MD_KEY_CA), MD_KEY_URL));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -547,6 +774,11 @@ int main(void)
         UNIT_TEST(test_assess_missing_spec_keeps_the_other),
         UNIT_TEST(test_assess_none_or_expired),
         UNIT_TEST(test_activate_merges_renewed_specs),
+        UNIT_TEST(test_activation_waits_for_staged_md_json),
+        UNIT_TEST(test_assess_serves_cert_lacking_added_name),
+        UNIT_TEST(test_sync_renames_md_whose_first_name_changed),
+        UNIT_TEST(test_cleanup_stale_staging_and_challenges),
+        UNIT_TEST(test_sync_keeps_members_we_do_not_write),
     };
     return UNIT_RUN(tests);
 }

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <apr_file_io.h>
@@ -19,6 +20,7 @@
 #include "md_keys.h"
 #include "md_log.h"
 #include "md_store.h"
+#include "md_store_fs_io.h"
 #include "md_util.h"
 
 /* --- log capture: messages at ERR and above are kept for assertions --- */
@@ -507,6 +509,176 @@ static void test_move_archive(void **state)
     assert_string_equal(text_at(apr_pstrcat(p, arch, ".1/pubcert.pem", NULL), p), "v4");
 }
 
+/* The replaced live set goes to the archive with its private keys
+ * encrypted under the store key; nothing hidden is left behind. */
+static void test_move_archive_encrypts_keys(void **state)
+{
+    apr_pool_t *p = *state;
+    const char *base = make_tmpdir(p);
+    md_store_t *store = open_store(base, p);
+    const char *arch = apr_pstrcat(p, base, "/archive/a.org.1", NULL);
+    md_pkey_t *pkey = make_key(p);
+    md_pkey_t *back = NULL;
+    const char *pem;
+
+    assert_int_equal(md_store_save_pkey(store, MD_SG_DOMAINS, "a.org", MD_FN_PRIVKEY, pkey, p),
+                     APR_SUCCESS);
+    assert_int_equal(md_store_save_text(store, MD_SG_DOMAINS, "a.org", MD_FN_MD, "{}", p),
+                     APR_SUCCESS);
+    stage(store, "a.org", "v2", p);
+    assert_int_equal(md_store_move(store, MD_SG_STAGING, MD_SG_DOMAINS, "a.org", 1, p),
+                     APR_SUCCESS);
+
+    pem = read_all(apr_pstrcat(p, arch, "/" MD_FN_PRIVKEY, NULL), p);
+    assert_true(!strncmp(pem, "-----BEGIN ENCRYPTED PRIVATE KEY", 32));
+    assert_int_equal(mode_of(apr_pstrcat(p, arch, "/" MD_FN_PRIVKEY, NULL)), 0600);
+    assert_int_equal(mode_of(apr_pstrcat(p, arch, "/" MD_FN_MD, NULL)), 0600);
+    assert_int_equal(mode_of(arch), 0700);
+    assert_string_equal(read_all(apr_pstrcat(p, arch, "/" MD_FN_MD, NULL), p), "{}");
+    assert_int_equal(md_store_load_pkey(store, MD_SG_ARCHIVE, "a.org.1", MD_FN_PRIVKEY, &back,
+                                        p), APR_SUCCESS);
+    assert_string_equal(thumb(back, p), thumb(pkey, p));
+    assert_int_equal(md_pkey_from_pem(&back, pem, strlen(pem), NULL, 0, p), APR_EACCES);
+    /* the new set is live, nothing half-done anywhere */
+    assert_string_equal(text_at(apr_pstrcat(p, base, "/domains/a.org/pubcert.pem", NULL), p),
+                        "v2");
+    assert_int_equal(count_entries(apr_pstrcat(p, base, "/archive", NULL)), 1);
+    assert_int_equal(count_entries(apr_pstrcat(p, base, "/staging", NULL)), 0);
+    assert_int_equal(count_entries(apr_pstrcat(p, base, "/domains", NULL)), 1);
+}
+
+static void test_rename(void **state)
+{
+    apr_pool_t *p = *state;
+    const char *base = make_tmpdir(p);
+    md_store_t *store = open_store(base, p);
+
+    stage(store, "a.org", "v1", p);
+    stage(store, "c.org", "v3", p);
+    assert_int_equal(md_store_rename(store, MD_SG_STAGING, "a.org", "b.org", p), APR_SUCCESS);
+    assert_false(path_exists(apr_pstrcat(p, base, "/staging/a.org", NULL)));
+    assert_string_equal(text_at(apr_pstrcat(p, base, "/staging/b.org/pubcert.pem", NULL), p),
+                        "v1");
+    /* never over an existing item */
+    assert_int_equal(md_store_rename(store, MD_SG_STAGING, "b.org", "c.org", p), APR_EEXIST);
+    assert_string_equal(text_at(apr_pstrcat(p, base, "/staging/c.org/pubcert.pem", NULL), p),
+                        "v3");
+    assert_int_equal(md_store_rename(store, MD_SG_STAGING, "x.org", "y.org", p), APR_ENOENT);
+    assert_int_equal(md_store_rename(store, MD_SG_STAGING, "b.org", "../x", p), APR_EINVAL);
+}
+
+/* Another process (a server sharing the store) tries the lock. */
+static int lock_in_child(const char *base, apr_interval_time_t wait)
+{
+    pid_t pid = fork();
+    int status = 0;
+
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        apr_pool_t *cp;
+        md_store_t *store = NULL;
+        apr_pool_create(&cp, NULL);
+        if (md_store_fs_open(&store, cp, base) != APR_SUCCESS) {
+            _exit(2);
+        }
+        _exit(md_store_lock(store, wait, cp) == APR_SUCCESS ? 0 :
+              APR_STATUS_IS_TIMEUP(md_store_lock(store, 0, cp)) ? 1 : 3);
+    }
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    return WEXITSTATUS(status);
+}
+
+static void test_lock(void **state)
+{
+    apr_pool_t *p = *state;
+    const char *base = make_tmpdir(p);
+    md_store_t *store = open_store(base, p);
+
+    assert_int_equal(md_store_lock(store, apr_time_from_msec(100), p), APR_SUCCESS);
+    assert_int_equal(mode_of(apr_pstrcat(p, base, "/" MD_FN_STORE_LOCK, NULL)), 0600);
+    /* not reentrant */
+    assert_int_equal(md_store_lock(store, 0, p), APR_EINVAL);
+    /* held: the other one waits, then gives up */
+    assert_int_equal(lock_in_child(base, apr_time_from_msec(300)), 1);
+    assert_int_equal(md_store_unlock(store, p), APR_SUCCESS);
+    assert_int_equal(lock_in_child(base, apr_time_from_msec(300)), 0);
+    /* and again here */
+    assert_int_equal(md_store_lock(store, 0, p), APR_SUCCESS);
+    assert_int_equal(md_store_unlock(store, p), APR_SUCCESS);
+}
+
+/* --- the POSIX helpers behind the fs store (md_store_fs_io.c) ------------ */
+
+static void test_fsio_write_atomic(void **state)
+{
+    apr_pool_t *p = *state;
+    const char *dir = make_tmpdir(p);
+    const char *path = apr_pstrcat(p, dir, "/v", NULL);
+
+    assert_int_equal(md_fsio_write_atomic(dir, "v", "one", 3, 0640, 1, p), APR_SUCCESS);
+    assert_string_equal(read_all(path, p), "one");
+    assert_int_equal(mode_of(path), 0640);
+    assert_int_equal(md_fsio_write_atomic(dir, "v", "two", 3, 0600, 1, p), APR_SUCCESS);
+    assert_string_equal(read_all(path, p), "two");
+    assert_int_equal(mode_of(path), 0600);
+    /* without replace an existing value stays */
+    assert_int_equal(md_fsio_write_atomic(dir, "v", "three", 5, 0600, 0, p), APR_EEXIST);
+    assert_string_equal(read_all(path, p), "two");
+    /* a failure (no such directory) leaves nothing */
+    assert_int_not_equal(md_fsio_write_atomic(apr_pstrcat(p, dir, "/none", NULL), "v", "x", 1,
+                                              0600, 1, p), APR_SUCCESS);
+    assert_int_equal(count_entries(dir), 1);
+}
+
+static apr_status_t upper_or_skip(void *baton, const char *name, const char **pdata,
+                                  apr_size_t *plen, apr_pool_t *p)
+{
+    char *up;
+    apr_size_t i;
+
+    (void)baton;
+    if (!strcmp(name, "skip")) {
+        return APR_ENOENT;
+    }
+    up = apr_pstrmemdup(p, *pdata, *plen);
+    for (i = 0; i < *plen; ++i) {
+        up[i] = (char)((up[i] >= 'a' && up[i] <= 'z') ? up[i] - 32 : up[i]);
+    }
+    *pdata = up;
+    return APR_SUCCESS;
+}
+
+static void test_fsio_copy_and_exchange(void **state)
+{
+    apr_pool_t *p = *state;
+    const char *dir = make_tmpdir(p);
+    const char *a = apr_pstrcat(p, dir, "/a", NULL);
+    const char *b = apr_pstrcat(p, dir, "/b", NULL);
+    const char *c = apr_pstrcat(p, dir, "/c", NULL);
+
+    assert_int_equal(mkdir(a, 0700), 0);
+    assert_int_equal(mkdir(b, 0700), 0);
+    write_all(apr_pstrcat(p, a, "/x", NULL), "abc");
+    write_all(apr_pstrcat(p, a, "/skip", NULL), "s");
+    write_all(apr_pstrcat(p, b, "/y", NULL), "b");
+
+    assert_int_equal(md_fsio_copy_dir(a, c, 0700, 0600, 100, upper_or_skip, NULL, p),
+                     APR_SUCCESS);
+    assert_string_equal(read_all(apr_pstrcat(p, c, "/x", NULL), p), "ABC");
+    assert_false(path_exists(apr_pstrcat(p, c, "/skip", NULL)));
+    assert_int_equal(mode_of(apr_pstrcat(p, c, "/x", NULL)), 0600);
+    assert_int_equal(md_fsio_copy_dir(a, c, 0700, 0600, 100, NULL, NULL, p), APR_EEXIST);
+    /* a file over the size limit fails the copy and leaves no directory */
+    rm_rf(c);
+    assert_int_not_equal(md_fsio_copy_dir(a, c, 0700, 0600, 2, NULL, NULL, p), APR_SUCCESS);
+    assert_false(path_exists(c));
+
+    assert_int_equal(md_fsio_exchange(a, b, dir, dir), APR_SUCCESS);
+    assert_string_equal(read_all(apr_pstrcat(p, a, "/y", NULL), p), "b");
+    assert_string_equal(read_all(apr_pstrcat(p, b, "/x", NULL), p), "abc");
+}
+
 static void test_purge(void **state)
 {
     apr_pool_t *p = *state;
@@ -786,6 +958,11 @@ int main(void)
         UNIT_TEST(test_atomic_save_modes),
         UNIT_TEST(test_fname_mtime_exists_remove),
         UNIT_TEST(test_move_archive),
+        UNIT_TEST(test_move_archive_encrypts_keys),
+        UNIT_TEST(test_rename),
+        UNIT_TEST(test_lock),
+        UNIT_TEST(test_fsio_write_atomic),
+        UNIT_TEST(test_fsio_copy_and_exchange),
         UNIT_TEST(test_purge),
         UNIT_TEST(test_list_sorted),
         UNIT_TEST(test_set_owner),
