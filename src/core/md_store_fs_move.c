@@ -271,7 +271,7 @@ apr_status_t md_fs_move(md_store_t *store, md_store_group_t from, md_store_group
     }
     else if (rename(src, dst) != 0) {
         rv = md_fsio_err();
-        md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, ptemp, "MD05025: cannot rename %s to %s",
+        md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, ptemp, "MD05046: cannot rename %s to %s",
                       src, dst);
         goto leave;
     }
