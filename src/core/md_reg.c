@@ -376,6 +376,68 @@ static const md_t *staged_md(md_store_t *store, const md_t *md, apr_pool_t *p)
     return copy;
 }
 
+/* "<prefix>-<nnnn>" -> "<prefix>-<nnnn+k>": another free account name. */
+static const char *next_account_id(md_store_t *store, const char *id, apr_pool_t *p)
+{
+    const char *dash = strrchr(id, '-');
+    const char *prefix = dash ? apr_pstrndup(p, id, (apr_size_t)(dash - id)) : id;
+    int n;
+
+    for (n = 0; n < 10000; ++n) {
+        const char *cand = apr_psprintf(p, "%s-%04d", prefix, n);
+        if (!md_store_exists(store, MD_SG_ACCOUNTS, cand, MD_FN_ACCOUNT, p)) {
+            return cand;
+        }
+    }
+    return NULL;
+}
+
+/* The stock module registers a new account in staging/<md>/ and its
+ * parent moves it to accounts/ on activation: do the same, so a store
+ * taken over between a stock renewal and its activation keeps using that
+ * account. *pid is the account's name in accounts/ (it may differ from the
+ * one the staged md.json names when that one is taken). */
+static void import_staged_account(const char **pid, md_store_t *store, const md_t *md,
+                                  apr_pool_t *ptemp)
+{
+    json_t *acct = NULL;
+    json_t *have = NULL;
+    md_pkey_t *key = NULL;
+    const char *id = *pid;
+    const char *url;
+
+    if (!md_store_exists(store, MD_SG_STAGING, md->name, MD_FN_ACCOUNT, ptemp)
+        || md_store_load_json(store, MD_SG_STAGING, md->name, MD_FN_ACCOUNT, &acct, ptemp)
+           != APR_SUCCESS
+        || !(url = md_json_get_str(acct, MD_KEY_URL))
+        || md_store_load_pkey(store, MD_SG_STAGING, md->name, MD_FN_ACCT_KEY, &key, ptemp)
+           != APR_SUCCESS) {
+        return;
+    }
+    if (id && md_store_load_json(store, MD_SG_ACCOUNTS, id, MD_FN_ACCOUNT, &have, ptemp)
+              == APR_SUCCESS) {
+        const char *have_url = md_json_get_str(have, MD_KEY_URL);
+        if (have_url && !strcmp(have_url, url)) {
+            return;     /* there already (a crash after the import) */
+        }
+        id = next_account_id(store, id, ptemp);
+    }
+    if (!id) {
+        id = next_account_id(store, "ACME-imported-0000", ptemp);
+    }
+    if (!id || md_store_save_pkey(store, MD_SG_ACCOUNTS, id, MD_FN_ACCT_KEY, key, ptemp)
+               != APR_SUCCESS
+        || md_store_save_json(store, MD_SG_ACCOUNTS, id, MD_FN_ACCOUNT, acct, ptemp)
+           != APR_SUCCESS) {
+        md_log_perror(MD_LOG_MARK, MD_LOG_WARNING, 0, ptemp, "MD07014: %s: could not keep "
+                      "the ACME account staged with the certificate", md->name);
+        return;
+    }
+    md_log_perror(MD_LOG_MARK, MD_LOG_INFO, 0, ptemp, "MD07015: %s: the ACME account %s "
+                  "staged with the certificate is now accounts/%s", md->name, url, id);
+    *pid = id;
+}
+
 apr_status_t md_reg_activate_staged(md_store_t *store, const md_t *md, int *pactivated,
                                     apr_pool_t *ptemp)
 {
@@ -385,6 +447,7 @@ apr_status_t md_reg_activate_staged(md_store_t *store, const md_t *md, int *pact
     const char *err;
     json_t *job = NULL;
     json_t *live_json;
+    const md_t *with_acct;
     apr_status_t rv;
 
     *pactivated = 0;
@@ -449,9 +512,14 @@ apr_status_t md_reg_activate_staged(md_store_t *store, const md_t *md, int *pact
     }
     live_json = NULL;
     md_store_load_json(store, MD_SG_DOMAINS, md->name, MD_FN_MD, &live_json, ptemp);
+    with_acct = staged_md(store, md, ptemp);
+    if (md_store_exists(store, MD_SG_STAGING, md->name, MD_FN_ACCOUNT, ptemp)) {
+        md_t *copy = md_clone(ptemp, with_acct);
+        import_staged_account(&copy->ca_account, store, md, ptemp);
+        with_acct = copy;
+    }
     rv = md_store_save_json(store, MD_SG_TMP, md->name, MD_FN_MD,
-                            md_json_keeping(staged_md(store, md, ptemp), live_json, ptemp),
-                            ptemp);
+                            md_json_keeping(with_acct, live_json, ptemp), ptemp);
     if (rv != APR_SUCCESS) {
         goto leave;
     }

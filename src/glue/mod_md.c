@@ -234,6 +234,16 @@ static apr_status_t assign_servers(apr_hash_t *server_mds, server_rec *base,
     return APR_SUCCESS;
 }
 
+/* The watchdog child runs as User and writes accounts, challenges and
+ * staging: they are its (again after activation, which may add accounts). */
+static void hand_to_user(md_store_t *store, apr_pool_t *p)
+{
+    if (geteuid() == 0) {
+        store->ops->set_owner(store, (int)ap_unixd_config.user_id,
+                              (int)ap_unixd_config.group_id, p);
+    }
+}
+
 static apr_status_t open_store(md_store_t **pstore, server_rec *s, mod_md_global_t *g,
                                apr_pool_t *p)
 {
@@ -245,11 +255,7 @@ static apr_status_t open_store(md_store_t **pstore, server_rec *s, mod_md_global
                      g->store_dir);
         return rv;
     }
-    if (geteuid() == 0) {
-        /* The watchdog child runs as User and writes accounts, challenges and staging. */
-        (*pstore)->ops->set_owner(*pstore, (int)ap_unixd_config.user_id,
-                                  (int)ap_unixd_config.group_id, p);
-    }
+    hand_to_user(*pstore, p);
     return APR_SUCCESS;
 }
 
@@ -346,6 +352,9 @@ static int md_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp
                      st->has_cert ? "certificate present" : "no usable certificate",
                      st->state_descr ? ": " : "", st->state_descr ? st->state_descr : "");
         apr_pool_clear(ptemp);
+    }
+    if (locked) {
+        hand_to_user(rt->store, ptemp);
     }
     if (locked && g->store_locks > 0) {
         md_store_unlock(rt->store, ptemp);

@@ -7,6 +7,7 @@ after the other on the session ports.
 """
 import json
 import os
+import pwd
 import types
 
 import pytest
@@ -158,3 +159,45 @@ def test_takeover_keeps_what_the_stock_module_wrote(switch):
         elif key != "state":
             assert switch.ours_md_json.get(key) == value, key
     assert switch.stock_ocsp and switch.ocsp_after_ours
+
+
+def test_takeover_right_after_stock_renewal_activates_and_keeps_its_new_account(
+        e2e, pebble, apache_factory):
+    """The stock module registered an account and staged a certificate but
+    was replaced before activating it (its account still in staging/)."""
+    store = os.path.join(e2e.workdir, "takeover-staged-store")
+    md, later = "staged.test", "later.test"
+    stock = apache_factory(name="staged-stock", module=STOCK_MD_MODULE, store_dir=store)
+    conf = stock.config()
+    conf.add_md([md])
+    conf.add_vhost(md)
+    conf.write()
+    stock.start()
+    stock.wait_staged(md)
+    stock.stop()
+    staged_dir = os.path.join(store, "staging", md)
+    assert os.path.exists(os.path.join(staged_dir, "account.json")), os.listdir(staged_dir)
+    staged_serial = certs.load_pem_file(os.path.join(staged_dir, "pubcert.pem"))[0].serial_number
+    accounts = pebble.count_accounts_created()
+    orders = pebble.count_orders_created()
+
+    ours = apache_factory(name="staged-ours", store_dir=store)
+    conf = ours.config()
+    conf.add_md([md])
+    conf.add_md([later])
+    conf.add_vhost(md)
+    conf.add_vhost(later)
+    conf.write()
+    ours.start()
+    assert ours.get_served_cert(md).serial_number == staged_serial
+    ours.wait_staged(later)
+    assert pebble.count_accounts_created() == accounts, \
+        "the account the stock module had staged was not used"
+    assert pebble.count_orders_created() == orders + 1
+    ids = os.listdir(os.path.join(store, "accounts"))
+    assert len(ids) == 1, ids
+    with open(os.path.join(store, "domains", md, "md.json")) as f:
+        assert json.load(f)["ca"]["account"] == ids[0]
+    acct_dir = os.path.join(store, "accounts", ids[0])
+    for name in os.listdir(acct_dir) + [""]:
+        assert os.stat(os.path.join(acct_dir, name)).st_uid == pwd.getpwnam("www-data").pw_uid
