@@ -22,6 +22,8 @@ import types
 import pytest
 from cryptography.hazmat.primitives import serialization
 
+from mdtest import status
+
 MD = "perm.test"           # renews at every start: something is always staged
 OTHER = "perm2.test"
 
@@ -58,6 +60,7 @@ def store(e2e):
     conf.add_md([OTHER])
     conf.add_vhost(MD)
     conf.add_vhost(OTHER)
+    status.add_handlers(conf)
     conf.write()
     try:
         a.start()
@@ -70,7 +73,10 @@ def store(e2e):
         a.wait_staged(MD, since=mark)   # staged again, keys in staging/
         with open(a.store_json) as f:
             key = base64.urlsafe_b64decode(json.load(f)["key"] + "==")
-        yield types.SimpleNamespace(apache=a, base=a.store, key=key)
+        outputs = [status.get(a, "/md-status").text, status.get(a, "/md-metrics").text,
+                   status.get(a, "/server-status").text,
+                   status.get(a, "/md-status/%s" % MD).text]
+        yield types.SimpleNamespace(apache=a, base=a.store, key=key, outputs=outputs)
     finally:
         a.stop()
 
@@ -155,6 +161,25 @@ def test_archive_holds_the_replaced_set_with_encrypted_keys(store):
     assert keys, names
     for n in keys:
         _check_encrypted(os.path.join(arch, n), store.key)
+
+
+def _secrets(store):
+    """The store key (base64url and a prefix) and every line of every key
+    file's PEM body."""
+    key64 = base64.urlsafe_b64encode(store.key).decode().rstrip("=")
+    found = ["PRIVATE KEY", key64, key64[:16]]
+    for path in _walk(store.base):
+        if os.path.isfile(path) and _is_key_file(path):
+            with open(path) as f:
+                found += [l.strip() for l in f if l.strip() and "-----" not in l]
+    return found
+
+
+def test_no_key_material_in_status_outputs(store):
+    assert "perm.test" in store.outputs[0]
+    for text in store.outputs:
+        for secret in _secrets(store):
+            assert secret not in text
 
 
 def test_no_key_material_in_the_log_at_trace8(store):
