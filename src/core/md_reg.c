@@ -642,21 +642,40 @@ apr_status_t md_reg_cred_files(const char **pkeyfile, const char **pcertfile,
     return rv;
 }
 
-/* Is the fallback in the store still good for md? */
-static int fallback_usable(md_store_t *store, const md_t *md, apr_pool_t *p)
+apr_status_t md_reg_fallback_key(md_pkey_t **pkey, md_store_t *store, apr_pool_t *p)
+{
+    md_pkey_spec_t spec = { MD_PKEY_TYPE_EC, 0, "P-256" };
+    apr_status_t rv;
+
+    rv = md_store_load_pkey(store, MD_SG_NONE, NULL, MD_FN_FALLBACK_PKEY, pkey, p);
+    if (rv == APR_SUCCESS) {
+        return rv;
+    }
+    rv = md_pkey_gen(pkey, p, &spec);
+    if (rv == APR_SUCCESS) {
+        rv = md_store_save_pkey(store, MD_SG_NONE, NULL, MD_FN_FALLBACK_PKEY, *pkey, p);
+    }
+    if (rv != APR_SUCCESS) {
+        md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p,
+                      "MD07006: cannot make the key for fallback certificates");
+    }
+    return rv;
+}
+
+/* Is the fallback certificate in the store still good for md? Only the
+ * certificate is read: the key is the shared one, already in memory. */
+static int fallback_usable(md_store_t *store, const md_t *md, const md_pkey_t *key,
+                           apr_pool_t *p)
 {
     apr_array_header_t *chain;
-    md_pkey_t *pkey;
     const md_cert_t *cert;
 
     if (md_store_load_certs(store, MD_SG_DOMAINS, md->name, MD_FN_FALLBACK_CERT, &chain, p)
-        != APR_SUCCESS
-        || md_store_load_pkey(store, MD_SG_DOMAINS, md->name, MD_FN_FALLBACK_PKEY, &pkey, p)
         != APR_SUCCESS) {
         return 0;
     }
     cert = MD_ARR_IDX(chain, 0, const md_cert_t *);
-    return md_cert_matches_key(cert, pkey) && md_cert_covers(cert, md->domains)
+    return md_cert_matches_key(cert, key) && md_cert_covers(cert, md->domains)
         && md_cert_valid_until(cert) > apr_time_now() + FALLBACK_MIN_LEFT;
 }
 
@@ -668,7 +687,7 @@ apr_status_t md_reg_fallback_files(const char **pkeyfile, const char **pcertfile
     apr_status_t rv = APR_SUCCESS;
 
     apr_pool_create(&ptemp, p);
-    if (!fallback_usable(store, md, ptemp)) {
+    if (!fallback_usable(store, md, fallback_key, ptemp)) {
         md_cert_t *cert;
         apr_array_header_t *chain = apr_array_make(ptemp, 1, sizeof(md_cert_t *));
 
@@ -678,17 +697,13 @@ apr_status_t md_reg_fallback_files(const char **pkeyfile, const char **pcertfile
             goto leave;
         }
         APR_ARRAY_PUSH(chain, md_cert_t *) = cert;
-        rv = md_store_save_pkey(store, MD_SG_DOMAINS, md->name, MD_FN_FALLBACK_PKEY,
-                                fallback_key, ptemp);
-        if (rv == APR_SUCCESS) {
-            rv = md_store_save_certs(store, MD_SG_DOMAINS, md->name, MD_FN_FALLBACK_CERT,
-                                     chain, ptemp);
-        }
+        rv = md_store_save_certs_volatile(store, MD_SG_DOMAINS, md->name, MD_FN_FALLBACK_CERT,
+                                          chain, ptemp);
         if (rv != APR_SUCCESS) {
             goto leave;
         }
     }
-    rv = md_store_get_fname(store, MD_SG_DOMAINS, md->name, MD_FN_FALLBACK_PKEY, pkeyfile, p);
+    rv = md_store_get_fname(store, MD_SG_NONE, NULL, MD_FN_FALLBACK_PKEY, pkeyfile, p);
     if (rv == APR_SUCCESS) {
         rv = md_store_get_fname(store, MD_SG_DOMAINS, md->name, MD_FN_FALLBACK_CERT,
                                 pcertfile, p);

@@ -87,9 +87,15 @@ apr_status_t md_reg_cred_files(const char **pkeyfile, const char **pcertfile,
                                md_store_t *store, const md_t *md,
                                const md_pkey_spec_t *spec, apr_pool_t *p);
 
+/* The one key that signs every fallback certificate: loaded from the
+ * store's base (fallback-privkey.pem, root-only), or made (EC P-256, cheap)
+ * and saved there when missing or unreadable. */
+apr_status_t md_reg_fallback_key(md_pkey_t **pkey, md_store_t *store, apr_pool_t *p);
+
 /* Paths of a self-signed fallback certificate for md, signed with the
- * shared fallback key; created (or refreshed when names changed or it
- * expires within a day) as needed. */
+ * shared fallback key (from md_reg_fallback_key); created (or refreshed when
+ * names changed or it expires within a day) as needed. Fallback
+ * certificates are saved MD_STORE_VOLATILE: they are made again if lost. */
 apr_status_t md_reg_fallback_files(const char **pkeyfile, const char **pcertfile,
                                    md_store_t *store, const md_t *md, md_pkey_t *fallback_key,
                                    apr_pool_t *p);

@@ -178,7 +178,7 @@ apr_status_t md_store_save_pkey(md_store_t *store, md_store_group_t group, const
                       "private key", where(store, group, name, aspect, ptemp));
     }
     else if (rv == APR_SUCCESS) {
-        rv = store->ops->save(store, group, name, aspect, pem, len, 1, ptemp);
+        rv = store->ops->save(store, group, name, aspect, pem, len, MD_STORE_SECRET, ptemp);
     }
     apr_pool_destroy(ptemp);
     return rv;
@@ -208,9 +208,9 @@ apr_status_t md_store_load_certs(md_store_t *store, md_store_group_t group, cons
     return rv;
 }
 
-apr_status_t md_store_save_certs(md_store_t *store, md_store_group_t group, const char *name,
-                                 const char *aspect, const apr_array_header_t *certs,
-                                 apr_pool_t *p)
+static apr_status_t save_certs(md_store_t *store, md_store_group_t group, const char *name,
+                               const char *aspect, const apr_array_header_t *certs, int flags,
+                               apr_pool_t *p)
 {
     const char *pem = NULL;
     apr_size_t len = 0;
@@ -226,7 +226,21 @@ apr_status_t md_store_save_certs(md_store_t *store, md_store_group_t group, cons
                       "certificates", where(store, group, name, aspect, p));
         return rv;
     }
-    return store->ops->save(store, group, name, aspect, pem, len, 0, p);
+    return store->ops->save(store, group, name, aspect, pem, len, flags, p);
+}
+
+apr_status_t md_store_save_certs(md_store_t *store, md_store_group_t group, const char *name,
+                                 const char *aspect, const apr_array_header_t *certs,
+                                 apr_pool_t *p)
+{
+    return save_certs(store, group, name, aspect, certs, 0, p);
+}
+
+apr_status_t md_store_save_certs_volatile(md_store_t *store, md_store_group_t group,
+                                          const char *name, const char *aspect,
+                                          const apr_array_header_t *certs, apr_pool_t *p)
+{
+    return save_certs(store, group, name, aspect, certs, MD_STORE_VOLATILE, p);
 }
 
 apr_status_t md_store_load_text(md_store_t *store, md_store_group_t group, const char *name,

@@ -41,6 +41,10 @@ const char *md_store_group_name(md_store_group_t group);
 
 typedef struct md_store_t md_store_t;
 
+/* Flags of save. */
+#define MD_STORE_SECRET     0x1
+#define MD_STORE_VOLATILE   0x2
+
 /* The operations an implementation provides. All allocate results from p.
  * APR_ENOENT means "not there" everywhere. */
 typedef struct md_store_ops_t {
@@ -48,11 +52,14 @@ typedef struct md_store_ops_t {
     apr_status_t (*load)(md_store_t *store, md_store_group_t group, const char *name,
                          const char *aspect, char **pdata, apr_size_t *plen, apr_pool_t *p);
     /* Replace the value atomically and durably (a reader sees the old or the
-     * new value, never a mix; after return it survives a crash). secret
-     * values are never readable by anyone but the owner. */
+     * new value, never a mix; after return it survives a crash). flags:
+     * MD_STORE_SECRET values are never readable by anyone but the owner;
+     * MD_STORE_VOLATILE values are still replaced atomically but need not
+     * survive a crash (they can be made again: fallback certificates), so
+     * the store may skip flushing them. */
     apr_status_t (*save)(md_store_t *store, md_store_group_t group, const char *name,
                          const char *aspect, const char *data, apr_size_t len,
-                         int secret, apr_pool_t *p);
+                         int flags, apr_pool_t *p);
     apr_status_t (*remove)(md_store_t *store, md_store_group_t group, const char *name,
                            const char *aspect, apr_pool_t *p);
     /* Remove the item with all its aspects. */
@@ -173,6 +180,11 @@ apr_status_t md_store_load_certs(md_store_t *store, md_store_group_t group, cons
 apr_status_t md_store_save_certs(md_store_t *store, md_store_group_t group, const char *name,
                                  const char *aspect, const apr_array_header_t *certs,
                                  apr_pool_t *p);
+/* The same, but MD_STORE_VOLATILE: for certificates that are made again
+ * when lost (fallbacks), so thousands of them do not cost an fsync each. */
+apr_status_t md_store_save_certs_volatile(md_store_t *store, md_store_group_t group,
+                                          const char *name, const char *aspect,
+                                          const apr_array_header_t *certs, apr_pool_t *p);
 
 /* Text values (challenge responses). */
 apr_status_t md_store_load_text(md_store_t *store, md_store_group_t group, const char *name,

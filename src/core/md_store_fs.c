@@ -280,7 +280,7 @@ static apr_status_t create_store_json(const fs_store_t *fs, apr_pool_t *ptemp)
         rv = APR_ENOMEM;
         goto leave;
     }
-    rv = md_fsio_write_atomic(fs->base, MD_FN_STORE_JSON, text, strlen(text), MODE_SECRET, 0,
+    rv = md_fsio_write_atomic(fs->base, MD_FN_STORE_JSON, text, strlen(text), MODE_SECRET, 0, 1,
                               ptemp);
 leave:
     md_fsio_cleanse(key, sizeof(key));
@@ -348,7 +348,7 @@ static apr_status_t fs_load(md_store_t *store, md_store_group_t group, const cha
 }
 
 static apr_status_t fs_save(md_store_t *store, md_store_group_t group, const char *name,
-                            const char *aspect, const char *data, apr_size_t len, int secret,
+                            const char *aspect, const char *data, apr_size_t len, int flags,
                             apr_pool_t *p)
 {
     fs_store_t *fs = fs_of(store);
@@ -364,7 +364,9 @@ static apr_status_t fs_save(md_store_t *store, md_store_group_t group, const cha
     }
     if ((rv = ensure_item_dir(&dir, fs, group, name, ptemp)) == APR_SUCCESS) {
         rv = md_fsio_write_atomic(dir, aspect, data, len,
-                                  secret ? MODE_SECRET : md_fs_modes[group].file, 1, ptemp);
+                                  (flags & MD_STORE_SECRET) ? MODE_SECRET
+                                                            : md_fs_modes[group].file,
+                                  1, !(flags & MD_STORE_VOLATILE), ptemp);
     }
     apr_pool_destroy(ptemp);
     return rv;

@@ -152,7 +152,8 @@ static const char *hook_name(const char *dir, const char *aspect, apr_pool_t *p)
 }
 
 apr_status_t md_fsio_write_atomic(const char *dir, const char *aspect, const char *data,
-                                  apr_size_t len, mode_t mode, int replace, apr_pool_t *p)
+                                  apr_size_t len, mode_t mode, int replace, int durable,
+                                  apr_pool_t *p)
 {
     const char *tmp = NULL;
     const char *path = apr_pstrcat(p, dir, "/", aspect, NULL);
@@ -165,7 +166,7 @@ apr_status_t md_fsio_write_atomic(const char *dir, const char *aspect, const cha
         return rv;
     }
     rv = write_all(fd, data, len);
-    if (rv == APR_SUCCESS && fsync(fd) != 0) {
+    if (rv == APR_SUCCESS && durable && fsync(fd) != 0) {
         rv = md_fsio_err();
     }
     if (close(fd) != 0 && rv == APR_SUCCESS) {
@@ -199,8 +200,7 @@ apr_status_t md_fsio_write_atomic(const char *dir, const char *aspect, const cha
     if (md_testhook_armed()) {
         md_testhook_crash("renamed", hook_name(dir, aspect, p));
     }
-    rv = md_fsio_sync_dir(dir);
-    if (rv != APR_SUCCESS) {
+    if (durable && (rv = md_fsio_sync_dir(dir)) != APR_SUCCESS) {
         md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p, "MD05009: %s: fsync of the directory "
                       "failed", dir);
     }
@@ -439,7 +439,7 @@ apr_status_t md_fsio_copy_dir(const char *src, const char *dst, mode_t dir_mode,
             rv = fn(baton, name, &data, &len, ptemp);
         }
         if (rv == APR_SUCCESS) {
-            rv = md_fsio_write_atomic(dst, name, data, len, file_mode, 1, ptemp);
+            rv = md_fsio_write_atomic(dst, name, data, len, file_mode, 1, 1, ptemp);
         }
         else if (APR_STATUS_IS_ENOENT(rv)) {
             rv = APR_SUCCESS;   /* skipped, or gone meanwhile */

@@ -26,13 +26,15 @@ apr_status_t md_fsio_mkdir(const char *path, mode_t mode, apr_pool_t *p);
 /* fsync a directory, making renames and creations in it durable. */
 apr_status_t md_fsio_sync_dir(const char *path);
 
-/* Write data to dir/name atomically and durably: a new temp file in dir
- * created with mode, written, fsynced, then renamed over the target
- * (replace) or hard-linked to it (!replace: APR_EEXIST if the target
- * exists, which stays untouched); then dir is fsynced. A failure leaves no
- * temp file behind. Temp names start with '.'. */
+/* Write data to dir/name atomically and (if durable) durably: a new temp
+ * file in dir created with mode, written, fsynced, then renamed over the
+ * target (replace) or hard-linked to it (!replace: APR_EEXIST if the target
+ * exists, which stays untouched); then dir is fsynced. Without durable both
+ * fsyncs are skipped: still atomic for readers, but a crash may lose the
+ * value. A failure leaves no temp file behind. Temp names start with '.'. */
 apr_status_t md_fsio_write_atomic(const char *dir, const char *name, const char *data,
-                                  apr_size_t len, mode_t mode, int replace, apr_pool_t *p);
+                                  apr_size_t len, mode_t mode, int replace, int durable,
+                                  apr_pool_t *p);
 
 /* Read a whole regular file of at most max_len bytes (APR_EINVAL if larger
  * or not a regular file). *pdata is NUL-terminated, not counted in *plen. */

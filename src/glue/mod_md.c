@@ -432,14 +432,10 @@ static int md_add_fallback_cert_files(server_rec *s, apr_pool_t *p,
     if (!st || st->has_cert) {
         return DECLINED;
     }
-    if (!runtime->fallback_key) {
-        /* One cheap EC key for every fallback: start-up must not wait for
-         * key generation per MD. */
-        md_pkey_spec_t spec = { MD_PKEY_TYPE_EC, 0, "P-256" };
-
-        if (md_pkey_gen(&runtime->fallback_key, s->process->pconf, &spec) != APR_SUCCESS) {
-            return DECLINED;
-        }
+    if (!runtime->fallback_key
+        && md_reg_fallback_key(&runtime->fallback_key, runtime->store, s->process->pconf)
+        != APR_SUCCESS) {
+        return DECLINED;
     }
     if (md_reg_fallback_files(&keyfile, &certfile, runtime->store, st->md,
                               runtime->fallback_key, p) != APR_SUCCESS) {

@@ -616,18 +616,18 @@ static void test_fsio_write_atomic(void **state)
     const char *dir = make_tmpdir(p);
     const char *path = apr_pstrcat(p, dir, "/v", NULL);
 
-    assert_int_equal(md_fsio_write_atomic(dir, "v", "one", 3, 0640, 1, p), APR_SUCCESS);
+    assert_int_equal(md_fsio_write_atomic(dir, "v", "one", 3, 0640, 1, 1, p), APR_SUCCESS);
     assert_string_equal(read_all(path, p), "one");
     assert_int_equal(mode_of(path), 0640);
-    assert_int_equal(md_fsio_write_atomic(dir, "v", "two", 3, 0600, 1, p), APR_SUCCESS);
+    assert_int_equal(md_fsio_write_atomic(dir, "v", "two", 3, 0600, 1, 1, p), APR_SUCCESS);
     assert_string_equal(read_all(path, p), "two");
     assert_int_equal(mode_of(path), 0600);
     /* without replace an existing value stays */
-    assert_int_equal(md_fsio_write_atomic(dir, "v", "three", 5, 0600, 0, p), APR_EEXIST);
+    assert_int_equal(md_fsio_write_atomic(dir, "v", "three", 5, 0600, 0, 1, p), APR_EEXIST);
     assert_string_equal(read_all(path, p), "two");
     /* a failure (no such directory) leaves nothing */
     assert_int_not_equal(md_fsio_write_atomic(apr_pstrcat(p, dir, "/none", NULL), "v", "x", 1,
-                                              0600, 1, p), APR_SUCCESS);
+                                              0600, 1, 1, p), APR_SUCCESS);
     assert_int_equal(count_entries(dir), 1);
 }
 
