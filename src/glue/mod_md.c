@@ -77,55 +77,50 @@ static int is_dry_run(void)
     return ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG;
 }
 
-/* Is the vhost name the MD name? An IPv6 address may be written "[::1]"
- * (httpd takes no IPv6 ServerName, only a ServerAlias). */
-static int name_is(const char *vhost_name, const char *name)
+/* The MD a vhost name belongs to: names are looked up lower case, an IPv6
+ * literal without the brackets of "[::1]" (httpd takes no IPv6 ServerName,
+ * only a ServerAlias, written either way). */
+static md_t *md_for_name(apr_hash_t *by_name, const char *vhost_name, apr_pool_t *p)
 {
-    size_t len = strlen(name);
+    size_t len = strlen(vhost_name);
+    const char *name = vhost_name;
 
-    if (vhost_name[0] == '[' && strlen(vhost_name) == len + 2 && vhost_name[len + 1] == ']') {
-        return !strncasecmp(vhost_name + 1, name, len);
+    if (len > 2 && vhost_name[0] == '[' && vhost_name[len - 1] == ']') {
+        name = apr_pstrndup(p, vhost_name + 1, len - 2);
     }
-    return !strcasecmp(vhost_name, name);
+    return apr_hash_get(by_name, md_util_str_tolower(p, name), APR_HASH_KEY_STRING);
 }
 
-static int server_has_name(const server_rec *s, const char *name)
+/* The MD that s belongs to: the one containing its ServerName or an alias.
+ * *pother is set to a second MD if the names of s are in two. */
+static md_t *md_for_server(const server_rec *s, apr_hash_t *by_name, md_t **pother,
+                           apr_pool_t *p)
+{
+    md_t *found = NULL, *md;
+    int i;
+
+    *pother = NULL;
+    if (s->server_hostname) {
+        found = md_for_name(by_name, s->server_hostname, p);
+    }
+    for (i = 0; s->names && i < s->names->nelts; ++i) {
+        md = md_for_name(by_name, MD_ARR_IDX(s->names, i, const char *), p);
+        if (md && found && md != found) {
+            *pother = md;
+            break;
+        }
+        found = found ? found : md;
+    }
+    return found;
+}
+
+static void index_names(apr_hash_t *by_name, md_t *md)
 {
     int i;
 
-    if (s->server_hostname && name_is(s->server_hostname, name)) {
-        return 1;
+    for (i = 0; i < md->domains->nelts; ++i) {
+        apr_hash_set(by_name, MD_ARR_IDX(md->domains, i, const char *), APR_HASH_KEY_STRING, md);
     }
-    for (i = 0; s->names && i < s->names->nelts; ++i) {
-        if (name_is(MD_ARR_IDX(s->names, i, const char *), name)) {
-            return 1;
-        }
-    }
-    return 0;
-}
-
-/* The MD that s belongs to: the one containing its ServerName or an alias. */
-static md_t *md_for_server(const server_rec *s, apr_array_header_t *mds, md_t **pother)
-{
-    md_t *found = NULL;
-    int i, j;
-
-    *pother = NULL;
-    for (i = 0; i < mds->nelts; ++i) {
-        md_t *md = MD_ARR_IDX(mds, i, md_t *);
-
-        for (j = 0; j < md->domains->nelts; ++j) {
-            if (server_has_name(s, MD_ARR_IDX(md->domains, j, const char *))) {
-                if (found && found != md) {
-                    *pother = md;
-                    return found;
-                }
-                found = md;
-                break;
-            }
-        }
-    }
-    return found;
 }
 
 /* With MDMembers auto, a vhost's other names join its MD. */
@@ -181,10 +176,16 @@ static apr_status_t assign_servers(apr_hash_t *server_mds, server_rec *base,
                                    mod_md_global_t *g, apr_pool_t *p)
 {
     apr_hash_t *used = apr_hash_make(p);
+    apr_hash_t *by_name = apr_hash_make(p);   /* domain -> md_t* */
     server_rec *s;
     const char *err;
     int i;
 
+    /* Domains are stored lower case; a hash keeps matching linear in the
+     * number of vhosts and names, which matters with thousands of MDs. */
+    for (i = 0; i < g->mds->nelts; ++i) {
+        index_names(by_name, MD_ARR_IDX(g->mds, i, md_t *));
+    }
     for (s = base; s; s = s->next) {
         server_rec **key;
         md_t *md, *other;
@@ -192,7 +193,7 @@ static apr_status_t assign_servers(apr_hash_t *server_mds, server_rec *base,
         if (s == base && !g->manage_base_server) {
             continue;
         }
-        md = md_for_server(s, g->mds, &other);
+        md = md_for_server(s, by_name, &other, p);
         if (other) {
             ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s,
                          "MD11002: the virtual host at %s:%u has names in two MDs, %s "
@@ -211,6 +212,7 @@ static apr_status_t assign_servers(apr_hash_t *server_mds, server_rec *base,
         apr_hash_set(used, md->name, APR_HASH_KEY_STRING, md);
         if (md->transitive) {
             add_vhost_names(md, s, p);
+            index_names(by_name, md);
         }
         default_contact(md, s->server_admin, p);
     }
