@@ -531,7 +531,9 @@ static const char *set_mdomain(cmd_parms *cmd, void *dc, int argc, char *const a
         return apr_psprintf(cmd->pool, "MDomain: not allowed inside <MDomainSet %s>; "
                             "add names to it with MDMember", sc->current->name);
     }
-    if ((err = ap_check_cmd_context(cmd, GLOBAL_ONLY))) {
+    /* As the stock module: also inside <VirtualHost>, where it defines the
+     * same global MD (existing configs put it next to the vhost it serves). */
+    if ((err = ap_check_cmd_context(cmd, NOT_IN_DIR_LOC_FILE))) {
         return err;
     }
     return md_define(cmd, argc, (const char *const *)argv, &md, &set);

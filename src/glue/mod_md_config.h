@@ -41,7 +41,8 @@
  * The per-MD directives (MDMembers .. MDRequireHttps above) are allowed in
  * the server config (outside any VirtualHost: they become the defaults of
  * every MD) and inside an MD section (they apply to that MD and win). As
- * in the stock module they are rejected inside <VirtualHost>. The per-
+ * in the stock module they are rejected inside <VirtualHost> (MDomain itself
+ * is allowed there, defining the same global MD). The per-
  * server struct still carries and merges them, so a later directive that
  * is allowed per vhost only needs a different context check.
  *

@@ -119,3 +119,15 @@ def test_md_without_vhost_warns_but_server_starts(apache):
     apache.wait_for_log(r"\[md:warn\].*unused\.test")
     assert apache.running
     assert apache.http_get("plain.test", "/index.html").status == 200
+
+
+def test_mdomain_inside_virtualhost_is_accepted_and_managed(apache):
+    """As with the stock module, MDomain may stand inside the VirtualHost it
+    is for; it defines the same MD as at the top level."""
+    conf = apache.config()
+    conf.add_vhost("invhost.test", lines=["MDomain invhost.test"])
+    conf.write()
+    rc, out = apache.config_test()
+    assert rc == 0, out
+    apache.start()
+    apache.wait_staged("invhost.test")
