@@ -9,6 +9,7 @@ configuration sees it, and what it was asked to do.
 """
 import json
 import os
+import shutil
 
 SCRIPT = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                       "dns01_challtestsrv.py")
@@ -23,9 +24,14 @@ class Dns01Program:
         os.makedirs(self.log_dir, exist_ok=True)
         os.chmod(self.log_dir, 0o777)
         self.log_path = os.path.join(self.log_dir, "calls.jsonl")
+        # A copy the children can run: the checkout itself may sit below a
+        # directory www-data cannot enter (a clone in a 0700 temp dir).
+        self.script = os.path.join(self.log_dir, os.path.basename(SCRIPT))
+        shutil.copyfile(SCRIPT, self.script)
+        os.chmod(self.script, 0o755)
 
     def directive(self, fail=None):
-        words = ["MDChallengeDns01", SCRIPT, self.challtestsrv.mgmt_url, self.log_path]
+        words = ["MDChallengeDns01", self.script, self.challtestsrv.mgmt_url, self.log_path]
         if fail:
             words.append(fail)
         return " ".join(words)
