@@ -97,6 +97,9 @@ typedef struct md_t {
     apr_array_header_t *pkey_files;
 
     /* From the configuration only, never stored: */
+    int renew_window_set;             /* MDRenewWindow applies (else the default window,
+                                       * and short-lived certificates renew at half
+                                       * their lifetime: md_renew_at) */
     const char *defn_name;            /* config file the MD was defined in */
     unsigned defn_line_number;        /* and the line */
 } md_t;

@@ -376,6 +376,8 @@ static apr_status_t send_req(md_acme_resp_t **presp, md_acme_t *acme, const char
     if (rv != APR_SUCCESS) {
         md_stats_count(md_stats_current(), acme->url, 1);
         md_result_printf(result, rv, "%s %s: %s", method, url, apr_strerror(rv, buf, sizeof(buf)));
+        /* No answer, so no Retry-After: one from an earlier response is stale. */
+        result->retry_after = 0;
         return rv;
     }
     rv = md_acme_handle_response(presp, acme, hresp, method, want_json, result, p);
@@ -448,12 +450,51 @@ static apr_array_header_t *read_profiles(md_acme_t *acme, json_t *profiles)
     return names;
 }
 
+apr_status_t md_acme_setup_from(md_acme_t *acme, const json_t *dir, md_result_t *result)
+{
+    const json_t *meta;
+    const char *tos;
+    apr_status_t rv;
+
+    if (!json_is_object(dir)) {
+        md_result_printf(result, APR_EINVAL, "the ACME directory at %s is not a JSON object",
+                         acme->url);
+        return APR_EINVAL;
+    }
+    if ((rv = dir_url(&acme->url_new_nonce, acme, dir, MD_KEY_NEW_NONCE, 1, result))
+        || (rv = dir_url(&acme->url_new_account, acme, dir, MD_KEY_NEW_ACCOUNT, 1, result))
+        || (rv = dir_url(&acme->url_new_order, acme, dir, MD_KEY_NEW_ORDER, 1, result))
+        || (rv = dir_url(&acme->url_revoke, acme, dir, MD_KEY_REVOKE_CERT, 0, result))
+        || (rv = dir_url(&acme->url_key_change, acme, dir, MD_KEY_KEY_CHANGE, 0, result))) {
+        acme->url_new_nonce = acme->url_new_account = acme->url_new_order = NULL;
+        return rv;
+    }
+    /* RFC 9773 §4: a CA that offers ARI names the renewalInfo base URL. An
+     * unusable one means no ARI, not a broken directory. */
+    acme->url_renewal_info = NULL;
+    if (md_json_get_str(dir, MD_KEY_RENEWAL_INFO)
+        && dir_url(&acme->url_renewal_info, acme, dir, MD_KEY_RENEWAL_INFO, 0, result)
+           != APR_SUCCESS) {
+        md_result_reset(result);
+        acme->url_renewal_info = NULL;
+    }
+    acme->tos = NULL;
+    acme->eab_required = 0;
+    acme->profiles = NULL;
+    meta = md_json_get_obj(dir, MD_KEY_META);
+    if (meta) {
+        tos = md_json_get_str(meta, MD_KEY_TOS_URL);
+        acme->tos = tos ? apr_pstrdup(acme->p, tos) : NULL;
+        acme->eab_required = md_json_get_bool(meta, MD_KEY_EAB_REQUIRED, 0);
+        acme->profiles = read_profiles(acme, md_json_get_obj(meta, MD_KEY_PROFILES));
+    }
+    return APR_SUCCESS;
+}
+
 apr_status_t md_acme_setup(md_acme_t *acme, md_result_t *result)
 {
     md_acme_resp_t *resp;
     apr_pool_t *p;
-    const json_t *meta;
-    const char *tos;
     apr_status_t rv;
 
     rv = apr_pool_create(&p, acme->p);
@@ -462,51 +503,19 @@ apr_status_t md_acme_setup(md_acme_t *acme, md_result_t *result)
     }
     result = result_or_scratch(result, p);
     rv = md_acme_get(&resp, acme, acme->url, result, p);
-    if (rv != APR_SUCCESS) {
-        goto leave;
+    if (rv == APR_SUCCESS) {
+        rv = md_acme_setup_from(acme, resp->json, result);
     }
-    if (!json_is_object(resp->json)) {
-        rv = APR_EINVAL;
-        md_result_printf(result, rv, "the ACME directory at %s is not a JSON object",
-                         acme->url);
-        goto leave;
+    if (rv == APR_SUCCESS) {
+        acme->dir_json = apr_pstrmemdup(acme->p, resp->body, resp->body_len);
+        md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, p, "MD04006: ACME directory %s read%s%s"
+                      "%s%s%s", acme->url, acme->tos ? ", terms of service at " : "",
+                      acme->tos ? md_util_str_printable(p, acme->tos, 256) : "",
+                      acme->url_renewal_info ? ", offers ARI" : "",
+                      acme->profiles ? ", profiles: " : "",
+                      acme->profiles ? md_array_str_join(acme->profiles, " ", p) : "");
     }
-    if ((rv = dir_url(&acme->url_new_nonce, acme, resp->json, MD_KEY_NEW_NONCE, 1, result))
-        || (rv = dir_url(&acme->url_new_account, acme, resp->json, MD_KEY_NEW_ACCOUNT, 1,
-                         result))
-        || (rv = dir_url(&acme->url_new_order, acme, resp->json, MD_KEY_NEW_ORDER, 1, result))
-        || (rv = dir_url(&acme->url_revoke, acme, resp->json, MD_KEY_REVOKE_CERT, 0, result))
-        || (rv = dir_url(&acme->url_key_change, acme, resp->json, MD_KEY_KEY_CHANGE, 0,
-                         result))) {
-        goto leave;
-    }
-    /* RFC 9773 §4: a CA that offers ARI names the renewalInfo base URL. An
-     * unusable one means no ARI, not a broken directory. */
-    acme->url_renewal_info = NULL;
-    if (md_json_get_str(resp->json, MD_KEY_RENEWAL_INFO)
-        && dir_url(&acme->url_renewal_info, acme, resp->json, MD_KEY_RENEWAL_INFO, 0, result)
-           != APR_SUCCESS) {
-        md_result_reset(result);
-        acme->url_renewal_info = NULL;
-    }
-    acme->tos = NULL;
-    acme->eab_required = 0;
-    acme->profiles = NULL;
-    meta = md_json_get_obj(resp->json, MD_KEY_META);
-    if (meta) {
-        tos = md_json_get_str(meta, MD_KEY_TOS_URL);
-        acme->tos = tos ? apr_pstrdup(acme->p, tos) : NULL;
-        acme->eab_required = md_json_get_bool(meta, MD_KEY_EAB_REQUIRED, 0);
-        acme->profiles = read_profiles(acme, md_json_get_obj(meta, MD_KEY_PROFILES));
-    }
-    md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, p, "MD04006: ACME directory %s read%s%s%s%s%s",
-                  acme->url, acme->tos ? ", terms of service at " : "",
-                  acme->tos ? md_util_str_printable(p, acme->tos, 256) : "",
-                  acme->url_renewal_info ? ", offers ARI" : "",
-                  acme->profiles ? ", profiles: " : "",
-                  acme->profiles ? md_array_str_join(acme->profiles, " ", p) : "");
-leave:
-    if (rv != APR_SUCCESS) {
+    else {
         acme->url_new_nonce = acme->url_new_account = acme->url_new_order = NULL;
         md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, rv, p, "MD04007: reading the ACME directory "
                       "%s failed: %s", acme->url, result->detail ? result->detail : "");

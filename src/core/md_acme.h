@@ -83,6 +83,7 @@ typedef struct md_acme_t {
     apr_status_t (*on_challenge_setup)(void *baton, const char *type, const char *domain,
                                        md_result_t *result, apr_pool_t *p);
     void *on_challenge_setup_baton;
+    const char *dir_json;       /* the directory document md_acme_setup read, or NULL */
 
     const char *nonce;          /* next nonce to use, or NULL */
 
@@ -126,6 +127,11 @@ int md_acme_profile_offered(const md_acme_t *acme, const char *profile);
  * newOrder), meta (termsOfService, externalAccountRequired, profiles) and
  * renewalInfo. Network. */
 apr_status_t md_acme_setup(md_acme_t *acme, md_result_t *result);
+
+/* What md_acme_setup does with the directory it read, for a directory
+ * document the caller already has (e.g. another session's dir_json, read
+ * a moment ago). No network. */
+apr_status_t md_acme_setup_from(md_acme_t *acme, const json_t *dir, md_result_t *result);
 
 /* Plain GET (the directory only; RFC 8555 wants POST-as-GET otherwise). */
 apr_status_t md_acme_get(md_acme_resp_t **presp, md_acme_t *acme, const char *url,
@@ -217,7 +223,7 @@ apr_status_t md_acme_order_new_ext(md_acme_order_t **porder, md_acme_t *acme,
 apr_status_t md_acme_order_update(md_acme_order_t *order, md_acme_t *acme,
                                   md_result_t *result, apr_pool_t *p);
 /* Poll until the order is ready (or valid), with backoff starting at
- * 100 ms, honouring Retry-After, at most timeout. APR_EINVAL if it became
+ * 20 ms, honouring Retry-After, at most timeout. APR_EINVAL if it became
  * invalid (result has the failed authorization's problem), APR_TIMEUP when
  * time ran out. Network. */
 apr_status_t md_acme_order_await_ready(md_acme_order_t *order, md_acme_t *acme,

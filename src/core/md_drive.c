@@ -24,6 +24,7 @@
 #include "md_challenges.h"
 #include "md_drive.h"
 #include "md_json.h"
+#include "md_keygen.h"
 #include "md_keys.h"
 #include "md_log.h"
 #include "md_reg.h"
@@ -44,8 +45,9 @@ static void progress(const md_drive_env_t *env, md_job_t *job, md_result_t *resu
     md_job_save(job, env->store, p);
 }
 
-static apr_status_t use_account(const md_drive_env_t *env, md_acme_t *acme, const md_t *md,
-                                md_job_t *job, md_result_t *result, apr_pool_t *p)
+static apr_status_t find_or_register(const md_drive_env_t *env, md_acme_t *acme,
+                                     const md_t *md, md_job_t *job, md_result_t *result,
+                                     apr_pool_t *p)
 {
     apr_status_t rv;
 
@@ -60,6 +62,67 @@ static apr_status_t use_account(const md_drive_env_t *env, md_acme_t *acme, cons
     md_result_reset(result);
     progress(env, job, result, "Creating new ACME account", p);
     return md_acme_acct_register(acme, md->contacts, md->ca_agreement, result, p);
+}
+
+/* Concurrent drives select accounts one at a time, so that N MDs starting
+ * together share one new account instead of registering N. */
+static apr_status_t use_account(const md_drive_env_t *env, md_acme_t *acme, const md_t *md,
+                                md_job_t *job, md_result_t *result, apr_pool_t *p)
+{
+    apr_status_t rv;
+
+    if (!env->share) {
+        return find_or_register(env, acme, md, job, result, p);
+    }
+    md_drive_share_lock(env->share);
+    rv = md_drive_share_acct_get(env->share, acme, md->contacts, p);
+    if (rv != APR_SUCCESS) {
+        rv = find_or_register(env, acme, md, job, result, p);
+        if (rv == APR_SUCCESS) {
+            md_drive_share_acct_put(env->share, acme, md->contacts);
+        }
+    }
+    md_drive_share_unlock(env->share);
+    return rv;
+}
+
+/* Read the CA's directory, or take the one another drive read lately. */
+static apr_status_t setup_acme(md_acme_t *acme, const md_drive_env_t *env,
+                               md_result_t *result, apr_pool_t *p)
+{
+    json_t *dir = env->share ? md_drive_share_dir_get(env->share, acme->url, p) : NULL;
+    apr_status_t rv;
+
+    if (dir && md_acme_setup_from(acme, dir, result) == APR_SUCCESS) {
+        return APR_SUCCESS;
+    }
+    md_result_reset(result);
+    rv = md_acme_setup(acme, result);
+    if (rv == APR_SUCCESS && env->share && acme->dir_json) {
+        md_drive_share_dir_put(env->share, acme->url, acme->dir_json);
+    }
+    return rv;
+}
+
+const char *md_drive_ca_url(const md_t *md, int errors, int failover)
+{
+    int n = md->ca_urls ? md->ca_urls->nelts : 0;
+    int start = 0;
+    int i;
+
+    if (n == 0) {
+        return md->ca_effective;
+    }
+    for (i = 0; md->ca_effective && i < n; ++i) {
+        if (!strcmp(MD_ARR_IDX(md->ca_urls, i, const char *), md->ca_effective)) {
+            start = i;
+            break;
+        }
+    }
+    if (n > 1 && failover > 0 && errors > 0) {
+        start = (start + (errors / failover) % n) % n;
+    }
+    return MD_ARR_IDX(md->ca_urls, start, const char *);
 }
 
 /* Remove every challenge response set up for md (all types). */
@@ -242,8 +305,8 @@ static apr_status_t resume_order(md_acme_order_t **porder, const md_drive_env_t 
 /* The key to finalize with: the staged one when resuming an order (it may
  * have been sent in a CSR already), else a new one, saved before use. */
 static apr_status_t get_key(md_pkey_t **ppkey, const md_drive_env_t *env, const md_t *md,
-                            const md_pkey_spec_t *spec, int resumed, md_job_t *job,
-                            md_result_t *result, apr_pool_t *p)
+                            const md_pkey_spec_t *spec, int resumed, md_keygen_t *keygen,
+                            md_job_t *job, md_result_t *result, apr_pool_t *p)
 {
     const char *fname = md_reg_pkey_fname(spec, p);
     const char *kname = md_pkey_spec_name(spec);
@@ -255,7 +318,8 @@ static apr_status_t get_key(md_pkey_t **ppkey, const md_drive_env_t *env, const 
         return APR_SUCCESS;
     }
     progress(env, job, result, apr_psprintf(p, "Creating %s key", kname), p);
-    rv = md_pkey_gen(ppkey, p, spec);
+    /* Started with the order, so usually done by now. */
+    rv = keygen ? md_keygen_finish(ppkey, keygen) : md_pkey_gen(ppkey, p, spec);
     if (rv == APR_SUCCESS) {
         rv = md_store_save_pkey(env->store, MD_SG_STAGING, md->name, fname, *ppkey, p);
     }
@@ -312,6 +376,7 @@ static apr_status_t renew_spec(md_acme_t *acme, const md_drive_env_t *env, const
     const char *kname = md_pkey_spec_name(spec);
     md_acme_order_opts_t opts;
     md_acme_order_t *order = NULL;
+    md_keygen_t *keygen = NULL;
     md_pkey_t *pkey = NULL;
     apr_array_header_t *chain;
     const md_cert_t *leaf;
@@ -335,6 +400,16 @@ static apr_status_t renew_spec(md_acme_t *acme, const md_drive_env_t *env, const
         drop_order(env, md, p);
         order = NULL;
         resumed = 0;
+    }
+    if (!resumed || !md_store_exists(env->store, MD_SG_STAGING, md->name,
+                                     md_reg_pkey_fname(spec, p), p)) {
+        /* A new key will be needed: make it while the CA validates. The
+         * thread is joined when p is cleared, also on the error paths. */
+        rv = md_keygen_start(&keygen, spec, p);
+        if (rv != APR_SUCCESS) {
+            md_result_printf(result, rv, "starting the %s key generation failed", kname);
+            return rv;
+        }
     }
     if (!order) {
         progress(env, job, result, apr_psprintf(p, "Creating new order for %s certificate",
@@ -370,7 +445,8 @@ static apr_status_t renew_spec(md_acme_t *acme, const md_drive_env_t *env, const
         }
     }
     if (order->status == MD_ACME_ORDER_READY) {
-        if ((rv = get_key(&pkey, env, md, spec, resumed, job, result, p)) != APR_SUCCESS) {
+        if ((rv = get_key(&pkey, env, md, spec, resumed, keygen, job, result, p))
+            != APR_SUCCESS) {
             return rv;
         }
         if ((rv = md_csr_create(&csr64, pkey, md->domains, md->must_staple, p))
@@ -388,7 +464,7 @@ static apr_status_t renew_spec(md_acme_t *acme, const md_drive_env_t *env, const
         save_order(env, md, spec, acme, order, p);
         CRASH_POINT("finalized");
     }
-    else if ((rv = get_key(&pkey, env, md, spec, 1, job, result, p)) != APR_SUCCESS) {
+    else if ((rv = get_key(&pkey, env, md, spec, 1, keygen, job, result, p)) != APR_SUCCESS) {
         return rv;
     }
     if (order->status != MD_ACME_ORDER_VALID) {
@@ -455,8 +531,7 @@ apr_status_t md_drive_renew(const md_drive_env_t *env, const md_t *md,
                             const apr_array_header_t *specs, md_job_t *job,
                             md_result_t *result, apr_pool_t *p)
 {
-    const char *ca_url = md->ca_effective ? md->ca_effective
-                                          : MD_ARR_IDX(md->ca_urls, 0, const char *);
+    const char *ca_url = md_drive_ca_url(md, job->errors, env->retry_failover);
     md_acme_chal_env_t cenv;
     apr_array_header_t *types = NULL;
     const char *why = NULL;
@@ -473,6 +548,14 @@ apr_status_t md_drive_renew(const md_drive_env_t *env, const md_t *md,
         specs = md_pkey_specs(md, p);
     }
 
+    if (job->errors > 0 && ca_url && strcmp(ca_url, md_drive_ca_url(md, job->errors - 1,
+                                                                     env->retry_failover))) {
+        /* MDRetryFailover: the saved order belongs to the other CA's account
+         * and is dropped when this attempt does not find it fitting. */
+        md_log_perror(MD_LOG_MARK, MD_LOG_NOTICE, 0, p, "MD08602: %s: %d attempts failed, "
+                      "trying the next CA, %s", md->name, job->errors, ca_url);
+        md_job_log_append(job, "failover", ca_url);
+    }
     check_staging(env, md, p);
     for (i = 0; i < specs->nelts; ++i) {
         if (!staged_spec_done(env->store, md, MD_ARR_IDX(specs, i, const md_pkey_spec_t *), p)) {
@@ -529,7 +612,7 @@ apr_status_t md_drive_renew(const md_drive_env_t *env, const md_t *md,
         rv = md_acme_set_eab(acme, md->ca_eab_kid, md->ca_eab_hmac, md->ca_eab_alg, result);
     }
     if (rv == APR_SUCCESS) {
-        rv = md_acme_setup(acme, result);
+        rv = setup_acme(acme, env, result, p);
     }
     if (rv == APR_SUCCESS) {
         rv = use_account(env, acme, md, job, result, p);
@@ -547,6 +630,10 @@ apr_status_t md_drive_renew(const md_drive_env_t *env, const md_t *md,
     }
     /* Also after a failure: no response may stay behind. */
     teardown_all(acme, &cenv, md, p);
+    if (rv != APR_SUCCESS && env->share && (APR_STATUS_IS_EACCES(rv) || APR_STATUS_IS_ENOENT(rv))) {
+        /* The CA may have refused the account: let the next drive ask it. */
+        md_drive_share_acct_forget(env->share, ca_url);
+    }
     if (rv == APR_SUCCESS) {
         rv = stage_md(env, md, ca_url, acme->acct ? acme->acct->id : NULL, result, p);
     }

@@ -7,6 +7,7 @@
 
 #include <apr_pools.h>
 #include "md.h"
+#include "md_drive_share.h"
 #include "md_job.h"
 #include "md_result.h"
 #include "md_store.h"
@@ -28,10 +29,21 @@ typedef struct md_drive_env_t {
     const char *https_host;
     apr_interval_time_t dns01_timeout;  /* per run of the dns-01 program */
     md_watch_t *watch;            /* ARI and the admin's programs (md_watch.h), or NULL */
+    md_drive_share_t *share;      /* account and directories shared by concurrent
+                                   * drives (md_drive_share.h), or NULL */
+    int retry_failover;           /* failed attempts before the next CA; 0: never */
 } md_drive_env_t;
 
+/* The CA (directory URL) for an attempt after `errors` failed ones in a
+ * row: md->ca_effective (the one that issued last, if still configured) or
+ * the first of md->ca_urls, moving on to the next URL, round the list,
+ * after every `failover` failures (MDRetryFailover). */
+const char *md_drive_ca_url(const md_t *md, int errors, int failover);
+
 /* One attempt at new certificates for md: one order per key spec in specs
- * (md_pkey_spec_t*; NULL: every spec of md), each with a new key. What an
+ * (md_pkey_spec_t*; NULL: every spec of md), each with a new key, at the CA
+ * md_drive_ca_url(md, job->errors, env->retry_failover) (a staged set or
+ * saved order of another CA is dropped). What an
  * earlier attempt left in staging/ is resumed (the saved order.json, the
  * staged key it was finalized with, specs already staged) instead of
  * ordering again; a complete staged set is never ordered again. The
@@ -42,6 +54,9 @@ typedef struct md_drive_env_t {
  * result says what went wrong (with the CA's problem) and the job's error
  * count grows; challenge responses are always torn down. Blocks on the
  * network.
+ * Several may run at once on different MDs (env->share set); the store and
+ * env->share are their only shared state. A new key is generated on a
+ * thread of its own while the order's domains are validated (md_keygen.h).
  * With env->watch: MDMessageCmd "renewing" first (a failure vetoes the
  * attempt), "challenge-setup:..." per challenge (same), "renewed" (and
  * MDNotifyCmd) or "errored" at the end; newOrder carries "profile" and

@@ -4,6 +4,8 @@
 #include <apr_date.h>
 #include <apr_strings.h>
 
+#include "md_crypt.h"
+
 #include "md_job.h"
 #include "md_json.h"
 #include "md_keys.h"
@@ -167,6 +169,70 @@ apr_interval_time_t md_job_retry_delay(int errors, apr_interval_time_t base)
     return delay > MD_JOB_RETRY_MAX ? MD_JOB_RETRY_MAX : delay;
 }
 
+/* RFC 8555 §6.7 (and RFC 8738/9115 additions) problem types that say the
+ * request itself was wrong, by their name after the URN prefix. */
+static const char *const input_problems[] = {
+    "badCSR", "badPublicKey", "badRevocationReason", "badSignatureAlgorithm",
+    "invalidContact", "malformed", "rejectedIdentifier", "unauthorized",
+    "unsupportedContact", "unsupportedIdentifier", "externalAccountRequired",
+    "userActionRequired", NULL
+};
+#define PROBLEM_PREFIX      "urn:ietf:params:acme:error:"
+#define PROBLEM_PREFIX_V1   "urn:acme:error:"
+
+int md_job_is_input_error(const md_result_t *result)
+{
+    const char *name;
+    int i;
+
+    if (!result || result->status == APR_SUCCESS || !result->problem) {
+        return 0;
+    }
+    name = result->problem;
+    if (!strncmp(name, PROBLEM_PREFIX, strlen(PROBLEM_PREFIX))) {
+        name += strlen(PROBLEM_PREFIX);
+    }
+    else if (!strncmp(name, PROBLEM_PREFIX_V1, strlen(PROBLEM_PREFIX_V1))) {
+        name += strlen(PROBLEM_PREFIX_V1);
+    }
+    else {
+        return 0;
+    }
+    for (i = 0; input_problems[i]; ++i) {
+        if (!strcmp(name, input_problems[i])) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+apr_time_t md_job_next_retry(const md_result_t *result, int errors, apr_interval_time_t base,
+                             apr_time_t now)
+{
+    apr_interval_time_t delay;
+    apr_time_t next;
+    unsigned char r = 0;
+
+    if (md_job_is_input_error(result)) {
+        delay = MD_JOB_RETRY_MAX;
+    }
+    else {
+        delay = md_job_retry_delay(errors, base > 0 ? base : MD_JOB_RETRY_BASE);
+        if (md_crypt_random(&r, 1) == APR_SUCCESS) {
+            /* delay / 5 first: delay * r could overflow near the cap. */
+            delay -= (delay / 5) * r / 255;
+        }
+    }
+    next = now + delay;
+    if (result && result->retry_after > next) {
+        next = result->retry_after;
+        if (next > now + MD_JOB_RETRY_AFTER_MAX) {
+            next = now + MD_JOB_RETRY_AFTER_MAX;
+        }
+    }
+    return next;
+}
+
 void md_job_end_run(md_job_t *job, const md_result_t *result)
 {
     apr_time_t now = apr_time_now();
@@ -183,14 +249,13 @@ void md_job_end_run(md_job_t *job, const md_result_t *result)
         md_job_log_append(job, "finished", NULL);
     }
     else {
-        ++job->errors;
-        job->finished = 0;
-        job->next_run = now + md_job_retry_delay(job->errors, MD_JOB_RETRY_BASE);
-        if (result->retry_after > job->next_run) {
-            job->next_run = result->retry_after;
-        }
         apr_pool_t *ptemp;
 
+        if (job->errors < 1000000) {
+            ++job->errors;
+        }
+        job->finished = 0;
+        job->next_run = md_job_next_retry(result, job->errors, job->retry_base, now);
         apr_pool_create(&ptemp, job->p);
         md_job_log_append(job, "errored", md_result_to_string(result, ptemp));
         apr_pool_destroy(ptemp);

@@ -10,10 +10,14 @@
 #include <jansson.h>
 #include "md_result.h"
 #include "md_store.h"
+#include "md_time.h"
 
 #define MD_JOB_LOG_MAX          50
 #define MD_JOB_RETRY_BASE       apr_time_from_sec(5)
 #define MD_JOB_RETRY_MAX        apr_time_from_sec(MD_SECS_PER_DAY)
+/* A CA's Retry-After further out than this is taken as this: a hostile or
+ * broken CA must not stop renewals until the certificate expires. */
+#define MD_JOB_RETRY_AFTER_MAX  apr_time_from_sec(7 * MD_SECS_PER_DAY)
 
 typedef struct md_job_t {
     apr_pool_t *p;              /* owns everything below */
@@ -28,6 +32,8 @@ typedef struct md_job_t {
     json_t *unknown;            /* members of the loaded job.json we do not use
                                  * (the stock module's), written back as they were */
     int dirty;                  /* changed since loaded/saved */
+    /* Policy, set by the caller (not persisted): */
+    apr_interval_time_t retry_base; /* first retry delay (MDRetryDelay); 0: MD_JOB_RETRY_BASE */
 } md_job_t;
 
 /* A fresh job in its own subpool of p. */
@@ -43,13 +49,30 @@ apr_status_t md_job_save(md_job_t *job, md_store_t *store, apr_pool_t *ptemp);
 void md_job_log_append(md_job_t *job, const char *type, const char *detail);
 
 /* Record the end of an attempt: on success, errors reset and finished set;
- * on failure, errors grow and next_run is set by md_job_retry_delay, or to
- * the CA's Retry-After when that is later. */
+ * on failure, errors grow and next_run is set by md_job_next_retry. */
 void md_job_end_run(md_job_t *job, const md_result_t *result);
 
 /* Delay before the next attempt after n failed ones: base doubling per
- * error, capped at MD_JOB_RETRY_MAX, never overflowing. */
+ * error, capped at MD_JOB_RETRY_MAX, never overflowing. No jitter. */
 apr_interval_time_t md_job_retry_delay(int errors, apr_interval_time_t base);
+
+/* When to try again after a failed attempt that ended with result, the
+ * errors-th failure in a row:
+ *  - an input error the CA reported (md_job_is_input_error): the cap,
+ *    MD_JOB_RETRY_MAX, since the same request fails the same way;
+ *  - else md_job_retry_delay(errors, base) made up to 20% shorter at
+ *    random, so that servers that failed together drift apart (the cap
+ *    holds);
+ *  - and never before the CA's Retry-After (result->retry_after, e.g. with
+ *    rateLimited), itself capped at now + MD_JOB_RETRY_AFTER_MAX. */
+apr_time_t md_job_next_retry(const md_result_t *result, int errors, apr_interval_time_t base,
+                             apr_time_t now);
+
+/* Did the CA reject our input (RFC 8555 §6.7: malformed, badCSR,
+ * rejectedIdentifier, unauthorized, ...)? Retrying soon would only repeat
+ * the same request. Validation failures (connection, dns, incorrectResponse,
+ * ...) are not: the site may fix them any minute. */
+int md_job_is_input_error(const md_result_t *result);
 
 json_t *md_job_to_json(const md_job_t *job);
 void md_job_from_json(md_job_t *job, const json_t *j);

@@ -589,7 +589,7 @@ void md_reg_assess(md_reg_state_t *st, md_store_t *store, const md_t *md, apr_ti
             st->valid_from = from;
             st->valid_until = until;
         }
-        renew_at = md_timeslice_start(&md->renew_window, from, until);
+        renew_at = md_renew_at(&md->renew_window, md->renew_window_set, from, until);
         if (st->present_specs->nelts == 1 || renew_at < st->present_renew_at) {
             st->present_renew_at = renew_at;
         }

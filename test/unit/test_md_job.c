@@ -42,10 +42,11 @@ static void test_end_run_failure_then_success(void **state)
     /* the admin sees what the attempt was doing when it failed */
     assert_string_equal(job->last->activity, "Creating new order");
     assert_false(job->finished);
-    assert_true(job->next_run >= before + MD_JOB_RETRY_BASE);
+    /* up to 20% less: jitter */
+    assert_true(job->next_run >= before + MD_JOB_RETRY_BASE - MD_JOB_RETRY_BASE / 5);
     md_job_end_run(job, r);
     assert_int_equal(job->errors, 2);
-    assert_true(job->next_run >= before + 2 * MD_JOB_RETRY_BASE);
+    assert_true(job->next_run >= before + 2 * MD_JOB_RETRY_BASE - 2 * MD_JOB_RETRY_BASE / 5);
     assert_string_equal(job->last->detail, "CA down");
 
     /* The CA's Retry-After wins when it is later than our backoff. */
@@ -200,11 +201,139 @@ static void test_save_load_and_corrupt(void **state)
     assert_int_equal(md_job_load(md_job_create(p, "a.org"), store, p), APR_ENOENT);
 }
 
+/* --- retry timing: jitter, input errors, Retry-After, MDRetryDelay --------- */
+
+#define SEC(n)  apr_time_from_sec(n)
+#define PROB(n) "urn:ietf:params:acme:error:" n
+
+static md_result_t *failed(apr_pool_t *p, const char *problem)
+{
+    md_result_t *r = md_result_make(p, "a.test");
+
+    if (problem) {
+        md_result_problem_set(r, APR_EINVAL, problem, "detail", NULL);
+    }
+    else {
+        md_result_set(r, APR_ECONNREFUSED, "connection refused");
+    }
+    return r;
+}
+
+static void test_next_retry_jitter_bounds(void **state)
+{
+    apr_pool_t *p = *state;
+    md_result_t *r = failed(p, NULL);
+    apr_time_t now = SEC(1000000);
+    apr_interval_time_t lo = SEC(100);
+    apr_interval_time_t hi = 0;
+    int errors;
+    int i;
+
+    for (errors = 1; errors <= 40; ++errors) {
+        apr_interval_time_t full = md_job_retry_delay(errors, SEC(2));
+        apr_interval_time_t prev_max = md_job_retry_delay(errors - 1, SEC(2));
+
+        for (i = 0; i < 50; ++i) {
+            apr_interval_time_t d = md_job_next_retry(r, errors, SEC(2), now) - now;
+
+            /* at most 20% shorter, never longer, never beyond the cap */
+            assert_true(d <= full);
+            assert_true(d >= full - full / 5);
+            assert_true(d <= MD_JOB_RETRY_MAX);
+            /* still growing: shorter than before only at the cap */
+            if (full < MD_JOB_RETRY_MAX) {
+                assert_true(d > prev_max);
+            }
+            if (errors == 1) {
+                lo = d < lo ? d : lo;
+                hi = d > hi ? d : hi;
+            }
+        }
+    }
+    /* the jitter is there */
+    assert_true(hi > lo);
+    /* base 0 means the default */
+    assert_true(md_job_next_retry(r, 1, 0, now) - now <= MD_JOB_RETRY_BASE);
+}
+
+static void test_input_errors_wait_the_cap(void **state)
+{
+    apr_pool_t *p = *state;
+    apr_time_t now = SEC(1000000);
+    static const char *const input[] = {
+        PROB("badCSR"), PROB("malformed"), PROB("rejectedIdentifier"), PROB("unauthorized"),
+        PROB("unsupportedIdentifier"), PROB("badPublicKey"), "urn:acme:error:malformed", NULL
+    };
+    static const char *const other[] = {
+        PROB("connection"), PROB("dns"), PROB("incorrectResponse"), PROB("serverInternal"),
+        PROB("rateLimited"), PROB("badNonce"), "about:blank", PROB("malformedX"), NULL
+    };
+    int i;
+
+    for (i = 0; input[i]; ++i) {
+        md_result_t *r = failed(p, input[i]);
+        assert_true(md_job_is_input_error(r));
+        assert_true(md_job_next_retry(r, 1, SEC(5), now) == now + MD_JOB_RETRY_MAX);
+    }
+    for (i = 0; other[i]; ++i) {
+        md_result_t *r = failed(p, other[i]);
+        assert_false(md_job_is_input_error(r));
+        assert_true(md_job_next_retry(r, 1, SEC(5), now) <= now + SEC(5));
+    }
+    assert_false(md_job_is_input_error(failed(p, NULL)));
+    assert_false(md_job_is_input_error(NULL));
+}
+
+static void test_retry_after_is_honoured(void **state)
+{
+    apr_pool_t *p = *state;
+    apr_time_t now = SEC(1000000);
+    md_result_t *r = failed(p, PROB("rateLimited"));
+
+    /* later than our backoff: the CA's time */
+    r->retry_after = now + SEC(3600);
+    assert_true(md_job_next_retry(r, 1, SEC(5), now) == now + SEC(3600));
+    /* earlier than our backoff: our backoff (never before the CA's time) */
+    r->retry_after = now + SEC(1);
+    assert_true(md_job_next_retry(r, 3, SEC(5), now) >= now + SEC(16));
+    /* absurdly far: capped */
+    r->retry_after = now + SEC(365 * 86400);
+    assert_true(md_job_next_retry(r, 1, SEC(5), now) == now + MD_JOB_RETRY_AFTER_MAX);
+}
+
+static void test_end_run_uses_retry_base(void **state)
+{
+    apr_pool_t *p = *state;
+    md_job_t *job = md_job_create(p, "a.test");
+    md_result_t *r = failed(p, NULL);
+    apr_time_t before = apr_time_now();
+    md_result_t *ok = md_result_make(p, "a.test");
+
+    job->retry_base = SEC(1);
+    md_job_end_run(job, r);
+    assert_int_equal(job->errors, 1);
+    assert_true(job->next_run >= before + SEC(1) - SEC(1) / 5);
+    assert_true(job->next_run <= apr_time_now() + SEC(1));
+    md_job_end_run(job, r);
+    assert_int_equal(job->errors, 2);
+    assert_true(job->next_run >= before + SEC(2) - SEC(2) / 5);
+    assert_false(job->finished);
+
+    md_job_end_run(job, ok);
+    assert_int_equal(job->errors, 0);
+    assert_true(job->finished);
+    assert_true(job->next_run == 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         UNIT_TEST(test_retry_delay_doubles_and_caps),
         UNIT_TEST(test_end_run_failure_then_success),
+        UNIT_TEST(test_next_retry_jitter_bounds),
+        UNIT_TEST(test_input_errors_wait_the_cap),
+        UNIT_TEST(test_retry_after_is_honoured),
+        UNIT_TEST(test_end_run_uses_retry_base),
         UNIT_TEST(test_log_is_bounded_newest_first),
         UNIT_TEST(test_json_round_trip),
         UNIT_TEST(test_from_json_rejects_silly_values),
