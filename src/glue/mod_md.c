@@ -36,6 +36,7 @@
 #include "md_store.h"
 #include "md_util.h"
 #include "mod_md.h"
+#include "mod_md_activate.h"
 #include "mod_md_challenges.h"
 #include "mod_md_config.h"
 #include "mod_md_drive.h"
@@ -336,7 +337,12 @@ static int md_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp
          * sync keeps what it learns in md, so it gets md's pool. Without
          * the store lock (MDStoreLocks) nothing is written. */
         if (locked) {
-            md_reg_activate_staged(rt->store, md, &activated, ptemp);
+            /* MDActivationDelay holds a new certificate back, also from a
+             * restart made by hand. */
+            if (!mod_md_activate_delayed(rt->store, md, g->activation_delay, apr_time_now(),
+                                         ptemp)) {
+                md_reg_activate_staged(rt->store, md, &activated, ptemp);
+            }
             md_reg_sync(rt->store, md, pconf);
         }
         if (md_static_is(md)) {
@@ -364,7 +370,7 @@ static int md_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp
     runtime = rt;
 
     if (!is_dry_run()) {
-        rv = mod_md_drive_register(s, pconf, rt->store, rt->state_list, g->ca_file);
+        rv = mod_md_drive_register(s, pconf, rt->store, rt->state_list, g);
         if (rv != APR_SUCCESS) {
             return !OK;
         }
@@ -531,6 +537,8 @@ static void md_register_hooks(apr_pool_t *p)
     mod_md_tls_alpn_register_hooks();
     mod_md_status_register_hooks(p);
     mod_md_https_register_hooks(p);
+    mod_md_activate_register_hooks();
+    ap_hook_child_init(mod_md_drive_child_init, NULL, NULL, APR_HOOK_MIDDLE);
 }
 
 AP_DECLARE_MODULE(md) = {

@@ -123,6 +123,10 @@ static const char *set_profile(cmd_parms *cmd, void *dc, const char *value);
 static const char *set_profile_mandatory(cmd_parms *cmd, void *dc, const char *value);
 static const char *set_renew_via_ari(cmd_parms *cmd, void *dc, const char *value);
 static const char *set_notify_cmd(cmd_parms *cmd, void *dc, int argc, char *const argv[]);
+/* Renewal timing, parallelism and activation. */
+static const char *set_activation_auto(cmd_parms *cmd, void *dc, const char *value);
+static const char *set_global_duration(cmd_parms *cmd, void *dc, const char *value);
+static const char *set_global_number(cmd_parms *cmd, void *dc, const char *value);
 
 const command_rec mod_md_cmds[] = {
     AP_INIT_TAKE_ARGV("MDomain", set_mdomain, NULL, RSRC_CONF,
@@ -205,6 +209,27 @@ const command_rec mod_md_cmds[] = {
                       "Program [args] run with the MD name when its certificate was renewed"),
     AP_INIT_TAKE_ARGV("MDMessageCmd", set_notify_cmd, (void *)1, RSRC_CONF,
                       "Program [args] run with reason and MD name on events of an MD"),
+    AP_INIT_TAKE1("MDActivationAuto", set_activation_auto, NULL, RSRC_CONF,
+                  "on|off: put staged certificates live by a graceful restart of the "
+                  "server by itself"),
+    AP_INIT_TAKE1("MDActivationDelay", set_global_duration,
+                  (void *)APR_OFFSETOF(mod_md_global_t, activation_delay), RSRC_CONF,
+                  "How long a new certificate must have been valid before it goes live"),
+    AP_INIT_TAKE1("MDCheckInterval", set_global_duration,
+                  (void *)APR_OFFSETOF(mod_md_global_t, check_interval), RSRC_CONF,
+                  "Longest time between two checks of the certificates (at least 1s)"),
+    AP_INIT_TAKE1("MDInitialDelay", set_global_duration,
+                  (void *)APR_OFFSETOF(mod_md_global_t, initial_delay), RSRC_CONF,
+                  "How long after start the first check waits"),
+    AP_INIT_TAKE1("MDRetryDelay", set_global_duration,
+                  (void *)APR_OFFSETOF(mod_md_global_t, retry_delay), RSRC_CONF,
+                  "Delay before the first retry of a failed renewal, doubled per error"),
+    AP_INIT_TAKE1("MDRetryFailover", set_global_number,
+                  (void *)APR_OFFSETOF(mod_md_global_t, retry_failover), RSRC_CONF,
+                  "Failed attempts before the next CA of MDCertificateAuthority is used"),
+    AP_INIT_TAKE1("MDParallelRenewals", set_global_number,
+                  (void *)APR_OFFSETOF(mod_md_global_t, parallel_renewals), RSRC_CONF,
+                  "How many MDs get certificates at the same time"),
     AP_INIT_TAKE1(NULL, NULL, NULL, RSRC_CONF, NULL),
 };
 
@@ -280,6 +305,13 @@ static mod_md_global_t *global_get(apr_pool_t *p)
     g->certificate_status = DEF_CERTIFICATE_STATUS;
     g->cert_check_name = DEF_CERT_CHECK_NAME;
     g->cert_check_url = DEF_CERT_CHECK_URL;
+    g->activation_auto = UNSET;
+    g->activation_delay = UNSET;
+    g->parallel_renewals = UNSET;
+    g->check_interval = UNSET;
+    g->initial_delay = UNSET;
+    g->retry_delay = UNSET;
+    g->retry_failover = UNSET;
     apr_pool_userdata_set(g, GLOBAL_KEY, apr_pool_cleanup_null, p);
     return g;
 }
@@ -1515,6 +1547,73 @@ static const char *set_notify_cmd(cmd_parms *cmd, void *dc, int argc, char *cons
     return NULL;
 }
 
+/* --- renewal timing, parallelism, activation ------------------------------ */
+
+static const char *set_activation_auto(cmd_parms *cmd, void *dc, const char *value)
+{
+    mod_md_global_t *g = cmd_conf(cmd)->global;
+    const char *err;
+
+    (void)dc;
+    if ((err = global_only(cmd)) || (err = check_twice(cmd, g->activation_auto != UNSET, NULL))) {
+        return err;
+    }
+    return set_on_off(cmd, &g->activation_auto, value);
+}
+
+/* A duration of mod_md_global_t at the offset in cmd->info; seconds
+ * without a unit. MDCheckInterval and MDRetryDelay must be positive (the
+ * stock module's limits: at least 1s, more than 0). */
+static const char *set_global_duration(cmd_parms *cmd, void *dc, const char *value)
+{
+    mod_md_global_t *g = cmd_conf(cmd)->global;
+    apr_interval_time_t *pdur = (apr_interval_time_t *)((char *)g + (apr_size_t)cmd->info);
+    apr_interval_time_t dur;
+    const char *err;
+
+    (void)dc;
+    if ((err = global_only(cmd)) || (err = check_twice(cmd, *pdur != UNSET, NULL))) {
+        return err;
+    }
+    if (md_duration_parse(&dur, value, "s") != APR_SUCCESS) {
+        return apr_psprintf(cmd->pool, "%s: \"%s\" is not a duration (a number with an "
+                            "optional unit d, h, mi, s or ms; e.g. 30s, 12h)", dname(cmd), value);
+    }
+    if (pdur == &g->check_interval && dur < apr_time_from_sec(1)) {
+        return apr_psprintf(cmd->pool, "%s: \"%s\" is too short, at least 1s", dname(cmd),
+                            value);
+    }
+    if (pdur == &g->retry_delay && dur <= 0) {
+        return apr_psprintf(cmd->pool, "%s: \"%s\" must be more than 0", dname(cmd), value);
+    }
+    *pdur = dur;
+    return NULL;
+}
+
+/* A positive number of mod_md_global_t at the offset in cmd->info. */
+static const char *set_global_number(cmd_parms *cmd, void *dc, const char *value)
+{
+    mod_md_global_t *g = cmd_conf(cmd)->global;
+    int *pn = (int *)((char *)g + (apr_size_t)cmd->info);
+    int max = (pn == &g->parallel_renewals) ? MOD_MD_PARALLEL_MAX : 1000000;
+    char *end = NULL;
+    apr_int64_t n;
+    const char *err;
+
+    (void)dc;
+    if ((err = global_only(cmd)) || (err = check_twice(cmd, *pn != UNSET, NULL))) {
+        return err;
+    }
+    errno = 0;
+    n = apr_strtoi64(value, &end, 10);
+    if (!apr_isdigit(*value) || errno || !end || *end || n < 1 || n > max) {
+        return apr_psprintf(cmd->pool, "%s: \"%s\" is not a number in 1..%d", dname(cmd),
+                            value, max);
+    }
+    *pn = (int)n;
+    return NULL;
+}
+
 /* --- whole config -------------------------------------------------------- */
 
 static const mod_md_settings_t *md_settings_of(const mod_md_global_t *g, const md_t *md)
@@ -1615,6 +1714,7 @@ void mod_md_config_apply_defaults(md_t *md, const md_srv_conf_t *sc, apr_pool_t 
         md->renew_mode = MD_RENEW_MANUAL;
     }
     md->renew_window = *renew_window;
+    md->renew_window_set = (renew_window != settings_defaults.renew_window);
     md->warn_window = *warn_window;
     md->ca_proto = "ACME";
     if (ca_urls) {
@@ -1691,6 +1791,27 @@ const char *mod_md_config_finalize(server_rec *base_server, apr_pool_t *p)
     }
     if ((err = mod_md_config_check_overlaps(p, g->mds))) {
         return err;
+    }
+    if (g->activation_auto == UNSET) {
+        g->activation_auto = MOD_MD_ACTIVATION_AUTO_DEFAULT;
+    }
+    if (g->activation_delay == UNSET) {
+        g->activation_delay = 0;
+    }
+    if (g->parallel_renewals == UNSET) {
+        g->parallel_renewals = MOD_MD_PARALLEL_DEFAULT;
+    }
+    if (g->check_interval == UNSET) {
+        g->check_interval = MOD_MD_CHECK_INTERVAL_DEFAULT;
+    }
+    if (g->initial_delay == UNSET) {
+        g->initial_delay = 0;
+    }
+    if (g->retry_delay == UNSET) {
+        g->retry_delay = MOD_MD_RETRY_DELAY_DEFAULT;
+    }
+    if (g->retry_failover == UNSET) {
+        g->retry_failover = MOD_MD_RETRY_FAILOVER_DEFAULT;
     }
     g->finalized = 1;
     return NULL;

@@ -37,6 +37,13 @@
  *   MDHttpProxyCACertificateFile path  per MD too
  *   MDProfile name|none, MDProfileMandatory on|off, MDRenewViaARI on|off
  *   MDNotifyCmd, MDMessageCmd cmd [args]   global only
+ *   MDActivationAuto on|off            global only; graceful restart by itself
+ *   MDActivationDelay duration         global only; 0
+ *   MDParallelRenewals N               global only; MDs driven at once
+ *   MDCheckInterval duration           global only; 12h
+ *   MDInitialDelay duration            global only; 0
+ *   MDRetryDelay duration              global only; 5s, doubled per error
+ *   MDRetryFailover N                  global only; errors before the next CA
  *
  * The per-MD directives (MDMembers .. MDRequireHttps above) are allowed in
  * the server config (outside any VirtualHost: they become the defaults of
@@ -92,6 +99,14 @@ extern module AP_MODULE_DECLARE_DATA md_module;
 #define MOD_MD_CA_URL_BUYPASS_TEST      "https://api.test4.buypass.no/acme/directory"
 /* The CA used when no MDCertificateAuthority applies (as stock). */
 #define MOD_MD_CA_URL_DEFAULT           MOD_MD_CA_URL_LETSENCRYPT
+
+/* Defaults of the renewal timing directives. */
+#define MOD_MD_ACTIVATION_AUTO_DEFAULT  1
+#define MOD_MD_PARALLEL_DEFAULT         16
+#define MOD_MD_PARALLEL_MAX             256
+#define MOD_MD_CHECK_INTERVAL_DEFAULT   apr_time_from_sec(12 * 60 * 60)
+#define MOD_MD_RETRY_DELAY_DEFAULT      apr_time_from_sec(5)
+#define MOD_MD_RETRY_FAILOVER_DEFAULT   13
 
 /* MDStoreDir default, relative to ServerRoot. */
 #define MOD_MD_STORE_DIR_DEFAULT        "md"
@@ -152,6 +167,15 @@ typedef struct mod_md_global_t {
     apr_interval_time_t store_locks;   /* MDStoreLocks: longest wait for the
                                         * store lock at start-up; 0 off */
     int store_locks_set;
+    /* Renewal timing and activation (global only). -1 until
+     * mod_md_config_finalize puts the defaults in. */
+    int activation_auto;               /* MDActivationAuto */
+    apr_interval_time_t activation_delay; /* MDActivationDelay */
+    int parallel_renewals;             /* MDParallelRenewals */
+    apr_interval_time_t check_interval;/* MDCheckInterval */
+    apr_interval_time_t initial_delay; /* MDInitialDelay */
+    apr_interval_time_t retry_delay;   /* MDRetryDelay */
+    int retry_failover;                /* MDRetryFailover */
     mod_md_settings_t *defaults;       /* the base server's settings: what
                                         * every MD inherits unless its
                                         * section sets its own */

@@ -1,16 +1,43 @@
-/* Background renewal: a singleton mod_watchdog callback in a child.
+/* Background renewal: a singleton mod_watchdog callback in one child.
  *
- * It reads only what the parent assessed at start-up and the job state in
- * staging/. It never activates anything: the parent does that on the next
- * (graceful) restart.
+ * The callback (the "pass") looks at every MD the parent assessed at
+ * start-up, and hands those that are due to a pool of worker threads, at
+ * most MDParallelRenewals at once. Each worker drives one MD with its own
+ * pool, HTTP client and ACME session (md_drive_renew); the workers share
+ * the store, the account selection and the directories (md_drive_share.h). The pass
+ * never blocks on the network, so a slow CA holds up nothing but its MDs.
+ *
+ * Nothing here activates a certificate: the parent does that on the next
+ * graceful restart, which it makes by itself with MDActivationAuto on
+ * (mod_md_activate.c) once the workers' job.json say "finished".
+ *
+ * Threads: the watchdog thread runs the pass; workers run drive_task. The
+ * items' mutable fields and ctx->running are guarded by ctx->mutex. A
+ * worker owns its item while item->busy is set: the pass leaves it alone.
+ *
+ * Generations: a graceful restart starts a new child while the old one
+ * may still finish an order. The old child holds an fcntl lock on
+ * <DefaultRuntimeDir>/mod_md-renew.lock as long as it drives; the new one
+ * starts driving only once it gets that lock, so two children never work
+ * on one MD's staging at the same time.
  */
+#include <errno.h>
+#include <time.h>
+
+#include <apr_atomic.h>
 #include <apr_optional.h>
 #include <apr_strings.h>
+#include <apr_thread_mutex.h>
+#include <apr_thread_pool.h>
 
 #include <httpd.h>
+#include <http_config.h>
 #include <http_log.h>
 #include <mod_watchdog.h>
+#include <unixd.h>
+#include <unistd.h>
 
+#include "md_crypt.h"
 #include "md_drive.h"
 #include "md_job.h"
 #include "md_log.h"
@@ -25,135 +52,471 @@
 APLOG_USE_MODULE(md);
 
 #define MD_WATCHDOG_NAME        "_md_renew_"
-#define MD_CHECK_INTERVAL_MAX   apr_time_from_sec(MD_SECS_PER_HOUR)
-#define MD_CHECK_INTERVAL_MIN   apr_time_from_msec(200)
+#define MD_LOCK_FILE            "mod_md-renew.lock"
+#define MD_PASS_MIN             apr_time_from_msec(200)
+/* How often to look while workers run: a failed one may be due again soon. */
+#define MD_PASS_BUSY            apr_time_from_sec(1)
+/* How often to try the lock while an older child still drives. */
+#define MD_PASS_LOCKED          apr_time_from_sec(1)
 #define MD_DNS01_TIMEOUT        apr_time_from_sec(120)
 
-typedef struct {
-    md_reg_state_t *state;
-    md_job_t *job;             /* loaded on first use */
-    int staged_notice_done;
-} drive_item_t;
+typedef struct drive_ctx_t drive_ctx_t;
 
 typedef struct {
+    drive_ctx_t *ctx;
+    md_reg_state_t *state;      /* read-only */
+    /* guarded by ctx->mutex: */
+    int busy;                   /* queued for or driven by a worker */
+    int loaded;                 /* the job summary below is from the store */
+    int finished;               /* a certificate is staged */
+    int errors;                 /* failed attempts in a row */
+    apr_time_t next_run;        /* not before (retry after errors) */
+    int expiring_logged;
+} drive_item_t;
+
+struct drive_ctx_t {
     server_rec *s;
-    apr_pool_t *p;
+    apr_pool_t *p;              /* pconf: items, read-only in the child */
     ap_watchdog_t *watchdog;
     md_drive_env_t env;
-    apr_array_header_t *items; /* drive_item_t */
-} drive_ctx_t;
+    apr_array_header_t *items;  /* drive_item_t */
+    int parallel;               /* MDParallelRenewals */
+    apr_interval_time_t check_interval;
+    apr_interval_time_t initial_delay;
+    apr_interval_time_t retry_delay;
+    int activation_auto;
+    apr_interval_time_t activation_delay;
+    apr_file_t *lock_file;      /* opened by the parent, locked by the child */
+    int have_lock;
+    int lock_wait_logged;
+    /* created by the first pass in the child: */
+    apr_pool_t *wp;             /* own allocator: workers and mutex */
+    apr_thread_mutex_t *mutex;
+    apr_thread_pool_t *workers;
+    int running;                /* drives in progress, guarded by mutex */
+    int stopping;               /* no more passes or drives; set under mutex */
+    volatile apr_uint32_t stop_state; /* 0 running, 1 stopping, 2 stopped */
+};
+
+/* This generation's renewal, for the child's exit (child_init). */
+static drive_ctx_t *drive_ctx;
 
 static APR_OPTIONAL_FN_TYPE(ap_watchdog_get_instance) *wd_get_instance;
 static APR_OPTIONAL_FN_TYPE(ap_watchdog_register_callback) *wd_register_callback;
 static APR_OPTIONAL_FN_TYPE(ap_watchdog_set_callback_interval) *wd_set_interval;
 
-/* Does this MD want a new certificate now, and if not, when? */
-static int is_due(const drive_ctx_t *ctx, const drive_item_t *item, apr_time_t now,
-                  apr_time_t *pwhen)
+/* --- the workers ---------------------------------------------------------- */
+
+static const char *staged_advice(const drive_ctx_t *ctx, apr_pool_t *p)
+{
+    if (!ctx->activation_auto) {
+        return "; restart the server gracefully (apachectl graceful) to use it "
+               "(MDActivationAuto off)";
+    }
+    if (ctx->activation_delay > 0) {
+        return apr_psprintf(p, ", which the server does by itself once the certificate "
+                            "has been valid for %s (MDActivationDelay)",
+                            md_duration_print(ctx->activation_delay, p));
+    }
+    return ", which the server does by itself shortly (MDActivationAuto)";
+}
+
+static void log_outcome(drive_ctx_t *ctx, const md_t *md, const md_job_t *job,
+                        const md_result_t *result, apr_status_t rv, apr_pool_t *p)
+{
+    if (rv == APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, ctx->s,
+                     "MD12002: %s: a new certificate has been obtained and staged, it "
+                     "will be activated on the next graceful restart%s", md->name,
+                     staged_advice(ctx, p));
+    }
+    else {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, rv, ctx->s,
+                     "MD12003: %s: getting a certificate failed (attempt %d), retrying in "
+                     "%s: %s", md->name, job->errors,
+                     md_duration_print(job->next_run - apr_time_now(), p),
+                     md_result_to_string(result, p));
+    }
+}
+
+static void *APR_THREAD_FUNC drive_task(apr_thread_t *thread, void *data)
+{
+    drive_item_t *item = data;
+    drive_ctx_t *ctx = item->ctx;
+    const md_t *md = item->state->md;
+    md_result_t *result;
+    md_job_t *job;
+    apr_pool_t *p;
+    apr_status_t rv;
+    int running;
+
+    (void)thread;
+    apr_thread_mutex_lock(ctx->mutex);
+    /* A root pool: the workers must not share an allocator. */
+    if (ctx->stopping || apr_pool_create_unmanaged_ex(&p, NULL, NULL) != APR_SUCCESS) {
+        item->busy = 0;
+        apr_thread_mutex_unlock(ctx->mutex);
+        return NULL;
+    }
+    running = ++ctx->running;
+    apr_thread_mutex_unlock(ctx->mutex);
+
+    ap_log_error(APLOG_MARK, APLOG_INFO, 0, ctx->s,
+                 "MD12001: %s: %s, getting a new certificate (%d of at most %d renewals "
+                 "running)", md->name,
+                 item->state->has_cert ? "renewal is due" : "no certificate yet", running,
+                 ctx->parallel);
+    job = md_job_create(p, md->name);
+    md_job_load(job, ctx->env.store, p);
+    job->retry_base = ctx->retry_delay;
+    result = md_result_make(p, md->name);
+    rv = md_drive_renew(&ctx->env, md, md_reg_specs_to_renew(item->state, apr_time_now()),
+                        job, result, p);
+    log_outcome(ctx, md, job, result, rv, p);
+
+    apr_thread_mutex_lock(ctx->mutex);
+    item->loaded = 1;
+    item->finished = job->finished;
+    item->errors = job->errors;
+    item->next_run = job->next_run;
+    item->busy = 0;
+    --ctx->running;
+    apr_thread_mutex_unlock(ctx->mutex);
+    apr_pool_destroy(p);
+    return NULL;
+}
+
+/* --- the pass --------------------------------------------------------------- */
+
+/* With ctx->mutex held: read what job.json says about an MD the first
+ * time its certificate makes it a candidate. */
+static void item_load(drive_item_t *item, md_store_t *store, apr_pool_t *ptemp)
+{
+    md_job_t *job = md_job_create(ptemp, item->state->md->name);
+
+    if (md_job_load(job, store, ptemp) == APR_SUCCESS) {
+        item->finished = job->finished;
+        item->errors = job->errors;
+        item->next_run = job->next_run;
+    }
+    item->loaded = 1;
+}
+
+/* With ctx->mutex held: does this MD want a new certificate now, and if
+ * not, when (*pwhen, 0 for never)? */
+static int is_due(const drive_ctx_t *ctx, drive_item_t *item, apr_time_t now,
+                  apr_time_t *pwhen, apr_pool_t *ptemp)
 {
     const md_reg_state_t *st = item->state;
-    const md_job_t *job = item->job;
-    /* MDRenewWindow, or earlier when the CA's ARI window says so. */
-    apr_time_t renew_at = md_watch_renew_at(ctx->env.watch, st);
+    apr_time_t renew_at;
 
     *pwhen = 0;
-    if (st->md->renew_mode == MD_RENEW_MANUAL) {
+    if (item->busy || st->md->renew_mode == MD_RENEW_MANUAL) {
         return 0;
     }
-    if (job->finished) {
-        /* Staged, waiting for the parent to activate it. */
-        return 0;
-    }
+    /* MDRenewWindow, or earlier when the CA's ARI window says so. */
+    renew_at = md_watch_renew_at(ctx->env.watch, st);
     if (st->has_cert && renew_at > now) {
         *pwhen = renew_at;
         return 0;
     }
-    if (job->next_run > now) {
-        *pwhen = job->next_run;
+    if (!item->loaded) {
+        item_load(item, ctx->env.store, ptemp);
+    }
+    if (item->finished) {
+        /* Staged, waiting for the parent to activate it. */
+        return 0;
+    }
+    if (item->next_run > now) {
+        *pwhen = item->next_run;
         return 0;
     }
     return 1;
 }
 
-static void drive_one(drive_ctx_t *ctx, drive_item_t *item, apr_pool_t *ptemp)
+/* MDWarnWindow: say once per start that a certificate nears its end. */
+static void check_expiring(drive_item_t *item, apr_time_t now, apr_time_t *pwhen,
+                           server_rec *s, apr_pool_t *ptemp)
 {
-    const md_t *md = item->state->md;
-    md_result_t *result = md_result_make(ptemp, md->name);
+    const md_reg_state_t *st = item->state;
+    apr_time_t warn_at;
+
+    *pwhen = 0;
+    if (!st->has_cert || item->expiring_logged || st->valid_until <= 0) {
+        return;
+    }
+    warn_at = md_timeslice_start(&st->md->warn_window, st->valid_from, st->valid_until);
+    if (warn_at > now) {
+        *pwhen = warn_at;
+        return;
+    }
+    item->expiring_logged = 1;
+    ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
+                 "MD12011: %s: the certificate is expiring: valid until %s, in %s (inside "
+                 "MDWarnWindow %s)%s", st->md->name, md_time_format_http(st->valid_until, ptemp),
+                 md_duration_print(st->valid_until - now, ptemp),
+                 md_timeslice_format(&st->md->warn_window, ptemp),
+                 st->md->renew_mode == MD_RENEW_MANUAL ? "; MDRenewMode manual: it is not "
+                 "renewed automatically" : "");
+}
+
+static apr_interval_time_t jittered(apr_interval_time_t interval)
+{
+    unsigned char r = 0;
+
+    if (md_crypt_random(&r, 1) == APR_SUCCESS) {
+        /* Up to 10% earlier: servers started together drift apart. */
+        interval -= (interval / 10) * r / 255;
+    }
+    return interval;
+}
+
+/* Create the workers in the child, at the first pass. */
+static apr_status_t workers_start(drive_ctx_t *ctx)
+{
     apr_status_t rv;
 
-    ap_log_error(APLOG_MARK, APLOG_INFO, 0, ctx->s,
-                 "MD12001: %s: %s, getting a new certificate", md->name,
-                 item->state->has_cert ? "renewal is due" : "no certificate yet");
-    rv = md_drive_renew(&ctx->env, md, md_reg_specs_to_renew(item->state, apr_time_now()),
-                        item->job, result, ptemp);
+    rv = apr_pool_create_unmanaged_ex(&ctx->wp, NULL, NULL);
     if (rv == APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, ctx->s,
-                     "MD12002: %s: a new certificate has been obtained and staged, it "
-                     "will be activated on the next graceful restart", md->name);
-        item->staged_notice_done = 1;
+        rv = apr_thread_mutex_create(&ctx->mutex, APR_THREAD_MUTEX_DEFAULT, ctx->wp);
     }
-    else {
-        ap_log_error(APLOG_MARK, APLOG_WARNING, rv, ctx->s,
-                     "MD12003: %s: getting a certificate failed (attempt %d), retrying in %s: %s",
-                     md->name, item->job->errors,
-                     md_duration_print(item->job->next_run - apr_time_now(), ptemp),
-                     md_result_to_string(result, ptemp));
+    if (rv == APR_SUCCESS) {
+        rv = md_drive_share_create(&ctx->env.share, ctx->wp);
     }
+    if (rv == APR_SUCCESS) {
+        rv = apr_thread_pool_create(&ctx->workers, 0, (apr_size_t)ctx->parallel, ctx->wp);
+    }
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, rv, ctx->s,
+                     "MD12006: cannot start the renewal workers");
+        if (ctx->wp) {
+            apr_pool_destroy(ctx->wp);
+            ctx->wp = NULL;
+        }
+        ctx->mutex = NULL;
+        ctx->env.share = NULL;
+        ctx->workers = NULL;
+    }
+    return rv;
+}
+
+/* Stop taking work and wait for the drives in progress: called when the
+ * watchdog stops and when the child exits (whichever comes first; the other
+ * waits for it), so an order in progress is finished, not cut off, and the
+ * renewal lock is held until it is. The pool of the workers stays: the
+ * process is about to end, and the watchdog thread may still look at it. */
+static void workers_stop(drive_ctx_t *ctx)
+{
+    apr_thread_pool_t *workers;
+
+    if (apr_atomic_cas32(&ctx->stop_state, 1, 0) != 0) {
+        while (apr_atomic_read32(&ctx->stop_state) != 2) {
+            apr_sleep(apr_time_from_msec(10));
+        }
+        return;
+    }
+    workers = NULL;
+    if (ctx->mutex) {
+        apr_thread_mutex_lock(ctx->mutex);
+        ctx->stopping = 1;
+        workers = ctx->workers;
+        ctx->workers = NULL;
+        apr_thread_mutex_unlock(ctx->mutex);
+    }
+    if (workers) {
+        /* Waits for the drives in progress; queued ones never start. */
+        apr_thread_pool_destroy(workers);
+    }
+    if (ctx->have_lock) {
+        apr_file_unlock(ctx->lock_file);
+        ctx->have_lock = 0;
+        ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, ctx->s,
+                     "MD12014: renewals stopped in this child (released the renewal lock)");
+    }
+    apr_atomic_set32(&ctx->stop_state, 2);
+}
+
+static apr_status_t child_exit(void *data)
+{
+    workers_stop(data);
+    return APR_SUCCESS;
+}
+
+void mod_md_drive_child_init(apr_pool_t *pchild, server_rec *s)
+{
+    (void)s;
+    if (drive_ctx) {
+        apr_pool_cleanup_register(pchild, drive_ctx, child_exit, apr_pool_cleanup_null);
+    }
+}
+
+/* Only one child of all generations drives at a time (see the top). */
+static int take_lock(drive_ctx_t *ctx)
+{
+    apr_status_t rv;
+
+    if (ctx->have_lock || !ctx->lock_file) {
+        return 1;
+    }
+    rv = apr_file_lock(ctx->lock_file, APR_FLOCK_EXCLUSIVE | APR_FLOCK_NONBLOCK);
+    if (rv == APR_SUCCESS) {
+        ctx->have_lock = 1;
+        ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, ctx->s,
+                     "MD12013: this child renews now (took the renewal lock)");
+        return 1;
+    }
+    if (!ctx->lock_wait_logged) {
+        ctx->lock_wait_logged = 1;
+        ap_log_error(APLOG_MARK, APLOG_DEBUG, rv, ctx->s,
+                     "MD12007: a child of the previous generation is still renewing, "
+                     "waiting for it to finish");
+    }
+    return 0;
+}
+
+/* CPU time of the calling thread, in microseconds (0 if unknown). */
+static apr_int64_t thread_cpu_usec(void)
+{
+    struct timespec ts;
+
+    if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0) {
+        return 0;
+    }
+    return (apr_int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* One look at all MDs: queue the due ones, return when to look again. */
+static apr_interval_time_t run_pass(drive_ctx_t *ctx, apr_pool_t *ptemp)
+{
+    apr_time_t now = apr_time_now();
+    apr_time_t next = now + jittered(ctx->check_interval);
+    apr_time_t when;
+    apr_pool_t *iter;
+    apr_int64_t cpu = thread_cpu_usec();
+    int queued = 0;
+    int any_busy = 0;
+    int i;
+
+    apr_pool_create(&iter, ptemp);
+    for (i = 0; i < ctx->items->nelts; ++i) {
+        drive_item_t *item = &APR_ARRAY_IDX(ctx->items, i, drive_item_t);
+        int busy;
+        int stop;
+
+        apr_thread_mutex_lock(ctx->mutex);
+        stop = ctx->stopping;
+        busy = item->busy;
+        check_expiring(item, now, &when, ctx->s, iter);
+        apr_thread_mutex_unlock(ctx->mutex);
+        if (stop) {
+            break;
+        }
+        if (when > 0 && when < next) {
+            next = when;
+        }
+        /* ARI windows and the admin's programs (may ask the CA: outside the
+         * mutex). Not while a worker drives the MD: only this thread sets
+         * busy, so an MD not busy now stays so until is_due below. */
+        if (!busy) {
+            md_watch_pass(ctx->env.watch, item->state, iter);
+        }
+        apr_thread_mutex_lock(ctx->mutex);
+        if (!ctx->stopping && is_due(ctx, item, now, &when, iter)) {
+            item->busy = 1;
+            if (apr_thread_pool_push(ctx->workers, drive_task, item, 0, ctx) != APR_SUCCESS) {
+                /* Keep going: one MD not queued must not stop the others. */
+                item->busy = 0;
+                when = now + MD_PASS_BUSY;
+            }
+            else {
+                ++queued;
+            }
+        }
+        if (item->busy) {
+            any_busy = 1;
+        }
+        else if (when > 0 && when < next) {
+            next = when;
+        }
+        apr_thread_mutex_unlock(ctx->mutex);
+        apr_pool_clear(iter);
+    }
+    apr_pool_destroy(iter);
+    when = md_watch_next_run(ctx->env.watch);
+    if (when > 0 && when < next) {
+        next = when > now ? when : now;
+    }
+    if (any_busy && next > now + MD_PASS_BUSY) {
+        next = now + MD_PASS_BUSY;
+    }
+    ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, ctx->s,
+                 "MD12012: checked %d MDs in %" APR_INT64_T_FMT " us (cpu %" APR_INT64_T_FMT
+                 " us), %d queued, next check in %s", ctx->items->nelts,
+                 (apr_int64_t)(apr_time_now() - now), thread_cpu_usec() - cpu, queued,
+                 md_duration_print(next - now, ptemp));
+    return next - now;
 }
 
 static apr_status_t run_watchdog(int state, void *baton, apr_pool_t *ptemp)
 {
     drive_ctx_t *ctx = baton;
-    apr_time_t now, next, when;
-    apr_pool_t *iter;
-    int i;
+    apr_interval_time_t wait;
 
-    if (state != AP_WATCHDOG_STATE_RUNNING) {
+    switch (state) {
+    case AP_WATCHDOG_STATE_STARTING:
+        return APR_SUCCESS;
+    case AP_WATCHDOG_STATE_STOPPING:
+        workers_stop(ctx);
+        return APR_SUCCESS;
+    default:
+        break;
+    }
+    if (apr_atomic_read32(&ctx->stop_state) != 0) {
         return APR_SUCCESS;
     }
-    apr_pool_create(&iter, ptemp);
-    for (i = 0; i < ctx->items->nelts; ++i) {
-        drive_item_t *item = &APR_ARRAY_IDX(ctx->items, i, drive_item_t);
-
-        if (!item->job) {
-            item->job = md_job_create(ctx->p, item->state->md->name);
-            md_job_load(item->job, ctx->env.store, iter);
-            apr_pool_clear(iter);
-        }
-        md_watch_pass(ctx->env.watch, item->state, iter);
-        apr_pool_clear(iter);
-        /* Keep going: one bad MD must not stop the others. */
-        if (is_due(ctx, item, apr_time_now(), &when)) {
-            drive_one(ctx, item, iter);
-            apr_pool_clear(iter);
-        }
+    if (!take_lock(ctx)) {
+        wait = MD_PASS_LOCKED;
     }
-
-    now = apr_time_now();
-    next = now + MD_CHECK_INTERVAL_MAX;
-    for (i = 0; i < ctx->items->nelts; ++i) {
-        drive_item_t *item = &APR_ARRAY_IDX(ctx->items, i, drive_item_t);
-
-        if (is_due(ctx, item, now, &when)) {
-            next = now;
-        }
-        else if (when > 0 && when < next) {
-            next = when;
-        }
+    else if (!ctx->workers && workers_start(ctx) != APR_SUCCESS) {
+        wait = ctx->check_interval;
     }
-    when = md_watch_next_run(ctx->env.watch);
-    if (when > 0 && when < next) {
-        next = when > now ? when : now;
+    else {
+        wait = run_pass(ctx, ptemp);
     }
-    apr_pool_destroy(iter);
-    wd_set_interval(ctx->watchdog,
-                    next - now < MD_CHECK_INTERVAL_MIN ? MD_CHECK_INTERVAL_MIN : next - now,
-                    ctx, run_watchdog);
+    wd_set_interval(ctx->watchdog, wait < MD_PASS_MIN ? MD_PASS_MIN : wait, ctx, run_watchdog);
     return APR_SUCCESS;
 }
 
+/* --- registration (parent) ------------------------------------------------ */
+
+/* The lock file is created by the parent (root) and handed to the user the
+ * children run as; they inherit the open file. */
+static apr_file_t *lock_file_open(server_rec *s, apr_pool_t *pconf)
+{
+    const char *path = ap_runtime_dir_relative(pconf, MD_LOCK_FILE);
+    apr_file_t *f = NULL;
+    apr_status_t rv;
+
+    if (!path) {
+        return NULL;
+    }
+    rv = apr_file_open(&f, path, APR_FOPEN_CREATE | APR_FOPEN_READ | APR_FOPEN_WRITE,
+                       APR_FPROT_UREAD | APR_FPROT_UWRITE, pconf);
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, rv, s,
+                     "MD12008: cannot open %s; a new generation of children may renew "
+                     "while an old one still does", path);
+        return NULL;
+    }
+    if (geteuid() == 0 && chown(path, ap_unixd_config.user_id, ap_unixd_config.group_id)) {
+        ap_log_error(APLOG_MARK, APLOG_DEBUG, APR_FROM_OS_ERROR(errno), s,
+                     "MD12009: cannot hand %s to the server's User", path);
+    }
+    return f;
+}
+
 apr_status_t mod_md_drive_register(server_rec *s, apr_pool_t *pconf, md_store_t *store,
-                                   apr_array_header_t *states, const char *ca_file)
+                                   apr_array_header_t *states, const mod_md_global_t *g)
 {
     drive_ctx_t *ctx;
     apr_status_t rv;
@@ -173,10 +536,11 @@ apr_status_t mod_md_drive_register(server_rec *s, apr_pool_t *pconf, md_store_t 
     ctx->s = s;
     ctx->p = pconf;
     ctx->env.store = store;
-    ctx->env.ca_file = ca_file;
+    ctx->env.ca_file = g->ca_file;
     ctx->env.user_agent = "mod_md-ng";
     ctx->env.authz_timeout = apr_time_from_sec(120);
     ctx->env.order_timeout = apr_time_from_sec(120);
+    ctx->env.retry_failover = g->retry_failover;
     ctx->env.dns01_timeout = MD_DNS01_TIMEOUT;
     if (mod_md_runtime()) {
         const mod_md_runtime_t *rt = mod_md_runtime();
@@ -188,23 +552,35 @@ apr_status_t mod_md_drive_register(server_rec *s, apr_pool_t *pconf, md_store_t 
     }
     {
         const md_srv_conf_t *sc = mod_md_config_get(s);
-        md_watch_cfg_t wcfg = { ca_file, mod_md_config_notify_argv(sc),
+        md_watch_cfg_t wcfg = { g->ca_file, mod_md_config_notify_argv(sc),
                                 mod_md_config_message_argv(sc), 0 };
 
         /* Here in the parent: it reads the live certificates (ARI ids). */
         ctx->env.watch = md_watch_create(pconf, store, states, &wcfg);
     }
+    ctx->parallel = g->parallel_renewals > 0 ? g->parallel_renewals : 1;
+    ctx->check_interval = g->check_interval;
+    ctx->initial_delay = g->initial_delay;
+    ctx->retry_delay = g->retry_delay;
+    ctx->activation_auto = g->activation_auto;
+    ctx->activation_delay = g->activation_delay;
+    ctx->lock_file = lock_file_open(s, pconf);
+    drive_ctx = ctx;
     ctx->items = apr_array_make(pconf, states->nelts, sizeof(drive_item_t));
     for (i = 0; i < states->nelts; ++i) {
         drive_item_t *item = apr_array_push(ctx->items);
 
         memset(item, 0, sizeof(*item));
+        item->ctx = ctx;
         item->state = APR_ARRAY_IDX(states, i, md_reg_state_t *);
     }
 
     rv = wd_get_instance(&ctx->watchdog, MD_WATCHDOG_NAME, 0, 1, pconf);
     if (rv == APR_SUCCESS) {
-        rv = wd_register_callback(ctx->watchdog, MD_CHECK_INTERVAL_MIN, ctx, run_watchdog);
+        rv = wd_register_callback(ctx->watchdog,
+                                  ctx->initial_delay > MD_PASS_MIN ? ctx->initial_delay
+                                                                   : MD_PASS_MIN,
+                                  ctx, run_watchdog);
     }
     if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s,

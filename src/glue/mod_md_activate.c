@@ -1,0 +1,206 @@
+/* Automatic activation: a graceful restart by the parent when certificates
+ * are staged (see mod_md_activate.h).
+ *
+ * A staged set is ready when its job.json says finished and, with
+ * MDActivationDelay, the certificate has been valid that long. The parent
+ * waits until no MD has become ready for MOD_MD_ACTIVATE_SETTLE (at most
+ * MOD_MD_ACTIVATE_SETTLE_MAX), restarts at most once per
+ * MOD_MD_ACTIVATE_MIN_GAP, and restarts only once for a given job.json:
+ * if post_config then does not activate it (broken, or still delayed), the
+ * same file will not make it restart again.
+ *
+ * What must survive the restart (the time of the last one, the job.json
+ * already restarted for) lives in the process pool: the module itself is
+ * unloaded and loaded again on every restart.
+ */
+#include <signal.h>
+#include <unistd.h>
+
+#include <apr_hash.h>
+#include <apr_strings.h>
+
+#include <httpd.h>
+#include <http_config.h>
+#include <http_log.h>
+#include <mpm_common.h>
+
+#include "md_job.h"
+#include "md_keys.h"
+#include "md_time.h"
+#include "md_util.h"
+#include "mod_md.h"
+#include "mod_md_activate.h"
+#include "mod_md_config.h"
+
+APLOG_USE_MODULE(md);
+
+#define STATE_KEY   "mod_md_activate_state"
+
+/* What the parent knows about one MD's staging/<md>/job.json. */
+typedef struct {
+    apr_time_t mtime;           /* of the job.json read */
+    int finished;
+    apr_time_t valid_from;
+    apr_time_t restarted_for;   /* mtime of the job.json a restart was made for */
+    int delay_logged;
+} staged_t;
+
+typedef struct {
+    apr_pool_t *p;              /* the process pool: parent only, one thread */
+    apr_hash_t *staged;         /* md name -> staged_t*, one per name ever seen */
+    apr_time_t first_ready;     /* when the current wait began, 0: none */
+    apr_time_t last_restart;
+} activate_state_t;
+
+static activate_state_t *state_get(server_rec *s)
+{
+    apr_pool_t *pproc = s->process->pool;
+    void *data = NULL;
+    activate_state_t *st;
+
+    apr_pool_userdata_get(&data, STATE_KEY, pproc);
+    if (data) {
+        return data;
+    }
+    st = apr_pcalloc(pproc, sizeof(*st));
+    st->p = pproc;
+    st->staged = apr_hash_make(pproc);
+    apr_pool_userdata_set(st, STATE_KEY, apr_pool_cleanup_null, pproc);
+    return st;
+}
+
+/* Read job.json again only when it changed: the check runs every 10 s. */
+static staged_t *staged_look(activate_state_t *as, md_store_t *store, const char *name,
+                             apr_pool_t *ptemp)
+{
+    staged_t *sd = apr_hash_get(as->staged, name, APR_HASH_KEY_STRING);
+    apr_time_t mtime = md_store_get_mtime(store, MD_SG_STAGING, name, MD_FN_JOB, ptemp);
+    md_job_t *job;
+
+    if (!sd) {
+        sd = apr_pcalloc(as->p, sizeof(*sd));
+        apr_hash_set(as->staged, apr_pstrdup(as->p, name), APR_HASH_KEY_STRING, sd);
+    }
+    if (mtime != sd->mtime) {
+        sd->mtime = mtime;
+        sd->finished = 0;
+        sd->valid_from = 0;
+        sd->delay_logged = 0;
+        job = md_job_create(ptemp, name);
+        if (mtime && md_job_load(job, store, ptemp) == APR_SUCCESS) {
+            sd->finished = job->finished;
+            sd->valid_from = job->valid_from;
+        }
+    }
+    return sd;
+}
+
+int mod_md_activate_delayed(md_store_t *store, const md_t *md, apr_interval_time_t delay,
+                            apr_time_t now, apr_pool_t *ptemp)
+{
+    md_job_t *job;
+
+    if (delay <= 0) {
+        return 0;
+    }
+    job = md_job_create(ptemp, md->name);
+    if (md_job_load(job, store, ptemp) != APR_SUCCESS || !job->finished) {
+        return 0;
+    }
+    return job->valid_from + delay > now;
+}
+
+static int restart_due(activate_state_t *as, apr_time_t now, apr_time_t newest)
+{
+    if (!as->first_ready) {
+        as->first_ready = now;
+    }
+    if (now - newest < MOD_MD_ACTIVATE_SETTLE
+        && now - as->first_ready < MOD_MD_ACTIVATE_SETTLE_MAX) {
+        return 0;
+    }
+    return !as->last_restart || now - as->last_restart >= MOD_MD_ACTIVATE_MIN_GAP;
+}
+
+static int md_monitor(apr_pool_t *p, server_rec *s)
+{
+    mod_md_runtime_t *rt = mod_md_runtime();
+    const mod_md_global_t *g = mod_md_config_get(s)->global;
+    activate_state_t *as;
+    apr_array_header_t *names = NULL;
+    apr_array_header_t *ready;
+    apr_pool_t *ptemp;
+    apr_time_t now = apr_time_now();
+    apr_time_t newest = 0;
+    int i;
+
+    if (!rt || !g->activation_auto) {
+        return DECLINED;
+    }
+    as = state_get(s);
+    apr_pool_create(&ptemp, p);
+    if (md_store_list(rt->store, MD_SG_STAGING, &names, ptemp) != APR_SUCCESS) {
+        goto leave;
+    }
+    ready = apr_array_make(ptemp, 5, sizeof(const char *));
+    for (i = 0; i < names->nelts; ++i) {
+        const char *name = MD_ARR_IDX(names, i, const char *);
+        md_reg_state_t *st = apr_hash_get(rt->states, name, APR_HASH_KEY_STRING);
+        staged_t *sd;
+
+        if (!st) {
+            continue;   /* not an MD of this configuration */
+        }
+        sd = staged_look(as, rt->store, name, ptemp);
+        if (!sd->finished || sd->restarted_for == sd->mtime) {
+            continue;
+        }
+        if (g->activation_delay > 0 && sd->valid_from + g->activation_delay > now) {
+            if (!sd->delay_logged) {
+                sd->delay_logged = 1;
+                ap_log_error(APLOG_MARK, APLOG_INFO, 0, s,
+                             "MD13002: %s: the staged certificate goes live at %s "
+                             "(MDActivationDelay %s)", name,
+                             md_time_format_http(sd->valid_from + g->activation_delay, ptemp),
+                             md_duration_print(g->activation_delay, ptemp));
+            }
+            continue;
+        }
+        APR_ARRAY_PUSH(ready, const char *) = name;
+        if (sd->mtime > newest) {
+            newest = sd->mtime;
+        }
+    }
+    if (ready->nelts == 0) {
+        as->first_ready = 0;
+        goto leave;
+    }
+    if (!restart_due(as, now, newest)) {
+        goto leave;
+    }
+    for (i = 0; i < ready->nelts; ++i) {
+        staged_t *sd = apr_hash_get(as->staged, MD_ARR_IDX(ready, i, const char *),
+                                    APR_HASH_KEY_STRING);
+        sd->restarted_for = sd->mtime;
+    }
+    as->first_ready = 0;
+    as->last_restart = now;
+    ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s,
+                 "MD13001: restarting the server gracefully to activate the new "
+                 "certificate%s of %s (MDActivationAuto)", ready->nelts > 1 ? "s" : "",
+                 md_array_str_join(ready, ", ", ptemp));
+    /* The same as `apachectl graceful`: the MPM's handler sets its flag and
+     * the main loop restarts when this hook has returned. */
+    if (kill(getpid(), AP_SIG_GRACEFUL) != 0) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, APR_FROM_OS_ERROR(errno), s,
+                     "MD13003: cannot signal the server to restart gracefully");
+    }
+leave:
+    apr_pool_destroy(ptemp);
+    return DECLINED;
+}
+
+void mod_md_activate_register_hooks(void)
+{
+    ap_hook_monitor(md_monitor, NULL, NULL, APR_HOOK_MIDDLE);
+}

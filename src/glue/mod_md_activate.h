@@ -1,0 +1,37 @@
+/* Automatic activation (MDActivationAuto): the parent process notices
+ * certificates the renewal child staged and restarts the server
+ * gracefully, which makes them live in post_config.
+ *
+ * Process model (STYLE §12): the check runs in httpd's monitor hook, in the
+ * parent's main loop (about every 10 s), single-threaded and as root. It
+ * lists staging/ and reads staging/<md>/job.json, nothing else: no
+ * network, no keys. The restart is the one `apachectl graceful` makes
+ * (AP_SIG_GRACEFUL to the parent itself), so requests in flight complete.
+ */
+#ifndef mod_md_activate_h
+#define mod_md_activate_h
+
+#include <apr_pools.h>
+#include <httpd.h>
+
+#include "md.h"
+#include "md_store.h"
+
+/* A staged set must have been finished this long before the restart, so
+ * that MDs finishing close together share one restart. */
+#define MOD_MD_ACTIVATE_SETTLE      apr_time_from_sec(5)
+/* ... but a steady trickle of finished MDs does not hold it off longer. */
+#define MOD_MD_ACTIVATE_SETTLE_MAX  apr_time_from_sec(60)
+/* At most one automatic restart in this time. */
+#define MOD_MD_ACTIVATE_MIN_GAP     apr_time_from_sec(60)
+
+/* Register the monitor hook (from the module's register_hooks). */
+void mod_md_activate_register_hooks(void);
+
+/* MDActivationDelay: must the staged set of md wait, because its
+ * certificate has been valid for less than delay at now? Reads
+ * staging/<md>/job.json ("valid-from"). No network. */
+int mod_md_activate_delayed(md_store_t *store, const md_t *md, apr_interval_time_t delay,
+                            apr_time_t now, apr_pool_t *ptemp);
+
+#endif /* mod_md_activate_h */
