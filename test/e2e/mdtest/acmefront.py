@@ -30,6 +30,11 @@ profiles (meta.profiles), Retry-After headers and error answers on demand.
     front.add_header(path, "Retry-After", "2", method=None)
     front.clear_rules()
 
+    # anything else, in Python: called on the front's request threads
+    front.before = fn(method, path, payload)       # before forwarding; may block
+    front.after = fn(method, path, status, headers, body)
+    #   -> None (pass pebble's answer on) or (status, headers, body) to send instead
+
     front.stop()
 
 Everything pebble answers is passed through, with pebble's own URLs
@@ -122,6 +127,8 @@ class AcmeFront:
         self._headers = []
         self._server = None
         self._thread = None
+        self.before = None
+        self.after = None
 
     # --- addresses ----------------------------------------------------------
     @property
@@ -272,10 +279,16 @@ class AcmeFront:
         if path.startswith(RENEWAL_INFO_PATH) and method == "GET":
             self._serve_renewal_info(h, path[len(RENEWAL_INFO_PATH):])
             return
+        if self.before:
+            self.before(method, path, payload)
         status, headers, out = self._forward(h, method, path, body)
         if method == "GET" and path == "/dir" and status == 200:
             out = self._augment_directory(out)
         headers += self._extra_headers(method, path)
+        if self.after:
+            changed = self.after(method, path, status, headers, out)
+            if changed is not None:
+                status, headers, out = changed
         self._record(method, path, payload, status)
         self._send(h, status, headers, out)
 

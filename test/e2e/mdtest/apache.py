@@ -467,11 +467,17 @@ class Apache:
     def wait_staged(self, md, timeout=120, since=0, fname="pubcert.pem"):
         """Wait until a certificate for `md` is staged: the staging pubcert
         (`fname`, e.g. "pubcert.secp384r1.pem" for an EC-only MD) exists and
-        the module announced it (so staging is complete)."""
+        the module announced it (so staging is complete). With our module's
+        automatic activation the staged set may already have gone live
+        (MD07003) by the time this looks: that counts too."""
         path = os.path.join(self.staging_dir(md), fname)
         rx = re.compile(STAGED_LOG_FMT % re.escape(md))
-        self.wait_for(lambda: os.path.exists(path) and self.log_lines(rx, since),
-                      timeout=timeout, what="certificate for %s to be staged" % md)
+        live_rx = re.compile(r"MD07003: %s: activated" % re.escape(md))
+
+        def staged():
+            return self.log_lines(rx, since) and (
+                os.path.exists(path) or self.log_lines(live_rx, since))
+        self.wait_for(staged, timeout=timeout, what="certificate for %s to be staged" % md)
         return path
 
     # --- what clients see ---------------------------------------------------
