@@ -464,7 +464,12 @@ static apr_status_t run_watchdog(int state, void *baton, apr_pool_t *ptemp)
 
     switch (state) {
     case AP_WATCHDOG_STATE_STARTING:
-        return APR_SUCCESS;
+        if (ctx->initial_delay > 0) {
+            return APR_SUCCESS;
+        }
+        /* The first pass at once: the first RUNNING call would come a
+         * registered interval later, and new MDs wait for it. */
+        break;
     case AP_WATCHDOG_STATE_STOPPING:
         workers_stop(ctx);
         return APR_SUCCESS;
