@@ -4,8 +4,10 @@
  * start-up, and hands those that are due to a pool of worker threads, at
  * most MDParallelRenewals at once. Each worker drives one MD with its own
  * pool, HTTP client and ACME session (md_drive_renew); the workers share
- * the store, the account selection and the directories (md_drive_share.h). The pass
- * never blocks on the network, so a slow CA holds up nothing but its MDs.
+ * the store, the account selection and the directories (md_drive_share.h).
+ * The pass orders nothing itself, so a slow CA holds up nothing but its
+ * MDs; its only network use is asking for ARI windows (md_watch_pass),
+ * never while it holds the mutex.
  *
  * Nothing here activates a certificate: the parent does that on the next
  * graceful restart, which it makes by itself with MDActivationAuto on
@@ -16,7 +18,8 @@
  * worker owns its item while item->busy is set: the pass leaves it alone.
  *
  * Generations: a graceful restart starts a new child while the old one
- * may still finish an order. The old child holds an fcntl lock on
+ * may still finish an order (a child that exits waits for its orders in
+ * progress). The old child holds an fcntl lock on
  * <DefaultRuntimeDir>/mod_md-renew.lock as long as it drives; the new one
  * starts driving only once it gets that lock, so two children never work
  * on one MD's staging at the same time.
