@@ -237,8 +237,9 @@ apr_status_t md_fsio_read(char **pdata, apr_size_t *plen, const char *path,
     }
     if (st.st_size < 0 || (apr_size_t)st.st_size > max_len) {
         rv = APR_EINVAL;
-        md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p, "MD05011: %s: too large (%lld bytes, "
-                      "limit %" APR_SIZE_T_FMT ")", path, (long long)st.st_size, max_len);
+        md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p, "MD05011: %s: too large (%" APR_OFF_T_FMT
+                      " bytes, limit %" APR_SIZE_T_FMT ")", path, (apr_off_t)st.st_size,
+                      max_len);
         goto leave;
     }
     /* One byte more than the size: a file that grew meanwhile is noticed. */
