@@ -64,20 +64,6 @@ static int contains(const char *hay, const char *needle)
     return hay && strstr(hay, needle) != NULL;
 }
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
-static apr_status_t tmpdir_cleanup(void *data)
-{
-    nftw(data, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-    return APR_SUCCESS;
-}
-
 /* Challenge environment: the store only, no dns-01 program, no pre-checks. */
 static const md_acme_chal_env_t *chal_env(md_store_t *store, apr_pool_t *p)
 {
@@ -93,7 +79,7 @@ static md_store_t *store_make(apr_pool_t *p)
     md_store_t *store = NULL;
 
     assert_non_null(mkdtemp(dir));
-    apr_pool_cleanup_register(p, dir, tmpdir_cleanup, apr_pool_cleanup_null);
+    apr_pool_cleanup_register(p, dir, unit_tmpdir_cleanup, apr_pool_cleanup_null);
     assert_int_equal(md_store_fs_open(&store, p, apr_pstrcat(p, dir, "/md", NULL)),
                      APR_SUCCESS);
     return store;

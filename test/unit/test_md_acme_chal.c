@@ -29,26 +29,12 @@
 #define VECTOR_KEY_AUTHZ    "tok.thumb"
 #define VECTOR_VALUE        "sYAwVrqDtVOuJZvAHurSAYPoEt5fFV_C4bdSOOW-o5Y"
 
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
-static apr_status_t tmpdir_cleanup(void *data)
-{
-    nftw(data, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-    return APR_SUCCESS;
-}
-
 static const char *tmpdir_make(apr_pool_t *p)
 {
     char *dir = apr_pstrdup(p, "/tmp/test_md_acme_chal.XXXXXX");
 
     assert_non_null(mkdtemp(dir));
-    apr_pool_cleanup_register(p, dir, tmpdir_cleanup, apr_pool_cleanup_null);
+    apr_pool_cleanup_register(p, dir, unit_tmpdir_cleanup, apr_pool_cleanup_null);
     return dir;
 }
 

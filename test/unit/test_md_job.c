@@ -117,27 +117,13 @@ static void test_from_json_rejects_silly_values(void **state)
 
 /* --- job.json in the store, members of other modules kept --- */
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
-static apr_status_t tmpdir_cleanup(void *data)
-{
-    nftw(data, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-    return APR_SUCCESS;
-}
-
 static md_store_t *make_store(apr_pool_t *p)
 {
     char *dir = apr_pstrdup(p, "/tmp/test_md_job.XXXXXX");
     md_store_t *store = NULL;
 
     assert_non_null(mkdtemp(dir));
-    apr_pool_cleanup_register(p, dir, tmpdir_cleanup, apr_pool_cleanup_null);
+    apr_pool_cleanup_register(p, dir, unit_tmpdir_cleanup, apr_pool_cleanup_null);
     assert_int_equal(md_store_fs_open(&store, p, dir), APR_SUCCESS);
     return store;
 }

@@ -24,7 +24,7 @@
 
 typedef struct {
     apr_pool_t *p;
-    const char *dir;
+    char *dir;
     md_store_t *store;
     md_pkey_t *ec_key;
 } fixture_t;
@@ -51,18 +51,10 @@ static int setup(void **state)
     return 0;
 }
 
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
 static int teardown(void **state)
 {
     fixture_t *f = *state;
-    nftw(f->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    unit_tmpdir_cleanup(f->dir);
     apr_pool_destroy(f->p);
     return 0;
 }
@@ -354,19 +346,13 @@ static void test_fallback_created_once_and_reused(void **state)
 
 /* --- several key types (tests with a plain pool state) --- */
 
-static apr_status_t tmpdir_cleanup(void *data)
-{
-    nftw(data, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-    return APR_SUCCESS;
-}
-
 static md_store_t *store_make(apr_pool_t *p)
 {
     char *dir = apr_pstrdup(p, "/tmp/md-test-reg-specs-XXXXXX");
     md_store_t *store = NULL;
 
     assert_non_null(mkdtemp(dir));
-    apr_pool_cleanup_register(p, dir, tmpdir_cleanup, apr_pool_cleanup_null);
+    apr_pool_cleanup_register(p, dir, unit_tmpdir_cleanup, apr_pool_cleanup_null);
     assert_int_equal(md_store_fs_open(&store, p, apr_pstrcat(p, dir, "/md", NULL)),
                      APR_SUCCESS);
     return store;
@@ -542,7 +528,7 @@ static md_store_t *store_at(const char **pbase, apr_pool_t *p)
     md_store_t *store = NULL;
 
     assert_non_null(mkdtemp(dir));
-    apr_pool_cleanup_register(p, dir, tmpdir_cleanup, apr_pool_cleanup_null);
+    apr_pool_cleanup_register(p, dir, unit_tmpdir_cleanup, apr_pool_cleanup_null);
     assert_int_equal(md_store_fs_open(&store, p, dir), APR_SUCCESS);
     *pbase = dir;
     return store;

@@ -29,26 +29,12 @@
 
 /* --- fixtures ------------------------------------------------------------ */
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
-static apr_status_t tmpdir_cleanup(void *data)
-{
-    nftw(data, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-    return APR_SUCCESS;
-}
-
 static const char *make_tmpdir(apr_pool_t *p)
 {
     char *dir = apr_pstrdup(p, "/tmp/test_md_status.XXXXXX");
 
     assert_non_null(mkdtemp(dir));
-    apr_pool_cleanup_register(p, dir, tmpdir_cleanup, apr_pool_cleanup_null);
+    apr_pool_cleanup_register(p, dir, unit_tmpdir_cleanup, apr_pool_cleanup_null);
     return dir;
 }
 

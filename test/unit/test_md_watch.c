@@ -35,20 +35,6 @@ static const char CERT_RFC[] =
     "-----END CERTIFICATE-----\n";
 #define CERT_ID "aYhba4dGQEHhs3uEe6CuLN4ByNQ.AIdlQyE"
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
-static apr_status_t tmpdir_cleanup(void *data)
-{
-    nftw(data, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-    return APR_SUCCESS;
-}
-
 typedef struct {
     const char *dir;
     md_store_t *store;
@@ -63,7 +49,7 @@ static void fixture(fixture_t *f, apr_pool_t *p)
     apr_array_header_t *chain = NULL;
 
     assert_non_null(mkdtemp(dir));
-    apr_pool_cleanup_register(p, dir, tmpdir_cleanup, apr_pool_cleanup_null);
+    apr_pool_cleanup_register(p, dir, unit_tmpdir_cleanup, apr_pool_cleanup_null);
     f->dir = dir;
     assert_int_equal(md_store_fs_open(&f->store, p, apr_pstrcat(p, dir, "/md", NULL)),
                      APR_SUCCESS);

@@ -8,6 +8,10 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <ftw.h>
+#include <stdio.h>
+#include <sys/stat.h>
+
 #include <apr_general.h>
 #include <apr_pools.h>
 
@@ -26,6 +30,23 @@ static inline int unit_pool_teardown(void **state)
 {
     apr_pool_destroy((apr_pool_t *)*state);
     return 0;
+}
+
+static inline int unit_rm_entry(const char *path, const struct stat *sb, int flag,
+                                struct FTW *ftw)
+{
+    (void)sb;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+/* Pool cleanup removing the temp directory data with everything in it:
+ * register it right after mkdtemp. */
+static inline apr_status_t unit_tmpdir_cleanup(void *data)
+{
+    nftw(data, unit_rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    return APR_SUCCESS;
 }
 
 /* Run a group with APR initialized. */
