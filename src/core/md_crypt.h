@@ -25,23 +25,35 @@ typedef enum {
 typedef struct md_pkey_spec_t {
     md_pkey_type_t type;
     unsigned int bits;      /* RSA */
-    const char *curve;      /* EC: OpenSSL group name, "P-256" / "P-384" style
-                             * (secp256r1, secp384r1 accepted when parsing) */
+    const char *curve;      /* EC: the curve as configured, any of its names
+                             * ("P-256", "secp256r1", "prime256v1") */
 } md_pkey_spec_t;
 
 /* Parse one spec from config words: "RSA", "RSA 3072" (bits in *pnext_used),
  * "rsa3072", "secp256r1", "P-256", "secp384r1", "P-384", case-insensitive
  * ("Default" is RSA 2048; "prime256v1" and "secp521r1"/"P-521" are accepted
- * too). The parsed spec->curve is the "P-256" form. Returns APR_EINVAL with
+ * too). spec->curve keeps the curve as the admin wrote it (the stock module
+ * names files and status members after it). Returns APR_EINVAL with
  * *perr set for unknown types, RSA bits outside 2048..16384, unknown curves. */
 apr_status_t md_pkey_spec_parse(md_pkey_spec_t **pspec, const char *word, const char *next,
                                 int *pnext_used, const char **perr, apr_pool_t *p);
 
-/* Name used in file names and status keys: "rsa" for RSA (any bits),
- * the curve name in lower case for EC ("secp384r1"; P-256 -> "secp256r1"). */
+/* Name used in status members and messages, as the stock module: "rsa"
+ * for RSA (any bits), the curve as written for EC ("P-256", "secp384r1"). */
 const char *md_pkey_spec_name(const md_pkey_spec_t *spec);
 
-/* {"type": "RSA", "bits": 2048} / {"type": "EC", "curve": "secp256r1"} */
+/* The part of the store file names of a key spec ("privkey.<part>.pem"):
+ * NULL for RSA (plain "privkey.pem"), the curve as written in lower case
+ * for EC ("p-256", "secp384r1"). From p. */
+const char *md_pkey_spec_fname_part(const md_pkey_spec_t *spec, apr_pool_t *p);
+
+/* Every file name part a store may use for spec, the written one first
+ * and then the curve's other names ("p-256", "secp256r1", "prime256v1"),
+ * so that a store written with another spelling is found. Empty for RSA.
+ * From p. */
+apr_array_header_t *md_pkey_spec_fname_parts(const md_pkey_spec_t *spec, apr_pool_t *p);
+
+/* {"type": "RSA", "bits": 2048} / {"type": "EC", "curve": "P-256"} (as written) */
 json_t *md_pkey_spec_to_json(const md_pkey_spec_t *spec);
 apr_status_t md_pkey_spec_from_json(md_pkey_spec_t **pspec, const json_t *j, apr_pool_t *p);
 int md_pkey_spec_eq(const md_pkey_spec_t *a, const md_pkey_spec_t *b);

@@ -70,6 +70,11 @@ int md_notify_configured(const md_notify_t *n);
 apr_status_t md_notify_event(md_notify_t *n, const char *mdname, const char *reason,
                              const char *key, md_result_t *result, apr_pool_t *p);
 
+/* The same; *pran (may be NULL) tells whether any program was run. */
+apr_status_t md_notify_event_ex(md_notify_t *n, const char *mdname, const char *reason,
+                                const char *key, int *pran, md_result_t *result,
+                                apr_pool_t *p);
+
 /* Run pending (failed) once-only notifications of mdname whose retry time
  * has come. *pnext is set to the earliest retry time still pending, 0 if
  * none. Blocks while a program runs. */

@@ -35,10 +35,21 @@ typedef struct md_reg_state_t {
     apr_time_t present_renew_at; /* when the present certificates are due (0: none) */
 } md_reg_state_t;
 
-/* Store file names for a key spec: "privkey.pem"/"pubcert.pem" for RSA
- * (the default), "privkey.<curve>.pem"/"pubcert.<curve>.pem" for EC. */
+/* Store file names for a key spec, as the stock module names them:
+ * "privkey.pem"/"pubcert.pem" for RSA (the default),
+ * "privkey.<curve>.pem"/"pubcert.<curve>.pem" for EC with the curve as the
+ * admin wrote it, in lower case ("privkey.p-256.pem"). Files are written
+ * under these names. */
 const char *md_reg_pkey_fname(const md_pkey_spec_t *spec, apr_pool_t *p);
 const char *md_reg_cert_fname(const md_pkey_spec_t *spec, apr_pool_t *p);
+
+/* The names under which group/name holds spec's key and certificate: the
+ * names above, or those of another spelling of the same curve when only
+ * that is there ("pubcert.secp256r1.pem" for a "P-256" spec). Readers use
+ * this, so a store written by either module or config is found. */
+void md_reg_find_fnames(const char **pkeyname, const char **pcertname, md_store_t *store,
+                        md_store_group_t group, const char *name, const md_pkey_spec_t *spec,
+                        apr_pool_t *p);
 
 /* Write domains/<md>/md.json from the configured md, keeping what the store
  * knew that the config does not say (account in use). */

@@ -112,6 +112,12 @@ json_t *md_result_to_json(const md_result_t *r)
         return NULL;
     }
     json_object_set_new(j, MD_KEY_STATUS, json_integer(r->status));
+    if (r->status != APR_SUCCESS) {
+        char buf[256];
+
+        /* As the stock module writes it: APR's text for the status. */
+        md_json_set_str(j, MD_KEY_STATUS_DESCR, apr_strerror(r->status, buf, sizeof(buf)));
+    }
     md_json_set_str(j, MD_KEY_PROBLEM, r->problem);
     md_json_set_str(j, MD_KEY_DETAIL, r->detail);
     md_json_set_str(j, MD_KEY_ACTIVITY, r->activity);

@@ -102,9 +102,11 @@ apr_status_t md_status_store_certs(json_t **pjson, md_store_t *store, md_store_g
     for (i = 0; i < specs->nelts; ++i) {
         const md_pkey_spec_t *spec = MD_ARR_IDX(specs, i, const md_pkey_spec_t *);
         apr_array_header_t *chain;
+        const char *kname, *cname;
         apr_status_t rv;
 
-        rv = md_store_load_certs(store, group, md->name, md_reg_cert_fname(spec, p), &chain, p);
+        md_reg_find_fnames(&kname, &cname, store, group, md->name, spec, p);
+        rv = md_store_load_certs(store, group, md->name, cname, &chain, p);
         if (rv == APR_SUCCESS) {
             certs_add(&acc, md_pkey_spec_name(spec), MD_ARR_IDX(chain, 0, const md_cert_t *),
                       p);

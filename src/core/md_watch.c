@@ -68,6 +68,7 @@ struct md_watch_t {
 typedef struct {
     md_watch_t *w;
     const char *mdname;
+    md_job_t *job;                  /* of the drive, or NULL */
 } hook_ctx_t;
 
 /* --- start-up (parent) ------------------------------------------------------ */
@@ -143,13 +144,22 @@ static watch_md_t *watch_md(const md_watch_t *w, const char *name)
 apr_status_t md_watch_event(md_watch_t *w, const char *mdname, const char *reason,
                             const char *key, md_result_t *result, apr_pool_t *p)
 {
+    return md_watch_event_ex(w, mdname, reason, key, NULL, result, p);
+}
+
+apr_status_t md_watch_event_ex(md_watch_t *w, const char *mdname, const char *reason,
+                               const char *key, int *pran, md_result_t *result, apr_pool_t *p)
+{
     watch_md_t *wm;
     apr_status_t rv;
 
+    if (pran) {
+        *pran = 0;
+    }
     if (!w) {
         return APR_SUCCESS;
     }
-    rv = md_notify_event(w->notify, mdname, reason, key, result, p);
+    rv = md_notify_event_ex(w->notify, mdname, reason, key, pran, result, p);
     if (rv != APR_SUCCESS && (wm = watch_md(w, mdname))) {
         /* The pass looks at the pending state on its thread. */
         apr_atomic_set32(&wm->notify_failed, 1);
@@ -164,8 +174,12 @@ static apr_status_t challenge_setup(void *baton, const char *type, const char *d
     const char *reason = apr_psprintf(p, "%s:%s:%s", MD_NOTIFY_CHALLENGE_SETUP, type, domain);
     md_result_t *r = md_result_make(p, ctx->mdname);
     apr_status_t rv;
+    int ran = 0;
 
-    rv = md_watch_event(ctx->w, ctx->mdname, reason, NULL, r, p);
+    rv = md_watch_event_ex(ctx->w, ctx->mdname, reason, NULL, &ran, r, p);
+    if (ctx->job) {
+        md_job_notified(ctx->job, reason, ran, rv, r);
+    }
     if (rv != APR_SUCCESS) {
         md_result_printf(result, rv, "%s: the challenge was not handed to the CA: %s", domain,
                          r->detail ? r->detail : "MDMessageCmd failed");
@@ -173,7 +187,8 @@ static apr_status_t challenge_setup(void *baton, const char *type, const char *d
     return rv;
 }
 
-void md_watch_attach(md_watch_t *w, md_acme_t *acme, const char *mdname, apr_pool_t *p)
+void md_watch_attach(md_watch_t *w, md_acme_t *acme, const char *mdname, md_job_t *job,
+                     apr_pool_t *p)
 {
     hook_ctx_t *ctx;
 
@@ -183,6 +198,7 @@ void md_watch_attach(md_watch_t *w, md_acme_t *acme, const char *mdname, apr_poo
     ctx = apr_pcalloc(p, sizeof(*ctx));
     ctx->w = w;
     ctx->mdname = apr_pstrdup(p, mdname);
+    ctx->job = job;
     acme->on_challenge_setup = challenge_setup;
     acme->on_challenge_setup_baton = ctx;
 }
@@ -211,7 +227,9 @@ static void notify_pass(md_watch_t *w, watch_md_t *wm, const md_reg_state_t *st,
             md_notify_retry(w->notify, wm->name, &wm->notify_next, p);
         }
     }
-    if (st->has_cert && md->renew_mode != MD_RENEW_MANUAL && now >= wm->expiring_next) {
+    /* Also for MDs not renewed here (manual, static files): their admin
+     * needs to know all the more, as the stock module tells. */
+    if (st->has_cert && now >= wm->expiring_next) {
         warn_at = md_timeslice_start(&md->warn_window, st->valid_from, st->valid_until);
         if (now >= warn_at) {
             wm->expiring_next = now + EXPIRING_RECHECK;

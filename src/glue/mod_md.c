@@ -334,16 +334,16 @@ static int md_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp
 
         /* Keep going: one bad MD must not stop the others. Activation
          * first, so that sync learns the account of a new certificate;
-         * sync keeps what it learns in md, so it gets md's pool. Without
-         * the store lock (MDStoreLocks) nothing is written. */
-        if (locked) {
+         * sync keeps what it learns in md, so it gets md's pool. Sync
+         * after the assessment: md.json records the state and why, as the
+         * stock module's does. Without the store lock (MDStoreLocks)
+         * nothing is written. */
+        if (locked
+            && !mod_md_activate_delayed(rt->store, md, g->activation_delay, apr_time_now(),
+                                        ptemp)) {
             /* MDActivationDelay holds a new certificate back, also from a
              * restart made by hand. */
-            if (!mod_md_activate_delayed(rt->store, md, g->activation_delay, apr_time_now(),
-                                         ptemp)) {
-                md_reg_activate_staged(rt->store, md, &activated, ptemp);
-            }
-            md_reg_sync(rt->store, md, pconf);
+            md_reg_activate_staged(rt->store, md, &activated, ptemp);
         }
         if (md_static_is(md)) {
             md_static_assess(st, rt->store, md, apr_time_now(), pconf);
@@ -354,6 +354,9 @@ static int md_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp
         st->activated = activated;
         md->state = st->state;
         md->state_descr = st->state_descr;
+        if (locked) {
+            md_reg_sync(rt->store, md, pconf);
+        }
         apr_hash_set(rt->states, md->name, APR_HASH_KEY_STRING, st);
         APR_ARRAY_PUSH(rt->state_list, md_reg_state_t *) = st;
         ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s, "MD11007: %s: %s%s%s", md->name,

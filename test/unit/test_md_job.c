@@ -246,13 +246,21 @@ static void test_input_errors_wait_the_cap(void **state)
 {
     apr_pool_t *p = *state;
     apr_time_t now = SEC(1000000);
+    /* As the stock module classifies them (plus badPublicKey). */
     static const char *const input[] = {
-        PROB("badCSR"), PROB("malformed"), PROB("rejectedIdentifier"), PROB("unauthorized"),
-        PROB("unsupportedIdentifier"), PROB("badPublicKey"), "urn:acme:error:malformed", NULL
+        PROB("badCSR"), PROB("malformed"), PROB("rejectedIdentifier"),
+        PROB("unsupportedIdentifier"), PROB("badPublicKey"), PROB("badSignatureAlgorithm"),
+        PROB("externalAccountRequired"), PROB("invalidContact"), PROB("unsupportedContact"),
+        PROB("badRevocationReason"), "urn:acme:error:malformed", NULL
     };
+    /* Validation failures retry with the normal backoff: the site may be
+     * fixed any minute ("unauthorized" is Let's Encrypt's answer to most
+     * failed http-01 validations). */
     static const char *const other[] = {
-        PROB("connection"), PROB("dns"), PROB("incorrectResponse"), PROB("serverInternal"),
-        PROB("rateLimited"), PROB("badNonce"), "about:blank", PROB("malformedX"), NULL
+        PROB("unauthorized"), PROB("connection"), PROB("dns"), PROB("incorrectResponse"),
+        PROB("tls"), PROB("caa"), PROB("serverInternal"), PROB("rateLimited"),
+        PROB("badNonce"), PROB("userActionRequired"), "about:blank", PROB("malformedX"),
+        "challenge-mismatch", "challenge-setup-failure", NULL
     };
     int i;
 

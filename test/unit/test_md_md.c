@@ -171,16 +171,23 @@ static void test_full_round_trip(void **state)
     md->ari_renewals = 0;
     md->http_proxy = "http://proxy.test:3128";
 
+    md->http_proxy_ca_file = "/etc/proxy-ca.pem";
+    md->ca_certs = "/etc/ca.pem";
+
     j = md_json_pool_own(p, md_to_json(md));
-    /* the binding's key id only: the MAC key is no md.json business */
-    assert_string_equal(md_json_get_str(md_json_get_obj(md_json_get_obj(j, "ca"), "eab"),
-                                        "kid"), "kid-1");
+    /* the binding's key id only, where the stock module has it: the MAC key
+     * is no md.json business */
+    assert_string_equal(md_json_get_str(md_json_get_obj(j, "eab"), "kid"), "kid-1");
+    assert_null(md_json_get_obj(md_json_get_obj(j, "ca"), "eab"));
+    assert_string_equal(md_json_get_str(j, "proxy-ca-certs"), "/etc/proxy-ca.pem");
+    assert_string_equal(md_json_get_str(j, "ca-certs"), "/etc/ca.pem");
     assert_null(strstr(md_json_dump(j, 0, p), "c2VjcmV0LW1hYy1rZXk"));
     assert_string_equal(md_json_get_str(j, "profile"), "shortlived");
     assert_true(json_is_true(json_object_get(j, "profile-mandatory")));
     assert_true(json_is_false(json_object_get(j, "ari-renewals")));
     assert_string_equal(md_json_get_str(j, "proxy-url"), "http://proxy.test:3128");
-    assert_true(json_is_array(json_object_get(j, "pkey")));
+    assert_true(json_is_array(json_object_get(j, "privkey")));
+    assert_null(json_object_get(j, "pkey"));
     assert_string_equal(md_json_get_str(j, "require-https"), "permanent");
     assert_string_equal(md_json_get_str(j, "renew-window"), "30d");
     assert_string_equal(md_json_get_str(j, "warn-window"), "12h");
@@ -201,13 +208,15 @@ static void test_full_round_trip(void **state)
     assert_true(back->profile_mandatory);
     assert_false(back->ari_renewals);
     assert_string_equal(back->http_proxy, "http://proxy.test:3128");
+    assert_string_equal(back->http_proxy_ca_file, "/etc/proxy-ca.pem");
+    assert_string_equal(back->ca_certs, "/etc/ca.pem");
     j2 = md_json_pool_own(p, md_to_json(back));
     assert_true(json_equal(j, j2));
 
     /* one spec is written as an object */
     apr_array_pop(md->pkey_specs);
     j = md_json_pool_own(p, md_to_json(md));
-    assert_true(json_is_object(json_object_get(j, "pkey")));
+    assert_true(json_is_object(json_object_get(j, "privkey")));
     assert_int_equal(md_from_json(&back, j, "t", p), APR_SUCCESS);
     assert_int_equal(back->pkey_specs->nelts, 1);
     assert_int_equal(MD_ARR_IDX(back->pkey_specs, 0, md_pkey_spec_t *)->type, MD_PKEY_TYPE_EC);
