@@ -638,7 +638,8 @@ apr_status_t md_drive_renew(const md_drive_env_t *env, const md_t *md,
     }
     if (rv == APR_SUCCESS) {
         progress(env, job, result, apr_psprintf(p, "Contacting ACME server at %s", ca_url), p);
-        rv = md_acme_create(&acme, p, ca_url, env->ca_file, env->store);
+        rv = md_acme_create(&acme, p, ca_url, md->ca_certs ? md->ca_certs : env->ca_file,
+                            env->store);
     }
     if (rv == APR_SUCCESS) {
         md_acme_set_proxy(acme, md->http_proxy, md->http_proxy_ca_file);
