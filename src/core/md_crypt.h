@@ -139,6 +139,9 @@ apr_status_t md_cert_serial_der(const unsigned char **pbytes, apr_size_t *plen,
 const char *md_cert_sha256_fingerprint(const md_cert_t *cert, apr_pool_t *p);
 /* Issuer as "/CN=..." one-line form (OpenSSL's X509_NAME_oneline style). */
 const char *md_cert_issuer_name(const md_cert_t *cert, apr_pool_t *p);
+/* The URI of the issuer's certificate from the Authority Information
+ * Access extension (caIssuers, RFC 5280 §4.2.2.1), or NULL. */
+const char *md_cert_issuer_uri(const md_cert_t *cert, apr_pool_t *p);
 /* Does the certificate's public key match the private key? */
 int md_cert_matches_key(const md_cert_t *cert, const md_pkey_t *pkey);
 
@@ -149,12 +152,13 @@ const char *md_cert_ari_cert_id(const md_cert_t *cert, apr_pool_t *p);
 
 /* One Signed Certificate Timestamp (RFC 6962 §3.2) embedded in a certificate. */
 typedef struct md_sct_t {
-    int version;                /* 1 for v1 (the only one defined), 0 unknown */
+    int version;                /* as on the wire: 0 for v1 (the only one defined),
+                                 * -1 unknown */
     const char *log_id;         /* lower-case hex of the 32-byte log id */
     apr_time_t timestamp;       /* when the log signed it */
     const char *signature;      /* lower-case hex of the signature */
-    const char *signature_alg;  /* OpenSSL's long name, e.g. "ecdsa-with-SHA256";
-                                 * NULL if unknown */
+    const char *signature_alg;  /* OpenSSL's short name, e.g. "ecdsa-with-SHA256",
+                                 * "RSA-SHA256"; NULL if unknown */
 } md_sct_t;
 
 /* The SCTs (md_sct_t*) of the certificate's SCT list extension (OID

@@ -153,7 +153,7 @@
 #define MD_KEY_LOGID            "logid"
 #define MD_KEY_SIGNED           "signed"
 #define MD_KEY_SIGNATURE        "signature"
-#define MD_KEY_SIGNATURE_ALG    "signature-algorithm"
+#define MD_KEY_SIGNATURE_TYPE   "signature-type"
 #define MD_KEY_ISSUER_URI       "issuer-uri"
 #define MD_KEY_OCSP             "ocsp"
 #define MD_KEY_EAB              "eab"

@@ -33,6 +33,9 @@ typedef struct md_reg_state_t {
                                   * certificate: these are handed to mod_ssl */
     apr_array_header_t *missing_specs; /* md_pkey_spec_t*: specs without one */
     apr_time_t present_renew_at; /* when the present certificates are due (0: none) */
+    int watched;                 /* renewed when due: MDRenewMode always, or auto
+                                  * (or manual) and a virtual host uses the MD, as
+                                  * the stock module's "watched"; set by the caller */
 } md_reg_state_t;
 
 /* Store file names for a key spec, as the stock module names them:

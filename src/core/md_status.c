@@ -37,7 +37,7 @@ static json_t *scts_json(const apr_array_header_t *scts, apr_pool_t *p)
         md_json_set_str(j, MD_KEY_LOGID, sct->log_id);
         md_json_set_str(j, MD_KEY_SIGNED, md_time_format_http(sct->timestamp, p));
         md_json_set_str(j, MD_KEY_SIGNATURE, sct->signature);
-        md_json_set_str(j, MD_KEY_SIGNATURE_ALG, sct->signature_alg);
+        md_json_set_str(j, MD_KEY_SIGNATURE_TYPE, sct->signature_alg);
         json_array_append_new(list, j);
     }
     return list;
@@ -49,6 +49,7 @@ json_t *md_status_cert_json(const md_cert_t *cert, apr_pool_t *p)
     apr_array_header_t *scts;
 
     md_json_set_str(j, MD_KEY_ISSUER_NAME, md_cert_issuer_name(cert, p));
+    md_json_set_str(j, MD_KEY_ISSUER_URI, md_cert_issuer_uri(cert, p));
     json_object_set_new(j, MD_KEY_VALID, valid_json(md_cert_valid_from(cert),
                                                     md_cert_valid_until(cert), p));
     md_json_set_str(j, MD_KEY_SERIAL, md_cert_serial_hex(cert, p));
@@ -203,6 +204,36 @@ apr_status_t md_status_renewal(json_t **pjson, md_store_t *store, const md_t *md
     return APR_SUCCESS;
 }
 
+/* --- OCSP --------------------------------------------------------------- */
+
+static md_status_ocsp_fn *ocsp_fn;
+static void *ocsp_baton;
+
+void md_status_set_ocsp(md_status_ocsp_fn *fn, void *baton)
+{
+    ocsp_fn = fn;
+    ocsp_baton = baton;
+}
+
+/* "ocsp" in each certificate entry of an MD with MDStapling, from the
+ * stapling code; without stapling there is none, as with the stock module. */
+static void add_ocsp(json_t *certs, const md_t *md, apr_pool_t *p)
+{
+    const char *key;
+    json_t *entry;
+    json_t *ocsp;
+
+    if (!ocsp_fn || !md->stapling || !json_is_object(certs)) {
+        return;
+    }
+    json_object_foreach(certs, key, entry) {
+        if (strcmp(key, MD_KEY_VALID) && json_is_object(entry)
+            && (ocsp = ocsp_fn(ocsp_baton, md, key, entry, p)) != NULL) {
+            json_object_set(entry, MD_KEY_OCSP, ocsp);
+        }
+    }
+}
+
 /* --- one MD, all MDs ---------------------------------------------------- */
 
 /* Anything a store might hold that is a secret stays out of status. */
@@ -226,8 +257,9 @@ json_t *md_status_md_json(const md_status_snap_t *snap, const json_t *renewal, a
     /* The snapshot is shared by all threads: copy, never share references. */
     json_object_set_new(j, MD_KEY_CERT, snap->cert ? json_deep_copy(snap->cert)
                                                    : json_object());
+    add_ocsp(json_object_get(j, MD_KEY_CERT), snap->md, p);
     md_json_set_str(j, MD_KEY_RENEW_AT, md_time_format_http(renew_at, p));
-    json_object_set_new(j, MD_KEY_WATCHED, json_true());
+    json_object_set_new(j, MD_KEY_WATCHED, json_boolean(st->watched));
     if (!st->has_cert || renew_at <= now) {
         json_object_set_new(j, MD_KEY_RENEW, json_true());
     }

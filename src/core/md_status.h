@@ -33,10 +33,12 @@
 #include "md_reg.h"
 #include "md_store.h"
 
-/* Information about one certificate: {"issuer-name", "valid": {"from",
+/* Information about one certificate: {"issuer-name", "issuer-uri" (if the
+ * certificate names where its issuer's is), "valid": {"from",
  * "until"}, "serial", "sha256-fingerprint", "ari-cert-id" (if it has an
  * authority key id), "scts": [{"version", "logid", "signed", "signature",
- * "signature-algorithm"}] (if it carries SCTs)}. Times are HTTP dates. */
+ * "signature-type"}] (if it carries SCTs; the stock module's members)}.
+ * Times are HTTP dates. */
 json_t *md_status_cert_json(const md_cert_t *cert, apr_pool_t *p);
 
 /* The certificates of md in a store group (MD_SG_DOMAINS: live,
@@ -74,8 +76,19 @@ md_status_snap_t *md_status_snap_make(md_store_t *store, const md_reg_state_t *s
 apr_status_t md_status_renewal(json_t **pjson, md_store_t *store, const md_t *md, int with_log,
                                apr_pool_t *p);
 
+/* The "ocsp" member of a live certificate's entry (MDStapling): the
+ * stapling code registers fn once (parent, before children start; read-only
+ * afterwards). fn gets the MD (with stapling on), the entry's key (the key
+ * spec name) and the entry itself ("serial", "sha256-fingerprint", ...)
+ * and returns the member's value owned by p (the stock module's shape:
+ * {"status", "valid": {"from", "until"}, "renewal"}) or NULL for none.
+ * Nothing registered, or stapling off: no "ocsp", as with the stock module. */
+typedef json_t *md_status_ocsp_fn(void *baton, const md_t *md, const char *key,
+                                  const json_t *cert_entry, apr_pool_t *p);
+void md_status_set_ocsp(md_status_ocsp_fn *fn, void *baton);
+
 /* The md-status object of one MD at time now; renewal as from
- * md_status_renewal, or NULL. */
+ * md_status_renewal, or NULL. "watched" is the state's. */
 json_t *md_status_md_json(const md_status_snap_t *snap, const json_t *renewal, apr_time_t now,
                           apr_pool_t *p);
 

@@ -173,10 +173,9 @@ static void default_contact(md_t *md, const char *server_admin, apr_pool_t *p)
 /* Match every virtual host with its MD, complete each MD from its hosts.
  * The result goes into server_mds: a vhost without MD directives shares
  * the base server's config struct, so that cannot hold it. */
-static apr_status_t assign_servers(apr_hash_t *server_mds, server_rec *base,
+static apr_status_t assign_servers(apr_hash_t *server_mds, apr_hash_t *used, server_rec *base,
                                    mod_md_global_t *g, apr_pool_t *p)
 {
-    apr_hash_t *used = apr_hash_make(p);
     apr_hash_t *by_name = apr_hash_make(p);   /* domain -> md_t* */
     server_rec *s;
     const char *err;
@@ -229,8 +228,11 @@ static apr_status_t assign_servers(apr_hash_t *server_mds, server_rec *base,
         if (!apr_hash_get(used, md->name, APR_HASH_KEY_STRING)) {
             ap_log_error(APLOG_MARK, APLOG_WARNING, 0, base,
                          "MD11004: MDomain %s (%s:%u) is not used by any virtual host: no "
-                         "ServerName or ServerAlias matches its names",
-                         md->name, md->defn_name, md->defn_line_number);
+                         "ServerName or ServerAlias matches its names; %s",
+                         md->name, md->defn_name, md->defn_line_number,
+                         md->renew_mode == MD_RENEW_ALWAYS
+                         ? "renewed anyway (MDRenewMode always)"
+                         : "its certificate is not renewed (MDRenewMode always would)");
         }
         default_contact(md, base->server_admin, p);
     }
@@ -297,6 +299,7 @@ static int md_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp
     md_srv_conf_t *sc = mod_md_config_get(s);
     mod_md_global_t *g = sc->global;
     mod_md_runtime_t *rt;
+    apr_hash_t *used;
     apr_status_t rv;
     int i, locked;
 
@@ -309,7 +312,8 @@ static int md_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp
     }
     rt = apr_pcalloc(pconf, sizeof(*rt));
     rt->server_mds = apr_hash_make(pconf);
-    if (assign_servers(rt->server_mds, s, g, pconf) != APR_SUCCESS) {
+    used = apr_hash_make(pconf);   /* ptemp is cleared per MD below */
+    if (assign_servers(rt->server_mds, used, s, g, pconf) != APR_SUCCESS) {
         return !OK;
     }
     if (md_http_global_init() != APR_SUCCESS) {
@@ -352,6 +356,10 @@ static int md_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp
             md_reg_assess(st, rt->store, md, apr_time_now(), pconf);
         }
         st->activated = activated;
+        /* As the stock module: what no virtual host uses is not renewed,
+         * unless the admin says always. */
+        st->watched = md->renew_mode == MD_RENEW_ALWAYS
+                      || apr_hash_get(used, md->name, APR_HASH_KEY_STRING) != NULL;
         md->state = st->state;
         md->state_descr = st->state_descr;
         if (locked) {

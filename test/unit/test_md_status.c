@@ -120,6 +120,7 @@ static md_status_snap_t *snap_of(md_store_t *store, md_t *md, apr_time_t now, ap
     }
     md->state = st->state;
     md->state_descr = st->state_descr;
+    st->watched = strcmp(md->name, "unused.test") != 0;
     return md_status_snap_make(store, st, p);
 }
 
@@ -180,6 +181,49 @@ static void test_md_without_certificate(void **state)
     assert_true(json_is_true(json_object_get(j, "watched")));
     assert_string_equal(str_at(j, "renew-at", p), md_time_format_http(now, p));
     assert_null(json_object_get(j, "renewal"));
+
+    /* an MD no virtual host uses is not watched, as with the stock module */
+    md = new_md(p, "unused.test", NULL);
+    j = md_status_md_load(store, snap_of(store, md, now, p), 1, now, p);
+    assert_true(json_is_false(json_object_get(j, "watched")));
+    assert_true(json_is_true(json_object_get(j, "renew")));
+}
+
+static json_t *fake_ocsp(void *baton, const md_t *md, const char *key,
+                         const json_t *entry, apr_pool_t *p)
+{
+    (void)baton;
+    (void)md;
+    return md_json_pool_own(p, json_pack("{s:s, s:s, s:s}", "status", "good", "key", key,
+                                         "serial", md_json_get_str(entry, "serial")));
+}
+
+static void test_ocsp_member_only_with_stapling(void **state)
+{
+    apr_pool_t *p = *state;
+    md_store_t *store = new_store(p);
+    md_t *md = new_md(p, "a.test", NULL);
+    apr_time_t now = apr_time_now();
+    const md_cert_t *leaf = put_cred(store, MD_SG_DOMAINS, md, 90 * DAY, p);
+    md_status_snap_t *snap = snap_of(store, md, now, p);
+    json_t *j;
+
+    /* no stapling code: no member */
+    j = md_status_md_load(store, snap, 1, now, p);
+    assert_null(json_object_get(json_object_get(json_object_get(j, "cert"), "rsa"), "ocsp"));
+    /* stapling code, MD without stapling: none either (as stock) */
+    md_status_set_ocsp(fake_ocsp, NULL);
+    j = md_status_md_load(store, snap, 1, now, p);
+    assert_null(json_object_get(json_object_get(json_object_get(j, "cert"), "rsa"), "ocsp"));
+    md->stapling = 1;
+    j = md_status_md_load(store, snap, 1, now, p);
+    assert_string_equal(str_at(j, "cert.rsa.ocsp.status", p), "good");
+    assert_string_equal(str_at(j, "cert.rsa.ocsp.key", p), "rsa");
+    assert_string_equal(str_at(j, "cert.rsa.ocsp.serial", p), md_cert_serial_hex(leaf, p));
+    assert_null(json_object_get(json_object_get(j, "cert"), "valid")
+                ? json_object_get(json_object_get(json_object_get(j, "cert"), "valid"),
+                                  "ocsp") : NULL);
+    md_status_set_ocsp(NULL, NULL);
 }
 
 static void test_md_with_live_certificate(void **state)
@@ -531,6 +575,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         UNIT_TEST(test_md_without_certificate),
         UNIT_TEST(test_md_with_live_certificate),
+        UNIT_TEST(test_ocsp_member_only_with_stapling),
         UNIT_TEST(test_md_renew_when_in_window),
         UNIT_TEST(test_renewal_failed),
         UNIT_TEST(test_renewal_staged),
