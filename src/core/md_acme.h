@@ -279,6 +279,13 @@ typedef struct md_acme_chal_env_t {
                                            * arguments, or NULL (no dns-01) */
     int dns01_version;                    /* 2: teardown gets the value too */
     apr_interval_time_t dns01_timeout;    /* per run of the program */
+    const char *program_root;             /* a relative dns-01 program is under it */
+    /* tls-alpn-01: one validation certificate per key type of the MD
+     * (md_pkey_spec_t*; NULL: one EC P-256), so that the server answers
+     * with the type the validator's handshake negotiates; and the names
+     * whose hosts offer acme-tls/1 (NULL: do not check). */
+    const apr_array_header_t *pkey_specs;
+    const apr_array_header_t *acme_tls_1_domains;
     /* Pre-check (before asking the CA to validate): the local address and
      * port the CA's port 80 / 443 arrive at; port 0 means no check. */
     const char *check_http_host;

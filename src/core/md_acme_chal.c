@@ -289,7 +289,8 @@ static apr_status_t dns01_run(const md_acme_chal_env_t *env, const char *action,
     apr_status_t rv;
 
     *pwhat = NULL;
-    rv = md_exec_run(&res, dns01_argv(env, action, domain, value, p), dns01_timeout(env), p);
+    rv = md_exec_run_prog(&res, md_exec_program_path(env->program_root, prog, p),
+                          dns01_argv(env, action, domain, value, p), dns01_timeout(env), p);
     if (rv == APR_SUCCESS && res && res->exited && res->exit_code == 0) {
         return APR_SUCCESS;
     }

@@ -615,6 +615,9 @@ apr_status_t md_drive_renew(const md_drive_env_t *env, const md_t *md,
     cenv.dns01_cmd = md->dns01_cmd;
     cenv.dns01_version = md->dns01_version;
     cenv.dns01_timeout = env->dns01_timeout;
+    cenv.program_root = env->program_root;
+    cenv.pkey_specs = md_pkey_specs(md, p);
+    cenv.acme_tls_1_domains = md->acme_tls_1_domains;
     cenv.check_http_host = env->http_host;
     cenv.check_http_port = env->http_port;
     cenv.check_https_host = env->https_host;

@@ -31,6 +31,7 @@ struct md_notify_t {
     const apr_array_header_t *notify_argv;
     const apr_array_header_t *message_argv;
     apr_interval_time_t timeout;
+    const char *root;               /* relative program names are under it */
 };
 
 md_notify_t *md_notify_create(apr_pool_t *p, md_store_t *store,
@@ -52,6 +53,11 @@ void md_notify_set_timeout(md_notify_t *n, apr_interval_time_t timeout)
     n->timeout = timeout;
 }
 
+void md_notify_set_root(md_notify_t *n, const char *root)
+{
+    n->root = root;
+}
+
 int md_notify_configured(const md_notify_t *n)
 {
     return n && (n->notify_argv || n->message_argv);
@@ -59,9 +65,9 @@ int md_notify_configured(const md_notify_t *n)
 
 /* --- running a program ---------------------------------------------------- */
 
-apr_status_t md_notify_exec(int *pexit, const char **poutput, const apr_array_header_t *argv,
-                            const char *const *extra, int nextra,
-                            apr_interval_time_t timeout, apr_pool_t *p)
+apr_status_t md_notify_exec(int *pexit, const char **poutput, const char *root,
+                            const apr_array_header_t *argv, const char *const *extra,
+                            int nextra, apr_interval_time_t timeout, apr_pool_t *p)
 {
     md_exec_result_t *res = NULL;
     const char **args;
@@ -84,7 +90,7 @@ apr_status_t md_notify_exec(int *pexit, const char **poutput, const apr_array_he
         args[n++] = extra[i];
     }
     args[n] = NULL;
-    rv = md_exec_run(&res, args, timeout, p);
+    rv = md_exec_run_prog(&res, md_exec_program_path(root, args[0], p), args, timeout, p);
     if (res && poutput) {
         *poutput = res->output ? res->output : "";
     }
@@ -222,7 +228,7 @@ static apr_status_t run_chan(md_notify_t *n, const char *directive,
     if (pran) {
         *pran = 1;
     }
-    rv = md_notify_exec(&code, &output, argv, extra, nextra, n->timeout, p);
+    rv = md_notify_exec(&code, &output, n->root, argv, extra, nextra, n->timeout, p);
     if (rv == APR_SUCCESS && code != 0) {
         rv = APR_EGENERAL;
     }

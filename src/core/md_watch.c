@@ -113,6 +113,9 @@ md_watch_t *md_watch_create(apr_pool_t *p, md_store_t *store, const apr_array_he
     if (cfg && cfg->notify_timeout > 0) {
         md_notify_set_timeout(w->notify, cfg->notify_timeout);
     }
+    if (cfg && cfg->program_root) {
+        md_notify_set_root(w->notify, apr_pstrdup(p, cfg->program_root));
+    }
     w->mds = apr_hash_make(p);
     w->cas = apr_hash_make(p);
     if (apr_pool_create(&ptemp, p) != APR_SUCCESS) {

@@ -34,6 +34,7 @@ typedef struct md_watch_cfg_t {
     const apr_array_header_t *notify_argv;  /* MDNotifyCmd, or NULL */
     const apr_array_header_t *message_argv; /* MDMessageCmd, or NULL */
     apr_interval_time_t notify_timeout;     /* 0: MD_NOTIFY_TIMEOUT_DEF */
+    const char *program_root;               /* relative program names are under it */
 } md_watch_cfg_t;
 
 /* For the MDs of states (md_reg_state_t*, as assessed at start-up): note

@@ -312,6 +312,7 @@ static int md_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp
     }
     rt = apr_pcalloc(pconf, sizeof(*rt));
     rt->server_mds = apr_hash_make(pconf);
+    rt->fallback_servers = apr_hash_make(pconf);
     used = apr_hash_make(pconf);   /* ptemp is cleared per MD below */
     if (assign_servers(rt->server_mds, used, s, g, pconf) != APR_SUCCESS) {
         return !OK;
@@ -447,6 +448,7 @@ static int md_add_fallback_cert_files(server_rec *s, apr_pool_t *p,
 {
     md_reg_state_t *st = mod_md_server_state(s);
     const char *keyfile, *certfile;
+    server_rec **key;
 
     if (!st || st->has_cert) {
         return DECLINED;
@@ -462,6 +464,11 @@ static int md_add_fallback_cert_files(server_rec *s, apr_pool_t *p,
     }
     APR_ARRAY_PUSH(cert_files, const char *) = certfile;
     APR_ARRAY_PUSH(key_files, const char *) = keyfile;
+    /* mod_ssl asks only for hosts without certificates of their own: a
+     * host with SSLCertificateFile keeps serving normally. */
+    key = apr_palloc(s->process->pconf, sizeof(*key));
+    *key = s;
+    apr_hash_set(runtime->fallback_servers, key, sizeof(*key), key);
     ap_log_error(APLOG_MARK, APLOG_INFO, 0, s,
                  "MD11011: %s: no certificate yet, serving a self-signed fallback and "
                  "answering 503 until there is one", st->md->name);
@@ -524,8 +531,10 @@ static int md_post_read_request(request_rec *r)
         return DECLINED;
     }
     st = mod_md_server_state(r->server);
-    if (st && !st->has_cert && ap_ssl_conn_is_ssl(r->connection)) {
-        /* Served with the fallback certificate: say so instead of a site. */
+    if (st && !st->has_cert && ap_ssl_conn_is_ssl(r->connection)
+        && apr_hash_get(runtime->fallback_servers, &r->server, sizeof(r->server))) {
+        /* Served with the fallback certificate: say so instead of a site.
+         * (A host with its own SSLCertificateFile serves normally.) */
         apr_table_setn(r->err_headers_out, "Retry-After", "60");
         return HTTP_SERVICE_UNAVAILABLE;
     }

@@ -1022,7 +1022,7 @@ static const char *set_dns01_cmd(cmd_parms *cmd, void *dc, int argc, char *const
                             path);
     }
     words = apr_array_make(cmd->pool, argc, sizeof(const char *));
-    APR_ARRAY_PUSH(words, const char *) = path;
+    APR_ARRAY_PUSH(words, const char *) = argv[0];  /* as written; run from path */
     for (i = 1; i < argc; ++i) {
         APR_ARRAY_PUSH(words, const char *) = argv[i];
     }
@@ -1539,7 +1539,7 @@ static const char *set_notify_cmd(cmd_parms *cmd, void *dc, int argc, char *cons
                             path);
     }
     args = apr_array_make(cmd->pool, argc, sizeof(const char *));
-    APR_ARRAY_PUSH(args, const char *) = path;
+    APR_ARRAY_PUSH(args, const char *) = argv[0];   /* as written; run from path */
     for (i = 1; i < argc; ++i) {
         APR_ARRAY_PUSH(args, const char *) = argv[i];
     }

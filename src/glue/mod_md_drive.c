@@ -35,6 +35,7 @@
 
 #include <httpd.h>
 #include <http_config.h>
+#include <http_main.h>
 #include <http_log.h>
 #include <mod_watchdog.h>
 #include <unixd.h>
@@ -545,6 +546,7 @@ apr_status_t mod_md_drive_register(server_rec *s, apr_pool_t *pconf, md_store_t 
     ctx->p = pconf;
     ctx->env.store = store;
     ctx->env.ca_file = g->ca_file;
+    ctx->env.program_root = ap_server_root;
     ctx->env.user_agent = "mod_md-ng";
     ctx->env.authz_timeout = apr_time_from_sec(120);
     ctx->env.order_timeout = apr_time_from_sec(120);
@@ -561,7 +563,7 @@ apr_status_t mod_md_drive_register(server_rec *s, apr_pool_t *pconf, md_store_t 
     {
         const md_srv_conf_t *sc = mod_md_config_get(s);
         md_watch_cfg_t wcfg = { g->ca_file, mod_md_config_notify_argv(sc),
-                                mod_md_config_message_argv(sc), 0 };
+                                mod_md_config_message_argv(sc), 0, ap_server_root };
 
         /* Here in the parent: it reads the live certificates (ARI ids). */
         ctx->env.watch = md_watch_create(pconf, store, states, &wcfg);
