@@ -203,6 +203,16 @@ apr_status_t md_crypt_tls_probe(md_cert_t **pcert, const char **palpn, const cha
                                 apr_interval_time_t timeout, const char **perr,
                                 apr_pool_t *p);
 
+/* The server side of tls-alpn-01, for a handshake in progress (tls is the
+ * OpenSSL SSL* of the connection, opaque to the caller): which of the
+ * validation certificates we have (RSA, EC) the client prefers, by the
+ * order of its signature_algorithms (RFC 8446 §4.2.3; none sent: RSA). */
+md_pkey_type_t md_tls_peer_key_type(void *tls, int have_rsa, int have_ec);
+/* Drop every certificate the connection would offer, so that only the
+ * validation certificate set afterwards can be chosen (no host certificate
+ * of another key type in another slot). */
+void md_tls_certs_clear(void *tls);
+
 /* --- CSR ---------------------------------------------------------------- */
 
 /* A CSR (PKCS#10) for names, all as subjectAltName (DNS names; IP literals

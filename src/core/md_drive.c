@@ -626,7 +626,7 @@ apr_status_t md_drive_renew(const md_drive_env_t *env, const md_t *md,
     /* Before any order: an MD whose names cannot be validated at all. */
     rv = md_challenges_select(&types, md, env->http_port > 0, env->https_port > 0, &why, p);
     if (rv != APR_SUCCESS) {
-        md_result_set(result, rv, why);
+        md_result_problem_set(result, rv, MD_PROBLEM_CHALLENGE_MISMATCH, why, NULL);
         goto leave;
     }
     md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, p, "MD08011: %s: challenge types %s",

@@ -17,7 +17,10 @@
 #define MD_FN_ACCOUNT           "account.json"
 #define MD_FN_ACCT_KEY          "account.pem"
 #define MD_FN_HTTP01            "acme-http-01.txt"
-/* tls-alpn-01 (RFC 8737) certificate and key, named as the stock module does */
+/* tls-alpn-01 (RFC 8737) certificate and key, named as the stock module does:
+ * the prefix and the key spec's file name ("acme-tls-alpn-01-pubcert.pem" for
+ * RSA, "acme-tls-alpn-01-pubcert.p-256.pem" for EC P-256) */
+#define MD_FN_TLSALPN01_PREFIX  "acme-tls-alpn-01-"
 #define MD_FN_TLSALPN01_CERT    "acme-tls-alpn-01-pubcert.pem"
 #define MD_FN_TLSALPN01_PKEY    "acme-tls-alpn-01-privkey.pem"
 /* dns-01: the TXT values our program was asked to publish, for teardown */
