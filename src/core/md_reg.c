@@ -470,6 +470,31 @@ static void import_staged_account(const char **pid, md_store_t *store, const md_
     *pid = id;
 }
 
+int md_reg_staged_complete(md_store_t *store, const char *name, apr_pool_t *p)
+{
+    apr_array_header_t *aspects;
+    json_t *j = NULL;
+    md_t *staged = NULL;
+    int i;
+
+    if (md_store_load_json(store, MD_SG_STAGING, name, MD_FN_MD, &j, p) != APR_SUCCESS
+        || md_from_json(&staged, j, MD_FN_MD, p) != APR_SUCCESS
+        || md_store_list_aspects(store, MD_SG_STAGING, name, &aspects, p) != APR_SUCCESS) {
+        return 0;
+    }
+    for (i = 0; i < aspects->nelts; ++i) {
+        const char *aspect = MD_ARR_IDX(aspects, i, const char *);
+
+        if (!strncmp(aspect, "pubcert.", 8) && md_store_exists(store, MD_SG_STAGING, name,
+                                                               apr_pstrcat(p, "privkey",
+                                                                           aspect + 7, NULL),
+                                                               p)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 apr_status_t md_reg_activate_staged(md_store_t *store, const md_t *md, int *pactivated,
                                     apr_pool_t *ptemp)
 {

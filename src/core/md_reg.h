@@ -74,6 +74,12 @@ apr_status_t md_reg_sync_renames(md_store_t *store, const apr_array_header_t *md
 apr_status_t md_reg_cleanup_stale(md_store_t *store, const apr_array_header_t *mds,
                                   apr_pool_t *ptemp);
 
+/* Does staging/<name> hold a set to activate: a readable md.json and at
+ * least one certificate with its key? A job.json that says "finished"
+ * without one (a stock module's leftover, a crash, a hand edit) is not:
+ * the renewal must run again rather than wait forever. */
+int md_reg_staged_complete(md_store_t *store, const char *name, apr_pool_t *p);
+
 /* If staging/<md> holds a finished set (md.json is there: the drive writes
  * it last), make it live: for every key spec the staged certificate and key
  * (covering all names, matching) or, for a spec that was not renewed, the

@@ -612,6 +612,30 @@ static const char *fp_of(const md_cert_t *cert, apr_pool_t *p)
     return md_cert_sha256_fingerprint(cert, p);
 }
 
+/* A job that says finished counts only with something to activate. */
+static void test_staged_complete(void **state)
+{
+    apr_pool_t *p = *state;
+    const char *base;
+    md_store_t *store = store_at(&base, p);
+    md_t *md = md_names(p, "a.org", "www.a.org", NULL);
+
+    assert_false(md_reg_staged_complete(store, "a.org", p));
+    /* certificates but no md.json: still in the works */
+    cred_put(store, MD_SG_STAGING, "a.org", md->domains, p);
+    assert_false(md_reg_staged_complete(store, "a.org", p));
+    md_json_save(store, MD_SG_STAGING, md, p);
+    assert_true(md_reg_staged_complete(store, "a.org", p));
+    /* an unreadable md.json */
+    assert_int_equal(md_store_save_text(store, MD_SG_STAGING, "a.org", MD_FN_MD, "{garbage",
+                                        p), APR_SUCCESS);
+    assert_false(md_reg_staged_complete(store, "a.org", p));
+    /* md.json without any certificate (the stock module stages it early) */
+    md_store_purge(store, MD_SG_STAGING, "a.org", p);
+    md_json_save(store, MD_SG_STAGING, md, p);
+    assert_false(md_reg_staged_complete(store, "a.org", p));
+}
+
 static void test_activation_waits_for_staged_md_json(void **state)
 {
     apr_pool_t *p = *state;
@@ -782,6 +806,7 @@ int main(void)
         UNIT_TEST(test_assess_none_or_expired),
         UNIT_TEST(test_activate_merges_renewed_specs),
         UNIT_TEST(test_activation_waits_for_staged_md_json),
+        UNIT_TEST(test_staged_complete),
         UNIT_TEST(test_assess_serves_cert_lacking_added_name),
         UNIT_TEST(test_sync_renames_md_whose_first_name_changed),
         UNIT_TEST(test_cleanup_stale_staging_and_challenges),
