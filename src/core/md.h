@@ -104,6 +104,13 @@ typedef struct md_t {
                                        * their lifetime: md_renew_at) */
     const char *defn_name;            /* config file the MD was defined in */
     unsigned defn_line_number;        /* and the line */
+    /* Why this MD cannot be renewed as configured (a name the CA will
+     * refuse, a key type that cannot be generated, ...), naming directive,
+     * value, file and line; NULL when there is nothing wrong. The server
+     * starts anyway: such an MD is not driven, and md-status shows this as
+     * renewal.last (detail), with config_problem_type as the problem. */
+    const char *config_problem;
+    const char *config_problem_type;
 } md_t;
 
 /* A new MD with defaults (renew mode auto, window 33%, warn 10%, RSA 2048,

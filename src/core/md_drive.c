@@ -588,6 +588,14 @@ apr_status_t md_drive_renew(const md_drive_env_t *env, const md_t *md,
                       "trying the next CA, %s", md->name, job->errors, ca_url);
         md_job_log_append(job, "failover", ca_url);
     }
+    if (md->config_problem) {
+        /* Found at start-up (a name the CA will refuse, ...): nothing to ask
+         * the CA, only to say why, in md-status as with a CA's refusal. */
+        rv = APR_EINVAL;
+        md_result_problem_set(result, rv, md->config_problem_type, md->config_problem, NULL);
+        md_result_activity_set(result, "Checking the configuration");
+        goto leave;
+    }
     check_staging(env, md, p);
     for (i = 0; i < specs->nelts; ++i) {
         if (!staged_spec_done(env->store, md, MD_ARR_IDX(specs, i, const md_pkey_spec_t *), p)) {

@@ -92,6 +92,8 @@ md_t *md_clone(apr_pool_t *p, const md_t *src)
     md->cert_files = md_array_str_clone(p, src->cert_files);
     md->pkey_files = md_array_str_clone(p, src->pkey_files);
     md->defn_name = str_clone(p, src->defn_name);
+    md->config_problem = str_clone(p, src->config_problem);
+    md->config_problem_type = str_clone(p, src->config_problem_type);
     return md;
 }
 
