@@ -263,7 +263,11 @@ json_t *md_status_md_json(const md_status_snap_t *snap, const json_t *renewal, a
     if (!st->has_cert || renew_at <= now) {
         json_object_set_new(j, MD_KEY_RENEW, json_true());
     }
-    if (renewal) {
+    /* As the stock module: the renewal job while a renewal is due; also
+     * one the CA's renewal window (ARI) started early. A job that only
+     * records notifications about a live certificate is not shown. */
+    if (renewal && (json_object_get(j, MD_KEY_RENEW)
+                    || md_json_get_str(renewal, MD_KEY_LAST_RUN))) {
         json_object_set_new(j, MD_KEY_RENEWAL, json_deep_copy(renewal));
     }
     return j;

@@ -88,7 +88,8 @@ typedef json_t *md_status_ocsp_fn(void *baton, const md_t *md, const char *key,
 void md_status_set_ocsp(md_status_ocsp_fn *fn, void *baton);
 
 /* The md-status object of one MD at time now; renewal as from
- * md_status_renewal, or NULL. "watched" is the state's. */
+ * md_status_renewal, or NULL (shown while a renewal is due or has run:
+ * not a job that only recorded notifications). "watched" is the state's. */
 json_t *md_status_md_json(const md_status_snap_t *snap, const json_t *renewal, apr_time_t now,
                           apr_pool_t *p);
 

@@ -206,6 +206,27 @@ void md_watch_attach(md_watch_t *w, md_acme_t *acme, const char *mdname, md_job_
     acme->on_challenge_setup_baton = ctx;
 }
 
+/* An event of the pass (installed, expiring) told to the admin's programs,
+ * recorded in the MD's job log as the stock module records it. Returns
+ * what telling did. */
+static apr_status_t tell(md_watch_t *w, watch_md_t *wm, const char *reason, const char *key,
+                         apr_pool_t *p)
+{
+    md_result_t *result = md_result_make(p, wm->name);
+    md_job_t *job;
+    apr_status_t rv;
+    int ran = 0;
+
+    rv = md_watch_event_ex(w, wm->name, reason, key, &ran, result, p);
+    if (ran || rv != APR_SUCCESS) {
+        job = md_job_create(p, wm->name);
+        md_job_load(job, w->store, p);
+        md_job_notified(job, reason, ran, rv, result);
+        md_job_save(job, w->store, p);
+    }
+    return rv;
+}
+
 static void notify_pass(md_watch_t *w, watch_md_t *wm, const md_reg_state_t *st,
                         apr_time_t now, apr_pool_t *p)
 {
@@ -225,8 +246,8 @@ static void notify_pass(md_watch_t *w, watch_md_t *wm, const md_reg_state_t *st,
          * program, so the child tells. Once per certificate, also across
          * restarts of this child. */
         wm->installed_told = 1;
-        if (md_watch_event(w, wm->name, MD_NOTIFY_INSTALLED,
-                           md_time_format_http(st->valid_from, p), NULL, p) != APR_SUCCESS) {
+        if (tell(w, wm, MD_NOTIFY_INSTALLED, md_time_format_http(st->valid_from, p), p)
+            != APR_SUCCESS) {
             md_notify_retry(w->notify, wm->name, &wm->notify_next, p);
         }
     }
@@ -236,7 +257,7 @@ static void notify_pass(md_watch_t *w, watch_md_t *wm, const md_reg_state_t *st,
         warn_at = md_timeslice_start(&md->warn_window, st->valid_from, st->valid_until);
         if (now >= warn_at) {
             wm->expiring_next = now + EXPIRING_RECHECK;
-            md_watch_event(w, wm->name, MD_NOTIFY_EXPIRING, NULL, NULL, p);
+            tell(w, wm, MD_NOTIFY_EXPIRING, NULL, p);
         }
         else {
             wm->expiring_next = warn_at;
