@@ -215,7 +215,9 @@ static int md_answer_challenge(conn_rec *c, const char *server_name, const char 
         md_tls_certs_clear(mc->ssl);
     }
     ap_log_cerror(APLOG_MARK, APLOG_DEBUG, 0, c, "MD16504: %s: answering the tls-alpn-01 "
-                  "challenge with %s", name, use->cert);
+                  "challenge with %s (of %s%s%s; the client's preference %s)", name, use->cert,
+                  rsa.cert ? "RSA" : "", rsa.cert && ec.cert ? ", " : "", ec.cert ? "EC" : "",
+                  mc && mc->ssl ? "known" : "unknown");
     *pcert_pem = cert;
     *pkey_pem = key;
     return OK;
