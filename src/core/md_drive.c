@@ -537,7 +537,7 @@ static void tell_outcome(const md_drive_env_t *env, const md_t *md, md_job_t *jo
     const char *reason = outcome == APR_SUCCESS ? MD_NOTIFY_RENEWED : MD_NOTIFY_ERRORED;
     md_result_t *told = md_result_make(p, md->name);
     apr_status_t rv;
-    int ran = 0;
+    int what = 0;
 
     if (!env->watch) {
         if (outcome == APR_SUCCESS) {
@@ -549,8 +549,8 @@ static void tell_outcome(const md_drive_env_t *env, const md_t *md, md_job_t *jo
     }
     rv = md_watch_event_ex(env->watch, md->name, reason,
                            outcome == APR_SUCCESS ? md_time_format_http(job->valid_from, p)
-                                                  : NULL, &ran, told, p);
-    md_job_notified(job, reason, ran, rv, told);
+                                                  : NULL, &what, told, p);
+    md_job_notified(job, reason, what, told);
     if (rv != APR_SUCCESS && outcome == APR_SUCCESS) {
         md_result_assign(job->last, told);
         md_result_activity_set(job->last, "Telling the admin's programs about the new "
@@ -569,7 +569,7 @@ apr_status_t md_drive_renew(const md_drive_env_t *env, const md_t *md,
     const char *why = NULL;
     md_acme_t *acme = NULL;
     apr_status_t rv = APR_SUCCESS;
-    int i, todo = 0, ran = 0;
+    int i, todo = 0, told = 0;
 
     md_result_reset(result);
     md_job_log_append(job, MD_JOB_LOG_STARTING, NULL);
@@ -641,8 +641,8 @@ apr_status_t md_drive_renew(const md_drive_env_t *env, const md_t *md,
                   md->name, md_array_str_join(types, ", ", p));
 
     /* The admin's program may say no to this attempt. */
-    rv = md_watch_event_ex(env->watch, md->name, MD_NOTIFY_RENEWING, NULL, &ran, result, p);
-    md_job_notified(job, MD_NOTIFY_RENEWING, ran, rv, result);
+    rv = md_watch_event_ex(env->watch, md->name, MD_NOTIFY_RENEWING, NULL, &told, result, p);
+    md_job_notified(job, MD_NOTIFY_RENEWING, told, result);
     if (rv != APR_SUCCESS) {
         md_result_problem_set(result, rv, result->problem,
                               apr_psprintf(p, "renewal vetoed: %s", result->detail), NULL);

@@ -10,6 +10,7 @@
 #include "md_json.h"
 #include "md_keys.h"
 #include "md_log.h"
+#include "md_notify.h"
 #include "md_time.h"
 
 md_job_t *md_job_create(apr_pool_t *p, const char *mdname)
@@ -284,23 +285,24 @@ void md_job_end_run(md_job_t *job, const md_result_t *result)
     job->dirty = 1;
 }
 
-void md_job_notified(md_job_t *job, const char *reason, int ran, apr_status_t rv,
-                     const md_result_t *result)
+void md_job_notified(md_job_t *job, const char *reason, int what, const md_result_t *result)
 {
+    const char *detail = result ? result->detail : NULL;
     char type[128];
 
-    if (rv == APR_SUCCESS) {
-        if (ran) {
-            apr_snprintf(type, sizeof(type), "%s%s", MD_JOB_LOG_MESSAGE, reason);
-            md_job_log_append(job, type, NULL);
-        }
+    if (what & MD_NOTIFY_FAILED_MSG) {
+        md_job_log_append_status(job, MD_JOB_LOG_MESSAGE_ERR, reason, detail);
     }
-    else {
-        md_job_log_append_status(job, MD_JOB_LOG_MESSAGE_ERR, reason,
-                                 result ? result->detail : NULL);
+    else if (what & MD_NOTIFY_RAN) {
+        apr_snprintf(type, sizeof(type), "%s%s", MD_JOB_LOG_MESSAGE, reason);
+        md_job_log_append(job, type, NULL);
+    }
+    if (what & MD_NOTIFY_FAILED_NOTIFY) {
+        md_job_log_append_status(job, MD_JOB_LOG_NOTIFY_ERR, NULL, detail);
     }
     if (!strcmp(reason, "renewed")) {
-        job->notified = job->notified_renewed = (rv == APR_SUCCESS);
+        job->notified = !(what & MD_NOTIFY_FAILED_MSG);
+        job->notified_renewed = !(what & MD_NOTIFY_FAILED_NOTIFY);
     }
     job->dirty = 1;
 }

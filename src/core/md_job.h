@@ -62,14 +62,13 @@ void md_job_log_append(md_job_t *job, const char *type, const char *detail);
 void md_job_log_append_status(md_job_t *job, const char *type, const char *status,
                               const char *detail);
 
-/* Record what telling the admin's programs about reason did (MDMessageCmd
- * and MDNotifyCmd through md_notify/md_watch): rv APR_SUCCESS logs
- * "message-<reason>" when ran (a program was run), a failure logs
- * "message-error" (or "notify-error" for MDNotifyCmd) with result's detail.
- * For "renewed" it sets notified and notified-renewed to whether it
- * succeeded. */
-void md_job_notified(md_job_t *job, const char *reason, int ran, apr_status_t rv,
-                     const md_result_t *result);
+/* Record what telling the admin's programs about reason did (what: the
+ * MD_NOTIFY_* bits of md_notify_event_ex; result: the failure, if any), as
+ * the stock module does: "message-<reason>" when MDMessageCmd ran fine,
+ * "message-error" (status: the reason) or "notify-error" with result's
+ * detail when a program failed. For "renewed", notified says MDMessageCmd
+ * and notified-renewed MDNotifyCmd was told (or is not configured). */
+void md_job_notified(md_job_t *job, const char *reason, int what, const md_result_t *result);
 
 /* Record the end of an attempt: on success, errors reset and finished set;
  * on failure, errors grow and next_run is set by md_job_next_retry. */

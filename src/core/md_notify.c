@@ -207,7 +207,7 @@ static apr_status_t run_chan(md_notify_t *n, const char *directive,
                              const apr_array_header_t *argv, const char *const *extra,
                              int nextra, const char *mdname, const char *chan,
                              const char *reason, const char *key, json_t *state,
-                             int *pdirty, int *pran, md_result_t *result, apr_pool_t *p)
+                             int *pdirty, int *pwhat, md_result_t *result, apr_pool_t *p)
 {
     apr_time_t now = apr_time_now();
     json_t *cs = json_object_get(state, chan);
@@ -225,8 +225,8 @@ static apr_status_t run_chan(md_notify_t *n, const char *directive,
                       "again yet (rate limit)", mdname, directive, reason);
         return APR_SUCCESS;
     }
-    if (pran) {
-        *pran = 1;
+    if (pwhat) {
+        *pwhat |= MD_NOTIFY_RAN;
     }
     rv = md_notify_exec(&code, &output, n->root, argv, extra, nextra, n->timeout, p);
     if (rv == APR_SUCCESS && code != 0) {
@@ -259,6 +259,9 @@ static apr_status_t run_chan(md_notify_t *n, const char *directive,
                                           : apr_strerror(rv, buf, sizeof(buf)));
     }
     result->problem = argv == n->notify_argv ? PROBLEM_NOTIFY : PROBLEM_MESSAGE;
+    if (pwhat) {
+        *pwhat |= argv == n->notify_argv ? MD_NOTIFY_FAILED_NOTIFY : MD_NOTIFY_FAILED_MSG;
+    }
     if (once) {
         long long errors;
 
@@ -287,7 +290,7 @@ apr_status_t md_notify_event(md_notify_t *n, const char *mdname, const char *rea
 }
 
 apr_status_t md_notify_event_ex(md_notify_t *n, const char *mdname, const char *reason,
-                                const char *key, int *pran, md_result_t *result,
+                                const char *key, int *pwhat, md_result_t *result,
                                 apr_pool_t *p)
 {
     const char *msg_extra[2];
@@ -296,8 +299,8 @@ apr_status_t md_notify_event_ex(md_notify_t *n, const char *mdname, const char *
     apr_status_t rv = APR_SUCCESS;
     apr_status_t rv2;
 
-    if (pran) {
-        *pran = 0;
+    if (pwhat) {
+        *pwhat = 0;
     }
     if (!md_notify_configured(n) || !mdname || !reason) {
         return APR_SUCCESS;
@@ -314,10 +317,10 @@ apr_status_t md_notify_event_ex(md_notify_t *n, const char *mdname, const char *
     msg_extra[0] = reason;
     msg_extra[1] = mdname;
     rv = run_chan(n, "MDMessageCmd", n->message_argv, msg_extra, 2, mdname, reason, reason,
-                  key, state, &dirty, pran, result, p);
+                  key, state, &dirty, pwhat, result, p);
     if (!strcmp(reason, MD_NOTIFY_RENEWED)) {
         rv2 = run_chan(n, "MDNotifyCmd", n->notify_argv, &mdname, 1, mdname, CHAN_NOTIFY,
-                       reason, key, state, &dirty, pran, result, p);
+                       reason, key, state, &dirty, pwhat, result, p);
         if (rv == APR_SUCCESS) {
             rv = rv2;
         }

@@ -74,9 +74,14 @@ int md_notify_configured(const md_notify_t *n);
 apr_status_t md_notify_event(md_notify_t *n, const char *mdname, const char *reason,
                              const char *key, md_result_t *result, apr_pool_t *p);
 
-/* The same; *pran (may be NULL) tells whether any program was run. */
+/* What md_notify_event_ex did, as bits. */
+#define MD_NOTIFY_RAN           0x01    /* a program was run */
+#define MD_NOTIFY_FAILED_MSG    0x02    /* MDMessageCmd failed */
+#define MD_NOTIFY_FAILED_NOTIFY 0x04    /* MDNotifyCmd failed */
+
+/* The same; *pwhat (may be NULL) gets the MD_NOTIFY_* bits. */
 apr_status_t md_notify_event_ex(md_notify_t *n, const char *mdname, const char *reason,
-                                const char *key, int *pran, md_result_t *result,
+                                const char *key, int *pwhat, md_result_t *result,
                                 apr_pool_t *p);
 
 /* Run pending (failed) once-only notifications of mdname whose retry time

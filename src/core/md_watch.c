@@ -151,18 +151,18 @@ apr_status_t md_watch_event(md_watch_t *w, const char *mdname, const char *reaso
 }
 
 apr_status_t md_watch_event_ex(md_watch_t *w, const char *mdname, const char *reason,
-                               const char *key, int *pran, md_result_t *result, apr_pool_t *p)
+                               const char *key, int *pwhat, md_result_t *result, apr_pool_t *p)
 {
     watch_md_t *wm;
     apr_status_t rv;
 
-    if (pran) {
-        *pran = 0;
+    if (pwhat) {
+        *pwhat = 0;
     }
     if (!w) {
         return APR_SUCCESS;
     }
-    rv = md_notify_event_ex(w->notify, mdname, reason, key, pran, result, p);
+    rv = md_notify_event_ex(w->notify, mdname, reason, key, pwhat, result, p);
     if (rv != APR_SUCCESS && (wm = watch_md(w, mdname))) {
         /* The pass looks at the pending state on its thread. */
         apr_atomic_set32(&wm->notify_failed, 1);
@@ -177,11 +177,11 @@ static apr_status_t challenge_setup(void *baton, const char *type, const char *d
     const char *reason = apr_psprintf(p, "%s:%s:%s", MD_NOTIFY_CHALLENGE_SETUP, type, domain);
     md_result_t *r = md_result_make(p, ctx->mdname);
     apr_status_t rv;
-    int ran = 0;
+    int what = 0;
 
-    rv = md_watch_event_ex(ctx->w, ctx->mdname, reason, NULL, &ran, r, p);
+    rv = md_watch_event_ex(ctx->w, ctx->mdname, reason, NULL, &what, r, p);
     if (ctx->job) {
-        md_job_notified(ctx->job, reason, ran, rv, r);
+        md_job_notified(ctx->job, reason, what, r);
     }
     if (rv != APR_SUCCESS) {
         md_result_printf(result, rv, "%s: the challenge was not handed to the CA: %s", domain,
@@ -215,13 +215,13 @@ static apr_status_t tell(md_watch_t *w, watch_md_t *wm, const char *reason, cons
     md_result_t *result = md_result_make(p, wm->name);
     md_job_t *job;
     apr_status_t rv;
-    int ran = 0;
+    int what = 0;
 
-    rv = md_watch_event_ex(w, wm->name, reason, key, &ran, result, p);
-    if (ran || rv != APR_SUCCESS) {
+    rv = md_watch_event_ex(w, wm->name, reason, key, &what, result, p);
+    if (what) {
         job = md_job_create(p, wm->name);
         md_job_load(job, w->store, p);
-        md_job_notified(job, reason, ran, rv, result);
+        md_job_notified(job, reason, what, result);
         md_job_save(job, w->store, p);
     }
     return rv;

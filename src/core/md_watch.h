@@ -67,9 +67,9 @@ apr_time_t md_watch_next_run(const md_watch_t *w);
 apr_status_t md_watch_event(md_watch_t *w, const char *mdname, const char *reason,
                             const char *key, md_result_t *result, apr_pool_t *p);
 
-/* The same; *pran (may be NULL) tells whether a program was run. */
+/* The same; *pwhat (may be NULL) gets the MD_NOTIFY_* bits of what was done. */
 apr_status_t md_watch_event_ex(md_watch_t *w, const char *mdname, const char *reason,
-                               const char *key, int *pran, md_result_t *result,
+                               const char *key, int *pwhat, md_result_t *result,
                                apr_pool_t *p);
 
 /* Have acme ask MDMessageCmd "challenge-setup:<type>:<domain>" for mdname
