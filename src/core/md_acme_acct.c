@@ -574,7 +574,9 @@ apr_status_t md_acme_acct_agree(md_acme_t *acme, const char *agreement, md_resul
     }
     md_result_activity_printf(result, "Agreeing to the terms of service for account %s",
                               acme->acct->id);
-    payload = md_json_pool_own(p, register_payload(NULL, 1));
+    /* With the contacts: some CAs (pebble) take an update of the agreement
+     * alone for an "empty update" and refuse it. */
+    payload = md_json_pool_own(p, register_payload(acme->acct->contacts, 1));
     if (!payload) {
         return APR_ENOMEM;
     }
@@ -673,9 +675,11 @@ static apr_status_t keychange_resume(md_pkey_t **pnew, int *pdone, md_acme_t *ac
     if (rv == APR_SUCCESS) {
         return APR_SUCCESS;     /* the old key still works: change to the pending one */
     }
-    if (!APR_STATUS_IS_EACCES(rv) && !APR_STATUS_IS_ENOENT(rv)) {
-        return rv;
+    if (!result->problem && !APR_STATUS_IS_EACCES(rv) && !APR_STATUS_IS_ENOENT(rv)) {
+        return rv;              /* no answer from the CA: nothing to conclude */
     }
+    /* Refused (CAs say unauthorized or, for a signature by an unknown key,
+     * malformed): maybe the CA has the pending key already. */
     md_result_reset(result);
     acme->acct_key = *pnew;
     rv = acct_verify(acme, acme->p, result, p);
