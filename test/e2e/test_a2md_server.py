@@ -26,7 +26,8 @@ import pytest
 import requests
 
 from mdtest import certs, status
-from mdtest.a2md import A2md, EXIT_OK
+from mdtest.a2md import A2md, EXIT_INPUT, EXIT_OK
+from mdtest.proxy import ConnectProxy
 
 MAN = "man.test"
 AUTO = "rev.test"
@@ -182,6 +183,38 @@ def test_a2md_keychange_then_order(srv):
     # the order was made by the same account, under its new key
     assert cli.md_json(MAN, group="staging")["ca"]["account"] == acct
     assert cli.run("acme", "validate", acct).rc == EXIT_OK
+
+
+def test_a2md_drive_options(srv, e2e):
+    """-p (through a proxy), -c, -r, -f, -v, -q, -u as drive takes them."""
+    a, cli, pebble = srv.apache, srv.cli, srv.pebble
+    proxy = ConnectProxy(e2e.workdir)
+    proxy.start()
+    try:
+        r = cli.run("-vvv", "-p", proxy.url, "drive", "-r", "-f", "-c", "http-01", MAN)
+    finally:
+        proxy.stop()
+    assert r.rc == EXIT_OK, r
+    assert "127.0.0.1:%d" % int(pebble.directory_url.split(":")[2].split("/")[0]) \
+        in proxy.tunnels()
+    assert "[debug]" in r.err and "MD08010" in r.err
+    assert owned_by_user(a.store) == []
+    # up-to-date: nothing to do, said on stderr unless -q
+    r = cli.run("drive", MAN)
+    assert r.rc == EXIT_OK and "up-to-date" in r.err, r
+    r = cli.run("-q", "drive", MAN)
+    assert r.rc == EXIT_OK and r.err == "", r
+    # bad values: input errors, nothing ordered
+    before = pebble.count_orders_created()
+    r = cli.run("drive", "-f", "-c", "tls-sni-01", MAN)
+    assert r.rc == EXIT_INPUT and "-c: 'tls-sni-01' is not a challenge type" in r.err, r
+    r = cli.run("-u", "nosuchuser", "drive", "-f", MAN)
+    assert r.rc == EXIT_INPUT and "user 'nosuchuser' does not exist" in r.err, r
+    r = cli.run("revoke", MAN, "cACompromise")
+    assert r.rc == EXIT_INPUT, r
+    r = cli.run("drive", "nope.test")
+    assert r.rc == EXIT_INPUT, r
+    assert pebble.count_orders_created() == before
 
 
 def test_a2md_concurrent_with_server(srv):
