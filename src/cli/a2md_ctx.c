@@ -75,6 +75,25 @@ int a2md_exit_of_store(apr_status_t rv)
     return A2MD_EXIT_LOCAL;
 }
 
+/* Only adding something may make a new store. */
+static int creates_store(const a2md_cmd_t *cmd)
+{
+    return cmd && (cmd->run == a2md_cmd_store_add || cmd->run == a2md_cmd_add
+                   || cmd->run == a2md_cmd_acme_newreg);
+}
+
+/* Is there a store at dir (its md_store.json, readable or not)? */
+static int md_store_exists_at(const char *dir)
+{
+    struct stat st;
+    char path[4096];
+
+    if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, MD_FN_STORE_JSON) >= sizeof(path)) {
+        return 0;
+    }
+    return lstat(path, &st) == 0;
+}
+
 apr_status_t a2md_ctx_store(a2md_ctx_t *ctx)
 {
     apr_status_t rv;
@@ -86,6 +105,11 @@ apr_status_t a2md_ctx_store(a2md_ctx_t *ctx)
     if (!ctx->args->dir) {
         return a2md_ctx_fail(ctx, A2MD_EXIT_USAGE, APR_EINVAL,
                              "%s: needs the store directory (-d DIR)", ctx->args->path);
+    }
+    if (!creates_store(ctx->args->cmd) && !md_store_exists_at(ctx->args->dir)) {
+        /* A mistyped -d must not leave an empty store behind. */
+        return a2md_ctx_fail(ctx, A2MD_EXIT_INPUT, APR_ENOENT, "%s: there is no store (no "
+                             "%s)", ctx->args->dir, MD_FN_STORE_JSON);
     }
     rv = md_store_fs_open(&ctx->store, ctx->p, ctx->args->dir);
     if (rv != APR_SUCCESS) {

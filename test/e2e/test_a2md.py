@@ -4,14 +4,15 @@ acme newreg/agree/validate/delreg), ours (status, help, acme keychange), the
 account.json, and the exit codes of bad input (1), usage (2), the CA (3)
 and local failures (4). Only pebble runs; no Apache.
 """
+import grp
 import json
 import os
+import pwd
 import re
 import shutil
 import subprocess
 
 import pytest
-import requests
 
 from mdtest.a2md import (A2md, EXIT_INPUT, EXIT_LOCAL, EXIT_OK, EXIT_REMOTE,
                          EXIT_USAGE, copy_for_others)
@@ -424,3 +425,63 @@ def test_a2md_as_user_on_roots_store(cli, e2e):
     assert r.returncode == EXIT_LOCAL, r
     assert r.stderr.count("a2md: ") == 1 and "run a2md as root" in r.stderr, r.stderr
     assert sorted(os.listdir(cli.path())) == before
+
+
+# --- broken stores ----------------------------------------------------------------------
+
+def test_a2md_missing_store(cli):
+    """Reading a store that is not there is an input error that creates
+    nothing (a mistyped -d); adding something makes a new store."""
+    for args in (["list"], ["status"], ["store", "list"], ["drive", "x.test"],
+                 ["acme", "validate", "ACME-x-0000"], ["revoke", "x.test"]):
+        r = cli.run(*args)
+        assert r.rc == EXIT_INPUT, r
+        assert "there is no store" in one_error_line(r)
+        assert not os.path.exists(cli.store_dir)
+    envelope_ok(cli.run("add", "new.test"))
+    assert os.path.exists(cli.path("md_store.json"))
+
+
+def test_a2md_corrupt_store_key(cli):
+    """A corrupt md_store.json: what needs the store key fails with one line
+    naming the file; the file is left as it is."""
+    envelope_ok(cli.run("add", "k.test"))
+    with open(cli.path("md_store.json"), "w") as f:
+        f.write("{ broken")
+    r = cli.run("drive", "k.test")
+    assert r.rc == EXIT_LOCAL, r
+    assert "md_store.json" in one_error_line(r), r
+    r = cli.run("-t", "accepted", "acme", "newreg", "x@k.test")
+    assert r.rc != EXIT_OK, r
+    with open(cli.path("md_store.json")) as f:
+        assert f.read() == "{ broken"
+    assert not os.listdir(cli.path("accounts"))
+    # what does not need the key still works
+    assert [o["name"] for o in envelope_ok(cli.run("list"))] == ["k.test"]
+
+
+def test_a2md_corrupt_account(cli):
+    acct = newreg(cli, "c@acct.test")
+    with open(cli.path("accounts", acct, "account.json"), "w") as f:
+        f.write("[]")
+    r = cli.run("acme", "validate", acct)
+    assert r.rc == EXIT_INPUT and acct in one_error_line(r), r
+
+
+def test_a2md_as_user_own_store(cli, pebble):
+    """A server that runs as one user throughout: a2md run as that user
+    works on its store, and what it writes is that user's."""
+    top = os.path.dirname(cli.store_dir)
+    os.chmod(top, 0o755)
+    os.chown(top, pwd.getpwnam("www-data").pw_uid, grp.getgrnam("www-data").gr_gid)
+    binary = copy_for_others(top)
+    user = A2md(cli.store_dir, pebble, binary=binary)
+    prefix = ["runuser", "-u", "www-data", "--"]
+    envelope_ok(user.run("add", "own.test", prefix=prefix))
+    envelope_ok(user.run("update", "own.test", "contacts", "o@own.test", prefix=prefix))
+    r = user.run("-t", "accepted", "acme", "newreg", "o@own.test", prefix=prefix, json=False)
+    assert r.rc == 0, r
+    uid = pwd.getpwnam("www-data").pw_uid
+    for root, dirs, files in os.walk(cli.store_dir):
+        for name in dirs + files:
+            assert os.lstat(os.path.join(root, name)).st_uid == uid, os.path.join(root, name)
