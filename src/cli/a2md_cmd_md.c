@@ -84,61 +84,16 @@ static apr_status_t check_overlap(a2md_ctx_t *ctx, const md_t *md, const apr_arr
     return APR_SUCCESS;
 }
 
-/* md.json members we write when set and leave out when not: an update
- * that unsets one must not get it back from the stored file. */
-static const char *const OPTIONAL_KEYS[] = {
-    MD_KEY_STATE_DESCR, MD_KEY_REQUIRE_HTTPS, MD_KEY_PKEY, MD_KEY_PROFILE, MD_KEY_PROXY_URL,
-    MD_KEY_CMD_DNS01, MD_KEY_CMD_DNS01_VERSION, MD_KEY_CERT_FILES, MD_KEY_PKEY_FILES, NULL
-};
-static const char *const OPTIONAL_CA_KEYS[] = {
-    MD_KEY_ACCOUNT, MD_KEY_AGREEMENT, MD_KEY_URL, MD_KEY_CHALLENGES, MD_KEY_EAB, NULL
-};
-
-static int listed(const char *const *keys, const char *key)
-{
-    int i;
-
-    for (i = 0; keys[i]; ++i) {
-        if (!strcmp(keys[i], key)) {
-            return 1;
-        }
-    }
-    return 0;
-}
-
-/* Members of from that now lacks and we never write go over (the stock
- * module's own). */
-static void keep_foreign(json_t *now, json_t *from, const char *const *ours)
-{
-    const char *key;
-    json_t *v;
-
-    json_object_foreach(from, key, v) {
-        if (!json_object_get(now, key) && !listed(ours, key)) {
-            json_object_set(now, key, v);
-        }
-    }
-}
-
 /* Write md.json as md says, keeping what another module stored there. */
 static apr_status_t save_md(a2md_ctx_t *ctx, md_t *md)
 {
-    json_t *now = md_json_pool_own(ctx->p, md_to_json(md));
     json_t *stored = NULL;
+    json_t *now;
     apr_status_t rv;
 
-    if (!now) {
+    md_store_load_json(ctx->store, MD_SG_DOMAINS, md->name, MD_FN_MD, &stored, ctx->p);
+    if (!(now = md_reg_md_json(md, stored, ctx->p))) {
         return a2md_ctx_fail(ctx, A2MD_EXIT_LOCAL, APR_ENOMEM, "%s: no memory", md->name);
-    }
-    if (md_store_load_json(ctx->store, MD_SG_DOMAINS, md->name, MD_FN_MD, &stored, ctx->p)
-        == APR_SUCCESS && json_is_object(stored)) {
-        json_t *ca_now = md_json_get_obj(now, MD_KEY_CA);
-        json_t *ca_old = md_json_get_obj(stored, MD_KEY_CA);
-
-        keep_foreign(now, stored, OPTIONAL_KEYS);
-        if (ca_now && ca_old) {
-            keep_foreign(ca_now, ca_old, OPTIONAL_CA_KEYS);
-        }
     }
     rv = md_store_save_json(ctx->store, MD_SG_DOMAINS, md->name, MD_FN_MD, now, ctx->p);
 
