@@ -7,7 +7,6 @@
 
 #include "a2md.h"
 #include "md_acme.h"
-#include "md_acme_int.h"
 #include "md_json.h"
 #include "md_keys.h"
 #include "md_util.h"

@@ -171,6 +171,10 @@ apr_status_t md_acme_acct_register(md_acme_t *acme, const apr_array_header_t *co
 /* Load account id from the store into acme (no network). */
 apr_status_t md_acme_acct_load(md_acme_t *acme, const char *id, apr_pool_t *p);
 
+/* The account as account.json has it (stock mod_md's format). New
+ * reference. */
+json_t *md_acme_acct_to_json(const md_acme_acct_t *acct);
+
 /* The CA (directory URL) a stored account belongs to, without loading its
  * key. APR_ENOENT when there is no such account, APR_EINVAL when its
  * account.json has no "ca-url". No network. */
