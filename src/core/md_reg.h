@@ -54,6 +54,10 @@ void md_reg_find_fnames(const char **pkeyname, const char **pcertname, md_store_
                         md_store_group_t group, const char *name, const md_pkey_spec_t *spec,
                         apr_pool_t *p);
 
+/* md.json for md, keeping the members of stored (the md.json in the store,
+ * or NULL) that we never write: another module's (the stock one's). From p. */
+json_t *md_reg_md_json(const md_t *md, json_t *stored, apr_pool_t *p);
+
 /* Write domains/<md>/md.json from the configured md, keeping what the store
  * knew that the config does not say (account in use). */
 apr_status_t md_reg_sync(md_store_t *store, md_t *md, apr_pool_t *ptemp);
