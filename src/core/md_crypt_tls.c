@@ -169,8 +169,22 @@ md_pkey_type_t md_tls_peer_key_type(void *tls, int have_rsa, int have_ec)
     SSL *ssl = tls;
     int i, n, sign = NID_undef;
 
+    const SSL_CIPHER *cipher;
+
     if (!have_rsa || !have_ec) {
         return have_ec ? MD_PKEY_TYPE_EC : MD_PKEY_TYPE_RSA;
+    }
+    /* TLS 1.2 has chosen its cipher suite, and with it the key type, before
+     * the ALPN callback we answer in: follow it. */
+    if (ssl && (cipher = SSL_get_pending_cipher(ssl)) != NULL) {
+        switch (SSL_CIPHER_get_auth_nid(cipher)) {
+        case NID_auth_ecdsa:
+            return MD_PKEY_TYPE_EC;
+        case NID_auth_rsa:
+            return MD_PKEY_TYPE_RSA;
+        default:
+            break;      /* TLS 1.3: any; the signature algorithms decide */
+        }
     }
     /* The client's signature algorithms in its order of preference; a
      * client without the extension (TLS 1.2) takes RSA (RFC 5246 §7.4.1.4.1). */

@@ -35,6 +35,7 @@ PROBES = {
     "ec-only": ("ecdsa_secp256r1_sha256",),
     "rsa-only-tls12": ("RSA+SHA256", "-tls1_2"),
     "ec-only-tls12": ("ECDSA+SHA256", "-tls1_2"),
+    "prefers-rsa-tls12": ("RSA+SHA256:ECDSA+SHA256", "-tls1_2"),
 }
 
 MSG_SCRIPT = """#!/bin/sh
@@ -151,6 +152,10 @@ def test_tls_alpn_answers_the_key_type_the_client_negotiates(both):
     ours = both.ours.probes
     assert ours["prefers-ec"] == ours["ec-only"] == ours["ec-only-tls12"] \
         == "EC+acmeIdentifier"
+    # TLS 1.2 picks the key type with the cipher suite, before ALPN: the
+    # host's certificate decides (ours serves an EC fallback until the MD
+    # has certificates), and the answer follows it
+    assert ours["prefers-rsa-tls12"] == "EC+acmeIdentifier"
     stock = both.stock.probes
     assert stock["ec-only"] != "EC+acmeIdentifier"
     assert stock["rsa-only-tls12"] == "RSA+acmeIdentifier"
