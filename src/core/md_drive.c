@@ -644,8 +644,7 @@ apr_status_t md_drive_renew(const md_drive_env_t *env, const md_t *md,
     rv = md_watch_event_ex(env->watch, md->name, MD_NOTIFY_RENEWING, NULL, &told, result, p);
     md_job_notified(job, MD_NOTIFY_RENEWING, told, result);
     if (rv != APR_SUCCESS) {
-        md_result_problem_set(result, rv, result->problem,
-                              apr_psprintf(p, "renewal vetoed: %s", result->detail), NULL);
+        md_result_detail_printf(result, "renewal vetoed: %s", result->detail);
     }
     if (rv == APR_SUCCESS) {
         progress(env, job, result, apr_psprintf(p, "Contacting ACME server at %s", ca_url), p);

@@ -68,6 +68,15 @@ void md_result_printf(md_result_t *r, apr_status_t status, const char *fmt, ...)
     r->subproblems = NULL;
 }
 
+void md_result_detail_printf(md_result_t *r, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    r->detail = apr_pvsprintf(r->p, fmt, ap);
+    va_end(ap);
+}
+
 /* A private copy of a subproblems array, owned by p. */
 static json_t *subs_copy(apr_pool_t *p, const json_t *subs)
 {

@@ -184,8 +184,10 @@ static apr_status_t challenge_setup(void *baton, const char *type, const char *d
         md_job_notified(ctx->job, reason, what, r);
     }
     if (rv != APR_SUCCESS) {
-        md_result_printf(result, rv, "%s: the challenge was not handed to the CA: %s", domain,
-                         r->detail ? r->detail : "MDMessageCmd failed");
+        md_result_problem_set(result, rv, r->problem,
+                              apr_psprintf(p, "%s: the challenge was not handed to the CA: %s",
+                                           domain, r->detail ? r->detail : "MDMessageCmd failed"),
+                              NULL);
     }
     return rv;
 }

@@ -547,6 +547,7 @@ typedef struct {
     int with_ari_profiles;      /* renewalInfo and meta.profiles */
     int no_new_order;           /* directory without newOrder */
     int acct_reject;            /* account URL says unauthorized */
+    int eab_reject;             /* newAccount refuses the binding: unauthorized */
     int acct_malformed;         /* account URL says malformed */
     int acct_ctr;
     int fail_challenge;
@@ -713,7 +714,10 @@ static apr_status_t mock_fn(md_http_response_t **presp, void *baton, const char 
         *presp = problem(ca, p, 400, ERR("badNonce"), "JWS has an invalid anti-replay nonce");
         return APR_SUCCESS;
     }
-    if (!strcmp(path, "/new-acct")) {
+    if (!strcmp(path, "/new-acct") && ca->eab_reject) {
+        *presp = problem(ca, p, 403, ERR("unauthorized"), "the binding MAC does not verify");
+    }
+    else if (!strcmp(path, "/new-acct")) {
         ++ca->acct_ctr;
         *presp = mock_resp(ca, p, 201, j, "{\"status\": \"valid\", \"orders\": \"" CA
                            "/orders/1\"}", apr_psprintf(p, CA "/acct/%d", ca->acct_ctr));
@@ -1094,6 +1098,17 @@ static void test_eab(void **state)
     assert_int_equal(md_acme_acct_register(acme, NULL, NULL, result, p), APR_SUCCESS);
     check_eab_binding(&ca, acme, "HS256", "SHA256", key, sizeof(key), p);
     assert_int_equal(ca.errors, 0);
+
+    /* a binding the CA refuses: the CA's problem type stays with the
+     * explanation that names the key id */
+    ca.eab_reject = 1;
+    acme->acct = NULL;
+    assert_int_equal(md_acme_set_eab(acme, "kid-9", key64, NULL, result), APR_SUCCESS);
+    assert_int_not_equal(md_acme_acct_register(acme, NULL, NULL, result, p), APR_SUCCESS);
+    assert_string_equal(result->problem, ERR("unauthorized"));
+    assert_true(contains(result->detail, "kid-9"));
+    assert_true(contains(result->detail, "does not verify"));
+    ca.eab_reject = 0;
 }
 
 /* renewalInfo and meta.profiles from the directory; profile and replaces
