@@ -11,6 +11,11 @@
                  acmeIdentifier certificate and one that prefers ECDSA an EC
                  one; nothing but the validation certificate is offered
 
+  mismatch.test  MDCAChallenges tls-alpn-01, its host without acme-tls/1:
+                 renewal.last.problem "challenge-mismatch"
+  setupfail.test MDCAChallenges dns-01 with that failing program:
+                 renewal.last.problem "challenge-setup-failure"
+
 The same configuration runs with the stock module and with ours.
 """
 import os
@@ -26,6 +31,8 @@ from mdtest import STOCK_MD_MODULE, status
 SKIP = "skipalpn.test"
 DNSFAIL = "dnsfail.test"
 ALPN = "alpn.test"
+MISMATCH = "mismatch.test"
+SETUPFAIL = "setupfail.test"
 ACME_IDENTIFIER = x509.ObjectIdentifier("1.3.6.1.5.5.7.1.31")
 PROBES = {
     # as Go's crypto/tls (Let's Encrypt's and pebble's validators): RSA-PSS first
@@ -97,8 +104,12 @@ def _run(e2e, module, name):
     conf.add_md([SKIP], ["MDCAChallenges tls-alpn-01 http-01"])
     conf.add_md([DNSFAIL], ["MDCAChallenges dns-01 http-01"])
     conf.add_md([ALPN], ["MDCAChallenges tls-alpn-01", "MDPrivateKeys RSA P-256"])
+    conf.add_md([MISMATCH], ["MDCAChallenges tls-alpn-01"])
+    conf.add_md([SETUPFAIL], ["MDCAChallenges dns-01"])
     conf.add_vhost(SKIP)
     conf.add_vhost(DNSFAIL)
+    conf.add_vhost(MISMATCH)
+    conf.add_vhost(SETUPFAIL)
     conf.add_vhost(ALPN, lines=["Protocols http/1.1 acme-tls/1"])
     status.add_handlers(conf, server_status=False, metrics=False)
     conf.write()
@@ -117,7 +128,11 @@ def _run(e2e, module, name):
             a.wait_staged(DNSFAIL, timeout=60)
         except AssertionError:
             ns.dnsfail_staged = False
-        ns.status = {md: status.md_status(a, md) for md in (SKIP, DNSFAIL, ALPN)}
+        for md in (MISMATCH, SETUPFAIL):
+            a.wait_for(lambda: status.md_status(a, md).get("renewal", {}).get("last", {})
+                       .get("problem"), timeout=60, what="a problem for %s" % md)
+        ns.status = {md: status.md_status(a, md)
+                     for md in (SKIP, DNSFAIL, ALPN, MISMATCH, SETUPFAIL)}
     finally:
         a.stop()
     return ns
@@ -170,3 +185,13 @@ def test_next_type_after_a_failing_dns01_program(both, which):
     assert run.status[DNSFAIL]["renewal"]["finished"] is True
 
 
+@pytest.mark.parametrize("which", ["stock", "ours"])
+def test_problem_when_no_type_fits(both, which):
+    last = getattr(both, which).status[MISMATCH]["renewal"]["last"]
+    assert last["problem"] == "challenge-mismatch", last
+
+
+@pytest.mark.parametrize("which", ["stock", "ours"])
+def test_problem_when_no_type_can_be_set_up(both, which):
+    last = getattr(both, which).status[SETUPFAIL]["renewal"]["last"]
+    assert last["problem"] == "challenge-setup-failure", last

@@ -933,6 +933,43 @@ static void test_cert_fingerprint_openssl(void **state)
     X509_free(x);
 }
 
+/* Made once with openssl req -x509 ... -addext "authorityInfoAccess=
+ * caIssuers;URI:http://ca.test/issuer.der,OCSP;URI:http://ocsp.test/". */
+static const char AIA_CERT[] =
+    "-----BEGIN CERTIFICATE-----\n"
+    "MIIB5zCCAY6gAwIBAgIUB1HTwsmaWUGMh85qsviSnf5JO/kwCgYIKoZIzj0EAwIw\n"
+    "EzERMA8GA1UEAwwIYWlhLnRlc3QwHhcNMjYxMjA1MDMyOTI1WhcNMzYxMjAyMDMy\n"
+    "OTI1WjATMREwDwYDVQQDDAhhaWEudGVzdDBZMBMGByqGSM49AgEGCCqGSM49AwEH\n"
+    "A0IABBDvZy4L3Q+z6JZ/nTaLOk7k+sBK85DndKWR7XW+wr0PztXs4kirZ3VuMOgx\n"
+    "2uPmUpdgKqnV/dGh0EOXizbOMuWjgb8wgbwwHQYDVR0OBBYEFOQdeJRZAeppB46B\n"
+    "tx/lzwOnbgkTMB8GA1UdIwQYMBaAFOQdeJRZAeppB46Btx/lzwOnbgkTMA8GA1Ud\n"
+    "EwEB/wQFMAMBAf8wVAYIKwYBBQUHAQEESDBGMCUGCCsGAQUFBzAChhlodHRwOi8v\n"
+    "Y2EudGVzdC9pc3N1ZXIuZGVyMB0GCCsGAQUFBzABhhFodHRwOi8vb2NzcC50ZXN0\n"
+    "LzATBgNVHREEDDAKgghhaWEudGVzdDAKBggqhkjOPQQDAgNHADBEAiALCeXscB/T\n"
+    "Qtw5Pz4/H7XgLzI6gqslWksFlqs7/KW1dgIgHntniADbPROfo0ThfinQ93kTk0k1\n"
+    "+RpnOygOcWKht7I=\n"
+    "-----END CERTIFICATE-----\n";
+
+static void test_cert_issuer_uri(void **state)
+{
+    apr_pool_t *p = *state;
+    apr_array_header_t *certs = NULL;
+    md_pkey_t *pkey = NULL;
+    md_cert_t *cert = NULL;
+    md_pkey_spec_t spec = { MD_PKEY_TYPE_EC, 0, "P-256" };
+    apr_array_header_t *names = apr_array_make(p, 1, sizeof(const char *));
+
+    assert_int_equal(md_certs_from_pem(&certs, AIA_CERT, strlen(AIA_CERT), p), APR_SUCCESS);
+    assert_string_equal(md_cert_issuer_uri(APR_ARRAY_IDX(certs, 0, const md_cert_t *), p),
+                        "http://ca.test/issuer.der");
+    /* none without the extension */
+    APR_ARRAY_PUSH(names, const char *) = "a.test";
+    assert_int_equal(md_pkey_gen(&pkey, p, &spec), APR_SUCCESS);
+    assert_int_equal(md_cert_self_sign(&cert, "a.test", names, pkey, apr_time_from_sec(3600), p),
+                     APR_SUCCESS);
+    assert_null(md_cert_issuer_uri(cert, p));
+}
+
 static void test_certs_from_pem_errors(void **state)
 {
     apr_pool_t *p = *state;
@@ -1210,6 +1247,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         UNIT_TEST(test_spec_parse),
         UNIT_TEST(test_spec_fname_parts),
+        UNIT_TEST(test_cert_issuer_uri),
         UNIT_TEST(test_spec_parse_errors),
         UNIT_TEST(test_spec_json),
         UNIT_TEST(test_spec_eq),

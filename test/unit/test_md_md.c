@@ -73,6 +73,43 @@ static void test_defaults(void **state)
     assert_int_equal(s->bits, 2048);
 }
 
+/* What the stock module writes: top-level "eab" with kid and MAC key;
+ * what our first releases wrote: "pkey" and "ca"."eab". Both are read. */
+static void test_reads_stock_eab_and_old_members(void **state)
+{
+    apr_pool_t *p = *state;
+    md_t *md = NULL;
+    json_t *j;
+
+    j = md_json_pool_own(p, json_pack("{s:s, s:[s], s:{s:s, s:s}, s:s}", "name", "e.test",
+                                      "domains", "e.test", "eab", "kid", "kid-7", "hmac",
+                                      "c2VjcmV0", "ca-certs", "/etc/ca.pem"));
+    assert_int_equal(md_from_json(&md, j, "t", p), APR_SUCCESS);
+    assert_string_equal(md->ca_eab_kid, "kid-7");
+    assert_string_equal(md->ca_eab_hmac, "c2VjcmV0");
+    assert_string_equal(md->ca_certs, "/etc/ca.pem");
+    /* written back: the kid where the stock module has it, not the key */
+    j = md_json_pool_own(p, md_to_json(md));
+    assert_string_equal(md_json_get_str(md_json_get_obj(j, "eab"), "kid"), "kid-7");
+    assert_null(md_json_get_str(md_json_get_obj(j, "eab"), "hmac"));
+
+    j = md_json_pool_own(p, json_pack("{s:s, s:[s], s:{s:{s:s}}, s:{s:s, s:s}}", "name",
+                                      "o.test", "domains", "o.test", "ca", "eab", "kid",
+                                      "kid-8", "pkey", "type", "EC", "curve", "secp384r1"));
+    assert_int_equal(md_from_json(&md, j, "t", p), APR_SUCCESS);
+    assert_string_equal(md->ca_eab_kid, "kid-8");
+    assert_int_equal(md->pkey_specs->nelts, 1);
+    assert_string_equal(MD_ARR_IDX(md->pkey_specs, 0, md_pkey_spec_t *)->curve, "secp384r1");
+    j = md_json_pool_own(p, md_to_json(md));
+    assert_non_null(json_object_get(j, "privkey"));
+    assert_null(json_object_get(j, "pkey"));
+    /* "none" is no binding */
+    j = md_json_pool_own(p, json_pack("{s:s, s:[s], s:{s:s}}", "name", "n.test", "domains",
+                                      "n.test", "eab", "kid", "none"));
+    assert_int_equal(md_from_json(&md, j, "t", p), APR_SUCCESS);
+    assert_null(md->ca_eab_kid);
+}
+
 static void test_stock_round_trip(void **state)
 {
     apr_pool_t *p = *state;
@@ -372,6 +409,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         UNIT_TEST(test_defaults),
         UNIT_TEST(test_stock_round_trip),
+        UNIT_TEST(test_reads_stock_eab_and_old_members),
         UNIT_TEST(test_full_round_trip),
         UNIT_TEST(test_static_files_round_trip),
         UNIT_TEST(test_from_json_defaults),
