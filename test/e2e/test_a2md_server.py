@@ -36,7 +36,9 @@ WWW_GID = grp.getgrnam("www-data").gr_gid
 
 
 def serial_of(chain):
-    return "%X" % chain[0].serial_number
+    # whole bytes, as md-status and a2md show it: "0F49..." keeps its zero
+    h = "%X" % chain[0].serial_number
+    return h if len(h) % 2 == 0 else "0" + h
 
 
 def pebble_cert_status(pebble, serial_hex):
