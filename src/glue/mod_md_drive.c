@@ -214,7 +214,7 @@ static void item_load(drive_item_t *item, md_store_t *store, apr_pool_t *ptemp)
         if (item->finished && !md_reg_staged_complete(store, job->mdname, ptemp)) {
             /* Nothing there to activate: never wait for it. */
             ap_log_error(APLOG_MARK, APLOG_WARNING, 0, item->ctx->s,
-                         "MD12015: %s: the job says a certificate is staged, but staging "
+                         "MD12016: %s: the job says a certificate is staged, but staging "
                          "holds none (or an unreadable md.json): renewing again",
                          job->mdname);
             item->finished = 0;

@@ -205,8 +205,8 @@ static int md_answer_challenge(conn_rec *c, const char *server_name, const char 
         != APR_SUCCESS
         || md_store_load_text(rt->store, MD_SG_CHALLENGES, name, use->key, &key, c->pool)
            != APR_SUCCESS) {
-        ap_log_cerror(APLOG_MARK, APLOG_DEBUG, 0, c, "MD16503: %s: no tls-alpn-01 challenge "
-                      "pending", name);
+        ap_log_cerror(APLOG_MARK, APLOG_DEBUG, 0, c, "MD16506: %s: the tls-alpn-01 challenge "
+                      "went away while answering", name);
         return DECLINED;
     }
     if (mc && mc->ssl) {
