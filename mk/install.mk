@@ -43,9 +43,9 @@ HAVE_A2MD := $(if $(wildcard src/cli/*.c),yes)
 install: $(MODULE) $(if $(HAVE_A2MD),$(A2MD_BIN))
 	$(INSTALL) -d -m 0755 "$(DESTDIR)$(MODULEDIR)" "$(DESTDIR)$(MODS_AVAILABLE)"
 	$(INSTALL) -m 0644 $(MODULE) "$(DESTDIR)$(MODULEDIR)/$(INSTALL_MODULE)"
-	sed 's|@MODULE_PATH@|$(MODULEDIR)/$(INSTALL_MODULE)|' \
-	    packaging/$(MODS_NAME).load.in > $(BUILD)/$(MODS_NAME).load
-	$(INSTALL) -m 0644 $(BUILD)/$(MODS_NAME).load "$(DESTDIR)$(MODS_AVAILABLE)/$(MODS_NAME).load"
+	sed 's|@MODULE_PATH@|$(MODULEDIR)/$(INSTALL_MODULE)|' packaging/$(MODS_NAME).load.in \
+	    > "$(DESTDIR)$(MODS_AVAILABLE)/$(MODS_NAME).load"
+	chmod 0644 "$(DESTDIR)$(MODS_AVAILABLE)/$(MODS_NAME).load"
 	$(INSTALL) -m 0644 packaging/$(MODS_NAME).conf "$(DESTDIR)$(MODS_AVAILABLE)/$(MODS_NAME).conf"
 ifneq ($(HAVE_A2MD),)
 	$(INSTALL) -d -m 0755 "$(DESTDIR)$(BINDIR)"
@@ -66,7 +66,9 @@ uninstall:
 # --- Debian package ---------------------------------------------------------
 # dpkg-buildpackage runs debian/rules, whose clean step is `make clean`, so the
 # package is built from a copy of the source tree in $(DEB_OUT)/src, never in
-# this tree's build/. The .deb, .buildinfo and .changes land in $(DEB_OUT).
+# this tree's build/, and without this make's variables (MAKEFLAGS), so that
+# `make deb DEB_OUT=x` cannot reach into the package build's own `make clean`.
+# The .deb, .buildinfo and .changes land in $(DEB_OUT).
 # lintian (when installed) checks the result; a warning fails the build
 # (debian/*.lintian-overrides explains the few we accept).
 DEB_OUT     ?= build-deb
@@ -76,15 +78,16 @@ DEB_SRC      = $(DEB_OUT)/src/mod-md-ng-$(DEB_VERSION)
 LINTIAN     ?= lintian
 
 deb:
+	@test -n "$(DEB_OUT)" || { echo "make deb: DEB_OUT is empty" >&2; exit 1; }
 	@for t in dpkg-buildpackage dpkg-parsechangelog dh dh_apache2 fakeroot; do \
 	  command -v $$t >/dev/null || { echo "make deb: $$t is missing (bash scripts/install-deps.sh)" >&2; exit 1; }; done
 	@test "$(DEB_VERSION)" = "$(MD_VERSION)" || { \
 	  echo "make deb: debian/changelog says $(DEB_VERSION), src/core/md_version.h $(MD_VERSION)" >&2; exit 1; }
 	rm -rf $(DEB_OUT)
 	mkdir -p $(DEB_SRC)
-	tar -cf - --exclude=./$(BUILD) --exclude=./$(DEB_OUT) --exclude=./.git \
+	tar -cf - --exclude=./$(BUILD) --exclude=./build-deb --exclude=./$(DEB_OUT) --exclude=./.git \
 	    --exclude=__pycache__ --exclude=.pytest_cache . | tar -xf - -C $(DEB_SRC)
-	cd $(DEB_SRC) && dpkg-buildpackage -b -us -uc -Jauto
+	cd $(DEB_SRC) && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL dpkg-buildpackage -b -us -uc -Jauto
 	mv $(DEB_OUT)/src/*.deb $(DEB_OUT)/src/*.buildinfo $(DEB_OUT)/src/*.changes $(DEB_OUT)/
 	@if command -v $(LINTIAN) >/dev/null; then \
 	  echo "$(LINTIAN) $(DEB_OUT)/*.changes"; \
@@ -92,7 +95,6 @@ deb:
 	else echo "make deb: lintian not installed, package not checked" >&2; fi
 	@ls -l $(DEB_OUT)/*.deb
 
+# Not part of `make clean`: DEB_OUT may be a directory of the caller's.
 clean-deb:
 	rm -rf $(DEB_OUT)
-
-clean: clean-deb
