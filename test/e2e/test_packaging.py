@@ -481,6 +481,8 @@ def test_deb_install_enable_remove_purge(deb, machine, e2e):
         a.wait_served("deb.test")
         j = status.md_status(a, "deb.test")
         assert j["name"] == "deb.test", j
+        # ours, not the stock module (which says 2.6.x)
+        assert status.md_status(a)["version"] == md_version()
         r = status.get(a, "/md-metrics")
         assert r.status == 200, r.text[:500]
         assert prometheus.parse(r.text)["md_state"].value(md="deb.test") is not None
