@@ -91,7 +91,7 @@ $(CLI_LIB): $(CLI_LIB_OBJ)
 	ar rcs $@ $^
 
 $(A2MD): $(BUILD)/cli/a2md_main.o $(CLI_LIB) $(LIBCORE)
-	$(CC) -o $@ $(BUILD)/cli/a2md_main.o $(CLI_LIB) $(LIBCORE) $(DEP_LIBS)
+	$(CC) $(LDFLAGS) -o $@ $(BUILD)/cli/a2md_main.o $(CLI_LIB) $(LIBCORE) $(DEP_LIBS)
 
 # Unit tests of the command line link its library too.
 $(BUILD)/test/test_a2md_%: test/unit/test_a2md_%.c test/unit/unit.h $(CLI_LIB) $(LIBCORE)

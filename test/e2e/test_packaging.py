@@ -411,6 +411,8 @@ def test_deb_built_and_lintian_clean(deb):
               "/usr/share/doc/%s/copyright" % PACKAGE,
               "/usr/share/doc/%s/changelog.gz" % PACKAGE):
         assert "." + p in listing, (p, listing)
+    if has_a2md():
+        assert "./usr/bin/a2md" in listing and "./usr/share/man/man1/a2md.1.gz" in listing, listing
     for clash in ("/mod_md.so", "/md.load", "/md.conf", "mods-enabled/"):
         assert clash not in listing, (clash, listing)
 
@@ -428,6 +430,8 @@ def test_deb_install_enable_remove_purge(deb, machine, e2e):
         assert "/etc/apache2/mods-available/%s " % name in conffiles, conffiles
     module = os.path.join(SYSTEM_MODULES, INSTALL_MODULE)
     assert os.path.isfile(module)
+    if has_a2md():
+        assert m.cmd("/usr/bin/a2md", "-V")[1].strip() == "version: %s" % md_version()
     assert not m.enabled(MODS_NAME)
     assert ApacheState.diff(before, ApacheState.capture()) == [
         "/etc/apache2/mods-available/md_ng.conf: False -> True",
@@ -493,7 +497,7 @@ def test_deb_install_enable_remove_purge(deb, machine, e2e):
     rcd_before = len(m.rcd_calls())
     m.apt("remove", PACKAGE)
     assert dpkg_status(PACKAGE) == "deinstall ok config-files"
-    assert not os.path.exists(module)
+    assert not os.path.exists(module) and not os.path.exists("/usr/bin/a2md")
     assert not m.enabled(MODS_NAME)
     for ext in (".load", ".conf"):
         assert not os.path.lexists(os.path.join(APACHE_ETC, "mods-enabled", MODS_NAME + ext))
