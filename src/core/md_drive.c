@@ -539,13 +539,8 @@ static void tell_outcome(const md_drive_env_t *env, const md_t *md, md_job_t *jo
     apr_status_t rv;
     int what = 0;
 
-    if (!env->watch) {
-        if (outcome == APR_SUCCESS) {
-            /* Nobody to tell: told. */
-            job->notified = job->notified_renewed = 1;
-            md_job_save(job, env->store, p);
-        }
-        return;
+    if (!md_watch_notifies(env->watch)) {
+        return;     /* nobody to tell: the job says told already */
     }
     rv = md_watch_event_ex(env->watch, md->name, reason,
                            outcome == APR_SUCCESS ? md_time_format_http(job->valid_from, p)
@@ -695,7 +690,8 @@ leave:
     }
     md_job_end_run(job, result);
     if (rv == APR_SUCCESS) {
-        job->notified = job->notified_renewed = 0;
+        /* Told once the programs ran (tell_outcome); without any, told. */
+        job->notified = job->notified_renewed = !md_watch_notifies(env->watch);
     }
     md_job_save(job, env->store, p);
     if (rv == APR_SUCCESS) {

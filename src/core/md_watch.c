@@ -144,6 +144,11 @@ static watch_md_t *watch_md(const md_watch_t *w, const char *name)
 
 /* --- notifications ------------------------------------------------------------ */
 
+int md_watch_notifies(const md_watch_t *w)
+{
+    return w && md_notify_configured(w->notify);
+}
+
 apr_status_t md_watch_event(md_watch_t *w, const char *mdname, const char *reason,
                             const char *key, md_result_t *result, apr_pool_t *p)
 {

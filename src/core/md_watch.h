@@ -67,6 +67,9 @@ apr_time_t md_watch_next_run(const md_watch_t *w);
 apr_status_t md_watch_event(md_watch_t *w, const char *mdname, const char *reason,
                             const char *key, md_result_t *result, apr_pool_t *p);
 
+/* Is any program (MDNotifyCmd, MDMessageCmd) configured to be told? */
+int md_watch_notifies(const md_watch_t *w);
+
 /* The same; *pwhat (may be NULL) gets the MD_NOTIFY_* bits of what was done. */
 apr_status_t md_watch_event_ex(md_watch_t *w, const char *mdname, const char *reason,
                                const char *key, int *pwhat, md_result_t *result,
