@@ -1,11 +1,12 @@
 /* The MD* directives (see mod_md_config.h): the directive table, the
  * generic handlers and the rules every directive goes through, the
- * defaults, and the effective settings of each MD.
+ * defaults, and the effective settings of each MD. The directives that need
+ * code of their own are in mod_md_config_custom.c.
  *
- * Shape: includes, value words, the checks and parsers that rows name,
- * the directive table, the rules (context, given twice, warnings), the
- * readers of each kind of value, config creation, the effective settings
- * of the MDs, finalize and accessors.
+ * Shape: includes, value words, the directive table, the rules (context,
+ * given twice, warnings), the readers of each kind of value, the checks of
+ * one word that rows name, config creation, the effective settings of the
+ * MDs, finalize and accessors.
  */
 #include <string.h>
 
@@ -35,7 +36,6 @@ APLOG_USE_MODULE(md);
 #endif
 
 #define GLOBAL_KEY         "mod_md_global_config"
-#define EAB_FILE_MAX_LEN   (64 * 1024)
 #define SECS(n)            ((apr_int64_t)(n) * APR_USEC_PER_SEC)
 #define DAYS(n)            SECS((apr_int64_t)(n) * MD_SECS_PER_DAY)
 
@@ -107,9 +107,6 @@ static mod_md_check_fn check_profile;
 static mod_md_check_fn check_file;
 static mod_md_check_fn check_link;
 static mod_md_check_fn check_backend;
-static mod_md_parse_fn parse_pkeys;
-static mod_md_parse_fn parse_eab;
-static mod_md_parse_fn parse_port_map;
 
 
 /* --- the directive table -------------------------------------------------- */
@@ -157,7 +154,7 @@ static mod_md_row_t row_renew_window = {
     MD_WINDOW(renew_window, "33%"),
 };
 static mod_md_row_t row_eab = {
-    .kind = KIND_CUSTOM, .scope = SCOPE_MD, .off = SET(eab), .parse = parse_eab,
+    .kind = KIND_CUSTOM, .scope = SCOPE_MD, .off = SET(eab), .parse = mod_md_config_parse_eab,
     .min_args = 1, .max_args = 3, .contexts = PER_MD, .no_effect = CTX_VHOST,
 };
 static mod_md_row_t row_cert_check = {
@@ -172,7 +169,7 @@ mod_md_row_t mod_md_row_members = {
 };
 
 const command_rec mod_md_cmds[] = {
-    /* MDs and their names (mod_md_config_md.c) */
+    /* MDs and their names (mod_md_config_custom.c) */
     AP_INIT_TAKE_ARGV("MDomain", mod_md_config_set_mdomain, NULL, RSRC_CONF,
                       "A group of domain names sharing one certificate; "
                       "auto|manual: add ServerAlias names of its vhosts or not"),
@@ -221,7 +218,7 @@ const command_rec mod_md_cmds[] = {
     DIRECTIVE("MDPrivateKeys",
               "Key type(s) for certificates: RSA [bits], P-256, P-384, ... or Default",
               .kind = KIND_CUSTOM, .scope = SCOPE_MD, .off = SET(pkey_specs),
-              .parse = parse_pkeys, .min_args = 1, .max_args = -1, .contexts = PER_MD,
+              .parse = mod_md_config_parse_pkeys, .min_args = 1, .max_args = -1, .contexts = PER_MD,
               .no_effect = CTX_VHOST, .to_md = TO_MD_ARRAY, .md_off = MDF(pkey_specs)),
     DIRECTIVE("MDMustStaple", "on|off: request the OCSP Must-Staple extension",
               MD_FLAG(must_staple, "off")),
@@ -290,7 +287,7 @@ const command_rec mod_md_cmds[] = {
     DIRECTIVE("MDPortMap", "http:PORT https:PORT: the local ports the outside reaches as "
               "80 and 443; '-' for not reachable",
               .kind = KIND_CUSTOM, .scope = SCOPE_GLOBAL, .off = GLB(local_http_port),
-              .parse = parse_port_map, .def = "http:80 https:443", .min_args = 1,
+              .parse = mod_md_config_parse_port_map, .def = "http:80 https:443", .min_args = 1,
               .max_args = 2, .contexts = SERVER_WIDE),
     DIRECTIVE("MDBaseServer", "on|off: manage names of the base server outside vhosts",
               GLOBAL_FLAG(manage_base_server, "off", SERVER_WIDE)),
@@ -333,7 +330,7 @@ const command_rec mod_md_cmds[] = {
     DIRECTIVE("MDRetryFailover", "Failed attempts before the next CA of "
               "MDCertificateAuthority is used",
               .kind = KIND_NUMBER, .scope = SCOPE_GLOBAL, .off = GLB(retry_failover),
-              .def = "13", .min = 1, .max = APR_INT32_MAX, .below = LIMIT_REFUSE,
+              .def = "13", .min = 1, .max = APR_INT32_MAX, .atoi = 1, .below = LIMIT_REFUSE,
               .above = LIMIT_CLAMP, ONE, .contexts = SERVER_WIDE),
     DIRECTIVE("MDParallelRenewals", "How many MDs get certificates at the same time",
               .kind = KIND_NUMBER, .scope = SCOPE_GLOBAL, .off = GLB(parallel_renewals),
@@ -461,10 +458,7 @@ static const char *shown_value(apr_pool_t *p, int argc, char *const argv[])
     return md_util_str_printable(p, s, 200);
 }
 
-/* A warning about the value being read. */
-static void value_warn(mod_md_parse_t *x, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static void value_warn(mod_md_parse_t *x, const char *fmt, ...)
+void mod_md_config_value_warn(mod_md_parse_t *x, const char *fmt, ...)
 {
     va_list ap;
     const char *msg;
@@ -478,14 +472,13 @@ static void value_warn(mod_md_parse_t *x, const char *fmt, ...)
     mod_md_config_warn(x->cmd, "%s \"%s\": %s", mod_md_config_dname(x->cmd), x->shown, msg);
 }
 
-/* The value cannot work: warn, and keep why for the MDs it applies to. */
-static void value_problem(mod_md_parse_t *x, const char *type, const char *why)
+void mod_md_config_value_problem(mod_md_parse_t *x, const char *type, const char *why)
 {
     if (!x->problem) {
         x->problem = why;
         x->problem_type = type;
     }
-    value_warn(x, "%s; the MDs this applies to are not renewed until it is fixed", why);
+    mod_md_config_value_warn(x, "%s; the MDs this applies to are not renewed until it is fixed", why);
 }
 
 static const char *read_value(mod_md_parse_t *x, void *base, int argc, char *const argv[]);
@@ -587,8 +580,6 @@ static int is_word(const char *s, const char *word)
     return !ap_cstr_casecmp(s, word);
 }
 
-#define FIELD(base, off, type) ((type *)(void *)((char *)(base) + (off)))
-
 static const char *read_enum(mod_md_parse_t *x, int *pvalue, const char *word)
 {
     const mod_md_word_t *w;
@@ -613,14 +604,17 @@ static const char *read_number(mod_md_parse_t *x, int *pvalue, const char *word)
         return apr_psprintf(x->p, "\"%s\" is not a number", x->shown);
     }
     if (trailing) {
-        value_warn(x, "only the number at its start counts");
+        if (!row->atoi) {
+            return apr_psprintf(x->p, "\"%s\" is not a number", x->shown);
+        }
+        mod_md_config_value_warn(x, "only the number at its start counts");
     }
     if (n < row->min) {
         if (row->below == LIMIT_REFUSE) {
             return apr_psprintf(x->p, "\"%s\" is not a number of at least %" APR_INT64_T_FMT,
                                 x->shown, row->min);
         }
-        value_warn(x, "taken as %" APR_INT64_T_FMT, row->min);
+        mod_md_config_value_warn(x, "taken as %" APR_INT64_T_FMT, row->min);
         n = row->min;
     }
     if (n > row->max) {
@@ -628,7 +622,7 @@ static const char *read_number(mod_md_parse_t *x, int *pvalue, const char *word)
             return apr_psprintf(x->p, "\"%s\" is not a number in %" APR_INT64_T_FMT "..%"
                                 APR_INT64_T_FMT, x->shown, row->min, row->max);
         }
-        value_warn(x, "more than %" APR_INT64_T_FMT ", taken as that", row->max);
+        mod_md_config_value_warn(x, "more than %" APR_INT64_T_FMT ", taken as that", row->max);
         n = row->max;
     }
     *pvalue = (int)n;
@@ -648,12 +642,12 @@ static const char *clamp_duration(mod_md_parse_t *x, apr_interval_time_t *pdur)
                    : apr_psprintf(x->p, "\"%s\" is too short, at least %s", x->shown,
                                   md_duration_format(row->min, x->p));
         }
-        value_warn(x, "%s, taken as %s", *pdur < 0 ? "negative" : "too short",
+        mod_md_config_value_warn(x, "%s, taken as %s", *pdur < 0 ? "negative" : "too short",
                    md_duration_format(row->min, x->p));
         *pdur = row->min;
     }
     if (row->max > 0 && *pdur > row->max) {
-        value_warn(x, "longer than %s, taken as that", MOD_MD_DURATION_MAX_STR);
+        mod_md_config_value_warn(x, "longer than %s, taken as that", MOD_MD_DURATION_MAX_STR);
         *pdur = row->max;
     }
     return NULL;
@@ -730,7 +724,7 @@ static const char *read_program(mod_md_parse_t *x, apr_array_header_t **pargv, i
     int i;
 
     if (argc < 1 || !*argv[0]) {
-        value_warn(x, "no program given, nothing will be run");
+        mod_md_config_value_warn(x, "no program given, nothing will be run");
         *pargv = NULL;
         return NULL;
     }
@@ -738,11 +732,11 @@ static const char *read_program(mod_md_parse_t *x, apr_array_header_t **pargv, i
         return apr_psprintf(x->p, "\"%s\" is not a valid path", argv[0]);
     }
     if (apr_stat(&finfo, path, APR_FINFO_TYPE | APR_FINFO_PROT, x->p) != APR_SUCCESS) {
-        value_warn(x, "program %s does not exist (yet): running it will fail", path);
+        mod_md_config_value_warn(x, "program %s does not exist (yet): running it will fail", path);
     }
     else if (finfo.filetype != APR_REG
              || !(finfo.protection & (APR_UEXECUTE | APR_GEXECUTE | APR_WEXECUTE))) {
-        value_warn(x, "%s is not an executable file: running it will fail", path);
+        mod_md_config_value_warn(x, "%s is not an executable file: running it will fail", path);
     }
     args = apr_array_make(x->p, argc, sizeof(const char *));
     APR_ARRAY_PUSH(args, const char *) = path;
@@ -761,7 +755,7 @@ static const char *read_list(mod_md_parse_t *x, apr_array_header_t **plist, int 
     int i;
 
     if (argc == 0) {
-        value_warn(x, "no value given, the default applies");
+        mod_md_config_value_warn(x, "no value given, the default applies");
         *plist = NULL;
         return NULL;
     }
@@ -776,13 +770,13 @@ static const char *read_list(mod_md_parse_t *x, apr_array_header_t **plist, int 
             continue;
         }
         if (md_array_str_index(list, item, 0, 1) >= 0) {
-            value_warn(x, "%s is given twice", argv[i]);
+            mod_md_config_value_warn(x, "%s is given twice", argv[i]);
             continue;
         }
         APR_ARRAY_PUSH(list, const char *) = item;
     }
     if (list->nelts == 0) {
-        value_problem(x, NULL, "none of the values can be used");
+        mod_md_config_value_problem(x, NULL, "none of the values can be used");
     }
     *plist = list;
     return NULL;
@@ -878,7 +872,7 @@ static const char *check_ca(mod_md_parse_t *x, const char *word, const char **po
         return apr_psprintf(x->p, "\"%s\" is neither a URL nor one of " CA_NAMES_TEXT, word);
     }
     if (!is_http_url(x->p, word)) {
-        value_problem(x, NULL, apr_psprintf(x->p, "%s is not an http(s) URL with a host, "
+        mod_md_config_value_problem(x, NULL, apr_psprintf(x->p, "%s is not an http(s) URL with a host, "
                                             "no ACME server can be reached there", word));
     }
     *pout = word;
@@ -892,7 +886,7 @@ static const char *check_agreement(mod_md_parse_t *x, const char *word, const ch
     }
     else if (!is_http_url(x->p, word)) {
         /* Any value agrees to the CA's terms, as with the stock module. */
-        value_warn(x, "neither \"accepted\" nor the URL of the Terms of Service; taken as "
+        mod_md_config_value_warn(x, "neither \"accepted\" nor the URL of the Terms of Service; taken as "
                    "accepting the CA's terms");
     }
     return NULL;
@@ -904,7 +898,7 @@ static const char *check_proto(mod_md_parse_t *x, const char *word, const char *
         *pout = "ACME";
     }
     else {
-        value_problem(x, NULL, "ACME is the only protocol there is");
+        mod_md_config_value_problem(x, NULL, "ACME is the only protocol there is");
     }
     return NULL;
 }
@@ -914,7 +908,7 @@ static const char *check_contact(mod_md_parse_t *x, const char *word, const char
     const char *mailto = mod_md_config_mailto(x->p, word);
 
     if (!mailto) {
-        value_warn(x, "not an email address (like admin@example.org): the CA may refuse it");
+        mod_md_config_value_warn(x, "not an email address (like admin@example.org): the CA may refuse it");
         mailto = ap_cstr_casecmpn(word, "mailto:", 7) ? apr_pstrcat(x->p, "mailto:", word,
                                                                     NULL)
                                                       : word;
@@ -933,7 +927,7 @@ static const char *check_challenge(mod_md_parse_t *x, const char *word, const ch
             return NULL;
         }
     }
-    value_warn(x, "%s is not a challenge type (" CHALLENGES_TEXT "), it is ignored", word);
+    mod_md_config_value_warn(x, "%s is not a challenge type (" CHALLENGES_TEXT "), it is ignored", word);
     *pout = NULL;
     return NULL;
 }
@@ -950,7 +944,7 @@ static const char *check_proxy(mod_md_parse_t *x, const char *word, const char *
                             "http://proxy.example.org:3128), nor none", word);
     }
     if (!uri.hostname || !*uri.hostname) {
-        value_warn(x, "the URL has no host: connections to the CA will fail");
+        mod_md_config_value_warn(x, "the URL has no host: connections to the CA will fail");
     }
     return NULL;
 }
@@ -962,7 +956,7 @@ static const char *check_profile(mod_md_parse_t *x, const char *word, const char
     (void)pout;
     for (c = word; *c; ++c) {
         if (!apr_isgraph(*c)) {
-            value_warn(x, "no CA offers a profile of that name (it has spaces or control "
+            mod_md_config_value_warn(x, "no CA offers a profile of that name (it has spaces or control "
                        "characters)");
             break;
         }
@@ -978,10 +972,10 @@ static const char *check_file(mod_md_parse_t *x, const char *path, const char **
 
     (void)pout;
     if (apr_stat(&finfo, path, APR_FINFO_TYPE, x->p) != APR_SUCCESS) {
-        value_warn(x, "file %s does not exist (yet)", path);
+        mod_md_config_value_warn(x, "file %s does not exist (yet)", path);
     }
     else if (finfo.filetype != APR_REG) {
-        value_warn(x, "%s is not a file", path);
+        mod_md_config_value_warn(x, "%s is not a file", path);
     }
     return NULL;
 }
@@ -992,7 +986,7 @@ static const char *check_link(mod_md_parse_t *x, const char *word, const char **
 {
     (void)pout;
     if (!is_http_url(x->p, word)) {
-        value_warn(x, "%s is not an http(s) URL: server-status links with it lead nowhere",
+        mod_md_config_value_warn(x, "%s is not an http(s) URL: server-status links with it lead nowhere",
                    word);
     }
     return NULL;
@@ -1008,251 +1002,6 @@ static const char *check_backend(mod_md_parse_t *x, const char *word, const char
     }
     else {
         return apr_psprintf(x->p, "\"%s\" is not one of file, postgresql", word);
-    }
-    return NULL;
-}
-
-/* --- MDPrivateKeys, MDExternalAccountBinding, MDPortMap -------------------- */
-
-/* RSA bits given with a key type ("RSA 4096", "rsa4096"), or 0. */
-static apr_int64_t rsa_bits_of(const char *word, const char *next)
-{
-    if (is_word(word, "RSA") && next && apr_isdigit(*next)) {
-        return apr_atoi64(next);
-    }
-    if (!ap_cstr_casecmpn(word, "rsa", 3) && apr_isdigit(word[3])) {
-        return apr_atoi64(word + 3);
-    }
-    return 0;
-}
-
-static const char *parse_pkeys(mod_md_parse_t *x, void *base, int argc, char *const argv[])
-{
-    apr_array_header_t *specs = apr_array_make(x->p, argc, sizeof(md_pkey_spec_t *));
-    int i;
-
-    if (is_word(argv[0], "Default")) {
-        if (argc > 1) {
-            return "\"Default\" takes no other key types";
-        }
-        /* empty: md.h's default, RSA 2048 */
-        *FIELD(base, x->row->off, apr_array_header_t *) = specs;
-        return NULL;
-    }
-    for (i = 0; i < argc; ++i) {
-        const char *word = argv[i];
-        const char *next = i + 1 < argc ? argv[i + 1] : NULL;
-        apr_int64_t bits = rsa_bits_of(word, next);
-        md_pkey_spec_t *spec = NULL;
-        const char *perr = NULL;
-        int used = 0;
-        int k;
-
-        if (bits > 0 && bits < MD_PKEY_RSA_BITS_MIN) {
-            /* Refused by the stock module too. */
-            return apr_psprintf(x->p, "RSA key size %" APR_INT64_T_FMT " is too small: it "
-                                "must be %d or more bits to be considered safe", bits,
-                                MD_PKEY_RSA_BITS_MIN);
-        }
-        if (md_pkey_spec_parse(&spec, word, next, &used, &perr, x->p) != APR_SUCCESS
-            || !spec) {
-            /* The stock module takes any word as the name of a curve. */
-            int with_bits = is_word(word, "RSA") && next && apr_isdigit(*next);
-
-            value_problem(x, NULL, apr_psprintf(x->p, "%s%s%s: not a key type this module "
-                                                "can generate (%s)", word,
-                                                with_bits ? " " : "", with_bits ? next : "",
-                                                perr ? perr : "unknown"));
-            i += with_bits;
-            continue;
-        }
-        for (k = 0; spec && k < specs->nelts; ++k) {
-            const md_pkey_spec_t *other = MD_ARR_IDX(specs, k, md_pkey_spec_t *);
-            if (strcmp(md_pkey_spec_name(other), md_pkey_spec_name(spec))) {
-                continue;
-            }
-            if (spec->type == MD_PKEY_TYPE_RSA) {
-                return "two keys of type RSA are not possible";
-            }
-            value_warn(x, "%s is the same key type as one before it, it is ignored", word);
-            spec = NULL;
-        }
-        if (spec) {
-            APR_ARRAY_PUSH(specs, md_pkey_spec_t *) = spec;
-        }
-        if (used) {
-            ++i;
-        }
-    }
-    *FIELD(base, x->row->off, apr_array_header_t *) = specs;
-    return NULL;
-}
-
-/* kid and MAC key as the CA issues them; the key is checked, never shown. */
-static const char *eab_check(mod_md_parse_t *x, const mod_md_eab_t *eab, const char *where)
-{
-    unsigned char *key;
-    apr_size_t len;
-    const char *c;
-
-    if (!eab->kid || !*eab->kid) {
-        return apr_psprintf(x->p, "the key id is empty%s", where);
-    }
-    x->shown = md_util_str_printable(x->p, eab->kid, 100);
-    for (c = eab->kid; *c; ++c) {
-        if (apr_iscntrl(*c) || apr_isspace(*c)) {
-            return apr_psprintf(x->p, "the key id has spaces or control characters%s", where);
-        }
-    }
-    if (eab->alg && !md_jws_hmac_digest(eab->alg)) {
-        return apr_psprintf(x->p, "\"%s\" is not one of HS256, HS384, HS512%s", eab->alg,
-                            where);
-    }
-    if (!eab->hmac || md_util_base64any_decode(&key, &len, eab->hmac, x->p) != APR_SUCCESS
-        || len == 0) {
-        /* The stock module starts and fails when it signs. */
-        value_problem(x, NULL, apr_psprintf(x->p, "the MAC key for key id %s is not valid "
-                                            "base64url%s", x->shown, where));
-        return NULL;
-    }
-    md_crypt_cleanse_on_clear(x->p, key, len);
-    return NULL;
-}
-
-/* {"kid": "...", "hmac": "...", "alg": "HS256"} from a file (alg optional),
- * so the key need not be in the (often world-readable) config. */
-static const char *eab_from_file(mod_md_parse_t *x, mod_md_eab_t *eab, const char *value)
-{
-    const char *path = ap_server_root_relative(x->p, value);
-    const char *perr = NULL;
-    const char *where;
-    apr_file_t *f;
-    apr_finfo_t finfo;
-    apr_size_t len;
-    char *data;
-    json_t *j;
-
-    if (!path || apr_stat(&finfo, path, APR_FINFO_TYPE | APR_FINFO_SIZE, x->p) != APR_SUCCESS
-        || finfo.filetype != APR_REG) {
-        return apr_psprintf(x->p, "\"%s\" is neither \"none\", a key id with a MAC key, nor "
-                            "a JSON file", value);
-    }
-    where = apr_psprintf(x->p, " (in %s)", path);
-    if (finfo.size > EAB_FILE_MAX_LEN) {
-        return apr_psprintf(x->p, "file %s is too large", path);
-    }
-    len = (apr_size_t)finfo.size;
-    data = apr_palloc(x->p, len + 1);
-    if (apr_file_open(&f, path, APR_FOPEN_READ, 0, x->p) != APR_SUCCESS
-        || apr_file_read_full(f, data, len, &len) != APR_SUCCESS) {
-        return apr_psprintf(x->p, "cannot read %s", path);
-    }
-    apr_file_close(f);
-    if (md_json_parse(&j, data, len, path, &perr, x->p) != APR_SUCCESS || !json_is_object(j)) {
-        return apr_psprintf(x->p, "%s is not a JSON object with \"kid\" and \"hmac\"%s%s",
-                            path, perr ? ": " : "", perr ? perr : "");
-    }
-    eab->kid = md_json_get_str(j, MD_KEY_KID);
-    eab->hmac = md_json_get_str(j, MD_KEY_HMAC);
-    eab->alg = md_json_get_str(j, "alg");
-    eab->kid = eab->kid ? apr_pstrdup(x->p, eab->kid) : NULL;
-    eab->hmac = eab->hmac ? apr_pstrdup(x->p, eab->hmac) : NULL;
-    eab->alg = eab->alg ? apr_pstrdup(x->p, eab->alg) : NULL;
-    return eab_check(x, eab, where);
-}
-
-static const char *parse_eab(mod_md_parse_t *x, void *base, int argc, char *const argv[])
-{
-    const mod_md_eab_t **peab = FIELD(base, x->row->off, const mod_md_eab_t *);
-    mod_md_eab_t *eab = apr_pcalloc(x->p, sizeof(*eab));
-    const char *err;
-
-    /* Never quote the MAC key. */
-    x->shown = md_util_str_printable(x->p, argv[0], 100);
-    if (argc == 1) {
-        if (is_word(argv[0], "none")) {
-            *peab = NULL;
-            return NULL;
-        }
-        err = eab_from_file(x, eab, argv[0]);
-    }
-    else {
-        eab->kid = argv[0];
-        eab->hmac = argv[1];
-        eab->alg = argc > 2 ? argv[2] : NULL;
-        err = eab_check(x, eab, "");
-    }
-    if (!err) {
-        *peab = eab;
-    }
-    return err;
-}
-
-/* One "EXT:LOCAL" of MDPortMap as the stock module reads it: EXT http,
- * https, 80 or 443; LOCAL a port, or "-..." for not reachable. */
-static const char *port_map_one(mod_md_parse_t *x, mod_md_global_t *g, const char *value,
-                                int *pseen)
-{
-    const char *colon = strchr(value, ':');
-    const char *ext;
-    const char *local;
-    apr_int64_t n;
-    int trailing;
-    int saturated;
-    int *pport;
-    int bit;
-
-    if (!colon) {
-        return apr_psprintf(x->p, "\"%s\" is not of the form http:PORT or https:PORT "
-                            "(PORT 1..65535 or -)", value);
-    }
-    ext = apr_pstrmemdup(x->p, value, (apr_size_t)(colon - value));
-    local = colon + 1;
-    if (is_word(ext, "http")
-        || (md_conf_int_parse(&n, &trailing, &saturated, ext) == APR_SUCCESS && n == 80)) {
-        pport = &g->local_http_port;
-        bit = 1;
-    }
-    else if (is_word(ext, "https")
-             || (md_conf_int_parse(&n, &trailing, &saturated, ext) == APR_SUCCESS
-                 && n == 443)) {
-        pport = &g->local_https_port;
-        bit = 2;
-    }
-    else {
-        return apr_psprintf(x->p, "\"%s\" maps \"%s\"; only http (80) and https (443) can "
-                            "be mapped", value, ext);
-    }
-    if (*pseen & bit) {
-        value_warn(x, "%s is mapped twice, the later one wins", ext);
-    }
-    *pseen |= bit;
-    if (local[0] == '-') {
-        *pport = 0;
-        return NULL;
-    }
-    if (md_conf_int_parse(&n, &trailing, &saturated, local) != APR_SUCCESS || n < 1
-        || n > 65535) {
-        return apr_psprintf(x->p, "\"%s\": port \"%s\" is not a number in 1..65535 or -",
-                            value, local);
-    }
-    if (trailing) {
-        value_warn(x, "port %s taken as %" APR_INT64_T_FMT, local, n);
-    }
-    *pport = (int)n;
-    return NULL;
-}
-
-static const char *parse_port_map(mod_md_parse_t *x, void *base, int argc, char *const argv[])
-{
-    const char *err;
-    int seen = 0;
-    int i;
-
-    for (i = 0; i < argc; ++i) {
-        if ((err = port_map_one(x, base, argv[i], &seen))) {
-            return err;
-        }
     }
     return NULL;
 }

@@ -29,9 +29,10 @@
  *
  * mod_md_config.c holds the directive table (one row per directive:
  * contexts, kind, field, limits, default) and the generic handlers that
- * apply these rules; mod_md_config_md.c the handlers of the structural
- * directives (MDomain, the sections, MDMember(s), MDCertificateFile/
- * MDCertificateKeyFile) and the checks across MDs.
+ * apply these rules; mod_md_config_custom.c the code of the directives
+ * that need their own (MDomain, the sections, MDMember(s),
+ * MDCertificateFile/MDCertificateKeyFile, MDPrivateKeys,
+ * MDExternalAccountBinding, MDPortMap) and the checks across MDs.
  *
  * Lifetime and threads: everything is allocated from pconf and belongs to
  * one config cycle. Written only while httpd reads the config and in the

@@ -1,4 +1,4 @@
-/* Private to mod_md_config.c and mod_md_config_md.c: the directive rows
+/* Private to mod_md_config.c and mod_md_config_custom.c: the directive rows
  * and the rules every directive goes through. */
 #ifndef mod_md_config_int_h
 #define mod_md_config_int_h
@@ -97,6 +97,8 @@ struct mod_md_row_t {
     const char *unit;           /* KIND_DURATION: without a unit */
     apr_interval_time_t norm;   /* KIND_DURATION: a percentage is of this */
     int none;                   /* KIND_STRING: "none" sets NULL */
+    int atoi;                   /* KIND_NUMBER: as the stock module, "3x" is 3 (with a
+                                 * warning); else refused (directives of ours only) */
     mod_md_check_fn *check;     /* KIND_STRING, KIND_PATH, each KIND_LIST word,
                                  * the first word of KIND_PAIR */
     mod_md_check_fn *check2;    /* the second word of KIND_PAIR */
@@ -109,6 +111,8 @@ extern mod_md_row_t mod_md_row_members;
 /* The handler of every row of the table (cmd->info is the row). */
 const char *mod_md_config_set_directive(cmd_parms *cmd, void *dc, int argc,
                                         char *const argv[]);
+
+#define FIELD(base, off, type) ((type *)(void *)((char *)(base) + (off)))
 
 /* The cycle's global config of the server a directive is read for. */
 mod_md_global_t *mod_md_config_global(cmd_parms *cmd);
@@ -124,6 +128,14 @@ const char *mod_md_config_dname(cmd_parms *cmd);
 void mod_md_config_warn(cmd_parms *cmd, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* About the value being read: a warning naming directive, value, file and
+ * line; a problem (the value cannot work) also keeps why for the MDs it
+ * applies to. type: the problem type md-status shows, NULL for a generic
+ * one. */
+void mod_md_config_value_warn(mod_md_parse_t *x, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void mod_md_config_value_problem(mod_md_parse_t *x, const char *type, const char *why);
+
 /* Read a value for row into the settings set (an MD section's, or the
  * server config's), with all the rules: given twice, warnings, problems. */
 const char *mod_md_config_set(cmd_parms *cmd, const mod_md_row_t *row,
@@ -138,12 +150,15 @@ mod_md_settings_t *mod_md_config_settings_make(apr_pool_t *p);
 void mod_md_config_add_problem(apr_pool_t *p, mod_md_settings_t *set, const char *type,
                                const char *problem);
 
-/* From mod_md_config_md.c: the structural handlers. */
+/* From mod_md_config_custom.c: the directives with code of their own. */
 const char *mod_md_config_set_mdomain(cmd_parms *cmd, void *dc, int argc, char *const argv[]);
 const char *mod_md_config_set_section(cmd_parms *cmd, void *dc, const char *arg);
 const char *mod_md_config_set_members(cmd_parms *cmd, void *dc, int argc, char *const argv[]);
 const char *mod_md_config_set_cert_file(cmd_parms *cmd, void *dc, const char *value);
 const char *mod_md_config_set_key_file(cmd_parms *cmd, void *dc, const char *value);
+mod_md_parse_fn mod_md_config_parse_pkeys;
+mod_md_parse_fn mod_md_config_parse_eab;
+mod_md_parse_fn mod_md_config_parse_port_map;
 
 /* Checks of the MDs once all directives are read (static files pair up,
  * no name in two MDs); NULL or the error from p. */

@@ -1,6 +1,9 @@
-/* The structural MD directives (see mod_md_config.h): MDomain, the
- * <MDomainSet>/<MDomain> sections, MDMember(s), MDCertificateFile and
- * MDCertificateKeyFile; the names of an MD; the checks across MDs.
+/* The MD directives that need code of their own (see mod_md_config.h):
+ * MDomain, the <MDomainSet>/<MDomain> sections, MDMember(s),
+ * MDCertificateFile and MDCertificateKeyFile, MDPrivateKeys,
+ * MDExternalAccountBinding and MDPortMap; the names of an MD; the checks
+ * across MDs. Every other directive is a row of the table in
+ * mod_md_config.c.
  *
  * Names are taken as the stock module takes them: any word is accepted.
  * One the CA will refuse ("invalid!.example.org") starts the server with a
@@ -20,7 +23,12 @@
 #include <http_log.h>
 
 #include "md.h"
+#include "md_conf.h"
+#include "md_crypt.h"
 #include "md_dns.h"
+#include "md_json.h"
+#include "md_jws.h"
+#include "md_keys.h"
 #include "md_util.h"
 #include "mod_md_config.h"
 #include "mod_md_config_int.h"
@@ -28,6 +36,7 @@
 /* What the CA says of a name it will not issue for (RFC 8555 §6.7); md-status
  * shows it as the problem of such an MD. */
 #define PROBLEM_REJECTED_IDENTIFIER "urn:ietf:params:acme:error:rejectedIdentifier"
+#define EAB_FILE_MAX_LEN   (64 * 1024)
 
 static int is_word(const char *s, const char *word)
 {
@@ -297,6 +306,251 @@ const char *mod_md_config_set_key_file(cmd_parms *cmd, void *dc, const char *val
 {
     (void)dc;
     return add_md_file(cmd, value, 1);
+}
+
+/* --- MDPrivateKeys, MDExternalAccountBinding, MDPortMap ----------------------------- */
+
+/* RSA bits given with a key type ("RSA 4096", "rsa4096"), or 0. */
+static apr_int64_t rsa_bits_of(const char *word, const char *next)
+{
+    if (is_word(word, "RSA") && next && apr_isdigit(*next)) {
+        return apr_atoi64(next);
+    }
+    if (!ap_cstr_casecmpn(word, "rsa", 3) && apr_isdigit(word[3])) {
+        return apr_atoi64(word + 3);
+    }
+    return 0;
+}
+
+const char *mod_md_config_parse_pkeys(mod_md_parse_t *x, void *base, int argc, char *const argv[])
+{
+    apr_array_header_t *specs = apr_array_make(x->p, argc, sizeof(md_pkey_spec_t *));
+    int i;
+
+    if (is_word(argv[0], "Default")) {
+        if (argc > 1) {
+            return "\"Default\" takes no other key types";
+        }
+        /* empty: md.h's default, RSA 2048 */
+        *FIELD(base, x->row->off, apr_array_header_t *) = specs;
+        return NULL;
+    }
+    for (i = 0; i < argc; ++i) {
+        const char *word = argv[i];
+        const char *next = i + 1 < argc ? argv[i + 1] : NULL;
+        apr_int64_t bits = rsa_bits_of(word, next);
+        md_pkey_spec_t *spec = NULL;
+        const char *perr = NULL;
+        int used = 0;
+        int k;
+
+        if (bits > 0 && bits < MD_PKEY_RSA_BITS_MIN) {
+            /* Refused by the stock module too. */
+            return apr_psprintf(x->p, "RSA key size %" APR_INT64_T_FMT " is too small: it "
+                                "must be %d or more bits to be considered safe", bits,
+                                MD_PKEY_RSA_BITS_MIN);
+        }
+        if (md_pkey_spec_parse(&spec, word, next, &used, &perr, x->p) != APR_SUCCESS
+            || !spec) {
+            /* The stock module takes any word as the name of a curve. */
+            int with_bits = is_word(word, "RSA") && next && apr_isdigit(*next);
+
+            mod_md_config_value_problem(x, NULL, apr_psprintf(x->p, "%s%s%s: not a key type this module "
+                                                "can generate (%s)", word,
+                                                with_bits ? " " : "", with_bits ? next : "",
+                                                perr ? perr : "unknown"));
+            i += with_bits;
+            continue;
+        }
+        for (k = 0; spec && k < specs->nelts; ++k) {
+            const md_pkey_spec_t *other = MD_ARR_IDX(specs, k, md_pkey_spec_t *);
+            if (strcmp(md_pkey_spec_name(other), md_pkey_spec_name(spec))) {
+                continue;
+            }
+            if (spec->type == MD_PKEY_TYPE_RSA) {
+                return "two keys of type RSA are not possible";
+            }
+            mod_md_config_value_warn(x, "%s is the same key type as one before it, it is ignored", word);
+            spec = NULL;
+        }
+        if (spec) {
+            APR_ARRAY_PUSH(specs, md_pkey_spec_t *) = spec;
+        }
+        if (used) {
+            ++i;
+        }
+    }
+    *FIELD(base, x->row->off, apr_array_header_t *) = specs;
+    return NULL;
+}
+
+/* kid and MAC key as the CA issues them; the key is checked, never shown. */
+static const char *eab_check(mod_md_parse_t *x, const mod_md_eab_t *eab, const char *where)
+{
+    unsigned char *key;
+    apr_size_t len;
+    const char *c;
+
+    if (!eab->kid || !*eab->kid) {
+        return apr_psprintf(x->p, "the key id is empty%s", where);
+    }
+    x->shown = md_util_str_printable(x->p, eab->kid, 100);
+    for (c = eab->kid; *c; ++c) {
+        if (apr_iscntrl(*c) || apr_isspace(*c)) {
+            return apr_psprintf(x->p, "the key id has spaces or control characters%s", where);
+        }
+    }
+    if (eab->alg && !md_jws_hmac_digest(eab->alg)) {
+        return apr_psprintf(x->p, "\"%s\" is not one of HS256, HS384, HS512%s", eab->alg,
+                            where);
+    }
+    if (!eab->hmac || md_util_base64any_decode(&key, &len, eab->hmac, x->p) != APR_SUCCESS
+        || len == 0) {
+        /* The stock module starts and fails when it signs. */
+        mod_md_config_value_problem(x, NULL, apr_psprintf(x->p, "the MAC key for key id %s is not valid "
+                                            "base64url%s", x->shown, where));
+        return NULL;
+    }
+    md_crypt_cleanse_on_clear(x->p, key, len);
+    return NULL;
+}
+
+/* {"kid": "...", "hmac": "...", "alg": "HS256"} from a file (alg optional),
+ * so the key need not be in the (often world-readable) config. */
+static const char *eab_from_file(mod_md_parse_t *x, mod_md_eab_t *eab, const char *value)
+{
+    const char *path = ap_server_root_relative(x->p, value);
+    const char *perr = NULL;
+    const char *where;
+    apr_file_t *f;
+    apr_finfo_t finfo;
+    apr_size_t len;
+    char *data;
+    json_t *j;
+
+    if (!path || apr_stat(&finfo, path, APR_FINFO_TYPE | APR_FINFO_SIZE, x->p) != APR_SUCCESS
+        || finfo.filetype != APR_REG) {
+        return apr_psprintf(x->p, "\"%s\" is neither \"none\", a key id with a MAC key, nor "
+                            "a JSON file", value);
+    }
+    where = apr_psprintf(x->p, " (in %s)", path);
+    if (finfo.size > EAB_FILE_MAX_LEN) {
+        return apr_psprintf(x->p, "file %s is too large", path);
+    }
+    len = (apr_size_t)finfo.size;
+    data = apr_palloc(x->p, len + 1);
+    if (apr_file_open(&f, path, APR_FOPEN_READ, 0, x->p) != APR_SUCCESS
+        || apr_file_read_full(f, data, len, &len) != APR_SUCCESS) {
+        return apr_psprintf(x->p, "cannot read %s", path);
+    }
+    apr_file_close(f);
+    if (md_json_parse(&j, data, len, path, &perr, x->p) != APR_SUCCESS || !json_is_object(j)) {
+        return apr_psprintf(x->p, "%s is not a JSON object with \"kid\" and \"hmac\"%s%s",
+                            path, perr ? ": " : "", perr ? perr : "");
+    }
+    eab->kid = md_json_get_str(j, MD_KEY_KID);
+    eab->hmac = md_json_get_str(j, MD_KEY_HMAC);
+    eab->alg = md_json_get_str(j, "alg");
+    eab->kid = eab->kid ? apr_pstrdup(x->p, eab->kid) : NULL;
+    eab->hmac = eab->hmac ? apr_pstrdup(x->p, eab->hmac) : NULL;
+    eab->alg = eab->alg ? apr_pstrdup(x->p, eab->alg) : NULL;
+    return eab_check(x, eab, where);
+}
+
+const char *mod_md_config_parse_eab(mod_md_parse_t *x, void *base, int argc, char *const argv[])
+{
+    const mod_md_eab_t **peab = FIELD(base, x->row->off, const mod_md_eab_t *);
+    mod_md_eab_t *eab = apr_pcalloc(x->p, sizeof(*eab));
+    const char *err;
+
+    /* Never quote the MAC key. */
+    x->shown = md_util_str_printable(x->p, argv[0], 100);
+    if (argc == 1) {
+        if (is_word(argv[0], "none")) {
+            *peab = NULL;
+            return NULL;
+        }
+        err = eab_from_file(x, eab, argv[0]);
+    }
+    else {
+        eab->kid = argv[0];
+        eab->hmac = argv[1];
+        eab->alg = argc > 2 ? argv[2] : NULL;
+        err = eab_check(x, eab, "");
+    }
+    if (!err) {
+        *peab = eab;
+    }
+    return err;
+}
+
+/* One "EXT:LOCAL" of MDPortMap as the stock module reads it: EXT http,
+ * https, 80 or 443; LOCAL a port, or "-..." for not reachable. */
+static const char *port_map_one(mod_md_parse_t *x, mod_md_global_t *g, const char *value,
+                                int *pseen)
+{
+    const char *colon = strchr(value, ':');
+    const char *ext;
+    const char *local;
+    apr_int64_t n;
+    int trailing;
+    int saturated;
+    int *pport;
+    int bit;
+
+    if (!colon) {
+        return apr_psprintf(x->p, "\"%s\" is not of the form http:PORT or https:PORT "
+                            "(PORT 1..65535 or -)", value);
+    }
+    ext = apr_pstrmemdup(x->p, value, (apr_size_t)(colon - value));
+    local = colon + 1;
+    if (is_word(ext, "http")
+        || (md_conf_int_parse(&n, &trailing, &saturated, ext) == APR_SUCCESS && n == 80)) {
+        pport = &g->local_http_port;
+        bit = 1;
+    }
+    else if (is_word(ext, "https")
+             || (md_conf_int_parse(&n, &trailing, &saturated, ext) == APR_SUCCESS
+                 && n == 443)) {
+        pport = &g->local_https_port;
+        bit = 2;
+    }
+    else {
+        return apr_psprintf(x->p, "\"%s\" maps \"%s\"; only http (80) and https (443) can "
+                            "be mapped", value, ext);
+    }
+    if (*pseen & bit) {
+        mod_md_config_value_warn(x, "%s is mapped twice, the later one wins", ext);
+    }
+    *pseen |= bit;
+    if (local[0] == '-') {
+        *pport = 0;
+        return NULL;
+    }
+    if (md_conf_int_parse(&n, &trailing, &saturated, local) != APR_SUCCESS || n < 1
+        || n > 65535) {
+        return apr_psprintf(x->p, "\"%s\": port \"%s\" is not a number in 1..65535 or -",
+                            value, local);
+    }
+    if (trailing) {
+        mod_md_config_value_warn(x, "port %s taken as %" APR_INT64_T_FMT, local, n);
+    }
+    *pport = (int)n;
+    return NULL;
+}
+
+const char *mod_md_config_parse_port_map(mod_md_parse_t *x, void *base, int argc, char *const argv[])
+{
+    const char *err;
+    int seen = 0;
+    int i;
+
+    for (i = 0; i < argc; ++i) {
+        if ((err = port_map_one(x, base, argv[i], &seen))) {
+            return err;
+        }
+    }
+    return NULL;
 }
 
 /* --- across MDs -------------------------------------------------------------------- */
