@@ -303,7 +303,8 @@ const command_rec mod_md_cmds[] = {
               GLOBAL_FLAG(certificate_status, "on", SERVER_WIDE | CTX_SECTION)),
     AP_INIT_TAKE_ARGV("MDCertificateCheck", mod_md_config_set_directive, &row_cert_check, RSRC_CONF,
                       "name url: a site to look certificates up at, linked in server-status"),
-    AP_INIT_TAKE_ARGV("MDCertificateMonitor", mod_md_config_set_directive, &row_cert_check, RSRC_CONF,
+    AP_INIT_TAKE_ARGV("MDCertificateMonitor", mod_md_config_set_directive, &row_cert_check,
+                      RSRC_CONF,
                       "Old name of MDCertificateCheck"),
     DIRECTIVE("MDNotifyCmd", "Program [args] run with the MD name when its certificate "
               "was renewed",
@@ -326,7 +327,8 @@ const command_rec mod_md_cmds[] = {
               GLOBAL_DURATION(initial_delay, "0", "s", SERVER_WIDE), .below = LIMIT_REFUSE),
     DIRECTIVE("MDRetryDelay", "Delay before the first retry of a failed renewal, doubled "
               "per error",
-              GLOBAL_DURATION(retry_delay, "30s", "s", SERVER_WIDE), .min = 1, .below = LIMIT_REFUSE),
+              GLOBAL_DURATION(retry_delay, "30s", "s", SERVER_WIDE), .min = 1,
+              .below = LIMIT_REFUSE),
     DIRECTIVE("MDRetryFailover", "Failed attempts before the next CA of "
               "MDCertificateAuthority is used",
               .kind = KIND_NUMBER, .scope = SCOPE_GLOBAL, .off = GLB(retry_failover),
@@ -338,7 +340,8 @@ const command_rec mod_md_cmds[] = {
               .above = LIMIT_REFUSE, ONE, .contexts = SERVER_WIDE),
     DIRECTIVE("MDStapleOthers", "on|off: staple OCSP responses for certificates not "
               "managed here too (with MDStapling on)",
-              GLOBAL_FLAG(staple_others, "on", SERVER_WIDE | CTX_SECTION), .no_effect = CTX_SECTION),
+              GLOBAL_FLAG(staple_others, "on", SERVER_WIDE | CTX_SECTION),
+              .no_effect = CTX_SECTION),
     DIRECTIVE("MDStaplingKeepResponse", "How long to keep OCSP responses in the store "
               "(days without a unit)",
               GLOBAL_DURATION(stapling_keep_response, "7d", "d", SERVER_WIDE | CTX_SECTION),
@@ -478,7 +481,8 @@ void mod_md_config_value_problem(mod_md_parse_t *x, const char *type, const char
         x->problem = why;
         x->problem_type = type;
     }
-    mod_md_config_value_warn(x, "%s; the MDs this applies to are not renewed until it is fixed", why);
+    mod_md_config_value_warn(x, "%s; the MDs this applies to are not renewed until it is "
+                             "fixed", why);
 }
 
 static const char *read_value(mod_md_parse_t *x, void *base, int argc, char *const argv[]);
@@ -502,8 +506,8 @@ static const char *set_value(cmd_parms *cmd, const mod_md_row_t *row, void *base
     x.shown = shown_value(cmd->pool, argc, argv);
     prev = set_at ? apr_hash_get(set_at, row, sizeof(*row)) : NULL;
     if (prev) {
-        mod_md_config_warn(cmd, "%s given again (first at line %d): the later value wins",
-                           mod_md_config_dname(cmd), prev->line_num);
+        mod_md_config_warn(cmd, "%s given again (first at %s:%d): the later value wins",
+                           mod_md_config_dname(cmd), prev->filename, prev->line_num);
     }
     if ((err = read_value(&x, base, argc, argv))) {
         return apr_psprintf(cmd->pool, "%s: %s", mod_md_config_dname(cmd), err);
@@ -643,7 +647,7 @@ static const char *clamp_duration(mod_md_parse_t *x, apr_interval_time_t *pdur)
                                   md_duration_format(row->min, x->p));
         }
         mod_md_config_value_warn(x, "%s, taken as %s", *pdur < 0 ? "negative" : "too short",
-                   md_duration_format(row->min, x->p));
+                                 md_duration_format(row->min, x->p));
         *pdur = row->min;
     }
     if (row->max > 0 && *pdur > row->max) {
@@ -872,8 +876,9 @@ static const char *check_ca(mod_md_parse_t *x, const char *word, const char **po
         return apr_psprintf(x->p, "\"%s\" is neither a URL nor one of " CA_NAMES_TEXT, word);
     }
     if (!is_http_url(x->p, word)) {
-        mod_md_config_value_problem(x, NULL, apr_psprintf(x->p, "%s is not an http(s) URL with a host, "
-                                            "no ACME server can be reached there", word));
+        mod_md_config_value_problem(x, NULL,
+                                    apr_psprintf(x->p, "%s is not an http(s) URL with a host, "
+                                                 "no ACME server can be reached there", word));
     }
     *pout = word;
     return NULL;
@@ -886,8 +891,8 @@ static const char *check_agreement(mod_md_parse_t *x, const char *word, const ch
     }
     else if (!is_http_url(x->p, word)) {
         /* Any value agrees to the CA's terms, as with the stock module. */
-        mod_md_config_value_warn(x, "neither \"accepted\" nor the URL of the Terms of Service; taken as "
-                   "accepting the CA's terms");
+        mod_md_config_value_warn(x, "neither \"accepted\" nor the URL of the Terms of "
+                                 "Service; taken as accepting the CA's terms");
     }
     return NULL;
 }
@@ -908,7 +913,8 @@ static const char *check_contact(mod_md_parse_t *x, const char *word, const char
     const char *mailto = mod_md_config_mailto(x->p, word);
 
     if (!mailto) {
-        mod_md_config_value_warn(x, "not an email address (like admin@example.org): the CA may refuse it");
+        mod_md_config_value_warn(x, "not an email address (like admin@example.org): the CA "
+                                 "may refuse it");
         mailto = ap_cstr_casecmpn(word, "mailto:", 7) ? apr_pstrcat(x->p, "mailto:", word,
                                                                     NULL)
                                                       : word;
@@ -927,7 +933,8 @@ static const char *check_challenge(mod_md_parse_t *x, const char *word, const ch
             return NULL;
         }
     }
-    mod_md_config_value_warn(x, "%s is not a challenge type (" CHALLENGES_TEXT "), it is ignored", word);
+    mod_md_config_value_warn(x, "%s is not a challenge type (" CHALLENGES_TEXT "), it is "
+                             "ignored", word);
     *pout = NULL;
     return NULL;
 }
@@ -956,8 +963,8 @@ static const char *check_profile(mod_md_parse_t *x, const char *word, const char
     (void)pout;
     for (c = word; *c; ++c) {
         if (!apr_isgraph(*c)) {
-            mod_md_config_value_warn(x, "no CA offers a profile of that name (it has spaces or control "
-                       "characters)");
+            mod_md_config_value_warn(x, "no CA offers a profile of that name (it has spaces "
+                                     "or control characters)");
             break;
         }
     }
@@ -986,8 +993,8 @@ static const char *check_link(mod_md_parse_t *x, const char *word, const char **
 {
     (void)pout;
     if (!is_http_url(x->p, word)) {
-        mod_md_config_value_warn(x, "%s is not an http(s) URL: server-status links with it lead nowhere",
-                   word);
+        mod_md_config_value_warn(x, "%s is not an http(s) URL: server-status links with it "
+                                 "lead nowhere", word);
     }
     return NULL;
 }

@@ -322,7 +322,8 @@ static apr_int64_t rsa_bits_of(const char *word, const char *next)
     return 0;
 }
 
-const char *mod_md_config_parse_pkeys(mod_md_parse_t *x, void *base, int argc, char *const argv[])
+const char *mod_md_config_parse_pkeys(mod_md_parse_t *x, void *base, int argc,
+                                      char *const argv[])
 {
     apr_array_header_t *specs = apr_array_make(x->p, argc, sizeof(md_pkey_spec_t *));
     int i;
@@ -355,10 +356,12 @@ const char *mod_md_config_parse_pkeys(mod_md_parse_t *x, void *base, int argc, c
             /* The stock module takes any word as the name of a curve. */
             int with_bits = is_word(word, "RSA") && next && apr_isdigit(*next);
 
-            mod_md_config_value_problem(x, NULL, apr_psprintf(x->p, "%s%s%s: not a key type this module "
-                                                "can generate (%s)", word,
-                                                with_bits ? " " : "", with_bits ? next : "",
-                                                perr ? perr : "unknown"));
+            mod_md_config_value_problem(x, NULL,
+                                        apr_psprintf(x->p, "%s%s%s: not a key type this "
+                                                     "module can generate (%s)", word,
+                                                     with_bits ? " " : "",
+                                                     with_bits ? next : "",
+                                                     perr ? perr : "unknown"));
             i += with_bits;
             continue;
         }
@@ -370,7 +373,8 @@ const char *mod_md_config_parse_pkeys(mod_md_parse_t *x, void *base, int argc, c
             if (spec->type == MD_PKEY_TYPE_RSA) {
                 return "two keys of type RSA are not possible";
             }
-            mod_md_config_value_warn(x, "%s is the same key type as one before it, it is ignored", word);
+            mod_md_config_value_warn(x, "%s is the same key type as one before it, it is "
+                                     "ignored", word);
             spec = NULL;
         }
         if (spec) {
@@ -407,8 +411,9 @@ static const char *eab_check(mod_md_parse_t *x, const mod_md_eab_t *eab, const c
     if (!eab->hmac || md_util_base64any_decode(&key, &len, eab->hmac, x->p) != APR_SUCCESS
         || len == 0) {
         /* The stock module starts and fails when it signs. */
-        mod_md_config_value_problem(x, NULL, apr_psprintf(x->p, "the MAC key for key id %s is not valid "
-                                            "base64url%s", x->shown, where));
+        mod_md_config_value_problem(x, NULL,
+                                    apr_psprintf(x->p, "the MAC key for key id %s is not "
+                                                 "valid base64url%s", x->shown, where));
         return NULL;
     }
     md_crypt_cleanse_on_clear(x->p, key, len);
@@ -457,7 +462,8 @@ static const char *eab_from_file(mod_md_parse_t *x, mod_md_eab_t *eab, const cha
     return eab_check(x, eab, where);
 }
 
-const char *mod_md_config_parse_eab(mod_md_parse_t *x, void *base, int argc, char *const argv[])
+const char *mod_md_config_parse_eab(mod_md_parse_t *x, void *base, int argc,
+                                    char *const argv[])
 {
     const mod_md_eab_t **peab = FIELD(base, x->row->off, const mod_md_eab_t *);
     mod_md_eab_t *eab = apr_pcalloc(x->p, sizeof(*eab));
@@ -539,7 +545,8 @@ static const char *port_map_one(mod_md_parse_t *x, mod_md_global_t *g, const cha
     return NULL;
 }
 
-const char *mod_md_config_parse_port_map(mod_md_parse_t *x, void *base, int argc, char *const argv[])
+const char *mod_md_config_parse_port_map(mod_md_parse_t *x, void *base, int argc,
+                                         char *const argv[])
 {
     const char *err;
     int seen = 0;
