@@ -169,13 +169,19 @@ md_t *md_name_index_add(md_name_index_t *ix, md_t *md, const char **pname);
  * may have it) is looked up without them. */
 md_t *md_name_index_find(const md_name_index_t *ix, const char *name, apr_pool_t *p);
 
-/* The MD of a virtual host with server_name (may be NULL) and aliases
- * (const char*, may be NULL): the MD of the server name, else, with
- * MD_MATCH_ALL, of the first alias that has one. *pother is set to a second,
- * different MD that another of the names considered belongs to (NULL if
- * none): a host with SSL can serve the certificate of one MD only. */
+/* The MD of a virtual host, matched as the stock module matches: its
+ * server_name (may be NULL) against every MD name, a wildcard one included;
+ * with MD_MATCH_ALL also its aliases (const char*, may be NULL) against
+ * the MDs' names as written (an alias does not match through a wildcard
+ * MD name), and its wildcard aliases (patterns with '*' and '?', as
+ * httpd's ServerAlias takes them; may be NULL) against every MD name.
+ * The MD of the server name comes first, then in the order of the names.
+ * *pother is set to a second, different MD that the host also matches
+ * (NULL if none): a host with SSL can serve the certificate of one MD only.
+ * Patterns cost a pass over all names; plain names are looked up. */
 md_t *md_name_index_match_host(const md_name_index_t *ix, const char *server_name,
-                               const apr_array_header_t *aliases, md_match_names_t mode,
+                               const apr_array_header_t *aliases,
+                               const apr_array_header_t *wild_aliases, md_match_names_t mode,
                                md_t **pother, apr_pool_t *p);
 
 #endif /* md_h */

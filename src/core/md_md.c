@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include <apr_cstr.h>
+#include <apr_fnmatch.h>
 #include <apr_hash.h>
 #include <apr_strings.h>
 
@@ -635,8 +636,35 @@ md_t *md_name_index_find(const md_name_index_t *ix, const char *name, apr_pool_t
     return apr_hash_get(ix->names, apr_pstrcat(p, "*.", parent, NULL), APR_HASH_KEY_STRING);
 }
 
+/* The MD with a name that pattern (a ServerAlias with '*' or '?') matches. */
+static md_t *find_by_pattern(const md_name_index_t *ix, const char *pattern, apr_pool_t *p)
+{
+    apr_hash_index_t *hi;
+
+    for (hi = apr_hash_first(p, ix->names); hi; hi = apr_hash_next(hi)) {
+        const void *name;
+        void *md;
+
+        apr_hash_this(hi, &name, NULL, &md);
+        if (apr_fnmatch(pattern, name, APR_FNM_CASE_BLIND) == APR_SUCCESS) {
+            return md;
+        }
+    }
+    return NULL;
+}
+
+/* found: the MD so far; md: one more the host matches. */
+static md_t *host_matched(md_t *found, md_t *md, md_t **pother)
+{
+    if (md && found && md != found && !*pother) {
+        *pother = md;
+    }
+    return found ? found : md;
+}
+
 md_t *md_name_index_match_host(const md_name_index_t *ix, const char *server_name,
-                               const apr_array_header_t *aliases, md_match_names_t mode,
+                               const apr_array_header_t *aliases,
+                               const apr_array_header_t *wild_aliases, md_match_names_t mode,
                                md_t **pother, apr_pool_t *p)
 {
     md_t *found = md_name_index_find(ix, server_name, p);
@@ -647,13 +675,19 @@ md_t *md_name_index_match_host(const md_name_index_t *ix, const char *server_nam
         return found;
     }
     for (i = 0; aliases && i < aliases->nelts; ++i) {
-        md_t *md = md_name_index_find(ix, MD_ARR_IDX(aliases, i, const char *), p);
+        const char *alias = MD_ARR_IDX(aliases, i, const char *);
+        md_t *md = apr_hash_get(ix->names, md_util_str_tolower(p, alias), APR_HASH_KEY_STRING);
 
-        if (md && found && md != found) {
-            *pother = md;
-            break;
+        if (!md && alias[0] == '[') {
+            /* an IPv6 address in brackets */
+            md = md_name_index_find(ix, alias, p);
         }
-        found = found ? found : md;
+        found = host_matched(found, md, pother);
+    }
+    for (i = 0; wild_aliases && i < wild_aliases->nelts; ++i) {
+        found = host_matched(found, find_by_pattern(ix, MD_ARR_IDX(wild_aliases, i,
+                                                                   const char *), p),
+                             pother);
     }
     return found;
 }

@@ -78,7 +78,7 @@ static int is_dry_run(void)
     return ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG;
 }
 
-/* With MDMembers auto, a vhost's other names join its MD. */
+/* With MDMembers auto, the other names of a vhost with SSL join its MD. */
 static apr_status_t add_vhost_names(md_t *md, const server_rec *s,
                                     const md_name_index_t *ix, apr_pool_t *p)
 {
@@ -152,8 +152,8 @@ static apr_status_t assign_servers(mod_md_runtime_t *rt, server_rec *base, mod_m
         if (s == base && !g->manage_base_server) {
             continue;
         }
-        md = md_name_index_match_host(rt->names, s->server_hostname, s->names, g->match_names,
-                                      &other, p);
+        md = md_name_index_match_host(rt->names, s->server_hostname, s->names, s->wild_names,
+                                      g->match_names, &other, p);
         if (!md) {
             continue;
         }
@@ -165,7 +165,9 @@ static apr_status_t assign_servers(mod_md_runtime_t *rt, server_rec *base, mod_m
             apr_hash_set(used, other->name, APR_HASH_KEY_STRING, other);
         }
         apr_hash_set(used, md->name, APR_HASH_KEY_STRING, md);
-        if (md->transitive) {
+        /* As the stock module: the names of a vhost that serves the
+         * certificate (with SSL) join its MD. */
+        if (md->transitive && mod_md_config_server_has_ssl(s)) {
             add_vhost_names(md, s, rt->names, p);
             md_name_index_add(rt->names, md, NULL);
         }
@@ -530,6 +532,7 @@ static void md_register_hooks(apr_pool_t *p)
     static const char *const before_ssl[] = { "mod_ssl.c", NULL };
 
     ap_hook_check_config(mod_md_config_check_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_post_config(mod_md_config_post_config, NULL, NULL, APR_HOOK_FIRST);
     /* Before mod_ssl's post_config: it asks for our certificates there. */
     ap_hook_post_config(md_post_config, NULL, before_ssl, APR_HOOK_MIDDLE);
     ap_hook_post_config(md_check_after_ssl, before_ssl, NULL, APR_HOOK_MIDDLE);

@@ -406,19 +406,36 @@ static int in_htaccess(const cmd_parms *cmd)
     return cmd->pool == cmd->temp_pool;
 }
 
+/* Warnings are kept and logged once the config is read: by check_config
+ * for `apache2 -t` (to stderr), by post_config into the error log on a
+ * start or restart (while the config is read, stderr of a starting server
+ * is /dev/null). */
 void mod_md_config_warn(cmd_parms *cmd, const char *fmt, ...)
 {
+    mod_md_global_t *g;
     va_list ap;
     const char *msg;
 
     if (in_htaccess(cmd)) {
         return;
     }
+    g = mod_md_config_global(cmd);
     va_start(ap, fmt);
-    msg = apr_pvsprintf(cmd->temp_pool, fmt, ap);
+    msg = apr_pvsprintf(cmd->pool, fmt, ap);
     va_end(ap);
-    ap_log_error(APLOG_MARK, APLOG_WARNING, 0, cmd->server, "MD10003: %s:%d: %s",
-                 cmd->directive->filename, cmd->directive->line_num, msg);
+    APR_ARRAY_PUSH(g->warnings, const char *) =
+        apr_psprintf(cmd->pool, "%s:%d: %s", cmd->directive->filename,
+                     cmd->directive->line_num, msg);
+}
+
+static void log_warnings(server_rec *s, const mod_md_global_t *g)
+{
+    int i;
+
+    for (i = 0; i < g->warnings->nelts; ++i) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, "MD10003: %s",
+                     MD_ARR_IDX(g->warnings, i, const char *));
+    }
 }
 
 /* Why the directive may not stand where it does, or NULL. */
@@ -1070,6 +1087,7 @@ static mod_md_global_t *global_get(apr_pool_t *p)
     g->mds = apr_array_make(p, 5, sizeof(md_t *));
     g->md_settings = apr_array_make(p, 5, sizeof(mod_md_settings_t *));
     g->set_at = apr_hash_make(p);
+    g->warnings = apr_array_make(p, 5, sizeof(const char *));
     g->builtin = mod_md_config_settings_make(p);
     g->defaults = mod_md_config_settings_make(p);
     defaults_init(g, p);
@@ -1221,6 +1239,7 @@ const char *mod_md_config_finalize(server_rec *base_server, apr_pool_t *p)
         apply_settings(MD_ARR_IDX(g->mds, i, md_t *),
                        MD_ARR_IDX(g->md_settings, i, mod_md_settings_t *), g, p);
     }
+    mod_md_config_find_ssl_vhosts(g, p);
     if ((err = mod_md_config_check_mds(p, g))) {
         return err;
     }
@@ -1235,10 +1254,27 @@ int mod_md_config_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *
 
     (void)plog;
     (void)ptemp;
-    if ((err = mod_md_config_finalize(s, pconf))) {
-        /* The error log is not open yet: this goes to stderr, also for -t. */
+    err = mod_md_config_finalize(s, pconf);
+    /* The error log is not open yet: this goes to stderr. */
+    if (err || ap_state_query(AP_SQ_RUN_MODE) != AP_SQ_RM_NORMAL) {
+        log_warnings(s, mod_md_config_get(s)->global);
+    }
+    if (err) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "MD10002: %s", err);
         return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    return OK;
+}
+
+int mod_md_config_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
+                              server_rec *s)
+{
+    (void)pconf;
+    (void)plog;
+    (void)ptemp;
+    /* Once per start or restart: not in the first pass of a start. */
+    if (ap_state_query(AP_SQ_MAIN_STATE) != AP_SQ_MS_CREATE_PRE_CONFIG) {
+        log_warnings(s, mod_md_config_get(s)->global);
     }
     return OK;
 }

@@ -43,7 +43,8 @@
  * What mod_md.c does with this header: create_server_config =
  * mod_md_config_create_svr, no merge function (a vhost has nothing of its
  * own), cmds = mod_md_cmds; ap_hook_check_config(mod_md_config_check_config)
- * (check_config, not post_config: `apache2 -t` runs only the former).
+ * (check_config, not post_config: `apache2 -t` runs only the former) and
+ * ap_hook_post_config(mod_md_config_post_config).
  */
 #ifndef mod_md_config_h
 #define mod_md_config_h
@@ -157,6 +158,8 @@ typedef struct mod_md_global_t {
     mod_md_settings_t *builtin;        /* the defaults of the directive table */
     apr_array_header_t *md_settings;   /* mod_md_settings_t*, index as mds */
     apr_hash_t *set_at;                /* row -> directive, for the fields above */
+    apr_array_header_t *warnings;      /* "file:line: text" of the config's warnings */
+    apr_hash_t *ssl_vhosts;            /* "file:line" of a <VirtualHost> -> "on"|"off" */
     md_t *current;                     /* the MD whose section is being read */
     mod_md_settings_t *current_settings;
     int finalized;
@@ -184,6 +187,11 @@ md_srv_conf_t *mod_md_config_get(const server_rec *s);
 int mod_md_config_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                                server_rec *s);
 
+/* post_config hook: logs the configuration's warnings (directive, value,
+ * file and line) into the error log, once per start or restart. OK. */
+int mod_md_config_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
+                              server_rec *s);
+
 /* Whole-config step after all directives are read: resolves the MDStoreDir
  * default under ServerRoot, gives every MD its effective settings (its
  * section, else the server config, else the defaults), and refuses what the
@@ -196,6 +204,11 @@ const char *mod_md_config_finalize(server_rec *base_server, apr_pool_t *p);
  * the message naming both MDs with the file and line of their definitions,
  * from p, or NULL when all MDs are disjoint. */
 const char *mod_md_config_check_overlaps(apr_pool_t *p, const apr_array_header_t *mds);
+
+/* Does the virtual host s have SSL (SSLEngine on, in it or inherited from
+ * the server config)? Known from mod_md_config_finalize on; the base
+ * server counts as without. */
+int mod_md_config_server_has_ssl(const server_rec *s);
 
 /* The local port that the outside reaches as external_port (80 or 443),
  * 0 if not reachable (MDPortMap "-"), -1 for any other external_port. */

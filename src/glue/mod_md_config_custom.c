@@ -21,6 +21,7 @@
 #include <http_config.h>
 #include <http_core.h>
 #include <http_log.h>
+#include <util_cfgtree.h>
 
 #include "md.h"
 #include "md_conf.h"
@@ -603,4 +604,66 @@ const char *mod_md_config_check_mds(apr_pool_t *p, const mod_md_global_t *g)
         }
     }
     return mod_md_config_check_overlaps(p, g->mds);
+}
+
+/* --- which virtual hosts have SSL ---------------------------------------------------- */
+
+/* "SSLEngine on" (or "optional"). */
+static int engine_on(const ap_directive_t *d)
+{
+    return !ap_cstr_casecmp(d->directive, "SSLEngine") && d->args
+           && (!ap_cstr_casecmpn(d->args, "on", 2) || !ap_cstr_casecmpn(d->args, "optional", 8));
+}
+
+static int engine_off(const ap_directive_t *d)
+{
+    return !ap_cstr_casecmp(d->directive, "SSLEngine") && d->args
+           && !ap_cstr_casecmpn(d->args, "off", 3);
+}
+
+static const char *vhost_key(apr_pool_t *p, const char *file, int line)
+{
+    return apr_psprintf(p, "%s:%d", file ? file : "", line);
+}
+
+/* mod_ssl keeps whether a vhost has SSL to itself, and tells only in its
+ * post_config, after ours: read it from the configuration tree (Include
+ * and <IfModule> are expanded there). A vhost without SSLEngine gets the
+ * server config's, as mod_ssl merges it. */
+void mod_md_config_find_ssl_vhosts(mod_md_global_t *g, apr_pool_t *p)
+{
+    const ap_directive_t *d;
+    const ap_directive_t *c;
+    int global_on = 0;
+
+    g->ssl_vhosts = apr_hash_make(p);
+    for (d = ap_conftree; d; d = d->next) {
+        global_on = engine_on(d) ? 1 : (engine_off(d) ? 0 : global_on);
+    }
+    for (d = ap_conftree; d; d = d->next) {
+        int on = global_on;
+
+        if (ap_cstr_casecmp(d->directive, "<VirtualHost")) {
+            continue;
+        }
+        for (c = d->first_child; c; c = c->next) {
+            on = engine_on(c) ? 1 : (engine_off(c) ? 0 : on);
+        }
+        apr_hash_set(g->ssl_vhosts, vhost_key(p, d->filename, d->line_num),
+                     APR_HASH_KEY_STRING, on ? "on" : "off");
+    }
+}
+
+int mod_md_config_server_has_ssl(const server_rec *s)
+{
+    const mod_md_global_t *g = mod_md_config_get(s)->global;
+    apr_pool_t *p = g->ssl_vhosts ? apr_hash_pool_get(g->ssl_vhosts) : NULL;
+    const char *on;
+
+    if (!p) {
+        return 0;
+    }
+    on = apr_hash_get(g->ssl_vhosts, vhost_key(p, s->defn_name, (int)s->defn_line_number),
+                      APR_HASH_KEY_STRING);
+    return on && !strcmp(on, "on");
 }

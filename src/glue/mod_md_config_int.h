@@ -160,6 +160,9 @@ mod_md_parse_fn mod_md_config_parse_pkeys;
 mod_md_parse_fn mod_md_config_parse_eab;
 mod_md_parse_fn mod_md_config_parse_port_map;
 
+/* Record which <VirtualHost> sections have SSL (g->ssl_vhosts). */
+void mod_md_config_find_ssl_vhosts(mod_md_global_t *g, apr_pool_t *p);
+
 /* Checks of the MDs once all directives are read (static files pair up,
  * no name in two MDs); NULL or the error from p. */
 const char *mod_md_config_check_mds(apr_pool_t *p, const mod_md_global_t *g);

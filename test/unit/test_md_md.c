@@ -434,32 +434,47 @@ static void test_name_index_match_host(void **state)
 {
     apr_pool_t *p = *state;
     md_name_index_t *ix = md_name_index_make(p);
-    md_t *a = md_named(p, "a.test", NULL);
+    md_t *a = md_named(p, "a.test", "ip.test");
     md_t *b = md_named(p, "*.b.test", NULL);
+    md_t *c = md_named(p, "www.c.test", NULL);
     md_t *other = NULL;
 
     md_name_index_add(ix, a, NULL);
     md_name_index_add(ix, b, NULL);
-    /* server name first, through a wildcard */
-    assert_ptr_equal(md_name_index_match_host(ix, "www.b.test", NULL, MD_MATCH_ALL, &other, p),
-                     b);
+    md_name_index_add(ix, c, NULL);
+    /* the server name, also through a wildcard, in both modes */
+    assert_ptr_equal(md_name_index_match_host(ix, "www.b.test", NULL, NULL, MD_MATCH_ALL,
+                                              &other, p), b);
     assert_null(other);
+    assert_ptr_equal(md_name_index_match_host(ix, "www.b.test", NULL, NULL,
+                                              MD_MATCH_SERVERNAMES, &other, p), b);
     /* an alias matches with "all", not with "servernames" */
-    assert_ptr_equal(md_name_index_match_host(ix, "x.test", strs(p, "a.test", NULL),
+    assert_ptr_equal(md_name_index_match_host(ix, "x.test", strs(p, "A.test", NULL), NULL,
                                               MD_MATCH_ALL, &other, p), a);
-    assert_null(md_name_index_match_host(ix, "x.test", strs(p, "a.test", NULL),
+    assert_null(md_name_index_match_host(ix, "x.test", strs(p, "a.test", NULL), NULL,
+                                         MD_MATCH_SERVERNAMES, &other, p));
+    /* as the stock module: an alias does not match through a wildcard MD name */
+    assert_null(md_name_index_match_host(ix, "x.test", strs(p, "www.b.test", NULL), NULL,
+                                         MD_MATCH_ALL, &other, p));
+    /* a wildcard alias matches the MD names it covers */
+    assert_ptr_equal(md_name_index_match_host(ix, "x.test", NULL, strs(p, "*.C.test", NULL),
+                                              MD_MATCH_ALL, &other, p), c);
+    assert_null(md_name_index_match_host(ix, "x.test", NULL, strs(p, "*.c.test", NULL),
                                          MD_MATCH_SERVERNAMES, &other, p));
     /* names in two MDs */
-    assert_ptr_equal(md_name_index_match_host(ix, "a.test", strs(p, "x.b.test", NULL),
+    assert_ptr_equal(md_name_index_match_host(ix, "a.test", strs(p, "www.c.test", NULL), NULL,
                                               MD_MATCH_ALL, &other, p), a);
-    assert_ptr_equal(other, b);
-    assert_ptr_equal(md_name_index_match_host(ix, "a.test", strs(p, "x.b.test", NULL),
+    assert_ptr_equal(other, c);
+    assert_ptr_equal(md_name_index_match_host(ix, "www.b.test", NULL, strs(p, "a.tes?", NULL),
+                                              MD_MATCH_ALL, &other, p), b);
+    assert_ptr_equal(other, a);
+    assert_ptr_equal(md_name_index_match_host(ix, "a.test", strs(p, "www.c.test", NULL), NULL,
                                               MD_MATCH_SERVERNAMES, &other, p), a);
     assert_null(other);
     /* no server name (the base server may have none) */
-    assert_ptr_equal(md_name_index_match_host(ix, NULL, strs(p, "q.test", "A.test"),
+    assert_ptr_equal(md_name_index_match_host(ix, NULL, strs(p, "q.test", "ip.TEST"), NULL,
                                               MD_MATCH_ALL, &other, p), a);
-    assert_null(md_name_index_match_host(ix, NULL, NULL, MD_MATCH_ALL, &other, p));
+    assert_null(md_name_index_match_host(ix, NULL, NULL, NULL, MD_MATCH_ALL, &other, p));
 }
 
 int main(void)
