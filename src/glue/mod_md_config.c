@@ -359,22 +359,26 @@ const command_rec mod_md_cmds[] = {
 };
 
 /* The distinct rows of the table, in order (aliases share a row). */
-static const mod_md_row_t *row_at(int i)
+static apr_array_header_t *rows_make(apr_pool_t *p)
 {
-    const mod_md_row_t *row = mod_md_cmds[i].cmd_data;
-    int k;
+    apr_array_header_t *rows = apr_array_make(p, 64, sizeof(const mod_md_row_t *));
+    int i;
 
-    for (k = 0; row && k < i; ++k) {
-        if (mod_md_cmds[k].cmd_data == row) {
-            return NULL;
+    for (i = 0; mod_md_cmds[i].name; ++i) {
+        const mod_md_row_t *row = mod_md_cmds[i].cmd_data;
+        int k;
+
+        for (k = 0; row && k < rows->nelts; ++k) {
+            if (MD_ARR_IDX(rows, k, const mod_md_row_t *) == row) {
+                row = NULL;
+            }
+        }
+        if (row) {
+            APR_ARRAY_PUSH(rows, const mod_md_row_t *) = row;
         }
     }
-    return row;
+    return rows;
 }
-
-#define FOR_EACH_ROW(i, row) \
-    for ((i) = 0; mod_md_cmds[i].name; ++(i)) \
-        if (((row) = row_at(i)) != NULL)
 
 /* --- the rules every directive goes through ------------------------------- */
 
@@ -1045,10 +1049,10 @@ mod_md_settings_t *mod_md_config_settings_make(apr_pool_t *p)
 /* The defaults of the table, read as if they were directives. */
 static void defaults_init(mod_md_global_t *g, apr_pool_t *p)
 {
-    const mod_md_row_t *row;
     int i;
 
-    FOR_EACH_ROW(i, row) {
+    for (i = 0; i < g->rows->nelts; ++i) {
+        const mod_md_row_t *row = MD_ARR_IDX(g->rows, i, const mod_md_row_t *);
         mod_md_parse_t x;
         char **argv = NULL;
         int argc = 0;
@@ -1088,6 +1092,7 @@ static mod_md_global_t *global_get(apr_pool_t *p)
     g->md_settings = apr_array_make(p, 5, sizeof(mod_md_settings_t *));
     g->set_at = apr_hash_make(p);
     g->warnings = apr_array_make(p, 5, sizeof(const char *));
+    g->rows = rows_make(p);
     g->builtin = mod_md_config_settings_make(p);
     g->defaults = mod_md_config_settings_make(p);
     defaults_init(g, p);
@@ -1195,7 +1200,8 @@ static void apply_settings(md_t *md, const mod_md_settings_t *own, const mod_md_
     for (i = 0; own && i < own->own_problems->nelts; ++i) {
         add_md_problem(md, MD_ARR_IDX(own->own_problems, i, problem_t *), p);
     }
-    FOR_EACH_ROW(i, row) {
+    for (i = 0; i < g->rows->nelts; ++i) {
+        row = MD_ARR_IDX(g->rows, i, const mod_md_row_t *);
         if (row->scope != SCOPE_MD || !(from = scope_of(chain, 3, row))) {
             continue;
         }

@@ -155,6 +155,7 @@ typedef struct mod_md_global_t {
                                         * every MD inherits unless its section
                                         * sets its own */
     /* private to mod_md_config*.c: */
+    apr_array_header_t *rows;          /* the table's distinct rows (mod_md_row_t*) */
     mod_md_settings_t *builtin;        /* the defaults of the directive table */
     apr_array_header_t *md_settings;   /* mod_md_settings_t*, index as mds */
     apr_hash_t *set_at;                /* row -> directive, for the fields above */
