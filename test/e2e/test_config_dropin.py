@@ -262,25 +262,28 @@ def _start_fails(a):
     return False
 
 
-@pytest.mark.parametrize("module", ["stock", "ours"])
-def test_name_in_two_mds_does_not_start(e2e, apache_factory, module):
-    a = apache_factory(name="overlap-" + module,
+def _start_fails_with(e2e, apache_factory, name, module, add):
+    a = apache_factory(name="%s-%s" % (name, module),
                        module=STOCK_MD_MODULE if module == "stock" else e2e.module)
     conf = a.config()
-    conf.add_md(["*.ov.test"])
-    conf.add_md(["www.ov.test"])
-    conf.add_vhost("www.ov.test", ssl=False)
+    add(conf)
     conf.write()
-    assert _start_fails(a)
+    return _start_fails(a)
+
+
+@pytest.mark.parametrize("module", ["stock", "ours"])
+def test_name_in_two_mds_does_not_start(e2e, apache_factory, module):
+    def add(conf):
+        conf.add_md(["*.ov.test"])
+        conf.add_md(["www.ov.test"])
+        conf.add_vhost("www.ov.test", ssl=False)
+    assert _start_fails_with(e2e, apache_factory, "overlap", module, add)
 
 
 @pytest.mark.parametrize("module", ["stock", "ours"])
 def test_vhost_with_ssl_in_two_mds_does_not_start(e2e, apache_factory, module):
-    a = apache_factory(name="sslpair-" + module,
-                       module=STOCK_MD_MODULE if module == "stock" else e2e.module)
-    conf = a.config()
-    conf.add_md(["a3.test"])
-    conf.add_md(["b3.test"])
-    conf.add_vhost("a3.test", aliases=["b3.test"])
-    conf.write()
-    assert _start_fails(a)
+    def add(conf):
+        conf.add_md(["a3.test"])
+        conf.add_md(["b3.test"])
+        conf.add_vhost("a3.test", aliases=["b3.test"])
+    assert _start_fails_with(e2e, apache_factory, "sslpair", module, add)
