@@ -111,8 +111,8 @@ static apr_status_t add_vhost_names(md_t *md, const server_rec *s,
     return APR_SUCCESS;
 }
 
-/* Without MDContactEmail, the ServerAdmin of the MD's first vhost (or of
- * the main server) is the contact. */
+/* Without MDContactEmail, a ServerAdmin is the contact (if it is an email
+ * address; httpd's default is not). */
 static void default_contact(md_t *md, const char *server_admin, apr_pool_t *p)
 {
     const char *mailto;
@@ -171,6 +171,9 @@ static apr_status_t assign_servers(mod_md_runtime_t *rt, server_rec *base, mod_m
             add_vhost_names(md, s, rt->names, p);
             md_name_index_add(rt->names, md, NULL);
         }
+        /* As the stock module: the main server's ServerAdmin, else the
+         * first vhost's. */
+        default_contact(md, base->server_admin, p);
         default_contact(md, s->server_admin, p);
     }
     /* Names added from the vhosts may now collide between MDs. */

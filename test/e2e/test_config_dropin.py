@@ -79,7 +79,8 @@ def _manual_config(a, mode):
                                                        "SSLCertificateKeyFile %s" % key])
     conf.add_vhost(PAIR[0], aliases=PAIR[1:], ssl=False)
     conf.add_vhost(TWICE, ssl=False, doc_root=htdir,
-                   lines=['<Directory "%s">' % htdir, "    AllowOverride AuthConfig",
+                   lines=["ServerAdmin vhost-admin@twice.test",
+                          '<Directory "%s">' % htdir, "    AllowOverride AuthConfig",
                           "    Require all granted", "</Directory>"])
     status.add_handlers(conf, server_status=False, metrics=False)
     conf.write()
@@ -128,6 +129,13 @@ def test_given_twice_warns_naming_both_lines(manual):
         re.escape(run.apache.conf_path), second, re.escape(run.apache.conf_path), first),
         run.log), run.log
     assert re.search(r"\[md:warn\].*MDPrivateKeys given again", run.log), run.log
+
+
+def test_contact_is_the_main_servers_admin(manual):
+    """Without MDContactEmail: the main server's ServerAdmin, not the one of
+    the MD's vhost (as with the stock module)."""
+    for run in (manual["all"].stock, manual["all"].ours):
+        assert run.mds[TWICE]["contacts"] == ["mailto:admin@example.org"], run.mds[TWICE]
 
 
 def test_per_md_directive_in_vhost_has_no_effect(manual):
