@@ -39,6 +39,7 @@ APLOG_USE_MODULE(md);
 
 static const md_timeslice_t def_renew_window = { .percent = 33, .is_percent = 1 };
 static const md_timeslice_t def_warn_window = { .percent = 10, .is_percent = 1 };
+static const md_timeslice_t def_stapling_renew_window = { .percent = 33, .is_percent = 1 };
 
 /* What an MD gets when neither its section nor the server config sets a
  * value. ca_urls NULL stands for { MOD_MD_CA_URL_DEFAULT }; ca_contact NULL
@@ -64,6 +65,7 @@ static const mod_md_settings_t settings_defaults = {
     .profile = NULL,
     .profile_mandatory = 0,
     .ari_renewals = 1,
+    .stapling = 0,
 };
 
 /* Global (non-MD) defaults. */
@@ -127,6 +129,11 @@ static const char *set_notify_cmd(cmd_parms *cmd, void *dc, int argc, char *cons
 static const char *set_activation_auto(cmd_parms *cmd, void *dc, const char *value);
 static const char *set_global_duration(cmd_parms *cmd, void *dc, const char *value);
 static const char *set_global_number(cmd_parms *cmd, void *dc, const char *value);
+/* OCSP stapling (interim block, see "stapling directives" below). */
+static const char *set_stapling(cmd_parms *cmd, void *dc, const char *value);
+static const char *set_staple_others(cmd_parms *cmd, void *dc, const char *value);
+static const char *set_stapling_keep(cmd_parms *cmd, void *dc, const char *value);
+static const char *set_stapling_window(cmd_parms *cmd, void *dc, const char *value);
 
 const command_rec mod_md_cmds[] = {
     AP_INIT_TAKE_ARGV("MDomain", set_mdomain, NULL, RSRC_CONF,
@@ -230,6 +237,16 @@ const command_rec mod_md_cmds[] = {
     AP_INIT_TAKE1("MDParallelRenewals", set_global_number,
                   (void *)APR_OFFSETOF(mod_md_global_t, parallel_renewals), RSRC_CONF,
                   "How many MDs get certificates at the same time"),
+    /* OCSP stapling (interim block). */
+    AP_INIT_TAKE1("MDStapling", set_stapling, NULL, RSRC_CONF,
+                  "on|off: staple OCSP responses for the MD's certificates (in a "
+                  "VirtualHost: for its certificates outside MDs)"),
+    AP_INIT_TAKE1("MDStapleOthers", set_staple_others, NULL, RSRC_CONF,
+                  "on|off: with MDStapling on, staple for certificates outside MDs too"),
+    AP_INIT_TAKE1("MDStaplingKeepResponse", set_stapling_keep, NULL, RSRC_CONF,
+                  "How long an OCSP response no certificate uses stays in the store (7d)"),
+    AP_INIT_TAKE1("MDStaplingRenewWindow", set_stapling_window, NULL, RSRC_CONF,
+                  "Renew an OCSP response when this much of its validity remains (33%, 2d)"),
     AP_INIT_TAKE1(NULL, NULL, NULL, RSRC_CONF, NULL),
 };
 
@@ -245,6 +262,7 @@ static void settings_clear(mod_md_settings_t *set)
     set->dns01_version = UNSET;
     set->profile_mandatory = UNSET;
     set->ari_renewals = UNSET;
+    set->stapling = UNSET;
 }
 
 /* to = add's value where set, else base's. */
@@ -283,6 +301,7 @@ static void settings_merge(mod_md_settings_t *to, const mod_md_settings_t *base,
     to->profile_mandatory = add->profile_mandatory != UNSET ? add->profile_mandatory
                                                             : base->profile_mandatory;
     to->ari_renewals = add->ari_renewals != UNSET ? add->ari_renewals : base->ari_renewals;
+    to->stapling = add->stapling != UNSET ? add->stapling : base->stapling;
 }
 
 /* One per config cycle: userdata of pconf, gone when pconf is cleared. */
@@ -312,6 +331,8 @@ static mod_md_global_t *global_get(apr_pool_t *p)
     g->initial_delay = UNSET;
     g->retry_delay = UNSET;
     g->retry_failover = UNSET;
+    g->staple_others = UNSET;
+    g->stapling_keep_response = UNSET;
     apr_pool_userdata_set(g, GLOBAL_KEY, apr_pool_cleanup_null, p);
     return g;
 }
@@ -1614,6 +1635,80 @@ static const char *set_global_number(cmd_parms *cmd, void *dc, const char *value
     return NULL;
 }
 
+/* --- stapling directives (interim, until the table-driven config lands) --- */
+
+/* The stock module takes these four in the server config, in <VirtualHost>
+ * and in MD sections. MDStapling is per MD (section or server config) and,
+ * in a VirtualHost, for that host's certificates outside MDs; the other
+ * three are global wherever they are written. */
+static const char *set_stapling(cmd_parms *cmd, void *dc, const char *value)
+{
+    md_srv_conf_t *sc = cmd_conf(cmd);
+    mod_md_settings_t *set = sc->current ? sc->current_settings : &sc->settings;
+    const char *err;
+
+    (void)dc;
+    if ((err = check_twice(cmd, set->stapling != UNSET, sc->current))) {
+        return err;
+    }
+    return set_on_off(cmd, &set->stapling, value);
+}
+
+static const char *set_staple_others(cmd_parms *cmd, void *dc, const char *value)
+{
+    mod_md_global_t *g = cmd_conf(cmd)->global;
+    const char *err;
+
+    (void)dc;
+    if ((err = check_twice(cmd, g->staple_others != UNSET, NULL))) {
+        return err;
+    }
+    return set_on_off(cmd, &g->staple_others, value);
+}
+
+/* A duration (days without a unit) or a percentage of the stock module's
+ * norm of 7 days; a negative number (which stock takes) is 0. */
+static const char *set_stapling_keep(cmd_parms *cmd, void *dc, const char *value)
+{
+    mod_md_global_t *g = cmd_conf(cmd)->global;
+    md_timeslice_t ts;
+    const char *perr = NULL;
+    const char *err;
+
+    (void)dc;
+    if ((err = check_twice(cmd, g->stapling_keep_response != UNSET, NULL))) {
+        return err;
+    }
+    if (value[0] == '-' && apr_isdigit(value[1])
+        && md_timeslice_parse(&ts, value + 1, &perr, cmd->pool) == APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, cmd->server,
+                     "MD10003: %s:%d: %s \"%s\" is negative, taken as 0 (responses no "
+                     "certificate uses are removed at once)", cmd->directive->filename,
+                     cmd->directive->line_num, dname(cmd), value);
+        g->stapling_keep_response = 0;
+        return NULL;
+    }
+    if (md_timeslice_parse(&ts, value, &perr, cmd->pool) != APR_SUCCESS) {
+        return apr_psprintf(cmd->pool, "%s: %s", dname(cmd),
+                            perr ? perr : "not a duration or percentage");
+    }
+    g->stapling_keep_response = ts.is_percent
+        ? (MOD_MD_STAPLING_KEEP_DEFAULT / 100) * ts.percent : ts.duration;
+    return NULL;
+}
+
+static const char *set_stapling_window(cmd_parms *cmd, void *dc, const char *value)
+{
+    mod_md_global_t *g = cmd_conf(cmd)->global;
+    const char *err;
+
+    (void)dc;
+    if ((err = check_twice(cmd, g->stapling_renew_window != NULL, NULL))) {
+        return err;
+    }
+    return set_window(cmd, &g->stapling_renew_window, value);
+}
+
 /* --- whole config -------------------------------------------------------- */
 
 static const mod_md_settings_t *md_settings_of(const mod_md_global_t *g, const md_t *md)
@@ -1687,6 +1782,7 @@ void mod_md_config_apply_defaults(md_t *md, const md_srv_conf_t *sc, apr_pool_t 
     EFFECTIVE(md->profile, profile, NULL);
     EFFECTIVE(md->profile_mandatory, profile_mandatory, UNSET);
     EFFECTIVE(md->ari_renewals, ari_renewals, UNSET);
+    EFFECTIVE(md->stapling, stapling, UNSET);
     /* The three parts of a binding come from the same directive. */
     for (k = 0; k < n && !eab_from; ++k) {
         if (chain[k]->eab_kid) {
@@ -1812,6 +1908,15 @@ const char *mod_md_config_finalize(server_rec *base_server, apr_pool_t *p)
     }
     if (g->retry_failover == UNSET) {
         g->retry_failover = MOD_MD_RETRY_FAILOVER_DEFAULT;
+    }
+    if (g->staple_others == UNSET) {
+        g->staple_others = MOD_MD_STAPLE_OTHERS_DEFAULT;
+    }
+    if (g->stapling_keep_response == UNSET) {
+        g->stapling_keep_response = MOD_MD_STAPLING_KEEP_DEFAULT;
+    }
+    if (!g->stapling_renew_window) {
+        g->stapling_renew_window = &def_stapling_renew_window;
     }
     g->finalized = 1;
     return NULL;

@@ -44,6 +44,11 @@
  *   MDInitialDelay duration            global only; 0
  *   MDRetryDelay duration              global only; 5s, doubled per error
  *   MDRetryFailover N                  global only; errors before the next CA
+ *   MDStapling on|off                  per MD, server config or VirtualHost (its
+ *                                      certificates outside MDs); default off
+ *   MDStapleOthers on|off              global; default on
+ *   MDStaplingKeepResponse duration    global; 7d (days without a unit)
+ *   MDStaplingRenewWindow 33%|duration global; 33%
  *
  * The per-MD directives (MDMembers .. MDRequireHttps above) are allowed in
  * the server config (outside any VirtualHost: they become the defaults of
@@ -107,6 +112,9 @@ extern module AP_MODULE_DECLARE_DATA md_module;
 #define MOD_MD_CHECK_INTERVAL_DEFAULT   apr_time_from_sec(12 * 60 * 60)
 #define MOD_MD_RETRY_DELAY_DEFAULT      apr_time_from_sec(5)
 #define MOD_MD_RETRY_FAILOVER_DEFAULT   13
+/* OCSP stapling defaults, as stock. */
+#define MOD_MD_STAPLE_OTHERS_DEFAULT    1
+#define MOD_MD_STAPLING_KEEP_DEFAULT    apr_time_from_sec(7 * 24 * 60 * 60)
 
 /* MDStoreDir default, relative to ServerRoot. */
 #define MOD_MD_STORE_DIR_DEFAULT        "md"
@@ -142,6 +150,8 @@ typedef struct mod_md_settings_t {
     const char *profile;               /* MDProfile name, or MOD_MD_NONE */
     int profile_mandatory;             /* MDProfileMandatory */
     int ari_renewals;                  /* MDRenewViaARI */
+    int stapling;                      /* MDStapling (also in a VirtualHost: for
+                                        * its certificates not in an MD) */
 } mod_md_settings_t;
 
 /* The "none" of directives that can switch a global value off per MD. */
@@ -176,6 +186,10 @@ typedef struct mod_md_global_t {
     apr_interval_time_t initial_delay; /* MDInitialDelay */
     apr_interval_time_t retry_delay;   /* MDRetryDelay */
     int retry_failover;                /* MDRetryFailover */
+    /* OCSP stapling (global; defaults put in by mod_md_config_finalize). */
+    int staple_others;                 /* MDStapleOthers */
+    apr_interval_time_t stapling_keep_response; /* MDStaplingKeepResponse */
+    const md_timeslice_t *stapling_renew_window; /* MDStaplingRenewWindow */
     mod_md_settings_t *defaults;       /* the base server's settings: what
                                         * every MD inherits unless its
                                         * section sets its own */
