@@ -57,6 +57,11 @@ md_cert_t *md_cert_wrap(X509 *x509, apr_pool_t *p)
     return cert;
 }
 
+X509 *md_cert_x509(const md_cert_t *cert)
+{
+    return cert->x509;
+}
+
 /* Certificates are never encrypted: refuse to ask for a passphrase rather
  * than let OpenSSL prompt on a terminal. */
 static int no_passphrase(char *buf, int size, int rwflag, void *u)
@@ -289,7 +294,7 @@ int md_cert_covers(const md_cert_t *cert, const apr_array_header_t *names)
 
 /* --- properties ------------------------------------------------------- */
 
-static apr_time_t asn1_time_to_apr(const ASN1_TIME *t)
+apr_time_t md_asn1_time_to_apr(const ASN1_TIME *t)
 {
     struct tm tm;
 
@@ -304,12 +309,12 @@ static apr_time_t asn1_time_to_apr(const ASN1_TIME *t)
 
 apr_time_t md_cert_valid_from(const md_cert_t *cert)
 {
-    return asn1_time_to_apr(X509_get0_notBefore(cert->x509));
+    return md_asn1_time_to_apr(X509_get0_notBefore(cert->x509));
 }
 
 apr_time_t md_cert_valid_until(const md_cert_t *cert)
 {
-    return asn1_time_to_apr(X509_get0_notAfter(cert->x509));
+    return md_asn1_time_to_apr(X509_get0_notAfter(cert->x509));
 }
 
 int md_cert_is_valid_at(const md_cert_t *cert, apr_time_t t)
