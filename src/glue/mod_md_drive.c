@@ -51,6 +51,7 @@
 #include "mod_md.h"
 #include "mod_md_config.h"
 #include "mod_md_drive.h"
+#include "mod_md_ocsp.h"
 
 APLOG_USE_MODULE(md);
 
@@ -173,8 +174,8 @@ static void *APR_THREAD_FUNC drive_task(apr_thread_t *thread, void *data)
     md_job_load(job, ctx->env.store, p);
     job->retry_base = ctx->retry_delay;
     result = md_result_make(p, md->name);
-    rv = md_drive_renew(&ctx->env, md, md_reg_specs_to_renew(item->state, apr_time_now()),
-                        job, result, p);
+    rv = md_drive_renew(&ctx->env, md, mod_md_ocsp_md_revoked(md) ? NULL
+                        : md_reg_specs_to_renew(item->state, apr_time_now()), job, result, p);
     log_outcome(ctx, md, job, result, rv, p);
 
     apr_thread_mutex_lock(ctx->mutex);
@@ -219,7 +220,7 @@ static int is_due(const drive_ctx_t *ctx, drive_item_t *item, apr_time_t now,
     }
     /* MDRenewWindow, or earlier when the CA's ARI window says so. */
     renew_at = md_watch_renew_at(ctx->env.watch, st);
-    if (st->has_cert && renew_at > now) {
+    if (st->has_cert && renew_at > now && !mod_md_ocsp_md_revoked(st->md)) {
         *pwhen = renew_at;
         return 0;
     }
