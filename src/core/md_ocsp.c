@@ -415,7 +415,8 @@ apr_time_t md_ocsp_next_fetch(const md_timeslice_t *window, apr_time_t valid_fro
 }
 
 apr_interval_time_t md_ocsp_retry_delay(int errors, apr_interval_time_t base,
-                                        apr_time_t valid_until, apr_time_t now)
+                                        apr_time_t valid_from, apr_time_t valid_until,
+                                        apr_time_t now)
 {
     apr_interval_time_t d = base > 0 ? base : MD_OCSP_RETRY_MIN;
     int i;
@@ -426,6 +427,9 @@ apr_interval_time_t md_ocsp_retry_delay(int errors, apr_interval_time_t base,
     }
     if (d > MD_OCSP_RETRY_MAX) {
         d = MD_OCSP_RETRY_MAX;
+    }
+    if (valid_until > valid_from && d > (valid_until - valid_from) / 4) {
+        d = (valid_until - valid_from) / 4;
     }
     /* A few more tries before the stapled response runs out. */
     if (valid_until > now && d > (valid_until - now) / 4) {

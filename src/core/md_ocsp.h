@@ -144,11 +144,14 @@ apr_time_t md_ocsp_next_fetch(const md_timeslice_t *window, apr_time_t valid_fro
                               apr_time_t valid_until, apr_time_t now);
 
 /* How long to wait after the errors-th failed attempt in a row: base
- * (MDRetryDelay) doubling per error, at most MD_OCSP_RETRY_MAX; while the
- * current response is still valid (valid_until > now), at most a quarter of
- * the time it has left, but at least MD_OCSP_RETRY_MIN. */
+ * (MDRetryDelay) doubling per error, at most MD_OCSP_RETRY_MAX and at most
+ * a quarter of the last response's validity valid_from..valid_until (0, 0:
+ * none), so a responder that comes back is asked again soon after; while
+ * that response is still valid, at most a quarter of the time it has left.
+ * At least MD_OCSP_RETRY_MIN. */
 apr_interval_time_t md_ocsp_retry_delay(int errors, apr_interval_time_t base,
-                                        apr_time_t valid_until, apr_time_t now);
+                                        apr_time_t valid_from, apr_time_t valid_until,
+                                        apr_time_t now);
 
 /* MDStaplingKeepResponse: may a response file last written at mtime that
  * no certificate of this configuration uses be removed at now? */

@@ -578,6 +578,7 @@ static apr_time_t renew_md(md_ocsp_reg_t *reg, int from, int to, md_http_t *http
         else {
             ++e->errors;
             e->retry_at = now + md_ocsp_retry_delay(e->errors, reg->cfg.retry_base,
+                                                    s.has ? s.valid_from : 0,
                                                     s.has ? s.valid_until : 0, now);
             last_err = result;
             retry = earliest(retry, e->retry_at);
@@ -786,17 +787,37 @@ json_t *md_ocsp_reg_status_json(md_ocsp_reg_t *reg, apr_time_t now, apr_pool_t *
     return j;
 }
 
+/* The first entry of mdname in the sealed (sorted) table, or nelts. */
+static int first_of(const md_ocsp_reg_t *reg, const char *mdname)
+{
+    int lo = 0;
+    int hi = reg->entries->nelts;
+
+    while (lo < hi) {
+        int mid = lo + (hi - lo) / 2;
+        if (strcmp(ENTRY(reg, mid)->mdname, mdname) < 0) {
+            lo = mid + 1;
+        }
+        else {
+            hi = mid;
+        }
+    }
+    return lo;
+}
+
 int md_ocsp_reg_md_revoked(md_ocsp_reg_t *reg, const char *mdname, apr_time_t now)
 {
     int i;
 
-    for (i = 0; reg && mdname && i < reg->entries->nelts; ++i) {
+    if (!reg || !mdname || !reg->sealed) {
+        return 0;
+    }
+    /* Asked for every MD by every renewal pass: no scan of all entries. */
+    for (i = first_of(reg, mdname);
+         i < reg->entries->nelts && !strcmp(ENTRY(reg, i)->mdname, mdname); ++i) {
         entry_t *e = ENTRY(reg, i);
         snap_t s;
 
-        if (strcmp(e->mdname, mdname)) {
-            continue;
-        }
         entry_sync(e, now);
         entry_snap(e, &s);
         if (s.has && s.stat == MD_OCSP_STAT_REVOKED
@@ -805,4 +826,22 @@ int md_ocsp_reg_md_revoked(md_ocsp_reg_t *reg, const char *mdname, apr_time_t no
         }
     }
     return 0;
+}
+
+apr_time_t md_ocsp_reg_next_renewal(md_ocsp_reg_t *reg, apr_time_t now)
+{
+    apr_time_t next = 0;
+    int i;
+
+    for (i = 0; reg && i < reg->entries->nelts; ++i) {
+        entry_t *e = ENTRY(reg, i);
+        snap_t s;
+
+        entry_sync(e, now);
+        entry_snap(e, &s);
+        if (s.has) {
+            next = earliest(next, s.renew_at);
+        }
+    }
+    return next;
 }

@@ -126,4 +126,8 @@ json_t *md_ocsp_reg_status_json(md_ocsp_reg_t *reg, apr_time_t now, apr_pool_t *
 /* Does a current response say that a certificate of mdname is revoked? */
 int md_ocsp_reg_md_revoked(md_ocsp_reg_t *reg, const char *mdname, apr_time_t now);
 
+/* The earliest time a certificate's response is due for renewal (when what
+ * md_ocsp_reg_md_revoked says may change), 0 if none is known. Any thread. */
+apr_time_t md_ocsp_reg_next_renewal(md_ocsp_reg_t *reg, apr_time_t now);
+
 #endif /* md_ocsp_reg_h */

@@ -450,6 +450,11 @@ static apr_interval_time_t run_pass(drive_ctx_t *ctx, apr_pool_t *ptemp)
     if (when > 0 && when < next) {
         next = when > now ? when : now;
     }
+    /* A renewed OCSP response may say a certificate is revoked. */
+    when = mod_md_ocsp_next_check(now);
+    if (when > 0 && when < next) {
+        next = when;
+    }
     if (any_busy && next > now + MD_PASS_BUSY) {
         next = now + MD_PASS_BUSY;
     }

@@ -46,6 +46,9 @@ APLOG_USE_MODULE(md);
 #define OCSP_CONNECT_TIMEOUT    apr_time_from_sec(10)
 #define OCSP_TIMEOUT            apr_time_from_sec(30)
 #define OCSP_USER_AGENT         "mod_md-ng"
+/* When the renewal watchdog looks for revoked certificates again. */
+#define OCSP_CHECK_SLACK        apr_time_from_sec(2)
+#define OCSP_CHECK_AGAIN        apr_time_from_sec(60)
 /* A string from the store or a responder shown in server-status. */
 #define SHOW_MAX_LEN            512
 
@@ -381,6 +384,19 @@ int mod_md_ocsp_md_revoked(const md_t *md)
     return revoked;
 }
 
+apr_time_t mod_md_ocsp_next_check(apr_time_t now)
+{
+    apr_time_t t;
+
+    if (!ort || md_ocsp_reg_count(ort->reg) == 0) {
+        return 0;
+    }
+    t = md_ocsp_reg_next_renewal(ort->reg, now);
+    /* A little after the renewal, when the new response is in; while
+     * renewals fail, once a minute. */
+    return (t > now) ? t + OCSP_CHECK_SLACK : now + OCSP_CHECK_AGAIN;
+}
+
 /* --- status ------------------------------------------------------------------ */
 
 static void status_md_certs(json_t *mdj, int with_log, apr_time_t now, apr_pool_t *p)
@@ -457,7 +473,9 @@ static const char *failure_text(const json_t *o, apr_pool_t *p)
     if (errors <= 0 || !last) {
         return NULL;
     }
-    return apr_psprintf(p, "failed %lld time%s: %s", errors, errors == 1 ? "" : "s",
+    /* APR's formatter knows no %lld. */
+    return apr_psprintf(p, "failed %" APR_INT64_T_FMT " time%s: %s", (apr_int64_t)errors,
+                        errors == 1 ? "" : "s",
                         md_json_get_str(last, MD_KEY_DETAIL) ? md_json_get_str(last,
                                                                              MD_KEY_DETAIL)
                                                              : "?");

@@ -41,6 +41,11 @@ void mod_md_ocsp_setup(server_rec *s, mod_md_global_t *g, md_store_t *store,
  * thread. */
 int mod_md_ocsp_md_revoked(const md_t *md);
 
+/* When the renewal watchdog should look again at mod_md_ocsp_md_revoked:
+ * shortly after the next OCSP response is due for renewal (a minute from
+ * now if that is past), 0 when nothing is stapled. Any thread. */
+apr_time_t mod_md_ocsp_next_check(apr_time_t now);
+
 /* Put each certificate's "ocsp" into md-status JSON: mdj is one MD's object
  * or {"managed-domains": [...]}; members of "cert" with a
  * "sha256-fingerprint" of a stapled certificate get {"status", "valid",

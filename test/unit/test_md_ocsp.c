@@ -556,22 +556,29 @@ static void test_retry_delay(void **state)
 {
     apr_time_t now = apr_time_from_sec(1000000000);
     apr_interval_time_t base = apr_time_from_sec(5);
+    apr_time_t week_ago = now - apr_time_from_sec(7 * DAY);
 
     (void)state;
-    /* Without a current response: doubling from base to the cap. */
-    assert_true(md_ocsp_retry_delay(1, base, 0, now) == base);
-    assert_true(md_ocsp_retry_delay(2, base, 0, now) == 2 * base);
-    assert_true(md_ocsp_retry_delay(4, base, 0, now) == 8 * base);
-    assert_true(md_ocsp_retry_delay(30, base, 0, now) == MD_OCSP_RETRY_MAX);
-    assert_true(md_ocsp_retry_delay(INT_MAX, base, 0, now) == MD_OCSP_RETRY_MAX);
-    assert_true(md_ocsp_retry_delay(1, 0, 0, now) == MD_OCSP_RETRY_MIN);
-    /* A response valid 40s more: at most 10s, at least the minimum. */
-    assert_true(md_ocsp_retry_delay(5, base, now + apr_time_from_sec(40), now)
+    /* Without a response: doubling from base to the cap. */
+    assert_true(md_ocsp_retry_delay(1, base, 0, 0, now) == base);
+    assert_true(md_ocsp_retry_delay(2, base, 0, 0, now) == 2 * base);
+    assert_true(md_ocsp_retry_delay(4, base, 0, 0, now) == 8 * base);
+    assert_true(md_ocsp_retry_delay(30, base, 0, 0, now) == MD_OCSP_RETRY_MAX);
+    assert_true(md_ocsp_retry_delay(INT_MAX, base, 0, 0, now) == MD_OCSP_RETRY_MAX);
+    assert_true(md_ocsp_retry_delay(1, 0, 0, 0, now) == MD_OCSP_RETRY_MIN);
+    /* A 40s response, valid 40s more: at most 10s, at least the minimum. */
+    assert_true(md_ocsp_retry_delay(5, base, now, now + apr_time_from_sec(40), now)
                 == apr_time_from_sec(10));
-    assert_true(md_ocsp_retry_delay(5, base, now + apr_time_from_msec(100), now)
-                == MD_OCSP_RETRY_MIN);
+    assert_true(md_ocsp_retry_delay(5, base, now - apr_time_from_sec(40),
+                                    now + apr_time_from_msec(100), now) == MD_OCSP_RETRY_MIN);
     /* Plenty left: the doubling applies. */
-    assert_true(md_ocsp_retry_delay(2, base, now + apr_time_from_sec(DAY), now) == 2 * base);
+    assert_true(md_ocsp_retry_delay(2, base, now, now + apr_time_from_sec(DAY), now) == 2 * base);
+    /* Expired: a quarter of its lifetime at most (short-lived responses
+     * are asked for again soon), the cap for long-lived ones. */
+    assert_true(md_ocsp_retry_delay(20, base, now - apr_time_from_sec(60),
+                                    now - apr_time_from_sec(20), now) == apr_time_from_sec(10));
+    assert_true(md_ocsp_retry_delay(20, base, week_ago - apr_time_from_sec(7 * DAY), week_ago,
+                                    now) == MD_OCSP_RETRY_MAX);
 }
 
 static void test_stale(void **state)
