@@ -186,6 +186,7 @@ static int ocsp_prime(server_rec *s, apr_pool_t *p, const char *id, apr_size_t i
     if (md ? !md->stapling : !(ort->g->staple_others && server_stapling(s))) {
         return DECLINED;
     }
+
     if (apr_pool_create(&ptemp, p) != APR_SUCCESS) {
         return DECLINED;
     }
@@ -198,9 +199,12 @@ static int ocsp_prime(server_rec *s, apr_pool_t *p, const char *id, apr_size_t i
     }
     else {
         /* A CA without OCSP (Let's Encrypt since 2025) is no mistake; a
-         * must-staple certificate without a responder is. */
-        ap_log_error(APLOG_MARK, md && md->must_staple ? APLOG_WARNING
-                     : (md ? APLOG_INFO : APLOG_DEBUG), 0, s,
+         * must-staple certificate without a responder is. The fallback
+         * served until there is a certificate names none either. */
+        int real = md && mod_md_server_state(s) && mod_md_server_state(s)->has_cert;
+
+        ap_log_error(APLOG_MARK, real && md->must_staple ? APLOG_WARNING
+                     : (real ? APLOG_INFO : APLOG_DEBUG), 0, s,
                      "MD22502: %s: no OCSP stapling for the certificate of the host at %s:%u: "
                      "%s", md ? md->name : MD_OCSP_OTHER, s->defn_name ? s->defn_name : "-",
                      s->defn_line_number, why ? why : "cannot use it");
