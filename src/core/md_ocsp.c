@@ -57,20 +57,6 @@ const char *md_ocsp_stat_name(md_ocsp_stat_t stat)
     }
 }
 
-static const char *to_hex(const unsigned char *data, apr_size_t len, apr_pool_t *p)
-{
-    static const char HEX[] = "0123456789abcdef";
-    char *s = apr_palloc(p, 2 * len + 1);
-    apr_size_t i;
-
-    for (i = 0; i < len; ++i) {
-        s[2 * i] = HEX[data[i] >> 4];
-        s[2 * i + 1] = HEX[data[i] & 0xf];
-    }
-    s[2 * len] = '\0';
-    return s;
-}
-
 /* --- the certificate ------------------------------------------------------ */
 
 static apr_status_t ocert_cleanup(void *data)
@@ -137,7 +123,7 @@ apr_status_t md_ocsp_cert_make(md_ocsp_cert_t **pocert, const md_cert_t *cert,
     }
     ocert->issuer = xi;
     apr_pool_cleanup_register(p, ocert, ocert_cleanup, apr_pool_cleanup_null);
-    ocert->hexid = to_hex(ocert->id, MD_OCSP_ID_LEN, p);
+    ocert->hexid = md_crypt_hex(ocert->id, MD_OCSP_ID_LEN, p);
     ocert->responder = responder_url(x, p);
     ocert->serial = md_cert_serial_hex(cert, p);
     ocert->sha256 = md_cert_sha256_fingerprint(cert, p);

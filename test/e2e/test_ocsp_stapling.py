@@ -208,6 +208,16 @@ def _snapshot_a(a, msg_log):
     return ns
 
 
+def _snapshot_b(a, ns):
+    ns.b_other = _wait_staple(a, OTHER)
+    ns.b_ms = _wait_staple(a, MS_STATIC)
+    ns.b_ms_cert = a.get_served_cert(MS_STATIC)
+    ns.b_plain = _staple(a, PLAIN)
+    ns.b_other_cert = a.get_served_cert(OTHER)
+    ns.b_files = _ocsp_files(a)
+    ns.b_auto = status.get(a, "/server-status?auto").text
+
+
 # --- the runs ----------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
@@ -239,12 +249,7 @@ def stock(e2e, env):
         static = _static_files(a, r)
         _config_b(a, msg, static)
         a.graceful()
-        ns.b_other = _wait_staple(a, OTHER)
-        ns.b_ms = _wait_staple(a, MS_STATIC)
-        ns.b_ms_cert = a.get_served_cert(MS_STATIC)
-        ns.b_plain = _staple(a, PLAIN)
-        ns.b_files = _ocsp_files(a)
-        ns.b_other_cert = a.get_served_cert(OTHER)
+        _snapshot_b(a, ns)
     finally:
         a.stop()
     # Our module takes the stock store over while the responder is down.
@@ -317,13 +322,7 @@ def ours(e2e, env, stock):
         r.validity_for[_load_cert(static.other_cert).serial_number] = 3600
         _config_b(a, msg, static)
         a.graceful()
-        ns.b_other = _wait_staple(a, OTHER)
-        ns.b_ms = _wait_staple(a, MS_STATIC)
-        ns.b_ms_cert = a.get_served_cert(MS_STATIC)
-        ns.b_plain = _staple(a, PLAIN)
-        ns.b_other_cert = a.get_served_cert(OTHER)
-        ns.b_files = _ocsp_files(a)
-        ns.b_auto = status.get(a, "/server-status?auto").text
+        _snapshot_b(a, ns)
 
         # C: others off, unused responses kept 1s. other.test's response
         # (valid an hour: not renewed meanwhile) is made an hour old.

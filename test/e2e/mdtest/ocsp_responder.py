@@ -367,20 +367,27 @@ def revoke_cert(pebble, cert_pem, key_pem, reason=1):
         alg, jwk = "ES256", {"crv": "P-256", "kty": "EC",
                              "x": _b64(pub.x.to_bytes(32, "big")),
                              "y": _b64(pub.y.to_bytes(32, "big"))}
-    protected = _b64(json.dumps({"alg": alg, "jwk": jwk, "nonce": nonce,
-                                 "url": directory["revokeCert"]}).encode())
     payload = _b64(json.dumps({"certificate": _b64(cert.public_bytes(
         serialization.Encoding.DER)), "reason": reason}).encode())
-    signing_input = ("%s.%s" % (protected, payload)).encode()
-    if alg == "RS256":
-        sig = key.sign(signing_input, padding.PKCS1v15(), hashes.SHA256())
-    else:
-        r, s_ = decode_dss_signature(key.sign(signing_input, ec.ECDSA(hashes.SHA256())))
-        sig = r.to_bytes(32, "big") + s_.to_bytes(32, "big")
-    resp = requests.post(directory["revokeCert"], verify=pebble.ca_file, timeout=10,
-                         headers={"Content-Type": "application/jose+json"},
-                         data=json.dumps({"protected": protected, "payload": payload,
-                                          "signature": _b64(sig)}))
+    # pebble rejects some nonces on purpose (RFC 8555 6.5: retry with the
+    # one the error carries)
+    for _ in range(10):
+        protected = _b64(json.dumps({"alg": alg, "jwk": jwk, "nonce": nonce,
+                                     "url": directory["revokeCert"]}).encode())
+        signing_input = ("%s.%s" % (protected, payload)).encode()
+        if alg == "RS256":
+            sig = key.sign(signing_input, padding.PKCS1v15(), hashes.SHA256())
+        else:
+            r, s_ = decode_dss_signature(key.sign(signing_input, ec.ECDSA(hashes.SHA256())))
+            sig = r.to_bytes(32, "big") + s_.to_bytes(32, "big")
+        resp = requests.post(directory["revokeCert"], verify=pebble.ca_file, timeout=10,
+                             headers={"Content-Type": "application/jose+json"},
+                             data=json.dumps({"protected": protected, "payload": payload,
+                                              "signature": _b64(sig)}))
+        if resp.status_code != 400 or "badNonce" not in resp.text \
+                or "Replay-Nonce" not in resp.headers:
+            break
+        nonce = resp.headers["Replay-Nonce"]
     if resp.status_code != 200:
         raise AssertionError("revoking serial %x failed: %d %s"
                              % (cert.serial_number, resp.status_code, resp.text[:300]))
