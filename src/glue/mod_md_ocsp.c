@@ -83,13 +83,14 @@ static int is_dry_run(void)
     return ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG;
 }
 
-/* MDStapling as it applies to certificates outside MDs in s: the
- * VirtualHost's own or the server config's. */
+/* MDStapling as it applies to certificates outside MDs in s: the server
+ * config's (inside a VirtualHost the directive has no effect, with a
+ * warning from the config; see the README's differences). */
 static int server_stapling(const server_rec *s)
 {
     const md_srv_conf_t *sc = mod_md_config_get(s);
 
-    return sc && sc->settings.stapling == 1;
+    return sc && sc->global->defaults && sc->global->defaults->stapling == 1;
 }
 
 static int anything_to_staple(server_rec *base, const mod_md_global_t *g)
@@ -154,7 +155,7 @@ void mod_md_ocsp_setup(server_rec *s, mod_md_global_t *g, md_store_t *store,
     rt->store = store;
     rt->reg = md_ocsp_reg_create(pconf, store, &cfg);
     rt->notify = md_notify_create(pconf, store, NULL, mod_md_config_message_argv(sc));
-    if (g->defaults && g->defaults->http_proxy && strcmp(g->defaults->http_proxy, MOD_MD_NONE)) {
+    if (g->defaults && g->defaults->http_proxy) {  /* "none" is NULL */
         rt->proxy_url = g->defaults->http_proxy;
         rt->proxy_ca_file = g->defaults->http_proxy_ca_file;
     }
