@@ -204,36 +204,6 @@ apr_status_t md_status_renewal(json_t **pjson, md_store_t *store, const md_t *md
     return APR_SUCCESS;
 }
 
-/* --- OCSP --------------------------------------------------------------- */
-
-static md_status_ocsp_fn *ocsp_fn;
-static void *ocsp_baton;
-
-void md_status_set_ocsp(md_status_ocsp_fn *fn, void *baton)
-{
-    ocsp_fn = fn;
-    ocsp_baton = baton;
-}
-
-/* "ocsp" in each certificate entry of an MD with MDStapling, from the
- * stapling code; without stapling there is none, as with the stock module. */
-static void add_ocsp(json_t *certs, const md_t *md, apr_pool_t *p)
-{
-    const char *key;
-    json_t *entry;
-    json_t *ocsp;
-
-    if (!ocsp_fn || !md->stapling || !json_is_object(certs)) {
-        return;
-    }
-    json_object_foreach(certs, key, entry) {
-        if (strcmp(key, MD_KEY_VALID) && json_is_object(entry)
-            && (ocsp = ocsp_fn(ocsp_baton, md, key, entry, p)) != NULL) {
-            json_object_set(entry, MD_KEY_OCSP, ocsp);
-        }
-    }
-}
-
 /* --- one MD, all MDs ---------------------------------------------------- */
 
 /* Anything a store might hold that is a secret stays out of status. */
@@ -244,6 +214,34 @@ static void strip_secrets(json_t *j)
     if (eab) {
         json_object_del(eab, MD_KEY_HMAC);
     }
+}
+
+/* An MD whose configuration cannot work is not renewed: its renewal shows
+ * why, in the place where a failed attempt shows its problem. */
+static json_t *config_problem_renewal(const md_t *md, const json_t *renewal)
+{
+    json_t *r = renewal ? json_deep_copy(renewal) : json_object();
+    json_t *last = json_object();
+    char buf[256];
+
+    if (!r || !last) {
+        json_decref(r);
+        json_decref(last);
+        return NULL;
+    }
+    md_json_set_str(r, MD_KEY_NAME, md->name);
+    if (!json_object_get(r, MD_KEY_FINISHED)) {
+        json_object_set_new(r, MD_KEY_FINISHED, json_false());
+    }
+    json_object_set_new(last, MD_KEY_STATUS, json_integer(APR_EINVAL));
+    apr_strerror(APR_EINVAL, buf, sizeof(buf));
+    md_json_set_str(last, MD_KEY_STATUS_DESCR, buf);
+    md_json_set_str(last, MD_KEY_PROBLEM, md->config_problem_type ? md->config_problem_type
+                                                                  : "config-problem");
+    md_json_set_str(last, MD_KEY_DETAIL, md->config_problem);
+    md_json_set_str(last, MD_KEY_ACTIVITY, "Checking the configuration");
+    json_object_set_new(r, MD_KEY_LAST, last);
+    return r;
 }
 
 json_t *md_status_md_json(const md_status_snap_t *snap, const json_t *renewal, apr_time_t now,
@@ -257,7 +255,6 @@ json_t *md_status_md_json(const md_status_snap_t *snap, const json_t *renewal, a
     /* The snapshot is shared by all threads: copy, never share references. */
     json_object_set_new(j, MD_KEY_CERT, snap->cert ? json_deep_copy(snap->cert)
                                                    : json_object());
-    add_ocsp(json_object_get(j, MD_KEY_CERT), snap->md, p);
     md_json_set_str(j, MD_KEY_RENEW_AT, md_time_format_http(renew_at, p));
     json_object_set_new(j, MD_KEY_WATCHED, json_boolean(st->watched));
     if (!st->has_cert || renew_at <= now) {
@@ -266,8 +263,11 @@ json_t *md_status_md_json(const md_status_snap_t *snap, const json_t *renewal, a
     /* As the stock module: the renewal job while a renewal is due; also
      * one the CA's renewal window (ARI) started early. A job that only
      * records notifications about a live certificate is not shown. */
-    if (renewal && (json_object_get(j, MD_KEY_RENEW)
-                    || md_json_get_str(renewal, MD_KEY_LAST_RUN))) {
+    if (snap->md->config_problem) {
+        json_object_set_new(j, MD_KEY_RENEWAL, config_problem_renewal(snap->md, renewal));
+    }
+    else if (renewal && (json_object_get(j, MD_KEY_RENEW)
+                         || md_json_get_str(renewal, MD_KEY_LAST_RUN))) {
         json_object_set_new(j, MD_KEY_RENEWAL, json_deep_copy(renewal));
     }
     return j;

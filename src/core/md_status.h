@@ -76,17 +76,6 @@ md_status_snap_t *md_status_snap_make(md_store_t *store, const md_reg_state_t *s
 apr_status_t md_status_renewal(json_t **pjson, md_store_t *store, const md_t *md, int with_log,
                                apr_pool_t *p);
 
-/* The "ocsp" member of a live certificate's entry (MDStapling): the
- * stapling code registers fn once (parent, before children start; read-only
- * afterwards). fn gets the MD (with stapling on), the entry's key (the key
- * spec name) and the entry itself ("serial", "sha256-fingerprint", ...)
- * and returns the member's value owned by p (the stock module's shape:
- * {"status", "valid": {"from", "until"}, "renewal"}) or NULL for none.
- * Nothing registered, or stapling off: no "ocsp", as with the stock module. */
-typedef json_t *md_status_ocsp_fn(void *baton, const md_t *md, const char *key,
-                                  const json_t *cert_entry, apr_pool_t *p);
-void md_status_set_ocsp(md_status_ocsp_fn *fn, void *baton);
-
 /* The md-status object of one MD at time now; renewal as from
  * md_status_renewal, or NULL (shown while a renewal is due or has run:
  * not a job that only recorded notifications). "watched" is the state's. */

@@ -189,42 +189,6 @@ static void test_md_without_certificate(void **state)
     assert_true(json_is_true(json_object_get(j, "renew")));
 }
 
-static json_t *fake_ocsp(void *baton, const md_t *md, const char *key,
-                         const json_t *entry, apr_pool_t *p)
-{
-    (void)baton;
-    (void)md;
-    return md_json_pool_own(p, json_pack("{s:s, s:s, s:s}", "status", "good", "key", key,
-                                         "serial", md_json_get_str(entry, "serial")));
-}
-
-static void test_ocsp_member_only_with_stapling(void **state)
-{
-    apr_pool_t *p = *state;
-    md_store_t *store = new_store(p);
-    md_t *md = new_md(p, "a.test", NULL);
-    apr_time_t now = apr_time_now();
-    const md_cert_t *leaf = put_cred(store, MD_SG_DOMAINS, md, 90 * DAY, p);
-    md_status_snap_t *snap = snap_of(store, md, now, p);
-    json_t *j;
-
-    /* no stapling code: no member */
-    j = md_status_md_load(store, snap, 1, now, p);
-    assert_null(json_object_get(json_object_get(json_object_get(j, "cert"), "rsa"), "ocsp"));
-    /* stapling code, MD without stapling: none either (as stock) */
-    md_status_set_ocsp(fake_ocsp, NULL);
-    j = md_status_md_load(store, snap, 1, now, p);
-    assert_null(json_object_get(json_object_get(json_object_get(j, "cert"), "rsa"), "ocsp"));
-    md->stapling = 1;
-    j = md_status_md_load(store, snap, 1, now, p);
-    assert_string_equal(str_at(j, "cert.rsa.ocsp.status", p), "good");
-    assert_string_equal(str_at(j, "cert.rsa.ocsp.key", p), "rsa");
-    assert_string_equal(str_at(j, "cert.rsa.ocsp.serial", p), md_cert_serial_hex(leaf, p));
-    assert_null(json_object_get(json_object_get(j, "cert"), "valid")
-                ? json_object_get(json_object_get(json_object_get(j, "cert"), "valid"),
-                                  "ocsp") : NULL);
-    md_status_set_ocsp(NULL, NULL);
-}
 
 static void test_md_with_live_certificate(void **state)
 {
@@ -311,6 +275,39 @@ static void test_renewal_failed(void **state)
         assert_int_equal(json_integer_value(json_object_get(r, "errors")), 2);
         assert_null(json_object_get(r, "log"));
     }
+}
+
+/* An MD whose configuration cannot work shows why as renewal.last, also
+ * over a job an older configuration left. */
+static void test_config_problem_as_renewal(void **state)
+{
+    apr_pool_t *p = *state;
+    md_store_t *store = new_store(p);
+    md_t *md = new_md(p, "a.test", NULL);
+    apr_time_t now = apr_time_now();
+    json_t *r;
+
+    md->config_problem = "MDomain \"a!.test\" (httpd.conf:3): not a valid domain name";
+    md->config_problem_type = "urn:ietf:params:acme:error:rejectedIdentifier";
+    r = json_object_get(md_status_md_load(store, snap_of(store, md, now, p), 1, now, p),
+                        "renewal");
+    assert_non_null(r);
+    assert_string_equal(str_at(r, "name", p), "a.test");
+    assert_false(json_is_true(json_object_get(r, "finished")));
+    assert_string_equal(str_at(r, "last.problem", p),
+                        "urn:ietf:params:acme:error:rejectedIdentifier");
+    assert_string_equal(str_at(r, "last.detail", p), md->config_problem);
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(r, "last"), "status")),
+                     APR_EINVAL);
+
+    put_job(store, MD_SG_STAGING, md->name, JOB_FAILED, p);
+    md->config_problem_type = NULL;
+    r = json_object_get(md_status_md_load(store, snap_of(store, md, now, p), 1, now, p),
+                        "renewal");
+    assert_string_equal(str_at(r, "last.problem", p), "config-problem");
+    assert_string_equal(str_at(r, "last.detail", p), md->config_problem);
+    /* what the job knows stays */
+    assert_int_equal(json_integer_value(json_object_get(r, "errors")), 2);
 }
 
 static void test_renewal_staged(void **state)
@@ -575,10 +572,10 @@ int main(void)
     const struct CMUnitTest tests[] = {
         UNIT_TEST(test_md_without_certificate),
         UNIT_TEST(test_md_with_live_certificate),
-        UNIT_TEST(test_ocsp_member_only_with_stapling),
         UNIT_TEST(test_md_renew_when_in_window),
         UNIT_TEST(test_renewal_failed),
         UNIT_TEST(test_renewal_staged),
+        UNIT_TEST(test_config_problem_as_renewal),
         UNIT_TEST(test_cert_status_without_live_certificate),
         UNIT_TEST(test_counts),
         UNIT_TEST(test_metrics_numbers),
