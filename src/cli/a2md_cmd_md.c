@@ -28,6 +28,7 @@ static md_reg_state_t *assess(a2md_ctx_t *ctx, md_t *md)
     md_reg_assess(st, ctx->store, md, apr_time_now(), ctx->p);
     md->state = st->state;
     md->state_descr = st->state_descr;
+    st->watched = 1;    /* no virtual hosts here: a2md renews what it is asked to */
     return st;
 }
 

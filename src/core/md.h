@@ -81,6 +81,8 @@ typedef struct md_t {
     const char *ca_eab_kid;
     const char *ca_eab_hmac;          /* base64url MAC key as configured */
     const char *ca_eab_alg;           /* "HS256", "HS384", "HS512"; NULL: HS256 */
+    const char *ca_certs;             /* MDCACertificateFile: PEM to verify the CA's TLS
+                                       * ("ca-certs" in md.json), or NULL */
     const char *http_proxy;           /* MDHttpProxy URL for all CA traffic, or NULL */
     const char *http_proxy_ca_file;   /* MDHttpProxyCACertificateFile, or NULL */
     const char *profile;              /* MDProfile (ACME profiles draft), or NULL */

@@ -315,6 +315,13 @@ typedef struct md_acme_chal_env_t {
                                            * arguments, or NULL (no dns-01) */
     int dns01_version;                    /* 2: teardown gets the value too */
     apr_interval_time_t dns01_timeout;    /* per run of the program */
+    const char *program_root;             /* a relative dns-01 program is under it */
+    /* tls-alpn-01: one validation certificate per key type of the MD
+     * (md_pkey_spec_t*; NULL: one EC P-256), so that the server answers
+     * with the type the validator's handshake negotiates; and the names
+     * whose hosts offer acme-tls/1 (NULL: do not check). */
+    const apr_array_header_t *pkey_specs;
+    const apr_array_header_t *acme_tls_1_domains;
     /* Pre-check (before asking the CA to validate): the local address and
      * port the CA's port 80 / 443 arrive at; port 0 means no check. */
     const char *check_http_host;
@@ -346,11 +353,24 @@ typedef struct md_acme_challenge_type_t {
 /* Known types by name, NULL if unknown. */
 const md_acme_challenge_type_t *md_acme_challenge_type_get(const char *name);
 
-/* For a pending authorization: pick the first of the preferred types
- * (const char* names; NULL: the table's order) that the CA offers, set it
- * up, and tell the CA to validate (POST {} to the challenge URL). A pending
- * authz with none of the types is APR_EINVAL saying which types the CA
- * offered. Network. */
+/* The store names (in challenges/<domain>/) of the tls-alpn-01 key and
+ * certificate for a key spec, as the stock module names them. From p. */
+void md_acme_tlsalpn01_fnames(const char **pkeyname, const char **pcertname,
+                              const md_pkey_spec_t *spec, apr_pool_t *p);
+
+/* Problem types of challenge failures that are not the CA's, as the stock
+ * module reports them in renewal.last.problem. */
+#define MD_PROBLEM_CHALLENGE_MISMATCH   "challenge-mismatch"      /* no type can work */
+#define MD_PROBLEM_CHALLENGE_SETUP      "challenge-setup-failure" /* types fit, none set up */
+
+/* For a pending authorization: take the preferred types (const char*
+ * names; NULL: the table's order) in order, skip those the CA does not
+ * offer or that do not apply to the name (setup says APR_ENOTIMPL), set up
+ * the first that works (a failed setup is torn down and the next type
+ * tried), and tell the CA to validate (POST {} to the challenge URL).
+ * Nothing applicable: APR_EINVAL with problem MD_PROBLEM_CHALLENGE_MISMATCH;
+ * nothing could be set up: that failure with MD_PROBLEM_CHALLENGE_SETUP and
+ * what each type said. Network. */
 apr_status_t md_acme_authz_respond(md_acme_authz_t *authz, md_acme_t *acme,
                                    const md_acme_chal_env_t *env,
                                    const apr_array_header_t *types, md_result_t *result,

@@ -276,9 +276,11 @@ apr_status_t md_acme_acct_register(md_acme_t *acme, const apr_array_header_t *co
     rv = md_acme_post(&resp, acme, acme->url_new_account, payload, NULL, result, p);
     if (rv != APR_SUCCESS) {
         if (acme->eab && result->detail) {
-            md_result_printf(result, rv, "the CA at %s refused the new account with external "
-                             "account binding key id '%s': %s", acme->url,
-                             md_util_str_printable(p, acme->eab->kid, 128), result->detail);
+            /* Saying more, the CA's problem type stays (STYLE §5). */
+            md_result_detail_printf(result, "the CA at %s refused the new account with "
+                                    "external account binding key id '%s': %s", acme->url,
+                                    md_util_str_printable(p, acme->eab->kid, 128),
+                                    result->detail);
         }
         goto leave;
     }

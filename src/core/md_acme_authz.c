@@ -262,70 +262,45 @@ static const char *offered_types(const md_acme_authz_t *authz, apr_pool_t *p)
     return s ? md_util_str_printable(p, s, 256) : "none";
 }
 
-/* The CA's challenge of the first preferred type we implement. */
-static json_t *pick_challenge(const md_acme_challenge_type_t **ptype,
-                              const md_acme_authz_t *authz, const apr_array_header_t *types)
+/* The CA's challenge of type name in authz, NULL if not offered. */
+static const json_t *offered(const md_acme_authz_t *authz, const char *name)
 {
-    const md_acme_challenge_type_t *ct;
-    json_t *ch;
-    const char *name;
+    const json_t *ch;
     size_t i;
-    int k;
-    int n = types && types->nelts > 0 ? types->nelts : (int)N_CHALLENGE_TYPES;
 
-    for (k = 0; k < n; ++k) {
-        name = (types && types->nelts > 0) ? MD_ARR_IDX(types, k, const char *)
-                                           : challenge_types[k].name;
-        if (!(ct = md_acme_challenge_type_get(name))) {
-            continue;
-        }
-        json_array_foreach(authz->challenges, i, ch) {
-            const char *t = md_json_get_str(ch, MD_KEY_TYPE);
-            if (t && !strcmp(t, name)) {
-                *ptype = ct;
-                return ch;
-            }
+    json_array_foreach(authz->challenges, i, ch) {
+        const char *t = md_json_get_str(ch, MD_KEY_TYPE);
+        if (t && !strcmp(t, name)) {
+            return ch;
         }
     }
-    *ptype = NULL;
     return NULL;
 }
 
-apr_status_t md_acme_authz_respond(md_acme_authz_t *authz, md_acme_t *acme,
-                                   const md_acme_chal_env_t *env,
-                                   const apr_array_header_t *types, md_result_t *result,
-                                   apr_pool_t *p)
+/* The preferred type names: types, or the table's order. */
+static const char *type_name_at(const apr_array_header_t *types, int k)
 {
-    const md_acme_challenge_type_t *ct;
-    const json_t *ch;
-    md_acme_resp_t *resp;
-    const char *token;
-    const char *url;
-    const char *st;
-    const char *key_authz;
-    json_t *empty;
-    apr_status_t rv;
+    if (types && types->nelts > 0) {
+        return k < types->nelts ? MD_ARR_IDX(types, k, const char *) : NULL;
+    }
+    return k < (int)N_CHALLENGE_TYPES ? challenge_types[k].name : NULL;
+}
 
-    result = result_or_scratch(result, p);
-    if (authz->status == MD_ACME_AUTHZ_VALID) {
-        return APR_SUCCESS;
-    }
-    if (authz->status != MD_ACME_AUTHZ_PENDING) {
-        set_error(result, authz, authz->error, apr_psprintf(p, "the authorization is %s",
-                  md_acme_authz_status_name(authz->status)), p);
-        return APR_EINVAL;
-    }
-    ch = pick_challenge(&ct, authz, types);
-    if (!ch) {
-        md_result_printf(result, APR_EINVAL, "%s: the CA offers challenge types %s, none of "
-                         "them configured (%s)", authz->domain, offered_types(authz, p),
-                         (types && types->nelts) ? md_array_str_join(types, ", ", p)
-                                                 : CHALLENGE_HTTP01);
-        return APR_EINVAL;
-    }
-    token = md_json_get_str(ch, MD_KEY_TOKEN);
-    url = md_json_get_str(ch, MD_KEY_URL);
-    st = md_json_get_str(ch, MD_KEY_STATUS);
+/* What one challenge type did: APR_SUCCESS (set up, or already validated /
+ * being validated), APR_ENOTIMPL (not for this name), another code with
+ * result filled (failed: the caller tries the next type). *pask tells
+ * whether the CA still has to be asked to validate. */
+static apr_status_t try_challenge(int *pask, const md_acme_challenge_type_t *ct,
+                                  const json_t *ch, md_acme_authz_t *authz, md_acme_t *acme,
+                                  const md_acme_chal_env_t *env, md_result_t *result,
+                                  apr_pool_t *p)
+{
+    const char *token = md_json_get_str(ch, MD_KEY_TOKEN);
+    const char *url = md_json_get_str(ch, MD_KEY_URL);
+    const char *st = md_json_get_str(ch, MD_KEY_STATUS);
+    const char *key_authz;
+
+    *pask = 0;
     if (!url || !st) {
         md_result_printf(result, APR_EINVAL, "%s: the %s challenge has no url or status",
                          authz->domain, ct->name);
@@ -351,25 +326,97 @@ apr_status_t md_acme_authz_respond(md_acme_authz_t *authz, md_acme_t *acme,
         return APR_EINVAL;
     }
     /* Set up even when processing: after a restart the file may be gone. */
-    rv = ct->setup(env, acme, authz->domain, token, key_authz, result, p);
-    if (rv != APR_SUCCESS || strcmp(st, "pending")) {
+    *pask = !strcmp(st, "pending");
+    return ct->setup(env, acme, authz->domain, token, key_authz, result, p);
+}
+
+apr_status_t md_acme_authz_respond(md_acme_authz_t *authz, md_acme_t *acme,
+                                   const md_acme_chal_env_t *env,
+                                   const apr_array_header_t *types, md_result_t *result,
+                                   apr_pool_t *p)
+{
+    const md_acme_challenge_type_t *ct;
+    const json_t *ch;
+    md_acme_resp_t *resp;
+    md_result_t *tried;
+    const char *failures = NULL;
+    const char *name;
+    json_t *empty;
+    apr_status_t rv, failed_rv = APR_SUCCESS;
+    int k, ask;
+
+    result = result_or_scratch(result, p);
+    if (authz->status == MD_ACME_AUTHZ_VALID) {
+        return APR_SUCCESS;
+    }
+    if (authz->status != MD_ACME_AUTHZ_PENDING) {
+        set_error(result, authz, authz->error, apr_psprintf(p, "the authorization is %s",
+                  md_acme_authz_status_name(authz->status)), p);
+        return APR_EINVAL;
+    }
+    /* In the admin's order: the first type the CA offers that can be set up
+     * here; when one fails (a dns-01 program missing or failing, an answer
+     * not reachable locally), the next. */
+    for (k = 0; (name = type_name_at(types, k)) != NULL; ++k) {
+        if (!(ct = md_acme_challenge_type_get(name)) || !(ch = offered(authz, name))) {
+            continue;
+        }
+        tried = md_result_make(p, result->md_name);
+        rv = try_challenge(&ask, ct, ch, authz, acme, env, tried, p);
+        if (rv == APR_ENOTIMPL) {
+            continue;
+        }
+        if (rv != APR_SUCCESS) {
+            if (failed_rv == APR_SUCCESS && tried->problem) {
+                /* The CA's own verdict (an invalid challenge): nothing to try. */
+                md_result_assign(result, tried);
+                return rv;
+            }
+            md_log_perror(MD_LOG_MARK, MD_LOG_INFO, rv, p, "MD04031: %s: setting up %s failed, "
+                          "trying the next type if there is one: %s", authz->domain, ct->name,
+                          tried->detail ? tried->detail : "");
+            ct->teardown(env, acme, authz->domain, tried, p);
+            failures = apr_psprintf(p, "%s%s%s: %s", failures ? failures : "",
+                                    failures ? "; " : "", ct->name,
+                                    tried->detail ? tried->detail : "failed");
+            failed_rv = rv;
+            continue;
+        }
+        if (!ask) {
+            return APR_SUCCESS;
+        }
+        /* The admin's program may distribute the answer, or veto (MDMessageCmd
+         * challenge-setup:<type>:<domain>), before the CA looks. */
+        if (acme->on_challenge_setup
+            && (rv = acme->on_challenge_setup(acme->on_challenge_setup_baton, ct->name,
+                                              authz->domain, result, p)) != APR_SUCCESS) {
+            return rv;
+        }
+        /* RFC 8555 §7.5.1: an empty object tells the CA we are ready. */
+        empty = md_json_pool_own(p, json_object());
+        rv = md_acme_post(&resp, acme, md_json_get_str(ch, MD_KEY_URL), empty, NULL, result, p);
+        if (rv == APR_SUCCESS) {
+            md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, p, "MD04030: %s: answered the %s "
+                          "challenge at %s", authz->domain, ct->name,
+                          md_json_get_str(ch, MD_KEY_URL));
+        }
         return rv;
     }
-    /* The admin's program may distribute the answer, or veto (MDMessageCmd
-     * challenge-setup:<type>:<domain>), before the CA looks. */
-    if (acme->on_challenge_setup
-        && (rv = acme->on_challenge_setup(acme->on_challenge_setup_baton, ct->name,
-                                          authz->domain, result, p)) != APR_SUCCESS) {
-        return rv;
+    if (failures) {
+        /* As the stock module reports it: a type fit, but none could be set up. */
+        md_result_problem_set(result, failed_rv, MD_PROBLEM_CHALLENGE_SETUP,
+                              apr_psprintf(p, "%s: none of the challenge types could be set "
+                                           "up: %s", authz->domain, failures), NULL);
+        return failed_rv;
     }
-    /* RFC 8555 §7.5.1: an empty object tells the CA we are ready. */
-    empty = md_json_pool_own(p, json_object());
-    rv = md_acme_post(&resp, acme, url, empty, NULL, result, p);
-    if (rv == APR_SUCCESS) {
-        md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, p, "MD04030: %s: answered the %s "
-                      "challenge at %s", authz->domain, ct->name, url);
-    }
-    return rv;
+    md_result_problem_set(result, APR_EINVAL, MD_PROBLEM_CHALLENGE_MISMATCH,
+                          apr_psprintf(p, "%s: the CA offers challenge types %s, none of "
+                                       "them can be used here (%s)", authz->domain,
+                                       offered_types(authz, p),
+                                       (types && types->nelts)
+                                       ? md_array_str_join(types, ", ", p) : CHALLENGE_HTTP01),
+                          NULL);
+    return APR_EINVAL;
 }
 
 apr_status_t md_acme_authz_teardown(md_acme_t *acme, const md_acme_chal_env_t *env,

@@ -192,17 +192,62 @@ static apr_status_t check_tlsalpn01(const md_acme_chal_env_t *env, const char *d
     return APR_SUCCESS;
 }
 
+void md_acme_tlsalpn01_fnames(const char **pkeyname, const char **pcertname,
+                              const md_pkey_spec_t *spec, apr_pool_t *p)
+{
+    const char *part = md_pkey_spec_fname_part(spec, p);
+
+    *pkeyname = part ? apr_pstrcat(p, MD_FN_TLSALPN01_PREFIX "privkey.", part, ".pem", NULL)
+                     : MD_FN_TLSALPN01_PKEY;
+    *pcertname = part ? apr_pstrcat(p, MD_FN_TLSALPN01_PREFIX "pubcert.", part, ".pem", NULL)
+                      : MD_FN_TLSALPN01_CERT;
+}
+
+/* One validation certificate and its key for spec, saved key first: the
+ * server reads the certificate to know an answer exists. */
+static apr_status_t tlsalpn01_save(const md_acme_chal_env_t *env, const char *domain,
+                                   const char *key_authz, const md_pkey_spec_t *spec,
+                                   md_result_t *result, apr_pool_t *p)
+{
+    apr_array_header_t *chain;
+    const char *kname, *cname;
+    md_pkey_t *pkey;
+    md_cert_t *cert;
+    apr_status_t rv;
+
+    rv = md_pkey_gen(&pkey, p, spec);
+    if (rv == APR_SUCCESS) {
+        rv = md_cert_make_tls_alpn01(&cert, domain, key_authz, pkey, TLSALPN01_CERT_VALID, p);
+    }
+    if (rv != APR_SUCCESS) {
+        md_result_printf(result, rv, "creating the %s tls-alpn-01 certificate for %s failed",
+                         md_pkey_spec_name(spec), domain);
+        return rv;
+    }
+    chain = apr_array_make(p, 1, sizeof(md_cert_t *));
+    APR_ARRAY_PUSH(chain, md_cert_t *) = cert;
+    md_acme_tlsalpn01_fnames(&kname, &cname, spec, p);
+    rv = md_store_save_pkey(env->store, MD_SG_CHALLENGES, domain, kname, pkey, p);
+    if (rv == APR_SUCCESS) {
+        rv = md_store_save_certs(env->store, MD_SG_CHALLENGES, domain, cname, chain, p);
+    }
+    if (rv != APR_SUCCESS) {
+        md_result_printf(result, rv, "saving the tls-alpn-01 certificate for %s failed",
+                         domain);
+    }
+    return rv;
+}
+
 apr_status_t md_acme_chal_tlsalpn01_setup(const md_acme_chal_env_t *env, md_acme_t *acme,
                                           const char *domain, const char *token,
                                           const char *key_authz, md_result_t *result,
                                           apr_pool_t *p)
 {
-    /* A cheap key: made per challenge, accepted by every CA's validator. */
-    md_pkey_spec_t spec = { MD_PKEY_TYPE_EC, 0, "P-256" };
-    apr_array_header_t *chain;
-    md_pkey_t *pkey;
-    md_cert_t *cert;
-    apr_status_t rv;
+    /* Without the MD's key types: a cheap key every validator accepts. */
+    md_pkey_spec_t p256 = { MD_PKEY_TYPE_EC, 0, "P-256" };
+    apr_array_header_t *types = apr_array_make(p, 2, sizeof(const char *));
+    apr_status_t rv = APR_SUCCESS;
+    int i;
 
     (void)acme;
     (void)token;
@@ -210,26 +255,30 @@ apr_status_t md_acme_chal_tlsalpn01_setup(const md_acme_chal_env_t *env, md_acme
         md_result_printf(result, APR_EINVAL, "tls-alpn-01 for %s needs a store", domain);
         return APR_EINVAL;
     }
-    rv = md_pkey_gen(&pkey, p, &spec);
-    if (rv == APR_SUCCESS) {
-        rv = md_cert_make_tls_alpn01(&cert, domain, key_authz, pkey, TLSALPN01_CERT_VALID, p);
+    if (env->acme_tls_1_domains
+        && md_array_str_index(env->acme_tls_1_domains, domain, 0, 0) < 0) {
+        /* As the stock module: only where a host offers acme-tls/1. */
+        md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, p, "MD04108: %s: no virtual host for "
+                      "it has acme-tls/1 in its Protocols, tls-alpn-01 does not apply",
+                      domain);
+        return APR_ENOTIMPL;
+    }
+    /* One per key type of the MD, as the stock module makes them: the
+     * server answers each validator with the type its handshake wants. */
+    for (i = 0; rv == APR_SUCCESS && env->pkey_specs && i < env->pkey_specs->nelts; ++i) {
+        const md_pkey_spec_t *spec = MD_ARR_IDX(env->pkey_specs, i, const md_pkey_spec_t *);
+        const char *type = spec->type == MD_PKEY_TYPE_EC ? "ec" : "rsa";
+
+        if (md_array_str_index(types, type, 0, 1) >= 0) {
+            continue;   /* one per type: the server chooses by type */
+        }
+        APR_ARRAY_PUSH(types, const char *) = type;
+        rv = tlsalpn01_save(env, domain, key_authz, spec, result, p);
+    }
+    if (rv == APR_SUCCESS && types->nelts == 0) {
+        rv = tlsalpn01_save(env, domain, key_authz, &p256, result, p);
     }
     if (rv != APR_SUCCESS) {
-        md_result_printf(result, rv, "creating the tls-alpn-01 certificate for %s failed",
-                         domain);
-        return rv;
-    }
-    chain = apr_array_make(p, 1, sizeof(md_cert_t *));
-    APR_ARRAY_PUSH(chain, md_cert_t *) = cert;
-    /* Key first: the server reads the certificate to know an answer exists. */
-    rv = md_store_save_pkey(env->store, MD_SG_CHALLENGES, domain, MD_FN_TLSALPN01_PKEY, pkey, p);
-    if (rv == APR_SUCCESS) {
-        rv = md_store_save_certs(env->store, MD_SG_CHALLENGES, domain, MD_FN_TLSALPN01_CERT,
-                                 chain, p);
-    }
-    if (rv != APR_SUCCESS) {
-        md_result_printf(result, rv, "saving the tls-alpn-01 certificate for %s failed",
-                         domain);
         return rv;
     }
     return check_tlsalpn01(env, domain, key_authz, result, p);
@@ -239,13 +288,28 @@ apr_status_t md_acme_chal_tlsalpn01_teardown(const md_acme_chal_env_t *env, md_a
                                              const char *domain, md_result_t *result,
                                              apr_pool_t *p)
 {
-    apr_status_t rv;
+    apr_array_header_t *names;
+    apr_status_t rv = APR_SUCCESS;
+    int i, pass;
 
     (void)acme;
-    /* Certificate first: without it the server no longer answers. */
-    rv = md_acme_chal_remove(env, domain, MD_FN_TLSALPN01_CERT, result, p);
-    if (rv == APR_SUCCESS) {
-        rv = md_acme_chal_remove(env, domain, MD_FN_TLSALPN01_PKEY, result, p);
+    if (!env || !env->store
+        || md_store_list_aspects(env->store, MD_SG_CHALLENGES, domain, &names, p)
+           != APR_SUCCESS) {
+        return APR_SUCCESS;
+    }
+    /* Certificates first: without them the server no longer answers. */
+    for (pass = 0; pass < 2; ++pass) {
+        for (i = 0; i < names->nelts; ++i) {
+            const char *name = MD_ARR_IDX(names, i, const char *);
+            const char *kind = pass ? "privkey" : "pubcert";
+
+            if (!strncmp(name, MD_FN_TLSALPN01_PREFIX, strlen(MD_FN_TLSALPN01_PREFIX))
+                && !strncmp(name + strlen(MD_FN_TLSALPN01_PREFIX), kind, strlen(kind))) {
+                apr_status_t rv2 = md_acme_chal_remove(env, domain, name, result, p);
+                rv = rv == APR_SUCCESS ? rv2 : rv;
+            }
+        }
     }
     return rv;
 }
@@ -289,7 +353,8 @@ static apr_status_t dns01_run(const md_acme_chal_env_t *env, const char *action,
     apr_status_t rv;
 
     *pwhat = NULL;
-    rv = md_exec_run(&res, dns01_argv(env, action, domain, value, p), dns01_timeout(env), p);
+    rv = md_exec_run_prog(&res, md_exec_program_path(env->program_root, prog, p),
+                          dns01_argv(env, action, domain, value, p), dns01_timeout(env), p);
     if (rv == APR_SUCCESS && res && res->exited && res->exit_code == 0) {
         return APR_SUCCESS;
     }

@@ -32,11 +32,10 @@ static int has_acme_tls_1(const md_t *md)
 
 /* Why each type cannot work, for the message when none can (http-01 is
  * out only when port 80 is not served). */
-static const char *why_none(const md_t *md, int https_served, apr_pool_t *p)
+static const char *why_none(int https_served, apr_pool_t *p)
 {
-    return apr_psprintf(p, "MDomain %s: no ACME challenge type can work: http-01 needs the "
-                        "port the CA reaches as 80 to be served (Listen, MDPortMap); %s; "
-                        "dns-01 needs an MDChallengeDns01 program", md->name,
+    return apr_psprintf(p, "http-01 needs the port the CA reaches as 80 to be served "
+                        "(Listen, MDPortMap); %s; dns-01 needs an MDChallengeDns01 program",
                         https_served ? "tls-alpn-01 needs 'acme-tls/1' in the Protocols of "
                                        "a virtual host of the MD"
                                      : "tls-alpn-01 needs the port the CA reaches as 443 to "
@@ -60,16 +59,24 @@ apr_status_t md_challenges_select(apr_array_header_t **ptypes, const md_t *md,
         return APR_EINVAL;
     }
     if (md->ca_challenges && md->ca_challenges->nelts > 0) {
-        /* The admin's choice and order; dns-01 without a program cannot run. */
+        /* The admin's choice and order, without what cannot work here, as
+         * the stock module skips them: dns-01 without a program, tls-alpn-01
+         * where no host of the MD offers acme-tls/1 (or 443 is not served). */
         for (i = 0; i < md->ca_challenges->nelts; ++i) {
             const char *t = MD_ARR_IDX(md->ca_challenges, i, const char *);
-            if (strcmp(t, MD_CHAL_DNS01) || has_dns01(md)) {
-                md_array_str_add_missing(types, t);
+            if (!strcmp(t, MD_CHAL_DNS01) && !has_dns01(md)) {
+                continue;
             }
+            if (!strcmp(t, MD_CHAL_TLSALPN01) && !(https_served && has_acme_tls_1(md))) {
+                continue;
+            }
+            md_array_str_add_missing(types, t);
         }
         if (types->nelts == 0) {
-            *pwhy = apr_psprintf(p, "MDomain %s: MDCAChallenges allows only %s, which needs "
-                                 "an MDChallengeDns01 program", md->name, MD_CHAL_DNS01);
+            *pwhy = apr_psprintf(p, "MDomain %s: none of the types in MDCAChallenges (%s) "
+                                 "can work here: %s", md->name,
+                                 md_array_str_join(md->ca_challenges, " ", p),
+                                 why_none(https_served, p));
             return APR_EINVAL;
         }
         if (wildcard && md_array_str_index(types, MD_CHAL_DNS01, 0, 1) < 0) {
@@ -91,7 +98,8 @@ apr_status_t md_challenges_select(apr_array_header_t **ptypes, const md_t *md,
         APR_ARRAY_PUSH(types, const char *) = MD_CHAL_DNS01;
     }
     if (types->nelts == 0) {
-        *pwhy = why_none(md, https_served, p);
+        *pwhy = apr_psprintf(p, "MDomain %s: no ACME challenge type can work: %s", md->name,
+                             why_none(https_served, p));
         return APR_EINVAL;
     }
     *ptypes = types;

@@ -162,7 +162,8 @@ apr_status_t md_pkey_spec_parse(md_pkey_spec_t **pspec, const char *word, const 
     if ((curve = curve_find(word)) != NULL) {
         spec = apr_pcalloc(p, sizeof(*spec));
         spec->type = MD_PKEY_TYPE_EC;
-        spec->curve = curve->nist;
+        /* As written: the stock module names files and status keys so. */
+        spec->curve = apr_pstrdup(p, word);
         *pspec = spec;
         return APR_SUCCESS;
     }
@@ -175,13 +176,35 @@ apr_status_t md_pkey_spec_parse(md_pkey_spec_t **pspec, const char *word, const 
 
 const char *md_pkey_spec_name(const md_pkey_spec_t *spec)
 {
-    const curve_t *curve;
-
     if (!spec || spec->type != MD_PKEY_TYPE_EC) {
         return "rsa";
     }
-    curve = curve_find(spec->curve);
-    return curve ? curve->spec_name : (spec->curve ? spec->curve : "ec");
+    return spec->curve ? spec->curve : "ec";
+}
+
+const char *md_pkey_spec_fname_part(const md_pkey_spec_t *spec, apr_pool_t *p)
+{
+    if (!spec || spec->type != MD_PKEY_TYPE_EC) {
+        return NULL;
+    }
+    return md_util_str_tolower(p, md_pkey_spec_name(spec));
+}
+
+apr_array_header_t *md_pkey_spec_fname_parts(const md_pkey_spec_t *spec, apr_pool_t *p)
+{
+    apr_array_header_t *parts = apr_array_make(p, 4, sizeof(const char *));
+    const curve_t *curve;
+
+    if (!spec || spec->type != MD_PKEY_TYPE_EC) {
+        return parts;
+    }
+    md_array_str_add_missing(parts, md_pkey_spec_fname_part(spec, p));
+    if ((curve = curve_find(spec->curve)) != NULL) {
+        md_array_str_add_missing(parts, md_util_str_tolower(p, curve->spec_name));
+        md_array_str_add_missing(parts, md_util_str_tolower(p, curve->nist));
+        md_array_str_add_missing(parts, md_util_str_tolower(p, curve->ossl_sn));
+    }
+    return parts;
 }
 
 static unsigned int spec_rsa_bits(const md_pkey_spec_t *spec)
@@ -235,7 +258,7 @@ apr_status_t md_pkey_spec_from_json(md_pkey_spec_t **pspec, const json_t *j, apr
         }
         spec = apr_pcalloc(p, sizeof(*spec));
         spec->type = MD_PKEY_TYPE_EC;
-        spec->curve = curve->nist;
+        spec->curve = apr_pstrdup(p, json_string_value(json_object_get(j, MD_KEY_CURVE)));
     }
     else {
         return APR_EINVAL;
@@ -253,7 +276,10 @@ int md_pkey_spec_eq(const md_pkey_spec_t *a, const md_pkey_spec_t *b)
         return 0;
     }
     if (a_ec) {
-        return !strcasecmp(md_pkey_spec_name(a), md_pkey_spec_name(b));
+        /* The same curve by any of its names ("P-256", "secp256r1"). */
+        const curve_t *ca = curve_find(a->curve);
+        return ca ? ca == curve_find(b->curve)
+                  : !strcasecmp(md_pkey_spec_name(a), md_pkey_spec_name(b));
     }
     return spec_rsa_bits(a) == spec_rsa_bits(b);
 }

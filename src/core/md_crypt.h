@@ -25,23 +25,35 @@ typedef enum {
 typedef struct md_pkey_spec_t {
     md_pkey_type_t type;
     unsigned int bits;      /* RSA */
-    const char *curve;      /* EC: OpenSSL group name, "P-256" / "P-384" style
-                             * (secp256r1, secp384r1 accepted when parsing) */
+    const char *curve;      /* EC: the curve as configured, any of its names
+                             * ("P-256", "secp256r1", "prime256v1") */
 } md_pkey_spec_t;
 
 /* Parse one spec from config words: "RSA", "RSA 3072" (bits in *pnext_used),
  * "rsa3072", "secp256r1", "P-256", "secp384r1", "P-384", case-insensitive
  * ("Default" is RSA 2048; "prime256v1" and "secp521r1"/"P-521" are accepted
- * too). The parsed spec->curve is the "P-256" form. Returns APR_EINVAL with
+ * too). spec->curve keeps the curve as the admin wrote it (the stock module
+ * names files and status members after it). Returns APR_EINVAL with
  * *perr set for unknown types, RSA bits outside 2048..16384, unknown curves. */
 apr_status_t md_pkey_spec_parse(md_pkey_spec_t **pspec, const char *word, const char *next,
                                 int *pnext_used, const char **perr, apr_pool_t *p);
 
-/* Name used in file names and status keys: "rsa" for RSA (any bits),
- * the curve name in lower case for EC ("secp384r1"; P-256 -> "secp256r1"). */
+/* Name used in status members and messages, as the stock module: "rsa"
+ * for RSA (any bits), the curve as written for EC ("P-256", "secp384r1"). */
 const char *md_pkey_spec_name(const md_pkey_spec_t *spec);
 
-/* {"type": "RSA", "bits": 2048} / {"type": "EC", "curve": "secp256r1"} */
+/* The part of the store file names of a key spec ("privkey.<part>.pem"):
+ * NULL for RSA (plain "privkey.pem"), the curve as written in lower case
+ * for EC ("p-256", "secp384r1"). From p. */
+const char *md_pkey_spec_fname_part(const md_pkey_spec_t *spec, apr_pool_t *p);
+
+/* Every file name part a store may use for spec, the written one first
+ * and then the curve's other names ("p-256", "secp256r1", "prime256v1"),
+ * so that a store written with another spelling is found. Empty for RSA.
+ * From p. */
+apr_array_header_t *md_pkey_spec_fname_parts(const md_pkey_spec_t *spec, apr_pool_t *p);
+
+/* {"type": "RSA", "bits": 2048} / {"type": "EC", "curve": "P-256"} (as written) */
 json_t *md_pkey_spec_to_json(const md_pkey_spec_t *spec);
 apr_status_t md_pkey_spec_from_json(md_pkey_spec_t **pspec, const json_t *j, apr_pool_t *p);
 int md_pkey_spec_eq(const md_pkey_spec_t *a, const md_pkey_spec_t *b);
@@ -131,6 +143,9 @@ apr_status_t md_cert_to_der(const unsigned char **pder, apr_size_t *plen, const 
 const char *md_cert_sha256_fingerprint(const md_cert_t *cert, apr_pool_t *p);
 /* Issuer as "/CN=..." one-line form (OpenSSL's X509_NAME_oneline style). */
 const char *md_cert_issuer_name(const md_cert_t *cert, apr_pool_t *p);
+/* The URI of the issuer's certificate from the Authority Information
+ * Access extension (caIssuers, RFC 5280 §4.2.2.1), or NULL. */
+const char *md_cert_issuer_uri(const md_cert_t *cert, apr_pool_t *p);
 /* Does the certificate's public key match the private key? */
 int md_cert_matches_key(const md_cert_t *cert, const md_pkey_t *pkey);
 
@@ -141,12 +156,13 @@ const char *md_cert_ari_cert_id(const md_cert_t *cert, apr_pool_t *p);
 
 /* One Signed Certificate Timestamp (RFC 6962 §3.2) embedded in a certificate. */
 typedef struct md_sct_t {
-    int version;                /* 1 for v1 (the only one defined), 0 unknown */
+    int version;                /* as on the wire: 0 for v1 (the only one defined),
+                                 * -1 unknown */
     const char *log_id;         /* lower-case hex of the 32-byte log id */
     apr_time_t timestamp;       /* when the log signed it */
     const char *signature;      /* lower-case hex of the signature */
-    const char *signature_alg;  /* OpenSSL's long name, e.g. "ecdsa-with-SHA256";
-                                 * NULL if unknown */
+    const char *signature_alg;  /* OpenSSL's short name, e.g. "ecdsa-with-SHA256",
+                                 * "RSA-SHA256"; NULL if unknown */
 } md_sct_t;
 
 /* The SCTs (md_sct_t*) of the certificate's SCT list extension (OID
@@ -190,6 +206,16 @@ apr_status_t md_crypt_tls_probe(md_cert_t **pcert, const char **palpn, const cha
                                 int port, const char *server_name, const char *alpn,
                                 apr_interval_time_t timeout, const char **perr,
                                 apr_pool_t *p);
+
+/* The server side of tls-alpn-01, for a handshake in progress (tls is the
+ * OpenSSL SSL* of the connection, opaque to the caller): which of the
+ * validation certificates we have (RSA, EC) the client prefers, by the
+ * order of its signature_algorithms (RFC 8446 §4.2.3; none sent: RSA). */
+md_pkey_type_t md_tls_peer_key_type(void *tls, int have_rsa, int have_ec);
+/* Drop every certificate the connection would offer, so that only the
+ * validation certificate set afterwards can be chosen (no host certificate
+ * of another key type in another slot). */
+void md_tls_certs_clear(void *tls);
 
 /* --- CSR ---------------------------------------------------------------- */
 

@@ -426,6 +426,29 @@ const char *md_cert_issuer_name(const md_cert_t *cert, apr_pool_t *p)
     return s;
 }
 
+const char *md_cert_issuer_uri(const md_cert_t *cert, apr_pool_t *p)
+{
+    AUTHORITY_INFO_ACCESS *aia = X509_get_ext_d2i(cert->x509, NID_info_access, NULL, NULL);
+    const char *uri = NULL;
+    int i;
+
+    for (i = 0; aia && !uri && i < sk_ACCESS_DESCRIPTION_num(aia); ++i) {
+        const ACCESS_DESCRIPTION *ad = sk_ACCESS_DESCRIPTION_value(aia, i);
+
+        if (OBJ_obj2nid(ad->method) == NID_ad_ca_issuers
+            && ad->location->type == GEN_URI) {
+            const ASN1_IA5STRING *s = ad->location->d.uniformResourceIdentifier;
+            /* From the CA: printable only, bounded, before anyone shows it. */
+            uri = md_util_str_printable(p, apr_pstrmemdup(p, (const char *)ASN1_STRING_get0_data(s),
+                                                          (apr_size_t)ASN1_STRING_length(s)),
+                                        1024);
+        }
+    }
+    AUTHORITY_INFO_ACCESS_free(aia);
+    ERR_clear_error();
+    return uri;
+}
+
 int md_cert_matches_key(const md_cert_t *cert, const md_pkey_t *pkey)
 {
     EVP_PKEY *pub = X509_get0_pubkey(cert->x509);
@@ -507,15 +530,16 @@ apr_status_t md_cert_get_scts(apr_array_header_t **pscts, const md_cert_t *cert,
         apr_size_t len;
         int nid;
 
-        /* Only v1 exists (RFC 6962 §3.2); its wire value 0 is shown as 1. */
-        out->version = SCT_get_version(sct) == SCT_VERSION_V1 ? 1 : 0;
+        /* The wire value, as the stock module shows it: v1 (the only one,
+         * RFC 6962 §3.2) is 0. */
+        out->version = SCT_get_version(sct) == SCT_VERSION_V1 ? 0 : -1;
         len = SCT_get0_log_id(sct, &data);
         out->log_id = md_crypt_hex(data, len, p);
         out->timestamp = apr_time_from_msec((apr_time_t)SCT_get_timestamp(sct));
         len = SCT_get0_signature(sct, &data);
         out->signature = md_crypt_hex(data, len, p);
         nid = SCT_get_signature_nid(sct);
-        out->signature_alg = nid != NID_undef ? OBJ_nid2ln(nid) : NULL;
+        out->signature_alg = nid != NID_undef ? OBJ_nid2sn(nid) : NULL;
         APR_ARRAY_PUSH(*pscts, md_sct_t *) = out;
     }
     SCT_LIST_free(list);

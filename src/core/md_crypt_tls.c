@@ -1,7 +1,8 @@
 /* A minimal TLS client for one purpose: look at the certificate a server
  * presents for a name and an ALPN protocol, as a CA validating tls-alpn-01
  * (RFC 8737) would. Used to check our own answer before asking the CA.
- * Part of the crypto home (STYLE §13). */
+ * And the server side of that answer: which key type a validator's
+ * handshake wants. Part of the crypto home (STYLE §13). */
 #define _DEFAULT_SOURCE   /* getaddrinfo, struct timeval */
 
 #include <errno.h>
@@ -159,4 +160,53 @@ leave:
     close(fd);
     ERR_clear_error();
     return rv;
+}
+
+/* --- the server side of tls-alpn-01 ---------------------------------------- */
+
+md_pkey_type_t md_tls_peer_key_type(void *tls, int have_rsa, int have_ec)
+{
+    SSL *ssl = tls;
+    int i, n, sign = NID_undef;
+
+    const SSL_CIPHER *cipher;
+
+    if (!have_rsa || !have_ec) {
+        return have_ec ? MD_PKEY_TYPE_EC : MD_PKEY_TYPE_RSA;
+    }
+    /* TLS 1.2 has chosen its cipher suite, and with it the key type, before
+     * the ALPN callback we answer in: follow it. */
+    if (ssl && (cipher = SSL_get_pending_cipher(ssl)) != NULL) {
+        switch (SSL_CIPHER_get_auth_nid(cipher)) {
+        case NID_auth_ecdsa:
+            return MD_PKEY_TYPE_EC;
+        case NID_auth_rsa:
+            return MD_PKEY_TYPE_RSA;
+        default:
+            break;      /* TLS 1.3: any; the signature algorithms decide */
+        }
+    }
+    /* The client's signature algorithms in its order of preference; a
+     * client without the extension (TLS 1.2) takes RSA (RFC 5246 §7.4.1.4.1). */
+    n = ssl ? SSL_get_sigalgs(ssl, -1, NULL, NULL, NULL, NULL, NULL) : 0;
+    for (i = 0; i < n; ++i) {
+        if (SSL_get_sigalgs(ssl, i, &sign, NULL, NULL, NULL, NULL) <= 0) {
+            continue;
+        }
+        if (sign == NID_X9_62_id_ecPublicKey) {
+            return MD_PKEY_TYPE_EC;
+        }
+        if (sign == NID_rsaEncryption || sign == NID_rsassaPss) {
+            return MD_PKEY_TYPE_RSA;
+        }
+    }
+    ERR_clear_error();
+    return n > 0 ? MD_PKEY_TYPE_EC : MD_PKEY_TYPE_RSA;
+}
+
+void md_tls_certs_clear(void *tls)
+{
+    if (tls) {
+        SSL_certs_clear((SSL *)tls);
+    }
 }

@@ -39,7 +39,7 @@ static void progress(const md_drive_env_t *env, md_job_t *job, md_result_t *resu
                      const char *activity, apr_pool_t *p)
 {
     md_result_activity_set(result, activity);
-    md_job_log_append(job, "progress", activity);
+    md_job_log_append(job, MD_JOB_LOG_PROGRESS, activity);
     md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, NULL, "MD08010: %s: %s", job->mdname, activity);
     /* A restart shows where the attempt got to. */
     md_job_save(job, env->store, p);
@@ -153,12 +153,12 @@ static int staged_spec_done(md_store_t *store, const md_t *md, const md_pkey_spe
     apr_array_header_t *chain;
     const md_cert_t *leaf;
     md_pkey_t *pkey;
+    const char *kname, *cname;
 
-    if (!md_store_exists(store, MD_SG_STAGING, md->name, md_reg_cert_fname(spec, p), p)
-        || md_store_load_certs(store, MD_SG_STAGING, md->name, md_reg_cert_fname(spec, p),
-                               &chain, p) != APR_SUCCESS
-        || md_store_load_pkey(store, MD_SG_STAGING, md->name, md_reg_pkey_fname(spec, p),
-                              &pkey, p) != APR_SUCCESS) {
+    md_reg_find_fnames(&kname, &cname, store, MD_SG_STAGING, md->name, spec, p);
+    if (!md_store_exists(store, MD_SG_STAGING, md->name, cname, p)
+        || md_store_load_certs(store, MD_SG_STAGING, md->name, cname, &chain, p) != APR_SUCCESS
+        || md_store_load_pkey(store, MD_SG_STAGING, md->name, kname, &pkey, p) != APR_SUCCESS) {
         return 0;
     }
     leaf = MD_ARR_IDX(chain, 0, const md_cert_t *);
@@ -527,6 +527,33 @@ static apr_status_t stage_md(const md_drive_env_t *env, const md_t *md, const ch
     return rv;
 }
 
+/* MDMessageCmd renewed (and MDNotifyCmd) or errored, recorded in the job
+ * as the stock module does: a failed "renewed" becomes the job's last
+ * result (the certificate stays staged). Failures are retried by the
+ * watchdog (md_watch), not by a renewal. */
+static void tell_outcome(const md_drive_env_t *env, const md_t *md, md_job_t *job,
+                         apr_status_t outcome, apr_pool_t *p)
+{
+    const char *reason = outcome == APR_SUCCESS ? MD_NOTIFY_RENEWED : MD_NOTIFY_ERRORED;
+    md_result_t *told = md_result_make(p, md->name);
+    apr_status_t rv;
+    int what = 0;
+
+    if (!md_watch_notifies(env->watch)) {
+        return;     /* nobody to tell: the job says told already */
+    }
+    rv = md_watch_event_ex(env->watch, md->name, reason,
+                           outcome == APR_SUCCESS ? md_time_format_http(job->valid_from, p)
+                                                  : NULL, &what, told, p);
+    md_job_notified(job, reason, what, told);
+    if (rv != APR_SUCCESS && outcome == APR_SUCCESS) {
+        md_result_assign(job->last, told);
+        md_result_activity_set(job->last, "Telling the admin's programs about the new "
+                               "certificate");
+    }
+    md_job_save(job, env->store, p);
+}
+
 apr_status_t md_drive_renew(const md_drive_env_t *env, const md_t *md,
                             const apr_array_header_t *specs, md_job_t *job,
                             md_result_t *result, apr_pool_t *p)
@@ -537,10 +564,10 @@ apr_status_t md_drive_renew(const md_drive_env_t *env, const md_t *md,
     const char *why = NULL;
     md_acme_t *acme = NULL;
     apr_status_t rv = APR_SUCCESS;
-    int i, todo = 0;
+    int i, todo = 0, told = 0;
 
     md_result_reset(result);
-    md_job_log_append(job, "starting", NULL);
+    md_job_log_append(job, MD_JOB_LOG_STARTING, NULL);
     job->finished = 0;
     md_job_save(job, env->store, p);
     CRASH_POINT("started");
@@ -555,6 +582,14 @@ apr_status_t md_drive_renew(const md_drive_env_t *env, const md_t *md,
         md_log_perror(MD_LOG_MARK, MD_LOG_NOTICE, 0, p, "MD08602: %s: %d attempts failed, "
                       "trying the next CA, %s", md->name, job->errors, ca_url);
         md_job_log_append(job, "failover", ca_url);
+    }
+    if (md->config_problem) {
+        /* Found at start-up (a name the CA will refuse, ...): nothing to ask
+         * the CA, only to say why, in md-status as with a CA's refusal. */
+        rv = APR_EINVAL;
+        md_result_problem_set(result, rv, md->config_problem_type, md->config_problem, NULL);
+        md_result_activity_set(result, "Checking the configuration");
+        goto leave;
     }
     check_staging(env, md, p);
     for (i = 0; i < specs->nelts; ++i) {
@@ -583,6 +618,9 @@ apr_status_t md_drive_renew(const md_drive_env_t *env, const md_t *md,
     cenv.dns01_cmd = md->dns01_cmd;
     cenv.dns01_version = md->dns01_version;
     cenv.dns01_timeout = env->dns01_timeout;
+    cenv.program_root = env->program_root;
+    cenv.pkey_specs = md_pkey_specs(md, p);
+    cenv.acme_tls_1_domains = md->acme_tls_1_domains;
     cenv.check_http_host = env->http_host;
     cenv.check_http_port = env->http_port;
     cenv.check_https_host = env->https_host;
@@ -591,24 +629,26 @@ apr_status_t md_drive_renew(const md_drive_env_t *env, const md_t *md,
     /* Before any order: an MD whose names cannot be validated at all. */
     rv = md_challenges_select(&types, md, env->http_port > 0, env->https_port > 0, &why, p);
     if (rv != APR_SUCCESS) {
-        md_result_set(result, rv, why);
+        md_result_problem_set(result, rv, MD_PROBLEM_CHALLENGE_MISMATCH, why, NULL);
         goto leave;
     }
     md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, p, "MD08011: %s: challenge types %s",
                   md->name, md_array_str_join(types, ", ", p));
 
     /* The admin's program may say no to this attempt. */
-    rv = md_watch_event(env->watch, md->name, MD_NOTIFY_RENEWING, NULL, result, p);
+    rv = md_watch_event_ex(env->watch, md->name, MD_NOTIFY_RENEWING, NULL, &told, result, p);
+    md_job_notified(job, MD_NOTIFY_RENEWING, told, result);
     if (rv != APR_SUCCESS) {
-        md_result_printf(result, rv, "renewal vetoed: %s", result->detail);
+        md_result_detail_printf(result, "renewal vetoed: %s", result->detail);
     }
     if (rv == APR_SUCCESS) {
         progress(env, job, result, apr_psprintf(p, "Contacting ACME server at %s", ca_url), p);
-        rv = md_acme_create(&acme, p, ca_url, env->ca_file, env->store);
+        rv = md_acme_create(&acme, p, ca_url, md->ca_certs ? md->ca_certs : env->ca_file,
+                            env->store);
     }
     if (rv == APR_SUCCESS) {
         md_acme_set_proxy(acme, md->http_proxy, md->http_proxy_ca_file);
-        md_watch_attach(env->watch, acme, md->name, p);
+        md_watch_attach(env->watch, acme, md->name, job, p);
         rv = md_acme_set_eab(acme, md->ca_eab_kid, md->ca_eab_hmac, md->ca_eab_alg, result);
     }
     if (rv == APR_SUCCESS) {
@@ -649,14 +689,14 @@ leave:
         md_result_set(result, rv, "renewal failed");
     }
     md_job_end_run(job, result);
+    if (rv == APR_SUCCESS) {
+        /* Told once the programs ran (tell_outcome); without any, told. */
+        job->notified = job->notified_renewed = !md_watch_notifies(env->watch);
+    }
     md_job_save(job, env->store, p);
     if (rv == APR_SUCCESS) {
         CRASH_POINT("job-finished");
     }
-    /* Failures here are retried by the watchdog (md_watch), not by a renewal. */
-    md_watch_event(env->watch, md->name, rv == APR_SUCCESS ? MD_NOTIFY_RENEWED
-                                                           : MD_NOTIFY_ERRORED,
-                   rv == APR_SUCCESS ? md_time_format_http(job->valid_from, p) : NULL,
-                   md_result_make(p, md->name), p);
+    tell_outcome(env, md, job, rv, p);
     return rv;
 }

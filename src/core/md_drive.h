@@ -32,6 +32,8 @@ typedef struct md_drive_env_t {
     md_drive_share_t *share;      /* account and directories shared by concurrent
                                    * drives (md_drive_share.h), or NULL */
     int retry_failover;           /* failed attempts before the next CA; 0: never */
+    const char *program_root;     /* relative program names (MDChallengeDns01) are
+                                   * under it (ServerRoot), or NULL */
 } md_drive_env_t;
 
 /* The CA (directory URL) for an attempt after `errors` failed ones in a

@@ -92,6 +92,21 @@ static const char *output_text(const char *out, apr_size_t len, apr_pool_t *p)
 apr_status_t md_exec_run(md_exec_result_t **pres, const char *const *argv,
                          apr_interval_time_t timeout, apr_pool_t *p)
 {
+    return md_exec_run_prog(pres, argv ? argv[0] : NULL, argv, timeout, p);
+}
+
+const char *md_exec_program_path(const char *root, const char *prog, apr_pool_t *p)
+{
+    if (!prog || prog[0] == '/' || !root || !*root) {
+        return prog;
+    }
+    return apr_pstrcat(p, root, root[strlen(root) - 1] == '/' ? "" : "/", prog, NULL);
+}
+
+apr_status_t md_exec_run_prog(md_exec_result_t **pres, const char *path,
+                              const char *const *argv, apr_interval_time_t timeout,
+                              apr_pool_t *p)
+{
     md_exec_result_t *res;
     apr_procattr_t *attr = NULL;
     apr_file_t *rd = NULL;
@@ -104,7 +119,7 @@ apr_status_t md_exec_run(md_exec_result_t **pres, const char *const *argv,
     apr_status_t rv;
 
     *pres = NULL;
-    if (!argv || !argv[0] || argv[0][0] != '/') {
+    if (!argv || !argv[0] || !path || path[0] != '/') {
         return APR_EINVAL;
     }
     out = apr_palloc(p, MD_EXEC_OUTPUT_MAX);
@@ -119,14 +134,14 @@ apr_status_t md_exec_run(md_exec_result_t **pres, const char *const *argv,
         goto leave;
     }
     memset(&proc, 0, sizeof(proc));
-    rv = apr_proc_create(&proc, argv[0], argv, NULL, attr, p);
+    rv = apr_proc_create(&proc, path, argv, NULL, attr, p);
     /* Our copies of the child's ends: closed, so EOF comes when it exits. */
     apr_file_close(wr);
     wr = NULL;
     apr_file_close(devnull);
     devnull = NULL;
     if (rv != APR_SUCCESS) {
-        md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, rv, p, "MD16001: cannot run %s", argv[0]);
+        md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, rv, p, "MD16001: cannot run %s", path);
         goto leave;
     }
 
@@ -144,7 +159,7 @@ apr_status_t md_exec_run(md_exec_result_t **pres, const char *const *argv,
         res->exit_code = SIGKILL;
         rv = APR_TIMEUP;
         md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, rv, p, "MD16002: %s ran longer than %s, "
-                      "killed", argv[0], md_duration_print(timeout, p));
+                      "killed", path, md_duration_print(timeout, p));
     }
     res->output = output_text(out, out_len, p);
     *pres = res;

@@ -36,6 +36,17 @@ typedef struct md_exec_result_t {
 apr_status_t md_exec_run(md_exec_result_t **pres, const char *const *argv,
                          apr_interval_time_t timeout, apr_pool_t *p);
 
+/* The same, running the program at path (absolute) with argv as given:
+ * argv[0] is the program's name as the admin wrote it (the stock module
+ * passes it so), path where it is. */
+apr_status_t md_exec_run_prog(md_exec_result_t **pres, const char *path,
+                              const char *const *argv, apr_interval_time_t timeout,
+                              apr_pool_t *p);
+
+/* Where a configured program is: prog itself when absolute (or root is
+ * NULL), else under root (ServerRoot). From p. */
+const char *md_exec_program_path(const char *root, const char *prog, apr_pool_t *p);
+
 /* A one-line description of a finished run for messages, e.g.
  * "exit code 3: no such zone" or "killed after 30 s (timeout)". */
 const char *md_exec_describe(const md_exec_result_t *res, apr_pool_t *p);

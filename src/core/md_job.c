@@ -10,6 +10,7 @@
 #include "md_json.h"
 #include "md_keys.h"
 #include "md_log.h"
+#include "md_notify.h"
 #include "md_time.h"
 
 md_job_t *md_job_create(apr_pool_t *p, const char *mdname)
@@ -36,22 +37,29 @@ static void set_time(json_t *j, const char *key, apr_time_t t, apr_pool_t *p)
 /* Members of job.json this file reads and writes; everything else that
  * a loaded job.json has is kept as it is. */
 static const char *const KNOWN[] = {
-    MD_KEY_NAME, MD_KEY_FINISHED, MD_KEY_LAST_RUN, MD_KEY_NEXT_RUN, MD_KEY_VALID_FROM,
-    MD_KEY_ERRORS, MD_KEY_LAST, MD_KEY_LOG, NULL
+    MD_KEY_NAME, MD_KEY_FINISHED, MD_KEY_NOTIFIED, MD_KEY_NOTIFIED_RENEWED, MD_KEY_LAST_RUN,
+    MD_KEY_NEXT_RUN, MD_KEY_VALID_FROM, MD_KEY_ERRORS, MD_KEY_LAST, MD_KEY_LOG, NULL
 };
 
 json_t *md_job_to_json(const md_job_t *job)
 {
     json_t *j = job->unknown ? json_deep_copy(job->unknown) : json_object();
     json_t *log = json_object();
+    json_t *last = md_result_to_json(job->last);
 
     md_json_set_str(j, MD_KEY_NAME, job->mdname);
     json_object_set_new(j, MD_KEY_FINISHED, json_boolean(job->finished));
+    json_object_set_new(j, MD_KEY_NOTIFIED, json_boolean(job->notified));
+    json_object_set_new(j, MD_KEY_NOTIFIED_RENEWED, json_boolean(job->notified_renewed));
     set_time(j, MD_KEY_LAST_RUN, job->last_run, job->p);
     set_time(j, MD_KEY_NEXT_RUN, job->next_run, job->p);
     set_time(j, MD_KEY_VALID_FROM, job->valid_from, job->p);
     json_object_set_new(j, MD_KEY_ERRORS, json_integer(job->errors));
-    json_object_set_new(j, MD_KEY_LAST, md_result_to_json(job->last));
+    if (last && job->finished && job->last->status == APR_SUCCESS) {
+        /* As the stock module: a success names the new certificate's start. */
+        set_time(last, MD_KEY_VALID_FROM, job->valid_from, job->p);
+    }
+    json_object_set_new(j, MD_KEY_LAST, last);
     json_object_set(log, MD_KEY_ENTRIES, job->log);
     json_object_set_new(j, MD_KEY_LOG, log);
     return j;
@@ -71,6 +79,8 @@ void md_job_from_json(md_job_t *job, const json_t *j)
     long long errors = md_json_get_int(j, MD_KEY_ERRORS, 0);
 
     job->finished = md_json_get_bool(j, MD_KEY_FINISHED, 0);
+    job->notified = md_json_get_bool(j, MD_KEY_NOTIFIED, 0);
+    job->notified_renewed = md_json_get_bool(j, MD_KEY_NOTIFIED_RENEWED, 0);
     job->errors = (errors < 0 || errors > 1000000) ? 0 : (int)errors;
     job->last_run = get_time(j, MD_KEY_LAST_RUN);
     job->next_run = get_time(j, MD_KEY_NEXT_RUN);
@@ -137,6 +147,12 @@ apr_status_t md_job_save(md_job_t *job, md_store_t *store, apr_pool_t *ptemp)
 
 void md_job_log_append(md_job_t *job, const char *type, const char *detail)
 {
+    md_job_log_append_status(job, type, NULL, detail);
+}
+
+void md_job_log_append_status(md_job_t *job, const char *type, const char *status,
+                              const char *detail)
+{
     json_t *e = json_object();
     char when[APR_RFC822_DATE_LEN];
 
@@ -144,6 +160,9 @@ void md_job_log_append(md_job_t *job, const char *type, const char *detail)
     apr_rfc822_date(when, apr_time_now());
     md_json_set_str(e, MD_KEY_WHEN, when);
     md_json_set_str(e, MD_KEY_TYPE, type);
+    if (status) {
+        md_json_set_str(e, MD_KEY_STATUS, status);
+    }
     if (detail) {
         md_json_set_str(e, MD_KEY_DETAIL, detail);
     }
@@ -169,13 +188,15 @@ apr_interval_time_t md_job_retry_delay(int errors, apr_interval_time_t base)
     return delay > MD_JOB_RETRY_MAX ? MD_JOB_RETRY_MAX : delay;
 }
 
-/* RFC 8555 §6.7 (and RFC 8738/9115 additions) problem types that say the
- * request itself was wrong, by their name after the URN prefix. */
+/* RFC 8555 §6.7 problem types that say the request itself was wrong, by
+ * their name after the URN prefix: the stock module's list, and
+ * badPublicKey (a key of the configured type is refused; a new one will be
+ * too). "unauthorized" is not among them: it is what Let's Encrypt answers
+ * to most failed validations, which the site may fix any minute. */
 static const char *const input_problems[] = {
     "badCSR", "badPublicKey", "badRevocationReason", "badSignatureAlgorithm",
-    "invalidContact", "malformed", "rejectedIdentifier", "unauthorized",
-    "unsupportedContact", "unsupportedIdentifier", "externalAccountRequired",
-    "userActionRequired", NULL
+    "externalAccountRequired", "invalidContact", "malformed", "rejectedIdentifier",
+    "unsupportedContact", "unsupportedIdentifier", NULL
 };
 #define PROBLEM_PREFIX      "urn:ietf:params:acme:error:"
 #define PROBLEM_PREFIX_V1   "urn:acme:error:"
@@ -246,7 +267,7 @@ void md_job_end_run(md_job_t *job, const md_result_t *result)
         job->errors = 0;
         job->finished = 1;
         job->next_run = 0;
-        md_job_log_append(job, "finished", NULL);
+        md_job_log_append(job, MD_JOB_LOG_FINISHED, NULL);
     }
     else {
         apr_pool_t *ptemp;
@@ -257,8 +278,31 @@ void md_job_end_run(md_job_t *job, const md_result_t *result)
         job->finished = 0;
         job->next_run = md_job_next_retry(result, job->errors, job->retry_base, now);
         apr_pool_create(&ptemp, job->p);
-        md_job_log_append(job, "errored", md_result_to_string(result, ptemp));
+        md_job_log_append_status(job, MD_JOB_LOG_ERROR, result->problem,
+                                 md_result_to_string(result, ptemp));
         apr_pool_destroy(ptemp);
+    }
+    job->dirty = 1;
+}
+
+void md_job_notified(md_job_t *job, const char *reason, int what, const md_result_t *result)
+{
+    const char *detail = result ? result->detail : NULL;
+    char type[128];
+
+    if (what & MD_NOTIFY_FAILED_MSG) {
+        md_job_log_append_status(job, MD_JOB_LOG_MESSAGE_ERR, reason, detail);
+    }
+    else if (what & MD_NOTIFY_RAN) {
+        apr_snprintf(type, sizeof(type), "%s%s", MD_JOB_LOG_MESSAGE, reason);
+        md_job_log_append(job, type, NULL);
+    }
+    if (what & MD_NOTIFY_FAILED_NOTIFY) {
+        md_job_log_append_status(job, MD_JOB_LOG_NOTIFY_ERR, NULL, detail);
+    }
+    if (!strcmp(reason, "renewed")) {
+        job->notified = !(what & MD_NOTIFY_FAILED_MSG);
+        job->notified_renewed = !(what & MD_NOTIFY_FAILED_NOTIFY);
     }
     job->dirty = 1;
 }

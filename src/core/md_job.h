@@ -23,6 +23,9 @@ typedef struct md_job_t {
     apr_pool_t *p;              /* owns everything below */
     const char *mdname;
     int finished;               /* a certificate is staged */
+    int notified;               /* the admin's programs were told about the staged
+                                 * certificate ("renewed"), as the stock module */
+    int notified_renewed;       /* the same ("notified-renewed") */
     int errors;                 /* failed attempts in a row */
     apr_time_t last_run;
     apr_time_t next_run;        /* 0: as soon as possible */
@@ -44,9 +47,28 @@ md_job_t *md_job_create(apr_pool_t *p, const char *mdname);
 apr_status_t md_job_load(md_job_t *job, md_store_t *store, apr_pool_t *ptemp);
 apr_status_t md_job_save(md_job_t *job, md_store_t *store, apr_pool_t *ptemp);
 
-/* Add an event to the log (type like "progress", "starting", "errored",
- * "renewed"; detail may be NULL). */
+/* Log entry types, as the stock module writes them. */
+#define MD_JOB_LOG_STARTING     "starting"
+#define MD_JOB_LOG_PROGRESS     "progress"
+#define MD_JOB_LOG_FINISHED     "finished"
+#define MD_JOB_LOG_ERROR        "renewal-error"   /* status: the CA's problem */
+#define MD_JOB_LOG_MESSAGE      "message-"        /* + reason: a program was told */
+#define MD_JOB_LOG_MESSAGE_ERR  "message-error"   /* status: the reason */
+#define MD_JOB_LOG_NOTIFY_ERR   "notify-error"    /* MDNotifyCmd failed */
+
+/* Add an event to the log (a type above, or "failover"; detail may be NULL). */
 void md_job_log_append(md_job_t *job, const char *type, const char *detail);
+/* The same with a "status" member (a problem type, a reason; may be NULL). */
+void md_job_log_append_status(md_job_t *job, const char *type, const char *status,
+                              const char *detail);
+
+/* Record what telling the admin's programs about reason did (what: the
+ * MD_NOTIFY_* bits of md_notify_event_ex; result: the failure, if any), as
+ * the stock module does: "message-<reason>" when MDMessageCmd ran fine,
+ * "message-error" (status: the reason) or "notify-error" with result's
+ * detail when a program failed. For "renewed", notified says MDMessageCmd
+ * and notified-renewed MDNotifyCmd was told (or is not configured). */
+void md_job_notified(md_job_t *job, const char *reason, int what, const md_result_t *result);
 
 /* Record the end of an attempt: on success, errors reset and finished set;
  * on failure, errors grow and next_run is set by md_job_next_retry. */
@@ -69,9 +91,12 @@ apr_time_t md_job_next_retry(const md_result_t *result, int errors, apr_interval
                              apr_time_t now);
 
 /* Did the CA reject our input (RFC 8555 §6.7: malformed, badCSR,
- * rejectedIdentifier, unauthorized, ...)? Retrying soon would only repeat
- * the same request. Validation failures (connection, dns, incorrectResponse,
- * ...) are not: the site may fix them any minute. */
+ * rejectedIdentifier, unsupportedIdentifier, invalidContact, ...)? Retrying
+ * soon would only repeat the same request. Classified as the stock module
+ * does; validation failures (unauthorized, connection, dns,
+ * incorrectResponse, tls, caa), rateLimited, serverInternal, badNonce and
+ * userActionRequired are not: the site or the CA may fix them any minute.
+ * Beyond stock: badPublicKey (the key type is the config's) waits too. */
 int md_job_is_input_error(const md_result_t *result);
 
 json_t *md_job_to_json(const md_job_t *job);

@@ -17,7 +17,10 @@
 #define MD_FN_ACCOUNT           "account.json"
 #define MD_FN_ACCT_KEY          "account.pem"
 #define MD_FN_HTTP01            "acme-http-01.txt"
-/* tls-alpn-01 (RFC 8737) certificate and key, named as the stock module does */
+/* tls-alpn-01 (RFC 8737) certificate and key, named as the stock module does:
+ * the prefix and the key spec's file name ("acme-tls-alpn-01-pubcert.pem" for
+ * RSA, "acme-tls-alpn-01-pubcert.p-256.pem" for EC P-256) */
+#define MD_FN_TLSALPN01_PREFIX  "acme-tls-alpn-01-"
 #define MD_FN_TLSALPN01_CERT    "acme-tls-alpn-01-pubcert.pem"
 #define MD_FN_TLSALPN01_PKEY    "acme-tls-alpn-01-privkey.pem"
 /* dns-01: the TXT values our program was asked to publish, for teardown */
@@ -55,7 +58,8 @@
 #define MD_KEY_RENEW_WINDOW     "renew-window"
 #define MD_KEY_WARN_WINDOW      "warn-window"
 #define MD_KEY_MUST_STAPLE      "must-staple"
-#define MD_KEY_PKEY             "pkey"
+#define MD_KEY_PKEY             "privkey"    /* key specs, as the stock module names them */
+#define MD_KEY_PKEY_OLD         "pkey"       /* what our first releases wrote; read, dropped */
 #define MD_KEY_TYPE             "type"
 #define MD_KEY_BITS             "bits"
 #define MD_KEY_CURVE            "curve"
@@ -68,7 +72,8 @@
 #define MD_KEY_KID              "kid"
 #define MD_KEY_HMAC             "hmac"
 #define MD_KEY_ARI_RENEWALS     "ari-renewals"
-#define MD_KEY_CA_CERTS         "ca-certs"
+#define MD_KEY_CA_CERTS         "ca-certs"   /* MDCACertificateFile */
+#define MD_KEY_PROXY_CA_CERTS   "proxy-ca-certs" /* MDHttpProxyCACertificateFile */
 #define MD_KEY_CMD_DNS01        "cmd-dns-01"
 #define MD_KEY_CMD_DNS01_VERSION "cmd-dns-01-version"
 
@@ -90,6 +95,7 @@
 /* --- job.json --- */
 #define MD_KEY_FINISHED         "finished"
 #define MD_KEY_NOTIFIED         "notified"
+#define MD_KEY_NOTIFIED_RENEWED "notified-renewed"
 #define MD_KEY_LAST_RUN         "last-run"
 #define MD_KEY_NEXT_RUN         "next-run"
 #define MD_KEY_VALID_FROM       "valid-from"
@@ -159,7 +165,9 @@
 #define MD_KEY_LOGID            "logid"
 #define MD_KEY_SIGNED           "signed"
 #define MD_KEY_SIGNATURE        "signature"
-#define MD_KEY_SIGNATURE_ALG    "signature-algorithm"
+#define MD_KEY_SIGNATURE_TYPE   "signature-type"
+#define MD_KEY_ISSUER_URI       "issuer-uri"
+#define MD_KEY_OCSP             "ocsp"
 #define MD_KEY_EAB              "eab"
 /* metrics data (md_status_metrics_json, md_stats_to_json) */
 #define MD_KEY_READY            "ready"

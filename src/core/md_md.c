@@ -86,6 +86,7 @@ md_t *md_clone(apr_pool_t *p, const md_t *src)
     md->ca_eab_kid = str_clone(p, src->ca_eab_kid);
     md->ca_eab_hmac = str_clone(p, src->ca_eab_hmac);
     md->ca_eab_alg = str_clone(p, src->ca_eab_alg);
+    md->ca_certs = str_clone(p, src->ca_certs);
     md->http_proxy = str_clone(p, src->http_proxy);
     md->http_proxy_ca_file = str_clone(p, src->http_proxy_ca_file);
     md->profile = str_clone(p, src->profile);
@@ -191,16 +192,21 @@ static json_t *ca_to_json(const md_t *md)
     if (md->ca_challenges && md->ca_challenges->nelts > 0) {
         json_object_set_new(ca, MD_KEY_CHALLENGES, md_json_from_str_array(md->ca_challenges));
     }
-    if (md->ca_eab_kid) {
-        /* The stock module keeps the MAC key here too; we keep only the
-         * kid: md.json is no place for a credential. */
-        json_t *eab = json_object();
-        if (eab) {
-            md_json_set_str(eab, MD_KEY_KID, md->ca_eab_kid);
-            json_object_set_new(ca, MD_KEY_EAB, eab);
-        }
-    }
     return ca;
+}
+
+/* "eab": {"kid"} at the top, where the stock module has it. It keeps the
+ * MAC key there too; we do not: md.json is no place for a credential (the
+ * configuration has it). */
+static void eab_to_json(json_t *j, const md_t *md)
+{
+    json_t *eab;
+
+    if (!md->ca_eab_kid || !(eab = json_object())) {
+        return;
+    }
+    md_json_set_str(eab, MD_KEY_KID, md->ca_eab_kid);
+    json_object_set_new(j, MD_KEY_EAB, eab);
 }
 
 /* One spec as an object, several as an array (both forms are read back). */
@@ -269,6 +275,9 @@ json_t *md_to_json(const md_t *md)
     json_object_set_new(j, MD_KEY_PROFILE_MANDATORY, json_boolean(md->profile_mandatory));
     json_object_set_new(j, MD_KEY_ARI_RENEWALS, json_boolean(md->ari_renewals));
     md_json_set_str(j, MD_KEY_PROXY_URL, md->http_proxy);
+    md_json_set_str(j, MD_KEY_PROXY_CA_CERTS, md->http_proxy_ca_file);
+    md_json_set_str(j, MD_KEY_CA_CERTS, md->ca_certs);
+    eab_to_json(j, md);
     apr_pool_destroy(p);
     return j;
 }
@@ -339,9 +348,26 @@ static void window_from_json(md_timeslice_t *ts, const json_t *j, const char *ke
     *ts = parsed;
 }
 
+/* The EAB of the stock module's md.json (top-level "eab": kid and MAC key)
+ * or of our first releases' ("ca"."eab": kid only). */
+static void eab_from_json(md_t *md, const json_t *j, apr_pool_t *p)
+{
+    const json_t *ca = md_json_get_obj(j, MD_KEY_CA);
+    const json_t *eab = md_json_get_obj(j, MD_KEY_EAB);
+
+    if (!eab && ca) {
+        eab = md_json_get_obj(ca, MD_KEY_EAB);
+    }
+    if (!eab || !md_json_get_str(eab, MD_KEY_KID)
+        || !strcmp(md_json_get_str(eab, MD_KEY_KID), "none")) {
+        return;
+    }
+    md->ca_eab_kid = apr_pstrdup(p, md_json_get_str(eab, MD_KEY_KID));
+    md->ca_eab_hmac = str_clone(p, md_json_get_str(eab, MD_KEY_HMAC));
+}
+
 static void ca_from_json(md_t *md, const json_t *ca, apr_pool_t *p)
 {
-    const json_t *eab;
     const char *s;
 
     if (!ca) {
@@ -362,10 +388,6 @@ static void ca_from_json(md_t *md, const json_t *ca, apr_pool_t *p)
     }
     md->ca_agreement = str_clone(p, md_json_get_str(ca, MD_KEY_AGREEMENT));
     md->ca_challenges = md_json_get_str_array(ca, MD_KEY_CHALLENGES, p);
-    eab = md_json_get_obj(ca, MD_KEY_EAB);
-    if (eab) {
-        md->ca_eab_kid = str_clone(p, md_json_get_str(eab, MD_KEY_KID));
-    }
 }
 
 apr_status_t md_from_json(md_t **pmd, const json_t *json, const char *source, apr_pool_t *p)
@@ -413,8 +435,10 @@ apr_status_t md_from_json(md_t **pmd, const json_t *json, const char *source, ap
     }
     md->transitive = (int)md_json_get_int(json, MD_KEY_TRANSITIVE, 1) ? 1 : 0;
     ca_from_json(md, md_json_get_obj(json, MD_KEY_CA), p);
+    eab_from_json(md, json, p);
 
-    if ((jp = json_object_get(json, MD_KEY_PKEY)) != NULL) {
+    if ((jp = json_object_get(json, MD_KEY_PKEY)) != NULL
+        || (jp = json_object_get(json, MD_KEY_PKEY_OLD)) != NULL) {
         if (pkeys_from_json(&md->pkey_specs, jp, p) != APR_SUCCESS) {
             md_log_perror(MD_LOG_MARK, MD_LOG_ERR, APR_EINVAL, p,
                           "MD06005: %s: member \"%s\" is not a valid key specification",
@@ -444,6 +468,8 @@ apr_status_t md_from_json(md_t **pmd, const json_t *json, const char *source, ap
     md->profile_mandatory = md_json_get_bool(json, MD_KEY_PROFILE_MANDATORY, 0);
     md->ari_renewals = md_json_get_bool(json, MD_KEY_ARI_RENEWALS, 1);
     md->http_proxy = str_clone(p, md_json_get_str(json, MD_KEY_PROXY_URL));
+    md->http_proxy_ca_file = str_clone(p, md_json_get_str(json, MD_KEY_PROXY_CA_CERTS));
+    md->ca_certs = str_clone(p, md_json_get_str(json, MD_KEY_CA_CERTS));
     /* Other members ("cmd-dns-01" comes from the config, ...) have no place
      * in md_t and are ignored. */
     *pmd = md;

@@ -20,6 +20,10 @@
 #define CHAN_NOTIFY     "notify-renewed"
 /* Poll interval while waiting for a program; programs are short. */
 #define MAX_ARGS        64
+/* The problem types of a failed program, as the stock module reports them
+ * in renewal.last (its log ids for MDNotifyCmd and MDMessageCmd). */
+#define PROBLEM_NOTIFY  "urn:org:apache:httpd:log:AH10108:"
+#define PROBLEM_MESSAGE "urn:org:apache:httpd:log:AH10109:"
 
 struct md_notify_t {
     apr_pool_t *p;
@@ -27,6 +31,7 @@ struct md_notify_t {
     const apr_array_header_t *notify_argv;
     const apr_array_header_t *message_argv;
     apr_interval_time_t timeout;
+    const char *root;               /* relative program names are under it */
 };
 
 md_notify_t *md_notify_create(apr_pool_t *p, md_store_t *store,
@@ -48,6 +53,11 @@ void md_notify_set_timeout(md_notify_t *n, apr_interval_time_t timeout)
     n->timeout = timeout;
 }
 
+void md_notify_set_root(md_notify_t *n, const char *root)
+{
+    n->root = root;
+}
+
 int md_notify_configured(const md_notify_t *n)
 {
     return n && (n->notify_argv || n->message_argv);
@@ -55,9 +65,9 @@ int md_notify_configured(const md_notify_t *n)
 
 /* --- running a program ---------------------------------------------------- */
 
-apr_status_t md_notify_exec(int *pexit, const char **poutput, const apr_array_header_t *argv,
-                            const char *const *extra, int nextra,
-                            apr_interval_time_t timeout, apr_pool_t *p)
+apr_status_t md_notify_exec(int *pexit, const char **poutput, const char *root,
+                            const apr_array_header_t *argv, const char *const *extra,
+                            int nextra, apr_interval_time_t timeout, apr_pool_t *p)
 {
     md_exec_result_t *res = NULL;
     const char **args;
@@ -80,7 +90,7 @@ apr_status_t md_notify_exec(int *pexit, const char **poutput, const apr_array_he
         args[n++] = extra[i];
     }
     args[n] = NULL;
-    rv = md_exec_run(&res, args, timeout, p);
+    rv = md_exec_run_prog(&res, md_exec_program_path(root, args[0], p), args, timeout, p);
     if (res && poutput) {
         *poutput = res->output ? res->output : "";
     }
@@ -197,7 +207,7 @@ static apr_status_t run_chan(md_notify_t *n, const char *directive,
                              const apr_array_header_t *argv, const char *const *extra,
                              int nextra, const char *mdname, const char *chan,
                              const char *reason, const char *key, json_t *state,
-                             int *pdirty, md_result_t *result, apr_pool_t *p)
+                             int *pdirty, int *pwhat, md_result_t *result, apr_pool_t *p)
 {
     apr_time_t now = apr_time_now();
     json_t *cs = json_object_get(state, chan);
@@ -215,7 +225,10 @@ static apr_status_t run_chan(md_notify_t *n, const char *directive,
                       "again yet (rate limit)", mdname, directive, reason);
         return APR_SUCCESS;
     }
-    rv = md_notify_exec(&code, &output, argv, extra, nextra, n->timeout, p);
+    if (pwhat) {
+        *pwhat |= MD_NOTIFY_RAN;
+    }
+    rv = md_notify_exec(&code, &output, n->root, argv, extra, nextra, n->timeout, p);
     if (rv == APR_SUCCESS && code != 0) {
         rv = APR_EGENERAL;
     }
@@ -245,6 +258,10 @@ static apr_status_t run_chan(md_notify_t *n, const char *directive,
                          rv == APR_TIMEUP ? "it did not finish in time and was stopped"
                                           : apr_strerror(rv, buf, sizeof(buf)));
     }
+    result->problem = argv == n->notify_argv ? PROBLEM_NOTIFY : PROBLEM_MESSAGE;
+    if (pwhat) {
+        *pwhat |= argv == n->notify_argv ? MD_NOTIFY_FAILED_NOTIFY : MD_NOTIFY_FAILED_MSG;
+    }
     if (once) {
         long long errors;
 
@@ -269,12 +286,22 @@ static apr_status_t run_chan(md_notify_t *n, const char *directive,
 apr_status_t md_notify_event(md_notify_t *n, const char *mdname, const char *reason,
                              const char *key, md_result_t *result, apr_pool_t *p)
 {
+    return md_notify_event_ex(n, mdname, reason, key, NULL, result, p);
+}
+
+apr_status_t md_notify_event_ex(md_notify_t *n, const char *mdname, const char *reason,
+                                const char *key, int *pwhat, md_result_t *result,
+                                apr_pool_t *p)
+{
     const char *msg_extra[2];
     json_t *state = NULL;
     int dirty = 0;
     apr_status_t rv = APR_SUCCESS;
     apr_status_t rv2;
 
+    if (pwhat) {
+        *pwhat = 0;
+    }
     if (!md_notify_configured(n) || !mdname || !reason) {
         return APR_SUCCESS;
     }
@@ -290,10 +317,10 @@ apr_status_t md_notify_event(md_notify_t *n, const char *mdname, const char *rea
     msg_extra[0] = reason;
     msg_extra[1] = mdname;
     rv = run_chan(n, "MDMessageCmd", n->message_argv, msg_extra, 2, mdname, reason, reason,
-                  key, state, &dirty, result, p);
+                  key, state, &dirty, pwhat, result, p);
     if (!strcmp(reason, MD_NOTIFY_RENEWED)) {
         rv2 = run_chan(n, "MDNotifyCmd", n->notify_argv, &mdname, 1, mdname, CHAN_NOTIFY,
-                       reason, key, state, &dirty, result, p);
+                       reason, key, state, &dirty, pwhat, result, p);
         if (rv == APR_SUCCESS) {
             rv = rv2;
         }
@@ -346,13 +373,14 @@ void md_notify_retry(md_notify_t *n, const char *mdname, apr_time_t *pnext, apr_
         result = md_result_make(p, mdname);
         if (!strcmp(chans[i], CHAN_NOTIFY)) {
             run_chan(n, "MDNotifyCmd", n->notify_argv, &mdname, 1, mdname, CHAN_NOTIFY,
-                     MD_NOTIFY_RENEWED, *pending ? pending : NULL, state, &dirty, result, p);
+                     MD_NOTIFY_RENEWED, *pending ? pending : NULL, state, &dirty, NULL, result,
+                     p);
         }
         else {
             msg_extra[0] = chans[i];
             msg_extra[1] = mdname;
             run_chan(n, "MDMessageCmd", n->message_argv, msg_extra, 2, mdname, chans[i],
-                     chans[i], *pending ? pending : NULL, state, &dirty, result, p);
+                     chans[i], *pending ? pending : NULL, state, &dirty, NULL, result, p);
         }
         cs = json_object_get(state, chans[i]);
         if (md_json_get_str(cs, KEY_PENDING) && (s = md_json_get_str(cs, KEY_RETRY))) {

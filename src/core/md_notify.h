@@ -56,6 +56,10 @@ md_notify_t *md_notify_create(apr_pool_t *p, md_store_t *store,
 /* How long one program may run (default MD_NOTIFY_TIMEOUT_DEF). */
 void md_notify_set_timeout(md_notify_t *n, apr_interval_time_t timeout);
 
+/* Relative program names (argv[0] as configured) are run from under root
+ * (ServerRoot); they get argv[0] as written. */
+void md_notify_set_root(md_notify_t *n, const char *root);
+
 /* Is anything configured at all? */
 int md_notify_configured(const md_notify_t *n);
 
@@ -70,6 +74,16 @@ int md_notify_configured(const md_notify_t *n);
 apr_status_t md_notify_event(md_notify_t *n, const char *mdname, const char *reason,
                              const char *key, md_result_t *result, apr_pool_t *p);
 
+/* What md_notify_event_ex did, as bits. */
+#define MD_NOTIFY_RAN           0x01    /* a program was run */
+#define MD_NOTIFY_FAILED_MSG    0x02    /* MDMessageCmd failed */
+#define MD_NOTIFY_FAILED_NOTIFY 0x04    /* MDNotifyCmd failed */
+
+/* The same; *pwhat (may be NULL) gets the MD_NOTIFY_* bits. */
+apr_status_t md_notify_event_ex(md_notify_t *n, const char *mdname, const char *reason,
+                                const char *key, int *pwhat, md_result_t *result,
+                                apr_pool_t *p);
+
 /* Run pending (failed) once-only notifications of mdname whose retry time
  * has come. *pnext is set to the earliest retry time still pending, 0 if
  * none. Blocks while a program runs. */
@@ -77,15 +91,16 @@ void md_notify_retry(md_notify_t *n, const char *mdname, apr_time_t *pnext, apr_
 
 /* --- the parts, for tests ------------------------------------------------ */
 
-/* Run argv[0] (absolute path) with argv[1..] and then extra[0..nextra)
- * through md_exec_run, waiting at most timeout (then it is killed:
+/* Run argv[0] (absolute, or relative to root) with argv[0..] as given and
+ * then extra[0..nextra) through md_exec_run_prog, waiting at most timeout
+ * (then it is killed:
  * APR_TIMEUP). APR_SUCCESS when it ran to its end; *pexit is its exit code
  * (128 + signal if a signal ended it), *poutput (may be NULL) what it
  * printed (capped, printable). Another code when it could not be started.
  * Blocks. */
-apr_status_t md_notify_exec(int *pexit, const char **poutput, const apr_array_header_t *argv,
-                            const char *const *extra, int nextra,
-                            apr_interval_time_t timeout, apr_pool_t *p);
+apr_status_t md_notify_exec(int *pexit, const char **poutput, const char *root,
+                            const apr_array_header_t *argv, const char *const *extra,
+                            int nextra, apr_interval_time_t timeout, apr_pool_t *p);
 
 /* Shortest time between two runs for reason (0: every time), and whether
  * it is told once per key. */

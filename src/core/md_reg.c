@@ -27,7 +27,7 @@ const char *md_reg_pkey_fname(const md_pkey_spec_t *spec, apr_pool_t *p)
     if (is_default_spec(spec)) {
         return MD_FN_PRIVKEY;
     }
-    return apr_psprintf(p, "privkey.%s.pem", md_pkey_spec_name(spec));
+    return apr_psprintf(p, "privkey.%s.pem", md_pkey_spec_fname_part(spec, p));
 }
 
 const char *md_reg_cert_fname(const md_pkey_spec_t *spec, apr_pool_t *p)
@@ -35,19 +35,47 @@ const char *md_reg_cert_fname(const md_pkey_spec_t *spec, apr_pool_t *p)
     if (is_default_spec(spec)) {
         return MD_FN_PUBCERT;
     }
-    return apr_psprintf(p, "pubcert.%s.pem", md_pkey_spec_name(spec));
+    return apr_psprintf(p, "pubcert.%s.pem", md_pkey_spec_fname_part(spec, p));
 }
 
-/* md.json members md_to_json writes (top level and in "ca"): the values
- * of the config. Members not listed (another module's) are kept. */
+void md_reg_find_fnames(const char **pkeyname, const char **pcertname, md_store_t *store,
+                        md_store_group_t group, const char *name, const md_pkey_spec_t *spec,
+                        apr_pool_t *p)
+{
+    apr_array_header_t *parts = md_pkey_spec_fname_parts(spec, p);
+    int i;
+
+    *pkeyname = md_reg_pkey_fname(spec, p);
+    *pcertname = md_reg_cert_fname(spec, p);
+    if (is_default_spec(spec) || md_store_exists(store, group, name, *pcertname, p)) {
+        return;
+    }
+    /* Another spelling of the same curve (P-256 and secp256r1): the store
+     * of another module, or of an older config. */
+    for (i = 1; i < parts->nelts; ++i) {
+        const char *part = MD_ARR_IDX(parts, i, const char *);
+        const char *cert = apr_psprintf(p, "pubcert.%s.pem", part);
+
+        if (md_store_exists(store, group, name, cert, p)) {
+            *pcertname = cert;
+            *pkeyname = apr_psprintf(p, "privkey.%s.pem", part);
+            return;
+        }
+    }
+}
+
+/* md.json members md_to_json may write (top level and in "ca"): the values
+ * of the config, also when the config no longer sets them (then they go).
+ * Members not listed (another module's) are kept. "pkey" is what our first
+ * releases called "privkey". */
 static const char *const MD_KNOWN[] = {
     MD_KEY_NAME, MD_KEY_DOMAINS, MD_KEY_CONTACTS, MD_KEY_TRANSITIVE, MD_KEY_CA, MD_KEY_PKEY,
-    MD_KEY_STATE, MD_KEY_STATE_DESCR, MD_KEY_RENEW_MODE, MD_KEY_RENEW_WINDOW,
+    MD_KEY_PKEY_OLD, MD_KEY_STATE, MD_KEY_STATE_DESCR, MD_KEY_RENEW_MODE, MD_KEY_RENEW_WINDOW,
     MD_KEY_WARN_WINDOW, MD_KEY_MUST_STAPLE, MD_KEY_REQUIRE_HTTPS, MD_KEY_PROTO,
     MD_KEY_STAPLING, MD_KEY_PROFILE_MANDATORY, MD_KEY_ARI_RENEWALS,
     /* written only when set: an unset one must not come back from the store */
-    MD_KEY_PROFILE, MD_KEY_PROXY_URL, MD_KEY_CMD_DNS01, MD_KEY_CMD_DNS01_VERSION,
-    MD_KEY_CERT_FILES, MD_KEY_PKEY_FILES, NULL
+    MD_KEY_PROFILE, MD_KEY_PROXY_URL, MD_KEY_PROXY_CA_CERTS, MD_KEY_CA_CERTS, MD_KEY_EAB,
+    MD_KEY_CMD_DNS01, MD_KEY_CMD_DNS01_VERSION, MD_KEY_CERT_FILES, MD_KEY_PKEY_FILES, NULL
 };
 static const char *const MD_CA_KNOWN[] = {
     MD_KEY_ACCOUNT, MD_KEY_PROTO, MD_KEY_URL, MD_KEY_URLS, MD_KEY_AGREEMENT,
@@ -296,12 +324,13 @@ static apr_status_t load_cred_ex(cred_t *cred, md_store_t *store, md_store_group
                                  const md_t *md, const md_pkey_spec_t *spec, int need_cover,
                                  const char **perr, apr_pool_t *p)
 {
-    const char *kname = md_reg_pkey_fname(spec, p);
-    const char *cname = md_reg_cert_fname(spec, p);
+    const char *kname;
+    const char *cname;
     const md_cert_t *leaf;
     apr_status_t rv;
 
     *perr = NULL;
+    md_reg_find_fnames(&kname, &cname, store, group, md->name, spec, p);
     rv = md_store_load_certs(store, group, md->name, cname, &cred->chain, p);
     if (rv != APR_SUCCESS) {
         *perr = apr_psprintf(p, "certificate(%s) is missing", md_pkey_spec_name(spec));
@@ -439,6 +468,31 @@ static void import_staged_account(const char **pid, md_store_t *store, const md_
     md_log_perror(MD_LOG_MARK, MD_LOG_INFO, 0, ptemp, "MD07015: %s: the ACME account %s "
                   "staged with the certificate is now accounts/%s", md->name, url, id);
     *pid = id;
+}
+
+int md_reg_staged_complete(md_store_t *store, const char *name, apr_pool_t *p)
+{
+    apr_array_header_t *aspects;
+    json_t *j = NULL;
+    md_t *staged = NULL;
+    int i;
+
+    if (md_store_load_json(store, MD_SG_STAGING, name, MD_FN_MD, &j, p) != APR_SUCCESS
+        || md_from_json(&staged, j, MD_FN_MD, p) != APR_SUCCESS
+        || md_store_list_aspects(store, MD_SG_STAGING, name, &aspects, p) != APR_SUCCESS) {
+        return 0;
+    }
+    for (i = 0; i < aspects->nelts; ++i) {
+        const char *aspect = MD_ARR_IDX(aspects, i, const char *);
+
+        if (!strncmp(aspect, "pubcert.", 8) && md_store_exists(store, MD_SG_STAGING, name,
+                                                               apr_pstrcat(p, "privkey",
+                                                                           aspect + 7, NULL),
+                                                               p)) {
+            return 1;
+        }
+    }
+    return 0;
 }
 
 apr_status_t md_reg_activate_staged(md_store_t *store, const md_t *md, int *pactivated,
@@ -634,13 +688,13 @@ apr_status_t md_reg_cred_files(const char **pkeyfile, const char **pcertfile,
                                md_store_t *store, const md_t *md,
                                const md_pkey_spec_t *spec, apr_pool_t *p)
 {
+    const char *kname, *cname;
     apr_status_t rv;
 
-    rv = md_store_get_fname(store, MD_SG_DOMAINS, md->name, md_reg_pkey_fname(spec, p),
-                            pkeyfile, p);
+    md_reg_find_fnames(&kname, &cname, store, MD_SG_DOMAINS, md->name, spec, p);
+    rv = md_store_get_fname(store, MD_SG_DOMAINS, md->name, kname, pkeyfile, p);
     if (rv == APR_SUCCESS) {
-        rv = md_store_get_fname(store, MD_SG_DOMAINS, md->name, md_reg_cert_fname(spec, p),
-                                pcertfile, p);
+        rv = md_store_get_fname(store, MD_SG_DOMAINS, md->name, cname, pcertfile, p);
     }
     return rv;
 }

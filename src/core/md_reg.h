@@ -33,12 +33,26 @@ typedef struct md_reg_state_t {
                                   * certificate: these are handed to mod_ssl */
     apr_array_header_t *missing_specs; /* md_pkey_spec_t*: specs without one */
     apr_time_t present_renew_at; /* when the present certificates are due (0: none) */
+    int watched;                 /* renewed when due: MDRenewMode always, or auto
+                                  * (or manual) and a virtual host uses the MD, as
+                                  * the stock module's "watched"; set by the caller */
 } md_reg_state_t;
 
-/* Store file names for a key spec: "privkey.pem"/"pubcert.pem" for RSA
- * (the default), "privkey.<curve>.pem"/"pubcert.<curve>.pem" for EC. */
+/* Store file names for a key spec, as the stock module names them:
+ * "privkey.pem"/"pubcert.pem" for RSA (the default),
+ * "privkey.<curve>.pem"/"pubcert.<curve>.pem" for EC with the curve as the
+ * admin wrote it, in lower case ("privkey.p-256.pem"). Files are written
+ * under these names. */
 const char *md_reg_pkey_fname(const md_pkey_spec_t *spec, apr_pool_t *p);
 const char *md_reg_cert_fname(const md_pkey_spec_t *spec, apr_pool_t *p);
+
+/* The names under which group/name holds spec's key and certificate: the
+ * names above, or those of another spelling of the same curve when only
+ * that is there ("pubcert.secp256r1.pem" for a "P-256" spec). Readers use
+ * this, so a store written by either module or config is found. */
+void md_reg_find_fnames(const char **pkeyname, const char **pcertname, md_store_t *store,
+                        md_store_group_t group, const char *name, const md_pkey_spec_t *spec,
+                        apr_pool_t *p);
 
 /* md.json for md, keeping the members of stored (the md.json in the store,
  * or NULL) that we never write: another module's (the stock one's). From p. */
@@ -63,6 +77,12 @@ apr_status_t md_reg_sync_renames(md_store_t *store, const apr_array_header_t *md
  * longer configured and challenges/<domain> of names in no MD. */
 apr_status_t md_reg_cleanup_stale(md_store_t *store, const apr_array_header_t *mds,
                                   apr_pool_t *ptemp);
+
+/* Does staging/<name> hold a set to activate: a readable md.json and at
+ * least one certificate with its key? A job.json that says "finished"
+ * without one (a stock module's leftover, a crash, a hand edit) is not:
+ * the renewal must run again rather than wait forever. */
+int md_reg_staged_complete(md_store_t *store, const char *name, apr_pool_t *p);
 
 /* If staging/<md> holds a finished set (md.json is there: the drive writes
  * it last), make it live: for every key spec the staged certificate and key

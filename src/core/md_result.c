@@ -68,6 +68,15 @@ void md_result_printf(md_result_t *r, apr_status_t status, const char *fmt, ...)
     r->subproblems = NULL;
 }
 
+void md_result_detail_printf(md_result_t *r, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    r->detail = apr_pvsprintf(r->p, fmt, ap);
+    va_end(ap);
+}
+
 /* A private copy of a subproblems array, owned by p. */
 static json_t *subs_copy(apr_pool_t *p, const json_t *subs)
 {
@@ -112,6 +121,12 @@ json_t *md_result_to_json(const md_result_t *r)
         return NULL;
     }
     json_object_set_new(j, MD_KEY_STATUS, json_integer(r->status));
+    if (r->status != APR_SUCCESS) {
+        char buf[256];
+
+        /* As the stock module writes it: APR's text for the status. */
+        md_json_set_str(j, MD_KEY_STATUS_DESCR, apr_strerror(r->status, buf, sizeof(buf)));
+    }
     md_json_set_str(j, MD_KEY_PROBLEM, r->problem);
     md_json_set_str(j, MD_KEY_DETAIL, r->detail);
     md_json_set_str(j, MD_KEY_ACTIVITY, r->activity);

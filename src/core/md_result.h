@@ -38,6 +38,12 @@ void md_result_set(md_result_t *r, apr_status_t status, const char *detail);
 void md_result_printf(md_result_t *r, apr_status_t status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* Replace only the detail (formatted; may use the old r->detail), keeping
+ * status, problem and subproblems: for saying more about a failure without
+ * losing the CA's problem type. */
+void md_result_detail_printf(md_result_t *r, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
 /* Set from an ACME problem document (RFC 8555 §6.7 / RFC 7807). Strings are
  * copied and made printable; subproblems gets its own reference. */
 void md_result_problem_set(md_result_t *r, apr_status_t status, const char *problem,

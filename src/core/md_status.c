@@ -37,7 +37,7 @@ static json_t *scts_json(const apr_array_header_t *scts, apr_pool_t *p)
         md_json_set_str(j, MD_KEY_LOGID, sct->log_id);
         md_json_set_str(j, MD_KEY_SIGNED, md_time_format_http(sct->timestamp, p));
         md_json_set_str(j, MD_KEY_SIGNATURE, sct->signature);
-        md_json_set_str(j, MD_KEY_SIGNATURE_ALG, sct->signature_alg);
+        md_json_set_str(j, MD_KEY_SIGNATURE_TYPE, sct->signature_alg);
         json_array_append_new(list, j);
     }
     return list;
@@ -49,6 +49,7 @@ json_t *md_status_cert_json(const md_cert_t *cert, apr_pool_t *p)
     apr_array_header_t *scts;
 
     md_json_set_str(j, MD_KEY_ISSUER_NAME, md_cert_issuer_name(cert, p));
+    md_json_set_str(j, MD_KEY_ISSUER_URI, md_cert_issuer_uri(cert, p));
     json_object_set_new(j, MD_KEY_VALID, valid_json(md_cert_valid_from(cert),
                                                     md_cert_valid_until(cert), p));
     md_json_set_str(j, MD_KEY_SERIAL, md_cert_serial_hex(cert, p));
@@ -102,9 +103,11 @@ apr_status_t md_status_store_certs(json_t **pjson, md_store_t *store, md_store_g
     for (i = 0; i < specs->nelts; ++i) {
         const md_pkey_spec_t *spec = MD_ARR_IDX(specs, i, const md_pkey_spec_t *);
         apr_array_header_t *chain;
+        const char *kname, *cname;
         apr_status_t rv;
 
-        rv = md_store_load_certs(store, group, md->name, md_reg_cert_fname(spec, p), &chain, p);
+        md_reg_find_fnames(&kname, &cname, store, group, md->name, spec, p);
+        rv = md_store_load_certs(store, group, md->name, cname, &chain, p);
         if (rv == APR_SUCCESS) {
             certs_add(&acc, md_pkey_spec_name(spec), MD_ARR_IDX(chain, 0, const md_cert_t *),
                       p);
@@ -253,14 +256,18 @@ json_t *md_status_md_json(const md_status_snap_t *snap, const json_t *renewal, a
     json_object_set_new(j, MD_KEY_CERT, snap->cert ? json_deep_copy(snap->cert)
                                                    : json_object());
     md_json_set_str(j, MD_KEY_RENEW_AT, md_time_format_http(renew_at, p));
-    json_object_set_new(j, MD_KEY_WATCHED, json_true());
+    json_object_set_new(j, MD_KEY_WATCHED, json_boolean(st->watched));
     if (!st->has_cert || renew_at <= now) {
         json_object_set_new(j, MD_KEY_RENEW, json_true());
     }
+    /* As the stock module: the renewal job while a renewal is due; also
+     * one the CA's renewal window (ARI) started early. A job that only
+     * records notifications about a live certificate is not shown. */
     if (snap->md->config_problem) {
         json_object_set_new(j, MD_KEY_RENEWAL, config_problem_renewal(snap->md, renewal));
     }
-    else if (renewal) {
+    else if (renewal && (json_object_get(j, MD_KEY_RENEW)
+                         || md_json_get_str(renewal, MD_KEY_LAST_RUN))) {
         json_object_set_new(j, MD_KEY_RENEWAL, json_deep_copy(renewal));
     }
     return j;

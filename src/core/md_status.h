@@ -33,10 +33,12 @@
 #include "md_reg.h"
 #include "md_store.h"
 
-/* Information about one certificate: {"issuer-name", "valid": {"from",
+/* Information about one certificate: {"issuer-name", "issuer-uri" (if the
+ * certificate names where its issuer's is), "valid": {"from",
  * "until"}, "serial", "sha256-fingerprint", "ari-cert-id" (if it has an
  * authority key id), "scts": [{"version", "logid", "signed", "signature",
- * "signature-algorithm"}] (if it carries SCTs)}. Times are HTTP dates. */
+ * "signature-type"}] (if it carries SCTs; the stock module's members)}.
+ * Times are HTTP dates. */
 json_t *md_status_cert_json(const md_cert_t *cert, apr_pool_t *p);
 
 /* The certificates of md in a store group (MD_SG_DOMAINS: live,
@@ -75,7 +77,8 @@ apr_status_t md_status_renewal(json_t **pjson, md_store_t *store, const md_t *md
                                apr_pool_t *p);
 
 /* The md-status object of one MD at time now; renewal as from
- * md_status_renewal, or NULL. */
+ * md_status_renewal, or NULL (shown while a renewal is due or has run:
+ * not a job that only recorded notifications). "watched" is the state's. */
 json_t *md_status_md_json(const md_status_snap_t *snap, const json_t *renewal, apr_time_t now,
                           apr_pool_t *p);
 

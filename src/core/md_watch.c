@@ -68,6 +68,7 @@ struct md_watch_t {
 typedef struct {
     md_watch_t *w;
     const char *mdname;
+    md_job_t *job;                  /* of the drive, or NULL */
 } hook_ctx_t;
 
 /* --- start-up (parent) ------------------------------------------------------ */
@@ -112,6 +113,9 @@ md_watch_t *md_watch_create(apr_pool_t *p, md_store_t *store, const apr_array_he
     if (cfg && cfg->notify_timeout > 0) {
         md_notify_set_timeout(w->notify, cfg->notify_timeout);
     }
+    if (cfg && cfg->program_root) {
+        md_notify_set_root(w->notify, apr_pstrdup(p, cfg->program_root));
+    }
     w->mds = apr_hash_make(p);
     w->cas = apr_hash_make(p);
     if (apr_pool_create(&ptemp, p) != APR_SUCCESS) {
@@ -140,16 +144,30 @@ static watch_md_t *watch_md(const md_watch_t *w, const char *name)
 
 /* --- notifications ------------------------------------------------------------ */
 
+int md_watch_notifies(const md_watch_t *w)
+{
+    return w && md_notify_configured(w->notify);
+}
+
 apr_status_t md_watch_event(md_watch_t *w, const char *mdname, const char *reason,
                             const char *key, md_result_t *result, apr_pool_t *p)
+{
+    return md_watch_event_ex(w, mdname, reason, key, NULL, result, p);
+}
+
+apr_status_t md_watch_event_ex(md_watch_t *w, const char *mdname, const char *reason,
+                               const char *key, int *pwhat, md_result_t *result, apr_pool_t *p)
 {
     watch_md_t *wm;
     apr_status_t rv;
 
+    if (pwhat) {
+        *pwhat = 0;
+    }
     if (!w) {
         return APR_SUCCESS;
     }
-    rv = md_notify_event(w->notify, mdname, reason, key, result, p);
+    rv = md_notify_event_ex(w->notify, mdname, reason, key, pwhat, result, p);
     if (rv != APR_SUCCESS && (wm = watch_md(w, mdname))) {
         /* The pass looks at the pending state on its thread. */
         apr_atomic_set32(&wm->notify_failed, 1);
@@ -164,16 +182,23 @@ static apr_status_t challenge_setup(void *baton, const char *type, const char *d
     const char *reason = apr_psprintf(p, "%s:%s:%s", MD_NOTIFY_CHALLENGE_SETUP, type, domain);
     md_result_t *r = md_result_make(p, ctx->mdname);
     apr_status_t rv;
+    int what = 0;
 
-    rv = md_watch_event(ctx->w, ctx->mdname, reason, NULL, r, p);
+    rv = md_watch_event_ex(ctx->w, ctx->mdname, reason, NULL, &what, r, p);
+    if (ctx->job) {
+        md_job_notified(ctx->job, reason, what, r);
+    }
     if (rv != APR_SUCCESS) {
-        md_result_printf(result, rv, "%s: the challenge was not handed to the CA: %s", domain,
-                         r->detail ? r->detail : "MDMessageCmd failed");
+        md_result_problem_set(result, rv, r->problem,
+                              apr_psprintf(p, "%s: the challenge was not handed to the CA: %s",
+                                           domain, r->detail ? r->detail : "MDMessageCmd failed"),
+                              NULL);
     }
     return rv;
 }
 
-void md_watch_attach(md_watch_t *w, md_acme_t *acme, const char *mdname, apr_pool_t *p)
+void md_watch_attach(md_watch_t *w, md_acme_t *acme, const char *mdname, md_job_t *job,
+                     apr_pool_t *p)
 {
     hook_ctx_t *ctx;
 
@@ -183,8 +208,30 @@ void md_watch_attach(md_watch_t *w, md_acme_t *acme, const char *mdname, apr_poo
     ctx = apr_pcalloc(p, sizeof(*ctx));
     ctx->w = w;
     ctx->mdname = apr_pstrdup(p, mdname);
+    ctx->job = job;
     acme->on_challenge_setup = challenge_setup;
     acme->on_challenge_setup_baton = ctx;
+}
+
+/* An event of the pass (installed, expiring) told to the admin's programs,
+ * recorded in the MD's job log as the stock module records it. Returns
+ * what telling did. */
+static apr_status_t tell(md_watch_t *w, watch_md_t *wm, const char *reason, const char *key,
+                         apr_pool_t *p)
+{
+    md_result_t *result = md_result_make(p, wm->name);
+    md_job_t *job;
+    apr_status_t rv;
+    int what = 0;
+
+    rv = md_watch_event_ex(w, wm->name, reason, key, &what, result, p);
+    if (what) {
+        job = md_job_create(p, wm->name);
+        md_job_load(job, w->store, p);
+        md_job_notified(job, reason, what, result);
+        md_job_save(job, w->store, p);
+    }
+    return rv;
 }
 
 static void notify_pass(md_watch_t *w, watch_md_t *wm, const md_reg_state_t *st,
@@ -206,16 +253,18 @@ static void notify_pass(md_watch_t *w, watch_md_t *wm, const md_reg_state_t *st,
          * program, so the child tells. Once per certificate, also across
          * restarts of this child. */
         wm->installed_told = 1;
-        if (md_watch_event(w, wm->name, MD_NOTIFY_INSTALLED,
-                           md_time_format_http(st->valid_from, p), NULL, p) != APR_SUCCESS) {
+        if (tell(w, wm, MD_NOTIFY_INSTALLED, md_time_format_http(st->valid_from, p), p)
+            != APR_SUCCESS) {
             md_notify_retry(w->notify, wm->name, &wm->notify_next, p);
         }
     }
-    if (st->has_cert && md->renew_mode != MD_RENEW_MANUAL && now >= wm->expiring_next) {
+    /* Also for MDs not renewed here (manual, static files): their admin
+     * needs to know all the more, as the stock module tells. */
+    if (st->has_cert && now >= wm->expiring_next) {
         warn_at = md_timeslice_start(&md->warn_window, st->valid_from, st->valid_until);
         if (now >= warn_at) {
             wm->expiring_next = now + EXPIRING_RECHECK;
-            md_watch_event(w, wm->name, MD_NOTIFY_EXPIRING, NULL, NULL, p);
+            tell(w, wm, MD_NOTIFY_EXPIRING, NULL, p);
         }
         else {
             wm->expiring_next = warn_at;

@@ -21,6 +21,7 @@
 #include <apr_time.h>
 #include "md.h"
 #include "md_acme.h"
+#include "md_job.h"
 #include "md_notify.h"
 #include "md_reg.h"
 #include "md_result.h"
@@ -33,6 +34,7 @@ typedef struct md_watch_cfg_t {
     const apr_array_header_t *notify_argv;  /* MDNotifyCmd, or NULL */
     const apr_array_header_t *message_argv; /* MDMessageCmd, or NULL */
     apr_interval_time_t notify_timeout;     /* 0: MD_NOTIFY_TIMEOUT_DEF */
+    const char *program_root;               /* relative program names are under it */
 } md_watch_cfg_t;
 
 /* For the MDs of states (md_reg_state_t*, as assessed at start-up): note
@@ -65,10 +67,20 @@ apr_time_t md_watch_next_run(const md_watch_t *w);
 apr_status_t md_watch_event(md_watch_t *w, const char *mdname, const char *reason,
                             const char *key, md_result_t *result, apr_pool_t *p);
 
+/* Is any program (MDNotifyCmd, MDMessageCmd) configured to be told? */
+int md_watch_notifies(const md_watch_t *w);
+
+/* The same; *pwhat (may be NULL) gets the MD_NOTIFY_* bits of what was done. */
+apr_status_t md_watch_event_ex(md_watch_t *w, const char *mdname, const char *reason,
+                               const char *key, int *pwhat, md_result_t *result,
+                               apr_pool_t *p);
+
 /* Have acme ask MDMessageCmd "challenge-setup:<type>:<domain>" for mdname
- * before each challenge is validated; a failure vetoes the attempt. The
- * hook data is allocated from p, which must outlive acme's use. */
-void md_watch_attach(md_watch_t *w, md_acme_t *acme, const char *mdname, apr_pool_t *p);
+ * before each challenge is validated; a failure vetoes the attempt. What
+ * was told goes into job's log (job may be NULL). The hook data is
+ * allocated from p, which must outlive acme's use. */
+void md_watch_attach(md_watch_t *w, md_acme_t *acme, const char *mdname, md_job_t *job,
+                     apr_pool_t *p);
 
 /* The newOrder options for md's spec at the CA of acme (set up):
  * "profile" when md->profile is offered by the CA (not offered: APR_EINVAL

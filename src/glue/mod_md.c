@@ -133,11 +133,11 @@ static void default_contact(md_t *md, const char *server_admin, apr_pool_t *p)
  * result goes into rt->server_mds: a vhost's config struct cannot hold it.
  * A vhost with names in two MDs is fine without SSL (it answers http-01
  * and redirects for both); with SSL it can serve one certificate only,
- * which md_add_cert_files refuses as the stock module does. */
-static apr_status_t assign_servers(mod_md_runtime_t *rt, server_rec *base, mod_md_global_t *g,
-                                   apr_pool_t *p)
+ * which md_add_cert_files refuses as the stock module does. The MDs some
+ * vhost uses go into used (name -> md_t*). */
+static apr_status_t assign_servers(mod_md_runtime_t *rt, apr_hash_t *used, server_rec *base,
+                                   mod_md_global_t *g, apr_pool_t *p)
 {
-    apr_hash_t *used = apr_hash_make(p);
     server_rec *s;
     const char *err;
     int i;
@@ -189,9 +189,12 @@ static apr_status_t assign_servers(mod_md_runtime_t *rt, server_rec *base, mod_m
         if (!apr_hash_get(used, md->name, APR_HASH_KEY_STRING)) {
             ap_log_error(APLOG_MARK, APLOG_WARNING, 0, base,
                          "MD11004: MDomain %s (%s:%u) is not used by any virtual host: no "
-                         "%s matches its names", md->name, md->defn_name,
+                         "%s matches its names; %s", md->name, md->defn_name,
                          md->defn_line_number, g->match_names == MD_MATCH_SERVERNAMES
-                         ? "ServerName (MDMatchNames servernames)" : "ServerName or ServerAlias");
+                         ? "ServerName (MDMatchNames servernames)" : "ServerName or ServerAlias",
+                         md->renew_mode == MD_RENEW_ALWAYS
+                         ? "renewed anyway (MDRenewMode always)"
+                         : "its certificate is not renewed (MDRenewMode always would)");
         }
         default_contact(md, base->server_admin, p);
     }
@@ -258,6 +261,7 @@ static int md_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp
     md_srv_conf_t *sc = mod_md_config_get(s);
     mod_md_global_t *g = sc->global;
     mod_md_runtime_t *rt;
+    apr_hash_t *used;
     apr_status_t rv;
     int i, locked;
 
@@ -273,7 +277,9 @@ static int md_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp
     rt = apr_pcalloc(pconf, sizeof(*rt));
     rt->server_mds = apr_hash_make(pconf);
     rt->server_other_mds = apr_hash_make(pconf);
-    if (assign_servers(rt, s, g, pconf) != APR_SUCCESS) {
+    rt->fallback_servers = apr_hash_make(pconf);
+    used = apr_hash_make(pconf);   /* ptemp is cleared per MD below */
+    if (assign_servers(rt, used, s, g, pconf) != APR_SUCCESS) {
         return !OK;
     }
     if (md_http_global_init() != APR_SUCCESS) {
@@ -298,16 +304,16 @@ static int md_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp
 
         /* Keep going: one bad MD must not stop the others. Activation
          * first, so that sync learns the account of a new certificate;
-         * sync keeps what it learns in md, so it gets md's pool. Without
-         * the store lock (MDStoreLocks) nothing is written. */
-        if (locked) {
+         * sync keeps what it learns in md, so it gets md's pool. Sync
+         * after the assessment: md.json records the state and why, as the
+         * stock module's does. Without the store lock (MDStoreLocks)
+         * nothing is written. */
+        if (locked
+            && !mod_md_activate_delayed(rt->store, md, g->activation_delay, apr_time_now(),
+                                        ptemp)) {
             /* MDActivationDelay holds a new certificate back, also from a
              * restart made by hand. */
-            if (!mod_md_activate_delayed(rt->store, md, g->activation_delay, apr_time_now(),
-                                         ptemp)) {
-                md_reg_activate_staged(rt->store, md, &activated, ptemp);
-            }
-            md_reg_sync(rt->store, md, pconf);
+            md_reg_activate_staged(rt->store, md, &activated, ptemp);
         }
         if (md_static_is(md)) {
             md_static_assess(st, rt->store, md, apr_time_now(), pconf);
@@ -316,8 +322,15 @@ static int md_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp
             md_reg_assess(st, rt->store, md, apr_time_now(), pconf);
         }
         st->activated = activated;
+        /* As the stock module: what no virtual host uses is not renewed,
+         * unless the admin says always. */
+        st->watched = md->renew_mode == MD_RENEW_ALWAYS
+                      || apr_hash_get(used, md->name, APR_HASH_KEY_STRING) != NULL;
         md->state = st->state;
         md->state_descr = st->state_descr;
+        if (locked) {
+            md_reg_sync(rt->store, md, pconf);
+        }
         apr_hash_set(rt->states, md->name, APR_HASH_KEY_STRING, st);
         APR_ARRAY_PUSH(rt->state_list, md_reg_state_t *) = st;
         ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s, "MD11007: %s: %s%s%s", md->name,
@@ -436,6 +449,7 @@ static int md_add_fallback_cert_files(server_rec *s, apr_pool_t *p,
 {
     md_reg_state_t *st = mod_md_server_state(s);
     const char *keyfile, *certfile;
+    server_rec **key;
 
     if (!st || st->has_cert || other_md(s)) {
         return DECLINED;
@@ -451,6 +465,11 @@ static int md_add_fallback_cert_files(server_rec *s, apr_pool_t *p,
     }
     APR_ARRAY_PUSH(cert_files, const char *) = certfile;
     APR_ARRAY_PUSH(key_files, const char *) = keyfile;
+    /* mod_ssl asks only for hosts without certificates of their own: a
+     * host with SSLCertificateFile keeps serving normally. */
+    key = apr_palloc(s->process->pconf, sizeof(*key));
+    *key = s;
+    apr_hash_set(runtime->fallback_servers, key, sizeof(*key), key);
     ap_log_error(APLOG_MARK, APLOG_INFO, 0, s,
                  "MD11011: %s: no certificate yet, serving a self-signed fallback and "
                  "answering 503 until there is one", st->md->name);
@@ -513,8 +532,10 @@ static int md_post_read_request(request_rec *r)
         return DECLINED;
     }
     st = mod_md_server_state(r->server);
-    if (st && !st->has_cert && ap_ssl_conn_is_ssl(r->connection)) {
-        /* Served with the fallback certificate: say so instead of a site. */
+    if (st && !st->has_cert && ap_ssl_conn_is_ssl(r->connection)
+        && apr_hash_get(runtime->fallback_servers, &r->server, sizeof(r->server))) {
+        /* Served with the fallback certificate: say so instead of a site.
+         * (A host with its own SSLCertificateFile serves normally.) */
         apr_table_setn(r->err_headers_out, "Retry-After", "60");
         return HTTP_SERVICE_UNAVAILABLE;
     }

@@ -28,6 +28,8 @@ typedef struct mod_md_runtime_t {
     int https_port;
     const char *https_host;
     int acme_tls_1_any;             /* some server offers the acme-tls/1 protocol */
+    apr_hash_t *fallback_servers;   /* server_rec* -> itself: mod_ssl took our fallback
+                                     * certificate for it (these answer 503) */
 } mod_md_runtime_t;
 
 /* The runtime of the current config cycle, NULL when no MD is configured. */

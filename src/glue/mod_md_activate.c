@@ -88,7 +88,9 @@ static staged_t *staged_look(activate_state_t *as, md_store_t *store, const char
         sd->delay_logged = 0;
         job = md_job_create(ptemp, name);
         if (mtime && md_job_load(job, store, ptemp) == APR_SUCCESS) {
-            sd->finished = job->finished;
+            /* A job that says finished with nothing staged is no reason
+             * to restart (the watchdog renews it again). */
+            sd->finished = job->finished && md_reg_staged_complete(store, name, ptemp);
             sd->valid_from = job->valid_from;
         }
     }

@@ -764,7 +764,9 @@ static const char *read_program(mod_md_parse_t *x, apr_array_header_t **pargv, i
         mod_md_config_value_warn(x, "%s is not an executable file: running it will fail", path);
     }
     args = apr_array_make(x->p, argc, sizeof(const char *));
-    APR_ARRAY_PUSH(args, const char *) = path;
+    /* argv[0] as written, as the stock module passes it; the runtime runs
+     * it from path (md_exec_program_path: under ServerRoot if relative). */
+    APR_ARRAY_PUSH(args, const char *) = argv[0];
     for (i = 1; i < argc; ++i) {
         APR_ARRAY_PUSH(args, const char *) = argv[i];
     }

@@ -35,6 +35,7 @@
 
 #include <httpd.h>
 #include <http_config.h>
+#include <http_main.h>
 #include <http_log.h>
 #include <mod_watchdog.h>
 #include <unixd.h>
@@ -211,6 +212,15 @@ static void item_load(drive_item_t *item, md_store_t *store, apr_pool_t *ptemp)
         item->finished = job->finished;
         item->errors = job->errors;
         item->next_run = job->next_run;
+        if (item->finished && !md_reg_staged_complete(store, job->mdname, ptemp)) {
+            /* Nothing there to activate: never wait for it. */
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, item->ctx->s,
+                         "MD12016: %s: the job says a certificate is staged, but staging "
+                         "holds none (or an unreadable md.json): renewing again",
+                         job->mdname);
+            item->finished = 0;
+            item->next_run = 0;
+        }
     }
     item->loaded = 1;
 }
@@ -225,8 +235,10 @@ static int is_due(const drive_ctx_t *ctx, drive_item_t *item, apr_time_t now,
 
     *pwhen = 0;
     /* An MD whose configuration cannot work (md->config_problem, shown in
-     * md-status) is not sent to the CA. */
-    if (item->busy || st->md->renew_mode == MD_RENEW_MANUAL || st->md->config_problem) {
+     * md-status) is not sent to the CA; as with the stock module, one no
+     * virtual host uses is not renewed (unless MDRenewMode always). */
+    if (item->busy || st->md->renew_mode == MD_RENEW_MANUAL || st->md->config_problem
+        || !st->watched) {
         return 0;
     }
     /* MDRenewWindow, or earlier when the CA's ARI window says so; at once
@@ -609,6 +621,7 @@ apr_status_t mod_md_drive_register(server_rec *s, apr_pool_t *pconf, md_store_t 
     ctx->p = pconf;
     ctx->env.store = store;
     ctx->env.ca_file = g->ca_file;
+    ctx->env.program_root = ap_server_root;
     ctx->env.user_agent = "mod_md-ng";
     ctx->env.authz_timeout = apr_time_from_sec(120);
     ctx->env.order_timeout = apr_time_from_sec(120);
@@ -625,7 +638,7 @@ apr_status_t mod_md_drive_register(server_rec *s, apr_pool_t *pconf, md_store_t 
     {
         const md_srv_conf_t *sc = mod_md_config_get(s);
         md_watch_cfg_t wcfg = { g->ca_file, mod_md_config_notify_argv(sc),
-                                mod_md_config_message_argv(sc), 0 };
+                                mod_md_config_message_argv(sc), 0, ap_server_root };
 
         /* Here in the parent: it reads the live certificates (ARI ids). */
         ctx->env.watch = md_watch_create(pconf, store, states, &wcfg);

@@ -190,7 +190,8 @@ UPDATES = [
     (["agreement", "accepted"], lambda o: o["ca"]["agreement"] == "accepted"),
     (["challenges", "dns-01", "http-01"], lambda o: o["ca"]["challenges"] == ["dns-01", "http-01"]),
     (["pkey", "RSA", "3072", "P-384"],
-     lambda o: o["pkey"] == [{"type": "RSA", "bits": 3072}, {"type": "EC", "curve": "secp384r1"}]),
+     # the stock module's member name, the curve as written
+     lambda o: o["privkey"] == [{"type": "RSA", "bits": 3072}, {"type": "EC", "curve": "P-384"}]),
     (["renew-window", "30d"], lambda o: o["renew-window"] == "30d"),
     (["warn-window", "5%"], lambda o: o["warn-window"] == "5%"),
     (["renew-mode", "manual"], lambda o: o["renew-mode"] == 0),

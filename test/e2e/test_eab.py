@@ -72,6 +72,10 @@ def eab(e2e, tmp_path_factory):
         a.wait_for_log(r"%s.*MDExternalAccountBinding" % NONE.replace(".", r"\."))
         phase1_accounts = _accounts(a)
         phase1_log = a.log_text()
+        phase1_jobs = {}
+        for md in (WRONG, NONE):
+            with open(os.path.join(a.staging_dir(md), "job.json")) as f:
+                phase1_jobs[md] = json.load(f)
 
         conf.add_md([FILE], ["MDExternalAccountBinding %s" % key_file])
         conf.add_md([OTHER], ["MDExternalAccountBinding kid-2 %s HS384"
@@ -85,7 +89,7 @@ def eab(e2e, tmp_path_factory):
         a.wait_staged(OTHER, since=mark)
         yield types.SimpleNamespace(apache=a, ca=ca, keys=keys, wrong=wrong,
                                     phase1_accounts=phase1_accounts,
-                                    phase1_log=phase1_log)
+                                    phase1_log=phase1_log, phase1_jobs=phase1_jobs)
     finally:
         a.stop()
 
@@ -105,6 +109,17 @@ def test_eab_wrong_key_is_a_clear_error(eab):
     assert not os.path.exists(a.staged_pubcert(WRONG))
     lines = a.log_lines(r"%s.*kid-2" % WRONG.replace(".", r"\."))
     assert any("external account binding" in l for l in lines), lines
+
+
+def test_eab_refusals_keep_the_cas_problem_type(eab):
+    """renewal.last.problem is the CA's problem type, also where the detail
+    says more (which key id, which directive)."""
+    for md in (WRONG, NONE):
+        last = eab.phase1_jobs[md]["last"]
+        assert last["problem"].startswith("urn:ietf:params:acme:error:"), (md, last)
+        assert last["status-description"]
+    assert eab.phase1_jobs[NONE]["last"]["problem"].endswith(":externalAccountRequired")
+    assert "kid-2" in eab.phase1_jobs[WRONG]["last"]["detail"]
 
 
 def test_eab_missing_binding_names_the_directive(eab):

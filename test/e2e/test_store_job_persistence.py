@@ -35,7 +35,7 @@ def test_job_state_survives_restart_and_attempts_continue(apache_factory, pebble
     assert re.search(re.escape(ca.directory_url.split("/dir")[0]), json.dumps(job["last"])), \
         job["last"]
     types = [e["type"] for e in job["log"]["entries"]]
-    assert types.count("errored") == 2
+    assert types.count("renewal-error") == 2
     assert len(job["log"]["entries"]) <= 50
 
     mark = a.log_mark()

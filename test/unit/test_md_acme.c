@@ -547,6 +547,7 @@ typedef struct {
     int with_ari_profiles;      /* renewalInfo and meta.profiles */
     int no_new_order;           /* directory without newOrder */
     int acct_reject;            /* account URL says unauthorized */
+    int eab_reject;             /* newAccount refuses the binding: unauthorized */
     int acct_malformed;         /* account URL says malformed */
     int acct_ctr;
     int fail_challenge;
@@ -713,7 +714,10 @@ static apr_status_t mock_fn(md_http_response_t **presp, void *baton, const char 
         *presp = problem(ca, p, 400, ERR("badNonce"), "JWS has an invalid anti-replay nonce");
         return APR_SUCCESS;
     }
-    if (!strcmp(path, "/new-acct")) {
+    if (!strcmp(path, "/new-acct") && ca->eab_reject) {
+        *presp = problem(ca, p, 403, ERR("unauthorized"), "the binding MAC does not verify");
+    }
+    else if (!strcmp(path, "/new-acct")) {
         ++ca->acct_ctr;
         *presp = mock_resp(ca, p, 201, j, "{\"status\": \"valid\", \"orders\": \"" CA
                            "/orders/1\"}", apr_psprintf(p, CA "/acct/%d", ca->acct_ctr));
@@ -1094,6 +1098,17 @@ static void test_eab(void **state)
     assert_int_equal(md_acme_acct_register(acme, NULL, NULL, result, p), APR_SUCCESS);
     check_eab_binding(&ca, acme, "HS256", "SHA256", key, sizeof(key), p);
     assert_int_equal(ca.errors, 0);
+
+    /* a binding the CA refuses: the CA's problem type stays with the
+     * explanation that names the key id */
+    ca.eab_reject = 1;
+    acme->acct = NULL;
+    assert_int_equal(md_acme_set_eab(acme, "kid-9", key64, NULL, result), APR_SUCCESS);
+    assert_int_not_equal(md_acme_acct_register(acme, NULL, NULL, result, p), APR_SUCCESS);
+    assert_string_equal(result->problem, ERR("unauthorized"));
+    assert_true(contains(result->detail, "kid-9"));
+    assert_true(contains(result->detail, "does not verify"));
+    ca.eab_reject = 0;
 }
 
 /* renewalInfo and meta.profiles from the directory; profile and replaces
@@ -1215,6 +1230,62 @@ static void test_respond_checks(void **state)
     assert_null(ca.last_url);
 }
 
+#define AUTHZ_DNS_HTTP_JSON \
+    "{\"identifier\": {\"type\": \"dns\", \"value\": \"x.test\"}," \
+    " \"status\": \"pending\", \"challenges\": [" \
+    "  {\"type\": \"dns-01\", \"url\": \"" CA "/chall/d\", \"status\": \"pending\"," \
+    "   \"token\": \"DGyRejmCefe7v4NfDGDKfA\"}," \
+    "  {\"type\": \"http-01\", \"url\": \"" CA "/chall/1\", \"status\": \"pending\"," \
+    "   \"token\": \"tok-1\"}]}"
+
+/* A type that cannot be set up gives way to the next offered one; the
+ * problem types say why nothing worked, as the stock module's do. */
+static void test_respond_falls_through(void **state)
+{
+    apr_pool_t *p = *state;
+    mock_ca_t ca;
+    md_store_t *store = store_make(p);
+    md_acme_t *acme = mock_acme(&ca, p, store);
+    md_result_t *result = md_result_make(p, "x.test");
+    md_acme_chal_env_t *env = apr_pcalloc(p, sizeof(*env));
+    md_acme_authz_t *authz = NULL;
+
+    env->store = store;
+    env->dns01_cmd = strs(p, "/bin/false", NULL);
+    assert_int_equal(md_acme_acct_register(acme, NULL, NULL, result, p), APR_SUCCESS);
+    assert_int_equal(md_acme_authz_parse(&authz, acme, parse(AUTHZ_DNS_HTTP_JSON, p),
+                                         CA "/authz/1", result, p), APR_SUCCESS);
+
+    /* dns-01 first: its program fails, so http-01 answers */
+    ca.last_url = NULL;
+    assert_int_equal(md_acme_authz_respond(authz, acme, env, strs(p, "dns-01", "http-01"),
+                                           result, p), APR_SUCCESS);
+    assert_string_equal(ca.last_url, CA "/chall/1");
+    assert_true(md_store_exists(store, MD_SG_CHALLENGES, "x.test", MD_FN_HTTP01, p));
+    /* the failed type was cleaned up */
+    assert_false(md_store_exists(store, MD_SG_CHALLENGES, "x.test", MD_FN_DNS01, p));
+
+    /* only types that fail: challenge-setup-failure, naming what failed */
+    ca.last_url = NULL;
+    assert_int_not_equal(md_acme_authz_respond(authz, acme, env, strs(p, "dns-01", NULL),
+                                               result, p), APR_SUCCESS);
+    assert_string_equal(result->problem, MD_PROBLEM_CHALLENGE_SETUP);
+    assert_true(contains(result->detail, "dns-01"));
+    assert_null(ca.last_url);
+
+    /* a missing program is a failure like any other, not a crash */
+    env->dns01_cmd = strs(p, "/nonexistent/dns-hook", NULL);
+    assert_int_not_equal(md_acme_authz_respond(authz, acme, env, strs(p, "dns-01", NULL),
+                                               result, p), APR_SUCCESS);
+    assert_string_equal(result->problem, MD_PROBLEM_CHALLENGE_SETUP);
+
+    /* nothing offered that we may use: challenge-mismatch */
+    assert_int_equal(md_acme_authz_respond(authz, acme, env, strs(p, "tls-alpn-01", NULL),
+                                           result, p), APR_EINVAL);
+    assert_string_equal(result->problem, MD_PROBLEM_CHALLENGE_MISMATCH);
+    assert_null(ca.last_url);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1240,6 +1311,7 @@ int main(void)
         UNIT_TEST(test_order_invalid),
         UNIT_TEST(test_order_timeout),
         UNIT_TEST(test_respond_checks),
+        UNIT_TEST(test_respond_falls_through),
     };
     return UNIT_RUN(tests);
 }

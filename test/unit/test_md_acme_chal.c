@@ -203,13 +203,43 @@ static void test_tlsalpn01_files(void **state)
     md_cert_t *cert;
     int critical = 0;
 
-    /* no check port: setup only writes the files */
+    md_pkey_spec_t rsa = { MD_PKEY_TYPE_RSA, 2048, NULL };
+    md_pkey_spec_t p384 = { MD_PKEY_TYPE_EC, 0, "P-384" };
+    md_pkey_spec_t p256 = { MD_PKEY_TYPE_EC, 0, "secp256r1" };
+    apr_array_header_t *specs = apr_array_make(p, 3, sizeof(md_pkey_spec_t *));
+    const char *kname, *cname;
+
+    /* no check port: setup only writes the files; without the MD's key
+     * types one EC P-256 certificate, named as the stock module does */
     assert_int_equal(md_acme_chal_tlsalpn01_setup(env, NULL, "x.test", "tok", VECTOR_KEY_AUTHZ,
                                                   result, p), APR_SUCCESS);
+    assert_true(md_store_exists(env->store, MD_SG_CHALLENGES, "x.test",
+                                "acme-tls-alpn-01-pubcert.p-256.pem", p));
+    assert_int_equal(md_acme_chal_tlsalpn01_teardown(env, NULL, "x.test", result, p),
+                     APR_SUCCESS);
+    assert_false(md_store_exists(env->store, MD_SG_CHALLENGES, "x.test",
+                                 "acme-tls-alpn-01-pubcert.p-256.pem", p));
+
+    /* one per key type of the MD (the first spec of a type) */
+    APR_ARRAY_PUSH(specs, md_pkey_spec_t *) = &p384;
+    APR_ARRAY_PUSH(specs, md_pkey_spec_t *) = &rsa;
+    APR_ARRAY_PUSH(specs, md_pkey_spec_t *) = &p256;
+    env->pkey_specs = specs;
+    assert_int_equal(md_acme_chal_tlsalpn01_setup(env, NULL, "x.test", "tok", VECTOR_KEY_AUTHZ,
+                                                  result, p), APR_SUCCESS);
+    md_acme_tlsalpn01_fnames(&kname, &cname, &p384, p);
+    assert_string_equal(cname, "acme-tls-alpn-01-pubcert.p-384.pem");
+    assert_string_equal(kname, "acme-tls-alpn-01-privkey.p-384.pem");
+    assert_int_equal(md_store_load_pkey(env->store, MD_SG_CHALLENGES, "x.test", kname, &pkey,
+                                        p), APR_SUCCESS);
+    assert_int_equal(md_pkey_type(pkey), MD_PKEY_TYPE_EC);
+    assert_false(md_store_exists(env->store, MD_SG_CHALLENGES, "x.test",
+                                 "acme-tls-alpn-01-pubcert.secp256r1.pem", p));
     assert_int_equal(md_store_load_certs(env->store, MD_SG_CHALLENGES, "x.test",
                                          MD_FN_TLSALPN01_CERT, &certs, p), APR_SUCCESS);
     assert_int_equal(md_store_load_pkey(env->store, MD_SG_CHALLENGES, "x.test",
                                         MD_FN_TLSALPN01_PKEY, &pkey, p), APR_SUCCESS);
+    assert_int_equal(md_pkey_type(pkey), MD_PKEY_TYPE_RSA);
     cert = APR_ARRAY_IDX(certs, 0, md_cert_t *);
     assert_true(md_cert_matches_key(cert, pkey));
     assert_int_equal(md_cert_get_acme_identifier(&got, &critical, cert, p), APR_SUCCESS);
@@ -221,6 +251,20 @@ static void test_tlsalpn01_files(void **state)
     assert_false(md_store_exists(env->store, MD_SG_CHALLENGES, "x.test", MD_FN_TLSALPN01_CERT,
                                  p));
     assert_false(md_store_exists(env->store, MD_SG_CHALLENGES, "x.test", MD_FN_TLSALPN01_PKEY,
+                                 p));
+    assert_false(md_store_exists(env->store, MD_SG_CHALLENGES, "x.test", cname, p));
+    assert_false(md_store_exists(env->store, MD_SG_CHALLENGES, "x.test", kname, p));
+
+    /* a name whose hosts do not offer acme-tls/1: not applicable */
+    {
+        apr_array_header_t *others = apr_array_make(p, 1, sizeof(const char *));
+
+        APR_ARRAY_PUSH(others, const char *) = "other.test";
+        env->acme_tls_1_domains = others;
+    }
+    assert_int_equal(md_acme_chal_tlsalpn01_setup(env, NULL, "x.test", "tok", VECTOR_KEY_AUTHZ,
+                                                  result, p), APR_ENOTIMPL);
+    assert_false(md_store_exists(env->store, MD_SG_CHALLENGES, "x.test", MD_FN_TLSALPN01_CERT,
                                  p));
 }
 

@@ -80,14 +80,24 @@ static void test_configured_order(void **state)
     md_t *md = md_make(p, (const char *const[]){ "a.test", NULL });
 
     md->ca_challenges = strs(p, (const char *const[]){ "tls-alpn-01", "http-01", NULL });
+    md->acme_tls_1_domains = strs(p, (const char *const[]){ "a.test", NULL });
     /* the admin's order, even where the automatic choice would differ */
-    assert_string_equal(select_str(md, 0, 0, p), "tls-alpn-01 http-01");
+    assert_string_equal(select_str(md, 0, 1, p), "tls-alpn-01 http-01");
+    /* what cannot work here is skipped, as the stock module does: tls-alpn-01
+     * without acme-tls/1 in any host's Protocols, or without 443 */
+    assert_string_equal(select_str(md, 0, 0, p), "http-01");
+    md->acme_tls_1_domains = NULL;
+    assert_string_equal(select_str(md, 0, 1, p), "http-01");
+    md->ca_challenges = strs(p, (const char *const[]){ "tls-alpn-01", NULL });
+    assert_non_null(strstr(select_str(md, 1, 1, p), "ERR: MDomain a.test: none of the types "
+                                                    "in MDCAChallenges (tls-alpn-01)"));
     /* dns-01 without a program is dropped; alone it is an error */
     md->ca_challenges = strs(p, (const char *const[]){ "dns-01", "http-01", NULL });
     assert_string_equal(select_str(md, 1, 1, p), "http-01");
     md->ca_challenges = strs(p, (const char *const[]){ "dns-01", NULL });
-    assert_non_null(strstr(select_str(md, 1, 1, p), "ERR: MDomain a.test: MDCAChallenges "
-                                                    "allows only dns-01"));
+    assert_non_null(strstr(select_str(md, 1, 1, p), "ERR: MDomain a.test: none of the types "
+                                                    "in MDCAChallenges (dns-01)"));
+    assert_non_null(strstr(select_str(md, 1, 1, p), "MDChallengeDns01"));
     md->dns01_cmd = strs(p, (const char *const[]){ "/bin/dns", NULL });
     assert_string_equal(select_str(md, 1, 1, p), "dns-01");
 }

@@ -138,17 +138,52 @@ static void test_spec_parse(void **state)
     assert_int_equal(spec->bits, 4096);
     assert_int_equal(md_pkey_spec_parse(&spec, "RSA16384", NULL, &used, &err, p), APR_SUCCESS);
 
+    /* The curve is kept as written: the stock module names files and
+     * status members after it. All spellings are the same curve. */
     static const char *const p256[] = { "secp256r1", "P-256", "prime256v1", "SECP256R1", "p-256" };
+    md_pkey_spec_t *first = NULL;
     for (size_t i = 0; i < sizeof(p256) / sizeof(p256[0]); ++i) {
         assert_int_equal(md_pkey_spec_parse(&spec, p256[i], "4096", &used, &err, p), APR_SUCCESS);
         assert_int_equal(spec->type, MD_PKEY_TYPE_EC);
         assert_int_equal(used, 0);
-        assert_string_equal(md_pkey_spec_name(spec), "secp256r1");
+        assert_string_equal(md_pkey_spec_name(spec), p256[i]);
+        first = first ? first : spec;
+        assert_true(md_pkey_spec_eq(first, spec));
     }
     assert_int_equal(md_pkey_spec_parse(&spec, "P-384", NULL, &used, &err, p), APR_SUCCESS);
-    assert_string_equal(md_pkey_spec_name(spec), "secp384r1");
+    assert_string_equal(md_pkey_spec_name(spec), "P-384");
+    assert_false(md_pkey_spec_eq(first, spec));
     assert_int_equal(md_pkey_spec_parse(&spec, "Secp384R1", NULL, &used, &err, p), APR_SUCCESS);
-    assert_string_equal(md_pkey_spec_name(spec), "secp384r1");
+    assert_string_equal(md_pkey_spec_name(spec), "Secp384R1");
+}
+
+static void test_spec_fname_parts(void **state)
+{
+    apr_pool_t *p = *state;
+    md_pkey_spec_t *spec;
+    apr_array_header_t *parts;
+    const char *err;
+    int used;
+
+    assert_int_equal(md_pkey_spec_parse(&spec, "RSA", NULL, &used, &err, p), APR_SUCCESS);
+    assert_null(md_pkey_spec_fname_part(spec, p));
+    assert_int_equal(md_pkey_spec_fname_parts(spec, p)->nelts, 0);
+
+    /* lower case of the written name first, then the other names */
+    assert_int_equal(md_pkey_spec_parse(&spec, "P-256", NULL, &used, &err, p), APR_SUCCESS);
+    assert_string_equal(md_pkey_spec_fname_part(spec, p), "p-256");
+    parts = md_pkey_spec_fname_parts(spec, p);
+    assert_int_equal(parts->nelts, 3);
+    assert_string_equal(APR_ARRAY_IDX(parts, 0, const char *), "p-256");
+    assert_string_equal(APR_ARRAY_IDX(parts, 1, const char *), "secp256r1");
+    assert_string_equal(APR_ARRAY_IDX(parts, 2, const char *), "prime256v1");
+
+    assert_int_equal(md_pkey_spec_parse(&spec, "secp384r1", NULL, &used, &err, p),
+                     APR_SUCCESS);
+    assert_string_equal(md_pkey_spec_fname_part(spec, p), "secp384r1");
+    parts = md_pkey_spec_fname_parts(spec, p);
+    assert_int_equal(parts->nelts, 2);
+    assert_string_equal(APR_ARRAY_IDX(parts, 1, const char *), "p-384");
 }
 
 static void test_spec_parse_errors(void **state)
@@ -200,7 +235,7 @@ static void test_spec_json(void **state)
     assert_int_equal(md_pkey_spec_parse(&spec, "P-256", NULL, &used, &err, p), APR_SUCCESS);
     j = md_json_pool_own(p, md_pkey_spec_to_json(spec));
     assert_string_equal(json_string_value(json_object_get(j, "type")), "EC");
-    assert_string_equal(json_string_value(json_object_get(j, "curve")), "secp256r1");
+    assert_string_equal(json_string_value(json_object_get(j, "curve")), "P-256");
     assert_null(json_object_get(j, "bits"));
     assert_int_equal(md_pkey_spec_from_json(&back, j, p), APR_SUCCESS);
     assert_int_equal(back->type, MD_PKEY_TYPE_EC);
@@ -213,10 +248,11 @@ static void test_spec_json(void **state)
     assert_int_equal(back->bits, 2048);
     j = md_json_pool_own(p, json_pack("{s:s, s:s}", "type", "EC", "curve", "P-384"));
     assert_int_equal(md_pkey_spec_from_json(&back, j, p), APR_SUCCESS);
-    assert_string_equal(md_pkey_spec_name(back), "secp384r1");
+    assert_string_equal(md_pkey_spec_name(back), "P-384");
     j = md_json_pool_own(p, json_pack("{s:s, s:s}", "type", "EC", "curve", "prime256v1"));
     assert_int_equal(md_pkey_spec_from_json(&back, j, p), APR_SUCCESS);
-    assert_string_equal(md_pkey_spec_name(back), "secp256r1");
+    assert_string_equal(md_pkey_spec_name(back), "prime256v1");
+    assert_true(md_pkey_spec_eq(spec, back));
 
     /* Broken ones. */
     j = md_json_pool_own(p, json_pack("{s:s}", "type", "DSA"));
@@ -897,6 +933,43 @@ static void test_cert_fingerprint_openssl(void **state)
     X509_free(x);
 }
 
+/* Made once with openssl req -x509 ... -addext "authorityInfoAccess=
+ * caIssuers;URI:http://ca.test/issuer.der,OCSP;URI:http://ocsp.test/". */
+static const char AIA_CERT[] =
+    "-----BEGIN CERTIFICATE-----\n"
+    "MIIB5zCCAY6gAwIBAgIUB1HTwsmaWUGMh85qsviSnf5JO/kwCgYIKoZIzj0EAwIw\n"
+    "EzERMA8GA1UEAwwIYWlhLnRlc3QwHhcNMjYxMjA1MDMyOTI1WhcNMzYxMjAyMDMy\n"
+    "OTI1WjATMREwDwYDVQQDDAhhaWEudGVzdDBZMBMGByqGSM49AgEGCCqGSM49AwEH\n"
+    "A0IABBDvZy4L3Q+z6JZ/nTaLOk7k+sBK85DndKWR7XW+wr0PztXs4kirZ3VuMOgx\n"
+    "2uPmUpdgKqnV/dGh0EOXizbOMuWjgb8wgbwwHQYDVR0OBBYEFOQdeJRZAeppB46B\n"
+    "tx/lzwOnbgkTMB8GA1UdIwQYMBaAFOQdeJRZAeppB46Btx/lzwOnbgkTMA8GA1Ud\n"
+    "EwEB/wQFMAMBAf8wVAYIKwYBBQUHAQEESDBGMCUGCCsGAQUFBzAChhlodHRwOi8v\n"
+    "Y2EudGVzdC9pc3N1ZXIuZGVyMB0GCCsGAQUFBzABhhFodHRwOi8vb2NzcC50ZXN0\n"
+    "LzATBgNVHREEDDAKgghhaWEudGVzdDAKBggqhkjOPQQDAgNHADBEAiALCeXscB/T\n"
+    "Qtw5Pz4/H7XgLzI6gqslWksFlqs7/KW1dgIgHntniADbPROfo0ThfinQ93kTk0k1\n"
+    "+RpnOygOcWKht7I=\n"
+    "-----END CERTIFICATE-----\n";
+
+static void test_cert_issuer_uri(void **state)
+{
+    apr_pool_t *p = *state;
+    apr_array_header_t *certs = NULL;
+    md_pkey_t *pkey = NULL;
+    md_cert_t *cert = NULL;
+    md_pkey_spec_t spec = { MD_PKEY_TYPE_EC, 0, "P-256" };
+    apr_array_header_t *names = apr_array_make(p, 1, sizeof(const char *));
+
+    assert_int_equal(md_certs_from_pem(&certs, AIA_CERT, strlen(AIA_CERT), p), APR_SUCCESS);
+    assert_string_equal(md_cert_issuer_uri(APR_ARRAY_IDX(certs, 0, const md_cert_t *), p),
+                        "http://ca.test/issuer.der");
+    /* none without the extension */
+    APR_ARRAY_PUSH(names, const char *) = "a.test";
+    assert_int_equal(md_pkey_gen(&pkey, p, &spec), APR_SUCCESS);
+    assert_int_equal(md_cert_self_sign(&cert, "a.test", names, pkey, apr_time_from_sec(3600), p),
+                     APR_SUCCESS);
+    assert_null(md_cert_issuer_uri(cert, p));
+}
+
 static void test_certs_from_pem_errors(void **state)
 {
     apr_pool_t *p = *state;
@@ -1173,6 +1246,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         UNIT_TEST(test_spec_parse),
+        UNIT_TEST(test_spec_fname_parts),
+        UNIT_TEST(test_cert_issuer_uri),
         UNIT_TEST(test_spec_parse_errors),
         UNIT_TEST(test_spec_json),
         UNIT_TEST(test_spec_eq),

@@ -339,6 +339,42 @@ static void test_share_directories(void **state)
     assert_null(md_drive_share_dir_get(share, CA1, p));
 }
 
+/* An MD the configuration found unusable (a name the CA will refuse) is
+ * not ordered; the attempt fails at once, saying why in the job. */
+static void test_config_problem_recorded(void **state)
+{
+    apr_pool_t *p = *state;
+    md_drive_env_t env;
+    md_store_t *store = store_make(p);
+    md_t *md = md_with_cas(p, NULL, 1);
+    md_result_t *result = md_result_make(p, md->name);
+    md_job_t *job = md_job_create(p, md->name);
+    json_t *j = NULL;
+    apr_time_t now = apr_time_now();
+
+    memset(&env, 0, sizeof(env));
+    env.store = store;
+    APR_ARRAY_PUSH(md->domains, const char *) = "invalid!.a.test";
+    md->config_problem = "MDomain invalid!.a.test (httpd.conf:3): not a valid DNS name";
+    md->config_problem_type = "urn:ietf:params:acme:error:rejectedIdentifier";
+
+    assert_int_equal(md_drive_renew(&env, md, NULL, job, result, p), APR_EINVAL);
+    assert_string_equal(result->problem, md->config_problem_type);
+    assert_string_equal(result->detail, md->config_problem);
+    assert_int_equal(job->errors, 1);
+    assert_false(job->finished);
+    /* the CA would refuse it the same way tomorrow: the cap */
+    assert_true(job->next_run >= now + MD_JOB_RETRY_MAX - apr_time_from_sec(5));
+    /* what md-status shows */
+    assert_int_equal(md_store_load_json(store, MD_SG_STAGING, md->name, MD_FN_JOB, &j, p),
+                     APR_SUCCESS);
+    assert_string_equal(md_json_get_str(md_json_get_obj(j, "last"), "problem"),
+                        md->config_problem_type);
+    assert_non_null(md_json_get_str(md_json_get_obj(j, "last"), "status-description"));
+    assert_string_equal(md_json_get_str(json_array_get(md_json_get_array(
+        md_json_get_obj(j, "log"), "entries"), 0), "type"), "renewal-error");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -348,6 +384,7 @@ int main(void)
         UNIT_TEST(test_accts_key_rollover_reloads),
         UNIT_TEST(test_accts_lock_serializes),
         UNIT_TEST(test_share_directories),
+        UNIT_TEST(test_config_problem_recorded),
     };
     return UNIT_RUN(tests);
 }

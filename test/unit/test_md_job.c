@@ -9,6 +9,7 @@
 #include <apr_strings.h>
 
 #include "md_job.h"
+#include "md_notify.h"
 #include "md_json.h"
 #include "md_keys.h"
 #include "md_time.h"
@@ -246,13 +247,21 @@ static void test_input_errors_wait_the_cap(void **state)
 {
     apr_pool_t *p = *state;
     apr_time_t now = SEC(1000000);
+    /* As the stock module classifies them (plus badPublicKey). */
     static const char *const input[] = {
-        PROB("badCSR"), PROB("malformed"), PROB("rejectedIdentifier"), PROB("unauthorized"),
-        PROB("unsupportedIdentifier"), PROB("badPublicKey"), "urn:acme:error:malformed", NULL
+        PROB("badCSR"), PROB("malformed"), PROB("rejectedIdentifier"),
+        PROB("unsupportedIdentifier"), PROB("badPublicKey"), PROB("badSignatureAlgorithm"),
+        PROB("externalAccountRequired"), PROB("invalidContact"), PROB("unsupportedContact"),
+        PROB("badRevocationReason"), "urn:acme:error:malformed", NULL
     };
+    /* Validation failures retry with the normal backoff: the site may be
+     * fixed any minute ("unauthorized" is Let's Encrypt's answer to most
+     * failed http-01 validations). */
     static const char *const other[] = {
-        PROB("connection"), PROB("dns"), PROB("incorrectResponse"), PROB("serverInternal"),
-        PROB("rateLimited"), PROB("badNonce"), "about:blank", PROB("malformedX"), NULL
+        PROB("unauthorized"), PROB("connection"), PROB("dns"), PROB("incorrectResponse"),
+        PROB("tls"), PROB("caa"), PROB("serverInternal"), PROB("rateLimited"),
+        PROB("badNonce"), PROB("userActionRequired"), "about:blank", PROB("malformedX"),
+        "challenge-mismatch", "challenge-setup-failure", NULL
     };
     int i;
 
@@ -311,6 +320,64 @@ static void test_end_run_uses_retry_base(void **state)
     assert_true(job->next_run == 0);
 }
 
+static const char *entry_at(md_job_t *job, size_t i, const char *key)
+{
+    return md_json_get_str(json_array_get(job->log, i), key);
+}
+
+/* job.json members and log entries as the stock module writes them. */
+static void test_stock_members_and_log_types(void **state)
+{
+    apr_pool_t *p = *state;
+    md_job_t *job = md_job_create(p, "a.test");
+    md_result_t *r = failed(p, PROB("rejectedIdentifier"));
+    md_result_t *ok = md_result_make(p, "a.test");
+    json_t *j;
+
+    md_job_end_run(job, r);
+    assert_string_equal(entry_at(job, 0, "type"), "renewal-error");
+    assert_string_equal(entry_at(job, 0, "status"), PROB("rejectedIdentifier"));
+    j = md_json_pool_own(p, md_job_to_json(job));
+    assert_true(json_is_false(json_object_get(j, "notified")));
+    assert_true(json_is_false(json_object_get(j, "notified-renewed")));
+    /* the status text is stored, not only shown */
+    assert_non_null(md_json_get_str(md_json_get_obj(j, "last"), "status-description"));
+
+    job->valid_from = apr_time_from_sec(1800000000);
+    md_job_end_run(job, ok);
+    assert_string_equal(entry_at(job, 0, "type"), "finished");
+    j = md_json_pool_own(p, md_job_to_json(job));
+    assert_null(md_json_get_str(md_json_get_obj(j, "last"), "status-description"));
+    assert_string_equal(md_json_get_str(md_json_get_obj(j, "last"), "valid-from"),
+                        md_json_get_str(j, "valid-from"));
+
+    /* what the programs were told */
+    md_job_notified(job, "renewing", MD_NOTIFY_RAN, NULL);
+    assert_string_equal(entry_at(job, 0, "type"), "message-renewing");
+    md_job_notified(job, "renewing", 0, NULL);      /* nothing configured: no entry */
+    assert_string_equal(entry_at(job, 0, "type"), "message-renewing");
+    md_job_notified(job, "renewed", MD_NOTIFY_RAN | MD_NOTIFY_FAILED_NOTIFY, r);
+    assert_string_equal(entry_at(job, 0, "type"), "notify-error");
+    assert_string_equal(entry_at(job, 1, "type"), "message-renewed");
+    assert_true(job->notified);
+    assert_false(job->notified_renewed);
+    md_job_notified(job, "renewed", MD_NOTIFY_RAN | MD_NOTIFY_FAILED_MSG, r);
+    assert_string_equal(entry_at(job, 0, "type"), "message-error");
+    assert_string_equal(entry_at(job, 0, "status"), "renewed");
+    assert_false(job->notified);
+    assert_true(job->notified_renewed);
+    md_job_notified(job, "renewed", 0, NULL);
+    assert_true(job->notified && job->notified_renewed);
+
+    /* and they survive a round trip */
+    {
+        md_job_t *back = md_job_create(p, "a.test");
+
+        md_job_from_json(back, md_json_pool_own(p, md_job_to_json(job)));
+        assert_true(back->notified && back->notified_renewed && back->finished);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -325,6 +392,7 @@ int main(void)
         UNIT_TEST(test_from_json_rejects_silly_values),
         UNIT_TEST(test_roundtrip_keeps_unknown_members),
         UNIT_TEST(test_save_load_and_corrupt),
+        UNIT_TEST(test_stock_members_and_log_types),
     };
     return UNIT_RUN(tests);
 }

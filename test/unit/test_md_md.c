@@ -73,6 +73,43 @@ static void test_defaults(void **state)
     assert_int_equal(s->bits, 2048);
 }
 
+/* What the stock module writes: top-level "eab" with kid and MAC key;
+ * what our first releases wrote: "pkey" and "ca"."eab". Both are read. */
+static void test_reads_stock_eab_and_old_members(void **state)
+{
+    apr_pool_t *p = *state;
+    md_t *md = NULL;
+    json_t *j;
+
+    j = md_json_pool_own(p, json_pack("{s:s, s:[s], s:{s:s, s:s}, s:s}", "name", "e.test",
+                                      "domains", "e.test", "eab", "kid", "kid-7", "hmac",
+                                      "c2VjcmV0", "ca-certs", "/etc/ca.pem"));
+    assert_int_equal(md_from_json(&md, j, "t", p), APR_SUCCESS);
+    assert_string_equal(md->ca_eab_kid, "kid-7");
+    assert_string_equal(md->ca_eab_hmac, "c2VjcmV0");
+    assert_string_equal(md->ca_certs, "/etc/ca.pem");
+    /* written back: the kid where the stock module has it, not the key */
+    j = md_json_pool_own(p, md_to_json(md));
+    assert_string_equal(md_json_get_str(md_json_get_obj(j, "eab"), "kid"), "kid-7");
+    assert_null(md_json_get_str(md_json_get_obj(j, "eab"), "hmac"));
+
+    j = md_json_pool_own(p, json_pack("{s:s, s:[s], s:{s:{s:s}}, s:{s:s, s:s}}", "name",
+                                      "o.test", "domains", "o.test", "ca", "eab", "kid",
+                                      "kid-8", "pkey", "type", "EC", "curve", "secp384r1"));
+    assert_int_equal(md_from_json(&md, j, "t", p), APR_SUCCESS);
+    assert_string_equal(md->ca_eab_kid, "kid-8");
+    assert_int_equal(md->pkey_specs->nelts, 1);
+    assert_string_equal(MD_ARR_IDX(md->pkey_specs, 0, md_pkey_spec_t *)->curve, "secp384r1");
+    j = md_json_pool_own(p, md_to_json(md));
+    assert_non_null(json_object_get(j, "privkey"));
+    assert_null(json_object_get(j, "pkey"));
+    /* "none" is no binding */
+    j = md_json_pool_own(p, json_pack("{s:s, s:[s], s:{s:s}}", "name", "n.test", "domains",
+                                      "n.test", "eab", "kid", "none"));
+    assert_int_equal(md_from_json(&md, j, "t", p), APR_SUCCESS);
+    assert_null(md->ca_eab_kid);
+}
+
 static void test_stock_round_trip(void **state)
 {
     apr_pool_t *p = *state;
@@ -171,16 +208,23 @@ static void test_full_round_trip(void **state)
     md->ari_renewals = 0;
     md->http_proxy = "http://proxy.test:3128";
 
+    md->http_proxy_ca_file = "/etc/proxy-ca.pem";
+    md->ca_certs = "/etc/ca.pem";
+
     j = md_json_pool_own(p, md_to_json(md));
-    /* the binding's key id only: the MAC key is no md.json business */
-    assert_string_equal(md_json_get_str(md_json_get_obj(md_json_get_obj(j, "ca"), "eab"),
-                                        "kid"), "kid-1");
+    /* the binding's key id only, where the stock module has it: the MAC key
+     * is no md.json business */
+    assert_string_equal(md_json_get_str(md_json_get_obj(j, "eab"), "kid"), "kid-1");
+    assert_null(md_json_get_obj(md_json_get_obj(j, "ca"), "eab"));
+    assert_string_equal(md_json_get_str(j, "proxy-ca-certs"), "/etc/proxy-ca.pem");
+    assert_string_equal(md_json_get_str(j, "ca-certs"), "/etc/ca.pem");
     assert_null(strstr(md_json_dump(j, 0, p), "c2VjcmV0LW1hYy1rZXk"));
     assert_string_equal(md_json_get_str(j, "profile"), "shortlived");
     assert_true(json_is_true(json_object_get(j, "profile-mandatory")));
     assert_true(json_is_false(json_object_get(j, "ari-renewals")));
     assert_string_equal(md_json_get_str(j, "proxy-url"), "http://proxy.test:3128");
-    assert_true(json_is_array(json_object_get(j, "pkey")));
+    assert_true(json_is_array(json_object_get(j, "privkey")));
+    assert_null(json_object_get(j, "pkey"));
     assert_string_equal(md_json_get_str(j, "require-https"), "permanent");
     assert_string_equal(md_json_get_str(j, "renew-window"), "30d");
     assert_string_equal(md_json_get_str(j, "warn-window"), "12h");
@@ -201,13 +245,15 @@ static void test_full_round_trip(void **state)
     assert_true(back->profile_mandatory);
     assert_false(back->ari_renewals);
     assert_string_equal(back->http_proxy, "http://proxy.test:3128");
+    assert_string_equal(back->http_proxy_ca_file, "/etc/proxy-ca.pem");
+    assert_string_equal(back->ca_certs, "/etc/ca.pem");
     j2 = md_json_pool_own(p, md_to_json(back));
     assert_true(json_equal(j, j2));
 
     /* one spec is written as an object */
     apr_array_pop(md->pkey_specs);
     j = md_json_pool_own(p, md_to_json(md));
-    assert_true(json_is_object(json_object_get(j, "pkey")));
+    assert_true(json_is_object(json_object_get(j, "privkey")));
     assert_int_equal(md_from_json(&back, j, "t", p), APR_SUCCESS);
     assert_int_equal(back->pkey_specs->nelts, 1);
     assert_int_equal(MD_ARR_IDX(back->pkey_specs, 0, md_pkey_spec_t *)->type, MD_PKEY_TYPE_EC);
@@ -482,6 +528,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         UNIT_TEST(test_defaults),
         UNIT_TEST(test_stock_round_trip),
+        UNIT_TEST(test_reads_stock_eab_and_old_members),
         UNIT_TEST(test_full_round_trip),
         UNIT_TEST(test_static_files_round_trip),
         UNIT_TEST(test_from_json_defaults),

@@ -96,20 +96,20 @@ static void test_exec(void **state)
     const char *output = NULL;
     int code = 0;
 
-    assert_int_equal(md_notify_exec(&code, NULL, args(p, "/bin/true", NULL, NULL), NULL, 0,
+    assert_int_equal(md_notify_exec(&code, NULL, NULL, args(p, "/bin/true", NULL, NULL), NULL, 0,
                                     apr_time_from_sec(10), p), APR_SUCCESS);
     assert_int_equal(code, 0);
     /* exit codes as they are */
-    assert_int_equal(md_notify_exec(&code, NULL, args(p, "/bin/false", NULL, NULL), NULL, 0,
+    assert_int_equal(md_notify_exec(&code, NULL, NULL, args(p, "/bin/false", NULL, NULL), NULL, 0,
                                     apr_time_from_sec(10), p), APR_SUCCESS);
     assert_int_equal(code, 1);
-    assert_int_equal(md_notify_exec(&code, &output, args(p, "/bin/sh", "-c",
+    assert_int_equal(md_notify_exec(&code, &output, NULL, args(p, "/bin/sh", "-c",
                                                          "echo no zone; exit 7"), NULL, 0,
                                     apr_time_from_sec(10), p), APR_SUCCESS);
     assert_int_equal(code, 7);
     assert_non_null(strstr(output, "no zone"));
     /* arguments go as they are: no shell in between */
-    assert_int_equal(md_notify_exec(&code, NULL, args(p, "/bin/sh", "-c",
+    assert_int_equal(md_notify_exec(&code, NULL, NULL, args(p, "/bin/sh", "-c",
                                                 apr_psprintf(p, "printf '%%s|' \"$@\" > %s",
                                                              out)),
                                     extra, 3, apr_time_from_sec(10), p), APR_SUCCESS);
@@ -118,13 +118,40 @@ static void test_exec(void **state)
     /* (the first extra is $0 of sh -c) */
 
     /* too slow: stopped, and we do not wait for it */
-    assert_int_equal(md_notify_exec(&code, NULL, args(p, "/bin/sleep", "30", NULL), NULL, 0,
+    assert_int_equal(md_notify_exec(&code, NULL, NULL, args(p, "/bin/sleep", "30", NULL), NULL, 0,
                                     apr_time_from_msec(200), p), APR_TIMEUP);
     /* cannot start */
-    assert_int_not_equal(md_notify_exec(&code, NULL, args(p, "/nonexistent/prog", NULL, NULL),
+    assert_int_not_equal(md_notify_exec(&code, NULL, NULL, args(p, "/nonexistent/prog", NULL, NULL),
                                         NULL, 0, apr_time_from_sec(10), p), APR_SUCCESS);
-    assert_int_equal(md_notify_exec(&code, NULL, NULL, NULL, 0, apr_time_from_sec(1), p),
+    assert_int_equal(md_notify_exec(&code, NULL, NULL, NULL, NULL, 0, apr_time_from_sec(1), p),
                      APR_EINVAL);
+
+    /* a relative program runs from under root and gets argv[0] as written */
+    {
+        const char *prog = apr_pstrcat(p, dir, "/argv0.sh", NULL);
+        FILE *f = fopen(prog, "w");
+
+        assert_non_null(f);
+        fprintf(f, "#!/bin/sh\nprintf '%%s|' \"$0\" \"$@\" > %s\n", out);
+        fclose(f);
+        assert_int_equal(chmod(prog, 0755), 0);
+        assert_int_equal(md_notify_exec(&code, NULL, dir, args(p, "argv0.sh", "x", NULL),
+                                        NULL, 0, apr_time_from_sec(10), p), APR_SUCCESS);
+        assert_int_equal(code, 0);
+        /* (a script's $0 is the path the kernel ran it from) */
+        assert_non_null(strstr(read_text(out, p), "|x|"));
+        /* a binary sees argv[0] as written, here relative to /usr/bin */
+        assert_int_equal(md_notify_exec(&code, NULL, "/usr/bin",
+                                        args(p, "python3", "-c", apr_psprintf(p,
+                                             "import sys; open('%s', 'w')"
+                                             ".write(sys.orig_argv[0])", out)),
+                                        NULL, 0, apr_time_from_sec(10), p), APR_SUCCESS);
+        assert_int_equal(code, 0);
+        assert_string_equal(read_text(out, p), "python3");
+        /* missing when due: an error, not a crash */
+        assert_int_not_equal(md_notify_exec(&code, NULL, dir, args(p, "gone.sh", NULL, NULL),
+                                            NULL, 0, apr_time_from_sec(10), p), APR_SUCCESS);
+    }
 }
 
 static json_t *state_at(apr_time_t when, const char *key, apr_pool_t *p)

@@ -127,8 +127,29 @@ static void test_fnames(void **state)
 
     assert_string_equal(md_reg_pkey_fname(NULL, f->p), "privkey.pem");
     assert_string_equal(md_reg_cert_fname(&rsa, f->p), "pubcert.pem");
-    assert_string_equal(md_reg_pkey_fname(&ec, f->p), "privkey.secp384r1.pem");
-    assert_string_equal(md_reg_cert_fname(&ec, f->p), "pubcert.secp384r1.pem");
+    md_pkey_spec_t ec2 = { MD_PKEY_TYPE_EC, 0, "secp384r1" };
+    const char *kname, *cname;
+
+    /* as the stock module: the curve as written, lower case */
+    assert_string_equal(md_reg_pkey_fname(&ec, f->p), "privkey.p-384.pem");
+    assert_string_equal(md_reg_cert_fname(&ec, f->p), "pubcert.p-384.pem");
+    assert_string_equal(md_reg_pkey_fname(&ec2, f->p), "privkey.secp384r1.pem");
+
+    /* readers find a store written with another spelling of the curve */
+    md_reg_find_fnames(&kname, &cname, f->store, MD_SG_DOMAINS, "f.test", &ec, f->p);
+    assert_string_equal(cname, "pubcert.p-384.pem");
+    assert_int_equal(md_store_save_text(f->store, MD_SG_DOMAINS, "f.test",
+                                        "pubcert.secp384r1.pem", "x", f->p), APR_SUCCESS);
+    md_reg_find_fnames(&kname, &cname, f->store, MD_SG_DOMAINS, "f.test", &ec, f->p);
+    assert_string_equal(cname, "pubcert.secp384r1.pem");
+    assert_string_equal(kname, "privkey.secp384r1.pem");
+    /* the written spelling wins when both are there */
+    assert_int_equal(md_store_save_text(f->store, MD_SG_DOMAINS, "f.test",
+                                        "pubcert.p-384.pem", "x", f->p), APR_SUCCESS);
+    md_reg_find_fnames(&kname, &cname, f->store, MD_SG_DOMAINS, "f.test", &ec, f->p);
+    assert_string_equal(cname, "pubcert.p-384.pem");
+    md_reg_find_fnames(&kname, &cname, f->store, MD_SG_DOMAINS, "f.test", &rsa, f->p);
+    assert_string_equal(cname, "pubcert.pem");
 }
 
 static void test_sync_writes_md_json_and_keeps_account(void **state)
@@ -459,7 +480,7 @@ static void test_assess_missing_spec_keeps_the_other(void **state)
     md_reg_assess(&st, store, md, now, p);
     assert_true(st.has_cert);
     assert_int_equal(st.state, MD_S_INCOMPLETE);
-    assert_non_null(strstr(st.state_descr, "secp256r1"));
+    assert_string_equal(st.state_descr, "certificate(P-256) is missing");
     assert_int_equal(st.present_specs->nelts, 1);
     assert_ptr_equal(APR_ARRAY_IDX(st.present_specs, 0, md_pkey_spec_t *), rsa);
     assert_int_equal(st.missing_specs->nelts, 1);
@@ -617,6 +638,30 @@ static void md_json_save(md_store_t *store, md_store_group_t group, const md_t *
 static const char *fp_of(const md_cert_t *cert, apr_pool_t *p)
 {
     return md_cert_sha256_fingerprint(cert, p);
+}
+
+/* A job that says finished counts only with something to activate. */
+static void test_staged_complete(void **state)
+{
+    apr_pool_t *p = *state;
+    const char *base;
+    md_store_t *store = store_at(&base, p);
+    md_t *md = md_names(p, "a.org", "www.a.org", NULL);
+
+    assert_false(md_reg_staged_complete(store, "a.org", p));
+    /* certificates but no md.json: still in the works */
+    cred_put(store, MD_SG_STAGING, "a.org", md->domains, p);
+    assert_false(md_reg_staged_complete(store, "a.org", p));
+    md_json_save(store, MD_SG_STAGING, md, p);
+    assert_true(md_reg_staged_complete(store, "a.org", p));
+    /* an unreadable md.json */
+    assert_int_equal(md_store_save_text(store, MD_SG_STAGING, "a.org", MD_FN_MD, "{garbage",
+                                        p), APR_SUCCESS);
+    assert_false(md_reg_staged_complete(store, "a.org", p));
+    /* md.json without any certificate (the stock module stages it early) */
+    md_store_purge(store, MD_SG_STAGING, "a.org", p);
+    md_json_save(store, MD_SG_STAGING, md, p);
+    assert_false(md_reg_staged_complete(store, "a.org", p));
 }
 
 static void test_activation_waits_for_staged_md_json(void **state)
@@ -790,6 +835,7 @@ int main(void)
         UNIT_TEST(test_assess_none_or_expired),
         UNIT_TEST(test_activate_merges_renewed_specs),
         UNIT_TEST(test_activation_waits_for_staged_md_json),
+        UNIT_TEST(test_staged_complete),
         UNIT_TEST(test_assess_serves_cert_lacking_added_name),
         UNIT_TEST(test_sync_renames_md_whose_first_name_changed),
         UNIT_TEST(test_cleanup_stale_staging_and_challenges),

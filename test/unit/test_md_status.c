@@ -120,6 +120,7 @@ static md_status_snap_t *snap_of(md_store_t *store, md_t *md, apr_time_t now, ap
     }
     md->state = st->state;
     md->state_descr = st->state_descr;
+    st->watched = strcmp(md->name, "unused.test") != 0;
     return md_status_snap_make(store, st, p);
 }
 
@@ -180,7 +181,14 @@ static void test_md_without_certificate(void **state)
     assert_true(json_is_true(json_object_get(j, "watched")));
     assert_string_equal(str_at(j, "renew-at", p), md_time_format_http(now, p));
     assert_null(json_object_get(j, "renewal"));
+
+    /* an MD no virtual host uses is not watched, as with the stock module */
+    md = new_md(p, "unused.test", NULL);
+    j = md_status_md_load(store, snap_of(store, md, now, p), 1, now, p);
+    assert_true(json_is_false(json_object_get(j, "watched")));
+    assert_true(json_is_true(json_object_get(j, "renew")));
 }
+
 
 static void test_md_with_live_certificate(void **state)
 {
