@@ -62,7 +62,11 @@ apr_status_t md_pkey_to_pem(const char **ppem, apr_size_t *plen, md_pkey_t *pkey
                             const char *pass, apr_size_t pass_len, apr_pool_t *p);
 
 /* Load a key from PEM (plain or encrypted with pass). APR_EINVAL for
- * garbage; APR_EACCES when the PEM is encrypted and pass does not decrypt it. */
+ * garbage; APR_EACCES when the PEM is encrypted and pass does not decrypt it.
+ * Bounded cost, whoever wrote the PEM: an encrypted PKCS#8 key must use
+ * PBES2/PBKDF2 with at most 100000 iterations (checked before decrypting),
+ * and RSA keys over 16384 bits or EC keys over 571 bits are refused;
+ * APR_EINVAL (logged) otherwise. */
 apr_status_t md_pkey_from_pem(md_pkey_t **ppkey, const char *pem, apr_size_t len,
                               const char *pass, apr_size_t pass_len, apr_pool_t *p);
 
