@@ -596,6 +596,42 @@ static apr_status_t check_decrypt_cost(const char *pem, apr_size_t len, apr_pool
     return APR_SUCCESS;
 }
 
+int md_pkey_pem_is_encrypted(const char *pem, apr_size_t len)
+{
+    BIO *bio;
+    char *name = NULL;
+    char *header = NULL;
+    unsigned char *data = NULL;
+    long dlen = 0;
+    int keys = 0;
+    int plain = 0;
+
+    if (!pem || len == 0 || len > INT_MAX || !(bio = BIO_new_mem_buf(pem, (int)len))) {
+        return 0;
+    }
+    while (PEM_read_bio(bio, &name, &header, &data, &dlen)) {
+        if (!strcmp(name, PEM_STRING_PKCS8)) {
+            ++keys;
+        }
+        else if (strstr(name, "PRIVATE KEY")) {
+            /* PKCS#8 "PRIVATE KEY" or a legacy one, encrypted only with a
+             * Proc-Type header */
+            ++keys;
+            if (!header || !strstr(header, "Proc-Type: 4,ENCRYPTED")) {
+                ++plain;
+            }
+        }
+        OPENSSL_free(name);
+        OPENSSL_free(header);
+        OPENSSL_clear_free(data, dlen > 0 ? (size_t)dlen : 0);
+        name = header = NULL;
+        data = NULL;
+    }
+    BIO_free(bio);
+    ERR_clear_error();
+    return keys > 0 && plain == 0;
+}
+
 /* Keys larger than any we make or mod_ssl should serve: refused before use. */
 static apr_status_t check_key_size(const EVP_PKEY *evp, apr_pool_t *p)
 {

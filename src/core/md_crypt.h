@@ -70,6 +70,10 @@ apr_status_t md_pkey_to_pem(const char **ppem, apr_size_t *plen, md_pkey_t *pkey
 apr_status_t md_pkey_from_pem(md_pkey_t **ppkey, const char *pem, apr_size_t len,
                               const char *pass, apr_size_t pass_len, apr_pool_t *p);
 
+/* Does the PEM hold private keys, all of them encrypted (PKCS#8 "ENCRYPTED
+ * PRIVATE KEY", or a legacy block with "Proc-Type: 4,ENCRYPTED")? */
+int md_pkey_pem_is_encrypted(const char *pem, apr_size_t len);
+
 md_pkey_type_t md_pkey_type(const md_pkey_t *pkey);
 
 /* Public JWK (RFC 7517) of the key: RSA {"e","kty","n"}, EC {"crv","kty","x","y"}.
@@ -133,6 +137,10 @@ const char *md_cert_sha256_fingerprint(const md_cert_t *cert, apr_pool_t *p);
 const char *md_cert_issuer_name(const md_cert_t *cert, apr_pool_t *p);
 /* Does the certificate's public key match the private key? */
 int md_cert_matches_key(const md_cert_t *cert, const md_pkey_t *pkey);
+/* Is cert signed by issuer: cert's issuer name is issuer's subject and the
+ * signature on cert verifies with issuer's public key? (cert == issuer:
+ * is it self-signed?) */
+int md_cert_issued_by(const md_cert_t *cert, const md_cert_t *issuer);
 
 /* RFC 9773 §4.1 ARI certificate identifier: base64url of the authority key
  * identifier's keyIdentifier, ".", base64url of the serial number's DER

@@ -62,6 +62,7 @@ def _replace(path):
 
 
 def _symlink(target, path):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
     _replace(path)
     os.symlink(target, path)
 
