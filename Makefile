@@ -2,6 +2,8 @@
 #   make            build/libmdcore.a, build/mod_md.so and build/a2md
 #   make test       everything, unit tests, end-to-end tests
 #   make test-unit  cmocka tests of the core
+#   make test-helgrind  the renewal worker threads (md_workers.c) under
+#                   valgrind's helgrind: any data race fails
 #   make test-e2e   pytest end-to-end tests (real Apache + pebble)
 #   make demo       get a certificate from a local pebble and show it
 #   make WERROR=0   build without -Werror
@@ -59,7 +61,7 @@ LIBCORE := $(BUILD)/libmdcore.a
 MODULE  := $(BUILD)/mod_md.so
 A2MD    := $(BUILD)/a2md
 
-.PHONY: all test test-unit test-e2e demo clean deps bench testhooks
+.PHONY: all test test-unit test-e2e demo clean deps bench testhooks test-helgrind
 all: $(LIBCORE) $(MODULE) $(A2MD)
 
 $(BUILD)/core/%.o: src/core/%.c $(wildcard src/core/*.h)
@@ -115,6 +117,12 @@ deps:
 test-unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
 
+# Threads share nothing but what a mutex guards (issue 11, finding 5).
+HELGRIND_TESTS := $(BUILD)/test/test_md_workers
+test-helgrind: $(HELGRIND_TESTS)
+	@set -e; for t in $(HELGRIND_TESTS); do echo "== helgrind $$t"; \
+	    valgrind --tool=helgrind --error-exitcode=1 -q $$t; done
+
 # The e2e crash tests load this one (test/e2e/mdtest: crash_hook_module_path).
 testhooks:
 	$(MAKE) TESTHOOKS=1 build/testhooks/mod_md.so
@@ -122,7 +130,7 @@ testhooks:
 test-e2e: all testhooks
 	$(PYTHON) -m pytest -v test/e2e
 
-test: all test-unit test-e2e
+test: all test-unit test-helgrind test-e2e
 
 demo: all
 	$(PYTHON) scripts/demo.py

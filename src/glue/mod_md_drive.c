@@ -31,7 +31,6 @@
 #include <apr_optional.h>
 #include <apr_strings.h>
 #include <apr_thread_mutex.h>
-#include <apr_thread_pool.h>
 
 #include <httpd.h>
 #include <http_config.h>
@@ -50,6 +49,7 @@
 #include "md_time.h"
 #include "md_util.h"
 #include "md_watch.h"
+#include "md_workers.h"
 #include "mod_md.h"
 #include "mod_md_config.h"
 #include "mod_md_drive.h"
@@ -99,9 +99,10 @@ struct drive_ctx_t {
     int have_lock;
     int lock_wait_logged;
     /* created by the first pass in the child: */
-    apr_pool_t *wp;             /* own allocator: workers and mutex */
+    apr_pool_t *wp;             /* own allocator, the watchdog thread's only:
+                                 * mutex, share, workers (md_workers.h) */
     apr_thread_mutex_t *mutex;
-    apr_thread_pool_t *workers;
+    md_workers_t *workers;
     int running;                /* drives in progress, guarded by mutex */
     int stopping;               /* no more passes or drives; set under mutex */
     volatile apr_uint32_t stop_state; /* 0 running, 1 stopping, 2 stopped */
@@ -148,7 +149,7 @@ static void log_outcome(drive_ctx_t *ctx, const md_t *md, const md_job_t *job,
     }
 }
 
-static void *APR_THREAD_FUNC drive_task(apr_thread_t *thread, void *data)
+static void drive_task(void *data)
 {
     drive_item_t *item = data;
     drive_ctx_t *ctx = item->ctx;
@@ -160,13 +161,12 @@ static void *APR_THREAD_FUNC drive_task(apr_thread_t *thread, void *data)
     int running;
     int revoked;
 
-    (void)thread;
     apr_thread_mutex_lock(ctx->mutex);
     /* A root pool: the workers must not share an allocator. */
     if (ctx->stopping || apr_pool_create_unmanaged_ex(&p, NULL, NULL) != APR_SUCCESS) {
         item->busy = 0;
         apr_thread_mutex_unlock(ctx->mutex);
-        return NULL;
+        return;
     }
     running = ++ctx->running;
     revoked = item->revoked;
@@ -195,7 +195,6 @@ static void *APR_THREAD_FUNC drive_task(apr_thread_t *thread, void *data)
     --ctx->running;
     apr_thread_mutex_unlock(ctx->mutex);
     apr_pool_destroy(p);
-    return NULL;
 }
 
 /* --- the pass --------------------------------------------------------------- */
@@ -297,7 +296,7 @@ static apr_status_t workers_start(drive_ctx_t *ctx)
         rv = md_drive_share_create(&ctx->env.share, ctx->wp);
     }
     if (rv == APR_SUCCESS) {
-        rv = apr_thread_pool_create(&ctx->workers, 0, (apr_size_t)ctx->parallel, ctx->wp);
+        rv = md_workers_create(&ctx->workers, ctx->parallel, ctx->wp);
     }
     if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_ERR, rv, ctx->s,
@@ -320,7 +319,7 @@ static apr_status_t workers_start(drive_ctx_t *ctx)
  * process is about to end, and the watchdog thread may still look at it. */
 static void workers_stop(drive_ctx_t *ctx)
 {
-    apr_thread_pool_t *workers;
+    md_workers_t *workers;
 
     if (apr_atomic_cas32(&ctx->stop_state, 1, 0) != 0) {
         while (apr_atomic_read32(&ctx->stop_state) != 2) {
@@ -338,7 +337,7 @@ static void workers_stop(drive_ctx_t *ctx)
     }
     if (workers) {
         /* Waits for the drives in progress; queued ones never start. */
-        apr_thread_pool_destroy(workers);
+        md_workers_stop(workers);
     }
     if (ctx->have_lock) {
         apr_file_unlock(ctx->lock_file);
@@ -470,7 +469,7 @@ static apr_interval_time_t run_pass(drive_ctx_t *ctx, apr_pool_t *ptemp)
         }
         if (!ctx->stopping && is_due(ctx, item, now, &when, iter)) {
             item->busy = 1;
-            if (apr_thread_pool_push(ctx->workers, drive_task, item, 0, ctx) != APR_SUCCESS) {
+            if (md_workers_push(ctx->workers, drive_task, item) != APR_SUCCESS) {
                 /* Keep going: one MD not queued must not stop the others. */
                 item->busy = 0;
                 when = now + MD_PASS_BUSY;
