@@ -25,6 +25,8 @@
  * on one MD's staging at the same time.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include <apr_atomic.h>
@@ -548,28 +550,53 @@ static apr_status_t run_watchdog(int state, void *baton, apr_pool_t *ptemp)
 
 /* --- registration (parent) ------------------------------------------------ */
 
+static apr_status_t lock_fd_close(void *data)
+{
+    close(*(int *)data);
+    return APR_SUCCESS;
+}
+
 /* The lock file is created by the parent (root) and handed to the user the
- * children run as; they inherit the open file. */
+ * children run as; they inherit the open file. The runtime directory may
+ * be writable by others: never through a link, and what is handed over is
+ * the file opened, not whatever the name points to (issue 11). */
 static apr_file_t *lock_file_open(server_rec *s, apr_pool_t *pconf)
 {
     const char *path = ap_runtime_dir_relative(pconf, MD_LOCK_FILE);
     apr_file_t *f = NULL;
+    struct stat st;
     apr_status_t rv;
+    int *pfd;
+    int fd;
 
     if (!path) {
         return NULL;
     }
-    rv = apr_file_open(&f, path, APR_FOPEN_CREATE | APR_FOPEN_READ | APR_FOPEN_WRITE,
-                       APR_FPROT_UREAD | APR_FPROT_UWRITE, pconf);
-    if (rv != APR_SUCCESS) {
+    fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC, 0600);
+    if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1) {
+        rv = fd < 0 ? APR_FROM_OS_ERROR(errno) : APR_EINVAL;
         ap_log_error(APLOG_MARK, APLOG_WARNING, rv, s,
-                     "MD12008: cannot open %s; a new generation of children may renew "
-                     "while an old one still does", path);
+                     "MD12008: cannot open %s%s; a new generation of children may renew "
+                     "while an old one still does", path,
+                     (fd < 0 && errno == ELOOP) ? " (a symbolic link: not followed)"
+                     : fd >= 0 ? " (not a regular file of its own)" : "");
+        if (fd >= 0) {
+            close(fd);
+        }
         return NULL;
     }
-    if (geteuid() == 0 && chown(path, ap_unixd_config.user_id, ap_unixd_config.group_id)) {
+    pfd = apr_palloc(pconf, sizeof(*pfd));
+    *pfd = fd;
+    apr_pool_cleanup_register(pconf, pfd, lock_fd_close, apr_pool_cleanup_null);
+    if (geteuid() == 0 && (st.st_uid != ap_unixd_config.user_id
+                           || st.st_gid != ap_unixd_config.group_id)
+        && fchown(fd, ap_unixd_config.user_id, ap_unixd_config.group_id) != 0) {
         ap_log_error(APLOG_MARK, APLOG_DEBUG, APR_FROM_OS_ERROR(errno), s,
                      "MD12009: cannot hand %s to the server's User", path);
+    }
+    if ((rv = apr_os_file_put(&f, &fd, APR_FOPEN_READ | APR_FOPEN_WRITE, pconf))
+        != APR_SUCCESS) {
+        return NULL;
     }
     return f;
 }
