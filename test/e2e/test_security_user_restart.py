@@ -9,7 +9,9 @@ staging/<md>/job.json per request. www-data owns staging/ and plants:
   (finding 1; the file's text would end up in the error log);
 - a job.json that says finished, with no set or with a set it made itself
   (a self-signed certificate and its plain key): no restart, and nothing
-  of it goes live at the next restart either (finding 3).
+  of it goes live at the next restart either (finding 3);
+- a staged key that claims 2^31-1 rounds of PBKDF2: not decrypted, so
+  neither the check nor a restart takes half an hour (finding 4).
 
 Server: started as root with User www-data, MDActivationAuto on, LogLevel
 md:trace1 (MD13006 marks each look of the monitor). Its MDs are manual:
@@ -17,6 +19,7 @@ the renewal never touches their staging, only the attacker does. All four
 attacks are planted at once right after the start (the parent looks only
 every 10 s, so the scenarios share the waiting); the tests run in order.
 """
+import base64
 import datetime
 import json
 import os
@@ -35,7 +38,8 @@ FIFO_MD = "fifo.test"
 LEAK_MD = "leak.test"
 FAKE_MD = "fake.test"
 FORGED_MD = "forged.test"
-MDS = (FIFO_MD, LEAK_MD, FAKE_MD, FORGED_MD)
+COSTLY_MD = "costly.test"
+MDS = (FIFO_MD, LEAK_MD, FAKE_MD, FORGED_MD, COSTLY_MD)
 
 
 def _monitor_looked(a, since, times=2):
@@ -51,7 +55,7 @@ def _settled(srv):
     three looks in all since the planting at least."""
     if not srv.settled:
         a = srv.apache
-        for md in (FAKE_MD, FORGED_MD):
+        for md in (FAKE_MD, FORGED_MD, COSTLY_MD):
             a.wait_for_log(r"MD13004: %s: .*does not verify" % md, since=srv.mark)
         _monitor_looked(a, a.log_mark(), times=2)
         _monitor_looked(a, srv.mark, times=3)
@@ -85,6 +89,46 @@ def _forged_set(md):
     key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                 serialization.NoEncryption())
     return cert, cert.public_bytes(serialization.Encoding.PEM), key_pem
+
+
+def _der(tag, body):
+    n = len(body)
+    if n < 0x80:
+        return bytes([tag, n]) + body
+    size = n.to_bytes((n.bit_length() + 7) // 8, "big")
+    return bytes([tag, 0x80 | len(size)]) + size + body
+
+
+def _oid(dotted):
+    parts = [int(x) for x in dotted.split(".")]
+    out = bytes([parts[0] * 40 + parts[1]])
+    for v in parts[2:]:
+        chunk = [v & 0x7f]
+        v >>= 7
+        while v:
+            chunk.insert(0, 0x80 | (v & 0x7f))
+            v >>= 7
+        out += bytes(chunk)
+    return _der(0x06, out)
+
+
+def _costly_key_pem(iterations):
+    """An EncryptedPrivateKeyInfo (PBES2, PBKDF2-HMAC-SHA256, AES-256-CBC)
+    whose parameters ask for `iterations` rounds; the ciphertext is junk:
+    User has no store key, it only wants the parent to work for it."""
+    seq = lambda *parts: _der(0x30, b"".join(parts))      # noqa: E731
+    octets = lambda b: _der(0x04, b)                        # noqa: E731
+    integer = _der(0x02, iterations.to_bytes((iterations.bit_length() + 8) // 8, "big"))
+    pbkdf2 = seq(_oid("1.2.840.113549.1.5.12"),
+                 seq(octets(b"saltsalt"), integer,
+                     seq(_oid("1.2.840.113549.2.9"), b"\x05\x00")))
+    aes = seq(_oid("2.16.840.1.101.3.4.1.42"), octets(b"\x00" * 16))
+    alg = seq(_oid("1.2.840.113549.1.5.13"), seq(pbkdf2, aes))
+    der = seq(alg, octets(b"\x5a" * 48))
+    b64 = base64.encodebytes(der).decode().replace("\n", "")
+    lines = [b64[i:i + 64] for i in range(0, len(b64), 64)]
+    return ("-----BEGIN ENCRYPTED PRIVATE KEY-----\n" + "\n".join(lines)
+            + "\n-----END ENCRYPTED PRIVATE KEY-----\n")
 
 
 @pytest.fixture(scope="module")
@@ -125,6 +169,12 @@ def srv(e2e):
         attacker.write(os.path.join(staging, "pubcert.pem"), cert_pem)
         attacker.write(os.path.join(staging, "md.json"), _md_json(FORGED_MD))
         attacker.write(os.path.join(staging, "job.json"), _finished_job(FORGED_MD))
+        # "finished" with a key that costs 2^31-1 rounds of PBKDF2
+        staging = a.staging_dir(COSTLY_MD)
+        attacker.write(os.path.join(staging, "privkey.pem"), _costly_key_pem(2 ** 31 - 1))
+        attacker.write(os.path.join(staging, "pubcert.pem"), _forged_set(COSTLY_MD)[1])
+        attacker.write(os.path.join(staging, "md.json"), _md_json(COSTLY_MD))
+        attacker.write(os.path.join(staging, "job.json"), _finished_job(COSTLY_MD))
         yield types.SimpleNamespace(apache=a, mark=mark, fifo=fifo, token=token,
                                     forged=forged, settled=False)
     finally:
@@ -181,3 +231,17 @@ def test_planted_self_signed_set_is_neither_restarted_for_nor_activated(srv):
     staging = a.staging_dir(FORGED_MD)
     assert not os.path.exists(staging) or not os.listdir(staging)
     assert srv.token not in a.log_text(since=srv.mark)
+
+
+def test_costly_planted_key_is_not_decrypted(srv):
+    a = srv.apache
+    _settled(srv)
+    assert a.log_lines(r"MD02030: not decrypting a private key: PBKDF2 with 2147483647 "
+                       r"iterations", since=srv.mark)
+    assert a.log_lines(r"MD13004: %s: .*does not verify" % COSTLY_MD, since=srv.mark)
+    # a restart takes the same path (the one of the test above, or this one):
+    # it must not take half an hour
+    if os.path.exists(os.path.join(a.staging_dir(COSTLY_MD), "md.json")):
+        a.graceful(timeout=60)
+    a.wait_for_log(r"MD07002: %s: staged set is unusable" % COSTLY_MD, since=srv.mark)
+    assert a.count_log(r"MD02030: ", since=srv.mark) >= 2
