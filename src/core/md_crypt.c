@@ -456,39 +456,25 @@ int md_crypt_mem_contains(const char *hay, apr_size_t len, const char *needle)
     return 0;
 }
 
-/* After a failed decode: is the PEM a well-formed encrypted key, so that the
- * passphrase must be what is wrong? A PKCS#8 block must hold a parseable
- * EncryptedPrivateKeyInfo; a legacy "Proc-Type: 4,ENCRYPTED" block counts as
- * encrypted as soon as it says so. */
-static int is_encrypted_key(const char *pem, apr_size_t len)
+/* Call fn for each PEM block in pem (name, header, decoded data) until it
+ * returns 0. Blocks that do not decode end the walk. */
+typedef int pem_block_fn(const char *name, const char *header, const unsigned char *data,
+                         long len, void *baton);
+
+static void pem_blocks(const char *pem, apr_size_t len, pem_block_fn *fn, void *baton)
 {
     BIO *bio;
     char *name = NULL;
     char *header = NULL;
     unsigned char *data = NULL;
     long dlen = 0;
-    const unsigned char *q;
-    X509_SIG *p8 = NULL;
-    int found = 0;
+    int more = 1;
 
-    if (md_crypt_mem_contains(pem, len, "Proc-Type: 4,ENCRYPTED")) {
-        return 1;
+    if (!pem || len == 0 || len > INT_MAX || !(bio = BIO_new_mem_buf(pem, (int)len))) {
+        return;
     }
-    if (len > INT_MAX
-        || !md_crypt_mem_contains(pem, len, "-----BEGIN ENCRYPTED PRIVATE KEY-----")) {
-        return 0;
-    }
-    if (!(bio = BIO_new_mem_buf(pem, (int)len))) {
-        return 0;
-    }
-    while (!found && PEM_read_bio(bio, &name, &header, &data, &dlen)) {
-        if (!strcmp(name, PEM_STRING_PKCS8)) {
-            q = data;
-            if ((p8 = d2i_X509_SIG(NULL, &q, dlen)) != NULL) {
-                found = 1;
-                X509_SIG_free(p8);
-            }
-        }
+    while (more && PEM_read_bio(bio, &name, &header, &data, &dlen)) {
+        more = fn(name, header, data, dlen, baton);
         OPENSSL_free(name);
         OPENSSL_free(header);
         OPENSSL_clear_free(data, dlen > 0 ? (size_t)dlen : 0);
@@ -497,6 +483,36 @@ static int is_encrypted_key(const char *pem, apr_size_t len)
     }
     BIO_free(bio);
     ERR_clear_error();
+}
+
+static int find_pkcs8(const char *name, const char *header, const unsigned char *data,
+                      long len, void *baton)
+{
+    int *pfound = baton;
+    X509_SIG *p8;
+
+    (void)header;
+    if (!strcmp(name, PEM_STRING_PKCS8) && (p8 = d2i_X509_SIG(NULL, &data, len)) != NULL) {
+        *pfound = 1;
+        X509_SIG_free(p8);
+    }
+    return !*pfound;
+}
+
+/* After a failed decode: is the PEM a well-formed encrypted key, so that the
+ * passphrase must be what is wrong? A PKCS#8 block must hold a parseable
+ * EncryptedPrivateKeyInfo; a legacy "Proc-Type: 4,ENCRYPTED" block counts as
+ * encrypted as soon as it says so. */
+static int is_encrypted_key(const char *pem, apr_size_t len)
+{
+    int found = 0;
+
+    if (md_crypt_mem_contains(pem, len, "Proc-Type: 4,ENCRYPTED")) {
+        return 1;
+    }
+    if (md_crypt_mem_contains(pem, len, "-----BEGIN ENCRYPTED PRIVATE KEY-----")) {
+        pem_blocks(pem, len, find_pkcs8, &found);
+    }
     return found;
 }
 
@@ -549,87 +565,85 @@ leave:
     return ok;
 }
 
+typedef struct {
+    const char *why;
+    apr_pool_t *p;
+} cost_ctx_t;
+
+static int check_block_cost(const char *name, const char *header, const unsigned char *data,
+                            long len, void *baton)
+{
+    cost_ctx_t *ctx = baton;
+    X509_SIG *p8;
+
+    (void)header;
+    if (strcmp(name, PEM_STRING_PKCS8)) {
+        return 1;
+    }
+    if (!(p8 = d2i_X509_SIG(NULL, &data, len))) {
+        ctx->why = "not an EncryptedPrivateKeyInfo";
+    }
+    else if (!pbe_acceptable(p8, &ctx->why, ctx->p)) {
+        ctx->why = ctx->why ? ctx->why : "unusable encryption";
+    }
+    X509_SIG_free(p8);
+    return ctx->why == NULL;
+}
+
 /* Before anything is decrypted: does every encrypted PKCS#8 block in pem
  * derive its key at a bounded cost? APR_EINVAL (logged) if not. Legacy
  * "Proc-Type: 4,ENCRYPTED" PEM derives with one MD5 round: cheap. */
 static apr_status_t check_decrypt_cost(const char *pem, apr_size_t len, apr_pool_t *p)
 {
-    BIO *bio;
-    char *name = NULL;
-    char *header = NULL;
-    unsigned char *data = NULL;
-    long dlen = 0;
-    const char *why = NULL;
+    cost_ctx_t ctx = { NULL, p };
 
     if (!md_crypt_mem_contains(pem, len, "-----BEGIN ENCRYPTED PRIVATE KEY-----")) {
         return APR_SUCCESS;
     }
-    if (len > INT_MAX || !(bio = BIO_new_mem_buf(pem, (int)len))) {
+    if (len > INT_MAX) {
         return APR_EINVAL;
     }
-    while (!why && PEM_read_bio(bio, &name, &header, &data, &dlen)) {
-        if (!strcmp(name, PEM_STRING_PKCS8)) {
-            const unsigned char *q = data;
-            X509_SIG *p8 = d2i_X509_SIG(NULL, &q, dlen);
-
-            if (!p8) {
-                why = "not an EncryptedPrivateKeyInfo";
-            }
-            else if (!pbe_acceptable(p8, &why, p)) {
-                why = why ? why : "unusable encryption";
-            }
-            X509_SIG_free(p8);
-        }
-        OPENSSL_free(name);
-        OPENSSL_free(header);
-        OPENSSL_clear_free(data, dlen > 0 ? (size_t)dlen : 0);
-        name = header = NULL;
-        data = NULL;
-    }
-    BIO_free(bio);
-    ERR_clear_error();
-    if (why) {
+    pem_blocks(pem, len, check_block_cost, &ctx);
+    if (ctx.why) {
         md_log_perror(MD_LOG_MARK, MD_LOG_ERR, APR_EINVAL, p, "MD02030: not decrypting a "
-                      "private key: %s", why);
+                      "private key: %s", ctx.why);
         return APR_EINVAL;
     }
     return APR_SUCCESS;
 }
 
+typedef struct {
+    int keys;
+    int plain;
+} enc_count_t;
+
+static int count_key_block(const char *name, const char *header, const unsigned char *data,
+                           long len, void *baton)
+{
+    enc_count_t *c = baton;
+
+    (void)data;
+    (void)len;
+    if (!strcmp(name, PEM_STRING_PKCS8)) {
+        ++c->keys;
+    }
+    else if (strstr(name, "PRIVATE KEY")) {
+        /* PKCS#8 "PRIVATE KEY" or a legacy one, encrypted only with a
+         * Proc-Type header */
+        ++c->keys;
+        if (!header || !strstr(header, "Proc-Type: 4,ENCRYPTED")) {
+            ++c->plain;
+        }
+    }
+    return 1;
+}
+
 int md_pkey_pem_is_encrypted(const char *pem, apr_size_t len)
 {
-    BIO *bio;
-    char *name = NULL;
-    char *header = NULL;
-    unsigned char *data = NULL;
-    long dlen = 0;
-    int keys = 0;
-    int plain = 0;
+    enc_count_t c = { 0, 0 };
 
-    if (!pem || len == 0 || len > INT_MAX || !(bio = BIO_new_mem_buf(pem, (int)len))) {
-        return 0;
-    }
-    while (PEM_read_bio(bio, &name, &header, &data, &dlen)) {
-        if (!strcmp(name, PEM_STRING_PKCS8)) {
-            ++keys;
-        }
-        else if (strstr(name, "PRIVATE KEY")) {
-            /* PKCS#8 "PRIVATE KEY" or a legacy one, encrypted only with a
-             * Proc-Type header */
-            ++keys;
-            if (!header || !strstr(header, "Proc-Type: 4,ENCRYPTED")) {
-                ++plain;
-            }
-        }
-        OPENSSL_free(name);
-        OPENSSL_free(header);
-        OPENSSL_clear_free(data, dlen > 0 ? (size_t)dlen : 0);
-        name = header = NULL;
-        data = NULL;
-    }
-    BIO_free(bio);
-    ERR_clear_error();
-    return keys > 0 && plain == 0;
+    pem_blocks(pem, len, count_key_block, &c);
+    return c.keys > 0 && c.plain == 0;
 }
 
 /* Keys larger than any we make or mod_ssl should serve: refused before use. */

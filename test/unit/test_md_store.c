@@ -1072,13 +1072,22 @@ static int is_symlink(const char *path)
     return lstat(path, &st) == 0 && S_ISLNK(st.st_mode);
 }
 
+/* A store at <tmp>/md and, beside it, the victim directory <tmp>/victim. */
+static md_store_t *store_and_victim(const char **pbase, const char **pvictim, apr_pool_t *p)
+{
+    const char *tmp = make_tmpdir(p);
+
+    *pbase = apr_pstrcat(p, tmp, "/md", NULL);
+    *pvictim = make_victim(tmp, p);
+    return open_store(*pbase, p);
+}
+
 static void test_user_symlinked_item_is_not_written_through(void **state)
 {
     apr_pool_t *p = *state;
-    const char *tmp = make_tmpdir(p);
-    const char *base = apr_pstrcat(p, tmp, "/md", NULL);
-    md_store_t *store = open_store(base, p);
-    const char *victim = make_victim(tmp, p);
+    const char *base;
+    const char *victim;
+    md_store_t *store = store_and_victim(&base, &victim, p);
     json_t *j = json_pack("{s:s}", "url", "https://ca.test/acct/1");
 
     /* root imports a staged account into accounts/<next free name> */
@@ -1096,10 +1105,9 @@ static void test_user_symlinked_item_is_not_written_through(void **state)
 static void test_user_symlinks_are_not_read_through(void **state)
 {
     apr_pool_t *p = *state;
-    const char *tmp = make_tmpdir(p);
-    const char *base = apr_pstrcat(p, tmp, "/md", NULL);
-    md_store_t *store = open_store(base, p);
-    const char *victim = make_victim(tmp, p);
+    const char *base;
+    const char *victim;
+    md_store_t *store = store_and_victim(&base, &victim, p);
     const char *precious = apr_pstrcat(p, victim, "/precious", NULL);
     apr_array_header_t *names = NULL;
     json_t *j = NULL;
@@ -1172,7 +1180,6 @@ static void test_user_fifo_does_not_block_reads(void **state)
 static void test_user_links_are_not_chowned_through(void **state)
 {
     apr_pool_t *p = *state;
-    const char *tmp;
     const char *base;
     const char *victim;
     const char *precious;
@@ -1181,10 +1188,7 @@ static void test_user_links_are_not_chowned_through(void **state)
     if (geteuid() != 0) {
         skip();
     }
-    tmp = make_tmpdir(p);
-    base = apr_pstrcat(p, tmp, "/md", NULL);
-    store = open_store(base, p);
-    victim = make_victim(tmp, p);
+    store = store_and_victim(&base, &victim, p);
     precious = apr_pstrcat(p, victim, "/precious", NULL);
     stage(store, "a.org", "x", p);
     /* a hard link to a file outside the store, a symlink to one and to a
@@ -1205,10 +1209,9 @@ static void test_user_links_are_not_chowned_through(void **state)
 static void test_user_symlinks_are_not_deleted_through(void **state)
 {
     apr_pool_t *p = *state;
-    const char *tmp = make_tmpdir(p);
-    const char *base = apr_pstrcat(p, tmp, "/md", NULL);
-    md_store_t *store = open_store(base, p);
-    const char *victim = make_victim(tmp, p);
+    const char *base;
+    const char *victim;
+    md_store_t *store = store_and_victim(&base, &victim, p);
 
     /* a stale staging entry and a leftover of a removal, both links */
     plant_symlink(victim, apr_pstrcat(p, base, "/staging/old.org", NULL));
