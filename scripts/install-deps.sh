@@ -12,6 +12,8 @@ PACKAGES=(
   python3 python3-pytest python3-cryptography python3-requests
   openssl curl ca-certificates procps
   debhelper dpkg-dev fakeroot lintian
+  # make test-helgrind: the renewal worker threads under helgrind
+  valgrind
 )
 
 missing=()

@@ -33,6 +33,15 @@
 #include "md_util.h"
 
 #define RSA_BITS_MAX   16384
+/* Largest EC key we load (P-521 is 521 bits; explicit curves may be larger). */
+#define EC_BITS_MAX    571
+
+/* What decrypting a key found in the store may cost (issue 11): keys in
+ * accounts/ and staging/ are written by the server's User, and the parent
+ * reads them as root. OpenSSL (and so the stock module and we) write
+ * PBES2/PBKDF2 with 2048 iterations; at the cap one load costs ~50 ms. */
+#define PBKDF2_ITER_MAX     100000
+#define PBKDF2_KEYLEN_MAX   64
 
 /* --- curves ----------------------------------------------------------- */
 
@@ -473,39 +482,25 @@ int md_crypt_mem_contains(const char *hay, apr_size_t len, const char *needle)
     return 0;
 }
 
-/* After a failed decode: is the PEM a well-formed encrypted key, so that the
- * passphrase must be what is wrong? A PKCS#8 block must hold a parseable
- * EncryptedPrivateKeyInfo; a legacy "Proc-Type: 4,ENCRYPTED" block counts as
- * encrypted as soon as it says so. */
-static int is_encrypted_key(const char *pem, apr_size_t len)
+/* Call fn for each PEM block in pem (name, header, decoded data) until it
+ * returns 0. Blocks that do not decode end the walk. */
+typedef int pem_block_fn(const char *name, const char *header, const unsigned char *data,
+                         long len, void *baton);
+
+static void pem_blocks(const char *pem, apr_size_t len, pem_block_fn *fn, void *baton)
 {
     BIO *bio;
     char *name = NULL;
     char *header = NULL;
     unsigned char *data = NULL;
     long dlen = 0;
-    const unsigned char *q;
-    X509_SIG *p8 = NULL;
-    int found = 0;
+    int more = 1;
 
-    if (md_crypt_mem_contains(pem, len, "Proc-Type: 4,ENCRYPTED")) {
-        return 1;
+    if (!pem || len == 0 || len > INT_MAX || !(bio = BIO_new_mem_buf(pem, (int)len))) {
+        return;
     }
-    if (len > INT_MAX
-        || !md_crypt_mem_contains(pem, len, "-----BEGIN ENCRYPTED PRIVATE KEY-----")) {
-        return 0;
-    }
-    if (!(bio = BIO_new_mem_buf(pem, (int)len))) {
-        return 0;
-    }
-    while (!found && PEM_read_bio(bio, &name, &header, &data, &dlen)) {
-        if (!strcmp(name, PEM_STRING_PKCS8)) {
-            q = data;
-            if ((p8 = d2i_X509_SIG(NULL, &q, dlen)) != NULL) {
-                found = 1;
-                X509_SIG_free(p8);
-            }
-        }
+    while (more && PEM_read_bio(bio, &name, &header, &data, &dlen)) {
+        more = fn(name, header, data, dlen, baton);
         OPENSSL_free(name);
         OPENSSL_free(header);
         OPENSSL_clear_free(data, dlen > 0 ? (size_t)dlen : 0);
@@ -514,7 +509,182 @@ static int is_encrypted_key(const char *pem, apr_size_t len)
     }
     BIO_free(bio);
     ERR_clear_error();
+}
+
+static int find_pkcs8(const char *name, const char *header, const unsigned char *data,
+                      long len, void *baton)
+{
+    int *pfound = baton;
+    X509_SIG *p8;
+
+    (void)header;
+    if (!strcmp(name, PEM_STRING_PKCS8) && (p8 = d2i_X509_SIG(NULL, &data, len)) != NULL) {
+        *pfound = 1;
+        X509_SIG_free(p8);
+    }
+    return !*pfound;
+}
+
+/* After a failed decode: is the PEM a well-formed encrypted key, so that the
+ * passphrase must be what is wrong? A PKCS#8 block must hold a parseable
+ * EncryptedPrivateKeyInfo; a legacy "Proc-Type: 4,ENCRYPTED" block counts as
+ * encrypted as soon as it says so. */
+static int is_encrypted_key(const char *pem, apr_size_t len)
+{
+    int found = 0;
+
+    if (md_crypt_mem_contains(pem, len, "Proc-Type: 4,ENCRYPTED")) {
+        return 1;
+    }
+    if (md_crypt_mem_contains(pem, len, "-----BEGIN ENCRYPTED PRIVATE KEY-----")) {
+        pem_blocks(pem, len, find_pkcs8, &found);
+    }
     return found;
+}
+
+/* The key derivation of one PKCS#8 EncryptedPrivateKeyInfo: PBES2 with
+ * PBKDF2 of at most PBKDF2_ITER_MAX iterations, else *pwhy says why not. */
+static int pbe_acceptable(const X509_SIG *p8, const char **pwhy, apr_pool_t *p)
+{
+    const X509_ALGOR *alg = NULL;
+    PBE2PARAM *pbe2 = NULL;
+    PBKDF2PARAM *kdf = NULL;
+    int64_t iter = 0;
+    int64_t keylen = 0;
+    int nid;
+    int ok = 0;
+
+    X509_SIG_get0(p8, &alg, NULL);
+    nid = alg ? OBJ_obj2nid(alg->algorithm) : NID_undef;
+    if (nid != NID_pbes2) {
+        *pwhy = apr_psprintf(p, "encrypted with %s, only PBES2 is read",
+                             nid != NID_undef ? OBJ_nid2sn(nid) : "an unknown scheme");
+        return 0;
+    }
+    pbe2 = ASN1_TYPE_unpack_sequence(ASN1_ITEM_rptr(PBE2PARAM), alg->parameter);
+    if (!pbe2 || !pbe2->keyfunc || OBJ_obj2nid(pbe2->keyfunc->algorithm) != NID_id_pbkdf2) {
+        *pwhy = pbe2 && pbe2->keyfunc
+                ? apr_psprintf(p, "key derivation %s, only PBKDF2 is read",
+                               OBJ_nid2sn(OBJ_obj2nid(pbe2->keyfunc->algorithm)))
+                : "malformed PBES2 parameters";
+        goto leave;
+    }
+    kdf = ASN1_TYPE_unpack_sequence(ASN1_ITEM_rptr(PBKDF2PARAM), pbe2->keyfunc->parameter);
+    if (!kdf || !kdf->iter || !ASN1_INTEGER_get_int64(&iter, kdf->iter)) {
+        *pwhy = "malformed PBKDF2 parameters";
+        goto leave;
+    }
+    if (iter < 1 || iter > PBKDF2_ITER_MAX) {
+        *pwhy = apr_psprintf(p, "PBKDF2 with %" APR_INT64_T_FMT " iterations (at most %d "
+                             "are read)", (apr_int64_t)iter, PBKDF2_ITER_MAX);
+        goto leave;
+    }
+    if (kdf->keylength && (!ASN1_INTEGER_get_int64(&keylen, kdf->keylength)
+                           || keylen < 1 || keylen > PBKDF2_KEYLEN_MAX)) {
+        *pwhy = "PBKDF2 key length out of range";
+        goto leave;
+    }
+    ok = 1;
+leave:
+    PBKDF2PARAM_free(kdf);
+    PBE2PARAM_free(pbe2);
+    return ok;
+}
+
+typedef struct {
+    const char *why;
+    apr_pool_t *p;
+} cost_ctx_t;
+
+static int check_block_cost(const char *name, const char *header, const unsigned char *data,
+                            long len, void *baton)
+{
+    cost_ctx_t *ctx = baton;
+    X509_SIG *p8;
+
+    (void)header;
+    if (strcmp(name, PEM_STRING_PKCS8)) {
+        return 1;
+    }
+    if (!(p8 = d2i_X509_SIG(NULL, &data, len))) {
+        ctx->why = "not an EncryptedPrivateKeyInfo";
+    }
+    else if (!pbe_acceptable(p8, &ctx->why, ctx->p)) {
+        ctx->why = ctx->why ? ctx->why : "unusable encryption";
+    }
+    X509_SIG_free(p8);
+    return ctx->why == NULL;
+}
+
+/* Before anything is decrypted: does every encrypted PKCS#8 block in pem
+ * derive its key at a bounded cost? APR_EINVAL (logged) if not. Legacy
+ * "Proc-Type: 4,ENCRYPTED" PEM derives with one MD5 round: cheap. */
+static apr_status_t check_decrypt_cost(const char *pem, apr_size_t len, apr_pool_t *p)
+{
+    cost_ctx_t ctx = { NULL, p };
+
+    if (!md_crypt_mem_contains(pem, len, "-----BEGIN ENCRYPTED PRIVATE KEY-----")) {
+        return APR_SUCCESS;
+    }
+    if (len > INT_MAX) {
+        return APR_EINVAL;
+    }
+    pem_blocks(pem, len, check_block_cost, &ctx);
+    if (ctx.why) {
+        md_log_perror(MD_LOG_MARK, MD_LOG_ERR, APR_EINVAL, p, "MD02030: not decrypting a "
+                      "private key: %s", ctx.why);
+        return APR_EINVAL;
+    }
+    return APR_SUCCESS;
+}
+
+typedef struct {
+    int keys;
+    int plain;
+} enc_count_t;
+
+static int count_key_block(const char *name, const char *header, const unsigned char *data,
+                           long len, void *baton)
+{
+    enc_count_t *c = baton;
+
+    (void)data;
+    (void)len;
+    if (!strcmp(name, PEM_STRING_PKCS8)) {
+        ++c->keys;
+    }
+    else if (strstr(name, "PRIVATE KEY")) {
+        /* PKCS#8 "PRIVATE KEY" or a legacy one, encrypted only with a
+         * Proc-Type header */
+        ++c->keys;
+        if (!header || !strstr(header, "Proc-Type: 4,ENCRYPTED")) {
+            ++c->plain;
+        }
+    }
+    return 1;
+}
+
+int md_pkey_pem_is_encrypted(const char *pem, apr_size_t len)
+{
+    enc_count_t c = { 0, 0 };
+
+    pem_blocks(pem, len, count_key_block, &c);
+    return c.keys > 0 && c.plain == 0;
+}
+
+/* Keys larger than any we make or mod_ssl should serve: refused before use. */
+static apr_status_t check_key_size(const EVP_PKEY *evp, apr_pool_t *p)
+{
+    int bits = EVP_PKEY_get_bits(evp);
+    int max = EVP_PKEY_is_a(evp, "RSA") ? RSA_BITS_MAX : EC_BITS_MAX;
+
+    if (bits <= 0 || bits > max) {
+        md_log_perror(MD_LOG_MARK, MD_LOG_ERR, APR_EINVAL, p, "MD02031: a private key of %d "
+                      "bits is not used (at most %d for %s)", bits, max,
+                      EVP_PKEY_get0_type_name(evp) ? EVP_PKEY_get0_type_name(evp) : "?");
+        return APR_EINVAL;
+    }
+    return APR_SUCCESS;
 }
 
 apr_status_t md_pkey_from_pem(md_pkey_t **ppkey, const char *pem, apr_size_t len,
@@ -529,6 +699,9 @@ apr_status_t md_pkey_from_pem(md_pkey_t **ppkey, const char *pem, apr_size_t len
     *ppkey = NULL;
     if (!pem || len == 0) {
         return APR_EINVAL;
+    }
+    if ((rv = check_decrypt_cost(pem, len, p)) != APR_SUCCESS) {
+        return rv;
     }
     dctx = OSSL_DECODER_CTX_new_for_pkey(&evp, "PEM", NULL, NULL, EVP_PKEY_KEYPAIR, NULL, NULL);
     if (!dctx || OSSL_DECODER_CTX_get_num_decoders(dctx) == 0) {
@@ -551,6 +724,9 @@ apr_status_t md_pkey_from_pem(md_pkey_t **ppkey, const char *pem, apr_size_t len
         md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, rv, p, "MD02009: reading private key: %s (%s)",
                       rv == APR_EACCES ? "encrypted, passphrase does not match" : "not a key",
                       md_crypt_last_error(p));
+        goto leave;
+    }
+    if ((rv = check_key_size(evp, p)) != APR_SUCCESS) {
         goto leave;
     }
     rv = pkey_wrap(ppkey, evp, p);

@@ -74,9 +74,17 @@ apr_status_t md_pkey_to_pem(const char **ppem, apr_size_t *plen, md_pkey_t *pkey
                             const char *pass, apr_size_t pass_len, apr_pool_t *p);
 
 /* Load a key from PEM (plain or encrypted with pass). APR_EINVAL for
- * garbage; APR_EACCES when the PEM is encrypted and pass does not decrypt it. */
+ * garbage; APR_EACCES when the PEM is encrypted and pass does not decrypt it.
+ * Bounded cost, whoever wrote the PEM: an encrypted PKCS#8 key must use
+ * PBES2/PBKDF2 with at most 100000 iterations (checked before decrypting),
+ * and RSA keys over 16384 bits or EC keys over 571 bits are refused;
+ * APR_EINVAL (logged) otherwise. */
 apr_status_t md_pkey_from_pem(md_pkey_t **ppkey, const char *pem, apr_size_t len,
                               const char *pass, apr_size_t pass_len, apr_pool_t *p);
+
+/* Does the PEM hold private keys, all of them encrypted (PKCS#8 "ENCRYPTED
+ * PRIVATE KEY", or a legacy block with "Proc-Type: 4,ENCRYPTED")? */
+int md_pkey_pem_is_encrypted(const char *pem, apr_size_t len);
 
 md_pkey_type_t md_pkey_type(const md_pkey_t *pkey);
 
@@ -148,6 +156,10 @@ const char *md_cert_issuer_name(const md_cert_t *cert, apr_pool_t *p);
 const char *md_cert_issuer_uri(const md_cert_t *cert, apr_pool_t *p);
 /* Does the certificate's public key match the private key? */
 int md_cert_matches_key(const md_cert_t *cert, const md_pkey_t *pkey);
+/* Is cert signed by issuer: cert's issuer name is issuer's subject and the
+ * signature on cert verifies with issuer's public key? (cert == issuer:
+ * is it self-signed?) */
+int md_cert_issued_by(const md_cert_t *cert, const md_cert_t *issuer);
 
 /* RFC 9773 §4.1 ARI certificate identifier: base64url of the authority key
  * identifier's keyIdentifier, ".", base64url of the serial number's DER

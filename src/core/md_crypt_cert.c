@@ -458,6 +458,20 @@ int md_cert_matches_key(const md_cert_t *cert, const md_pkey_t *pkey)
     return eq;
 }
 
+int md_cert_issued_by(const md_cert_t *cert, const md_cert_t *issuer)
+{
+    EVP_PKEY *pub = X509_get0_pubkey(issuer->x509);
+    /* Names and signature only: key usage and the like are the client's
+     * business (X509_check_issued would also call a self-signed leaf
+     * without keyCertSign not self-issued). */
+    int ok = pub && !X509_NAME_cmp(X509_get_issuer_name(cert->x509),
+                                   X509_get_subject_name(issuer->x509))
+             && X509_verify(cert->x509, pub) == 1;
+
+    ERR_clear_error();
+    return ok;
+}
+
 /* --- renewal info and certificate transparency ------------------------ */
 
 const char *md_crypt_hex(const unsigned char *data, apr_size_t len, apr_pool_t *p)

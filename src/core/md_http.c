@@ -12,6 +12,11 @@
 /* More response headers than this are dropped: no ACME response comes
  * near it, and a hostile server must not grow our pool without bound. */
 #define MAX_HEADERS        200
+/* Header lines of all responses to one request, interim 1xx ones
+ * included, and the number of those: more aborts the request (issue 11:
+ * the count above starts again with every response). */
+#define MAX_HEADER_LINES   1000
+#define MAX_INTERIM        16
 #define BODY_INITIAL_SIZE  (16 * 1024)
 
 struct md_http_t {
@@ -33,7 +38,10 @@ struct md_http_t {
 typedef struct {
     apr_pool_t *p;
     apr_table_t *headers;
-    int nheaders;
+    int nheaders;               /* of the response being read */
+    int nlines;                 /* of all responses */
+    int nresponses;
+    int too_many_headers;
     char *body;
     apr_size_t len;
     apr_size_t cap;
@@ -153,8 +161,16 @@ static size_t header_cb(char *buffer, size_t size, size_t nitems, void *userdata
     char *name;
     char *value;
 
+    if (++ctx->nlines > MAX_HEADER_LINES) {
+        ctx->too_many_headers = 1;
+        return 0;   /* curl aborts with CURLE_WRITE_ERROR */
+    }
     if (n >= 5 && !strncmp(buffer, "HTTP/", 5)) {
         /* A new response starts (after a 1xx): only the final one counts. */
+        if (++ctx->nresponses > MAX_INTERIM + 1) {
+            ctx->too_many_headers = 1;
+            return 0;
+        }
         apr_table_clear(ctx->headers);
         ctx->nheaders = 0;
         return n;
@@ -234,7 +250,7 @@ static apr_status_t map_curl_error(CURLcode rc, const req_ctx_t *ctx)
     case CURLE_OPERATION_TIMEDOUT:
         return APR_TIMEUP;
     case CURLE_WRITE_ERROR:
-        return ctx->too_large ? APR_ENOSPC : APR_EGENERAL;
+        return (ctx->too_large || ctx->too_many_headers) ? APR_ENOSPC : APR_EGENERAL;
     case CURLE_FILESIZE_EXCEEDED:
         return APR_ENOSPC;
     default:
@@ -362,6 +378,7 @@ apr_status_t md_http_request(md_http_response_t **presp, md_http_t *http,
         rv = map_curl_error(rc, &ctx);
         md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, rv, p, "MD03003: %s %s: %s", method, url,
                       ctx.too_large ? "response body too large" :
+                      ctx.too_many_headers ? "too many response headers (or 1xx responses)" :
                       (errbuf[0] ? errbuf : curl_easy_strerror(rc)));
         goto leave;
     }

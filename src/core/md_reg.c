@@ -386,6 +386,123 @@ static int same_cert(const md_cert_t *a, const md_cert_t *b, apr_pool_t *p)
     return !strcmp(md_cert_sha256_fingerprint(a, p), md_cert_sha256_fingerprint(b, p));
 }
 
+/* --- what may go live ------------------------------------------------------ */
+
+/* staging/ belongs to the server's User: a set found there goes live (and
+ * makes the parent restart) only when it is what a renewal makes. The
+ * store gives keys only encrypted with the store key; here the chain: each
+ * certificate issued by the next, the leaf not self-signed, not expired,
+ * not older than the live one (an old set planted again), not absurdly long. */
+static const char *chain_problem(const apr_array_header_t *chain, const cred_t *live,
+                                 const md_pkey_spec_t *spec, apr_time_t now, apr_pool_t *p)
+{
+    const md_cert_t *leaf = MD_ARR_IDX(chain, 0, const md_cert_t *);
+    const char *name = md_pkey_spec_name(spec);
+    int i;
+
+    if (chain->nelts > MD_REG_CHAIN_MAX) {
+        return apr_psprintf(p, "certificate(%s) chain has %d certificates, at most %d are "
+                            "taken", name, chain->nelts, MD_REG_CHAIN_MAX);
+    }
+    if (md_cert_issued_by(leaf, leaf)) {
+        return apr_psprintf(p, "certificate(%s) is self-signed", name);
+    }
+    for (i = 0; i + 1 < chain->nelts; ++i) {
+        if (!md_cert_issued_by(MD_ARR_IDX(chain, i, const md_cert_t *),
+                               MD_ARR_IDX(chain, i + 1, const md_cert_t *))) {
+            return apr_psprintf(p, "certificate(%s) chain is broken: certificate %d is not "
+                                "issued by certificate %d", name, i + 1, i + 2);
+        }
+    }
+    if (md_cert_valid_until(leaf) <= now) {
+        return apr_psprintf(p, "certificate(%s) has expired", name);
+    }
+    if (live && live->chain
+        && md_cert_valid_from(leaf) < md_cert_valid_from(MD_ARR_IDX(live->chain, 0,
+                                                                    const md_cert_t *))) {
+        return apr_psprintf(p, "certificate(%s) is older than the live one", name);
+    }
+    return NULL;
+}
+
+/* The set staged for md as activation takes it: per spec in creds the
+ * staged credentials, or the live ones for a spec not staged (chain NULL
+ * if neither). *pstaged counts the staged specs, *pall_live whether every
+ * staged certificate is live already. An error (*perr says what) for a
+ * staged spec that is missing a part or does not verify. */
+static apr_status_t load_staged(cred_t *creds, int *pstaged, int *pall_live,
+                                md_store_t *store, const md_t *md,
+                                const apr_array_header_t *specs, apr_time_t now,
+                                const char **perr, apr_pool_t *p)
+{
+    apr_status_t rv;
+    int i;
+
+    *pstaged = 0;
+    *pall_live = 1;
+    *perr = NULL;
+    for (i = 0; i < specs->nelts; ++i) {
+        const md_pkey_spec_t *spec = MD_ARR_IDX(specs, i, md_pkey_spec_t *);
+        const char *err = NULL;
+        cred_t live;
+        int have_live;
+
+        memset(&live, 0, sizeof(live));
+        have_live = load_cred(&live, store, MD_SG_DOMAINS, md, spec, &err, p) == APR_SUCCESS;
+        rv = load_cred(&creds[i], store, MD_SG_STAGING, md, spec, perr, p);
+        if (APR_STATUS_IS_ENOENT(rv)) {
+            /* Not renewed this time: the live one (if any) stays. */
+            memset(&creds[i], 0, sizeof(creds[i]));
+            *perr = NULL;
+            if (have_live) {
+                creds[i] = live;
+            }
+            continue;
+        }
+        if (rv != APR_SUCCESS) {
+            return rv;
+        }
+        if ((*perr = chain_problem(creds[i].chain, have_live ? &live : NULL, spec, now, p))) {
+            return APR_EINVAL;
+        }
+        ++*pstaged;
+        if (!have_live || !same_cert(MD_ARR_IDX(live.chain, 0, const md_cert_t *),
+                                     MD_ARR_IDX(creds[i].chain, 0, const md_cert_t *), p)) {
+            *pall_live = 0;
+        }
+    }
+    return APR_SUCCESS;
+}
+
+apr_status_t md_reg_staged_verify(md_store_t *store, const md_t *md, apr_time_t now,
+                                  const char **pwhy, apr_pool_t *p)
+{
+    const apr_array_header_t *specs = md_pkey_specs(md, p);
+    cred_t *creds = apr_pcalloc(p, sizeof(*creds) * (apr_size_t)specs->nelts);
+    int staged = 0;
+    int all_live = 1;
+    apr_status_t rv;
+
+    *pwhy = NULL;
+    if (!md_store_exists(store, MD_SG_STAGING, md->name, MD_FN_MD, p)) {
+        *pwhy = "no md.json in the staged set";
+        return APR_ENOENT;
+    }
+    rv = load_staged(creds, &staged, &all_live, store, md, specs, now, pwhy, p);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    if (!staged) {
+        *pwhy = "no certificate is staged";
+        return APR_ENOENT;
+    }
+    if (all_live) {
+        *pwhy = "the staged certificates are live already";
+        return APR_EEXIST;
+    }
+    return APR_SUCCESS;
+}
+
 /* md as the child staged it: the config's md with the CA and account the
  * certificate came from. */
 static const md_t *staged_md(md_store_t *store, const md_t *md, apr_pool_t *p)
@@ -501,7 +618,7 @@ apr_status_t md_reg_activate_staged(md_store_t *store, const md_t *md, int *pact
     const apr_array_header_t *specs = md_pkey_specs(md, ptemp);
     cred_t *creds = apr_pcalloc(ptemp, sizeof(*creds) * (apr_size_t)specs->nelts);
     int i, all_live = 1, staged = 0;
-    const char *err;
+    const char *err = NULL;
     json_t *job = NULL;
     json_t *live_json;
     const md_t *with_acct;
@@ -512,35 +629,13 @@ apr_status_t md_reg_activate_staged(md_store_t *store, const md_t *md, int *pact
         /* Nothing staged, or still being worked on by the child. */
         return APR_SUCCESS;
     }
-    for (i = 0; i < specs->nelts; ++i) {
-        const md_pkey_spec_t *spec = MD_ARR_IDX(specs, i, md_pkey_spec_t *);
-        cred_t live;
-        int have_live;
-
-        have_live = load_cred(&live, store, MD_SG_DOMAINS, md, spec, &err, ptemp)
-                    == APR_SUCCESS;
-        rv = load_cred(&creds[i], store, MD_SG_STAGING, md, spec, &err, ptemp);
-        if (APR_STATUS_IS_ENOENT(rv)) {
-            /* Not renewed this time: the live one (if any) stays. */
-            memset(&creds[i], 0, sizeof(creds[i]));
-            if (have_live) {
-                creds[i] = live;
-            }
-            continue;
-        }
-        if (rv != APR_SUCCESS) {
-            md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, ptemp,
-                          "MD07002: %s: staged set is unusable (%s), discarding it",
-                          md->name, err);
-            md_store_purge(store, MD_SG_STAGING, md->name, ptemp);
-            return rv;
-        }
-        ++staged;
-        if (!have_live || !same_cert(MD_ARR_IDX(live.chain, 0, const md_cert_t *),
-                                     MD_ARR_IDX(creds[i].chain, 0, const md_cert_t *),
-                                     ptemp)) {
-            all_live = 0;
-        }
+    rv = load_staged(creds, &staged, &all_live, store, md, specs, apr_time_now(), &err, ptemp);
+    if (rv != APR_SUCCESS) {
+        md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, ptemp,
+                      "MD07002: %s: staged set is unusable (%s), discarding it",
+                      md->name, err ? err : "unreadable");
+        md_store_purge(store, MD_SG_STAGING, md->name, ptemp);
+        return rv;
     }
     if (!staged || all_live) {
         /* Nothing for this config, or a crash after the swap and before

@@ -89,10 +89,28 @@ int md_reg_staged_complete(md_store_t *store, const char *name, apr_pool_t *p);
  * (covering all names, matching) or, for a spec that was not renewed, the
  * live ones; build that in tmp/ with plain keys, swap it into domains/ (the
  * old set to archive/) and clear staging. An unfinished staged set is left
- * alone; a broken one is dropped with an error logged.
+ * alone; one that does not verify (see md_reg_staged_verify) is dropped
+ * with an error logged.
  * *pactivated tells whether something was made live. */
 apr_status_t md_reg_activate_staged(md_store_t *store, const md_t *md, int *pactivated,
                                     apr_pool_t *ptemp);
+
+/* Longest certificate chain a staged set may have (ACME chains have 2-4). */
+#define MD_REG_CHAIN_MAX    10
+
+/* Would md_reg_activate_staged make the set staged for md live at now?
+ * staging/ belongs to the server's User, so the parent asks this before it
+ * restarts for a job.json that says finished (issue 11). A set verifies when
+ * md.json is there and every staged key type has a private key (encrypted
+ * with the store key, as only the renewal writes them) and a certificate
+ * chain that match: the leaf has the key, covers the MD's names, is not
+ * self-signed, not expired and not older than the live one; each
+ * certificate is issued by the next one, at most MD_REG_CHAIN_MAX of them.
+ * APR_SUCCESS if it verifies; APR_ENOENT if nothing (complete) is staged,
+ * APR_EEXIST if it is live already, another error if it does not verify;
+ * *pwhy says why not. Reads the store (decrypts keys), no network. */
+apr_status_t md_reg_staged_verify(md_store_t *store, const md_t *md, apr_time_t now,
+                                  const char **pwhy, apr_pool_t *p);
 
 /* Assess the live certificate(s) of md at time now, one per key spec.
  * Never fails: problems end up in the state and its description. A spec

@@ -115,6 +115,12 @@ static int pkey_encrypted_in(md_store_group_t group)
     return group == MD_SG_ACCOUNTS || group == MD_SG_STAGING || group == MD_SG_ARCHIVE;
 }
 
+/* The groups the unprivileged child writes (accounts/, staging/). */
+static int pkey_written_by_user(md_store_group_t group)
+{
+    return group == MD_SG_ACCOUNTS || group == MD_SG_STAGING;
+}
+
 apr_status_t md_store_load_pkey(md_store_t *store, md_store_group_t group, const char *name,
                                 const char *aspect, md_pkey_t **ppkey, apr_pool_t *p)
 {
@@ -125,6 +131,16 @@ apr_status_t md_store_load_pkey(md_store_t *store, md_store_group_t group, const
     *ppkey = NULL;
     if ((rv = load(&data, &len, store, group, name, aspect, p)) != APR_SUCCESS) {
         return rv;
+    }
+    /* Only the renewal writes keys where the server's User can, and always
+     * encrypted: a plain key there was put by someone without the store
+     * key, and root must not take it. */
+    if (pkey_written_by_user(group) && !md_pkey_pem_is_encrypted(data, len)) {
+        cleanse(data, len);
+        md_log_perror(MD_LOG_MARK, MD_LOG_ERR, APR_EINVAL, p, "MD05112: %s: a private key "
+                      "that is not encrypted with the store key; not used (keys here are "
+                      "only ever written encrypted)", where(store, group, name, aspect, p));
+        return APR_EINVAL;
     }
     /* Plain keys load whatever the passphrase; encrypted ones need the store key. */
     rv = md_pkey_from_pem(ppkey, data, len, (const char *)store->key, store->key_len, p);

@@ -3,11 +3,13 @@
  * either the old or the new value (STYLE §11).
  *
  * The POSIX plumbing (atomic write, bounded read, removal) is in
- * md_store_fs_io.c; this file maps (group, name, aspect) to paths and modes.
+ * md_store_fs_io.c; this file maps (group, name, aspect) to directories and
+ * modes. Below the base every step is one name relative to an open
+ * directory, never through a link: accounts/, challenges/ and staging/
+ * belong to the server's User, and the parent works there as root.
  */
 #define _POSIX_C_SOURCE 200809L
 
-#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -101,7 +103,7 @@ apr_status_t md_fs_check_addr(md_store_group_t group, const char *name, const ch
     return APR_SUCCESS;
 }
 
-const char *md_fs_group_dir(const fs_store_t *fs, md_store_group_t group, apr_pool_t *p)
+const char *md_fs_group_path(const fs_store_t *fs, md_store_group_t group, apr_pool_t *p)
 {
     if (group == MD_SG_NONE) {
         return fs->base;
@@ -109,70 +111,93 @@ const char *md_fs_group_dir(const fs_store_t *fs, md_store_group_t group, apr_po
     return apr_pstrcat(p, fs->base, "/", md_store_group_name(group), NULL);
 }
 
-/* Directory of an item (the base itself for MD_SG_NONE). */
-const char *md_fs_item_dir(const fs_store_t *fs, md_store_group_t group, const char *name,
+const char *md_fs_item_path(const fs_store_t *fs, md_store_group_t group, const char *name,
                             apr_pool_t *p)
 {
     if (group == MD_SG_NONE) {
         return fs->base;
     }
-    return apr_pstrcat(p, md_fs_group_dir(fs, group, p), "/", name, NULL);
+    return apr_pstrcat(p, md_fs_group_path(fs, group, p), "/", name, NULL);
 }
 
-/* --- items ------------------------------------------------------------------ */
+/* --- directories -------------------------------------------------------------- */
 
-/* Make the item's directory (and its group's) exist; *pdir its path. */
-static apr_status_t ensure_item_dir(const char **pdir, const fs_store_t *fs,
-                                    md_store_group_t group, const char *name, apr_pool_t *p)
+/* The base path is the admin's (MDStoreDir, under ServerRoot): trusted as
+ * a whole, links in it included. */
+static apr_status_t open_base(md_fsio_dir_t **pdir, const fs_store_t *fs, apr_pool_t *p)
 {
+    return md_fsio_dir_open(pdir, NULL, fs->base, p);
+}
+
+apr_status_t md_fs_open_group(md_fsio_dir_t **pdir, const fs_store_t *fs,
+                              md_store_group_t group, int make, apr_pool_t *p)
+{
+    md_fsio_dir_t *base;
     apr_status_t rv;
 
-    *pdir = md_fs_item_dir(fs, group, name, p);
-    if (group == MD_SG_NONE) {
-        return APR_SUCCESS;
+    *pdir = NULL;
+    if ((rv = open_base(&base, fs, p)) != APR_SUCCESS || group == MD_SG_NONE) {
+        *pdir = base;
+        return rv;
     }
-    rv = md_fsio_mkdir(md_fs_group_dir(fs, group, p), md_fs_modes[group].dir, p);
-    if (rv == APR_SUCCESS) {
-        rv = md_fsio_mkdir(*pdir, md_fs_modes[group].item, p);
+    if (make) {
+        return md_fsio_dir_make(pdir, base, md_store_group_name(group), md_fs_modes[group].dir,
+                                p);
     }
-    return rv;
+    return md_fsio_dir_open(pdir, base, md_store_group_name(group), p);
+}
+
+apr_status_t md_fs_open_item(md_fsio_dir_t **pdir, const fs_store_t *fs,
+                             md_store_group_t group, const char *name, int make,
+                             apr_pool_t *p)
+{
+    md_fsio_dir_t *gdir;
+    apr_status_t rv;
+
+    *pdir = NULL;
+    if ((rv = md_fs_open_group(&gdir, fs, group, make, p)) != APR_SUCCESS
+        || group == MD_SG_NONE) {
+        *pdir = gdir;
+        return rv;
+    }
+    if (make) {
+        return md_fsio_dir_make(pdir, gdir, name, md_fs_modes[group].item, p);
+    }
+    return md_fsio_dir_open(pdir, gdir, name, p);
 }
 
 /* Take an item out of sight in one rename, then delete it: readers see the
  * whole item or nothing, never half of it. */
-apr_status_t md_fs_remove_item_dir(const char *gdir, const char *dir, apr_pool_t *p)
+apr_status_t md_fs_remove_item(const md_fsio_dir_t *gdir, const char *name, apr_pool_t *p)
 {
-    const char *doomed = apr_pstrcat(p, gdir, "/" GONE_PREFIX, md_fsio_rnd_hex(p), NULL);
+    const char *doomed = apr_pstrcat(p, GONE_PREFIX, md_fsio_rnd_hex(p), NULL);
     apr_status_t rv;
 
-    if (rename(dir, doomed) != 0) {
-        return md_fsio_err();
+    if ((rv = md_fsio_rename(gdir, name, gdir, doomed, 1)) != APR_SUCCESS) {
+        return rv;
     }
     md_testhook_crash("purge", "hidden");
-    rv = md_fsio_rm_tree(doomed, MD_FSIO_MAX_DEPTH, p);
+    rv = md_fsio_rm_tree(gdir, doomed, MD_FSIO_MAX_DEPTH, p);
     if (rv != APR_SUCCESS) {
-        md_log_perror(MD_LOG_MARK, MD_LOG_WARNING, rv, p, "MD05013: %s: could not remove "
-                      "everything (was %s)", doomed, dir);
+        md_log_perror(MD_LOG_MARK, MD_LOG_WARNING, rv, p, "MD05013: %s/%s: could not remove "
+                      "everything (was %s)", gdir->path, doomed, name);
     }
     return rv;
 }
 
 /* What a crash left between hiding and deleting an item. Best effort: a
  * process still deleting it only makes us see ENOENT. */
-static void remove_leftovers(const char *gdir, apr_pool_t *p)
+static void remove_leftovers(const md_fsio_dir_t *gdir, apr_pool_t *p)
 {
-    struct dirent *de;
-    DIR *d = opendir(gdir);
+    apr_array_header_t *names = NULL;
+    int i;
 
-    if (!d) {
+    if (md_fsio_list_prefixed(&names, gdir, GONE_PREFIX, p) != APR_SUCCESS) {
         return;
     }
-    while ((de = readdir(d)) != NULL) {
-        if (!strncmp(de->d_name, GONE_PREFIX, sizeof(GONE_PREFIX) - 1)) {
-            md_fsio_rm_tree(apr_pstrcat(p, gdir, "/", de->d_name, NULL), MD_FSIO_MAX_DEPTH, p);
-        }
+    for (i = 0; i < names->nelts; ++i) {
+        md_fsio_rm_tree(gdir, APR_ARRAY_IDX(names, i, const char *), MD_FSIO_MAX_DEPTH, p);
     }
-    closedir(d);
 }
 
 /* --- md_store.json ----------------------------------------------------- */
@@ -261,7 +286,7 @@ static apr_status_t read_store_json(fs_store_t *fs, const char *path, const char
 
 /* A new md_store.json with a fresh key; APR_EEXIST if another process made
  * one meanwhile (the caller reads that one). */
-static apr_status_t create_store_json(const fs_store_t *fs, apr_pool_t *ptemp)
+static apr_status_t create_store_json(const md_fsio_dir_t *base, apr_pool_t *ptemp)
 {
     unsigned char key[MD_STORE_KEY_LEN];
     json_t *j = NULL;
@@ -282,7 +307,7 @@ static apr_status_t create_store_json(const fs_store_t *fs, apr_pool_t *ptemp)
         rv = APR_ENOMEM;
         goto leave;
     }
-    rv = md_fsio_write_atomic(fs->base, MD_FN_STORE_JSON, text, strlen(text), MODE_SECRET, 0, 1,
+    rv = md_fsio_write_atomic(base, MD_FN_STORE_JSON, text, strlen(text), MODE_SECRET, 0, 1,
                               ptemp);
 leave:
     md_fsio_cleanse(key, sizeof(key));
@@ -294,7 +319,8 @@ leave:
     return rv;
 }
 
-static apr_status_t setup_store_json(fs_store_t *fs, apr_pool_t *p, apr_pool_t *ptemp)
+static apr_status_t setup_store_json(fs_store_t *fs, const md_fsio_dir_t *base, apr_pool_t *p,
+                                     apr_pool_t *ptemp)
 {
     const char *path = apr_pstrcat(ptemp, fs->base, "/", MD_FN_STORE_JSON, NULL);
     apr_size_t len = 0;
@@ -303,7 +329,7 @@ static apr_status_t setup_store_json(fs_store_t *fs, apr_pool_t *p, apr_pool_t *
     int tries;
 
     for (tries = 0; tries < 2; ++tries) {
-        rv = md_fsio_read(&data, &len, path, MD_JSON_MAX_LEN, ptemp);
+        rv = md_fsio_read(&data, &len, base, MD_FN_STORE_JSON, MD_JSON_MAX_LEN, ptemp);
         if (rv == APR_SUCCESS) {
             rv = read_store_json(fs, path, data, len, p, ptemp);
             md_fsio_cleanse(data, len);
@@ -314,7 +340,7 @@ static apr_status_t setup_store_json(fs_store_t *fs, apr_pool_t *p, apr_pool_t *
             md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, ptemp, "MD05016: %s: cannot read", path);
             return rv;
         }
-        rv = create_store_json(fs, ptemp);
+        rv = create_store_json(base, ptemp);
         if (!APR_STATUS_IS_EEXIST(rv)) {
             break;
         }
@@ -323,7 +349,8 @@ static apr_status_t setup_store_json(fs_store_t *fs, apr_pool_t *p, apr_pool_t *
         md_log_perror(MD_LOG_MARK, MD_LOG_NOTICE, 0, ptemp, "MD05017: %s: created a new "
                       "store", path);
         /* Read back what we wrote: one code path sets the key. */
-        if ((rv = md_fsio_read(&data, &len, path, MD_JSON_MAX_LEN, ptemp)) == APR_SUCCESS) {
+        rv = md_fsio_read(&data, &len, base, MD_FN_STORE_JSON, MD_JSON_MAX_LEN, ptemp);
+        if (rv == APR_SUCCESS) {
             rv = read_store_json(fs, path, data, len, p, ptemp);
             md_fsio_cleanse(data, len);
         }
@@ -336,25 +363,23 @@ static apr_status_t setup_store_json(fs_store_t *fs, apr_pool_t *p, apr_pool_t *
 static apr_status_t fs_load(md_store_t *store, md_store_group_t group, const char *name,
                             const char *aspect, char **pdata, apr_size_t *plen, apr_pool_t *p)
 {
-    fs_store_t *fs = fs_of(store);
+    md_fsio_dir_t *dir;
     apr_status_t rv;
 
     *pdata = NULL;
     *plen = 0;
-    if ((rv = md_fs_check_addr(group, name, aspect, 1, p)) != APR_SUCCESS) {
+    if ((rv = md_fs_check_addr(group, name, aspect, 1, p)) != APR_SUCCESS
+        || (rv = md_fs_open_item(&dir, fs_of(store), group, name, 0, p)) != APR_SUCCESS) {
         return rv;
     }
-    return md_fsio_read(pdata, plen,
-                        apr_pstrcat(p, md_fs_item_dir(fs, group, name, p), "/", aspect, NULL),
-                        MD_STORE_MAX_VALUE_LEN, p);
+    return md_fsio_read(pdata, plen, dir, aspect, MD_STORE_MAX_VALUE_LEN, p);
 }
 
 static apr_status_t fs_save(md_store_t *store, md_store_group_t group, const char *name,
                             const char *aspect, const char *data, apr_size_t len, int flags,
                             apr_pool_t *p)
 {
-    fs_store_t *fs = fs_of(store);
-    const char *dir;
+    md_fsio_dir_t *dir;
     apr_pool_t *ptemp;
     apr_status_t rv;
 
@@ -364,7 +389,7 @@ static apr_status_t fs_save(md_store_t *store, md_store_group_t group, const cha
     if ((rv = apr_pool_create(&ptemp, p)) != APR_SUCCESS) {
         return rv;
     }
-    if ((rv = ensure_item_dir(&dir, fs, group, name, ptemp)) == APR_SUCCESS) {
+    if ((rv = md_fs_open_item(&dir, fs_of(store), group, name, 1, ptemp)) == APR_SUCCESS) {
         rv = md_fsio_write_atomic(dir, aspect, data, len,
                                   (flags & MD_STORE_SECRET) ? MODE_SECRET
                                                             : md_fs_modes[group].file,
@@ -377,13 +402,14 @@ static apr_status_t fs_save(md_store_t *store, md_store_group_t group, const cha
 static apr_status_t fs_remove(md_store_t *store, md_store_group_t group, const char *name,
                               const char *aspect, apr_pool_t *p)
 {
-    fs_store_t *fs = fs_of(store);
+    md_fsio_dir_t *dir;
     apr_status_t rv;
 
-    if ((rv = md_fs_check_addr(group, name, aspect, 1, p)) != APR_SUCCESS) {
+    if ((rv = md_fs_check_addr(group, name, aspect, 1, p)) != APR_SUCCESS
+        || (rv = md_fs_open_item(&dir, fs_of(store), group, name, 0, p)) != APR_SUCCESS) {
         return rv;
     }
-    if (unlink(apr_pstrcat(p, md_fs_item_dir(fs, group, name, p), "/", aspect, NULL)) != 0) {
+    if (unlinkat(dir->fd, aspect, 0) != 0) {
         return md_fsio_err();
     }
     return APR_SUCCESS;
@@ -392,8 +418,7 @@ static apr_status_t fs_remove(md_store_t *store, md_store_group_t group, const c
 static apr_status_t fs_purge(md_store_t *store, md_store_group_t group, const char *name,
                              apr_pool_t *p)
 {
-    fs_store_t *fs = fs_of(store);
-    const char *dir;
+    md_fsio_dir_t *gdir;
     struct stat st;
     apr_status_t rv;
 
@@ -403,17 +428,18 @@ static apr_status_t fs_purge(md_store_t *store, md_store_group_t group, const ch
     if (group == MD_SG_NONE) {
         return bad_name("group for purge", "none", p);
     }
-    dir = md_fs_item_dir(fs, group, name, p);
-    if (lstat(dir, &st) != 0) {
-        return md_fsio_err();
+    if ((rv = md_fs_open_group(&gdir, fs_of(store), group, 0, p)) != APR_SUCCESS
+        || (rv = md_fsio_stat(&st, gdir, name)) != APR_SUCCESS) {
+        return rv;
     }
-    return md_fs_remove_item_dir(md_fs_group_dir(fs, group, p), dir, p);
+    /* Whatever it is (a link too): renamed and removed, never followed. */
+    return md_fs_remove_item(gdir, name, p);
 }
 
 static apr_status_t fs_list(md_store_t *store, md_store_group_t group,
                             apr_array_header_t **pnames, apr_pool_t *p)
 {
-    fs_store_t *fs = fs_of(store);
+    md_fsio_dir_t *gdir;
     apr_status_t rv;
 
     *pnames = NULL;
@@ -422,7 +448,10 @@ static apr_status_t fs_list(md_store_t *store, md_store_group_t group,
                       "MD05018: cannot list items of store group %d", (int)group);
         return APR_EINVAL;
     }
-    rv = md_fsio_list(pnames, md_fs_group_dir(fs, group, p), 1, p);
+    rv = md_fs_open_group(&gdir, fs_of(store), group, 0, p);
+    if (rv == APR_SUCCESS) {
+        rv = md_fsio_list(pnames, gdir, 1, p);
+    }
     if (APR_STATUS_IS_ENOENT(rv)) {
         *pnames = apr_array_make(p, 1, sizeof(const char *));
         rv = APR_SUCCESS;
@@ -433,25 +462,28 @@ static apr_status_t fs_list(md_store_t *store, md_store_group_t group,
 static apr_status_t fs_list_aspects(md_store_t *store, md_store_group_t group, const char *name,
                                     apr_array_header_t **paspects, apr_pool_t *p)
 {
-    fs_store_t *fs = fs_of(store);
+    md_fsio_dir_t *dir;
     apr_status_t rv;
 
     *paspects = NULL;
-    if ((rv = md_fs_check_addr(group, name, NULL, 0, p)) != APR_SUCCESS) {
+    if ((rv = md_fs_check_addr(group, name, NULL, 0, p)) != APR_SUCCESS
+        || (rv = md_fs_open_item(&dir, fs_of(store), group, name, 0, p)) != APR_SUCCESS) {
         return rv;
     }
-    return md_fsio_list(paspects, md_fs_item_dir(fs, group, name, p), 0, p);
+    return md_fsio_list(paspects, dir, 0, p);
 }
 
+/* Only a regular file is a value: a link or a FIFO is not there. */
 static apr_time_t fs_get_mtime(md_store_t *store, md_store_group_t group, const char *name,
                                const char *aspect, apr_pool_t *p)
 {
-    fs_store_t *fs = fs_of(store);
+    md_fsio_dir_t *dir;
     struct stat st;
     apr_time_t t;
 
     if (md_fs_check_addr(group, name, aspect, 1, p) != APR_SUCCESS
-        || stat(apr_pstrcat(p, md_fs_item_dir(fs, group, name, p), "/", aspect, NULL), &st) != 0) {
+        || md_fs_open_item(&dir, fs_of(store), group, name, 0, p) != APR_SUCCESS
+        || md_fsio_stat(&st, dir, aspect) != APR_SUCCESS || !S_ISREG(st.st_mode)) {
         return 0;
     }
     t = apr_time_from_sec(st.st_mtim.tv_sec) + st.st_mtim.tv_nsec / 1000;
@@ -470,17 +502,19 @@ static apr_status_t fs_get_fname(md_store_t *store, md_store_group_t group, cons
         return md_fs_check_addr(group, name, aspect, 0, p);
     }
     if (group != MD_SG_NONE && !name && !aspect) {
-        *pfname = md_fs_group_dir(fs, group, p);
+        *pfname = md_fs_group_path(fs, group, p);
         return APR_SUCCESS;
     }
     if ((rv = md_fs_check_addr(group, name, aspect, aspect != NULL, p)) != APR_SUCCESS) {
         return rv;
     }
-    *pfname = aspect ? apr_pstrcat(p, md_fs_item_dir(fs, group, name, p), "/", aspect, NULL)
-                     : md_fs_item_dir(fs, group, name, p);
+    *pfname = aspect ? apr_pstrcat(p, md_fs_item_path(fs, group, name, p), "/", aspect, NULL)
+                     : md_fs_item_path(fs, group, name, p);
     return APR_SUCCESS;
 }
 
+/* Walked fd-relative as root: what User planted there (links, hard links
+ * to files elsewhere) is not followed and not changed (md_fsio_chown_tree). */
 static apr_status_t fs_set_owner(md_store_t *store, int uid, int gid, apr_pool_t *p)
 {
     fs_store_t *fs = fs_of(store);
@@ -492,15 +526,16 @@ static apr_status_t fs_set_owner(md_store_t *store, int uid, int gid, apr_pool_t
         return APR_ENOMEM;
     }
     for (g = 0; g < MD_SG_COUNT; ++g) {
-        const char *dir;
+        md_fsio_dir_t *gdir;
         apr_status_t rv2;
+
         if (!md_fs_modes[g].child) {
             continue;
         }
-        dir = md_fs_group_dir(fs, (md_store_group_t)g, ptemp);
-        rv2 = md_fsio_mkdir(dir, md_fs_modes[g].dir, ptemp);
+        apr_pool_clear(ptemp);
+        rv2 = md_fs_open_group(&gdir, fs, (md_store_group_t)g, 1, ptemp);
         if (rv2 == APR_SUCCESS) {
-            rv2 = md_fsio_chown_tree(dir, (uid_t)uid, (gid_t)gid, MD_FSIO_MAX_DEPTH, ptemp);
+            rv2 = md_fsio_chown_tree(gdir, (uid_t)uid, (gid_t)gid, MD_FSIO_MAX_DEPTH, ptemp);
         }
         if (rv == APR_SUCCESS) {
             rv = rv2;
@@ -526,13 +561,44 @@ static const md_store_ops_t fs_ops = {
     md_fs_unlock,
 };
 
+/* Make the group directories and give them our modes; clean up what a
+ * crash left. */
+static apr_status_t setup_groups(const fs_store_t *fs, const md_fsio_dir_t *base,
+                                 apr_pool_t *ptemp)
+{
+    apr_status_t rv;
+    int g;
+
+    for (g = MD_SG_NONE + 1; g < MD_SG_COUNT; ++g) {
+        md_fsio_dir_t *gdir;
+        struct stat st;
+
+        rv = md_fsio_dir_make(&gdir, base, md_store_group_name((md_store_group_t)g),
+                              md_fs_modes[g].dir, ptemp);
+        if (rv != APR_SUCCESS) {
+            return rv;
+        }
+        /* A store from elsewhere (the stock module makes accounts/ 0755)
+         * gets our modes; never wider ones. */
+        if (fstat(gdir->fd, &st) == 0 && (st.st_mode & 07777 & ~md_fs_modes[g].dir)
+            && fchmod(gdir->fd, md_fs_modes[g].dir) != 0) {
+            md_log_perror(MD_LOG_MARK, MD_LOG_WARNING, md_fsio_err(), ptemp,
+                          "MD05038: %s: cannot restrict the mode to %o",
+                          md_fs_group_path(fs, (md_store_group_t)g, ptemp),
+                          (unsigned)md_fs_modes[g].dir);
+        }
+        remove_leftovers(gdir, ptemp);
+    }
+    return APR_SUCCESS;
+}
+
 apr_status_t md_store_fs_open(md_store_t **pstore, apr_pool_t *p, const char *base_dir)
 {
     fs_store_t *fs;
+    md_fsio_dir_t *base = NULL;
     struct stat st;
     apr_pool_t *ptemp = NULL;
     apr_status_t rv;
-    int g;
 
     *pstore = NULL;
     if (!base_dir || !*base_dir) {
@@ -568,24 +634,13 @@ apr_status_t md_store_fs_open(md_store_t **pstore, apr_pool_t *p, const char *ba
                       fs->base);
         goto leave;
     }
-    /* md_store.json first: with a bad one we change nothing at all. */
-    if ((rv = setup_store_json(fs, p, ptemp)) != APR_SUCCESS) {
+    if ((rv = open_base(&base, fs, ptemp)) != APR_SUCCESS) {
         goto leave;
     }
-    for (g = MD_SG_NONE + 1; g < MD_SG_COUNT; ++g) {
-        const char *gdir = md_fs_group_dir(fs, (md_store_group_t)g, ptemp);
-        if ((rv = md_fsio_mkdir(gdir, md_fs_modes[g].dir, ptemp)) != APR_SUCCESS) {
-            goto leave;
-        }
-        /* A store from elsewhere (the stock module makes accounts/ 0755)
-         * gets our modes; never wider ones. */
-        if (stat(gdir, &st) == 0 && (st.st_mode & 07777 & ~md_fs_modes[g].dir)
-            && chmod(gdir, md_fs_modes[g].dir) != 0) {
-            md_log_perror(MD_LOG_MARK, MD_LOG_WARNING, md_fsio_err(), ptemp,
-                          "MD05038: %s: cannot restrict the mode to %o", gdir,
-                          (unsigned)md_fs_modes[g].dir);
-        }
-        remove_leftovers(gdir, ptemp);
+    /* md_store.json first: with a bad one we change nothing at all. */
+    if ((rv = setup_store_json(fs, base, p, ptemp)) != APR_SUCCESS
+        || (rv = setup_groups(fs, base, ptemp)) != APR_SUCCESS) {
+        goto leave;
     }
     *pstore = &fs->s;
 leave:

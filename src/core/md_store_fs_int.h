@@ -7,6 +7,7 @@
 #include <sys/types.h>
 
 #include "md_store.h"
+#include "md_store_fs_io.h"
 
 /* The secret file mode: owner only. */
 #define MODE_SECRET         0600
@@ -39,12 +40,21 @@ int md_fs_valid_group(md_store_group_t group);
 /* Check (group, name) and, when need_aspect, the aspect (logs what is wrong). */
 apr_status_t md_fs_check_addr(md_store_group_t group, const char *name, const char *aspect,
                               int need_aspect, apr_pool_t *p);
-const char *md_fs_group_dir(const fs_store_t *fs, md_store_group_t group, apr_pool_t *p);
-/* Directory of an item (the base itself for MD_SG_NONE). */
-const char *md_fs_item_dir(const fs_store_t *fs, md_store_group_t group, const char *name,
-                           apr_pool_t *p);
-/* Take an item out of sight in one rename, then delete it. */
-apr_status_t md_fs_remove_item_dir(const char *gdir, const char *dir, apr_pool_t *p);
+/* Paths, for messages and get_fname only: the store opens nothing by them. */
+const char *md_fs_group_path(const fs_store_t *fs, md_store_group_t group, apr_pool_t *p);
+const char *md_fs_item_path(const fs_store_t *fs, md_store_group_t group, const char *name,
+                            apr_pool_t *p);
+/* Open the group's directory (the base for MD_SG_NONE), made with the
+ * group's mode when make is set and it is missing. */
+apr_status_t md_fs_open_group(md_fsio_dir_t **pdir, const fs_store_t *fs,
+                              md_store_group_t group, int make, apr_pool_t *p);
+/* Open an item's directory in its group (the base for MD_SG_NONE), made
+ * with the group's modes when make is set. A link there is refused. */
+apr_status_t md_fs_open_item(md_fsio_dir_t **pdir, const fs_store_t *fs,
+                             md_store_group_t group, const char *name, int make,
+                             apr_pool_t *p);
+/* Take the item name in gdir out of sight in one rename, then delete it. */
+apr_status_t md_fs_remove_item(const md_fsio_dir_t *gdir, const char *name, apr_pool_t *p);
 
 /* The operations of md_store_fs_move.c (see md_store_ops_t). */
 apr_status_t md_fs_move(md_store_t *store, md_store_group_t from, md_store_group_t to,

@@ -1,10 +1,14 @@
 /* POSIX file helpers of the file-system store: atomic writes, bounded
- * reads, directory creation, listing, tree removal and chown.
+ * reads, directory creation, listing, tree removal and chown, all relative
+ * to open directories and never through a symbolic link (see
+ * md_store_fs_io.h for why).
  *
  * Plain POSIX calls are used where APR has no equivalent or hides what we
- * need (O_EXCL with a mode, fsync of a directory, link, lchown).
+ * need (the *at() family, O_EXCL with a mode, fsync of a directory).
  */
-#define _POSIX_C_SOURCE 200809L
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE     /* renameat2, O_PATH, AT_EMPTY_PATH */
+#endif
 
 #include <dirent.h>
 #include <errno.h>
@@ -27,6 +31,9 @@
 #define TMP_TRIES           8
 /* Between attempts to take a lock held by someone else. */
 #define LOCK_POLL           apr_time_from_msec(100)
+/* Every file we open: no link followed, never block (FIFOs, leases), no
+ * controlling terminal, not inherited by programs we run. */
+#define OPEN_SAFE           (O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC)
 
 apr_status_t md_fsio_err(void)
 {
@@ -43,47 +50,140 @@ void md_fsio_cleanse(void *buf, size_t len)
     }
 }
 
-apr_status_t md_fsio_mkdir(const char *path, mode_t mode, apr_pool_t *p)
+static const char *path_of(const md_fsio_dir_t *dir, const char *name, apr_pool_t *p)
+{
+    return dir ? apr_pstrcat(p, dir->path, "/", name, NULL) : name;
+}
+
+static int is_link(const md_fsio_dir_t *dir, const char *name)
 {
     struct stat st;
+    return fstatat(dir->fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode);
+}
 
-    if (mkdir(path, mode) == 0) {
-        if (chmod(path, mode) != 0) {
-            return md_fsio_err();
-        }
-        return APR_SUCCESS;
-    }
-    if (errno != EEXIST) {
-        apr_status_t rv = md_fsio_err();
-        md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p, "MD05003: %s: cannot create directory",
-                      path);
-        return rv;
-    }
-    if (stat(path, &st) != 0) {
-        return md_fsio_err();
-    }
-    if (!S_ISDIR(st.st_mode)) {
-        md_log_perror(MD_LOG_MARK, MD_LOG_ERR, APR_ENOTDIR, p,
-                      "MD05004: %s: exists but is not a directory", path);
-        return APR_ENOTDIR;
+/* A link where we wanted a directory or a value: someone who may write
+ * there put it (the directory may belong to the server's User). */
+static apr_status_t link_refused(const md_fsio_dir_t *dir, const char *name, apr_pool_t *p)
+{
+    apr_status_t rv = APR_FROM_OS_ERROR(ELOOP);
+
+    md_log_perror(MD_LOG_MARK, MD_LOG_WARNING, rv, p, "MD05200: %s: is a symbolic link; "
+                  "the store never follows links (who put it there?)", path_of(dir, name, p));
+    return rv;
+}
+
+/* --- directories ----------------------------------------------------------- */
+
+static apr_status_t dir_cleanup(void *data)
+{
+    md_fsio_dir_t *dir = data;
+
+    if (dir->fd >= 0) {
+        close(dir->fd);
+        dir->fd = -1;
     }
     return APR_SUCCESS;
 }
 
-apr_status_t md_fsio_sync_dir(const char *path)
+apr_status_t md_fsio_dir_open(md_fsio_dir_t **pdir, const md_fsio_dir_t *parent,
+                              const char *name, apr_pool_t *p)
 {
-    apr_status_t rv = APR_SUCCESS;
-    int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    md_fsio_dir_t *dir;
+    int fd;
 
+    *pdir = NULL;
+    if (parent) {
+        fd = openat(parent->fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    }
+    else {
+        fd = open(name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    }
+    if (fd < 0) {
+        apr_status_t rv = md_fsio_err();
+        if (parent && (errno == ELOOP || errno == ENOTDIR) && is_link(parent, name)) {
+            return link_refused(parent, name, p);
+        }
+        return APR_STATUS_IS_ENOENT(rv) ? APR_ENOENT : rv;
+    }
+    dir = apr_palloc(p, sizeof(*dir));
+    dir->fd = fd;
+    dir->path = path_of(parent, name, p);
+    apr_pool_cleanup_register(p, dir, dir_cleanup, apr_pool_cleanup_null);
+    *pdir = dir;
+    return APR_SUCCESS;
+}
+
+apr_status_t md_fsio_dir_make(md_fsio_dir_t **pdir, const md_fsio_dir_t *parent,
+                              const char *name, mode_t mode, apr_pool_t *p)
+{
+    int made;
+    apr_status_t rv;
+
+    *pdir = NULL;
+    made = (parent ? mkdirat(parent->fd, name, mode) : mkdir(name, mode)) == 0;
+    if (!made && errno != EEXIST) {
+        rv = md_fsio_err();
+        md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p, "MD05003: %s: cannot create directory",
+                      path_of(parent, name, p));
+        return rv;
+    }
+    rv = md_fsio_dir_open(pdir, parent, name, p);
+    if (rv == APR_ENOTDIR) {
+        md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p,
+                      "MD05004: %s: exists but is not a directory", path_of(parent, name, p));
+    }
+    /* The umask may have narrowed mode; set it exactly. It never widens
+     * beyond what we asked for. */
+    if (rv == APR_SUCCESS && made && fchmod((*pdir)->fd, mode) != 0) {
+        rv = md_fsio_err();
+    }
+    return rv;
+}
+
+apr_status_t md_fsio_dir_sync(const md_fsio_dir_t *dir)
+{
+    return fsync(dir->fd) == 0 ? APR_SUCCESS : md_fsio_err();
+}
+
+apr_status_t md_fsio_stat(struct stat *st, const md_fsio_dir_t *dir, const char *name)
+{
+    if (fstatat(dir->fd, name, st, AT_SYMLINK_NOFOLLOW) != 0) {
+        apr_status_t rv = md_fsio_err();
+        return APR_STATUS_IS_ENOENT(rv) ? APR_ENOENT : rv;
+    }
+    return APR_SUCCESS;
+}
+
+/* Every name in dir but "." and "..", in directory order. */
+static apr_status_t entries(apr_array_header_t **pnames, const md_fsio_dir_t *dir,
+                            apr_pool_t *p)
+{
+    apr_array_header_t *names = apr_array_make(p, 10, sizeof(const char *));
+    struct dirent *de;
+    DIR *d;
+    /* A descriptor of its own: readdir moves the offset of the one it uses. */
+    int fd = openat(dir->fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+    *pnames = NULL;
     if (fd < 0) {
         return md_fsio_err();
     }
-    if (fsync(fd) != 0) {
-        rv = md_fsio_err();
+    if (!(d = fdopendir(fd))) {
+        apr_status_t rv = md_fsio_err();
+        close(fd);
+        return rv;
     }
-    close(fd);
-    return rv;
+    while ((de = readdir(d)) != NULL) {
+        if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..")) {
+            APR_ARRAY_PUSH(names, const char *) = apr_pstrdup(p, de->d_name);
+        }
+    }
+    closedir(d);
+    *pnames = names;
+    return APR_SUCCESS;
 }
+
+/* --- values ------------------------------------------------------------------ */
 
 static apr_status_t write_all(int fd, const char *data, apr_size_t len)
 {
@@ -102,8 +202,8 @@ static apr_status_t write_all(int fd, const char *data, apr_size_t len)
 }
 
 /* Create a new uniquely named temp file in dir, with mode from the start. */
-static apr_status_t open_tmp(int *pfd, const char **ptmp, const char *dir, const char *aspect,
-                             mode_t mode, apr_pool_t *p)
+static apr_status_t open_tmp(int *pfd, const char **ptmp, const md_fsio_dir_t *dir,
+                             const char *name, mode_t mode, apr_pool_t *p)
 {
     unsigned char rnd[8];
     apr_status_t rv;
@@ -114,16 +214,15 @@ static apr_status_t open_tmp(int *pfd, const char **ptmp, const char *dir, const
             return rv;
         }
         /* Dot-prefixed: never a valid name or aspect, never listed. */
-        *ptmp = apr_psprintf(p, "%s/.%.64s.%02x%02x%02x%02x%02x%02x%02x%02x.tmp", dir, aspect,
+        *ptmp = apr_psprintf(p, ".%.64s.%02x%02x%02x%02x%02x%02x%02x%02x.tmp", name,
                              rnd[0], rnd[1], rnd[2], rnd[3], rnd[4], rnd[5], rnd[6], rnd[7]);
-        *pfd = open(*ptmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
+        *pfd = openat(dir->fd, *ptmp, O_WRONLY | O_CREAT | O_EXCL | OPEN_SAFE, mode);
         if (*pfd >= 0) {
-            /* The umask may have narrowed mode; set it exactly. It never
-             * widens beyond what we asked for. */
+            /* The umask may have narrowed mode; set it exactly. */
             if (fchmod(*pfd, mode) != 0) {
                 rv = md_fsio_err();
                 close(*pfd);
-                unlink(*ptmp);
+                unlinkat(dir->fd, *ptmp, 0);
                 return rv;
             }
             return APR_SUCCESS;
@@ -135,9 +234,9 @@ static apr_status_t open_tmp(int *pfd, const char **ptmp, const char *dir, const
     return APR_EEXIST;
 }
 
-/* "<group>/<aspect>" for the test hook: the item directory's parent is
- * the group directory. */
-static const char *hook_name(const char *dir, const char *aspect, apr_pool_t *p)
+/* "<group>/<name>" for the test hook: the directory's own name is the item,
+ * its parent's the group. */
+static const char *hook_name(const char *dir, const char *name, apr_pool_t *p)
 {
     const char *item = strrchr(dir, '/');
     const char *group = item;
@@ -146,21 +245,21 @@ static const char *hook_name(const char *dir, const char *aspect, apr_pool_t *p)
         --group;
     }
     if (!item || !group || group == item) {
-        return aspect;
+        return name;
     }
-    return apr_pstrcat(p, apr_pstrndup(p, group, (apr_size_t)(item - group)), "/", aspect, NULL);
+    return apr_pstrcat(p, apr_pstrndup(p, group, (apr_size_t)(item - group)), "/", name, NULL);
 }
 
-apr_status_t md_fsio_write_atomic(const char *dir, const char *aspect, const char *data,
+apr_status_t md_fsio_write_atomic(const md_fsio_dir_t *dir, const char *name, const char *data,
                                   apr_size_t len, mode_t mode, int replace, int durable,
                                   apr_pool_t *p)
 {
     const char *tmp = NULL;
-    const char *path = apr_pstrcat(p, dir, "/", aspect, NULL);
+    const char *path = path_of(dir, name, p);
     apr_status_t rv;
     int fd = -1;
 
-    if ((rv = open_tmp(&fd, &tmp, dir, aspect, mode, p)) != APR_SUCCESS) {
+    if ((rv = open_tmp(&fd, &tmp, dir, name, mode, p)) != APR_SUCCESS) {
         md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p, "MD05005: %s: cannot create a temp file "
                       "in the directory", path);
         return rv;
@@ -178,10 +277,10 @@ apr_status_t md_fsio_write_atomic(const char *dir, const char *aspect, const cha
         goto leave;
     }
     if (md_testhook_armed()) {
-        md_testhook_crash("tmp-written", hook_name(dir, aspect, p));
+        md_testhook_crash("tmp-written", hook_name(dir->path, name, p));
     }
     if (replace) {
-        if (rename(tmp, path) != 0) {
+        if (renameat(dir->fd, tmp, dir->fd, name) != 0) {
             rv = md_fsio_err();
             md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p, "MD05007: %s: rename from %s failed",
                           path, tmp);
@@ -189,7 +288,7 @@ apr_status_t md_fsio_write_atomic(const char *dir, const char *aspect, const cha
         }
         tmp = NULL;
     }
-    else if (link(tmp, path) != 0) {
+    else if (linkat(dir->fd, tmp, dir->fd, name, 0) != 0) {
         rv = md_fsio_err();
         if (!APR_STATUS_IS_EEXIST(rv)) {
             md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p, "MD05008: %s: link from %s failed",
@@ -198,21 +297,21 @@ apr_status_t md_fsio_write_atomic(const char *dir, const char *aspect, const cha
         goto leave;
     }
     if (md_testhook_armed()) {
-        md_testhook_crash("renamed", hook_name(dir, aspect, p));
+        md_testhook_crash("renamed", hook_name(dir->path, name, p));
     }
-    if (durable && (rv = md_fsio_sync_dir(dir)) != APR_SUCCESS) {
+    if (durable && (rv = md_fsio_dir_sync(dir)) != APR_SUCCESS) {
         md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p, "MD05009: %s: fsync of the directory "
-                      "failed", dir);
+                      "failed", dir->path);
     }
 leave:
     if (tmp) {
-        unlink(tmp);
+        unlinkat(dir->fd, tmp, 0);
     }
     return rv;
 }
 
-apr_status_t md_fsio_read(char **pdata, apr_size_t *plen, const char *path,
-                          apr_size_t max_len, apr_pool_t *p)
+apr_status_t md_fsio_read(char **pdata, apr_size_t *plen, const md_fsio_dir_t *dir,
+                          const char *name, apr_size_t max_len, apr_pool_t *p)
 {
     struct stat st;
     apr_status_t rv = APR_SUCCESS;
@@ -222,9 +321,13 @@ apr_status_t md_fsio_read(char **pdata, apr_size_t *plen, const char *path,
 
     *pdata = NULL;
     *plen = 0;
-    fd = open(path, O_RDONLY | O_CLOEXEC);
+    fd = openat(dir->fd, name, O_RDONLY | OPEN_SAFE);
     if (fd < 0) {
-        return md_fsio_err();
+        rv = md_fsio_err();
+        if (errno == ELOOP) {
+            return link_refused(dir, name, p);
+        }
+        return APR_STATUS_IS_ENOENT(rv) ? APR_ENOENT : rv;
     }
     if (fstat(fd, &st) != 0) {
         rv = md_fsio_err();
@@ -232,14 +335,15 @@ apr_status_t md_fsio_read(char **pdata, apr_size_t *plen, const char *path,
     }
     if (!S_ISREG(st.st_mode)) {
         rv = APR_EINVAL;
-        md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p, "MD05010: %s: not a regular file", path);
+        md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p, "MD05010: %s: not a regular file",
+                      path_of(dir, name, p));
         goto leave;
     }
     if (st.st_size < 0 || (apr_size_t)st.st_size > max_len) {
         rv = APR_EINVAL;
         md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p, "MD05011: %s: too large (%" APR_OFF_T_FMT
-                      " bytes, limit %" APR_SIZE_T_FMT ")", path, (apr_off_t)st.st_size,
-                      max_len);
+                      " bytes, limit %" APR_SIZE_T_FMT ")", path_of(dir, name, p),
+                      (apr_off_t)st.st_size, max_len);
         goto leave;
     }
     /* One byte more than the size: a file that grew meanwhile is noticed. */
@@ -261,7 +365,7 @@ apr_status_t md_fsio_read(char **pdata, apr_size_t *plen, const char *path,
             /* Writers replace files by rename, so this one is not ours. */
             rv = APR_EINVAL;
             md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p, "MD05012: %s: changed while "
-                          "being read", path);
+                          "being read", path_of(dir, name, p));
             goto leave;
         }
     }
@@ -273,37 +377,45 @@ leave:
     return rv;
 }
 
-apr_status_t md_fsio_rm_tree(const char *path, int depth, apr_pool_t *p)
-{
-    struct stat st;
-    struct dirent *de;
-    apr_status_t rv = APR_SUCCESS;
-    DIR *d;
+/* --- trees --------------------------------------------------------------------- */
 
-    if (lstat(path, &st) != 0) {
+apr_status_t md_fsio_rm_tree(const md_fsio_dir_t *dir, const char *name, int depth,
+                             apr_pool_t *p)
+{
+    apr_array_header_t *names = NULL;
+    md_fsio_dir_t *sub;
+    struct stat st;
+    apr_pool_t *ptemp;
+    apr_status_t rv;
+    int i;
+
+    if (fstatat(dir->fd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
         return md_fsio_err();
     }
     if (!S_ISDIR(st.st_mode)) {
-        return unlink(path) == 0 ? APR_SUCCESS : md_fsio_err();
+        return unlinkat(dir->fd, name, 0) == 0 ? APR_SUCCESS : md_fsio_err();
     }
     if (depth <= 0) {
         return APR_EINVAL;
     }
-    if (!(d = opendir(path))) {
-        return md_fsio_err();
+    /* A pool per level: the descriptors of subdirectories close at once. */
+    if ((rv = apr_pool_create(&ptemp, p)) != APR_SUCCESS) {
+        return rv;
     }
-    while ((de = readdir(d)) != NULL) {
-        apr_status_t rv2;
-        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) {
-            continue;
-        }
-        rv2 = md_fsio_rm_tree(apr_pstrcat(p, path, "/", de->d_name, NULL), depth - 1, p);
-        if (rv2 != APR_SUCCESS && !APR_STATUS_IS_ENOENT(rv2) && rv == APR_SUCCESS) {
+    /* Swapped for a link since the fstatat: this fails, nothing is followed. */
+    rv = md_fsio_dir_open(&sub, dir, name, ptemp);
+    if (rv == APR_SUCCESS) {
+        rv = entries(&names, sub, ptemp);
+    }
+    for (i = 0; rv == APR_SUCCESS && i < names->nelts; ++i) {
+        apr_status_t rv2 = md_fsio_rm_tree(sub, APR_ARRAY_IDX(names, i, const char *),
+                                           depth - 1, ptemp);
+        if (rv2 != APR_SUCCESS && !APR_STATUS_IS_ENOENT(rv2)) {
             rv = rv2;
         }
     }
-    closedir(d);
-    if (rv == APR_SUCCESS && rmdir(path) != 0) {
+    apr_pool_destroy(ptemp);
+    if (rv == APR_SUCCESS && unlinkat(dir->fd, name, AT_REMOVEDIR) != 0) {
         rv = md_fsio_err();
     }
     return rv;
@@ -314,34 +426,53 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-apr_status_t md_fsio_list(apr_array_header_t **pnames, const char *dir, int want_dirs,
-                          apr_pool_t *p)
+apr_status_t md_fsio_list(apr_array_header_t **pnames, const md_fsio_dir_t *dir,
+                          int want_dirs, apr_pool_t *p)
 {
-    apr_array_header_t *names = apr_array_make(p, 10, sizeof(const char *));
-    struct dirent *de;
+    apr_array_header_t *all;
+    apr_array_header_t *names;
     struct stat st;
-    DIR *d;
+    apr_status_t rv;
+    int i;
 
     *pnames = NULL;
-    if (!(d = opendir(dir))) {
-        return md_fsio_err();
+    if ((rv = entries(&all, dir, p)) != APR_SUCCESS) {
+        return rv;
     }
-    while ((de = readdir(d)) != NULL) {
-        const char *path;
-        if (de->d_name[0] == '.') {
-            continue;
-        }
-        path = apr_pstrcat(p, dir, "/", de->d_name, NULL);
-        if (stat(path, &st) != 0) {
-            continue;   /* removed meanwhile, or a dangling link */
+    names = apr_array_make(p, all->nelts, sizeof(const char *));
+    for (i = 0; i < all->nelts; ++i) {
+        const char *name = APR_ARRAY_IDX(all, i, const char *);
+        if (name[0] == '.' || fstatat(dir->fd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+            continue;   /* ours in the making, or removed meanwhile */
         }
         if (want_dirs ? S_ISDIR(st.st_mode) : S_ISREG(st.st_mode)) {
-            APR_ARRAY_PUSH(names, const char *) = apr_pstrdup(p, de->d_name);
+            APR_ARRAY_PUSH(names, const char *) = name;
         }
     }
-    closedir(d);
     qsort(names->elts, (size_t)names->nelts, sizeof(const char *), cmp_str);
     *pnames = names;
+    return APR_SUCCESS;
+}
+
+apr_status_t md_fsio_list_prefixed(apr_array_header_t **pnames, const md_fsio_dir_t *dir,
+                                   const char *prefix, apr_pool_t *p)
+{
+    apr_array_header_t *all;
+    apr_status_t rv;
+    size_t plen = strlen(prefix);
+    int i;
+
+    *pnames = NULL;
+    if ((rv = entries(&all, dir, p)) != APR_SUCCESS) {
+        return rv;
+    }
+    *pnames = apr_array_make(p, 1, sizeof(const char *));
+    for (i = 0; i < all->nelts; ++i) {
+        const char *name = APR_ARRAY_IDX(all, i, const char *);
+        if (!strncmp(name, prefix, plen)) {
+            APR_ARRAY_PUSH(*pnames, const char *) = name;
+        }
+    }
     return APR_SUCCESS;
 }
 
@@ -352,63 +483,134 @@ const char *md_fsio_rnd_hex(apr_pool_t *p)
     return apr_psprintf(p, "%02x%02x%02x%02x%02x%02x", r[0], r[1], r[2], r[3], r[4], r[5]);
 }
 
-apr_status_t md_fsio_chown_tree(const char *path, uid_t uid, gid_t gid, int depth,
-                                apr_pool_t *p)
+/* Change the owner of name in dir unless it is a directory: through a
+ * descriptor of the entry itself (O_PATH: opening has no side effects on
+ * FIFOs or devices), and only when the store holds its only name. */
+static apr_status_t chown_entry(const md_fsio_dir_t *dir, const char *name, uid_t uid,
+                                gid_t gid, apr_pool_t *p)
 {
-    struct dirent *de;
     struct stat st;
     apr_status_t rv = APR_SUCCESS;
-    DIR *d;
+    int fd = openat(dir->fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 
-    if (lstat(path, &st) != 0) {
+    if (fd < 0) {
         return md_fsio_err();
     }
-    if (lchown(path, uid, gid) != 0) {
+    if (fstat(fd, &st) != 0) {
         rv = md_fsio_err();
-        md_log_perror(MD_LOG_MARK, MD_LOG_WARNING, rv, p, "MD05030: %s: cannot change owner "
-                      "to %ld:%ld", path, (long)uid, (long)gid);
     }
-    if (!S_ISDIR(st.st_mode) || depth <= 0 || !(d = opendir(path))) {
-        return rv;
+    else if (S_ISDIR(st.st_mode)) {
+        rv = APR_SUCCESS;   /* became a directory meanwhile: the next walk */
     }
-    while ((de = readdir(d)) != NULL) {
-        apr_status_t rv2;
-        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) {
-            continue;
-        }
-        rv2 = md_fsio_chown_tree(apr_pstrcat(p, path, "/", de->d_name, NULL), uid, gid,
-                                 depth - 1, p);
-        if (rv == APR_SUCCESS) {
-            rv = rv2;
-        }
+    else if (st.st_nlink != 1) {
+        rv = APR_EINVAL;
+        md_log_perror(MD_LOG_MARK, MD_LOG_WARNING, rv, p, "MD05201: %s: has other names "
+                      "(a hard link), not handing it to the server's User",
+                      path_of(dir, name, p));
     }
-    closedir(d);
+    else if ((st.st_uid != uid || st.st_gid != gid)
+             && fchownat(fd, "", uid, gid, AT_EMPTY_PATH) != 0) {
+        rv = md_fsio_err();
+    }
+    close(fd);
     return rv;
 }
 
-apr_status_t md_fsio_exchange(const char *a, const char *b, const char *dir_a,
-                              const char *dir_b)
+apr_status_t md_fsio_chown_tree(const md_fsio_dir_t *dir, uid_t uid, gid_t gid, int depth,
+                                apr_pool_t *p)
+{
+    apr_array_header_t *names = NULL;
+    struct stat st;
+    apr_pool_t *ptemp;
+    apr_status_t rv = APR_SUCCESS;
+    int i;
+
+    if (fstat(dir->fd, &st) != 0) {
+        return md_fsio_err();
+    }
+    if ((st.st_uid != uid || st.st_gid != gid) && fchown(dir->fd, uid, gid) != 0) {
+        rv = md_fsio_err();
+        md_log_perror(MD_LOG_MARK, MD_LOG_WARNING, rv, p, "MD05030: %s: cannot change owner "
+                      "to %ld:%ld", dir->path, (long)uid, (long)gid);
+    }
+    if (depth <= 0 || entries(&names, dir, p) != APR_SUCCESS) {
+        return rv;
+    }
+    if (apr_pool_create(&ptemp, p) != APR_SUCCESS) {
+        return APR_ENOMEM;
+    }
+    for (i = 0; i < names->nelts; ++i) {
+        const char *name = APR_ARRAY_IDX(names, i, const char *);
+        md_fsio_dir_t *sub;
+        apr_status_t rv2;
+
+        apr_pool_clear(ptemp);
+        if (fstatat(dir->fd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+            continue;   /* removed meanwhile */
+        }
+        if (!S_ISDIR(st.st_mode)) {
+            rv2 = chown_entry(dir, name, uid, gid, ptemp);
+        }
+        else if ((rv2 = md_fsio_dir_open(&sub, dir, name, ptemp)) == APR_SUCCESS) {
+            rv2 = md_fsio_chown_tree(sub, uid, gid, depth - 1, ptemp);
+        }
+        if (rv2 != APR_SUCCESS && !APR_STATUS_IS_ENOENT(rv2) && rv == APR_SUCCESS) {
+            rv = rv2;
+        }
+    }
+    apr_pool_destroy(ptemp);
+    return rv;
+}
+
+/* --- renames ------------------------------------------------------------------- */
+
+apr_status_t md_fsio_rename(const md_fsio_dir_t *from, const char *from_name,
+                            const md_fsio_dir_t *to, const char *to_name, int noreplace)
+{
+    struct stat st;
+
+    if (!noreplace) {
+        return renameat(from->fd, from_name, to->fd, to_name) == 0 ? APR_SUCCESS
+                                                                   : md_fsio_err();
+    }
+    if (renameat2(from->fd, from_name, to->fd, to_name, RENAME_NOREPLACE) == 0) {
+        return APR_SUCCESS;
+    }
+    if (errno != EINVAL && errno != ENOSYS && errno != ENOTSUP) {
+        return md_fsio_err();
+    }
+    /* No RENAME_NOREPLACE on this file system: check, then rename. */
+    if (fstatat(to->fd, to_name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+        return APR_EEXIST;
+    }
+    return renameat(from->fd, from_name, to->fd, to_name) == 0 ? APR_SUCCESS : md_fsio_err();
+}
+
+apr_status_t md_fsio_exchange(const md_fsio_dir_t *dir_a, const char *a,
+                              const md_fsio_dir_t *dir_b, const char *b)
 {
     apr_status_t rv;
 
-    if (renameat2(AT_FDCWD, a, AT_FDCWD, b, RENAME_EXCHANGE) != 0) {
+    if (renameat2(dir_a->fd, a, dir_b->fd, b, RENAME_EXCHANGE) != 0) {
         if (errno == EINVAL || errno == ENOSYS || errno == ENOTSUP) {
             return APR_ENOTIMPL;
         }
         return md_fsio_err();
     }
-    rv = md_fsio_sync_dir(dir_a);
-    if (rv == APR_SUCCESS && strcmp(dir_a, dir_b)) {
-        rv = md_fsio_sync_dir(dir_b);
+    rv = md_fsio_dir_sync(dir_a);
+    if (rv == APR_SUCCESS && dir_a->fd != dir_b->fd) {
+        rv = md_fsio_dir_sync(dir_b);
     }
     return rv;
 }
 
-apr_status_t md_fsio_copy_dir(const char *src, const char *dst, mode_t dir_mode,
-                              mode_t file_mode, apr_size_t max_len, md_fsio_copy_fn *fn,
-                              void *baton, apr_pool_t *p)
+apr_status_t md_fsio_copy_dir(const md_fsio_dir_t *src, const md_fsio_dir_t *dst_parent,
+                              const char *dst_name, mode_t dir_mode, mode_t file_mode,
+                              apr_size_t max_len, md_fsio_copy_fn *fn, void *baton,
+                              apr_pool_t *p)
 {
     apr_array_header_t *names;
+    md_fsio_dir_t *dst;
     apr_pool_t *ptemp;
     apr_status_t rv;
     int i;
@@ -416,12 +618,13 @@ apr_status_t md_fsio_copy_dir(const char *src, const char *dst, mode_t dir_mode,
     if ((rv = md_fsio_list(&names, src, 0, p)) != APR_SUCCESS) {
         return rv;
     }
-    if (mkdir(dst, dir_mode) != 0) {
+    if (mkdirat(dst_parent->fd, dst_name, dir_mode) != 0) {
         return md_fsio_err();
     }
-    if (chmod(dst, dir_mode) != 0 || apr_pool_create(&ptemp, p) != APR_SUCCESS) {
-        rv = md_fsio_err();
-        rmdir(dst);
+    if ((rv = md_fsio_dir_open(&dst, dst_parent, dst_name, p)) != APR_SUCCESS
+        || fchmod(dst->fd, dir_mode) != 0 || apr_pool_create(&ptemp, p) != APR_SUCCESS) {
+        rv = rv != APR_SUCCESS ? rv : md_fsio_err();
+        md_fsio_rm_tree(dst_parent, dst_name, MD_FSIO_MAX_DEPTH, p);
         return rv;
     }
     for (i = 0; rv == APR_SUCCESS && i < names->nelts; ++i) {
@@ -432,8 +635,7 @@ apr_status_t md_fsio_copy_dir(const char *src, const char *dst, mode_t dir_mode,
         apr_size_t len;
 
         apr_pool_clear(ptemp);
-        rv = md_fsio_read(&buf, &buf_len, apr_pstrcat(ptemp, src, "/", name, NULL), max_len,
-                          ptemp);
+        rv = md_fsio_read(&buf, &buf_len, src, name, max_len, ptemp);
         data = buf;
         len = buf_len;
         if (rv == APR_SUCCESS && fn) {
@@ -451,25 +653,31 @@ apr_status_t md_fsio_copy_dir(const char *src, const char *dst, mode_t dir_mode,
     }
     apr_pool_destroy(ptemp);
     if (rv != APR_SUCCESS) {
-        md_fsio_rm_tree(dst, MD_FSIO_MAX_DEPTH, p);
+        md_fsio_rm_tree(dst_parent, dst_name, MD_FSIO_MAX_DEPTH, p);
     }
     return rv;
 }
 
-apr_status_t md_fsio_lock(int *pfd, const char *path, apr_interval_time_t max_wait,
-                          apr_pool_t *p)
+/* --- locks --------------------------------------------------------------------- */
+
+apr_status_t md_fsio_lock(int *pfd, const md_fsio_dir_t *dir, const char *name,
+                          apr_interval_time_t max_wait, apr_pool_t *p)
 {
     apr_time_t deadline = apr_time_now() + max_wait;
     struct flock fl;
+    struct stat st;
     apr_status_t rv;
     int fd;
 
     *pfd = -1;
-    fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (fd < 0) {
-        rv = md_fsio_err();
+    fd = openat(dir->fd, name, O_RDWR | O_CREAT | OPEN_SAFE, 0600);
+    if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        rv = fd < 0 ? md_fsio_err() : APR_EINVAL;
         md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p, "MD05035: %s: cannot open the lock "
-                      "file", path);
+                      "file", path_of(dir, name, p));
+        if (fd >= 0) {
+            close(fd);
+        }
         return rv;
     }
     for (;;) {
@@ -482,7 +690,8 @@ apr_status_t md_fsio_lock(int *pfd, const char *path, apr_interval_time_t max_wa
         }
         if (errno != EACCES && errno != EAGAIN && errno != EINTR) {
             rv = md_fsio_err();
-            md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p, "MD05036: %s: cannot lock", path);
+            md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p, "MD05036: %s: cannot lock",
+                          path_of(dir, name, p));
             close(fd);
             return rv;
         }

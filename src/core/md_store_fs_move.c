@@ -12,7 +12,6 @@
 #define _GNU_SOURCE     /* renameat2 */
 #endif
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -42,39 +41,49 @@ static fs_store_t *fs_of(md_store_t *store)
     return (fs_store_t *)store;
 }
 
+/* Make a file in a root-only item ours as if we had written it: through a
+ * descriptor, never a link, regular files only. */
+static void normalize_file(const md_fsio_dir_t *dir, const char *name, mode_t mode, int as_root,
+                           apr_pool_t *p)
+{
+    struct stat st;
+    int fd = openat(dir->fd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+
+    if (fd < 0) {
+        return;
+    }
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)
+        && (fchmod(fd, mode) != 0 || (as_root && st.st_uid != 0 && fchown(fd, 0, getegid())))) {
+        md_log_perror(MD_LOG_MARK, MD_LOG_WARNING, md_fsio_err(), p,
+                      "MD05020: %s/%s: cannot set mode/owner", dir->path, name);
+    }
+    close(fd);
+}
+
 /* After a move into a root-only group: the item's modes (and owner) as if
  * we had written it there ourselves. Best effort: the group directory is
  * 0700 and root's already, this is the second fence. */
-static void normalize_item(const char *dir, md_store_group_t group, apr_pool_t *p)
+static void normalize_item(const md_fsio_dir_t *dir, md_store_group_t group, apr_pool_t *p)
 {
     const int as_root = (geteuid() == 0);
-    struct dirent *de;
-    struct stat st;
-    DIR *d;
+    apr_array_header_t *names = NULL;
+    int i;
 
     if (md_fs_modes[group].child || group == MD_SG_NONE) {
         return;
     }
-    if (chmod(dir, md_fs_modes[group].item) != 0
-        || (as_root && chown(dir, 0, getegid()) != 0)) {
+    if (fchmod(dir->fd, md_fs_modes[group].item) != 0
+        || (as_root && fchown(dir->fd, 0, getegid()) != 0)) {
         md_log_perror(MD_LOG_MARK, MD_LOG_WARNING, md_fsio_err(), p,
-                      "MD05019: %s: cannot set mode/owner", dir);
+                      "MD05019: %s: cannot set mode/owner", dir->path);
     }
-    if (group != MD_SG_DOMAINS || !(d = opendir(dir))) {
+    if (group != MD_SG_DOMAINS || md_fsio_list(&names, dir, 0, p) != APR_SUCCESS) {
         return;
     }
-    while ((de = readdir(d)) != NULL) {
-        const char *path = apr_pstrcat(p, dir, "/", de->d_name, NULL);
-        if (de->d_name[0] == '.' || lstat(path, &st) != 0 || !S_ISREG(st.st_mode)) {
-            continue;
-        }
-        if (chmod(path, md_fs_modes[group].file) != 0
-            || (as_root && st.st_uid != 0 && chown(path, 0, getegid()) != 0)) {
-            md_log_perror(MD_LOG_MARK, MD_LOG_WARNING, md_fsio_err(), p,
-                          "MD05020: %s: cannot set mode/owner", path);
-        }
+    for (i = 0; i < names->nelts; ++i) {
+        normalize_file(dir, APR_ARRAY_IDX(names, i, const char *), md_fs_modes[group].file,
+                       as_root, p);
     }
-    closedir(d);
 }
 
 /* --- archive ------------------------------------------------------------ */
@@ -110,99 +119,95 @@ static apr_status_t encrypt_keys(void *baton, const char *name, const char **pda
     return APR_SUCCESS;
 }
 
-/* Copy the item at dir into archive/<name>.<n>, n the first free number,
+/* Copy the item dir into archive/<name>.<n>, n the first free number,
  * with private keys encrypted. Built under a hidden name first, so the
  * archive never shows a partial copy. */
-static apr_status_t archive_copy(const char **parchived, fs_store_t *fs, const char *dir,
-                                 const char *name, apr_pool_t *p)
+static apr_status_t archive_copy(const char **parchived, fs_store_t *fs,
+                                 const md_fsio_dir_t *dir, const char *name, apr_pool_t *p)
 {
-    const char *arch_dir = md_fs_group_dir(fs, MD_SG_ARCHIVE, p);
-    const char *hidden = apr_pstrcat(p, arch_dir, "/" GONE_PREFIX, md_fsio_rnd_hex(p), NULL);
+    const char *hidden = apr_pstrcat(p, GONE_PREFIX, md_fsio_rnd_hex(p), NULL);
+    md_fsio_dir_t *arch;
     struct stat st;
     apr_status_t rv;
     int n;
 
     *parchived = NULL;
-    if ((rv = md_fsio_mkdir(arch_dir, md_fs_modes[MD_SG_ARCHIVE].dir, p)) != APR_SUCCESS) {
+    if ((rv = md_fs_open_group(&arch, fs, MD_SG_ARCHIVE, 1, p)) != APR_SUCCESS) {
         return rv;
     }
-    rv = md_fsio_copy_dir(dir, hidden, md_fs_modes[MD_SG_ARCHIVE].item,
+    rv = md_fsio_copy_dir(dir, arch, hidden, md_fs_modes[MD_SG_ARCHIVE].item,
                           md_fs_modes[MD_SG_ARCHIVE].file, MD_STORE_MAX_VALUE_LEN,
                           encrypt_keys, &fs->s, p);
     if (rv != APR_SUCCESS) {
         md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p, "MD05042: cannot copy %s into the "
-                      "archive", dir);
+                      "archive", dir->path);
         return rv;
     }
     for (n = 1; n < ARCHIVE_MAX_N; ++n) {
-        const char *cand = apr_psprintf(p, "%s/%s.%d", arch_dir, name, n);
-        if (lstat(cand, &st) == 0) {
+        const char *cand = apr_psprintf(p, "%s.%d", name, n);
+        if (md_fsio_stat(&st, arch, cand) == APR_SUCCESS) {
             continue;
         }
-        if (errno != ENOENT) {
-            break;
+        /* No replacing: a number taken meanwhile makes us try the next. */
+        rv = md_fsio_rename(arch, hidden, arch, cand, 1);
+        if (rv == APR_SUCCESS) {
+            *parchived = apr_pstrcat(p, arch->path, "/", cand, NULL);
+            return md_fsio_dir_sync(arch);
         }
-        /* RENAME_NOREPLACE: a number taken meanwhile makes us try the next. */
-        if (renameat2(AT_FDCWD, hidden, AT_FDCWD, cand, RENAME_NOREPLACE) == 0
-            || (errno == EINVAL && rename(hidden, cand) == 0)) {
-            *parchived = cand;
-            return md_fsio_sync_dir(arch_dir);
-        }
-        if (errno != EEXIST && errno != ENOTEMPTY) {
+        if (!APR_STATUS_IS_EEXIST(rv) && !APR_STATUS_IS_ENOTEMPTY(rv)) {
             break;
         }
     }
-    rv = (n < ARCHIVE_MAX_N) ? md_fsio_err() : APR_EGENERAL;
+    rv = (n < ARCHIVE_MAX_N) ? rv : APR_EGENERAL;
     md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p, "MD05022: %s: no archive number below %d "
-                  "usable for %s; clean up old archive directories", arch_dir, ARCHIVE_MAX_N,
+                  "usable for %s; clean up old archive directories", arch->path, ARCHIVE_MAX_N,
                   name);
-    md_fsio_rm_tree(hidden, MD_FSIO_MAX_DEPTH, p);
+    md_fsio_rm_tree(arch, hidden, MD_FSIO_MAX_DEPTH, p);
     return rv;
 }
 
 /* --- move --------------------------------------------------------------- */
 
-/* Put src in place of the existing dst in one step; *pold is where the
- * previous dst now is (to be deleted). */
-static apr_status_t swap_in(const char **pold, fs_store_t *fs, md_store_group_t from,
-                            md_store_group_t to, const char *src, const char *dst,
-                            apr_pool_t *p)
+/* Put name of from in place of the existing name of to in one step;
+ * *pold is the name in *pold_dir where the previous one now is (to be
+ * deleted). */
+static apr_status_t swap_in(const md_fsio_dir_t **pold_dir, const char **pold,
+                            const md_fsio_dir_t *from, const md_fsio_dir_t *to,
+                            const char *name, apr_pool_t *p)
 {
-    const char *from_dir = md_fs_group_dir(fs, from, p);
-    const char *to_dir = md_fs_group_dir(fs, to, p);
     const char *aside;
     apr_status_t rv;
 
     *pold = NULL;
-    rv = md_fsio_exchange(src, dst, from_dir, to_dir);
+    rv = md_fsio_exchange(from, name, to, name);
     if (rv == APR_SUCCESS) {
-        *pold = src;
+        *pold_dir = from;
+        *pold = name;
         return APR_SUCCESS;
     }
     if (rv != APR_ENOTIMPL) {
-        md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p, "MD05024: cannot swap %s and %s", src,
-                      dst);
+        md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p, "MD05024: cannot swap %s/%s and %s/%s",
+                      from->path, name, to->path, name);
         return rv;
     }
-    /* No atomic exchange here: dst is missing between two renames. */
-    aside = apr_pstrcat(p, to_dir, "/" GONE_PREFIX, md_fsio_rnd_hex(p), NULL);
-    if (rename(dst, aside) != 0) {
-        rv = md_fsio_err();
-        md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p, "MD05043: cannot move %s out of the "
-                      "way to %s", dst, aside);
+    /* No atomic exchange here: the item is missing between two renames. */
+    aside = apr_pstrcat(p, GONE_PREFIX, md_fsio_rnd_hex(p), NULL);
+    if ((rv = md_fsio_rename(to, name, to, aside, 1)) != APR_SUCCESS) {
+        md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p, "MD05043: cannot move %s/%s out of the "
+                      "way to %s", to->path, name, aside);
         return rv;
     }
-    if (rename(src, dst) != 0) {
-        rv = md_fsio_err();
-        md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p, "MD05025: cannot rename %s to %s", src,
-                      dst);
+    if ((rv = md_fsio_rename(from, name, to, name, 0)) != APR_SUCCESS) {
+        md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p, "MD05025: cannot rename %s/%s to %s/%s",
+                      from->path, name, to->path, name);
         /* Put the previous item back: better old than nothing. */
-        if (rename(aside, dst) != 0) {
+        if (md_fsio_rename(to, aside, to, name, 0) != APR_SUCCESS) {
             md_log_perror(MD_LOG_MARK, MD_LOG_ERR, md_fsio_err(), p,
-                          "MD05026: cannot restore %s from %s", dst, aside);
+                          "MD05026: cannot restore %s/%s from %s", to->path, name, aside);
         }
         return rv;
     }
+    *pold_dir = to;
     *pold = aside;
     return APR_SUCCESS;
 }
@@ -211,8 +216,11 @@ apr_status_t md_fs_move(md_store_t *store, md_store_group_t from, md_store_group
                         const char *name, int archive, apr_pool_t *p)
 {
     fs_store_t *fs = fs_of(store);
-    const char *src;
-    const char *dst;
+    md_fsio_dir_t *from_dir;
+    md_fsio_dir_t *to_dir;
+    md_fsio_dir_t *src;
+    md_fsio_dir_t *dst;
+    const md_fsio_dir_t *old_dir = NULL;
     const char *old = NULL;
     const char *archived = NULL;
     struct stat st;
@@ -231,52 +239,49 @@ apr_status_t md_fs_move(md_store_t *store, md_store_group_t from, md_store_group
     if ((rv = apr_pool_create(&ptemp, p)) != APR_SUCCESS) {
         return rv;
     }
-    src = md_fs_item_dir(fs, from, name, ptemp);
-    dst = md_fs_item_dir(fs, to, name, ptemp);
-    if (lstat(src, &st) != 0) {
-        rv = md_fsio_err();
+    if ((rv = md_fs_open_group(&from_dir, fs, from, 0, ptemp)) != APR_SUCCESS
+        || (rv = md_fs_open_group(&to_dir, fs, to, 1, ptemp)) != APR_SUCCESS) {
         goto leave;
     }
-    if (!S_ISDIR(st.st_mode)) {
-        rv = APR_ENOTDIR;
-        goto leave;
-    }
-    rv = md_fsio_mkdir(md_fs_group_dir(fs, to, ptemp), md_fs_modes[to].dir, ptemp);
-    if (rv != APR_SUCCESS) {
+    /* A link where the item should be: refused (and logged) here. */
+    if ((rv = md_fsio_dir_open(&src, from_dir, name, ptemp)) != APR_SUCCESS) {
         goto leave;
     }
     /* The new item gets its final modes before anyone can see it. */
     normalize_item(src, to, ptemp);
-    if (lstat(dst, &st) == 0) {
-        if (archive && (rv = archive_copy(&archived, fs, dst, name, ptemp)) != APR_SUCCESS) {
+    rv = md_fsio_stat(&st, to_dir, name);
+    if (rv == APR_SUCCESS) {
+        if (archive && (rv = md_fsio_dir_open(&dst, to_dir, name, ptemp)) == APR_SUCCESS) {
+            rv = archive_copy(&archived, fs, dst, name, ptemp);
+        }
+        if (rv != APR_SUCCESS) {
             goto leave;
         }
         md_testhook_crash("move", "archived");
-        if ((rv = swap_in(&old, fs, from, to, src, dst, ptemp)) != APR_SUCCESS) {
+        if ((rv = swap_in(&old_dir, &old, from_dir, to_dir, name, ptemp)) != APR_SUCCESS) {
             goto leave;
         }
         md_testhook_crash("move", "swapped");
         /* Hide it at once: a restart must not find the old set where the
          * new one came from. */
-        rv = md_fs_remove_item_dir(md_fs_group_dir(fs, from, ptemp), old, ptemp);
+        rv = md_fs_remove_item(old_dir, old, ptemp);
         if (rv != APR_SUCCESS && !APR_STATUS_IS_ENOENT(rv)) {
             md_log_perror(MD_LOG_MARK, MD_LOG_WARNING, rv, ptemp,
-                          "MD05029: %s: could not remove the replaced item", old);
+                          "MD05029: %s/%s: could not remove the replaced item", old_dir->path,
+                          old);
         }
         rv = APR_SUCCESS;
     }
-    else if (errno != ENOENT) {
-        rv = md_fsio_err();
+    else if (rv != APR_ENOENT) {
         goto leave;
     }
-    else if (rename(src, dst) != 0) {
-        rv = md_fsio_err();
-        md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, ptemp, "MD05046: cannot rename %s to %s",
-                      src, dst);
+    else if ((rv = md_fsio_rename(from_dir, name, to_dir, name, 1)) != APR_SUCCESS) {
+        md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, ptemp, "MD05046: cannot rename %s/%s to "
+                      "%s/%s", from_dir->path, name, to_dir->path, name);
         goto leave;
     }
-    if ((rv = md_fsio_sync_dir(md_fs_group_dir(fs, to, ptemp))) == APR_SUCCESS) {
-        rv = md_fsio_sync_dir(md_fs_group_dir(fs, from, ptemp));
+    if ((rv = md_fsio_dir_sync(to_dir)) == APR_SUCCESS) {
+        rv = md_fsio_dir_sync(from_dir);
     }
     if (rv != APR_SUCCESS) {
         md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, ptemp, "MD05027: fsync after moving %s "
@@ -296,9 +301,7 @@ leave:
 apr_status_t md_fs_rename(md_store_t *store, md_store_group_t group, const char *from,
                           const char *to, apr_pool_t *p)
 {
-    fs_store_t *fs = fs_of(store);
-    const char *src;
-    const char *dst;
+    md_fsio_dir_t *gdir;
     apr_status_t rv;
 
     if (group == MD_SG_NONE) {
@@ -307,26 +310,14 @@ apr_status_t md_fs_rename(md_store_t *store, md_store_group_t group, const char 
         return APR_EINVAL;
     }
     if ((rv = md_fs_check_addr(group, from, NULL, 0, p)) != APR_SUCCESS
-        || (rv = md_fs_check_addr(group, to, NULL, 0, p)) != APR_SUCCESS) {
+        || (rv = md_fs_check_addr(group, to, NULL, 0, p)) != APR_SUCCESS
+        || (rv = md_fs_open_group(&gdir, fs_of(store), group, 0, p)) != APR_SUCCESS) {
         return rv;
     }
-    src = md_fs_item_dir(fs, group, from, p);
-    dst = md_fs_item_dir(fs, group, to, p);
-    if (renameat2(AT_FDCWD, src, AT_FDCWD, dst, RENAME_NOREPLACE) != 0) {
-        struct stat st;
-
-        if (errno != EINVAL) {
-            return md_fsio_err();
-        }
-        /* No RENAME_NOREPLACE on this file system: check, then rename. */
-        if (lstat(dst, &st) == 0) {
-            return APR_EEXIST;
-        }
-        if (rename(src, dst) != 0) {
-            return md_fsio_err();
-        }
+    if ((rv = md_fsio_rename(gdir, from, gdir, to, 1)) != APR_SUCCESS) {
+        return rv;
     }
-    return md_fsio_sync_dir(md_fs_group_dir(fs, group, p));
+    return md_fsio_dir_sync(gdir);
 }
 
 /* --- the store lock ----------------------------------------------------- */
@@ -334,14 +325,18 @@ apr_status_t md_fs_rename(md_store_t *store, md_store_group_t group, const char 
 apr_status_t md_fs_lock(md_store_t *store, apr_interval_time_t max_wait, apr_pool_t *p)
 {
     fs_store_t *fs = fs_of(store);
+    md_fsio_dir_t *base;
+    apr_status_t rv;
 
     if (fs->lock_fd >= 0) {
         md_log_perror(MD_LOG_MARK, MD_LOG_ERR, APR_EINVAL, p, "MD05045: %s: the store lock "
                       "is held already", fs->base);
         return APR_EINVAL;
     }
-    return md_fsio_lock(&fs->lock_fd, apr_pstrcat(p, fs->base, "/" MD_FN_STORE_LOCK, NULL),
-                        max_wait, p);
+    if ((rv = md_fs_open_group(&base, fs, MD_SG_NONE, 0, p)) != APR_SUCCESS) {
+        return rv;
+    }
+    return md_fsio_lock(&fs->lock_fd, base, MD_FN_STORE_LOCK, max_wait, p);
 }
 
 apr_status_t md_fs_unlock(md_store_t *store, apr_pool_t *p)

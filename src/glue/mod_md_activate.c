@@ -1,7 +1,9 @@
 /* Automatic activation: a graceful restart by the parent when certificates
  * are staged (see mod_md_activate.h).
  *
- * A staged set is ready when its job.json says finished and, with
+ * A staged set is ready when its job.json says finished, the set verifies
+ * (md_reg_staged_verify: staging/ belongs to the server's User, who could
+ * write a job.json that says finished to make us restart) and, with
  * MDActivationDelay, the certificate has been valid that long. The parent
  * waits until no MD has become ready for MOD_MD_ACTIVATE_SETTLE (at most
  * MOD_MD_ACTIVATE_SETTLE_MAX), restarts at most once per
@@ -26,6 +28,7 @@
 
 #include "md_job.h"
 #include "md_keys.h"
+#include "md_reg.h"
 #include "md_time.h"
 #include "md_util.h"
 #include "mod_md.h"
@@ -40,6 +43,7 @@ APLOG_USE_MODULE(md);
 typedef struct {
     apr_time_t mtime;           /* of the job.json read */
     int finished;
+    int verified;               /* the staged set would go live */
     apr_time_t valid_from;
     apr_time_t restarted_for;   /* mtime of the job.json a restart was made for */
     int delay_logged;
@@ -69,10 +73,27 @@ static activate_state_t *state_get(server_rec *s)
     return st;
 }
 
-/* Read job.json again only when it changed: the check runs every 10 s. */
-static staged_t *staged_look(activate_state_t *as, md_store_t *store, const char *name,
-                             apr_pool_t *ptemp)
+/* A finished job: does the set it staged verify? Logged once per job.json
+ * when not (a set that is live already needs no restart: quiet). */
+static int staged_verifies(md_store_t *store, const md_t *md, server_rec *s, apr_pool_t *ptemp)
 {
+    const char *why = NULL;
+    apr_status_t rv = md_reg_staged_verify(store, md, apr_time_now(), &why, ptemp);
+
+    if (rv != APR_SUCCESS && !APR_STATUS_IS_EEXIST(rv)) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, rv, s,
+                     "MD13004: %s: staging/%s/job.json says finished, but the staged set "
+                     "does not verify (%s); not restarting for it", md->name, md->name,
+                     why ? why : "unreadable");
+    }
+    return rv == APR_SUCCESS;
+}
+
+/* Read job.json again only when it changed: the check runs every 10 s. */
+static staged_t *staged_look(activate_state_t *as, md_store_t *store, const md_t *md,
+                             server_rec *s, apr_pool_t *ptemp)
+{
+    const char *name = md->name;
     staged_t *sd = apr_hash_get(as->staged, name, APR_HASH_KEY_STRING);
     apr_time_t mtime = md_store_get_mtime(store, MD_SG_STAGING, name, MD_FN_JOB, ptemp);
     md_job_t *job;
@@ -84,6 +105,7 @@ static staged_t *staged_look(activate_state_t *as, md_store_t *store, const char
     if (mtime != sd->mtime) {
         sd->mtime = mtime;
         sd->finished = 0;
+        sd->verified = 0;
         sd->valid_from = 0;
         sd->delay_logged = 0;
         job = md_job_create(ptemp, name);
@@ -92,6 +114,7 @@ static staged_t *staged_look(activate_state_t *as, md_store_t *store, const char
              * to restart (the watchdog renews it again). */
             sd->finished = job->finished && md_reg_staged_complete(store, name, ptemp);
             sd->valid_from = job->valid_from;
+            sd->verified = job->finished && staged_verifies(store, md, s, ptemp);
         }
     }
     return sd;
@@ -153,8 +176,8 @@ static int md_monitor(apr_pool_t *p, server_rec *s)
         if (!st) {
             continue;   /* not an MD of this configuration */
         }
-        sd = staged_look(as, rt->store, name, ptemp);
-        if (!sd->finished || sd->restarted_for == sd->mtime) {
+        sd = staged_look(as, rt->store, st->md, s, ptemp);
+        if (!sd->finished || !sd->verified || sd->restarted_for == sd->mtime) {
             continue;
         }
         if (g->activation_delay > 0 && sd->valid_from + g->activation_delay > now) {
@@ -173,6 +196,8 @@ static int md_monitor(apr_pool_t *p, server_rec *s)
             newest = sd->mtime;
         }
     }
+    ap_log_error(APLOG_MARK, APLOG_TRACE1, 0, s, "MD13006: activation check: %d in "
+                 "staging/, %d ready", names->nelts, ready->nelts);
     if (ready->nelts == 0) {
         as->first_ready = 0;
         goto leave;

@@ -4,8 +4,10 @@
  *
  * Process model (STYLE §12): the check runs in httpd's monitor hook, in the
  * parent's main loop (about every 10 s), single-threaded and as root. It
- * lists staging/ and reads staging/<md>/job.json, nothing else: no
- * network, no keys. The restart is the one `apachectl graceful` makes
+ * lists staging/ and reads staging/<md>/job.json; when one says finished
+ * (and changed since the last look) it verifies the staged set before it
+ * restarts for it (md_reg_staged_verify: reads and decrypts the staged
+ * keys, bounded in cost). No network. The restart is the one `apachectl graceful` makes
  * (AP_SIG_GRACEFUL to the parent itself), so requests in flight complete.
  */
 #ifndef mod_md_activate_h

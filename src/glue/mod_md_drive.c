@@ -25,13 +25,14 @@
  * on one MD's staging at the same time.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include <apr_atomic.h>
 #include <apr_optional.h>
 #include <apr_strings.h>
 #include <apr_thread_mutex.h>
-#include <apr_thread_pool.h>
 
 #include <httpd.h>
 #include <http_config.h>
@@ -51,6 +52,7 @@
 #include "md_time.h"
 #include "md_util.h"
 #include "md_watch.h"
+#include "md_workers.h"
 #include "mod_md.h"
 #include "mod_md_config.h"
 #include "mod_md_drive.h"
@@ -101,9 +103,10 @@ struct drive_ctx_t {
     int have_lock;
     int lock_wait_logged;
     /* created by the first pass in the child: */
-    apr_pool_t *wp;             /* own allocator: workers and mutex */
+    apr_pool_t *wp;             /* own allocator, the watchdog thread's only:
+                                 * mutex, share, workers (md_workers.h) */
     apr_thread_mutex_t *mutex;
-    apr_thread_pool_t *workers;
+    md_workers_t *workers;
     int running;                /* drives in progress, guarded by mutex */
     int stopping;               /* no more passes or drives; set under mutex */
     volatile apr_uint32_t stop_state; /* 0 running, 1 stopping, 2 stopped */
@@ -150,7 +153,7 @@ static void log_outcome(drive_ctx_t *ctx, const md_t *md, const md_job_t *job,
     }
 }
 
-static void *APR_THREAD_FUNC drive_task(apr_thread_t *thread, void *data)
+static void drive_task(void *data)
 {
     drive_item_t *item = data;
     drive_ctx_t *ctx = item->ctx;
@@ -162,13 +165,12 @@ static void *APR_THREAD_FUNC drive_task(apr_thread_t *thread, void *data)
     int running;
     int revoked;
 
-    (void)thread;
     apr_thread_mutex_lock(ctx->mutex);
     /* A root pool: the workers must not share an allocator. */
     if (ctx->stopping || apr_pool_create_unmanaged_ex(&p, NULL, NULL) != APR_SUCCESS) {
         item->busy = 0;
         apr_thread_mutex_unlock(ctx->mutex);
-        return NULL;
+        return;
     }
     running = ++ctx->running;
     revoked = item->revoked;
@@ -197,7 +199,6 @@ static void *APR_THREAD_FUNC drive_task(apr_thread_t *thread, void *data)
     --ctx->running;
     apr_thread_mutex_unlock(ctx->mutex);
     apr_pool_destroy(p);
-    return NULL;
 }
 
 /* --- the pass --------------------------------------------------------------- */
@@ -312,7 +313,7 @@ static apr_status_t workers_start(drive_ctx_t *ctx)
         rv = md_drive_share_create(&ctx->env.share, ctx->wp);
     }
     if (rv == APR_SUCCESS) {
-        rv = apr_thread_pool_create(&ctx->workers, 0, (apr_size_t)ctx->parallel, ctx->wp);
+        rv = md_workers_create(&ctx->workers, ctx->parallel, ctx->wp);
     }
     if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_ERR, rv, ctx->s,
@@ -335,7 +336,7 @@ static apr_status_t workers_start(drive_ctx_t *ctx)
  * process is about to end, and the watchdog thread may still look at it. */
 static void workers_stop(drive_ctx_t *ctx)
 {
-    apr_thread_pool_t *workers;
+    md_workers_t *workers;
 
     if (apr_atomic_cas32(&ctx->stop_state, 1, 0) != 0) {
         while (apr_atomic_read32(&ctx->stop_state) != 2) {
@@ -353,7 +354,7 @@ static void workers_stop(drive_ctx_t *ctx)
     }
     if (workers) {
         /* Waits for the drives in progress; queued ones never start. */
-        apr_thread_pool_destroy(workers);
+        md_workers_stop(workers);
     }
     if (ctx->have_lock) {
         apr_file_unlock(ctx->lock_file);
@@ -489,7 +490,7 @@ static apr_interval_time_t run_pass(drive_ctx_t *ctx, apr_pool_t *ptemp)
         }
         if (!ctx->stopping && is_due(ctx, item, now, &when, iter)) {
             item->busy = 1;
-            if (apr_thread_pool_push(ctx->workers, drive_task, item, 0, ctx) != APR_SUCCESS) {
+            if (md_workers_push(ctx->workers, drive_task, item) != APR_SUCCESS) {
                 /* Keep going: one MD not queued must not stop the others. */
                 item->busy = 0;
                 when = now + MD_PASS_BUSY;
@@ -573,28 +574,53 @@ static apr_status_t run_watchdog(int state, void *baton, apr_pool_t *ptemp)
 
 /* --- registration (parent) ------------------------------------------------ */
 
+static apr_status_t lock_fd_close(void *data)
+{
+    close(*(int *)data);
+    return APR_SUCCESS;
+}
+
 /* The lock file is created by the parent (root) and handed to the user the
- * children run as; they inherit the open file. */
+ * children run as; they inherit the open file. The runtime directory may
+ * be writable by others: never through a link, and what is handed over is
+ * the file opened, not whatever the name points to (issue 11). */
 static apr_file_t *lock_file_open(server_rec *s, apr_pool_t *pconf)
 {
     const char *path = ap_runtime_dir_relative(pconf, MD_LOCK_FILE);
     apr_file_t *f = NULL;
+    struct stat st;
     apr_status_t rv;
+    int *pfd;
+    int fd;
 
     if (!path) {
         return NULL;
     }
-    rv = apr_file_open(&f, path, APR_FOPEN_CREATE | APR_FOPEN_READ | APR_FOPEN_WRITE,
-                       APR_FPROT_UREAD | APR_FPROT_UWRITE, pconf);
-    if (rv != APR_SUCCESS) {
+    fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC, 0600);
+    if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1) {
+        rv = fd < 0 ? APR_FROM_OS_ERROR(errno) : APR_EINVAL;
         ap_log_error(APLOG_MARK, APLOG_WARNING, rv, s,
-                     "MD12008: cannot open %s; a new generation of children may renew "
-                     "while an old one still does", path);
+                     "MD12008: cannot open %s%s; a new generation of children may renew "
+                     "while an old one still does", path,
+                     (fd < 0 && errno == ELOOP) ? " (a symbolic link: not followed)"
+                     : fd >= 0 ? " (not a regular file of its own)" : "");
+        if (fd >= 0) {
+            close(fd);
+        }
         return NULL;
     }
-    if (geteuid() == 0 && chown(path, ap_unixd_config.user_id, ap_unixd_config.group_id)) {
+    pfd = apr_palloc(pconf, sizeof(*pfd));
+    *pfd = fd;
+    apr_pool_cleanup_register(pconf, pfd, lock_fd_close, apr_pool_cleanup_null);
+    if (geteuid() == 0 && (st.st_uid != ap_unixd_config.user_id
+                           || st.st_gid != ap_unixd_config.group_id)
+        && fchown(fd, ap_unixd_config.user_id, ap_unixd_config.group_id) != 0) {
         ap_log_error(APLOG_MARK, APLOG_DEBUG, APR_FROM_OS_ERROR(errno), s,
                      "MD12009: cannot hand %s to the server's User", path);
+    }
+    if ((rv = apr_os_file_put(&f, &fd, APR_FOPEN_READ | APR_FOPEN_WRITE, pconf))
+        != APR_SUCCESS) {
+        return NULL;
     }
     return f;
 }

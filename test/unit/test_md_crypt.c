@@ -6,6 +6,7 @@
 
 #include "unit.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,7 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/pkcs12.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
@@ -1242,6 +1244,155 @@ static void test_tls_alpn01_cert(void **state)
     assert_int_equal(ERR_peek_error(), 0);
 }
 
+/* --- bounded cost of keys from the store (issue 11, finding 4) -----------
+ * Keys in accounts/ and staging/ are written by the server's User and read
+ * by the parent as root: a planted key must not make it derive a key for
+ * minutes or load a giant RSA key. */
+
+/* PEM "ENCRYPTED PRIVATE KEY" of an X509_SIG made of alg and 32 bytes of
+ * ciphertext that were never encrypted: only the parameters matter. */
+static const char *planted_p8(X509_ALGOR *alg, apr_pool_t *p)
+{
+    X509_SIG *sig = X509_SIG_new();
+    X509_ALGOR *a = NULL;
+    ASN1_OCTET_STRING *digest = NULL;
+    unsigned char junk[32];
+    unsigned char *der = NULL;
+    BIO *bio = BIO_new(BIO_s_mem());
+    char *data = NULL;
+    long n;
+    const char *pem;
+    int len;
+
+    memset(junk, 0x5a, sizeof(junk));
+    X509_SIG_getm(sig, &a, &digest);
+    assert_int_equal(ASN1_OCTET_STRING_set(digest, junk, sizeof(junk)), 1);
+    assert_int_equal(X509_ALGOR_copy(a, alg), 1);
+    len = i2d_X509_SIG(sig, &der);
+    assert_true(len > 0);
+    assert_true(PEM_write_bio(bio, "ENCRYPTED PRIVATE KEY", "", der, len) > 0);
+    n = BIO_get_mem_data(bio, &data);
+    pem = apr_pstrmemdup(p, data, (apr_size_t)n);
+    OPENSSL_free(der);
+    BIO_free(bio);
+    X509_SIG_free(sig);
+    X509_ALGOR_free(alg);
+    return pem;
+}
+
+/* A real key encrypted (PBES2, AES-256-CBC, PBKDF2-SHA256) with iter iterations. */
+static const char *encrypted_with_iter(int iter, const unsigned char *pass, int pass_len,
+                                       apr_pool_t *p)
+{
+    EVP_PKEY *evp = EVP_EC_gen("P-256");
+    PKCS8_PRIV_KEY_INFO *p8inf = EVP_PKEY2PKCS8(evp);
+    X509_SIG *sig;
+    BIO *bio = BIO_new(BIO_s_mem());
+    char *data = NULL;
+    const char *pem;
+    long n;
+
+    assert_non_null(p8inf);
+    sig = PKCS8_encrypt(-1, EVP_aes_256_cbc(), (const char *)pass, pass_len, NULL, 0, iter,
+                        p8inf);
+    assert_non_null(sig);
+    assert_int_equal(PEM_write_bio_PKCS8(bio, sig), 1);
+    n = BIO_get_mem_data(bio, &data);
+    pem = apr_pstrmemdup(p, data, (apr_size_t)n);
+    BIO_free(bio);
+    X509_SIG_free(sig);
+    PKCS8_PRIV_KEY_INFO_free(p8inf);
+    EVP_PKEY_free(evp);
+    return pem;
+}
+
+static void test_pem_encrypted_costs_are_capped(void **state)
+{
+    apr_pool_t *p = *state;
+    unsigned char pass[48];
+    md_pkey_t *back = NULL;
+    const char *pem;
+
+    memset(pass, 7, sizeof(pass));
+    /* what OpenSSL, the stock module and we write: read */
+    pem = encrypted_with_iter(2048, pass, sizeof(pass), p);
+    assert_int_equal(md_pkey_from_pem(&back, pem, strlen(pem), (const char *)pass,
+                                      sizeof(pass), p), APR_SUCCESS);
+    /* above the cap: refused before decrypting, although the passphrase fits */
+    pem = encrypted_with_iter(200000, pass, sizeof(pass), p);
+    assert_int_equal(md_pkey_from_pem(&back, pem, strlen(pem), (const char *)pass,
+                                      sizeof(pass), p), APR_EINVAL);
+    assert_null(back);
+    /* 2^31-1 rounds of PBKDF2 would take the parent half an hour */
+    pem = planted_p8(PKCS5_pbe2_set_iv(EVP_aes_256_cbc(), INT_MAX, NULL, 0, NULL,
+                                       NID_hmacWithSHA256), p);
+    assert_int_equal(md_pkey_from_pem(&back, pem, strlen(pem), (const char *)pass,
+                                      sizeof(pass), p), APR_EINVAL);
+    /* scrypt (memory and time) is not PBKDF2 */
+    pem = planted_p8(PKCS5_pbe2_set_scrypt(EVP_aes_256_cbc(), NULL, 0, NULL, 1 << 14, 8, 1),
+                     p);
+    assert_int_equal(md_pkey_from_pem(&back, pem, strlen(pem), (const char *)pass,
+                                      sizeof(pass), p), APR_EINVAL);
+    /* nor the old PKCS#12 schemes, whatever their count */
+    pem = planted_p8(PKCS5_pbe_set(NID_pbe_WithSHA1And3_Key_TripleDES_CBC, INT_MAX, NULL, 0),
+                     p);
+    assert_int_equal(md_pkey_from_pem(&back, pem, strlen(pem), (const char *)pass,
+                                      sizeof(pass), p), APR_EINVAL);
+}
+
+/* DER length octets. */
+static apr_size_t der_len(unsigned char *out, apr_size_t len)
+{
+    if (len < 0x80) {
+        out[0] = (unsigned char)len;
+        return 1;
+    }
+    out[0] = 0x82;
+    out[1] = (unsigned char)(len >> 8);
+    out[2] = (unsigned char)len;
+    return 3;
+}
+
+static void test_pem_giant_rsa_key_refused(void **state)
+{
+    apr_pool_t *p = *state;
+    /* RSAPrivateKey { 0, n, e, d, p, q, dp, dq, qinv } with a 16391-bit n
+     * (nothing but n matters for the size; the numbers need not fit). */
+    const apr_size_t nbytes = 2049;
+    unsigned char *body = apr_pcalloc(p, nbytes + 64);
+    unsigned char *der = apr_pcalloc(p, nbytes + 128);
+    apr_size_t blen = 0;
+    apr_size_t dlen = 0;
+    md_pkey_t *back = NULL;
+    BIO *bio = BIO_new(BIO_s_mem());
+    char *data = NULL;
+    const char *pem;
+    long n;
+    int i;
+
+    body[blen++] = 0x02; body[blen++] = 0x01; body[blen++] = 0x00;        /* version */
+    body[blen++] = 0x02;
+    blen += der_len(body + blen, nbytes);
+    body[blen] = 0x7f;                                                    /* n */
+    memset(body + blen + 1, 0xab, nbytes - 1);
+    blen += nbytes;
+    body[blen++] = 0x02; body[blen++] = 0x03;                             /* e */
+    body[blen++] = 0x01; body[blen++] = 0x00; body[blen++] = 0x01;
+    for (i = 0; i < 6; ++i) {                                             /* d .. qinv */
+        body[blen++] = 0x02; body[blen++] = 0x01; body[blen++] = 0x03;
+    }
+    der[dlen++] = 0x30;
+    dlen += der_len(der + dlen, blen);
+    memcpy(der + dlen, body, blen);
+    dlen += blen;
+    assert_true(PEM_write_bio(bio, "RSA PRIVATE KEY", "", der, (long)dlen) > 0);
+    n = BIO_get_mem_data(bio, &data);
+    pem = apr_pstrmemdup(p, data, (apr_size_t)n);
+    BIO_free(bio);
+    assert_int_equal(md_pkey_from_pem(&back, pem, strlen(pem), NULL, 0, p), APR_EINVAL);
+    assert_null(back);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1255,6 +1406,8 @@ int main(void)
         UNIT_TEST(test_pem_plain),
         UNIT_TEST(test_pem_encrypted),
         UNIT_TEST(test_pem_garbage),
+        UNIT_TEST(test_pem_encrypted_costs_are_capped),
+        UNIT_TEST(test_pem_giant_rsa_key_refused),
         UNIT_TEST(test_pem_openssl_cli),
         UNIT_TEST(test_jwk_thumbprint_rfc7638),
         UNIT_TEST(test_jwk),

@@ -138,6 +138,21 @@ static void handle(apr_socket_t *c, apr_pool_t *p)
             send_all(c, chunk, sizeof(chunk));
         }
     }
+    else if (!strcmp(path, "/many-1xx") || !strcmp(path, "/few-1xx")) {
+        /* 1xx responses of 90 headers each, then the answer: each response
+         * alone is within the limits, all of them together are not */
+        int n = !strcmp(path, "/many-1xx") ? 40 : 2;
+        int j;
+
+        for (i = 0; i < (apr_size_t)n; ++i) {
+            send_str(c, "HTTP/1.1 102 Processing\r\n");
+            for (j = 0; j < 90; ++j) {
+                send_str(c, apr_psprintf(p, "X-Pad-%d: %lu\r\n", j, (unsigned long)i));
+            }
+            send_str(c, "\r\n");
+        }
+        send_str(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok");
+    }
     else if (!strcmp(path, "/slow")) {
         apr_sleep(apr_time_from_sec(1));
         send_str(c, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
@@ -329,6 +344,23 @@ static void test_body_cap(void **state)
     assert_int_equal(resp->status, 200);
 }
 
+static void test_header_lines_bounded_over_all_responses(void **state)
+{
+    apr_pool_t *p = *state;
+    md_http_t *http = client(p);
+    md_http_response_t *resp = NULL;
+
+    assert_int_equal(md_http_request(&resp, http, "GET", url(p, "/many-1xx"), NULL, NULL, NULL,
+                                     0, p), APR_ENOSPC);
+    assert_null(resp);
+    /* a few interim responses are fine; only the final one's headers count */
+    assert_int_equal(md_http_request(&resp, http, "GET", url(p, "/few-1xx"), NULL, NULL, NULL,
+                                     0, p), APR_SUCCESS);
+    assert_int_equal(resp->status, 200);
+    assert_string_equal(resp->body, "ok");
+    assert_null(apr_table_get(resp->headers, "X-Pad-1"));
+}
+
 /* A smaller cap for one client (OCSP responses): Content-Length over it
  * fails, the default comes back with 0. */
 static void test_body_cap_set(void **state)
@@ -442,6 +474,7 @@ int main(void)
         UNIT_TEST(test_post_echo),
         UNIT_TEST(test_no_redirect),
         UNIT_TEST(test_body_cap),
+        UNIT_TEST(test_header_lines_bounded_over_all_responses),
         UNIT_TEST(test_body_cap_set),
         UNIT_TEST(test_timeout),
         UNIT_TEST(test_refused),

@@ -14,8 +14,13 @@
 #include <apr_file_io.h>
 #include <apr_strings.h>
 
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
 #include "md.h"
 #include "md_crypt.h"
+#include "md_crypt_int.h"
 #include "md_json.h"
 #include "md_keys.h"
 #include "md_reg.h"
@@ -74,18 +79,107 @@ static md_t *make_md(apr_pool_t *p, const char *name, const char *other)
     return md;
 }
 
+/* --- certificates as a CA issues them ------------------------------------
+ * Staged sets go live only with a chain whose links verify and whose leaf
+ * is not self-signed (md_reg_staged_verify): a test CA issues them. */
+
+static X509 *make_x509(const char *cn, const apr_array_header_t *names, EVP_PKEY *pub,
+                       X509 *issuer, EVP_PKEY *issuer_key, apr_time_t from, apr_time_t until,
+                       int ca)
+{
+    static long serial = 1000;
+    X509 *x = X509_new();
+    X509_NAME *subj = X509_NAME_new();
+    X509V3_CTX ctx;
+    X509_EXTENSION *ext;
+    char san[1024] = "";
+    int i;
+
+    assert_non_null(x);
+    X509_set_version(x, 2);
+    ASN1_INTEGER_set(X509_get_serialNumber(x), ++serial);
+    X509_NAME_add_entry_by_txt(subj, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1, -1, 0);
+    X509_set_subject_name(x, subj);
+    X509_set_issuer_name(x, issuer ? X509_get_subject_name(issuer) : subj);
+    X509_NAME_free(subj);
+    ASN1_TIME_set(X509_getm_notBefore(x), (time_t)apr_time_sec(from));
+    ASN1_TIME_set(X509_getm_notAfter(x), (time_t)apr_time_sec(until));
+    X509_set_pubkey(x, pub);
+    X509V3_set_ctx(&ctx, issuer ? issuer : x, x, NULL, NULL, 0);
+    if (ca) {
+        ext = X509V3_EXT_conf_nid(NULL, &ctx, NID_basic_constraints, "critical,CA:TRUE");
+        X509_add_ext(x, ext, -1);
+        X509_EXTENSION_free(ext);
+    }
+    for (i = 0; names && i < names->nelts; ++i) {
+        apr_snprintf(san + strlen(san), sizeof(san) - strlen(san), "%sDNS:%s", i ? "," : "",
+                     MD_ARR_IDX(names, i, const char *));
+    }
+    if (*san) {
+        ext = X509V3_EXT_conf_nid(NULL, &ctx, NID_subject_alt_name, san);
+        X509_add_ext(x, ext, -1);
+        X509_EXTENSION_free(ext);
+    }
+    assert_true(X509_sign(x, issuer_key, EVP_sha256()) > 0);
+    return x;
+}
+
+typedef struct {
+    EVP_PKEY *key;
+    X509 *cert;
+} test_ca_t;
+
+static apr_status_t ca_cleanup(void *data)
+{
+    test_ca_t *ca = data;
+    X509_free(ca->cert);
+    EVP_PKEY_free(ca->key);
+    return APR_SUCCESS;
+}
+
+static test_ca_t *test_ca(const char *name, apr_pool_t *p)
+{
+    test_ca_t *ca = apr_pcalloc(p, sizeof(*ca));
+    apr_time_t now = apr_time_now();
+
+    ca->key = EVP_EC_gen("P-256");
+    assert_non_null(ca->key);
+    ca->cert = make_x509(name, NULL, ca->key, NULL, ca->key, now - apr_time_from_sec(86400),
+                         now + apr_time_from_sec(3650 * 86400), 1);
+    apr_pool_cleanup_register(p, ca, ca_cleanup, apr_pool_cleanup_null);
+    return ca;
+}
+
+/* [leaf for names with key, valid from..until, issued by ca; ca's certificate]. */
+static apr_array_header_t *issued_chain_at(test_ca_t *ca, const apr_array_header_t *names,
+                                           md_pkey_t *key, apr_time_t from, apr_time_t until,
+                                           apr_pool_t *p)
+{
+    apr_array_header_t *chain = apr_array_make(p, 2, sizeof(md_cert_t *));
+    X509 *leaf = make_x509(MD_ARR_IDX(names, 0, const char *), names, md_pkey_evp(key),
+                           ca->cert, ca->key, from, until, 0);
+
+    APR_ARRAY_PUSH(chain, md_cert_t *) = md_cert_wrap(leaf, p);
+    X509_up_ref(ca->cert);
+    APR_ARRAY_PUSH(chain, md_cert_t *) = md_cert_wrap(ca->cert, p);
+    return chain;
+}
+
+static apr_array_header_t *issued_chain(const apr_array_header_t *names, md_pkey_t *key,
+                                        apr_interval_time_t valid_for, apr_pool_t *p)
+{
+    apr_time_t now = apr_time_now();
+    return issued_chain_at(test_ca("Test CA", p), names, key, now, now + valid_for, p);
+}
+
 /* Put a certificate for names, signed by key, into group as the RSA-named
  * (default spec) files. */
 static void put_cred(fixture_t *f, md_store_group_t group, const char *name,
                      const apr_array_header_t *names, md_pkey_t *key,
                      apr_interval_time_t valid_for)
 {
-    md_cert_t *cert;
-    apr_array_header_t *chain = apr_array_make(f->p, 1, sizeof(md_cert_t *));
+    apr_array_header_t *chain = issued_chain(names, key, valid_for, f->p);
 
-    assert_int_equal(md_cert_self_sign(&cert, MD_ARR_IDX(names, 0, const char *), names, key,
-                                       valid_for, f->p), APR_SUCCESS);
-    APR_ARRAY_PUSH(chain, md_cert_t *) = cert;
     assert_int_equal(md_store_save_pkey(f->store, group, name, MD_FN_PRIVKEY, key, f->p),
                      APR_SUCCESS);
     assert_int_equal(md_store_save_certs(f->store, group, name, MD_FN_PUBCERT, chain, f->p),
@@ -438,14 +532,13 @@ static const char *cred_save(md_store_t *store, md_store_group_t group, const md
                              apr_pool_t *p)
 {
     md_pkey_spec_t ec = { MD_PKEY_TYPE_EC, 0, "P-256" };
-    apr_array_header_t *chain = apr_array_make(p, 1, sizeof(md_cert_t *));
+    apr_array_header_t *chain;
     md_pkey_t *pkey;
     md_cert_t *cert;
 
     assert_int_equal(md_pkey_gen(&pkey, p, &ec), APR_SUCCESS);
-    assert_int_equal(md_cert_self_sign(&cert, md->name, md->domains, pkey, valid_for, p),
-                     APR_SUCCESS);
-    APR_ARRAY_PUSH(chain, md_cert_t *) = cert;
+    chain = issued_chain(md->domains, pkey, valid_for, p);
+    cert = MD_ARR_IDX(chain, 0, md_cert_t *);
     assert_int_equal(md_store_save_pkey(store, group, md->name, md_reg_pkey_fname(spec, p),
                                         pkey, p), APR_SUCCESS);
     assert_int_equal(md_store_save_certs(store, group, md->name, md_reg_cert_fname(spec, p),
@@ -566,6 +659,169 @@ static void test_activate_merges_renewed_specs(void **state)
     assert_string_equal(live_fingerprint(store, md, ec, p), ec_fp);
 }
 
+
+/* --- staged sets the server's User could have planted (issue 11, finding 3):
+ * md_reg_staged_verify says no, and activation drops them. */
+
+static void stage_chain(fixture_t *f, const md_t *md, const apr_array_header_t *chain,
+                        md_pkey_t *key)
+{
+    assert_int_equal(md_store_save_pkey(f->store, MD_SG_STAGING, md->name, MD_FN_PRIVKEY, key,
+                                        f->p), APR_SUCCESS);
+    assert_int_equal(md_store_save_certs(f->store, MD_SG_STAGING, md->name, MD_FN_PUBCERT,
+                                         chain, f->p), APR_SUCCESS);
+    stage_finished(f, md);
+}
+
+/* verify says rv, with a reason containing why; activation then drops the
+ * set (nothing goes live) unless it verified. */
+static void expect_verify(fixture_t *f, const md_t *md, apr_status_t rv, const char *why)
+{
+    const char *got = NULL;
+    int activated = -1;
+
+    assert_int_equal(md_reg_staged_verify(f->store, md, apr_time_now(), &got, f->p), rv);
+    if (why) {
+        assert_non_null(got);
+        if (!strstr(got, why)) {
+            fail_msg("reason \"%s\" does not say \"%s\"", got, why);
+        }
+    }
+    if (rv != APR_SUCCESS) {
+        const char *live = read_file(f, "domains/a.test/pubcert.pem");
+        md_reg_activate_staged(f->store, md, &activated, f->p);
+        assert_false(activated);
+        if (rv != APR_ENOENT) {
+            assert_null(read_file(f, "staging/a.test/pubcert.pem"));
+        }
+        if (live) {
+            assert_string_equal(read_file(f, "domains/a.test/pubcert.pem"), live);
+        }
+        else {
+            assert_null(read_file(f, "domains/a.test/pubcert.pem"));
+        }
+    }
+}
+
+static void test_staged_verify_accepts_what_a_renewal_stages(void **state)
+{
+    fixture_t *f = *state;
+    md_t *md = make_md(f->p, "a.test", "www.a.test");
+    const char *why = NULL;
+    int activated = -1;
+
+    expect_verify(f, md, APR_ENOENT, "no md.json");
+    stage_chain(f, md, issued_chain(md->domains, f->ec_key, apr_time_from_sec(86400), f->p),
+                f->ec_key);
+    assert_int_equal(md_reg_staged_verify(f->store, md, apr_time_now(), &why, f->p),
+                     APR_SUCCESS);
+    assert_int_equal(md_reg_activate_staged(f->store, md, &activated, f->p), APR_SUCCESS);
+    assert_true(activated);
+    /* the same set staged again: live already, nothing to restart for */
+    stage_chain(f, md, issued_chain(md->domains, f->ec_key, apr_time_from_sec(86400), f->p),
+                f->ec_key);
+    assert_int_equal(md_store_save_text(f->store, MD_SG_STAGING, md->name, MD_FN_PUBCERT,
+                                        read_file(f, "domains/a.test/pubcert.pem"), f->p),
+                     APR_SUCCESS);
+    assert_int_equal(md_reg_staged_verify(f->store, md, apr_time_now(), &why, f->p),
+                     APR_EEXIST);
+}
+
+static void test_staged_verify_refuses_plain_key(void **state)
+{
+    fixture_t *f = *state;
+    md_t *md = make_md(f->p, "a.test", NULL);
+    const char *pem = NULL;
+    apr_size_t len = 0;
+
+    /* User has no store key: the key it brings is plain */
+    stage_chain(f, md, issued_chain(md->domains, f->ec_key, apr_time_from_sec(86400), f->p),
+                f->ec_key);
+    assert_int_equal(md_pkey_to_pem(&pem, &len, f->ec_key, NULL, 0, f->p), APR_SUCCESS);
+    assert_int_equal(md_store_save_text(f->store, MD_SG_STAGING, md->name, MD_FN_PRIVKEY, pem,
+                                        f->p), APR_SUCCESS);
+    expect_verify(f, md, APR_EINVAL, "private key");
+}
+
+static void test_staged_verify_refuses_self_signed(void **state)
+{
+    fixture_t *f = *state;
+    md_t *md = make_md(f->p, "a.test", NULL);
+    apr_array_header_t *chain = apr_array_make(f->p, 1, sizeof(md_cert_t *));
+    md_cert_t *cert;
+
+    assert_int_equal(md_cert_self_sign(&cert, "a.test", md->domains, f->ec_key,
+                                       apr_time_from_sec(86400), f->p), APR_SUCCESS);
+    APR_ARRAY_PUSH(chain, md_cert_t *) = cert;
+    stage_chain(f, md, chain, f->ec_key);
+    expect_verify(f, md, APR_EINVAL, "self-signed");
+}
+
+static void test_staged_verify_refuses_broken_chain(void **state)
+{
+    fixture_t *f = *state;
+    md_t *md = make_md(f->p, "a.test", NULL);
+    apr_array_header_t *chain = issued_chain(md->domains, f->ec_key, apr_time_from_sec(86400),
+                                             f->p);
+    apr_array_header_t *other = issued_chain(md->domains, f->ec_key, apr_time_from_sec(86400),
+                                             f->p);
+
+    /* the leaf of one CA with another CA's certificate: same name, other key */
+    APR_ARRAY_IDX(chain, 1, md_cert_t *) = APR_ARRAY_IDX(other, 1, md_cert_t *);
+    stage_chain(f, md, chain, f->ec_key);
+    expect_verify(f, md, APR_EINVAL, "chain is broken");
+}
+
+static void test_staged_verify_refuses_too_long_chain(void **state)
+{
+    fixture_t *f = *state;
+    md_t *md = make_md(f->p, "a.test", NULL);
+    apr_array_header_t *chain = issued_chain(md->domains, f->ec_key, apr_time_from_sec(86400),
+                                             f->p);
+    int i;
+
+    for (i = 0; i < MD_REG_CHAIN_MAX; ++i) {
+        APR_ARRAY_PUSH(chain, md_cert_t *) = APR_ARRAY_IDX(chain, 1, md_cert_t *);
+    }
+    stage_chain(f, md, chain, f->ec_key);
+    expect_verify(f, md, APR_EINVAL, "at most");
+}
+
+static void test_staged_verify_refuses_expired_and_older(void **state)
+{
+    fixture_t *f = *state;
+    md_t *md = make_md(f->p, "a.test", NULL);
+    test_ca_t *ca = test_ca("Test CA", f->p);
+    apr_time_t now = apr_time_now();
+    apr_time_t day = apr_time_from_sec(86400);
+
+    /* expired */
+    stage_chain(f, md, issued_chain_at(ca, md->domains, f->ec_key, now - 10 * day, now - day,
+                                       f->p), f->ec_key);
+    expect_verify(f, md, APR_EINVAL, "expired");
+    /* an older certificate than the live one: a set of long ago, planted again */
+    put_cred(f, MD_SG_DOMAINS, "a.test", md->domains, f->ec_key, 30 * day);
+    stage_chain(f, md, issued_chain_at(ca, md->domains, f->ec_key, now - 5 * day, now + 60 * day,
+                                       f->p), f->ec_key);
+    expect_verify(f, md, APR_EINVAL, "older than the live one");
+}
+
+static void test_staged_verify_refuses_uncovered_or_foreign_key(void **state)
+{
+    fixture_t *f = *state;
+    md_t *md = make_md(f->p, "a.test", "www.a.test");
+    md_pkey_spec_t spec = { MD_PKEY_TYPE_EC, 0, "P-256" };
+    md_pkey_t *other = NULL;
+
+    stage_chain(f, md, issued_chain(make_md(f->p, "a.test", NULL)->domains, f->ec_key,
+                                    apr_time_from_sec(86400), f->p), f->ec_key);
+    expect_verify(f, md, APR_EINVAL, "does not cover");
+    assert_int_equal(md_pkey_gen(&other, f->p, &spec), APR_SUCCESS);
+    stage_chain(f, md, issued_chain(md->domains, other, apr_time_from_sec(86400), f->p),
+                f->ec_key);
+    expect_verify(f, md, APR_EINVAL, "does not match");
+}
+
 #define REG_TEST(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 /* --- the store side: activation only of finished sets, archive, names
@@ -614,14 +870,13 @@ static const md_cert_t *cred_put(md_store_t *store, md_store_group_t group, cons
                                  const apr_array_header_t *names, apr_pool_t *p)
 {
     md_pkey_spec_t spec = { MD_PKEY_TYPE_EC, 0, "P-256" };
-    apr_array_header_t *chain = apr_array_make(p, 1, sizeof(md_cert_t *));
+    apr_array_header_t *chain;
     md_pkey_t *pkey = NULL;
     md_cert_t *cert = NULL;
 
     assert_int_equal(md_pkey_gen(&pkey, p, &spec), APR_SUCCESS);
-    assert_int_equal(md_cert_self_sign(&cert, MD_ARR_IDX(names, 0, const char *), names, pkey,
-                                       apr_time_from_sec(30 * 86400), p), APR_SUCCESS);
-    APR_ARRAY_PUSH(chain, md_cert_t *) = cert;
+    chain = issued_chain(names, pkey, apr_time_from_sec(30 * 86400), p);
+    cert = MD_ARR_IDX(chain, 0, md_cert_t *);
     assert_int_equal(md_store_save_pkey(store, group, item, MD_FN_PRIVKEY, pkey, p),
                      APR_SUCCESS);
     assert_int_equal(md_store_save_certs(store, group, item, MD_FN_PUBCERT, chain, p),
@@ -830,6 +1085,13 @@ int main(void)
         REG_TEST(test_activate_incomplete_staging_is_left_alone),
         REG_TEST(test_activate_discards_set_not_covering_names),
         REG_TEST(test_activate_after_crash_post_swap_only_clears_staging),
+        REG_TEST(test_staged_verify_accepts_what_a_renewal_stages),
+        REG_TEST(test_staged_verify_refuses_plain_key),
+        REG_TEST(test_staged_verify_refuses_self_signed),
+        REG_TEST(test_staged_verify_refuses_broken_chain),
+        REG_TEST(test_staged_verify_refuses_too_long_chain),
+        REG_TEST(test_staged_verify_refuses_expired_and_older),
+        REG_TEST(test_staged_verify_refuses_uncovered_or_foreign_key),
         REG_TEST(test_fallback_created_once_and_reused),
         UNIT_TEST(test_assess_missing_spec_keeps_the_other),
         UNIT_TEST(test_assess_none_or_expired),

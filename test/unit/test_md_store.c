@@ -3,6 +3,10 @@
  * md_store.c (JSON, keys encrypted or plain, certificates). */
 #include "unit.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+
 #include <dirent.h>
 #include <ftw.h>
 #include <stdio.h>
@@ -14,6 +18,7 @@
 
 #include <apr_file_io.h>
 #include <apr_strings.h>
+#include <apr_thread_proc.h>
 
 #include "md_crypt.h"
 #include "md_json.h"
@@ -610,11 +615,22 @@ static void test_lock(void **state)
 
 /* --- the POSIX helpers behind the fs store (md_store_fs_io.c) ------------ */
 
+static const char *make_victim(const char *base, apr_pool_t *p);
+static void plant_symlink(const char *target, const char *path);
+static uid_t owner_of(const char *path);
+
+static md_fsio_dir_t *open_dir(const char *path, apr_pool_t *p)
+{
+    md_fsio_dir_t *dir = NULL;
+    assert_int_equal(md_fsio_dir_open(&dir, NULL, path, p), APR_SUCCESS);
+    return dir;
+}
+
 static void test_fsio_write_atomic(void **state)
 {
     apr_pool_t *p = *state;
-    const char *dir = make_tmpdir(p);
-    const char *path = apr_pstrcat(p, dir, "/v", NULL);
+    const char *path = apr_pstrcat(p, make_tmpdir(p), "/v", NULL);
+    md_fsio_dir_t *dir = open_dir(apr_pstrndup(p, path, strlen(path) - 2), p);
 
     assert_int_equal(md_fsio_write_atomic(dir, "v", "one", 3, 0640, 1, 1, p), APR_SUCCESS);
     assert_string_equal(read_all(path, p), "one");
@@ -625,10 +641,7 @@ static void test_fsio_write_atomic(void **state)
     /* without replace an existing value stays */
     assert_int_equal(md_fsio_write_atomic(dir, "v", "three", 5, 0600, 0, 1, p), APR_EEXIST);
     assert_string_equal(read_all(path, p), "two");
-    /* a failure (no such directory) leaves nothing */
-    assert_int_not_equal(md_fsio_write_atomic(apr_pstrcat(p, dir, "/none", NULL), "v", "x", 1,
-                                              0600, 1, 1, p), APR_SUCCESS);
-    assert_int_equal(count_entries(dir), 1);
+    assert_int_equal(count_entries(dir->path), 1);
 }
 
 static apr_status_t upper_or_skip(void *baton, const char *name, const char **pdata,
@@ -652,10 +665,11 @@ static apr_status_t upper_or_skip(void *baton, const char *name, const char **pd
 static void test_fsio_copy_and_exchange(void **state)
 {
     apr_pool_t *p = *state;
-    const char *dir = make_tmpdir(p);
-    const char *a = apr_pstrcat(p, dir, "/a", NULL);
-    const char *b = apr_pstrcat(p, dir, "/b", NULL);
-    const char *c = apr_pstrcat(p, dir, "/c", NULL);
+    const char *top = make_tmpdir(p);
+    const char *a = apr_pstrcat(p, top, "/a", NULL);
+    const char *b = apr_pstrcat(p, top, "/b", NULL);
+    const char *c = apr_pstrcat(p, top, "/c", NULL);
+    md_fsio_dir_t *dir = open_dir(top, p);
 
     assert_int_equal(mkdir(a, 0700), 0);
     assert_int_equal(mkdir(b, 0700), 0);
@@ -663,20 +677,102 @@ static void test_fsio_copy_and_exchange(void **state)
     write_all(apr_pstrcat(p, a, "/skip", NULL), "s");
     write_all(apr_pstrcat(p, b, "/y", NULL), "b");
 
-    assert_int_equal(md_fsio_copy_dir(a, c, 0700, 0600, 100, upper_or_skip, NULL, p),
-                     APR_SUCCESS);
+    assert_int_equal(md_fsio_copy_dir(open_dir(a, p), dir, "c", 0700, 0600, 100, upper_or_skip,
+                                      NULL, p), APR_SUCCESS);
     assert_string_equal(read_all(apr_pstrcat(p, c, "/x", NULL), p), "ABC");
     assert_false(path_exists(apr_pstrcat(p, c, "/skip", NULL)));
     assert_int_equal(mode_of(apr_pstrcat(p, c, "/x", NULL)), 0600);
-    assert_int_equal(md_fsio_copy_dir(a, c, 0700, 0600, 100, NULL, NULL, p), APR_EEXIST);
+    assert_int_equal(md_fsio_copy_dir(open_dir(a, p), dir, "c", 0700, 0600, 100, NULL, NULL, p),
+                     APR_EEXIST);
     /* a file over the size limit fails the copy and leaves no directory */
     rm_rf(c);
-    assert_int_not_equal(md_fsio_copy_dir(a, c, 0700, 0600, 2, NULL, NULL, p), APR_SUCCESS);
+    assert_int_not_equal(md_fsio_copy_dir(open_dir(a, p), dir, "c", 0700, 0600, 2, NULL, NULL,
+                                          p), APR_SUCCESS);
     assert_false(path_exists(c));
 
-    assert_int_equal(md_fsio_exchange(a, b, dir, dir), APR_SUCCESS);
+    assert_int_equal(md_fsio_exchange(dir, "a", dir, "b"), APR_SUCCESS);
     assert_string_equal(read_all(apr_pstrcat(p, a, "/y", NULL), p), "b");
     assert_string_equal(read_all(apr_pstrcat(p, b, "/x", NULL), p), "abc");
+}
+
+/* The fd-relative helpers refuse links and never wait on a FIFO. */
+static void test_fsio_never_follows(void **state)
+{
+    apr_pool_t *p = *state;
+    const char *tmp = make_tmpdir(p);
+    const char *victim = make_victim(tmp, p);
+    const char *top = apr_pstrcat(p, tmp, "/t", NULL);
+    md_fsio_dir_t *dir;
+    md_fsio_dir_t *sub = NULL;
+    apr_array_header_t *names = NULL;
+    char *data = NULL;
+    apr_size_t len = 0;
+    int fd = -1;
+
+    assert_int_equal(mkdir(top, 0700), 0);
+    dir = open_dir(top, p);
+    assert_int_equal(mkdir(apr_pstrcat(p, top, "/d", NULL), 0700), 0);
+    plant_symlink(victim, apr_pstrcat(p, top, "/ldir", NULL));
+    plant_symlink(apr_pstrcat(p, victim, "/precious", NULL),
+                  apr_pstrcat(p, top, "/lfile", NULL));
+    assert_int_equal(mkfifo(apr_pstrcat(p, top, "/fifo", NULL), 0600), 0);
+
+    /* a link is not a directory to open or make, nor a value to read */
+    assert_int_equal(md_fsio_dir_open(&sub, dir, "ldir", p), APR_FROM_OS_ERROR(ELOOP));
+    assert_int_equal(md_fsio_dir_make(&sub, dir, "ldir", 0700, p), APR_FROM_OS_ERROR(ELOOP));
+    assert_int_equal(md_fsio_read(&data, &len, dir, "lfile", 100, p),
+                     APR_FROM_OS_ERROR(ELOOP));
+    assert_int_equal(md_fsio_read(&data, &len, dir, "fifo", 100, p), APR_EINVAL);
+    assert_null(data);
+    /* links are not listed: not as directories, not as files */
+    assert_int_equal(md_fsio_list(&names, dir, 1, p), APR_SUCCESS);
+    assert_int_equal(names->nelts, 1);
+    assert_string_equal(APR_ARRAY_IDX(names, 0, const char *), "d");
+    assert_int_equal(md_fsio_list(&names, dir, 0, p), APR_SUCCESS);
+    assert_int_equal(names->nelts, 0);
+    /* nor a lock file */
+    assert_int_not_equal(md_fsio_lock(&fd, dir, "lfile", 0, p), APR_SUCCESS);
+    assert_int_equal(fd, -1);
+    /* removal takes the link, not what it points to */
+    assert_int_equal(md_fsio_rm_tree(dir, "ldir", MD_FSIO_MAX_DEPTH, p), APR_SUCCESS);
+    assert_int_equal(md_fsio_rm_tree(dir, "lfile", MD_FSIO_MAX_DEPTH, p), APR_SUCCESS);
+    assert_false(path_exists(apr_pstrcat(p, top, "/ldir", NULL)));
+    assert_int_equal(count_entries(victim), 1);
+    /* a write does not go through a link at the value's name */
+    plant_symlink(apr_pstrcat(p, victim, "/precious", NULL), apr_pstrcat(p, top, "/v", NULL));
+    assert_int_equal(md_fsio_write_atomic(dir, "v", "x", 1, 0600, 1, 1, p), APR_SUCCESS);
+    assert_string_equal(read_all(apr_pstrcat(p, victim, "/precious", NULL), p),
+                        "{\"precious\": true}");
+}
+
+static void test_fsio_chown_tree_skips_foreign_names(void **state)
+{
+    apr_pool_t *p = *state;
+    const char *top;
+    const char *victim;
+    md_fsio_dir_t *dir;
+
+    if (geteuid() != 0) {
+        skip();
+    }
+    top = make_tmpdir(p);
+    victim = make_victim(top, p);
+    assert_int_equal(mkdir(apr_pstrcat(p, top, "/t", NULL), 0700), 0);
+    assert_int_equal(mkdir(apr_pstrcat(p, top, "/t/sub", NULL), 0700), 0);
+    write_all(apr_pstrcat(p, top, "/t/sub/own", NULL), "x");
+    assert_int_equal(link(apr_pstrcat(p, victim, "/precious", NULL),
+                          apr_pstrcat(p, top, "/t/sub/hard", NULL)), 0);
+    plant_symlink(victim, apr_pstrcat(p, top, "/t/ldir", NULL));
+    dir = open_dir(apr_pstrcat(p, top, "/t", NULL), p);
+
+    /* the hard link is reported, everything else is done */
+    assert_int_equal(md_fsio_chown_tree(dir, 65534, 65534, MD_FSIO_MAX_DEPTH, p), APR_EINVAL);
+    assert_int_equal(owner_of(apr_pstrcat(p, top, "/t", NULL)), 65534);
+    assert_int_equal(owner_of(apr_pstrcat(p, top, "/t/sub", NULL)), 65534);
+    assert_int_equal(owner_of(apr_pstrcat(p, top, "/t/sub/own", NULL)), 65534);
+    assert_int_equal(owner_of(apr_pstrcat(p, top, "/t/ldir", NULL)), 65534);
+    assert_int_equal(owner_of(apr_pstrcat(p, victim, "/precious", NULL)), 0);
+    assert_int_equal(owner_of(victim), 0);
 }
 
 static void test_purge(void **state)
@@ -947,6 +1043,273 @@ static void test_certs_roundtrip(void **state)
                                          p), APR_ENOENT);
 }
 
+/* --- the server's User as attacker (issue 11, findings 1 and 2) ------------
+ * accounts/, challenges/ and staging/ belong to User: whatever User puts
+ * there, the store used by root must not follow it out of the store, block
+ * on it or change anything outside the store. The attacks below are what
+ * User can do (symlinks, FIFOs); the hard link one needs a system with
+ * fs.protected_hardlinks=0 (User then links any file into its directory). */
+
+/* A directory outside the store with one root-only file in it. */
+static const char *make_victim(const char *base, apr_pool_t *p)
+{
+    const char *victim = apr_pstrcat(p, base, "/victim", NULL);
+
+    assert_int_equal(mkdir(victim, 0755), 0);
+    write_all(apr_pstrcat(p, victim, "/precious", NULL), "{\"precious\": true}");
+    assert_int_equal(chmod(apr_pstrcat(p, victim, "/precious", NULL), 0600), 0);
+    return victim;
+}
+
+static void plant_symlink(const char *target, const char *path)
+{
+    assert_int_equal(symlink(target, path), 0);
+}
+
+static int is_symlink(const char *path)
+{
+    struct stat st;
+    return lstat(path, &st) == 0 && S_ISLNK(st.st_mode);
+}
+
+/* A store at <tmp>/md and, beside it, the victim directory <tmp>/victim. */
+static md_store_t *store_and_victim(const char **pbase, const char **pvictim, apr_pool_t *p)
+{
+    const char *tmp = make_tmpdir(p);
+
+    *pbase = apr_pstrcat(p, tmp, "/md", NULL);
+    *pvictim = make_victim(tmp, p);
+    return open_store(*pbase, p);
+}
+
+static void test_user_symlinked_item_is_not_written_through(void **state)
+{
+    apr_pool_t *p = *state;
+    const char *base;
+    const char *victim;
+    md_store_t *store = store_and_victim(&base, &victim, p);
+    json_t *j = json_pack("{s:s}", "url", "https://ca.test/acct/1");
+
+    /* root imports a staged account into accounts/<next free name> */
+    plant_symlink(victim, apr_pstrcat(p, base, "/accounts/ACME-ca-0001", NULL));
+    assert_int_not_equal(md_store_save_json(store, MD_SG_ACCOUNTS, "ACME-ca-0001",
+                                            MD_FN_ACCOUNT, j, p), APR_SUCCESS);
+    plant_symlink(victim, apr_pstrcat(p, base, "/staging/a.org", NULL));
+    assert_int_not_equal(md_store_save_text(store, MD_SG_STAGING, "a.org", MD_FN_JOB, "{}", p),
+                         APR_SUCCESS);
+    json_decref(j);
+    assert_int_equal(count_entries(victim), 1);
+    assert_true(is_symlink(apr_pstrcat(p, base, "/staging/a.org", NULL)));
+}
+
+static void test_user_symlinks_are_not_read_through(void **state)
+{
+    apr_pool_t *p = *state;
+    const char *base;
+    const char *victim;
+    md_store_t *store = store_and_victim(&base, &victim, p);
+    const char *precious = apr_pstrcat(p, victim, "/precious", NULL);
+    apr_array_header_t *names = NULL;
+    json_t *j = NULL;
+
+    /* a value that is a link to a file root may read */
+    stage(store, "a.org", "x", p);
+    assert_int_equal(unlink(apr_pstrcat(p, base, "/staging/a.org/job.json", NULL)), 0);
+    plant_symlink(precious, apr_pstrcat(p, base, "/staging/a.org/job.json", NULL));
+    assert_int_not_equal(md_store_load_json(store, MD_SG_STAGING, "a.org", MD_FN_JOB, &j, p),
+                         APR_SUCCESS);
+    assert_null(j);
+    assert_false(md_store_exists(store, MD_SG_STAGING, "a.org", MD_FN_JOB, p));
+    assert_int_equal(md_store_list_aspects(store, MD_SG_STAGING, "a.org", &names, p),
+                     APR_SUCCESS);
+    assert_int_equal(names->nelts, 1);      /* pubcert.pem only */
+
+    /* an item that is a link to a directory root may read */
+    assert_int_equal(rename(precious, apr_pstrcat(p, victim, "/job.json", NULL)), 0);
+    plant_symlink(victim, apr_pstrcat(p, base, "/staging/b.org", NULL));
+    assert_int_not_equal(md_store_load_json(store, MD_SG_STAGING, "b.org", MD_FN_JOB, &j, p),
+                         APR_SUCCESS);
+    assert_null(j);
+    assert_int_equal(md_store_get_mtime(store, MD_SG_STAGING, "b.org", MD_FN_JOB, p), 0);
+    assert_int_equal(md_store_list(store, MD_SG_STAGING, &names, p), APR_SUCCESS);
+    assert_int_equal(names->nelts, 1);      /* a.org only */
+    assert_string_equal(MD_ARR_IDX(names, 0, const char *), "a.org");
+}
+
+/* Load staging/a.org/job.json in a child process; 1 if that returned
+ * within a generous deadline (the child is killed otherwise). */
+static int load_returns(md_store_t *store, apr_pool_t *p)
+{
+    apr_time_t deadline = apr_time_now() + apr_time_from_sec(20);
+    int status = 0;
+    pid_t pid = fork();
+
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        json_t *j = NULL;
+        md_store_load_json(store, MD_SG_STAGING, "a.org", MD_FN_JOB, &j, p);
+        md_store_get_mtime(store, MD_SG_STAGING, "a.org", MD_FN_JOB, p);
+        _exit(j ? 1 : 0);
+    }
+    while (waitpid(pid, &status, WNOHANG) == 0) {
+        if (apr_time_now() > deadline) {
+            kill(pid, SIGKILL);
+            waitpid(pid, &status, 0);
+            return 0;
+        }
+        apr_sleep(apr_time_from_msec(20));
+    }
+    return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+static void test_user_fifo_does_not_block_reads(void **state)
+{
+    apr_pool_t *p = *state;
+    const char *base = make_tmpdir(p);
+    md_store_t *store = open_store(base, p);
+    const char *fifo = apr_pstrcat(p, base, "/staging/a.org/job.json", NULL);
+
+    stage(store, "a.org", "x", p);
+    assert_int_equal(unlink(fifo), 0);
+    assert_int_equal(mkfifo(fifo, 0666), 0);
+    /* nobody ever writes to it: a blocking open would never return */
+    assert_true(load_returns(store, p));
+    assert_false(md_store_exists(store, MD_SG_STAGING, "a.org", MD_FN_JOB, p));
+}
+
+static void test_user_links_are_not_chowned_through(void **state)
+{
+    apr_pool_t *p = *state;
+    const char *base;
+    const char *victim;
+    const char *precious;
+    md_store_t *store;
+
+    if (geteuid() != 0) {
+        skip();
+    }
+    store = store_and_victim(&base, &victim, p);
+    precious = apr_pstrcat(p, victim, "/precious", NULL);
+    stage(store, "a.org", "x", p);
+    /* a hard link to a file outside the store, a symlink to one and to a
+     * directory outside */
+    assert_int_equal(link(precious, apr_pstrcat(p, base, "/staging/a.org/hard", NULL)), 0);
+    plant_symlink(precious, apr_pstrcat(p, base, "/staging/a.org/soft", NULL));
+    plant_symlink(victim, apr_pstrcat(p, base, "/staging/b.org", NULL));
+    plant_symlink(victim, apr_pstrcat(p, base, "/accounts/acct", NULL));
+
+    md_store_set_owner(store, 65534, 65534, p);
+    assert_int_equal(owner_of(precious), 0);
+    assert_int_equal(owner_of(victim), 0);
+    /* what is the store's own is handed over */
+    assert_int_equal(owner_of(apr_pstrcat(p, base, "/staging/a.org/job.json", NULL)), 65534);
+    assert_int_equal(owner_of(apr_pstrcat(p, base, "/staging/a.org", NULL)), 65534);
+}
+
+static void test_user_symlinks_are_not_deleted_through(void **state)
+{
+    apr_pool_t *p = *state;
+    const char *base;
+    const char *victim;
+    md_store_t *store = store_and_victim(&base, &victim, p);
+
+    /* a stale staging entry and a leftover of a removal, both links */
+    plant_symlink(victim, apr_pstrcat(p, base, "/staging/old.org", NULL));
+    plant_symlink(victim, apr_pstrcat(p, base, "/staging/.gone.0badc0ffee00", NULL));
+    assert_int_equal(md_store_purge(store, MD_SG_STAGING, "old.org", p), APR_SUCCESS);
+    store = open_store(base, p);
+    assert_int_equal(count_entries(victim), 1);
+    assert_int_equal(count_entries(apr_pstrcat(p, base, "/staging", NULL)), 0);
+}
+
+/* The race User wins against path-based walks: a directory of the item,
+ * once looked at, is swapped with a symlink to a directory outside before
+ * root walks into it. A thread plays User: it swaps staging/a.org/sub and
+ * staging/a.org/lnk (-> victim) back and forth through a descriptor of
+ * staging/a.org, so it follows the item wherever root renames it. */
+typedef struct {
+    int dir_fd;
+    volatile int stop;
+} swapper_t;
+
+static void *APR_THREAD_FUNC swap_loop(apr_thread_t *thread, void *data)
+{
+    swapper_t *sw = data;
+
+    (void)thread;
+    while (!sw->stop) {
+        renameat2(sw->dir_fd, "sub", sw->dir_fd, "lnk", RENAME_EXCHANGE);
+    }
+    return NULL;
+}
+
+static void plant_racing_item(const char *item, const char *victim, apr_pool_t *p)
+{
+    int i;
+
+    assert_int_equal(mkdir(item, 0755), 0);
+    assert_int_equal(mkdir(apr_pstrcat(p, item, "/sub", NULL), 0755), 0);
+    for (i = 0; i < 16; ++i) {
+        write_all(apr_psprintf(p, "%s/sub/f%02d", item, i), "x");
+    }
+    write_all(apr_pstrcat(p, item, "/sub/precious", NULL), "x");
+    plant_symlink(victim, apr_pstrcat(p, item, "/lnk", NULL));
+}
+
+static void race(const char *base, const char *victim, int chown_it, apr_pool_t *p)
+{
+    const char *item = apr_pstrcat(p, base, "/staging/a.org", NULL);
+    md_store_t *store = open_store(base, p);
+    apr_thread_t *thread;
+    apr_status_t trv;
+    swapper_t sw;
+    int round;
+
+    for (round = 0; round < 1000; ++round) {
+        rm_rf(item);
+        plant_racing_item(item, victim, p);
+        sw.dir_fd = open(item, O_RDONLY | O_DIRECTORY);
+        sw.stop = 0;
+        assert_true(sw.dir_fd >= 0);
+        assert_int_equal(apr_thread_create(&thread, NULL, swap_loop, &sw, p), APR_SUCCESS);
+        if (chown_it) {
+            md_store_set_owner(store, 65534, 65534, p);
+        }
+        else {
+            md_store_purge(store, MD_SG_STAGING, "a.org", p);
+        }
+        sw.stop = 1;
+        apr_thread_join(&trv, thread);
+        close(sw.dir_fd);
+        if (count_entries(victim) != 1
+            || !path_exists(apr_pstrcat(p, victim, "/precious", NULL))
+            || owner_of(victim) != 0 || owner_of(apr_pstrcat(p, victim, "/precious", NULL)) != 0) {
+            fail_msg("round %d: root %s the victim directory through a swapped symlink",
+                     round, chown_it ? "chowned" : "deleted in");
+        }
+    }
+}
+
+static void test_user_swap_race_chown(void **state)
+{
+    apr_pool_t *p = *state;
+    const char *tmp;
+
+    if (geteuid() != 0) {
+        skip();
+    }
+    tmp = make_tmpdir(p);
+    race(apr_pstrcat(p, tmp, "/md", NULL), make_victim(tmp, p), 1, p);
+}
+
+static void test_user_swap_race_delete(void **state)
+{
+    apr_pool_t *p = *state;
+    const char *tmp = make_tmpdir(p);
+
+    race(apr_pstrcat(p, tmp, "/md", NULL), make_victim(tmp, p), 0, p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -963,6 +1326,8 @@ int main(void)
         UNIT_TEST(test_lock),
         UNIT_TEST(test_fsio_write_atomic),
         UNIT_TEST(test_fsio_copy_and_exchange),
+        UNIT_TEST(test_fsio_never_follows),
+        UNIT_TEST(test_fsio_chown_tree_skips_foreign_names),
         UNIT_TEST(test_purge),
         UNIT_TEST(test_list_sorted),
         UNIT_TEST(test_set_owner),
@@ -971,6 +1336,13 @@ int main(void)
         UNIT_TEST(test_pkey_wrong_store_key),
         UNIT_TEST(test_corrupt_values),
         UNIT_TEST(test_certs_roundtrip),
+        UNIT_TEST(test_user_symlinked_item_is_not_written_through),
+        UNIT_TEST(test_user_symlinks_are_not_read_through),
+        UNIT_TEST(test_user_fifo_does_not_block_reads),
+        UNIT_TEST(test_user_links_are_not_chowned_through),
+        UNIT_TEST(test_user_symlinks_are_not_deleted_through),
+        UNIT_TEST(test_user_swap_race_chown),
+        UNIT_TEST(test_user_swap_race_delete),
     };
 
     md_log_set(log_level, log_print, NULL);
