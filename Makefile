@@ -5,14 +5,22 @@
 #   make test-e2e   pytest end-to-end tests (real Apache + pebble)
 #   make demo       get a certificate from a local pebble and show it
 #   make WERROR=0   build without -Werror
+#   make testhooks  the test build: build/testhooks/mod_md.so with the crash
+#                   hook (MD_TEST_CRASH_AT, src/core/md_testhook.h) for the
+#                   e2e crash tests; build/mod_md.so never has it
 
 CC         ?= gcc
 APXS       ?= apxs
 PKG_CONFIG ?= pkg-config
 PYTHON     ?= /usr/bin/python3
 WERROR     ?= 1
+TESTHOOKS  ?= 0
 
+ifeq ($(TESTHOOKS),1)
+BUILD := build/testhooks
+else
 BUILD := build
+endif
 PKGS  := apr-1 apr-util-1 openssl libcurl jansson
 
 DEP_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS))
@@ -30,11 +38,17 @@ endif
 
 CFLAGS_COMMON := -std=c11 -g -O2 -fPIC -fstack-protector-strong $(WARN) \
                  -DOPENSSL_API_COMPAT=30000 -DOPENSSL_NO_DEPRECATED $(DEP_CFLAGS) -Isrc/core
+ifeq ($(TESTHOOKS),1)
+CFLAGS_COMMON += -DMD_TESTHOOKS
+endif
 # The core must not see httpd's headers (STYLE §1).
 CORE_CFLAGS := $(CFLAGS_COMMON)
 GLUE_CFLAGS := $(CFLAGS_COMMON) -I$(HTTPD_INC)
 
 CORE_SRC  := $(sort $(wildcard src/core/*.c))
+ifneq ($(TESTHOOKS),1)
+CORE_SRC  := $(filter-out src/core/md_testhook.c,$(CORE_SRC))
+endif
 GLUE_SRC  := $(sort $(wildcard src/glue/*.c))
 CORE_OBJ  := $(CORE_SRC:src/core/%.c=$(BUILD)/core/%.o)
 GLUE_OBJ  := $(GLUE_SRC:src/glue/%.c=$(BUILD)/glue/%.o)
@@ -45,7 +59,7 @@ LIBCORE := $(BUILD)/libmdcore.a
 MODULE  := $(BUILD)/mod_md.so
 A2MD    := $(BUILD)/a2md
 
-.PHONY: all test test-unit test-e2e demo clean deps bench
+.PHONY: all test test-unit test-e2e demo clean deps bench testhooks
 all: $(LIBCORE) $(MODULE) $(A2MD)
 
 $(BUILD)/core/%.o: src/core/%.c $(wildcard src/core/*.h)
@@ -101,7 +115,11 @@ deps:
 test-unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
 
-test-e2e: all
+# The e2e crash tests load this one (test/e2e/mdtest: testhook_module_path).
+testhooks:
+	$(MAKE) TESTHOOKS=1 all
+
+test-e2e: all testhooks
 	$(PYTHON) -m pytest -v test/e2e
 
 test: all test-unit test-e2e

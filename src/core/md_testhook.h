@@ -3,14 +3,21 @@
  * with SIGKILL there (to prove that every step leaves a recoverable store)
  * or let it go on after changing the world (a CA that restarted).
  *
- * Inert unless the environment variable MD_TEST_CRASH_AT is set (never in
- * production): its value is "<point>" or "<point>#<n>" (the n-th time this
- * process reaches the point, counting from 1). Points are plain strings
- * such as "drive:order-saved" or "tmp-written:privkey.pem"; the e2e crash
- * test lists the ones it uses.
+ * Compiled only into the test build (`make TESTHOOKS=1`, build/testhooks/,
+ * which defines MD_TESTHOOKS): in the production module both functions are
+ * empty inline stubs, so neither the hook nor the name of its variable is
+ * in build/mod_md.so (test/e2e/test_security_build.py checks).
+ *
+ * In the test build it is inert unless the environment variable
+ * MD_TEST_CRASH_AT is set: its value is "<point>" or "<point>#<n>" (the
+ * n-th time this process reaches the point, counting from 1). Points are
+ * plain strings such as "drive:order-saved" or "tmp-written:privkey.pem";
+ * the e2e crash test lists the ones it uses.
  */
 #ifndef md_testhook_h
 #define md_testhook_h
+
+#ifdef MD_TESTHOOKS
 
 #define MD_TESTHOOK_ENV     "MD_TEST_CRASH_AT"
 
@@ -23,5 +30,20 @@ void md_testhook_crash(const char *prefix, const char *name);
 
 /* Is the hook armed at all? (Saves building point names otherwise.) */
 int md_testhook_armed(void);
+
+#else  /* production build: no hook */
+
+static inline void md_testhook_crash(const char *prefix, const char *name)
+{
+    (void)prefix;
+    (void)name;
+}
+
+static inline int md_testhook_armed(void)
+{
+    return 0;
+}
+
+#endif /* MD_TESTHOOKS */
 
 #endif /* md_testhook_h */

@@ -12,9 +12,15 @@ import os
 import re
 import signal
 
-from mdtest import certs
+from mdtest import certs, crash_hook_module_path
+from mdtest.apache import check_module
 
 HOOK_ENV = "MD_TEST_CRASH_AT"
+
+
+def _hook_module():
+    """The test build: the production module has no crash hook."""
+    return check_module(crash_hook_module_path())
 
 
 def _stopped_at(a, point, since):
@@ -53,7 +59,7 @@ def test_ca_restarted_mid_renewal_job_registers_and_orders_again(apache_factory,
                                                                  pebble_factory):
     md = "reset.test"
     ca = pebble_factory()
-    a = apache_factory(pebble=ca)
+    a = apache_factory(pebble=ca, module=_hook_module())
     _configure(a, md)
     # the child freezes once its order is saved at the CA and in staging
     a.start(env={HOOK_ENV: "drive:order-saved"})
@@ -79,7 +85,7 @@ def test_server_killed_mid_renewal_then_ca_reset_recovers_on_next_start(apache_f
                                                                        pebble_factory):
     md = "reset2.test"
     ca = pebble_factory()
-    a = apache_factory(pebble=ca)
+    a = apache_factory(pebble=ca, module=_hook_module())
     _configure(a, md)
     # killed after the order was finalized with a staged key
     proc, _ = a.launch(env={HOOK_ENV: "drive:finalized"}, wait=False)

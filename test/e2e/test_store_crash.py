@@ -23,7 +23,8 @@ import signal
 
 import pytest
 
-from mdtest import certs, util
+from mdtest import certs, crash_hook_module_path, util
+from mdtest.apache import check_module
 
 MD = "crash.test"
 HOOK_ENV = "MD_TEST_CRASH_AT"
@@ -88,7 +89,9 @@ class Scenario:
         # passes through the challenge steps
         self.pebble = e2e.new_pebble(name="pebble-crash",
                                      env_extra={"PEBBLE_AUTHZREUSE": "0"})
-        self.a = e2e.new_apache(name="crash", pebble=self.pebble)
+        # the test build: the production module has no crash hook
+        self.a = e2e.new_apache(name="crash", pebble=self.pebble,
+                                module=check_module(crash_hook_module_path()))
         conf = self.a.config()
         conf.add_md([MD], ["MDRenewWindow 3000d"])
         conf.add_vhost(MD)

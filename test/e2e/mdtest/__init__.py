@@ -23,3 +23,11 @@ STOCK_MD_MODULE = "/usr/lib/apache2/modules/mod_md.so"
 def default_module_path():
     """Our module unless MD_MODULE points elsewhere."""
     return os.environ.get("MD_MODULE") or os.path.join(REPO_ROOT, "build", "mod_md.so")
+
+
+def crash_hook_module_path():
+    """The test build with the crash hook (`make testhooks`), for the crash
+    tests: $MD_TESTHOOK_MODULE or build/testhooks/mod_md.so. The production
+    build/mod_md.so has no hook (test_security_build.py)."""
+    return os.environ.get("MD_TESTHOOK_MODULE") or os.path.join(
+        REPO_ROOT, "build", "testhooks", "mod_md.so")
