@@ -23,7 +23,7 @@ import signal
 
 import pytest
 
-from mdtest import certs, crash_hook_module_path, util
+from mdtest import REPO_ROOT, certs, crash_hook_module_path, util
 from mdtest.apache import check_module
 
 MD = "crash.test"
@@ -187,22 +187,49 @@ def scenario(e2e):
 
 
 def test_kill_9_during_issuance_leaves_a_store_the_next_start_recovers(scenario):
+    before = scenario.trials
     for point, max_orders in ISSUANCE_POINTS:
         scenario.trial(point, max_orders)
+    assert scenario.trials - before == len(ISSUANCE_POINTS)
 
 
 def test_kill_9_during_activation_leaves_a_store_the_next_start_recovers(scenario):
+    before = scenario.trials
     for point in ACTIVATION_POINTS:
         # the next start finishes the activation, then orders the next one
         scenario.trial(point, 1)
+    assert scenario.trials - before == len(ACTIVATION_POINTS)
 
 
 def test_kill_9_while_registering_an_account_recovers(scenario):
+    before = scenario.trials
     for point, max_orders in ACCOUNT_POINTS:
         shutil.rmtree(scenario.a.accounts_dir)
         scenario.trial(point, max_orders)
+    assert scenario.trials - before == len(ACCOUNT_POINTS)
 
 
-def test_crash_test_covers_at_least_20_points(scenario):
-    # the trials above ran in this module (pytest runs them in order)
-    assert scenario.trials >= 20, scenario.trials
+def test_crash_test_covers_at_least_20_points():
+    # The three tests above crash the server at every point of these lists
+    # (each waits for the hook to report the point, MD09900, and counts its
+    # trials), whichever of them runs and in whatever order: here, that the
+    # lists name at least 20 distinct points, each one the source calls the
+    # hook with (store writes name their file at run time: their prefix).
+    points = ([p for p, _ in ISSUANCE_POINTS] + ACTIVATION_POINTS
+              + [p for p, _ in ACCOUNT_POINTS])
+    assert len(set(points)) == len(points) >= 20, points
+    src = _source_text()
+    for point in points:
+        prefix, name = point.split("#")[0].split(":", 1)
+        assert '"%s"' % prefix in src, "no crash point %s in src/" % point
+        if prefix not in ("tmp-written", "renamed"):
+            assert '"%s"' % name in src, "no crash point %s in src/" % point
+
+
+def _source_text():
+    root = os.path.join(REPO_ROOT, "src")
+    text = []
+    for d, _, files in os.walk(root):
+        text += [open(os.path.join(d, f), encoding="utf-8").read()
+                 for f in files if f.endswith(".c")]
+    return "\n".join(text)
