@@ -29,6 +29,8 @@ from mdtest import FAST_ACTIVATION, certs, crash_hook_module_path, status
 from mdtest.apache import check_module
 from mdtest.load import KeepAliveLoad
 
+pytestmark = pytest.mark.long
+
 MD = "live.test"
 LIFETIME = 60
 BIG = "/big.bin"

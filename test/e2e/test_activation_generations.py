@@ -16,8 +16,12 @@ import os
 import re
 import threading
 
+import pytest
+
 from mdtest import certs
 from mdtest.acmefront import AcmeFront
+
+pytestmark = pytest.mark.long
 
 FAST = "fast.test"
 SLOW = "slow.test"

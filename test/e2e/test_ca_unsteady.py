@@ -11,8 +11,12 @@ minute after the first (the production rate limit).
 import datetime
 import re
 
+import pytest
+
 from mdtest import FAST_ACTIVATION, certs, crash_hook_module_path
 from mdtest.apache import check_module
+
+pytestmark = pytest.mark.long
 
 
 def _log_time(line):

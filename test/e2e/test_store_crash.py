@@ -26,6 +26,8 @@ import pytest
 from mdtest import REPO_ROOT, certs, crash_hook_module_path, util
 from mdtest.apache import check_module
 
+pytestmark = pytest.mark.long
+
 MD = "crash.test"
 HOOK_ENV = "MD_TEST_CRASH_AT"
 
