@@ -119,17 +119,19 @@ class Scenario:
                    what="every process of the server to be gone after SIGKILL")
         proc.wait(timeout=30)
 
-    def check_serves_valid(self, expect_serial=None):
+    def check_serves_valid(self, expect_serial=None, point=None):
         chain = self.a.get_served_chain(MD)
         leaf = chain[0]
         assert certs.issuer_cn(leaf).startswith("Pebble Intermediate"), \
-            "after the crash the server does not serve a CA certificate:\n" + \
-            self.a.log_tail(30)
+            "after the crash at %s the server does not serve a CA certificate:\n%s" % (
+                point, self.a.log_tail(30))
         ok, out = self.pebble.verify_chain(chain, hostname=MD)
         assert ok, out
         if expect_serial is not None:
             assert leaf.serial_number == expect_serial, \
-                "the staged certificate was not activated after the crash"
+                "the staged certificate was not activated after the crash at %s " \
+                "(serves %x, expected %x)\n%s" % (point, leaf.serial_number, expect_serial,
+                                                   self.a.log_tail(80))
         return leaf.serial_number
 
     def trial(self, point, max_new_orders):
@@ -144,7 +146,7 @@ class Scenario:
         orders = self.pebble.count_orders_created()
         mark = a.log_mark()
         a.start()
-        self.check_serves_valid(expect_serial=staged_now or staged_before)
+        self.check_serves_valid(expect_serial=staged_now or staged_before, point=point)
         a.wait_staged(MD, since=mark, timeout=120)
         new_orders = self.pebble.count_orders_created() - orders
         # Once the challenges are answered, pebble validates at once; if that
