@@ -82,8 +82,12 @@ $(LIBCORE): $(CORE_OBJ)
 	ar rcs $@ $^
 
 # httpd resolves ap_* and apr symbols at load time; we link our deps.
-$(MODULE): $(GLUE_OBJ) $(LIBCORE)
-	$(CC) -shared $(LDFLAGS) -o $@ $(GLUE_OBJ) $(LIBCORE) $(DEP_LIBS)
+# Only md_module is exported (src/glue/mod_md.exports): the core's and the
+# glue's other symbols stay local, so they can never clash with another
+# module's or a library's (check: nm -D --defined-only build/mod_md.so).
+MODULE_EXPORTS := src/glue/mod_md.exports
+$(MODULE): $(GLUE_OBJ) $(LIBCORE) $(MODULE_EXPORTS)
+	$(CC) -shared $(LDFLAGS) -Wl,--version-script=$(MODULE_EXPORTS) -o $@ $(GLUE_OBJ) $(LIBCORE) $(DEP_LIBS)
 
 $(BUILD)/test/%: test/unit/%.c test/unit/unit.h $(LIBCORE)
 	@mkdir -p $(@D)

@@ -223,7 +223,9 @@ static int is_due(const drive_ctx_t *ctx, drive_item_t *item, apr_time_t now,
     apr_time_t renew_at;
 
     *pwhen = 0;
-    if (item->busy || st->md->renew_mode == MD_RENEW_MANUAL) {
+    /* An MD whose configuration cannot work (md->config_problem, shown in
+     * md-status) is not sent to the CA. */
+    if (item->busy || st->md->renew_mode == MD_RENEW_MANUAL || st->md->config_problem) {
         return 0;
     }
     /* MDRenewWindow, or earlier when the CA's ARI window says so; at once
