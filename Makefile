@@ -137,8 +137,13 @@ test-helgrind: $(HELGRIND_TESTS)
 testhooks:
 	$(MAKE) TESTHOOKS=1 build/testhooks/mod_md.so
 
+# The e2e files run in parallel, E2E_JOBS at a time (pytest-xdist; the
+# tests mostly wait for CAs and restarts): each worker has its own temp dir,
+# ports and pebble, and runs whole files (test/e2e/conftest.py).
+# E2E_JOBS=0 runs them one by one in one process.
+E2E_JOBS ?= 4
 test-e2e: all testhooks
-	$(PYTHON) -m pytest -v test/e2e
+	$(PYTHON) -m pytest -v -n $(E2E_JOBS) --dist loadfile test/e2e
 
 test: all test-unit test-helgrind test-e2e
 

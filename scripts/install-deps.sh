@@ -9,7 +9,7 @@ PACKAGES=(
   apache2 apache2-dev libapr1-dev libaprutil1-dev
   libssl-dev libjansson-dev libcurl4-openssl-dev
   pebble libcmocka-dev
-  python3 python3-pytest python3-cryptography python3-requests
+  python3 python3-pytest python3-pytest-xdist python3-cryptography python3-requests
   openssl curl ca-certificates procps
   debhelper dpkg-dev fakeroot lintian
   # make test-helgrind: the renewal worker threads under helgrind

@@ -93,6 +93,7 @@ int main(int argc, const char *const *argv)
     a2md_ctx_t ctx;
     apr_pool_t *p;
     apr_status_t rv;
+    int code = A2MD_EXIT_OK;
 
     if (apr_app_initialize(&argc, &argv, NULL) != APR_SUCCESS
         || atexit(apr_terminate) != 0 || apr_pool_create(&p, NULL) != APR_SUCCESS) {
@@ -143,7 +144,11 @@ int main(int argc, const char *const *argv)
         if (ctx.exit_code == A2MD_EXIT_USAGE) {
             usage_error(args, NULL, p);
         }
-        return ctx.exit_code ? ctx.exit_code : A2MD_EXIT_LOCAL;
+        code = ctx.exit_code ? ctx.exit_code : A2MD_EXIT_LOCAL;
     }
-    return A2MD_EXIT_OK;
+    /* A command that failed may leave a key being made ahead on a thread
+     * (md_keygen.h): the pool joins it, before exit's handlers take
+     * OpenSSL down under its feet (it crashed a2md with SIGSEGV). */
+    apr_pool_destroy(p);
+    return code;
 }

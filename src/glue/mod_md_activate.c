@@ -16,6 +16,7 @@
  * unloaded and loaded again on every restart.
  */
 #include <signal.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include <apr_hash.h>
@@ -135,16 +136,35 @@ int mod_md_activate_delayed(md_store_t *store, const md_t *md, apr_interval_time
     return job->valid_from + delay > now;
 }
 
+#ifdef MD_TESTHOOKS
+/* Test build only: the environment variable env, if it holds a duration,
+ * instead of def (see mod_md_activate.h). */
+static apr_interval_time_t test_timing(const char *env, apr_interval_time_t def)
+{
+    const char *value = getenv(env);
+    apr_interval_time_t dur;
+
+    if (value && *value && md_duration_parse(&dur, value, "s") == APR_SUCCESS) {
+        return dur;
+    }
+    return def;
+}
+#define ACTIVATE_TIMING(name, def)  test_timing("MD_TEST_ACTIVATE_" name, def)
+#else
+#define ACTIVATE_TIMING(name, def)  (def)
+#endif
+
 static int restart_due(activate_state_t *as, apr_time_t now, apr_time_t newest)
 {
     if (!as->first_ready) {
         as->first_ready = now;
     }
-    if (now - newest < MOD_MD_ACTIVATE_SETTLE
-        && now - as->first_ready < MOD_MD_ACTIVATE_SETTLE_MAX) {
+    if (now - newest < ACTIVATE_TIMING("SETTLE", MOD_MD_ACTIVATE_SETTLE)
+        && now - as->first_ready < ACTIVATE_TIMING("SETTLE_MAX", MOD_MD_ACTIVATE_SETTLE_MAX)) {
         return 0;
     }
-    return !as->last_restart || now - as->last_restart >= MOD_MD_ACTIVATE_MIN_GAP;
+    return !as->last_restart
+           || now - as->last_restart >= ACTIVATE_TIMING("MIN_GAP", MOD_MD_ACTIVATE_MIN_GAP);
 }
 
 static int md_monitor(apr_pool_t *p, server_rec *s)

@@ -26,6 +26,11 @@
 #define MOD_MD_ACTIVATE_SETTLE_MAX  apr_time_from_sec(60)
 /* At most one automatic restart in this time. */
 #define MOD_MD_ACTIVATE_MIN_GAP     apr_time_from_sec(60)
+/* The test build (make testhooks, MD_TESTHOOKS) reads these three from the
+ * environment when set, as durations ("0", "1s", "500ms"), so that the e2e
+ * tests need not sit through them: MD_TEST_ACTIVATE_SETTLE,
+ * MD_TEST_ACTIVATE_SETTLE_MAX, MD_TEST_ACTIVATE_MIN_GAP. The production
+ * module has only the constants (and not these names). */
 
 /* Register the monitor hook (from the module's register_hooks). */
 void mod_md_activate_register_hooks(void);

@@ -16,6 +16,12 @@ Per test:
 Everything started through these is stopped by PID at teardown.
 A module-scoped scenario calls e2e.new_apache() itself and stops it in its
 own fixture's teardown (the session stops stragglers as a safety net).
+
+In parallel (pytest-xdist, `-n 4`, what `make test-e2e` runs) each worker
+is a session of its own (temp dir, ports, pebble, challtestsrv) and a test
+file stays on one worker (`--dist loadfile`, also when -n comes alone):
+the tests of a file share module-scoped servers and run in their order.
+Files marked `pytestmark = pytest.mark.long` are handed out first.
 """
 import os
 import sys
@@ -27,6 +33,20 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from mdtest import apache as apache_mod  # noqa: E402
 from mdtest import default_module_path  # noqa: E402
 from mdtest.session import E2ESession  # noqa: E402
+
+
+def pytest_configure(config):
+    # `-n N` alone means xdist's "load", which spreads the tests of one
+    # file over several sessions: module-scoped scenarios need the file
+    # whole on one worker.
+    if getattr(config.option, "dist", "no") == "load":
+        config.option.dist = "loadfile"
+
+
+def pytest_collection_modifyitems(session, config, items):
+    """Long files first (stable: files and tests keep their order
+    otherwise), so that in parallel they overlap with the short ones."""
+    items.sort(key=lambda item: 0 if item.get_closest_marker("long") else 1)
 
 
 @pytest.fixture(scope="session")

@@ -29,6 +29,8 @@ from mdtest import certs, status
 from mdtest.a2md import A2md, EXIT_INPUT, EXIT_OK
 from mdtest.proxy import ConnectProxy
 
+pytestmark = pytest.mark.long
+
 MAN = "man.test"
 AUTO = "rev.test"
 WWW = pwd.getpwnam("www-data").pw_uid

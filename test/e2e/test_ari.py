@@ -15,6 +15,8 @@ import pytest
 
 from mdtest import acmefront, certs
 
+pytestmark = pytest.mark.long
+
 DUE = "ari-due.test"        # window in the past: renew now
 LATER = "ari-later.test"    # window starting a little later: renew inside it
 CACHED = "ari-cached.test"  # window far ahead, Retry-After an hour: asked once

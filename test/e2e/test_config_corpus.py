@@ -22,6 +22,8 @@ import pytest
 from mdtest import STOCK_MD_MODULE, default_module_path, static_certs, util
 from mdtest.apache import APACHE_BIN, Apache
 
+pytestmark = pytest.mark.long
+
 # --- the corpus -------------------------------------------------------------
 
 # A typical value of every directive; {cafile}, {cert}, {key}, {root} are

@@ -32,6 +32,8 @@ import pytest
 
 from mdtest import prometheus, status, util
 
+pytestmark = pytest.mark.long
+
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PACKAGE = "libapache2-mod-md-ng"
 INSTALL_MODULE = "mod_md_ng.so"

@@ -31,3 +31,15 @@ def crash_hook_module_path():
     build/mod_md.so has no hook (test_security_build.py)."""
     return os.environ.get("MD_TESTHOOK_MODULE") or os.path.join(
         REPO_ROOT, "build", "testhooks", "mod_md.so")
+
+
+#: For the test build (crash_hook_module_path()): the environment that makes
+#: automatic activation (MDActivationAuto) restart as soon as its next check
+#: finds a staged set, and again a second later, instead of waiting for new
+#: sets to settle (5 s) and at most once a minute (src/glue/mod_md_activate.h).
+#: For tests that wait for more than one automatic restart of a server.
+#: The production module ignores it.
+FAST_ACTIVATION = {
+    "MD_TEST_ACTIVATE_SETTLE": "0",
+    "MD_TEST_ACTIVATE_MIN_GAP": "1s",
+}

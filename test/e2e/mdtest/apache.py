@@ -197,7 +197,7 @@ class Apache:
 
     def __init__(self, workdir, http_port, https_port, pebble=None, module=None,
                  ca_url=None, ca_file=None, log_level="md:debug",
-                 name="apache", store_dir=True):
+                 name="apache", store_dir=True, env=None):
         from . import default_module_path
         self.name = name
         self.root = os.path.join(workdir, name)
@@ -221,6 +221,9 @@ class Apache:
         # (the module's default, which is also "md" under ServerRoot)
         self.store_dir = self.md_dir if store_dir is True else store_dir
         self._pid = None
+        # added to the environment of every start (start(env=) adds more),
+        # e.g. mdtest.FAST_ACTIVATION for the test build
+        self.env = dict(env or {})
         self._prepare_dirs()
 
     def _prepare_dirs(self):
@@ -322,6 +325,7 @@ class Apache:
         self._pid = None
         out_path = os.path.join(self.logs_dir, "start.out")
         args = [APACHE_BIN, "-f", self.conf_path, "-k", "start"]
+        env = dict(self.env, **(env or {}))
         full_env = dict(os.environ, **env) if env else None
         with open(out_path, "ab") as out:
             if wait:
@@ -500,7 +504,9 @@ class Apache:
         def check():
             chain = self.get_served_chain(name, port, **kwargs)
             return chain if predicate(chain) else None
-        return self.wait_for(check, timeout=timeout,
+        # each look runs `openssl s_client` (30-40 ms of CPU): twice a
+        # second keeps waits from eating the CPU that parallel runs share
+        return self.wait_for(check, timeout=timeout, interval=0.5,
                              what=what or "a pebble-issued certificate served for %s" % name)
 
     def https_get(self, name, path="/", port=None, ca_file=None, timeout=15):
