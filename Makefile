@@ -13,7 +13,7 @@ PYTHON     ?= /usr/bin/python3
 WERROR     ?= 1
 
 BUILD := build
-PKGS  := apr-1 apr-util-1 openssl libcurl jansson
+PKGS  := apr-1 apr-util-1 openssl libcurl jansson libpq
 
 DEP_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS))
 DEP_LIBS   := $(shell $(PKG_CONFIG) --libs $(PKGS))

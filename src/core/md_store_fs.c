@@ -522,6 +522,8 @@ static const md_store_ops_t fs_ops = {
     md_fs_rename,
     md_fs_lock,
     md_fs_unlock,
+    /* Shared-store operations: none, a store of one server (md_store.h). */
+    NULL, NULL, NULL, NULL, NULL, NULL, NULL,
 };
 
 apr_status_t md_store_fs_open(md_store_t **pstore, apr_pool_t *p, const char *base_dir)
