@@ -71,8 +71,13 @@ $(BUILD)/test/%: test/unit/%.c test/unit/unit.h $(LIBCORE)
 deps:
 	bash scripts/install-deps.sh
 
+# Tests of the PostgreSQL store (*_pg) get a real server of their own,
+# started around them by the e2e harness's helper.
+PG_WRAP := $(PYTHON) test/e2e/mdtest/postgres.py run --
+
 test-unit: $(UNIT_BIN)
-	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
+	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; \
+	  case $$t in *_pg) $(PG_WRAP) $$t;; *) $$t;; esac; done
 
 test-e2e: all
 	$(PYTHON) -m pytest -v test/e2e

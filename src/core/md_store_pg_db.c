@@ -398,7 +398,8 @@ const char *md_pg_describe(const char *conninfo, const char **pnode, const char 
     }
     opts = PQconninfoParse(conninfo ? conninfo : "", &err);
     if (!opts) {
-        *perr = err ? apr_pstrdup(p, err) : "cannot be parsed";
+        /* libpq ends it with a newline */
+        *perr = err ? apr_pstrndup(p, err, strcspn(err, "\n")) : "cannot be parsed";
         if (err) {
             PQfreemem(err);
         }

@@ -86,8 +86,8 @@ static apr_status_t acquire_tx(md_pg_tx_t *tx, void *baton)
     else {
         fill(l, res, 0, 0, md_pg_int64(res, 0, 4), op->instance, op->p);
         if (l->mine) {
-            sql = "UPDATE md_leases SET expires = " MD_PG_NOW " + CAST($4 AS BIGINT) "
-                  "WHERE name = $1 AND holder = $2 RETURNING epoch, expires";
+            sql = "UPDATE md_leases SET node = $3, expires = " MD_PG_NOW " + CAST($4 AS "
+                  "BIGINT) WHERE name = $1 AND holder = $2 RETURNING epoch, expires";
         }
         else if (!l->held) {
             sql = "UPDATE md_leases SET epoch = epoch + 1, node = $3, holder = $2, "
