@@ -36,6 +36,8 @@ struct md_drive_share_t {
     apr_thread_mutex_t *mutex;
     acct_entry_t *accts;
     dir_entry_t *dirs;
+    md_drive_share_outer_fn *outer;     /* set before the workers start */
+    void *outer_baton;
 };
 
 static apr_status_t share_cleanup(void *data)
@@ -72,11 +74,24 @@ apr_status_t md_drive_share_create(md_drive_share_t **pshare, apr_pool_t *p)
 void md_drive_share_lock(md_drive_share_t *share)
 {
     apr_thread_mutex_lock(share->mutex);
+    if (share->outer) {
+        share->outer(share->outer_baton, 1);
+    }
 }
 
 void md_drive_share_unlock(md_drive_share_t *share)
 {
+    if (share->outer) {
+        share->outer(share->outer_baton, 0);
+    }
     apr_thread_mutex_unlock(share->mutex);
+}
+
+void md_drive_share_set_outer_lock(md_drive_share_t *share, md_drive_share_outer_fn *fn,
+                                   void *baton)
+{
+    share->outer = fn;
+    share->outer_baton = baton;
 }
 
 /* --- accounts ------------------------------------------------------------- */

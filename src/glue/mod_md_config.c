@@ -24,6 +24,7 @@
 #include "md_json.h"
 #include "md_jws.h"
 #include "md_keys.h"
+#include "md_store.h"
 #include "md_time.h"
 #include "md_util.h"
 #include "mod_md_config.h"
@@ -127,6 +128,10 @@ static const char *set_notify_cmd(cmd_parms *cmd, void *dc, int argc, char *cons
 static const char *set_activation_auto(cmd_parms *cmd, void *dc, const char *value);
 static const char *set_global_duration(cmd_parms *cmd, void *dc, const char *value);
 static const char *set_global_number(cmd_parms *cmd, void *dc, const char *value);
+/* A store shared by a cluster (issue 12). */
+static const char *set_store_backend(cmd_parms *cmd, void *dc, const char *type,
+                                     const char *args);
+static const char *set_store_cluster_time(cmd_parms *cmd, void *dc, const char *value);
 
 const command_rec mod_md_cmds[] = {
     AP_INIT_TAKE_ARGV("MDomain", set_mdomain, NULL, RSRC_CONF,
@@ -230,6 +235,18 @@ const command_rec mod_md_cmds[] = {
     AP_INIT_TAKE1("MDParallelRenewals", set_global_number,
                   (void *)APR_OFFSETOF(mod_md_global_t, parallel_renewals), RSRC_CONF,
                   "How many MDs get certificates at the same time"),
+    /* A store shared by a cluster. */
+    AP_INIT_TAKE12("MDStoreBackend", set_store_backend, NULL, RSRC_CONF,
+                   "file | postgresql \"<libpq connection string>\": where the store is; "
+                   "MDStoreDir stays this server's local directory"),
+    AP_INIT_TAKE1("MDStorePollInterval", set_store_cluster_time,
+                  (void *)APR_OFFSETOF(mod_md_global_t, store_poll_interval), RSRC_CONF,
+                  "How often a server asks a shared store for certificates of others "
+                  "(default 30s)"),
+    AP_INIT_TAKE1("MDStoreLeaseTime", set_store_cluster_time,
+                  (void *)APR_OFFSETOF(mod_md_global_t, store_lease_time), RSRC_CONF,
+                  "How long a server's claim on a renewal lasts without renewal "
+                  "(default 60s)"),
     AP_INIT_TAKE1(NULL, NULL, NULL, RSRC_CONF, NULL),
 };
 
@@ -1611,6 +1628,51 @@ static const char *set_global_number(cmd_parms *cmd, void *dc, const char *value
                             value, max);
     }
     *pn = (int)n;
+    return NULL;
+}
+
+/* --- a store shared by a cluster ------------------------------------------ */
+
+static const char *set_store_backend(cmd_parms *cmd, void *dc, const char *type,
+                                     const char *args)
+{
+    mod_md_global_t *g = cmd_conf(cmd)->global;
+    const char *err;
+
+    (void)dc;
+    if ((err = global_only(cmd)) || (err = check_twice(cmd, g->store_backend != NULL, NULL))) {
+        return err;
+    }
+    /* The message never quotes args: a connection string may hold a password. */
+    if ((err = md_store_check_backend(type, args, cmd->pool))) {
+        return apr_psprintf(cmd->pool, "%s: %s", dname(cmd), err);
+    }
+    g->store_backend = type;
+    g->store_backend_args = args;
+    return NULL;
+}
+
+/* MDStorePollInterval / MDStoreLeaseTime: the field at the offset in cmd->info. */
+static const char *set_store_cluster_time(cmd_parms *cmd, void *dc, const char *value)
+{
+    mod_md_global_t *g = cmd_conf(cmd)->global;
+    apr_interval_time_t *pdur = (apr_interval_time_t *)((char *)g + (apr_size_t)cmd->info);
+    apr_interval_time_t dur;
+    const char *err;
+
+    (void)dc;
+    if ((err = global_only(cmd)) || (err = check_twice(cmd, *pdur != 0, NULL))) {
+        return err;
+    }
+    if (md_duration_parse(&dur, value, "s") != APR_SUCCESS) {
+        return apr_psprintf(cmd->pool, "%s: \"%s\" is not a duration (a number with an "
+                            "optional unit d, h, mi, s or ms; e.g. 30s)", dname(cmd), value);
+    }
+    if (dur < apr_time_from_sec(1)) {
+        return apr_psprintf(cmd->pool, "%s: \"%s\" is too short, at least 1s", dname(cmd),
+                            value);
+    }
+    *pdur = dur;
     return NULL;
 }
 

@@ -44,6 +44,8 @@
  *   MDInitialDelay duration            global only; 0
  *   MDRetryDelay duration              global only; 5s, doubled per error
  *   MDRetryFailover N                  global only; errors before the next CA
+ *   MDStoreBackend file|postgresql [conninfo]  global only; default file
+ *   MDStorePollInterval, MDStoreLeaseTime duration  global only; 30s, 60s
  *
  * The per-MD directives (MDMembers .. MDRequireHttps above) are allowed in
  * the server config (outside any VirtualHost: they become the defaults of
@@ -176,6 +178,14 @@ typedef struct mod_md_global_t {
     apr_interval_time_t initial_delay; /* MDInitialDelay */
     apr_interval_time_t retry_delay;   /* MDRetryDelay */
     int retry_failover;                /* MDRetryFailover */
+    /* MDStoreBackend <type> [<connection string>]: NULL for the default
+     * file-system store; the arguments as given (a libpq connection string
+     * for "postgresql"), never logged. */
+    const char *store_backend;
+    const char *store_backend_args;
+    /* MDStorePollInterval, MDStoreLeaseTime (shared stores); 0: default */
+    apr_interval_time_t store_poll_interval;
+    apr_interval_time_t store_lease_time;
     mod_md_settings_t *defaults;       /* the base server's settings: what
                                         * every MD inherits unless its
                                         * section sets its own */

@@ -26,6 +26,7 @@
 #include "md_time.h"
 #include "md_util.h"
 #include "mod_md.h"
+#include "mod_md_cluster.h"
 #include "mod_md_config.h"
 #include "mod_md_status.h"
 
@@ -235,6 +236,7 @@ static int only_get(request_rec *r)
 static int md_status_handler(request_rec *r)
 {
     const md_status_snap_t *snap;
+    json_t *doc;
     const char *name;
     int rc;
 
@@ -252,15 +254,19 @@ static int md_status_handler(request_rec *r)
         ++name;
     }
     if (!name || !*name) {
-        send_json(r, md_status_all_json(srt->store, srt->snaps, apr_time_now(), r->pool));
-        return OK;
+        doc = md_status_all_json(srt->store, srt->snaps, apr_time_now(), r->pool);
     }
-    name = md_util_str_tolower(r->pool, name);
-    snap = apr_hash_get(srt->by_name, name, APR_HASH_KEY_STRING);
-    if (!snap) {
-        return HTTP_NOT_FOUND;
+    else {
+        name = md_util_str_tolower(r->pool, name);
+        snap = apr_hash_get(srt->by_name, name, APR_HASH_KEY_STRING);
+        if (!snap) {
+            return HTTP_NOT_FOUND;
+        }
+        doc = md_status_md_load(srt->store, snap, 1, apr_time_now(), r->pool);
     }
-    send_json(r, md_status_md_load(srt->store, snap, 1, apr_time_now(), r->pool));
+    /* A shared store: who holds which renewal. */
+    mod_md_cluster_status_json(doc, srt->store, r->pool);
+    send_json(r, doc);
     return OK;
 }
 
@@ -634,6 +640,7 @@ static int md_metrics_handler(request_rec *r)
     apr_table_setn(r->headers_out, "Cache-Control", "no-store");
     if (!r->header_only) {
         render_metrics(r, metrics, md_json_pool_own(r->pool, md_stats_to_json(srt->stats)));
+        mod_md_cluster_metrics(r, srt->store);
     }
     return OK;
 }
