@@ -329,7 +329,11 @@ static int md_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp
     locked = lock_store(rt->store, s, g, ptemp);
     if (locked) {
         md_reg_sync_renames(rt->store, g->mds, ptemp);
-        md_reg_cleanup_stale(rt->store, g->mds, ptemp);
+        /* A shared store: other servers may work on MDs this one does not
+         * have (a configuration being rolled out), leave those alone. */
+        if (!rt->store->shared) {
+            md_reg_cleanup_stale(rt->store, g->mds, ptemp);
+        }
     }
     for (i = 0; i < g->mds->nelts; ++i) {
         md_t *md = MD_ARR_IDX(g->mds, i, md_t *);
