@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <apr_file_io.h>
 #include <apr_strings.h>
 
 #include "md_crypt.h"
@@ -45,9 +46,32 @@ static void adopt_process(md_pg_shared_t *sh)
     }
 }
 
+/* The outage is logged once, not once per process: the parent's first
+ * process (config check), the daemon and every restart would each say it
+ * again. A marker file in the local directory remembers it. With
+ * on: make it, 1 if it was not there; else: remove it, 1 if it was. */
+static int outage_marker(md_pg_shared_t *sh, int on, apr_pool_t *p)
+{
+    const char *path = apr_pstrcat(p, sh->local_dir, "/" MD_PG_OUTAGE_MARKER, NULL);
+    apr_file_t *f;
+
+    if (!on) {
+        return apr_file_remove(path, p) == APR_SUCCESS;
+    }
+    if (apr_file_open(&f, path, APR_FOPEN_CREATE | APR_FOPEN_EXCL | APR_FOPEN_WRITE,
+                      APR_FPROT_UREAD | APR_FPROT_UWRITE, p) != APR_SUCCESS) {
+        return 0;
+    }
+    apr_file_printf(f, "%s unreachable since %" APR_TIME_T_FMT "\n", sh->target,
+                    apr_time_sec(apr_time_now()));
+    apr_file_close(f);
+    return 1;
+}
+
 static void note_failure(md_pg_shared_t *sh, const char *why, apr_pool_t *p)
 {
     int first;
+    int owner = getpid() == sh->owner_pid;
 
     apr_thread_mutex_lock(sh->mutex);
     sh->down_since = apr_time_now();
@@ -55,26 +79,30 @@ static void note_failure(md_pg_shared_t *sh, const char *why, apr_pool_t *p)
     sh->outage = 1;
     apr_thread_mutex_unlock(sh->mutex);
     if (first) {
-        /* Once per outage, by the server's parent; its children stay quiet. */
-        md_log_perror(MD_LOG_MARK, getpid() == sh->owner_pid ? MD_LOG_WARNING : MD_LOG_DEBUG,
-                      APR_ECONNREFUSED, p, "MD24010: the store database %s is unreachable "
-                      "(%s); serving the certificates copied to %s, renewing nothing until "
-                      "it is back", sh->target, why, sh->local_dir);
+        /* By the server's parent; its children stay quiet. */
+        md_log_perror(MD_LOG_MARK, owner && outage_marker(sh, 1, p) ? MD_LOG_WARNING
+                      : MD_LOG_DEBUG, APR_ECONNREFUSED, p, "MD24010: the store database %s "
+                      "is unreachable (%s); serving the certificates copied to %s, renewing "
+                      "nothing until it is back", sh->target, why, sh->local_dir);
     }
 }
 
 static void note_success(md_pg_shared_t *sh, apr_pool_t *p)
 {
-    int was_down;
+    int was_down, look;
+    int owner = getpid() == sh->owner_pid;
 
     apr_thread_mutex_lock(sh->mutex);
     was_down = sh->outage;
     sh->outage = 0;
     sh->down_since = 0;
+    /* The first success of a process ends an outage an earlier one saw. */
+    look = owner && (was_down || sh->marker_pid != getpid());
+    sh->marker_pid = getpid();
     apr_thread_mutex_unlock(sh->mutex);
-    if (was_down) {
-        md_log_perror(MD_LOG_MARK, getpid() == sh->owner_pid ? MD_LOG_NOTICE : MD_LOG_DEBUG,
-                      0, p, "MD24011: the store database %s is reachable again", sh->target);
+    if ((look && outage_marker(sh, 0, p)) || (was_down && !owner)) {
+        md_log_perror(MD_LOG_MARK, owner ? MD_LOG_NOTICE : MD_LOG_DEBUG, 0, p,
+                      "MD24011: the store database %s is reachable again", sh->target);
     }
 }
 

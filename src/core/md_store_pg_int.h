@@ -38,6 +38,11 @@
  * use it, so servers need not agree on their clocks. */
 #define MD_PG_NOW   "CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000000 AS BIGINT)"
 
+/* In the local directory while the database is unreachable (see
+ * md_store_pg_db.c): the outage is logged once however many processes
+ * and restarts see it. */
+#define MD_PG_OUTAGE_MARKER     "pg-outage"
+
 /* A transaction that lost a race (serialization failure, deadlock, a
  * concurrent insert): run it again. Never returned to callers. */
 #define MD_PG_RETRY             (APR_OS_START_USERERR + 4201)
@@ -61,6 +66,7 @@ typedef struct md_pg_shared_t {
     int n_idle;
     apr_time_t down_since;      /* last failed connect (breaker), 0: reachable */
     int outage;                 /* an outage was noticed and not yet over */
+    pid_t marker_pid;           /* the process that looked at the outage marker */
     /* this process's lease holder id */
     pid_t instance_pid;
     char instance[MD_PG_INSTANCE_LEN];

@@ -283,6 +283,9 @@ static int lock_store(md_store_t *store, server_rec *s, const mod_md_global_t *g
     if (rv == APR_SUCCESS) {
         return 1;
     }
+    if (mod_md_cluster_lock_failed(store, s, rv, wait, ptemp)) {
+        return 0;
+    }
     md_store_get_fname(store, MD_SG_NONE, NULL, MD_FN_STORE_LOCK, &fname, ptemp);
     ap_log_error(APLOG_MARK, APLOG_ERR, rv, s,
                  "MD11012: %s: %s within %s (MDStoreLocks); another server using this "

@@ -52,6 +52,25 @@ apr_interval_time_t mod_md_cluster_lock_wait(const md_store_t *store,
     return (store && store->shared) ? MOD_MD_CLUSTER_LOCK_WAIT : 0;
 }
 
+int mod_md_cluster_lock_failed(const md_store_t *store, server_rec *s, apr_status_t rv,
+                               apr_interval_time_t wait, apr_pool_t *p)
+{
+    if (!store || !store->shared) {
+        return 0;
+    }
+    if (APR_STATUS_IS_TIMEUP(rv)) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, rv, s, "MD24910: another server held the "
+                     "store lock for %s; starting with what the store holds, activating "
+                     "nothing now (the next restart does)", md_duration_print(wait, p));
+    }
+    else {
+        /* The store logged that its database is away (once per outage). */
+        ap_log_error(APLOG_MARK, APLOG_INFO, rv, s, "MD24911: the shared store is not "
+                     "reachable: serving the local copies, activating nothing now");
+    }
+    return 1;
+}
+
 /* --- the lease keeper (renewing child) ----------------------------------------- */
 
 struct mod_md_cluster_drive_t {

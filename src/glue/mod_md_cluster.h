@@ -50,6 +50,11 @@ void mod_md_cluster_register_hooks(void);
 apr_interval_time_t mod_md_cluster_lock_wait(const md_store_t *store,
                                              const mod_md_global_t *g);
 
+/* Start-up did not get the lock of a shared store (rv): say why, return 1;
+ * 0 for another store (the caller says it). */
+int mod_md_cluster_lock_failed(const md_store_t *store, server_rec *s, apr_status_t rv,
+                               apr_interval_time_t wait, apr_pool_t *p);
+
 /* --- renewals (in the renewing child) --- */
 
 typedef struct mod_md_cluster_drive_t mod_md_cluster_drive_t;
