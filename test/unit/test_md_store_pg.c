@@ -604,6 +604,52 @@ static void test_database_away(void **state)
     assert_null(md_store_check_backend(MD_STORE_BACKEND_POSTGRESQL, "dbname=x", p));
 }
 
+static void test_schema_versions(void **state)
+{
+    apr_pool_t *p = *state;
+    md_store_t *a = open_node("a", p);
+    md_store_t *b = NULL;
+    const char *text = NULL;
+
+    assert_int_equal(md_store_save_text(a, MD_SG_STAGING, "x.test", "a", "1", p), APR_SUCCESS);
+    /* A database set up by a newer module: not used (nothing changed in it). */
+    sql1("UPDATE md_meta SET value = '99' WHERE name = 'schema-version'", p);
+    b = open_peer("b", "a", p);
+    assert_int_not_equal(md_store_load_text(b, MD_SG_STAGING, "x.test", "a", &text, p),
+                         APR_SUCCESS);
+    assert_int_not_equal(md_store_save_text(b, MD_SG_STAGING, "x.test", "a", "2", p),
+                         APR_SUCCESS);
+    assert_string_equal(sql1("SELECT convert_from(data, 'UTF8') FROM md_values WHERE "
+                             "name = 'x.test' AND aspect = 'a'", p), "1");
+}
+
+/* The file store gives the single-server answers of the shared-store calls. */
+static void test_file_store_defaults(void **state)
+{
+    apr_pool_t *p = *state;
+    md_store_t *fs = NULL, *fenced = NULL;
+    md_store_lease_t *lease = NULL;
+    apr_array_header_t *arr = NULL;
+
+    assert_int_equal(md_store_open(&fs, NULL, NULL, apr_pstrcat(p, tmpdir(p), "/fs", NULL), p),
+                     APR_SUCCESS);
+    assert_false(fs->shared);
+    assert_string_equal(fs->backend, MD_STORE_BACKEND_FILE);
+    assert_int_equal(md_store_lease_acquire(fs, "x.test", apr_time_from_sec(1), &lease, p),
+                     APR_SUCCESS);
+    assert_int_equal(lease->epoch, 1);
+    assert_int_equal(md_store_fence(fs, lease, &fenced, p), APR_SUCCESS);
+    assert_ptr_equal(fenced, fs);
+    assert_int_equal(md_store_lease_renew(fs, lease, apr_time_from_sec(1), p), APR_SUCCESS);
+    assert_int_equal(md_store_lease_release(fs, lease, p), APR_SUCCESS);
+    assert_int_equal(md_store_lease_list(fs, &arr, p), APR_SUCCESS);
+    assert_int_equal(arr->nelts, 0);
+    assert_int_equal(md_store_changes(fs, MD_SG_DOMAINS, &arr, p), APR_SUCCESS);
+    assert_int_equal(arr->nelts, 0);
+    md_store_idle(fs);
+    assert_int_equal(md_store_open(&fs, "nosql", NULL, tmpdir(p), p), APR_EINVAL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -620,6 +666,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_staging_move_and_rename, setup, unit_pool_teardown),
         cmocka_unit_test_setup_teardown(test_import_file_store, setup, unit_pool_teardown),
         cmocka_unit_test_setup_teardown(test_database_away, setup, unit_pool_teardown),
+        cmocka_unit_test_setup_teardown(test_schema_versions, setup, unit_pool_teardown),
+        cmocka_unit_test_setup_teardown(test_file_store_defaults, setup, unit_pool_teardown),
     };
     return UNIT_RUN(tests);
 }
