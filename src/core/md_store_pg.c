@@ -30,7 +30,6 @@
 #include "md_util.h"
 
 #define NAME_MAX_LEN        255
-#define ARCHIVE_MAX_N       1000
 
 static md_pg_store_t *pg_of(md_store_t *store)
 {
@@ -48,7 +47,7 @@ static int is_local(md_store_group_t group, const char *aspect)
     return group == MD_SG_NONE || group == MD_SG_TMP || md_pg_local_aspect(group, aspect);
 }
 
-static int is_owner(const md_pg_shared_t *sh)
+int md_pg_is_owner(const md_pg_shared_t *sh)
 {
     return getpid() == sh->owner_pid;
 }
@@ -59,8 +58,8 @@ static int valid_component(const char *s)
 }
 
 /* The same names the file store takes: domains/ items become directories. */
-static apr_status_t check_addr(md_store_group_t group, const char *name, const char *aspect,
-                               int need_aspect, apr_pool_t *p)
+apr_status_t md_pg_check_addr(md_store_group_t group, const char *name, const char *aspect,
+                              int need_aspect, apr_pool_t *p)
 {
     if ((int)group <= MD_SG_NONE || group >= MD_SG_COUNT || !valid_component(name)
         || (need_aspect && !valid_component(aspect))) {
@@ -243,7 +242,7 @@ static apr_status_t pg_load(md_store_t *store, md_store_group_t group, const cha
     if (is_local(group, aspect)) {
         return local->ops->load(local, group, name, aspect, pdata, plen, p);
     }
-    if ((rv = check_addr(group, name, aspect, 1, p)) != APR_SUCCESS) {
+    if ((rv = md_pg_check_addr(group, name, aspect, 1, p)) != APR_SUCCESS) {
         return rv;
     }
     memset(&l, 0, sizeof(l));
@@ -304,7 +303,7 @@ static apr_status_t pg_save(md_store_t *store, md_store_group_t group, const cha
     if (is_local(group, aspect)) {
         return local->ops->save(local, group, name, aspect, data, len, flags, p);
     }
-    if ((rv = check_addr(group, name, aspect, 1, p)) != APR_SUCCESS) {
+    if ((rv = md_pg_check_addr(group, name, aspect, 1, p)) != APR_SUCCESS) {
         return rv;
     }
     if (len > MD_STORE_MAX_VALUE_LEN) {
@@ -320,7 +319,7 @@ static apr_status_t pg_save(md_store_t *store, md_store_group_t group, const cha
     w.value.len = len;
     w.value.secret = (flags & MD_STORE_SECRET) || md_pg_is_secret(data, len);
     rv = md_pg_run(ps->sh, 1, save_tx, &w, p);
-    if (rv == APR_SUCCESS && group == MD_SG_DOMAINS && is_owner(ps->sh)) {
+    if (rv == APR_SUCCESS && group == MD_SG_DOMAINS && md_pg_is_owner(ps->sh)) {
         /* Written through: the local copy is what mod_ssl reads. */
         rv = local->ops->save(local, group, name, aspect, data, len,
                               w.value.secret ? (flags | MD_STORE_SECRET) : flags, p);
@@ -354,7 +353,7 @@ static apr_status_t pg_remove(md_store_t *store, md_store_group_t group, const c
     if (is_local(group, aspect)) {
         return local->ops->remove(local, group, name, aspect, p);
     }
-    if ((rv = check_addr(group, name, aspect, 1, p)) != APR_SUCCESS) {
+    if ((rv = md_pg_check_addr(group, name, aspect, 1, p)) != APR_SUCCESS) {
         return rv;
     }
     memset(&w, 0, sizeof(w));
@@ -363,15 +362,15 @@ static apr_status_t pg_remove(md_store_t *store, md_store_group_t group, const c
     w.name = name;
     w.aspect = aspect;
     rv = md_pg_run(ps->sh, 1, remove_tx, &w, p);
-    if (group == MD_SG_DOMAINS && is_owner(ps->sh)
+    if (group == MD_SG_DOMAINS && md_pg_is_owner(ps->sh)
         && (rv == APR_SUCCESS || APR_STATUS_IS_ENOENT(rv))) {
         local->ops->remove(local, group, name, aspect, p);
     }
     return rv;
 }
 
-static apr_status_t delete_item(md_pg_tx_t *tx, md_store_group_t group, const char *name,
-                                int *pfound)
+apr_status_t md_pg_delete_item(md_pg_tx_t *tx, md_store_group_t group, const char *name,
+                               int *pfound)
 {
     const char *vals[] = { md_pg_group(group), name };
     PGresult *res;
@@ -405,7 +404,7 @@ static apr_status_t purge_tx(md_pg_tx_t *tx, void *baton)
 
     if ((rv = md_pg_fence_check(tx, w->ps, what_of(w, tx->p))) != APR_SUCCESS
         || (rv = end_staging_lease(tx, w, w->name)) != APR_SUCCESS
-        || (rv = delete_item(tx, w->group, w->name, &found)) != APR_SUCCESS) {
+        || (rv = md_pg_delete_item(tx, w->group, w->name, &found)) != APR_SUCCESS) {
         return rv;
     }
     return found ? APR_SUCCESS : APR_ENOENT;
@@ -422,7 +421,7 @@ static apr_status_t pg_purge(md_store_t *store, md_store_group_t group, const ch
     if (group == MD_SG_NONE || group == MD_SG_TMP) {
         return local->ops->purge(local, group, name, p);
     }
-    if ((rv = check_addr(group, name, NULL, 0, p)) != APR_SUCCESS) {
+    if ((rv = md_pg_check_addr(group, name, NULL, 0, p)) != APR_SUCCESS) {
         return rv;
     }
     memset(&w, 0, sizeof(w));
@@ -430,7 +429,7 @@ static apr_status_t pg_purge(md_store_t *store, md_store_group_t group, const ch
     w.group = group;
     w.name = name;
     rv = md_pg_run(ps->sh, 1, purge_tx, &w, p);
-    if (group == MD_SG_DOMAINS && is_owner(ps->sh)
+    if (group == MD_SG_DOMAINS && md_pg_is_owner(ps->sh)
         && (rv == APR_SUCCESS || APR_STATUS_IS_ENOENT(rv))) {
         apr_status_t rv2 = local->ops->purge(local, group, name, p);
         md_pg_mirror_set(ps->sh, name, 0);
@@ -550,7 +549,7 @@ static apr_status_t pg_list_aspects(md_store_t *store, md_store_group_t group,
     if (group == MD_SG_NONE || group == MD_SG_TMP) {
         return local->ops->list_aspects(local, group, name, paspects, p);
     }
-    if ((rv = check_addr(group, name, NULL, 0, p)) != APR_SUCCESS) {
+    if ((rv = md_pg_check_addr(group, name, NULL, 0, p)) != APR_SUCCESS) {
         return rv;
     }
     memset(&q, 0, sizeof(q));
@@ -609,7 +608,7 @@ static apr_time_t pg_get_mtime(md_store_t *store, md_store_group_t group, const 
     if (is_local(group, aspect)) {
         return local->ops->get_mtime(local, group, name, aspect, p);
     }
-    if (check_addr(group, name, aspect, 1, p) != APR_SUCCESS) {
+    if (md_pg_check_addr(group, name, aspect, 1, p) != APR_SUCCESS) {
         return 0;
     }
     memset(&q, 0, sizeof(q));
@@ -634,7 +633,7 @@ static apr_status_t pg_get_fname(md_store_t *store, md_store_group_t group, cons
 
     *pfname = NULL;
     if (group == MD_SG_DOMAINS && name && aspect && !md_pg_local_aspect(group, aspect)
-        && is_owner(ps->sh)) {
+        && md_pg_is_owner(ps->sh)) {
         /* mod_ssl reads the copy: bring it up to date first, as a whole. */
         md_pg_mirror_refresh(ps, name, 0, p);
     }
@@ -654,341 +653,13 @@ static apr_status_t pg_set_owner(md_store_t *store, int uid, int gid, apr_pool_t
     return local->ops->set_owner(local, uid, gid, p);
 }
 
-/* --- rename, move ------------------------------------------------------------------- */
-
-static apr_status_t rename_tx(md_pg_tx_t *tx, void *baton)
-{
-    write_t *w = baton;
-    const char *vals[4];
-    PGresult *res;
-    int found;
-    apr_status_t rv;
-
-    if ((rv = md_pg_fence_check(tx, w->ps, what_of(w, tx->p))) != APR_SUCCESS
-        || (rv = end_staging_lease(tx, w, w->name)) != APR_SUCCESS
-        || (rv = end_staging_lease(tx, w, w->to)) != APR_SUCCESS) {
-        return rv;
-    }
-    vals[0] = md_pg_group(w->group);
-    vals[1] = w->to;
-    rv = md_pg_exec(tx, &res, "SELECT 1 FROM md_items WHERE grp = $1 AND name = $2", 2, vals,
-                    NULL);
-    if (rv != APR_SUCCESS) {
-        return rv;
-    }
-    if (PQntuples(res) > 0) {
-        return APR_EEXIST;
-    }
-    vals[1] = w->name;
-    vals[2] = w->to;
-    vals[3] = md_pg_i64s(w->version, tx->p);
-    rv = md_pg_exec(tx, &res, "UPDATE md_values SET name = $3 WHERE grp = $1 AND name = $2",
-                    3, vals, NULL);
-    if (rv != APR_SUCCESS) {
-        return rv;
-    }
-    found = md_pg_affected(res) > 0;
-    rv = md_pg_exec(tx, &res, "UPDATE md_items SET name = $3, version = CAST($4 AS BIGINT), "
-                    "mtime = " MD_PG_NOW " WHERE grp = $1 AND name = $2", 4, vals, NULL);
-    if (rv == APR_SUCCESS && !found && md_pg_affected(res) == 0) {
-        rv = APR_ENOENT;
-    }
-    return rv;
-}
-
-static apr_status_t pg_rename(md_store_t *store, md_store_group_t group, const char *from,
-                              const char *to, apr_pool_t *p)
-{
-    md_pg_store_t *ps = pg_of(store);
-    md_store_t *local = ps->sh->local;
-    write_t w;
-    apr_status_t rv;
-
-    if (group == MD_SG_NONE || group == MD_SG_TMP) {
-        return local->ops->rename(local, group, from, to, p);
-    }
-    if ((rv = check_addr(group, from, NULL, 0, p)) != APR_SUCCESS
-        || (rv = check_addr(group, to, NULL, 0, p)) != APR_SUCCESS) {
-        return rv;
-    }
-    memset(&w, 0, sizeof(w));
-    w.ps = ps;
-    w.group = group;
-    w.name = from;
-    w.to = to;
-    w.version = group == MD_SG_DOMAINS ? md_pg_new_version() : 0;
-    rv = md_pg_run(ps->sh, 1, rename_tx, &w, p);
-    if (rv == APR_SUCCESS && group == MD_SG_DOMAINS && is_owner(ps->sh)) {
-        /* The copy goes along; its version is checked again when used. */
-        local->ops->rename(local, group, from, to, p);
-        md_pg_mirror_set(ps->sh, from, 0);
-        md_pg_mirror_set(ps->sh, to, 0);
-    }
-    return rv;
-}
-
-typedef struct {
-    md_pg_store_t *ps;
-    md_store_group_t from;
-    md_store_group_t to;
-    const char *name;
-    int archive;
-    apr_array_header_t *local_values;   /* md_pg_value_t from tmp/, or NULL */
-    apr_int64_t version;
-    apr_pool_t *p;                      /* the caller's */
-    apr_array_header_t *moved;          /* plain md_pg_value_t for the local copy */
-    const char *archived;
-} move_t;
-
-/* The source's values, from the database; opened for the local copy. */
-static apr_status_t move_source(md_pg_tx_t *tx, move_t *m)
-{
-    const char *vals[] = { md_pg_group(m->from), m->name };
-    PGresult *res;
-    apr_status_t rv;
-    int i;
-
-    rv = md_pg_exec(tx, &res, "SELECT aspect, data, sealed FROM md_values WHERE grp = $1 "
-                    "AND name = $2", 2, vals, NULL);
-    if (rv != APR_SUCCESS) {
-        return rv;
-    }
-    if (PQntuples(res) == 0) {
-        return APR_ENOENT;
-    }
-    m->moved = apr_array_make(m->p, PQntuples(res), sizeof(md_pg_value_t));
-    for (i = 0; m->to == MD_SG_DOMAINS && i < PQntuples(res); ++i) {
-        md_pg_value_t *v = apr_array_push(m->moved);
-        char *data = NULL;
-
-        v->aspect = md_pg_str(res, i, 0, m->p);
-        if ((rv = md_pg_bytes(&data, &v->len, res, i, 1, m->p)) != APR_SUCCESS) {
-            return rv;
-        }
-        v->data = data;
-        v->secret = !strcmp(PQgetvalue(res, i, 2), "t");
-        if (v->secret) {
-            rv = md_pg_unseal(tx->sh, &data, &v->len, v->data, v->len, v->aspect, m->p);
-            if (rv != APR_SUCCESS) {
-                return rv;
-            }
-            v->data = data;
-        }
-    }
-    return APR_SUCCESS;
-}
-
-/* archive/<name>.<n> with n the first number free, a copy of to/<name>. */
-static apr_status_t move_archive(md_pg_tx_t *tx, move_t *m)
-{
-    const char *vals[3];
-    PGresult *res;
-    apr_hash_t *taken = apr_hash_make(tx->p);
-    apr_status_t rv;
-    int i, n;
-
-    vals[0] = md_pg_group(m->to);
-    vals[1] = m->name;
-    rv = md_pg_exec(tx, &res, "SELECT aspect FROM md_values WHERE grp = $1 AND name = $2",
-                    2, vals, NULL);
-    if (rv != APR_SUCCESS || PQntuples(res) == 0) {
-        return rv;
-    }
-    vals[0] = md_pg_group(MD_SG_ARCHIVE);
-    rv = md_pg_exec(tx, &res, "SELECT name FROM md_items WHERE grp = $1", 1, vals, NULL);
-    if (rv != APR_SUCCESS) {
-        return rv;
-    }
-    for (i = 0; i < PQntuples(res); ++i) {
-        apr_hash_set(taken, md_pg_str(res, i, 0, tx->p), APR_HASH_KEY_STRING, "");
-    }
-    for (n = 1; n < ARCHIVE_MAX_N; ++n) {
-        m->archived = apr_psprintf(m->p, "%s.%d", m->name, n);
-        if (!apr_hash_get(taken, m->archived, APR_HASH_KEY_STRING)) {
-            break;
-        }
-    }
-    if (n >= ARCHIVE_MAX_N) {
-        md_log_perror(MD_LOG_MARK, MD_LOG_ERR, APR_EGENERAL, tx->p, "MD24033: archive/: no "
-                      "number below %d free for %s; remove old archived sets", ARCHIVE_MAX_N,
-                      m->name);
-        return APR_EGENERAL;
-    }
-    vals[1] = m->archived;
-    rv = md_pg_exec(tx, NULL, "INSERT INTO md_items (grp, name, version, mtime) VALUES "
-                    "($1, $2, 0, " MD_PG_NOW ")", 2, vals, NULL);
-    if (rv == APR_SUCCESS) {
-        vals[2] = md_pg_group(m->to);
-        vals[0] = m->name;
-        vals[1] = m->archived;
-        rv = md_pg_exec(tx, NULL, "INSERT INTO md_values (grp, name, aspect, data, sealed, "
-                        "mtime) SELECT 'archive', $2, aspect, data, sealed, " MD_PG_NOW
-                        " FROM md_values WHERE grp = $3 AND name = $1", 3, vals, NULL);
-    }
-    return rv;
-}
-
-static apr_status_t move_tx(md_pg_tx_t *tx, void *baton)
-{
-    move_t *m = baton;
-    write_t w;
-    const char *vals[3];
-    apr_status_t rv;
-    int i, found;
-
-    memset(&w, 0, sizeof(w));
-    w.ps = m->ps;
-    w.group = m->to;
-    w.name = m->name;
-    m->archived = NULL;
-    if ((rv = md_pg_fence_check(tx, m->ps, what_of(&w, tx->p))) != APR_SUCCESS) {
-        return rv;
-    }
-    if ((m->from == MD_SG_STAGING || m->to == MD_SG_STAGING) && !m->ps->fence_name
-        && (rv = md_pg_lease_end(tx, m->name)) != APR_SUCCESS) {
-        return rv;
-    }
-    if (!m->local_values && (rv = move_source(tx, m)) != APR_SUCCESS) {
-        return rv;
-    }
-    vals[0] = md_pg_group(m->to);
-    vals[1] = m->name;
-    vals[2] = md_pg_i64s(m->version, tx->p);
-    /* The target item's row lock: activations of one MD take turns. */
-    rv = md_pg_exec(tx, NULL, "INSERT INTO md_items (grp, name, version, mtime) VALUES "
-                    "($1, $2, 0, " MD_PG_NOW ") ON CONFLICT (grp, name) DO NOTHING", 2, vals,
-                    NULL);
-    if (rv == APR_SUCCESS) {
-        rv = md_pg_exec(tx, NULL, "SELECT version FROM md_items WHERE grp = $1 AND name = $2 "
-                        "FOR UPDATE", 2, vals, NULL);
-    }
-    if (rv == APR_SUCCESS && m->archive) {
-        rv = move_archive(tx, m);
-    }
-    if (rv == APR_SUCCESS) {
-        rv = md_pg_exec(tx, NULL, "DELETE FROM md_values WHERE grp = $1 AND name = $2", 2,
-                        vals, NULL);
-    }
-    for (i = 0; rv == APR_SUCCESS && m->local_values && i < m->local_values->nelts; ++i) {
-        rv = md_pg_put_value(tx, m->to, m->name,
-                             &APR_ARRAY_IDX(m->local_values, i, md_pg_value_t), tx->p);
-    }
-    if (rv == APR_SUCCESS && !m->local_values) {
-        const char *cp[] = { m->name, md_pg_group(m->to), md_pg_group(m->from) };
-        rv = md_pg_exec(tx, NULL, "INSERT INTO md_values (grp, name, aspect, data, sealed, "
-                        "mtime) SELECT $2, name, aspect, data, sealed, " MD_PG_NOW
-                        " FROM md_values WHERE grp = $3 AND name = $1", 3, cp, NULL);
-        if (rv == APR_SUCCESS) {
-            rv = delete_item(tx, m->from, m->name, &found);
-        }
-    }
-    if (rv == APR_SUCCESS) {
-        rv = md_pg_exec(tx, NULL, "UPDATE md_items SET version = CAST($3 AS BIGINT), mtime = "
-                        MD_PG_NOW " WHERE grp = $1 AND name = $2", 3, vals, NULL);
-    }
-    return rv;
-}
-
-/* The values of the local tmp/<name> (what activation built). */
-static apr_status_t local_values(apr_array_header_t **pvalues, md_store_t *local,
-                                 md_store_group_t group, const char *name, apr_pool_t *p)
-{
-    apr_array_header_t *aspects;
-    apr_status_t rv;
-    int i;
-
-    *pvalues = NULL;
-    if ((rv = local->ops->list_aspects(local, group, name, &aspects, p)) != APR_SUCCESS) {
-        return rv;
-    }
-    *pvalues = apr_array_make(p, aspects->nelts, sizeof(md_pg_value_t));
-    for (i = 0; i < aspects->nelts; ++i) {
-        md_pg_value_t *v = apr_array_push(*pvalues);
-        char *data = NULL;
-
-        v->aspect = MD_ARR_IDX(aspects, i, const char *);
-        if ((rv = local->ops->load(local, group, name, v->aspect, &data, &v->len, p))
-            != APR_SUCCESS) {
-            return rv;
-        }
-        v->data = data;
-        v->secret = md_pg_is_secret(data, v->len);
-    }
-    return APR_SUCCESS;
-}
-
-static apr_status_t pg_move(md_store_t *store, md_store_group_t from, md_store_group_t to,
-                            const char *name, int archive, apr_pool_t *p)
-{
-    md_pg_store_t *ps = pg_of(store);
-    md_pg_shared_t *sh = ps->sh;
-    md_store_t *local = sh->local;
-    move_t m;
-    apr_status_t rv;
-
-    if (from == MD_SG_NONE || to == MD_SG_NONE || to == MD_SG_TMP || from == to) {
-        md_log_perror(MD_LOG_MARK, MD_LOG_ERR, APR_ENOTIMPL, p, "MD24034: moving %s/%s to "
-                      "%s/ is not something this store does", md_store_group_name(from),
-                      name ? name : "", md_store_group_name(to));
-        return APR_ENOTIMPL;
-    }
-    if ((rv = check_addr(to, name, NULL, 0, p)) != APR_SUCCESS) {
-        return rv;
-    }
-    memset(&m, 0, sizeof(m));
-    m.ps = ps;
-    m.from = from;
-    m.to = to;
-    m.name = name;
-    m.archive = archive;
-    m.p = p;
-    m.version = to == MD_SG_DOMAINS ? md_pg_new_version() : 0;
-    if (from == MD_SG_TMP
-        && (rv = local_values(&m.local_values, local, from, name, p)) != APR_SUCCESS) {
-        return rv;
-    }
-    if ((rv = md_pg_run(sh, 1, move_tx, &m, p)) != APR_SUCCESS) {
-        return rv;
-    }
-    md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, p, "MD24035: moved %s/%s to %s/ in the store "
-                  "database%s%s", md_store_group_name(from), name, md_store_group_name(to),
-                  m.archived ? ", the previous set to archive/" : "",
-                  m.archived ? m.archived : "");
-    if (!is_owner(sh)) {
-        return APR_SUCCESS;
-    }
-    if (to == MD_SG_DOMAINS) {
-        apr_status_t rv2;
-
-        /* The database holds the new set now; the local copy follows. */
-        rv2 = from == MD_SG_TMP ? local->ops->move(local, from, to, name, 0, p)
-                                : md_pg_mirror_put(sh, name, m.moved, m.version, p);
-        if (rv2 == APR_SUCCESS) {
-            md_pg_mirror_set(sh, name, m.version);
-        }
-        else {
-            md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv2, p, "MD24036: %s: copying the new "
-                          "set to %s failed; the server uses it after its next restart",
-                          name, sh->local_dir);
-        }
-    }
-    else if (from == MD_SG_TMP) {
-        local->ops->purge(local, from, name, p);
-    }
-    if (from == MD_SG_DOMAINS) {
-        local->ops->purge(local, from, name, p);
-        md_pg_mirror_set(sh, name, 0);
-    }
-    return APR_SUCCESS;
-}
-
 /* --- the store ------------------------------------------------------------------------ */
 
 static void pg_idle(md_store_t *store)
 {
     md_pg_shared_t *sh = pg_of(store)->sh;
 
-    if (is_owner(sh)) {
+    if (md_pg_is_owner(sh)) {
         apr_pool_t *ptemp;
         if (apr_pool_create(&ptemp, NULL) == APR_SUCCESS) {
             md_pg_mirror_save(sh, ptemp);
@@ -1005,11 +676,11 @@ static const md_store_ops_t pg_ops = {
     pg_purge,
     pg_list,
     pg_list_aspects,
-    pg_move,
+    md_pg_move,
     pg_get_mtime,
     pg_get_fname,
     pg_set_owner,
-    pg_rename,
+    md_pg_rename,
     md_pg_lock,
     md_pg_unlock,
     md_pg_lease_acquire,

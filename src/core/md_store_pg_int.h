@@ -10,6 +10,7 @@
  *                         store key check
  *   md_store_pg_lease.c   leases, fencing, the store lock
  *   md_store_pg_mirror.c  the local copy of domains/ for mod_ssl
+ *   md_store_pg_move.c    rename and move of whole items (activation)
  *
  * Processes and threads: the store is opened by the httpd parent (the
  * "owner"); children inherit it. Connections are per process: one opened
@@ -205,5 +206,20 @@ apr_status_t md_pg_put_value(md_pg_tx_t *tx, md_store_group_t group, const char 
                              const md_pg_value_t *v, apr_pool_t *p);
 /* A new item version (random, never 0). */
 apr_int64_t md_pg_new_version(void);
+/* Names the file store takes (domains/ items become directories); logs. */
+apr_status_t md_pg_check_addr(md_store_group_t group, const char *name, const char *aspect,
+                              int need_aspect, apr_pool_t *p);
+/* In a write transaction: delete an item with its values; *pfound. */
+apr_status_t md_pg_delete_item(md_pg_tx_t *tx, md_store_group_t group, const char *name,
+                               int *pfound);
+/* Is this the process that opened the store (the server's parent)? */
+int md_pg_is_owner(const md_pg_shared_t *sh);
+
+/* --- md_store_pg_move.c: the ops rename and move (md_store_ops_t) --- */
+
+apr_status_t md_pg_rename(md_store_t *store, md_store_group_t group, const char *from,
+                          const char *to, apr_pool_t *p);
+apr_status_t md_pg_move(md_store_t *store, md_store_group_t from, md_store_group_t to,
+                        const char *name, int archive, apr_pool_t *p);
 
 #endif /* md_store_pg_int_h */

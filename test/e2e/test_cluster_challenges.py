@@ -22,7 +22,7 @@ ANSWER_HTTP_RE = r"MD11021: answering http-01 challenge for %s"
 
 @pytest.fixture(scope="module")
 def challenges(e2e, postgres):
-    cl = Cluster(e2e, postgres, "chal", nodes=3)
+    cl = Cluster(e2e, postgres, "chal", nodes=3, lease_time="20s")
     a, b, c = cl.nodes
     try:
         for node in cl.nodes:

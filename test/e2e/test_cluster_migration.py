@@ -26,7 +26,7 @@ IMPORTED_RE = r"MD24023: set up the store database .* from this server's store: 
 
 @pytest.fixture(scope="module")
 def migration(e2e, postgres):
-    cl = Cluster(e2e, postgres, "mig", nodes=1)
+    cl = Cluster(e2e, postgres, "mig", nodes=1, lease_time="20s")
     f = cl.nodes[0]
     try:
         # a plain server with the file store first

@@ -36,7 +36,8 @@ def store_json(key):
 
 class Cluster:
     def __init__(self, e2e, pg, name, nodes=3, db=None, lease_time=LEASE_TIME,
-                 poll_interval=POLL_INTERVAL, pebble_env=None):
+                 poll_interval=POLL_INTERVAL, pebble_env=None, module=None,
+                 log_level="md:debug"):
         self.e2e = e2e
         self.pg = pg
         self.name = name
@@ -51,18 +52,19 @@ class Cluster:
         self.key = secrets.token_bytes(48)
         self.nodes = []
         for i in range(nodes):
-            self.add_node()
+            self.add_node(module=module, log_level=log_level)
         self.http_proxy = RoundRobinProxy(self.http_port, [], name="%s-http" % name).start()
         self.https_proxy = RoundRobinProxy(self.https_port, [], name="%s-https" % name).start()
         self.route()
         self._conf_args = None
 
     # --- nodes ------------------------------------------------------------
-    def add_node(self):
+    def add_node(self, module=None, log_level="md:debug"):
         i = len(self.nodes)
         http, https = util.free_ports(2)
         a = self.e2e.new_apache(name="%s-n%d" % (self.name, i), pebble=self.pebble,
-                                http_port=http, https_port=https)
+                                http_port=http, https_port=https, module=module,
+                                log_level=log_level)
         a.node_name = "%s-n%d" % (self.name, i)
         self.give_key(a)
         self.nodes.append(a)
@@ -91,9 +93,10 @@ class Cluster:
         conf = node.config()
         if backend:
             conf.add('MDStoreBackend postgresql "%s"' % self.conninfo(node))
-        conf.add("MDStoreLeaseTime %s" % self.lease_time,
-                 "MDStorePollInterval %s" % self.poll_interval,
-                 "MDRetryDelay 1s")
+        if backend:
+            conf.add("MDStoreLeaseTime %s" % self.lease_time,
+                     "MDStorePollInterval %s" % self.poll_interval)
+        conf.add("MDRetryDelay 1s")
         conf.add(*extra)
         for name in mds:
             conf.add_md([name], md_lines)
