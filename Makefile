@@ -1,5 +1,5 @@
 # Build of the core library, the Apache module and the tests.
-#   make            build/libmdcore.a and build/mod_md.so
+#   make            build/libmdcore.a, build/mod_md.so and build/a2md
 #   make test       everything, unit tests, end-to-end tests
 #   make test-unit  cmocka tests of the core
 #   make test-e2e   pytest end-to-end tests (real Apache + pebble)
@@ -43,9 +43,10 @@ UNIT_BIN  := $(UNIT_SRC:test/unit/%.c=$(BUILD)/test/%)
 
 LIBCORE := $(BUILD)/libmdcore.a
 MODULE  := $(BUILD)/mod_md.so
+A2MD    := $(BUILD)/a2md
 
 .PHONY: all test test-unit test-e2e demo clean deps bench
-all: $(LIBCORE) $(MODULE)
+all: $(LIBCORE) $(MODULE) $(A2MD)
 
 $(BUILD)/core/%.o: src/core/%.c $(wildcard src/core/*.h)
 	@mkdir -p $(@D)
@@ -67,6 +68,32 @@ $(MODULE): $(GLUE_OBJ) $(LIBCORE)
 $(BUILD)/test/%: test/unit/%.c test/unit/unit.h $(LIBCORE)
 	@mkdir -p $(@D)
 	$(CC) $(CORE_CFLAGS) -Itest/unit $< -o $@ $(LIBCORE) $(DEP_LIBS) -lcmocka
+
+# --- a2md: the command line (src/cli), on the core only, never httpd -----------
+CLI_SRC     := $(sort $(wildcard src/cli/*.c))
+CLI_OBJ     := $(CLI_SRC:src/cli/%.c=$(BUILD)/cli/%.o)
+# Everything but main, for the unit tests of the command line.
+CLI_LIB     := $(BUILD)/liba2md.a
+CLI_LIB_OBJ := $(filter-out $(BUILD)/cli/a2md_main.o,$(CLI_OBJ))
+
+$(BUILD)/cli/%.o: src/cli/%.c $(wildcard src/cli/*.h src/core/*.h)
+	@mkdir -p $(@D)
+	$(CC) $(CORE_CFLAGS) -Isrc/cli -MMD -c $< -o $@
+
+$(CLI_LIB): $(CLI_LIB_OBJ)
+	rm -f $@
+	ar rcs $@ $^
+
+$(A2MD): $(BUILD)/cli/a2md_main.o $(CLI_LIB) $(LIBCORE)
+	$(CC) -o $@ $(BUILD)/cli/a2md_main.o $(CLI_LIB) $(LIBCORE) $(DEP_LIBS)
+
+# Unit tests of the command line link its library too.
+$(BUILD)/test/test_a2md_%: test/unit/test_a2md_%.c test/unit/unit.h $(CLI_LIB) $(LIBCORE)
+	@mkdir -p $(@D)
+	$(CC) $(CORE_CFLAGS) -Isrc/cli -Itest/unit $< -o $@ $(CLI_LIB) $(LIBCORE) $(DEP_LIBS) -lcmocka
+
+-include $(CLI_OBJ:.o=.d)
+# --- end of a2md ---------------------------------------------------------------
 
 deps:
 	bash scripts/install-deps.sh
