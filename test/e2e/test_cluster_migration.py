@@ -10,12 +10,12 @@ too, without ordering. A restart imports nothing again.
 """
 import json
 import os
-import re
+import subprocess
 import types
 
 import pytest
 
-from mdtest import STOCK_MD_MODULE, status
+from mdtest import REPO_ROOT, STOCK_MD_MODULE, status
 from mdtest.cluster import Cluster
 
 pytestmark = pytest.mark.ours
@@ -73,6 +73,19 @@ def test_import_once_orders_nothing(migration):
         assert old["name"] == new["name"]
         assert old["cert"] == new["cert"]
         assert old["state"] == new["state"]
+
+
+def test_a2md_reads_the_database(migration):
+    """a2md with the stock command line; the shared store in its environment."""
+    cl, f = migration.cl, migration.f
+    a2md = os.path.join(REPO_ROOT, "build", "a2md")
+    env = dict(os.environ, MD_STORE_BACKEND="postgresql", MD_STORE_CONNINFO=cl.conninfo(f))
+    r = subprocess.run([a2md, "-j", "-d", f.store, "list"], env=env, stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, timeout=60)
+    assert r.returncode == 0, r.stderr
+    listed = json.loads(r.stdout)["output"]
+    assert sorted(o["name"] for o in listed) == sorted(MDS)
+    assert cl.pg.password not in (r.stdout + r.stderr).decode()
 
 
 def test_new_node_serves_from_the_database(migration):
