@@ -133,8 +133,9 @@ struct md_store_t {
      * on one database): start-up takes the store lock even without
      * MDStoreLocks, renewals take leases. 0 for the file-system store. */
     int shared;
-    /* Which backend ("file", "postgresql") and, for shared stores, the
-     * name of this server among the others (for status and logs). */
+    /* Which backend ("file", "postgresql"; NULL for a file store opened
+     * directly) and, for shared stores, the name of this server among the
+     * others (for status and logs). */
     const char *backend;
     const char *node;
 };
