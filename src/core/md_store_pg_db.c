@@ -15,8 +15,11 @@
 #include "md_log.h"
 #include "md_store_pg_int.h"
 
-/* After a failed connect, answer "unreachable" without trying for this long. */
+/* After a connect that failed slowly (a host that does not answer), answer
+ * "unreachable" without trying for this long; one refused at once is tried
+ * again at the next call (a challenge answer must not fail for a blip). */
 #define BREAKER_WAIT            apr_time_from_sec(2)
+#define BREAKER_SLOW            apr_time_from_msec(500)
 /* Unless the connection string says otherwise. */
 #define CONNECT_TIMEOUT         "5"
 /* A transaction losing races this often in a row gives up. */
@@ -68,13 +71,15 @@ static int outage_marker(md_pg_shared_t *sh, int on, apr_pool_t *p)
     return 1;
 }
 
-static void note_failure(md_pg_shared_t *sh, const char *why, apr_pool_t *p)
+static void note_failure(md_pg_shared_t *sh, const char *why, int slow, apr_pool_t *p)
 {
     int first;
     int owner = getpid() == sh->owner_pid;
 
     apr_thread_mutex_lock(sh->mutex);
-    sh->down_since = apr_time_now();
+    if (slow) {
+        sh->down_since = apr_time_now();
+    }
     first = !sh->outage;
     sh->outage = 1;
     apr_thread_mutex_unlock(sh->mutex);
@@ -111,12 +116,13 @@ static apr_status_t conn_open(PGconn **pconn, md_pg_shared_t *sh, apr_pool_t *p)
     /* Our defaults first: what the connection string says wins. */
     const char *keys[] = { "connect_timeout", "application_name", "dbname", NULL };
     const char *vals[] = { CONNECT_TIMEOUT, sh->node, sh->conninfo, NULL };
+    apr_time_t start = apr_time_now();
     PGconn *conn;
 
     *pconn = NULL;
     conn = PQconnectdbParams(keys, vals, 1);
     if (!conn || PQstatus(conn) != CONNECTION_OK) {
-        note_failure(sh, conn_error(conn, p), p);
+        note_failure(sh, conn_error(conn, p), apr_time_now() - start > BREAKER_SLOW, p);
         if (conn) {
             PQfinish(conn);
         }
@@ -154,7 +160,7 @@ static apr_status_t conn_get(PGconn **pconn, int *preused, md_pg_shared_t *sh, i
     }
     rv = md_pg_setup(sh, *pconn, p);
     if (rv != APR_SUCCESS && PQstatus(*pconn) != CONNECTION_OK) {
-        note_failure(sh, conn_error(*pconn, p), p);
+        note_failure(sh, conn_error(*pconn, p), 0, p);
         rv = APR_ECONNREFUSED;
     }
     if (rv != APR_SUCCESS) {
@@ -378,7 +384,7 @@ apr_status_t md_pg_run(md_pg_shared_t *sh, int write, md_pg_tx_fn *fn, void *bat
             continue;
         }
         if (rv == APR_ECONNREFUSED) {
-            note_failure(sh, "the connection broke", p);
+            note_failure(sh, "the connection broke", 0, p);
             return rv;
         }
         if (rv != MD_PG_RETRY) {
