@@ -25,6 +25,7 @@ process is stopped by PID (the e2e harness), also on errors.
 import argparse
 import concurrent.futures
 import os
+import signal
 import socket
 import ssl
 import sys
@@ -96,7 +97,7 @@ def in_store(cl, node, names, backend):
     return n
 
 
-def run(session, pg, scenario, count, nodes_n, timeout):
+def run(session, pg, scenario, count, nodes_n, timeout, args_parallel):
     names = ["b%05d.bench.test" % i for i in range(1, count + 1)]
     label = scenario.replace("-", "")
     n = nodes_n if scenario == "cluster" else 1
@@ -107,8 +108,10 @@ def run(session, pg, scenario, count, nodes_n, timeout):
     pool = concurrent.futures.ThreadPoolExecutor(max_workers=8)
     try:
         for a in cl.nodes:
-            conf = cl.node_config(a, names, backend=backend,
-                                  extra=["MDPrivateKeys secp256r1"])
+            extra = ["MDPrivateKeys secp256r1"]
+            if scenario != "stock":
+                extra.append("MDParallelRenewals %d" % args_parallel)
+            conf = cl.node_config(a, names, backend=backend, extra=extra)
             conf.write()
         say("%s: %d MDs on %d node(s)" % (scenario, count, n))
         t0 = time.monotonic()
@@ -129,6 +132,11 @@ def run(session, pg, scenario, count, nodes_n, timeout):
                 break
             time.sleep(0.5)
         cpu = cpu_secs([pid for a in cl.nodes for pid in a.processes()])
+        if t_served is None and cl.pebble.pid:
+            # a CA that stopped answering: Go dumps its goroutines on SIGQUIT
+            os.kill(cl.pebble.pid, signal.SIGQUIT)
+            time.sleep(2)
+            say("%s: timed out; pebble's goroutines are in %s" % (scenario, cl.pebble.log_path))
         return {
             "scenario": scenario, "mds": count, "nodes": n,
             "store_s": t_store, "served_s": t_served,
@@ -152,6 +160,8 @@ def main():
     ap.add_argument("--nodes", type=int, default=3)
     ap.add_argument("--only", default=",".join(SCENARIOS))
     ap.add_argument("--timeout", type=float, default=600)
+    ap.add_argument("--parallel", type=int, default=16,
+                    help="MDParallelRenewals per node (default 16, the module's default)")
     ap.add_argument("--keep", action="store_true")
     args = ap.parse_args()
     wanted = [s for s in args.only.split(",") if s]
@@ -162,7 +172,8 @@ def main():
     with E2ESession(keep=args.keep) as session:
         pg = session.postgres
         for scenario in wanted:
-            results.append(run(session, pg, scenario, args.mds, args.nodes, args.timeout))
+            results.append(run(session, pg, scenario, args.mds, args.nodes, args.timeout,
+                               args.parallel))
     load = os.getloadavg()
     print("\n%d MDs, P-256; load average %.1f %.1f %.1f" % ((args.mds,) + load))
     print("| scenario | nodes | in store | served everywhere | certs/s | orders | accounts "
