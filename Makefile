@@ -1,5 +1,7 @@
 # Build of the core library, the Apache module and the tests.
 #   make            build/libmdcore.a, build/mod_md.so and build/a2md
+#   make install    the module, mods-available/md_ng.{load,conf}, a2md (mk/install.mk)
+#   make deb        the Debian package libapache2-mod-md-ng (mk/install.mk)
 #   make test       everything, unit tests, end-to-end tests
 #   make test-unit  cmocka tests of the core
 #   make test-e2e   pytest end-to-end tests (real Apache + pebble)
@@ -33,6 +35,10 @@ CFLAGS_COMMON := -std=c11 -g -O2 -fPIC -fstack-protector-strong $(WARN) \
 # The core must not see httpd's headers (STYLE §1).
 CORE_CFLAGS := $(CFLAGS_COMMON)
 GLUE_CFLAGS := $(CFLAGS_COMMON) -I$(HTTPD_INC)
+# The builder's own flags come last (the Debian package passes dpkg-buildflags'
+# hardening through CPPFLAGS, CFLAGS and LDFLAGS).
+CORE_CFLAGS += $(CPPFLAGS) $(CFLAGS)
+GLUE_CFLAGS += $(CPPFLAGS) $(CFLAGS)
 
 CORE_SRC  := $(sort $(wildcard src/core/*.c))
 GLUE_SRC  := $(sort $(wildcard src/glue/*.c))
@@ -62,8 +68,12 @@ $(LIBCORE): $(CORE_OBJ)
 	ar rcs $@ $^
 
 # httpd resolves ap_* and apr symbols at load time; we link our deps.
-$(MODULE): $(GLUE_OBJ) $(LIBCORE)
-	$(CC) -shared -o $@ $(GLUE_OBJ) $(LIBCORE) $(DEP_LIBS)
+# Only md_module is exported (src/glue/mod_md.exports): the core's and the
+# glue's other symbols stay local, so they can never clash with another
+# module's or a library's (check: nm -D --defined-only build/mod_md.so).
+MODULE_EXPORTS := src/glue/mod_md.exports
+$(MODULE): $(GLUE_OBJ) $(LIBCORE) $(MODULE_EXPORTS)
+	$(CC) -shared $(LDFLAGS) -Wl,--version-script=$(MODULE_EXPORTS) -o $@ $(GLUE_OBJ) $(LIBCORE) $(DEP_LIBS)
 
 $(BUILD)/test/%: test/unit/%.c test/unit/unit.h $(LIBCORE)
 	@mkdir -p $(@D)
@@ -85,7 +95,7 @@ $(CLI_LIB): $(CLI_LIB_OBJ)
 	ar rcs $@ $^
 
 $(A2MD): $(BUILD)/cli/a2md_main.o $(CLI_LIB) $(LIBCORE)
-	$(CC) -o $@ $(BUILD)/cli/a2md_main.o $(CLI_LIB) $(LIBCORE) $(DEP_LIBS)
+	$(CC) $(LDFLAGS) -o $@ $(BUILD)/cli/a2md_main.o $(CLI_LIB) $(LIBCORE) $(DEP_LIBS)
 
 # Unit tests of the command line link its library too.
 $(BUILD)/test/test_a2md_%: test/unit/test_a2md_%.c test/unit/unit.h $(CLI_LIB) $(LIBCORE)
@@ -116,6 +126,9 @@ demo: all
 
 bench: all
 	$(PYTHON) bench/run.py
+
+# make install, make deb: see mk/install.mk.
+include mk/install.mk
 
 clean:
 	rm -rf $(BUILD)

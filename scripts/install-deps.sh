@@ -12,6 +12,7 @@ PACKAGES=(
   python3 python3-pytest python3-cryptography python3-requests
   openssl curl ca-certificates procps
   postgresql libpq-dev
+  debhelper dpkg-dev fakeroot lintian
 )
 
 missing=()

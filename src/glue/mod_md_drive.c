@@ -54,6 +54,7 @@
 #include "mod_md_cluster.h"
 #include "mod_md_config.h"
 #include "mod_md_drive.h"
+#include "mod_md_ocsp.h"
 
 APLOG_USE_MODULE(md);
 
@@ -243,7 +244,9 @@ static int is_due(const drive_ctx_t *ctx, drive_item_t *item, apr_time_t now,
     apr_time_t renew_at;
 
     *pwhen = 0;
-    if (item->busy || st->md->renew_mode == MD_RENEW_MANUAL) {
+    /* An MD whose configuration cannot work (md->config_problem, shown in
+     * md-status) is not sent to the CA. */
+    if (item->busy || st->md->renew_mode == MD_RENEW_MANUAL || st->md->config_problem) {
         return 0;
     }
     /* MDRenewWindow, or earlier when the CA's ARI window says so; at once
@@ -462,6 +465,7 @@ static apr_interval_time_t run_pass(drive_ctx_t *ctx, apr_pool_t *ptemp)
         int busy;
         int stop;
         int revoked;
+        int ocsp_revoked;
 
         apr_thread_mutex_lock(ctx->mutex);
         stop = ctx->stopping;
@@ -482,6 +486,9 @@ static apr_interval_time_t run_pass(drive_ctx_t *ctx, apr_pool_t *ptemp)
         }
         revoked = !busy && item->state->md->renew_mode != MD_RENEW_MANUAL
                   && md_acme_revoke_pending(ctx->env.store, item->state->md->name, iter);
+        /* ...or a current OCSP response says so (MDStapling, as stock). */
+        ocsp_revoked = !busy && !revoked && item->state->md->renew_mode != MD_RENEW_MANUAL
+                       && mod_md_ocsp_md_revoked(item->state->md);
         apr_thread_mutex_lock(ctx->mutex);
         if (revoked && !item->revoked) {
             ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, ctx->s, "MD12015: %s: the certificate "
@@ -489,7 +496,7 @@ static apr_interval_time_t run_pass(drive_ctx_t *ctx, apr_pool_t *ptemp)
                          item->state->md->name, item->state->md->name, MD_FN_REVOKED);
         }
         if (!busy) {
-            item->revoked = revoked;
+            item->revoked = revoked || ocsp_revoked;
         }
         if (!ctx->stopping && is_due(ctx, item, now, &when, iter)) {
             item->busy = 1;
@@ -515,6 +522,11 @@ static apr_interval_time_t run_pass(drive_ctx_t *ctx, apr_pool_t *ptemp)
     when = md_watch_next_run(ctx->env.watch);
     if (when > 0 && when < next) {
         next = when > now ? when : now;
+    }
+    /* A renewed OCSP response may say a certificate is revoked. */
+    when = mod_md_ocsp_next_check(now);
+    if (when > 0 && when < next) {
+        next = when;
     }
     if (any_busy && next > now + MD_PASS_BUSY) {
         next = now + MD_PASS_BUSY;

@@ -28,6 +28,7 @@
 #include "mod_md.h"
 #include "mod_md_cluster.h"
 #include "mod_md_config.h"
+#include "mod_md_ocsp.h"
 #include "mod_md_status.h"
 
 APLOG_USE_MODULE(md);
@@ -255,6 +256,7 @@ static int md_status_handler(request_rec *r)
     }
     if (!name || !*name) {
         doc = md_status_all_json(srt->store, srt->snaps, apr_time_now(), r->pool);
+        mod_md_ocsp_status_md(doc, 0, r->pool);
     }
     else {
         name = md_util_str_tolower(r->pool, name);
@@ -263,6 +265,7 @@ static int md_status_handler(request_rec *r)
             return HTTP_NOT_FOUND;
         }
         doc = md_status_md_load(srt->store, snap, 1, apr_time_now(), r->pool);
+        mod_md_ocsp_status_md(doc, 1, r->pool);
     }
     /* A shared store: who holds which renewal. */
     mod_md_cluster_status_json(doc, srt->store, r->pool);
@@ -278,6 +281,7 @@ static int cert_status_read_request(request_rec *r)
 {
     const md_status_snap_t *snap;
     json_t *mdj;
+    json_t *cs;
     int rc;
 
     if (!srt || !srt->g->certificate_status || !r->parsed_uri.path
@@ -292,8 +296,10 @@ static int cert_status_read_request(request_rec *r)
         return rc;
     }
     mdj = md_status_md_load(srt->store, snap, 0, apr_time_now(), r->pool);
+    cs = md_status_cert_status_json(mdj, r->pool);
+    mod_md_ocsp_status_cert(cs, r->pool);
     r->status = HTTP_OK;
-    send_json(r, md_status_cert_status_json(mdj, r->pool));
+    send_json(r, cs);
     return DONE;
 }
 
