@@ -17,7 +17,7 @@ BAD = [
     ('MDStoreBackend postgresql "host=\'unterminated password=%s"' % SECRET,
      "MDStoreBackend: not a libpq connection string"),
     ("MDStoreBackend postgresql", "MDStoreBackend: needs a libpq connection string"),
-    ('MDStoreBackend etcd "http://127.0.0.1:2379"', 'unknown store backend "etcd"'),
+    ('MDStoreBackend etcd "http://127.0.0.1:2379"', 'MDStoreBackend: "etcd" is not one of file, postgresql'),
     ('MDStoreBackend file "dbname=x"', "the file backend takes no arguments"),
     ("MDStorePollInterval 0", "MDStorePollInterval: \"0\" is too short"),
     ("MDStoreLeaseTime soon", "MDStoreLeaseTime: \"soon\" is not a duration"),
