@@ -25,7 +25,7 @@ BUILD := build/testhooks
 else
 BUILD := build
 endif
-PKGS  := apr-1 apr-util-1 openssl libcurl jansson
+PKGS  := apr-1 apr-util-1 openssl libcurl jansson libpq
 
 DEP_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS))
 DEP_LIBS   := $(shell $(PKG_CONFIG) --libs $(PKGS))
@@ -124,8 +124,13 @@ $(BUILD)/test/test_a2md_%: test/unit/test_a2md_%.c test/unit/unit.h $(CLI_LIB) $
 deps:
 	bash scripts/install-deps.sh
 
+# Tests of the PostgreSQL store (*_pg) get a real server of their own,
+# started around them by the e2e harness's helper.
+PG_WRAP := $(PYTHON) test/e2e/mdtest/postgres.py run --
+
 test-unit: $(UNIT_BIN)
-	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
+	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; \
+	  case $$t in *_pg) $(PG_WRAP) $$t;; *) $$t;; esac; done
 
 # Threads share nothing but what a mutex guards (issue 11, finding 5).
 HELGRIND_TESTS := $(BUILD)/test/test_md_workers

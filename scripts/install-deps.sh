@@ -11,6 +11,7 @@ PACKAGES=(
   pebble libcmocka-dev
   python3 python3-pytest python3-pytest-xdist python3-cryptography python3-requests
   openssl curl ca-certificates procps
+  postgresql libpq-dev
   debhelper dpkg-dev fakeroot lintian
   # make test-helgrind: the renewal worker threads under helgrind
   valgrind

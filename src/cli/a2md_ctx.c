@@ -111,7 +111,10 @@ apr_status_t a2md_ctx_store(a2md_ctx_t *ctx)
         return a2md_ctx_fail(ctx, A2MD_EXIT_INPUT, APR_ENOENT, "%s: there is no store (no "
                              "%s)", ctx->args->dir, MD_FN_STORE_JSON);
     }
-    rv = md_store_fs_open(&ctx->store, ctx->p, ctx->args->dir);
+    /* The command line stays the stock one: a shared store (MDStoreBackend)
+     * is named in the environment, -d is its local directory. */
+    rv = md_store_open(&ctx->store, getenv("MD_STORE_BACKEND"), getenv("MD_STORE_CONNINFO"),
+                       ctx->args->dir, ctx->p);
     if (rv != APR_SUCCESS) {
         return a2md_ctx_fail(ctx, APR_STATUS_IS_EACCES(rv) ? A2MD_EXIT_LOCAL
                                   : a2md_exit_of_store(rv), rv,

@@ -38,6 +38,9 @@ struct md_drive_share_t {
     apr_thread_mutex_t *mutex;
     acct_entry_t *accts;
     dir_entry_t *dirs;
+    md_drive_share_outer_fn *outer;     /* set before the workers start */
+    void *outer_baton;
+    int outer_held;                     /* under the mutex */
 };
 
 static apr_status_t share_cleanup(void *data)
@@ -78,7 +81,18 @@ void md_drive_share_lock(md_drive_share_t *share)
 
 void md_drive_share_unlock(md_drive_share_t *share)
 {
+    if (share->outer_held) {
+        share->outer(share->outer_baton, 0);
+        share->outer_held = 0;
+    }
     apr_thread_mutex_unlock(share->mutex);
+}
+
+void md_drive_share_set_outer_lock(md_drive_share_t *share, md_drive_share_outer_fn *fn,
+                                   void *baton)
+{
+    share->outer = fn;
+    share->outer_baton = baton;
 }
 
 /* --- accounts ------------------------------------------------------------- */
@@ -117,8 +131,25 @@ static acct_entry_t *acct_find(md_drive_share_t *share, const char *ca_url, cons
     return NULL;
 }
 
+static apr_status_t acct_lookup(md_drive_share_t *share, md_acme_t *acme,
+                                const apr_array_header_t *contacts, apr_pool_t *p);
+
 apr_status_t md_drive_share_acct_get(md_drive_share_t *share, md_acme_t *acme,
                                      const apr_array_header_t *contacts, apr_pool_t *p)
+{
+    apr_status_t rv = acct_lookup(share, acme, contacts, p);
+
+    if (rv != APR_SUCCESS && share->outer && !share->outer_held) {
+        /* The caller selects or registers one now: with the other
+         * processes' selection held off until md_drive_share_unlock. */
+        share->outer(share->outer_baton, 1);
+        share->outer_held = 1;
+    }
+    return rv;
+}
+
+static apr_status_t acct_lookup(md_drive_share_t *share, md_acme_t *acme,
+                                const apr_array_header_t *contacts, apr_pool_t *p)
 {
     acct_entry_t *e = acct_find(share, acme->url, acct_key(acme, contacts, p));
     md_acme_acct_t *acct;

@@ -33,6 +33,16 @@ apr_status_t md_drive_share_create(md_drive_share_t **pshare, apr_pool_t *p);
 void md_drive_share_lock(md_drive_share_t *share);
 void md_drive_share_unlock(md_drive_share_t *share);
 
+/* A lock among processes, taken (fn(baton, 1)) when md_drive_share_acct_get
+ * finds no remembered account, i.e. before the caller selects or registers
+ * one, and released (fn(baton, 0)) by md_drive_share_unlock: servers
+ * sharing a store choose their account one at a time too, and a remembered
+ * account costs no lock. Its failure is the callee's to report; the
+ * selection goes on. */
+typedef apr_status_t md_drive_share_outer_fn(void *baton, int lock);
+void md_drive_share_set_outer_lock(md_drive_share_t *share, md_drive_share_outer_fn *fn,
+                                   void *baton);
+
 /* With the lock held: if an account for acme's CA and these contacts was
  * remembered within MD_DRIVE_SHARE_TTL, make it acme's account and return
  * APR_SUCCESS; APR_ENOENT otherwise. No network, no store: acme->acct is a

@@ -59,7 +59,9 @@ static apr_status_t load(char **pdata, apr_size_t *plen, md_store_t *store,
 {
     apr_status_t rv = store->ops->load(store, group, name, aspect, pdata, plen, p);
 
-    if (rv != APR_SUCCESS && !APR_STATUS_IS_ENOENT(rv) && rv != APR_EINVAL) {
+    /* A shared store that cannot reach its database logs that once itself. */
+    if (rv != APR_SUCCESS && !APR_STATUS_IS_ENOENT(rv) && rv != APR_EINVAL
+        && !APR_STATUS_IS_ECONNREFUSED(rv)) {
         md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p, "MD05100: %s: cannot read",
                       where(store, group, name, aspect, p));
     }
@@ -350,4 +352,83 @@ apr_status_t md_store_lock(md_store_t *store, apr_interval_time_t max_wait, apr_
 apr_status_t md_store_unlock(md_store_t *store, apr_pool_t *p)
 {
     return store->ops->unlock(store, p);
+}
+
+/* --- shared stores: what a store used by one server alone does ------------ */
+
+apr_status_t md_store_lease_acquire(md_store_t *store, const char *name,
+                                    apr_interval_time_t ttl, md_store_lease_t **please,
+                                    apr_pool_t *p)
+{
+    md_store_lease_t *lease;
+
+    if (store->ops->lease_acquire) {
+        return store->ops->lease_acquire(store, name, ttl, please, p);
+    }
+    /* One server: its renewal lock keeps its children apart already. */
+    lease = apr_pcalloc(p, sizeof(*lease));
+    lease->name = apr_pstrdup(p, name);
+    lease->epoch = 1;
+    lease->node = store->node;
+    lease->expires = apr_time_now() + ttl;
+    lease->held = lease->mine = 1;
+    *please = lease;
+    return APR_SUCCESS;
+}
+
+apr_status_t md_store_lease_renew(md_store_t *store, md_store_lease_t *lease,
+                                  apr_interval_time_t ttl, apr_pool_t *p)
+{
+    if (store->ops->lease_renew) {
+        return store->ops->lease_renew(store, lease, ttl, p);
+    }
+    lease->expires = apr_time_now() + ttl;
+    return APR_SUCCESS;
+}
+
+apr_status_t md_store_lease_release(md_store_t *store, md_store_lease_t *lease,
+                                    apr_pool_t *p)
+{
+    if (store->ops->lease_release) {
+        return store->ops->lease_release(store, lease, p);
+    }
+    lease->held = lease->mine = 0;
+    return APR_SUCCESS;
+}
+
+apr_status_t md_store_lease_list(md_store_t *store, apr_array_header_t **pleases,
+                                 apr_pool_t *p)
+{
+    if (store->ops->lease_list) {
+        return store->ops->lease_list(store, pleases, p);
+    }
+    *pleases = apr_array_make(p, 0, sizeof(md_store_lease_t *));
+    return APR_SUCCESS;
+}
+
+apr_status_t md_store_fence(md_store_t *store, const md_store_lease_t *lease,
+                            md_store_t **pfenced, apr_pool_t *p)
+{
+    if (store->ops->fence) {
+        return store->ops->fence(store, lease, pfenced, p);
+    }
+    *pfenced = store;
+    return APR_SUCCESS;
+}
+
+apr_status_t md_store_changes(md_store_t *store, md_store_group_t group,
+                              apr_array_header_t **pchanges, apr_pool_t *p)
+{
+    if (store->ops->changes) {
+        return store->ops->changes(store, group, pchanges, p);
+    }
+    *pchanges = apr_array_make(p, 0, sizeof(md_store_change_t *));
+    return APR_SUCCESS;
+}
+
+void md_store_idle(md_store_t *store)
+{
+    if (store->ops->idle) {
+        store->ops->idle(store);
+    }
 }

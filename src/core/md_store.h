@@ -43,6 +43,7 @@ typedef enum {
 const char *md_store_group_name(md_store_group_t group);
 
 typedef struct md_store_t md_store_t;
+typedef struct md_store_lease_t md_store_lease_t;
 
 /* Flags of save. */
 #define MD_STORE_SECRET     0x1
@@ -102,6 +103,23 @@ typedef struct md_store_ops_t {
      * (or the process ends). Not reentrant; not for use across threads. */
     apr_status_t (*lock)(md_store_t *store, apr_interval_time_t max_wait, apr_pool_t *p);
     apr_status_t (*unlock)(md_store_t *store, apr_pool_t *p);
+
+    /* --- stores shared by several servers at once (a cluster): see
+     * "Shared stores" below. A store used by one server alone leaves
+     * these NULL; the md_store_* wrappers then do what a single server
+     * needs (leases always granted, no changes from elsewhere). --- */
+    apr_status_t (*lease_acquire)(md_store_t *store, const char *name,
+                                  apr_interval_time_t ttl, md_store_lease_t **please,
+                                  apr_pool_t *p);
+    apr_status_t (*lease_renew)(md_store_t *store, md_store_lease_t *lease,
+                                apr_interval_time_t ttl, apr_pool_t *p);
+    apr_status_t (*lease_release)(md_store_t *store, md_store_lease_t *lease, apr_pool_t *p);
+    apr_status_t (*lease_list)(md_store_t *store, apr_array_header_t **pleases, apr_pool_t *p);
+    apr_status_t (*fence)(md_store_t *store, const md_store_lease_t *lease,
+                          md_store_t **pfenced, apr_pool_t *p);
+    apr_status_t (*changes)(md_store_t *store, md_store_group_t group,
+                            apr_array_header_t **pchanges, apr_pool_t *p);
+    void (*idle)(md_store_t *store);
 } md_store_ops_t;
 
 struct md_store_t {
@@ -114,6 +132,15 @@ struct md_store_t {
      * is NULL. Plain values still work; encrypted keys can be neither read
      * nor written. NULL otherwise. */
     const char *key_problem;
+    /* Set by stores that several servers use at the same time (a cluster
+     * on one database): start-up takes the store lock even without
+     * MDStoreLocks, renewals take leases. 0 for the file-system store. */
+    int shared;
+    /* Which backend ("file", "postgresql"; NULL for a file store opened
+     * directly) and, for shared stores, the name of this server among the
+     * others (for status and logs). */
+    const char *backend;
+    const char *node;
 };
 
 /* Largest value the store reads (a long certificate chain fits easily);
@@ -217,5 +244,93 @@ apr_status_t md_store_rename(md_store_t *store, md_store_group_t group, const ch
                              const char *to, apr_pool_t *p);
 apr_status_t md_store_lock(md_store_t *store, apr_interval_time_t max_wait, apr_pool_t *p);
 apr_status_t md_store_unlock(md_store_t *store, apr_pool_t *p);
+
+/* --- Shared stores (a cluster of servers on one store) ------------------------
+ *
+ * Leases: one server at a time works on a named task, e.g. the renewal of
+ * an MD (the lease is named like the MD; names starting with '@' are the
+ * store's own: "@store" for lock/unlock, "@account" for choosing an ACME
+ * account). A lease is held until released or until its time (ttl) runs
+ * out without renewal; whoever takes it next gets a higher epoch (a
+ * fencing token). Times are the store's clock, so servers need not agree
+ * on theirs.
+ *
+ * Fencing: md_store_fence gives a view of the store for a held lease; every
+ * write through the view carries the lease's epoch and is refused with
+ * APR_EACCES (writing nothing) once a newer epoch of that lease exists, so
+ * a server that was paused past its lease cannot overwrite the work of the
+ * one that took over. Writes that are not fenced are never refused;
+ * purging, moving or renaming an MD's staging item without a fence ends
+ * every lease on that MD (the work it was for is gone).
+ *
+ * Changes: a shared store that keeps local copies for mod_ssl (the
+ * PostgreSQL store mirrors domains/ into MDStoreDir) lists the items whose
+ * shared version differs from the local copy; get_fname brings an item's
+ * copy up to date as a whole, in the process that opened the store.
+ */
+struct md_store_lease_t {
+    const char *name;
+    apr_int64_t epoch;          /* fencing token, > 0 once ever held */
+    const char *node;           /* the holder's node name; NULL when free */
+    const char *holder;         /* the holding process (node, pid, token) */
+    apr_time_t expires;         /* store clock; 0 when free */
+    int held;                   /* held and not expired when read */
+    int mine;                   /* held by this process */
+};
+
+typedef struct md_store_change_t {
+    const char *name;           /* the item */
+    apr_int64_t version;        /* its shared version (0: none yet) */
+    apr_time_t mtime;           /* when that version was made (store clock) */
+} md_store_change_t;
+
+/* Take the lease `name` for ttl. APR_SUCCESS: *please holds it: a new
+ * epoch when it was free, expired or another process's, the same epoch
+ * when this process held it already (then it is renewed). APR_EAGAIN:
+ * another process holds it unexpired; *please says who and until when.
+ * Other errors: the store could not be asked (a database that is down).
+ * Without the op: always granted, epoch 1. *please is from p. */
+apr_status_t md_store_lease_acquire(md_store_t *store, const char *name,
+                                    apr_interval_time_t ttl, md_store_lease_t **please,
+                                    apr_pool_t *p);
+/* Extend a lease this process holds by ttl from now; APR_EACCES when it
+ * was lost (a newer epoch exists), other errors when the store cannot be
+ * asked (try again). Safe to call from another thread than the holder's. */
+apr_status_t md_store_lease_renew(md_store_t *store, md_store_lease_t *lease,
+                                  apr_interval_time_t ttl, apr_pool_t *p);
+/* Give a lease up (the epoch stays). Releasing one lost already is no error. */
+apr_status_t md_store_lease_release(md_store_t *store, md_store_lease_t *lease,
+                                    apr_pool_t *p);
+/* All leases there ever were (md_store_lease_t*, sorted by name); empty
+ * without the op. */
+apr_status_t md_store_lease_list(md_store_t *store, apr_array_header_t **pleases,
+                                 apr_pool_t *p);
+/* A view of store whose writes carry lease's epoch (see above); the store
+ * itself without the op. The view lives as long as p and store. */
+apr_status_t md_store_fence(md_store_t *store, const md_store_lease_t *lease,
+                            md_store_t **pfenced, apr_pool_t *p);
+/* Items of group whose shared version differs from this server's local
+ * copy (md_store_change_t*); empty without the op or for a store that
+ * keeps no local copies. One cheap look, for polling. */
+apr_status_t md_store_changes(md_store_t *store, md_store_group_t group,
+                              apr_array_header_t **pchanges, apr_pool_t *p);
+/* Let go of resources held between calls (database connections); call in
+ * a process before it forks children that must not share them. */
+void md_store_idle(md_store_t *store);
+
+/* --- opening a store (md_store_open.c) --- */
+
+#define MD_STORE_BACKEND_FILE       "file"
+#define MD_STORE_BACKEND_POSTGRESQL "postgresql"
+
+/* Open the store of backend (NULL or MD_STORE_BACKEND_FILE: the file-system
+ * store at local_dir; MD_STORE_BACKEND_POSTGRESQL: the PostgreSQL store
+ * with the libpq connection string args, its local copies and store key
+ * in local_dir). Options of shared stores (lease and poll times) are
+ * their callers' business. The store is allocated from p. */
+apr_status_t md_store_open(md_store_t **pstore, const char *backend, const char *args,
+                           const char *local_dir, apr_pool_t *p);
+/* NULL when backend and args make sense, else what is wrong (from p). */
+const char *md_store_check_backend(const char *backend, const char *args, apr_pool_t *p);
 
 #endif /* md_store_h */

@@ -559,6 +559,8 @@ static const md_store_ops_t fs_ops = {
     md_fs_rename,
     md_fs_lock,
     md_fs_unlock,
+    /* Shared-store operations: none, a store of one server (md_store.h). */
+    NULL, NULL, NULL, NULL, NULL, NULL, NULL,
 };
 
 /* Make the group directories and give them our modes; clean up what a

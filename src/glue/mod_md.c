@@ -38,6 +38,7 @@
 #include "mod_md.h"
 #include "mod_md_activate.h"
 #include "mod_md_challenges.h"
+#include "mod_md_cluster.h"
 #include "mod_md_config.h"
 #include "mod_md_drive.h"
 #include "mod_md_https.h"
@@ -214,12 +215,14 @@ static void hand_to_user(md_store_t *store, apr_pool_t *p)
 static apr_status_t open_store(md_store_t **pstore, server_rec *s, mod_md_global_t *g,
                                apr_pool_t *p)
 {
-    apr_status_t rv = md_store_fs_open(pstore, p, g->store_dir);
+    apr_status_t rv = md_store_open(pstore, g->store_backend, g->store_backend_args,
+                                    g->store_dir, p);
 
     if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s,
-                     "MD11005: cannot open the certificate store at %s (MDStoreDir)",
-                     g->store_dir);
+                     "MD11005: cannot open the certificate store at %s (MDStoreDir%s%s)",
+                     g->store_dir, g->store_backend ? ", MDStoreBackend " : "",
+                     g->store_backend ? g->store_backend : "");
         return rv;
     }
     hand_to_user(*pstore, p);
@@ -234,14 +237,18 @@ static int lock_store(md_store_t *store, server_rec *s, const mod_md_global_t *g
                       apr_pool_t *ptemp)
 {
     const char *fname = NULL;
+    apr_interval_time_t wait = mod_md_cluster_lock_wait(store, g);
     apr_status_t rv;
 
-    if (g->store_locks <= 0) {
+    if (wait <= 0) {
         return 1;
     }
-    rv = md_store_lock(store, g->store_locks, ptemp);
+    rv = md_store_lock(store, wait, ptemp);
     if (rv == APR_SUCCESS) {
         return 1;
+    }
+    if (mod_md_cluster_lock_failed(store, s, rv, wait, ptemp)) {
+        return 0;
     }
     md_store_get_fname(store, MD_SG_NONE, NULL, MD_FN_STORE_LOCK, &fname, ptemp);
     ap_log_error(APLOG_MARK, APLOG_ERR, rv, s,
@@ -251,7 +258,7 @@ static int lock_store(md_store_t *store, server_rec *s, const mod_md_global_t *g
                  fname ? fname : g->store_dir,
                  APR_STATUS_IS_TIMEUP(rv) ? "could not get the store lock"
                                           : "could not lock the store",
-                 md_duration_print(g->store_locks, ptemp));
+                 md_duration_print(wait, ptemp));
     return 0;
 }
 
@@ -295,7 +302,11 @@ static int md_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp
     locked = lock_store(rt->store, s, g, ptemp);
     if (locked) {
         md_reg_sync_renames(rt->store, g->mds, ptemp);
-        md_reg_cleanup_stale(rt->store, g->mds, ptemp);
+        /* A shared store: other servers may work on MDs this one does not
+         * have (a configuration being rolled out), leave those alone. */
+        if (!rt->store->shared) {
+            md_reg_cleanup_stale(rt->store, g->mds, ptemp);
+        }
     }
     for (i = 0; i < g->mds->nelts; ++i) {
         md_t *md = MD_ARR_IDX(g->mds, i, md_t *);
@@ -341,7 +352,7 @@ static int md_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp
     if (locked) {
         hand_to_user(rt->store, ptemp);
     }
-    if (locked && g->store_locks > 0) {
+    if (locked && mod_md_cluster_lock_wait(rt->store, g) > 0) {
         md_store_unlock(rt->store, ptemp);
     }
     runtime = rt;
@@ -572,6 +583,7 @@ static void md_register_hooks(apr_pool_t *p)
     mod_md_status_register_hooks(p);
     mod_md_https_register_hooks(p);
     mod_md_activate_register_hooks();
+    mod_md_cluster_register_hooks();
     mod_md_ocsp_register_hooks();
     ap_hook_child_init(mod_md_drive_child_init, NULL, NULL, APR_HOOK_MIDDLE);
 }

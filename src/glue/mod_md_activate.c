@@ -34,6 +34,7 @@
 #include "md_util.h"
 #include "mod_md.h"
 #include "mod_md_activate.h"
+#include "mod_md_cluster.h"
 #include "mod_md_config.h"
 
 APLOG_USE_MODULE(md);
@@ -184,7 +185,9 @@ static int md_monitor(apr_pool_t *p, server_rec *s)
     }
     as = state_get(s);
     apr_pool_create(&ptemp, p);
-    if (md_store_list(rt->store, MD_SG_STAGING, &names, ptemp) != APR_SUCCESS) {
+    /* A shared store is asked once per MDStorePollInterval. */
+    if (!mod_md_cluster_poll_due(rt->store, s, now)
+        || md_store_list(rt->store, MD_SG_STAGING, &names, ptemp) != APR_SUCCESS) {
         goto leave;
     }
     ready = apr_array_make(ptemp, 5, sizeof(const char *));
@@ -216,6 +219,8 @@ static int md_monitor(apr_pool_t *p, server_rec *s)
             newest = sd->mtime;
         }
     }
+    /* Sets another server of a cluster made live. */
+    mod_md_cluster_changed(ready, &newest, rt->store, rt->states, s, ptemp);
     ap_log_error(APLOG_MARK, APLOG_TRACE1, 0, s, "MD13006: activation check: %d in "
                  "staging/, %d ready", names->nelts, ready->nelts);
     if (ready->nelts == 0) {
@@ -230,6 +235,7 @@ static int md_monitor(apr_pool_t *p, server_rec *s)
                                     APR_HASH_KEY_STRING);
         sd->restarted_for = sd->mtime;
     }
+    mod_md_cluster_restarting(ready, s);
     as->first_ready = 0;
     as->last_restart = now;
     ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s,
@@ -243,6 +249,8 @@ static int md_monitor(apr_pool_t *p, server_rec *s)
                      "MD13003: cannot signal the server to restart gracefully");
     }
 leave:
+    /* No connection of the parent lives on into the children it forks. */
+    md_store_idle(rt->store);
     apr_pool_destroy(ptemp);
     return DECLINED;
 }

@@ -26,6 +26,7 @@
 #include "md_json.h"
 #include "md_jws.h"
 #include "md_keys.h"
+#include "md_store.h"
 #include "md_time.h"
 #include "md_util.h"
 #include "mod_md_config.h"
@@ -355,6 +356,15 @@ const command_rec mod_md_cmds[] = {
               .kind = KIND_PAIR, .scope = SCOPE_GLOBAL, .off = GLB(store_backend),
               .off2 = GLB(store_backend_args), .check = check_backend, .def = "file",
               .min_args = 1, .max_args = 2, .contexts = CTX_SERVER),
+    /* A store shared by a cluster (mod_md_cluster.h). */
+    DIRECTIVE("MDStorePollInterval", "How often a server asks a shared store for "
+              "certificates of the others (at least 1s)",
+              GLOBAL_DURATION(store_poll_interval, "30s", "s", CTX_SERVER), .min = SECS(1),
+              .below = LIMIT_REFUSE),
+    DIRECTIVE("MDStoreLeaseTime", "How long a server's claim on a renewal lasts without "
+              "renewal (at least 1s)",
+              GLOBAL_DURATION(store_lease_time, "60s", "s", CTX_SERVER), .min = SECS(1),
+              .below = LIMIT_REFUSE),
     AP_INIT_TAKE1(NULL, NULL, NULL, RSRC_CONF, NULL),
 };
 
@@ -1250,6 +1260,10 @@ const char *mod_md_config_finalize(server_rec *base_server, apr_pool_t *p)
     mod_md_config_find_ssl_vhosts(g, p);
     if ((err = mod_md_config_check_mds(p, g))) {
         return err;
+    }
+    /* Never quotes the connection string: it may hold a password. */
+    if ((err = md_store_check_backend(g->store_backend, g->store_backend_args, p))) {
+        return apr_psprintf(p, "MDStoreBackend: %s", err);
     }
     g->finalized = 1;
     return NULL;

@@ -150,7 +150,9 @@ typedef struct mod_md_global_t {
     apr_interval_time_t stapling_keep_response; /* MDStaplingKeepResponse */
     const md_timeslice_t *stapling_renew_window; /* MDStaplingRenewWindow */
     const char *store_backend;         /* MDStoreBackend: "file" or "postgresql" */
-    const char *store_backend_args;    /* its connection string, or NULL */
+    const char *store_backend_args;    /* its connection string, or NULL; never logged */
+    apr_interval_time_t store_poll_interval; /* MDStorePollInterval (shared stores) */
+    apr_interval_time_t store_lease_time;    /* MDStoreLeaseTime (shared stores) */
     mod_md_settings_t *defaults;       /* the server config's MD settings: what
                                         * every MD inherits unless its section
                                         * sets its own */

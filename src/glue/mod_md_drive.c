@@ -54,6 +54,7 @@
 #include "md_watch.h"
 #include "md_workers.h"
 #include "mod_md.h"
+#include "mod_md_cluster.h"
 #include "mod_md_config.h"
 #include "mod_md_drive.h"
 #include "mod_md_ocsp.h"
@@ -158,6 +159,10 @@ static void drive_task(void *data)
     drive_item_t *item = data;
     drive_ctx_t *ctx = item->ctx;
     const md_t *md = item->state->md;
+    md_drive_env_t env = ctx->env;      /* with the MD's own store view */
+    mod_md_cluster_drive_t *cd = NULL;
+    apr_time_t retry_at = 0;
+    int finished_elsewhere = 0;
     md_result_t *result;
     md_job_t *job;
     apr_pool_t *p;
@@ -176,19 +181,34 @@ static void drive_task(void *data)
     revoked = item->revoked;
     apr_thread_mutex_unlock(ctx->mutex);
 
+    /* A store shared by a cluster: only the holder of the MD's lease drives
+     * it, through a view whose writes fail once the lease is taken over. */
+    if (mod_md_cluster_drive_begin(&cd, &env.store, ctx->env.store, item->state, ctx->s,
+                                   &finished_elsewhere, &retry_at, p) != APR_SUCCESS) {
+        apr_thread_mutex_lock(ctx->mutex);
+        item->loaded = 1;
+        item->finished = finished_elsewhere;
+        item->next_run = retry_at;
+        item->busy = 0;
+        --ctx->running;
+        apr_thread_mutex_unlock(ctx->mutex);
+        apr_pool_destroy(p);
+        return;
+    }
     ap_log_error(APLOG_MARK, APLOG_INFO, 0, ctx->s,
                  "MD12001: %s: %s, getting a new certificate (%d of at most %d renewals "
                  "running)", md->name,
                  item->state->has_cert ? "renewal is due" : "no certificate yet", running,
                  ctx->parallel);
     job = md_job_create(p, md->name);
-    md_job_load(job, ctx->env.store, p);
+    md_job_load(job, env.store, p);
     job->retry_base = ctx->retry_delay;
     result = md_result_make(p, md->name);
     /* A revoked certificate is replaced for every key type. */
-    rv = md_drive_renew(&ctx->env, md, revoked ? NULL
+    rv = md_drive_renew(&env, md, revoked ? NULL
                         : md_reg_specs_to_renew(item->state, apr_time_now()), job, result, p);
     log_outcome(ctx, md, job, result, rv, p);
+    mod_md_cluster_drive_end(cd);
 
     apr_thread_mutex_lock(ctx->mutex);
     item->loaded = 1;
@@ -311,6 +331,9 @@ static apr_status_t workers_start(drive_ctx_t *ctx)
     }
     if (rv == APR_SUCCESS) {
         rv = md_drive_share_create(&ctx->env.share, ctx->wp);
+    }
+    if (rv == APR_SUCCESS) {
+        mod_md_cluster_share_setup(ctx->env.share, ctx->env.store, ctx->s);
     }
     if (rv == APR_SUCCESS) {
         rv = md_workers_create(&ctx->workers, ctx->parallel, ctx->wp);

@@ -26,6 +26,7 @@
 #include "md_time.h"
 #include "md_util.h"
 #include "mod_md.h"
+#include "mod_md_cluster.h"
 #include "mod_md_config.h"
 #include "mod_md_ocsp.h"
 #include "mod_md_status.h"
@@ -236,8 +237,8 @@ static int only_get(request_rec *r)
 static int md_status_handler(request_rec *r)
 {
     const md_status_snap_t *snap;
+    json_t *doc;
     const char *name;
-    json_t *mdj;
     int rc;
 
     if (!r->handler || strcmp(r->handler, MOD_MD_STATUS_HANDLER)) {
@@ -254,20 +255,21 @@ static int md_status_handler(request_rec *r)
         ++name;
     }
     if (!name || !*name) {
-        json_t *all = md_status_all_json(srt->store, srt->snaps, apr_time_now(), r->pool);
-
-        mod_md_ocsp_status_md(all, 0, r->pool);
-        send_json(r, all);
-        return OK;
+        doc = md_status_all_json(srt->store, srt->snaps, apr_time_now(), r->pool);
+        mod_md_ocsp_status_md(doc, 0, r->pool);
     }
-    name = md_util_str_tolower(r->pool, name);
-    snap = apr_hash_get(srt->by_name, name, APR_HASH_KEY_STRING);
-    if (!snap) {
-        return HTTP_NOT_FOUND;
+    else {
+        name = md_util_str_tolower(r->pool, name);
+        snap = apr_hash_get(srt->by_name, name, APR_HASH_KEY_STRING);
+        if (!snap) {
+            return HTTP_NOT_FOUND;
+        }
+        doc = md_status_md_load(srt->store, snap, 1, apr_time_now(), r->pool);
+        mod_md_ocsp_status_md(doc, 1, r->pool);
     }
-    mdj = md_status_md_load(srt->store, snap, 1, apr_time_now(), r->pool);
-    mod_md_ocsp_status_md(mdj, 1, r->pool);
-    send_json(r, mdj);
+    /* A shared store: who holds which renewal. */
+    mod_md_cluster_status_json(doc, srt->store, r->pool);
+    send_json(r, doc);
     return OK;
 }
 
@@ -644,6 +646,7 @@ static int md_metrics_handler(request_rec *r)
     apr_table_setn(r->headers_out, "Cache-Control", "no-store");
     if (!r->header_only) {
         render_metrics(r, metrics, md_json_pool_own(r->pool, md_stats_to_json(srt->stats)));
+        mod_md_cluster_metrics(r, srt->store);
     }
     return OK;
 }

@@ -83,6 +83,12 @@ def challtestsrv(e2e):
     return e2e.challtestsrv
 
 
+@pytest.fixture(scope="session")
+def postgres(e2e):
+    """The run's PostgreSQL (started on first use, stopped by PID at the end)."""
+    return e2e.postgres
+
+
 def _test_name(request):
     return request.node.name
 

@@ -34,6 +34,7 @@ class E2ESession:
                                        self.http_port, self.https_port)
         self._apaches = []
         self._names = set()
+        self._postgres = None
 
     # --- lifecycle ----------------------------------------------------------
     def start(self):
@@ -51,6 +52,8 @@ class E2ESession:
                 a.stop()
             apache_mod.stop_all()
         finally:
+            if self._postgres is not None:
+                self._postgres.close()
             self.acme.stop()
             if not self.keep:
                 shutil.rmtree(self.workdir, ignore_errors=True)
@@ -74,9 +77,22 @@ class E2ESession:
     def ca_file(self):
         return self.acme.ca_file
 
-    def new_pebble(self, config_extra=None, env_extra=None, start=True, name=None):
+    def new_pebble(self, config_extra=None, env_extra=None, start=True, name=None,
+                   http_port=None, https_port=None):
+        """http_port/https_port: where it validates challenges (default: the
+        session's Apache ports; a cluster puts its proxies there)."""
         return self.acme.new_pebble(config_extra=config_extra, env_extra=env_extra,
-                                    start=start, name=name)
+                                    start=start, name=name, http_port=http_port,
+                                    https_port=https_port)
+
+    @property
+    def postgres(self):
+        """The run's PostgreSQL server (mdtest.postgres), started on first use."""
+        if self._postgres is None:
+            from .postgres import Postgres
+            self._postgres = Postgres(self.workdir)
+        self._postgres.start()
+        return self._postgres
 
     def _unique(self, name):
         base = re.sub(r"[^A-Za-z0-9_.-]+", "_", name)[:60] or "apache"
