@@ -5,6 +5,7 @@
 #   make test-e2e   pytest end-to-end tests (real Apache + pebble)
 #   make demo       get a certificate from a local pebble and show it
 #   make WERROR=0   build without -Werror
+#   make fuzz, make asan: see mk/fuzz.mk
 
 CC         ?= gcc
 APXS       ?= apxs
@@ -87,5 +88,8 @@ bench: all
 
 clean:
 	rm -rf $(BUILD)
+
+# Fuzzing (make fuzz) and the ASan+UBSan build (make asan): see mk/fuzz.mk.
+include mk/fuzz.mk
 
 -include $(CORE_OBJ:.o=.d) $(GLUE_OBJ:.o=.d)
