@@ -139,7 +139,7 @@ const char *md_cert_ari_cert_id(const md_cert_t *cert, apr_pool_t *p);
 typedef struct md_sct_t {
     int version;                /* 1 for v1 (the only one defined), 0 unknown */
     const char *log_id;         /* lower-case hex of the 32-byte log id */
-    apr_time_t timestamp;       /* when the log signed it */
+    apr_time_t timestamp;       /* when the log signed it; 0 if out of range */
     const char *signature;      /* lower-case hex of the signature */
     const char *signature_alg;  /* OpenSSL's long name, e.g. "ecdsa-with-SHA256";
                                  * NULL if unknown */
