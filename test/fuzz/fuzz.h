@@ -5,9 +5,10 @@
  *     int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
  *
  * taking a pool from fuzz_pool_begin() and handing it to fuzz_pool_end()
- * before it returns. Its seeds live in test/fuzz/corpus/<name>/ and an
- * optional dictionary in test/fuzz/dict/<name>.dict; `make fuzz` finds all
- * three by the file name. See test/fuzz/README.md.
+ * before it returns. Its seeds live in test/fuzz/corpus/<name>/, an
+ * optional dictionary in test/fuzz/fuzz_<name>.dict and optional libFuzzer
+ * options in test/fuzz/fuzz_<name>.options; `make fuzz` finds them all by
+ * the file name. See test/fuzz/README.md.
  *
  * The core's log is switched on at every level and thrown away, so that
  * the formatting of every message (with the hostile strings in it) runs.
@@ -15,15 +16,19 @@
 #ifndef fuzz_h
 #define fuzz_h
 
+#include <ftw.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <apr_general.h>
 #include <apr_pools.h>
 #include <apr_strings.h>
 
+#include "md_http.h"
 #include "md_log.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -50,7 +55,17 @@ static inline void fuzz_log_print(const char *file, int line, md_log_level_t lev
 
 static apr_pool_t *fuzz_root;
 
-/* APR and logging set up once per process; a fresh pool per input. */
+/* Runs before LeakSanitizer's check at exit, so that what a target keeps
+ * for all inputs (fuzz_root's objects) does not count as leaked. */
+static inline void fuzz_root_destroy(void)
+{
+    apr_pool_destroy(fuzz_root);
+    fuzz_root = NULL;
+    apr_terminate();
+}
+
+/* APR and logging set up once per process; a fresh pool per input.
+ * Objects made once for all inputs belong in fuzz_root. */
 static inline apr_pool_t *fuzz_pool_begin(void)
 {
     apr_pool_t *p = NULL;
@@ -59,6 +74,7 @@ static inline apr_pool_t *fuzz_pool_begin(void)
         if (apr_initialize() != APR_SUCCESS || apr_pool_create(&fuzz_root, NULL) != APR_SUCCESS) {
             abort();
         }
+        atexit(fuzz_root_destroy);
         md_log_set(fuzz_log_level, fuzz_log_print, NULL);
     }
     if (apr_pool_create(&p, fuzz_root) != APR_SUCCESS) {
@@ -78,6 +94,23 @@ static inline void fuzz_pool_end(apr_pool_t *p)
 static inline const char *fuzz_str(const uint8_t *data, size_t size, apr_pool_t *p)
 {
     return apr_pstrmemdup(p, (const char *)data, size);
+}
+
+static inline int fuzz_rm_entry(const char *path, const struct stat *sb, int flag,
+                                struct FTW *ftw)
+{
+    (void)sb;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+/* Pool cleanup removing the directory data with everything in it (for a
+ * temp dir a target makes once, in fuzz_root, right after mkdtemp). */
+static inline apr_status_t fuzz_rm_tree(void *data)
+{
+    nftw(data, fuzz_rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    return APR_SUCCESS;
 }
 
 /* Separator between the parts of an input that feeds several values. */
@@ -134,6 +167,53 @@ static inline unsigned fuzz_take_byte(const uint8_t **pdata, size_t *psize)
     ++*pdata;
     --*psize;
     return b;
+}
+
+/* An HTTP response from text (len bytes, NUL-terminated):
+ *
+ *     <status>\n<Name>: <value>\n...\n\n<body>
+ *
+ * A status that is not a number is 0; lines without ':' are skipped; the
+ * body may hold anything, NULs included. From p. */
+static inline md_http_response_t *fuzz_http_response(const char *text, size_t len,
+                                                     const char *url, apr_pool_t *p)
+{
+    md_http_response_t *r = apr_pcalloc(p, sizeof(*r));
+    const char *end = text + len;
+    const char *s = text;
+    const char *eol;
+    int status = 0;
+
+    r->url = url;
+    r->headers = apr_table_make(p, 5);
+    while (s < end && *s >= '0' && *s <= '9' && status < 1000) {
+        status = status * 10 + (*s++ - '0');
+    }
+    r->status = status;
+    s = memchr(s, '\n', (size_t)(end - s));
+    s = s ? s + 1 : end;
+    while (s < end && *s != '\n') {
+        const char *colon;
+
+        eol = memchr(s, '\n', (size_t)(end - s));
+        eol = eol ? eol : end;
+        colon = memchr(s, ':', (size_t)(eol - s));
+        if (colon) {
+            const char *v = colon + 1;
+            while (v < eol && *v == ' ') {
+                ++v;
+            }
+            apr_table_add(r->headers, apr_pstrmemdup(p, s, (size_t)(colon - s)),
+                          apr_pstrmemdup(p, v, (size_t)(eol - v)));
+        }
+        s = eol < end ? eol + 1 : end;
+    }
+    if (s < end) {
+        ++s;   /* the empty line */
+    }
+    r->body_len = (apr_size_t)(end - s);
+    r->body = apr_pstrmemdup(p, s, r->body_len);
+    return r;
 }
 
 #endif /* fuzz_h */

@@ -6,7 +6,11 @@
 # (`make fuzz FUZZ_SECONDS=N` calls this with every target.) For a target
 # fuzz_<name>:
 #   seeds      test/fuzz/corpus/<name>/ (read, never written)
-#   dictionary test/fuzz/dict/<name>.dict, if there is one
+#   dictionary test/fuzz/fuzz_<name>.dict, if there is one
+#   options    test/fuzz/fuzz_<name>.options, if there is one: more libFuzzer
+#              options, one line (e.g. -detect_leaks=0 for a target where
+#              OpenSSL's caches make the per-input leak check cost 80%; leaks
+#              are still reported when the run ends)
 #   learned    build/fuzz/corpus/<name>/ (new inputs; kept between runs)
 #   crashes    build/fuzz/artifacts/<name>/ (crash-*, leak-*, timeout-*, oom-*)
 #   output     build/fuzz/logs/<name>.log (its tail is printed on a crash)
@@ -35,7 +39,8 @@ for bin in "$@"; do
     base=$(basename "$bin")
     name=${base#fuzz_}
     seeds=$root/test/fuzz/corpus/$name
-    dict=$root/test/fuzz/dict/$name.dict
+    dict=$root/test/fuzz/$base.dict
+    opts=$root/test/fuzz/$base.options
     work=$dir/corpus/$name
     art=$dir/artifacts/$name
     log=$dir/logs/$name.log
@@ -45,6 +50,8 @@ for bin in "$@"; do
     args=(-max_total_time="$secs" -timeout="$timeout" -rss_limit_mb=2560
           -print_final_stats=1 -artifact_prefix="$art/")
     [ -f "$dict" ] && args+=(-dict="$dict")
+    # shellcheck disable=SC2207
+    [ -f "$opts" ] && args+=($(grep -v '^#' "$opts"))
     # shellcheck disable=SC2206
     [ -n "${FUZZ_ARGS:-}" ] && args+=(${FUZZ_ARGS})
     dirs=("$work")
