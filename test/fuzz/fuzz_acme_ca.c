@@ -7,6 +7,8 @@
  * we send must be well-formed whatever the CA said before. */
 #include "fuzz.h"
 
+#include <strings.h>
+
 #include "md_acme.h"
 #include "md_acme_int.h"
 #include "md_ari.h"
@@ -34,9 +36,10 @@ static apr_status_t mock(md_http_response_t **presp, void *baton, const char *me
     (void)content_type;
     (void)accept;
     *presp = NULL;
-    /* What we send: only to a URL of the CA, a POST only as a flattened JWS
-     * with the three members (RFC 8555 §6.2). */
-    if (!url || strncmp(url, "https://", 8) || strpbrk(url, " \r\n")) {
+    /* What we send: only to an https URL (the scheme in any case, RFC 3986
+     * §3.1), a POST only as a flattened JWS with the three members (RFC 8555
+     * §6.2). */
+    if (!url || strncasecmp(url, "https://", 8) || strpbrk(url, " \r\n")) {
         abort();
     }
     if (!strcmp(method, "POST")) {
