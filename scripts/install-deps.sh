@@ -11,6 +11,9 @@ PACKAGES=(
   pebble libcmocka-dev
   python3 python3-pytest python3-cryptography python3-requests
   openssl curl ca-certificates procps
+  # fuzzing (libFuzzer, clang's sanitizers, llvm-symbolizer) and the
+  # ASan+UBSan build with gcc (mk/fuzz.mk)
+  clang libclang-rt-14-dev llvm libasan8 libubsan1
 )
 
 missing=()
