@@ -12,6 +12,9 @@ gcc's libasan.so. ASan writes its reports into `<instance root>/sanitizer/`
 log (stderr). When an instance stops, a report in either place fails the
 test, with the report in the message.
 
+MD_E2E_ASAN_OPTIONS adds ASAN_OPTIONS (e.g. `fast_unwind_on_malloc=0` for
+allocation stacks through OpenSSL, which has no frame pointers).
+
 Leak checking is off in Apache (httpd, APR and OpenSSL keep memory until
 exit by design, so every process would "leak"); the unit tests and the
 fuzz targets check leaks of the core.
@@ -23,6 +26,7 @@ import subprocess
 
 ENV_SWITCH = "MD_E2E_ASAN"
 ENV_PRELOAD = "MD_E2E_ASAN_PRELOAD"
+ENV_OPTIONS = "MD_E2E_ASAN_OPTIONS"   # more ASAN_OPTIONS, e.g. fast_unwind_on_malloc=0
 
 
 def enabled():
@@ -59,7 +63,11 @@ def environment(report_dir):
             # must still report the fault first
             "allow_user_segv_handler=0",
             "handle_abort=1",
-        ]),
+            # symbolizing takes seconds, and httpd's shutdown kills a child
+            # in the middle of it: write raw frames at once, symbolize()
+            # names them afterwards
+            "symbolize=0",
+        ] + ([os.environ[ENV_OPTIONS]] if os.environ.get(ENV_OPTIONS) else [])),
         "UBSAN_OPTIONS": "log_path=%s/ubsan:print_stacktrace=1:halt_on_error=1" % report_dir,
     }
 
@@ -70,10 +78,52 @@ _REPORT_RE = re.compile(r"ERROR: (Address|Leak|UndefinedBehavior)Sanitizer|"
                         r"^\S+:\d+:\d+: runtime error: |^SUMMARY: \w+Sanitizer", re.M)
 
 
+_FRAME_RE = re.compile(r"^(\s*#\d+ 0x[0-9a-f]+ +)\((/[^)+]+)\+(0x[0-9a-f]+)\)", re.M)
+
+
+def symbolize(text):
+    """Report frames "(<object>+0x<offset>)" as "in <function> <file>:<line>"
+    (addr2line, one call per object)."""
+    frames = _FRAME_RE.findall(text)
+    by_obj = {}
+    for _, obj, off in frames:
+        by_obj.setdefault(obj, set()).add(off)
+    names = {}
+    for obj, offs in by_obj.items():
+        offs = sorted(offs)
+        try:
+            out = subprocess.run(["addr2line", "-f", "-C", "-e", obj] + offs,
+                                 capture_output=True, text=True, timeout=60).stdout.split("\n")
+        except (OSError, subprocess.SubprocessError):
+            continue
+        for i, off in enumerate(offs):
+            if 2 * i + 1 < len(out) and out[2 * i] != "??":
+                names[(obj, off)] = "%s %s" % (out[2 * i], out[2 * i + 1])
+
+    def named(m):
+        name = names.get((m.group(2), m.group(3)))
+        return m.group(0) + (" in " + name if name else "")
+    return _FRAME_RE.sub(named, text)
+
+
+def _last_lines_of_pid(logs, pid, n=8):
+    """The last n error log lines of process pid: what it was doing."""
+    needle = "[pid %s:" % pid
+    lines = []
+    for path in logs:
+        try:
+            with open(path, "rb") as f:
+                lines += [l for l in f.read().decode("utf-8", "replace").splitlines()
+                          if needle in l]
+        except OSError:
+            pass
+    return lines[-n:]
+
+
 def reports(report_dir, logs=()):
-    """[(path, text)] of the sanitizer reports in report_dir, and of the
-    `logs` (paths) that have a report in them (the lines from the first one
-    on)."""
+    """[(path, text)] of the sanitizer reports in report_dir (each with the
+    last error log lines of its process), and of the `logs` (paths) that
+    have a report in them (the lines from the first one on)."""
     found = []
     for path in sorted(glob.glob(os.path.join(report_dir, "*"))):
         try:
@@ -82,7 +132,11 @@ def reports(report_dir, logs=()):
         except OSError:
             continue
         if text.strip():
-            found.append((path, text))
+            pid = path.rsplit(".", 1)[-1]
+            last = _last_lines_of_pid(logs, pid)
+            if last:
+                text += "\n(last error log lines of pid %s:)\n%s\n" % (pid, "\n".join(last))
+            found.append((path, symbolize(text)))
     for path in logs:
         try:
             with open(path, "rb") as f:
