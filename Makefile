@@ -1,5 +1,7 @@
 # Build of the core library, the Apache module and the tests.
-#   make            build/libmdcore.a and build/mod_md.so
+#   make            build/libmdcore.a, build/mod_md.so and build/a2md
+#   make install    the module, mods-available/md_ng.{load,conf}, a2md (mk/install.mk)
+#   make deb        the Debian package libapache2-mod-md-ng (mk/install.mk)
 #   make test       everything, unit tests, end-to-end tests
 #   make test-unit  cmocka tests of the core
 #   make test-e2e   pytest end-to-end tests (real Apache + pebble)
@@ -34,6 +36,10 @@ CFLAGS_COMMON := -std=c11 -g -O2 -fPIC -fstack-protector-strong $(WARN) \
 # The core must not see httpd's headers (STYLE §1).
 CORE_CFLAGS := $(CFLAGS_COMMON)
 GLUE_CFLAGS := $(CFLAGS_COMMON) -I$(HTTPD_INC)
+# The builder's own flags come last (the Debian package passes dpkg-buildflags'
+# hardening through CPPFLAGS, CFLAGS and LDFLAGS).
+CORE_CFLAGS += $(CPPFLAGS) $(CFLAGS)
+GLUE_CFLAGS += $(CPPFLAGS) $(CFLAGS)
 
 CORE_SRC  := $(sort $(wildcard src/core/*.c))
 GLUE_SRC  := $(sort $(wildcard src/glue/*.c))
@@ -44,9 +50,10 @@ UNIT_BIN  := $(UNIT_SRC:test/unit/%.c=$(BUILD)/test/%)
 
 LIBCORE := $(BUILD)/libmdcore.a
 MODULE  := $(BUILD)/mod_md.so
+A2MD    := $(BUILD)/a2md
 
 .PHONY: all test test-unit test-e2e demo clean deps bench
-all: $(LIBCORE) $(MODULE)
+all: $(LIBCORE) $(MODULE) $(A2MD)
 
 $(BUILD)/core/%.o: src/core/%.c $(wildcard src/core/*.h)
 	@mkdir -p $(@D)
@@ -62,12 +69,42 @@ $(LIBCORE): $(CORE_OBJ)
 	ar rcs $@ $^
 
 # httpd resolves ap_* and apr symbols at load time; we link our deps.
-$(MODULE): $(GLUE_OBJ) $(LIBCORE)
-	$(CC) -shared -o $@ $(GLUE_OBJ) $(LIBCORE) $(DEP_LIBS)
+# Only md_module is exported (src/glue/mod_md.exports): the core's and the
+# glue's other symbols stay local, so they can never clash with another
+# module's or a library's (check: nm -D --defined-only build/mod_md.so).
+MODULE_EXPORTS := src/glue/mod_md.exports
+$(MODULE): $(GLUE_OBJ) $(LIBCORE) $(MODULE_EXPORTS)
+	$(CC) -shared $(LDFLAGS) -Wl,--version-script=$(MODULE_EXPORTS) -o $@ $(GLUE_OBJ) $(LIBCORE) $(DEP_LIBS)
 
 $(BUILD)/test/%: test/unit/%.c test/unit/unit.h $(LIBCORE)
 	@mkdir -p $(@D)
 	$(CC) $(CORE_CFLAGS) -Itest/unit $< -o $@ $(LIBCORE) $(DEP_LIBS) -lcmocka
+
+# --- a2md: the command line (src/cli), on the core only, never httpd -----------
+CLI_SRC     := $(sort $(wildcard src/cli/*.c))
+CLI_OBJ     := $(CLI_SRC:src/cli/%.c=$(BUILD)/cli/%.o)
+# Everything but main, for the unit tests of the command line.
+CLI_LIB     := $(BUILD)/liba2md.a
+CLI_LIB_OBJ := $(filter-out $(BUILD)/cli/a2md_main.o,$(CLI_OBJ))
+
+$(BUILD)/cli/%.o: src/cli/%.c $(wildcard src/cli/*.h src/core/*.h)
+	@mkdir -p $(@D)
+	$(CC) $(CORE_CFLAGS) -Isrc/cli -MMD -c $< -o $@
+
+$(CLI_LIB): $(CLI_LIB_OBJ)
+	rm -f $@
+	ar rcs $@ $^
+
+$(A2MD): $(BUILD)/cli/a2md_main.o $(CLI_LIB) $(LIBCORE)
+	$(CC) $(LDFLAGS) -o $@ $(BUILD)/cli/a2md_main.o $(CLI_LIB) $(LIBCORE) $(DEP_LIBS)
+
+# Unit tests of the command line link its library too.
+$(BUILD)/test/test_a2md_%: test/unit/test_a2md_%.c test/unit/unit.h $(CLI_LIB) $(LIBCORE)
+	@mkdir -p $(@D)
+	$(CC) $(CORE_CFLAGS) -Isrc/cli -Itest/unit $< -o $@ $(CLI_LIB) $(LIBCORE) $(DEP_LIBS) -lcmocka
+
+-include $(CLI_OBJ:.o=.d)
+# --- end of a2md ---------------------------------------------------------------
 
 deps:
 	bash scripts/install-deps.sh
@@ -85,6 +122,9 @@ demo: all
 
 bench: all
 	$(PYTHON) bench/run.py
+
+# make install, make deb: see mk/install.mk.
+include mk/install.mk
 
 clean:
 	rm -rf $(BUILD)

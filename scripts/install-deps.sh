@@ -11,6 +11,7 @@ PACKAGES=(
   pebble libcmocka-dev
   python3 python3-pytest python3-cryptography python3-requests
   openssl curl ca-certificates procps
+  debhelper dpkg-dev fakeroot lintian
   # fuzzing (libFuzzer, clang's sanitizers, llvm-symbolizer) and the
   # ASan+UBSan build with gcc (mk/fuzz.mk)
   clang libclang-rt-14-dev llvm libasan8 libubsan1

@@ -102,6 +102,13 @@ typedef struct md_t {
                                        * their lifetime: md_renew_at) */
     const char *defn_name;            /* config file the MD was defined in */
     unsigned defn_line_number;        /* and the line */
+    /* Why this MD cannot be renewed as configured (a name the CA will
+     * refuse, a key type that cannot be generated, ...), naming directive,
+     * value, file and line; NULL when there is nothing wrong. The server
+     * starts anyway: such an MD is not driven, and md-status shows this as
+     * renewal.last (detail), with config_problem_type as the problem. */
+    const char *config_problem;
+    const char *config_problem_type;
 } md_t;
 
 /* A new MD with defaults (renew mode auto, window 33%, warn 10%, RSA 2048,
@@ -129,5 +136,52 @@ apr_status_t md_from_json(md_t **pmd, const json_t *json, const char *source, ap
 /* Do the two MDs differ in what the certificate depends on (names, key
  * specs, must-staple, CA urls)? */
 int md_cert_relevant_changed(const md_t *a, const md_t *b);
+
+/* --- which MD a host name belongs to ------------------------------------ */
+
+/* MDMatchNames: which names of a virtual host are matched against the MDs'
+ * names. With either, the other names of a matched host join its MD when
+ * the MD is transitive (MDMembers auto). */
+typedef enum {
+    MD_MATCH_ALL = 0,          /* ServerName and ServerAlias (the default) */
+    MD_MATCH_SERVERNAMES = 1,  /* ServerName only */
+} md_match_names_t;
+
+/* An index of the names of a set of MDs, with wildcards honoured as the
+ * stock module does: "*.a.test" covers "www.a.test", but neither "a.test"
+ * nor "x.www.a.test". Lookups are linear in the names asked about, not in
+ * the number of MDs. Allocated from p; not thread-safe while being added
+ * to, read-only lookups afterwards. */
+typedef struct md_name_index_t md_name_index_t;
+
+md_name_index_t *md_name_index_make(apr_pool_t *p);
+
+/* Index md's names (names indexed earlier for md are skipped, so it may be
+ * called again after names were added to md). Returns NULL, or another MD
+ * that has one of md's names, covers one with a wildcard, or has a name
+ * covered by one of md's wildcards: then *pname (if not NULL) is md's name
+ * concerned and nothing after it is indexed (two MDs may not share a name;
+ * the stock module refuses to start then, too). */
+md_t *md_name_index_add(md_name_index_t *ix, md_t *md, const char **pname);
+
+/* The MD that has name, else the one whose wildcard covers it, or NULL.
+ * Case-insensitive; an IPv6 address in brackets ("[::1]", as a ServerAlias
+ * may have it) is looked up without them. */
+md_t *md_name_index_find(const md_name_index_t *ix, const char *name, apr_pool_t *p);
+
+/* The MD of a virtual host, matched as the stock module matches: its
+ * server_name (may be NULL) against every MD name, a wildcard one included;
+ * with MD_MATCH_ALL also its aliases (const char*, may be NULL) against
+ * the MDs' names as written (an alias does not match through a wildcard
+ * MD name), and its wildcard aliases (patterns with '*' and '?', as
+ * httpd's ServerAlias takes them; may be NULL) against every MD name.
+ * The MD of the server name comes first, then in the order of the names.
+ * *pother is set to a second, different MD that the host also matches
+ * (NULL if none): a host with SSL can serve the certificate of one MD only.
+ * Patterns cost a pass over all names; plain names are looked up. */
+md_t *md_name_index_match_host(const md_name_index_t *ix, const char *server_name,
+                               const apr_array_header_t *aliases,
+                               const apr_array_header_t *wild_aliases, md_match_names_t mode,
+                               md_t **pother, apr_pool_t *p);
 
 #endif /* md_h */

@@ -171,6 +171,42 @@ apr_status_t md_acme_acct_register(md_acme_t *acme, const apr_array_header_t *co
 /* Load account id from the store into acme (no network). */
 apr_status_t md_acme_acct_load(md_acme_t *acme, const char *id, apr_pool_t *p);
 
+/* The account as account.json has it (stock mod_md's format). New
+ * reference. */
+json_t *md_acme_acct_to_json(const md_acme_acct_t *acct);
+
+/* The CA (directory URL) a stored account belongs to, without loading its
+ * key. APR_ENOENT when there is no such account, APR_EINVAL when its
+ * account.json has no "ca-url". No network. */
+apr_status_t md_acme_acct_peek(const char **pca_url, md_store_t *store, const char *id,
+                               apr_pool_t *p);
+
+/* The account in use (md_acme_acct_load) as the CA sees it: POST-as-GET on
+ * its URL; APR_EACCES (or APR_ENOENT) when the CA does not know it or it is
+ * not valid there. Network. */
+apr_status_t md_acme_acct_validate(md_acme_t *acme, md_result_t *result, apr_pool_t *p);
+
+/* Agree to the CA's terms of service for the account in use
+ * ({"termsOfServiceAgreed": true}, RFC 8555 §7.3.3); account.json then
+ * records the CA's terms URL (or agreement, "accepted" if NULL). Network. */
+apr_status_t md_acme_acct_agree(md_acme_t *acme, const char *agreement, md_result_t *result,
+                                apr_pool_t *p);
+
+/* Deactivate the account in use (RFC 8555 §7.3.6) and remove it from the
+ * store. An account the CA does not know (any more) is removed all the
+ * same. Network. */
+apr_status_t md_acme_acct_deactivate(md_acme_t *acme, md_result_t *result, apr_pool_t *p);
+
+/* Account key rollover (RFC 8555 §7.3.5) for the account in use: a new EC
+ * P-256 key, saved as accounts/<id>/account.new.pem before the CA is asked,
+ * then, once the CA agreed, written over account.pem in one atomic write.
+ * An interrupted change (the pending key is there) is completed: when the
+ * CA knows the account by the pending key only the store is updated, else
+ * the pending key is used for the change. acme->acct_key is the new key on
+ * success. 409 from the CA (the key is another account's) is APR_EEXIST.
+ * Network. */
+apr_status_t md_acme_acct_keychange(md_acme_t *acme, md_result_t *result, apr_pool_t *p);
+
 /* --- orders, authorizations, challenges (md_acme_order.c, md_acme_authz.c) --- */
 
 /* ACME identifier type for a name: "ip" for IPv4/IPv6 literals (RFC 8738),

@@ -502,3 +502,266 @@ apr_status_t md_acme_acct_load(md_acme_t *acme, const char *id, apr_pool_t *p)
     acme->acct_key = key;
     return APR_SUCCESS;
 }
+
+/* --- what a2md does with accounts (MD04860-04899) --------------------------- */
+
+apr_status_t md_acme_acct_peek(const char **pca_url, md_store_t *store, const char *id,
+                               apr_pool_t *p)
+{
+    json_t *j = NULL;
+    const char *url;
+    apr_status_t rv;
+
+    *pca_url = NULL;
+    rv = md_store_load_json(store, MD_SG_ACCOUNTS, id, MD_FN_ACCOUNT, &j, p);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    url = md_json_get_str(j, MD_KEY_CA_URL);
+    if (!url) {
+        return APR_EINVAL;
+    }
+    *pca_url = apr_pstrdup(p, url);
+    return APR_SUCCESS;
+}
+
+/* Write account.json of the account in use (it has an id). */
+static apr_status_t acct_store(md_acme_t *acme, md_result_t *result, apr_pool_t *p)
+{
+    json_t *j = md_json_pool_own(p, md_acme_acct_to_json(acme->acct));
+    apr_status_t rv;
+
+    rv = j ? md_store_save_json(acme->store, MD_SG_ACCOUNTS, acme->acct->id, MD_FN_ACCOUNT, j, p)
+           : APR_ENOMEM;
+    if (rv != APR_SUCCESS) {
+        md_result_printf(result, rv, "saving account %s to the store failed", acme->acct->id);
+    }
+    return rv;
+}
+
+static apr_status_t need_acct(md_acme_t *acme, md_result_t *result)
+{
+    if (!acme->acct || !acme->acct_key || !acme->acct->id || !acme->store) {
+        md_result_printf(result, APR_EINVAL, "no stored account in use");
+        return APR_EINVAL;
+    }
+    return APR_SUCCESS;
+}
+
+apr_status_t md_acme_acct_validate(md_acme_t *acme, md_result_t *result, apr_pool_t *p)
+{
+    apr_status_t rv;
+
+    if ((rv = need_acct(acme, result)) != APR_SUCCESS) {
+        return rv;
+    }
+    md_result_activity_printf(result, "Validating account %s", acme->acct->id);
+    return acct_verify(acme, acme->p, result, p);
+}
+
+apr_status_t md_acme_acct_agree(md_acme_t *acme, const char *agreement, md_result_t *result,
+                                apr_pool_t *p)
+{
+    md_acme_resp_t *resp;
+    json_t *payload;
+    apr_status_t rv;
+
+    if ((rv = need_acct(acme, result)) != APR_SUCCESS) {
+        return rv;
+    }
+    if (!acme->url_new_account && (rv = md_acme_setup(acme, result)) != APR_SUCCESS) {
+        return rv;
+    }
+    md_result_activity_printf(result, "Agreeing to the terms of service for account %s",
+                              acme->acct->id);
+    /* With the contacts: some CAs (pebble) take an update of the agreement
+     * alone for an "empty update" and refuse it. */
+    payload = md_json_pool_own(p, register_payload(acme->acct->contacts, 1));
+    if (!payload) {
+        return APR_ENOMEM;
+    }
+    rv = md_acme_post(&resp, acme, acme->acct->url, payload, NULL, result, p);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    if (json_is_object(resp->json)) {
+        acme->acct->registration = md_json_pool_own(acme->p, json_deep_copy(resp->json));
+    }
+    acme->acct->agreement = apr_pstrdup(acme->p, acme->tos ? acme->tos
+                                        : (agreement ? agreement : "accepted"));
+    return acct_store(acme, result, p);
+}
+
+apr_status_t md_acme_acct_deactivate(md_acme_t *acme, md_result_t *result, apr_pool_t *p)
+{
+    md_acme_resp_t *resp;
+    json_t *payload;
+    apr_status_t rv;
+
+    if ((rv = need_acct(acme, result)) != APR_SUCCESS) {
+        return rv;
+    }
+    md_result_activity_printf(result, "Deactivating account %s", acme->acct->id);
+    payload = md_json_pool_own(p, json_object());
+    if (!payload) {
+        return APR_ENOMEM;
+    }
+    /* RFC 8555 §7.3.6 */
+    md_json_set_str(payload, MD_KEY_STATUS, "deactivated");
+    rv = md_acme_post(&resp, acme, acme->acct->url, payload, NULL, result, p);
+    if (APR_STATUS_IS_EACCES(rv) || APR_STATUS_IS_ENOENT(rv)) {
+        /* Unknown to the CA, or deactivated already: gone there either way. */
+        md_log_perror(MD_LOG_MARK, MD_LOG_INFO, rv, p, "MD04860: account %s is not active "
+                      "at %s (%s), removing it", acme->acct->id, acme->url,
+                      result->detail ? result->detail : "");
+        md_result_reset(result);
+        rv = APR_SUCCESS;
+    }
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    acme->acct->status = "deactivated";
+    rv = md_store_purge(acme->store, MD_SG_ACCOUNTS, acme->acct->id, p);
+    if (rv != APR_SUCCESS && !APR_STATUS_IS_ENOENT(rv)) {
+        /* Keep the record right at least: find() never picks it. */
+        acct_store(acme, result, p);
+        md_result_printf(result, rv, "account %s is deactivated at the CA but cannot be "
+                         "removed from the store", acme->acct->id);
+        return rv;
+    }
+    md_log_perror(MD_LOG_MARK, MD_LOG_NOTICE, 0, p, "MD04861: account %s (%s) deactivated and "
+                  "removed", acme->acct->id, acme->acct->url);
+    return APR_SUCCESS;
+}
+
+/* The new account key replaces the old one in the store: one atomic write
+ * of account.pem, then the pending copy goes. */
+static apr_status_t keychange_commit(md_acme_t *acme, md_pkey_t *new_key, md_result_t *result,
+                                     apr_pool_t *p)
+{
+    apr_status_t rv;
+
+    rv = md_store_save_pkey(acme->store, MD_SG_ACCOUNTS, acme->acct->id, MD_FN_ACCT_KEY,
+                            new_key, p);
+    if (rv != APR_SUCCESS) {
+        md_result_printf(result, rv, "the CA has the new key of account %s, but saving it "
+                         "failed: it stays in %s; run the key change again", acme->acct->id,
+                         MD_FN_ACCT_KEY_NEW);
+        return rv;
+    }
+    acme->acct_key = new_key;
+    md_store_remove(acme->store, MD_SG_ACCOUNTS, acme->acct->id, MD_FN_ACCT_KEY_NEW, p);
+    return APR_SUCCESS;
+}
+
+/* A pending new key from an interrupted key change: if the CA knows the
+ * account by it, only the store is behind; *pdone then. Else the key is
+ * (re)used for the change. */
+static apr_status_t keychange_resume(md_pkey_t **pnew, int *pdone, md_acme_t *acme,
+                                     md_result_t *result, apr_pool_t *p)
+{
+    md_pkey_t *old_key = acme->acct_key;
+    apr_status_t rv;
+
+    *pdone = 0;
+    *pnew = NULL;
+    rv = md_store_load_pkey(acme->store, MD_SG_ACCOUNTS, acme->acct->id, MD_FN_ACCT_KEY_NEW,
+                            pnew, p);
+    if (rv != APR_SUCCESS) {
+        *pnew = NULL;
+        return APR_STATUS_IS_ENOENT(rv) ? APR_SUCCESS : rv;
+    }
+    rv = acct_verify(acme, acme->p, result, p);
+    if (rv == APR_SUCCESS) {
+        return APR_SUCCESS;     /* the old key still works: change to the pending one */
+    }
+    if (!result->problem && !APR_STATUS_IS_EACCES(rv) && !APR_STATUS_IS_ENOENT(rv)) {
+        return rv;              /* no answer from the CA: nothing to conclude */
+    }
+    /* Refused (CAs say unauthorized or, for a signature by an unknown key,
+     * malformed): maybe the CA has the pending key already. */
+    md_result_reset(result);
+    acme->acct_key = *pnew;
+    rv = acct_verify(acme, acme->p, result, p);
+    if (rv != APR_SUCCESS) {
+        acme->acct_key = old_key;
+        return rv;
+    }
+    md_log_perror(MD_LOG_MARK, MD_LOG_NOTICE, 0, p, "MD04862: account %s: completing an "
+                  "interrupted key change", acme->acct->id);
+    *pdone = 1;
+    return keychange_commit(acme, *pnew, result, p);
+}
+
+apr_status_t md_acme_acct_keychange(md_acme_t *acme, md_result_t *result, apr_pool_t *p)
+{
+    md_pkey_spec_t spec = { MD_PKEY_TYPE_EC, 0, "P-256" };
+    md_pkey_t *new_key = NULL;
+    md_acme_resp_t *resp;
+    json_t *inner_payload;
+    json_t *inner;
+    const char *s;
+    int done = 0;
+    apr_status_t rv;
+
+    if ((rv = need_acct(acme, result)) != APR_SUCCESS) {
+        return rv;
+    }
+    if (!acme->url_key_change && (rv = md_acme_setup(acme, result)) != APR_SUCCESS) {
+        return rv;
+    }
+    if (!acme->url_key_change) {
+        md_result_printf(result, APR_ENOTIMPL, "the CA at %s offers no key change (no "
+                         "keyChange in its directory)", acme->url);
+        return APR_ENOTIMPL;
+    }
+    md_result_activity_printf(result, "Changing the key of account %s", acme->acct->id);
+    if ((rv = keychange_resume(&new_key, &done, acme, result, p)) != APR_SUCCESS || done) {
+        return rv;
+    }
+    if (!new_key) {
+        if ((rv = md_pkey_gen(&new_key, acme->p, &spec)) != APR_SUCCESS) {
+            md_result_printf(result, rv, "generating the new account key failed");
+            return rv;
+        }
+        /* Kept before the CA hears of it: a crash after the CA switched must
+         * not lose the only key the account has. */
+        rv = md_store_save_pkey(acme->store, MD_SG_ACCOUNTS, acme->acct->id,
+                                MD_FN_ACCT_KEY_NEW, new_key, p);
+        if (rv != APR_SUCCESS) {
+            md_result_printf(result, rv, "saving the new account key failed");
+            return rv;
+        }
+    }
+
+    /* RFC 8555 §7.3.5: the inner JWS, signed by the new key with it as
+     * "jwk" and no nonce, names the account and its old key; the outer
+     * one is an ordinary request signed by the old key. */
+    inner_payload = md_json_pool_own(p, json_object());
+    if (!inner_payload) {
+        return APR_ENOMEM;
+    }
+    md_json_set_str(inner_payload, MD_KEY_ACCOUNT, acme->acct->url);
+    json_object_set_new(inner_payload, MD_KEY_OLD_KEY, md_pkey_to_jwk(acme->acct_key));
+    s = md_json_dump(inner_payload, 0, p);
+    rv = md_jws_sign(&inner, s, strlen(s), NULL, acme->url_key_change, NULL, new_key, p);
+    if (rv != APR_SUCCESS) {
+        md_result_printf(result, rv, "signing with the new account key failed");
+        return rv;
+    }
+    rv = md_acme_post(&resp, acme, acme->url_key_change, inner, NULL, result, p);
+    if (rv != APR_SUCCESS) {
+        if (resp && resp->status == 409) {
+            md_result_printf(result, APR_EEXIST, "the CA has another account with the new key "
+                             "(%s)", resp->location ? resp->location : "no Location");
+            rv = APR_EEXIST;
+        }
+        return rv;
+    }
+    if ((rv = keychange_commit(acme, new_key, result, p)) != APR_SUCCESS) {
+        return rv;
+    }
+    md_log_perror(MD_LOG_MARK, MD_LOG_NOTICE, 0, p, "MD04863: account %s (%s) has a new key",
+                  acme->acct->id, acme->acct->url);
+    return APR_SUCCESS;
+}

@@ -123,6 +123,10 @@ apr_status_t md_cert_aki(const unsigned char **pid, apr_size_t *plen, const md_c
  * leading zero a positive number whose high bit is set gets), from p. */
 apr_status_t md_cert_serial_der(const unsigned char **pbytes, apr_size_t *plen,
                                 const md_cert_t *cert, apr_pool_t *p);
+/* The certificate's DER encoding (ACME revokeCert, RFC 8555 §7.6), from p.
+ * APR_EGENERAL if OpenSSL cannot encode it. */
+apr_status_t md_cert_to_der(const unsigned char **pder, apr_size_t *plen, const md_cert_t *cert,
+                            apr_pool_t *p);
 /* SHA-256 fingerprint of the DER as lower-case hex without separators. */
 const char *md_cert_sha256_fingerprint(const md_cert_t *cert, apr_pool_t *p);
 /* Issuer as "/CN=..." one-line form (OpenSSL's X509_NAME_oneline style). */

@@ -853,3 +853,28 @@ leave:
     X509_REQ_free(req);
     return rv;
 }
+
+/* --- DER (for revocation) ------------------------------------------------- */
+
+apr_status_t md_cert_to_der(const unsigned char **pder, apr_size_t *plen, const md_cert_t *cert,
+                            apr_pool_t *p)
+{
+    unsigned char *der;
+    unsigned char *q;
+    int len;
+
+    *pder = NULL;
+    *plen = 0;
+    len = i2d_X509(cert->x509, NULL);
+    if (len <= 0) {
+        return APR_EGENERAL;
+    }
+    der = apr_palloc(p, (apr_size_t)len);
+    q = der;
+    if (i2d_X509(cert->x509, &q) != len) {
+        return APR_EGENERAL;
+    }
+    *pder = der;
+    *plen = (apr_size_t)len;
+    return APR_SUCCESS;
+}

@@ -178,10 +178,10 @@ static void reset_staging(const md_drive_env_t *env, const md_t *md, apr_pool_t 
     }
     for (i = 0; i < names->nelts; ++i) {
         const char *aspect = MD_ARR_IDX(names, i, const char *);
-        /* The job, what the admin's programs were told and the CA's renewal
-         * windows outlive an attempt. */
+        /* The job, what the admin's programs were told, the CA's renewal
+         * windows and a revocation (md_acme_revoke.h) outlive an attempt. */
         if (strcmp(aspect, MD_FN_JOB) && strcmp(aspect, MD_FN_NOTIFY)
-            && strcmp(aspect, MD_FN_ARI)) {
+            && strcmp(aspect, MD_FN_ARI) && strcmp(aspect, MD_FN_REVOKED)) {
             md_store_remove(env->store, MD_SG_STAGING, md->name, aspect, p);
         }
     }

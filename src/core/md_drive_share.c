@@ -22,6 +22,8 @@ typedef struct acct_entry_t {
     md_pkey_t *key;             /* its key (signing with it from several
                                  * threads at once is safe: it is never changed) */
     apr_time_t since;
+    apr_time_t key_mtime;       /* of account.pem when loaded: a key rolled
+                                 * over since (a2md acme keychange) is reloaded */
 } acct_entry_t;
 
 typedef struct dir_entry_t {
@@ -120,8 +122,16 @@ apr_status_t md_drive_share_acct_get(md_drive_share_t *share, md_acme_t *acme,
 {
     acct_entry_t *e = acct_find(share, acme->url, acct_key(acme, contacts, p));
     md_acme_acct_t *acct;
+    apr_time_t mtime;
 
     if (!e || !e->acct_id || !e->key || apr_time_now() - e->since > MD_DRIVE_SHARE_TTL) {
+        return APR_ENOENT;
+    }
+    /* A key written since (a rollover) makes the one we hold useless; a
+     * key gone from the store is the CA's to judge. One stat, no decrypt. */
+    mtime = acme->store ? md_store_get_mtime(acme->store, MD_SG_ACCOUNTS, e->acct_id,
+                                             MD_FN_ACCT_KEY, p) : 0;
+    if (mtime && mtime != e->key_mtime) {
         return APR_ENOENT;
     }
     /* A copy of the struct: its strings and the key stay in share->p,
@@ -142,6 +152,7 @@ void md_drive_share_acct_put(md_drive_share_t *share, const md_acme_t *acme,
     acct_entry_t *e;
     md_acme_acct_t *acct;
     md_pkey_t *pkey = NULL;
+    apr_time_t mtime;
 
     if (!acme->acct || !acme->acct->id || !acme->store) {
         return;
@@ -149,7 +160,10 @@ void md_drive_share_acct_put(md_drive_share_t *share, const md_acme_t *acme,
     apr_pool_create(&ptemp, share->p);
     key = acct_key(acme, contacts, ptemp);
     e = acct_find(share, acme->url, key);
-    if (e && e->acct_id && !strcmp(e->acct_id, acme->acct->id) && e->key) {
+    mtime = md_store_get_mtime(acme->store, MD_SG_ACCOUNTS, acme->acct->id, MD_FN_ACCT_KEY,
+                               ptemp);
+    if (e && e->acct_id && !strcmp(e->acct_id, acme->acct->id) && e->key
+        && e->key_mtime == mtime) {
         e->since = apr_time_now();
         goto leave;
     }
@@ -178,6 +192,7 @@ void md_drive_share_acct_put(md_drive_share_t *share, const md_acme_t *acme,
     e->key = pkey;
     e->acct_id = acct->id;
     e->since = apr_time_now();
+    e->key_mtime = mtime;
 leave:
     apr_pool_destroy(ptemp);
 }

@@ -26,6 +26,12 @@
 #define MD_FN_ARI               "ari.json"       /* staging: the CA's renewal windows */
 #define MD_FN_ORDER             "order.json"
 #define MD_FN_STORE_LOCK        "store.lock"
+/* staging: the live certificate was revoked (a2md revoke); the server
+ * renews the MD at once (md_acme_revoke.h) */
+#define MD_FN_REVOKED           "revoked.json"
+/* accounts: a new key whose rollover at the CA may have happened
+ * (md_acme_acct_keychange) */
+#define MD_FN_ACCT_KEY_NEW      "account.new.pem"
 
 /* --- md_store.json --- */
 #define MD_KEY_STORE            "store"
@@ -130,6 +136,9 @@
 #define MD_KEY_START            "start"
 #define MD_KEY_END              "end"
 #define MD_KEY_EXPLANATION_URL  "explanationURL"
+#define MD_KEY_REASON           "reason"
+#define MD_KEY_OLD_KEY          "oldKey"
+#define MD_KEY_REVOKED          "revoked"
 
 /* --- status output (md-status, certificate-status) --- */
 #define MD_KEY_CERT             "cert"

@@ -4,6 +4,8 @@
 #include <string.h>
 
 #include <apr_cstr.h>
+#include <apr_fnmatch.h>
+#include <apr_hash.h>
 #include <apr_strings.h>
 
 #include "md.h"
@@ -91,6 +93,8 @@ md_t *md_clone(apr_pool_t *p, const md_t *src)
     md->cert_files = md_array_str_clone(p, src->cert_files);
     md->pkey_files = md_array_str_clone(p, src->pkey_files);
     md->defn_name = str_clone(p, src->defn_name);
+    md->config_problem = str_clone(p, src->config_problem);
+    md->config_problem_type = str_clone(p, src->config_problem_type);
     return md;
 }
 
@@ -515,4 +519,175 @@ int md_cert_relevant_changed(const md_t *a, const md_t *b)
     changed = !specs_same(md_pkey_specs(a, p), md_pkey_specs(b, p));
     apr_pool_destroy(p);
     return changed;
+}
+
+/* --- which MD a host name belongs to ------------------------------------ */
+
+struct md_name_index_t {
+    apr_pool_t *p;
+    apr_hash_t *names;      /* lower case name -> md_t*; wildcards as "*.rest" */
+    apr_hash_t *parents;    /* "rest" of a plain name "x.rest" -> apr_array of md_t* */
+};
+
+md_name_index_t *md_name_index_make(apr_pool_t *p)
+{
+    md_name_index_t *ix = apr_pcalloc(p, sizeof(*ix));
+
+    ix->p = p;
+    ix->names = apr_hash_make(p);
+    ix->parents = apr_hash_make(p);
+    return ix;
+}
+
+/* What follows the first label of name, or NULL for a single label. */
+static const char *parent_of(const char *name)
+{
+    const char *dot = strchr(name, '.');
+
+    return (dot && dot[1]) ? dot + 1 : NULL;
+}
+
+static md_t *other_under(const md_name_index_t *ix, const char *parent, const md_t *md)
+{
+    const apr_array_header_t *mds = apr_hash_get(ix->parents, parent, APR_HASH_KEY_STRING);
+    int i;
+
+    for (i = 0; mds && i < mds->nelts; ++i) {
+        md_t *other = MD_ARR_IDX(mds, i, md_t *);
+        if (other != md) {
+            return other;
+        }
+    }
+    return NULL;
+}
+
+static void add_under(md_name_index_t *ix, const char *parent, md_t *md)
+{
+    apr_array_header_t *mds = apr_hash_get(ix->parents, parent, APR_HASH_KEY_STRING);
+    int i;
+
+    if (!mds) {
+        mds = apr_array_make(ix->p, 2, sizeof(md_t *));
+        apr_hash_set(ix->parents, parent, APR_HASH_KEY_STRING, mds);
+    }
+    for (i = 0; i < mds->nelts; ++i) {
+        if (MD_ARR_IDX(mds, i, md_t *) == md) {
+            return;
+        }
+    }
+    APR_ARRAY_PUSH(mds, md_t *) = md;
+}
+
+md_t *md_name_index_add(md_name_index_t *ix, md_t *md, const char **pname)
+{
+    int i;
+
+    for (i = 0; i < md->domains->nelts; ++i) {
+        const char *name = md_util_str_tolower(ix->p, MD_ARR_IDX(md->domains, i, const char *));
+        const char *parent = parent_of(name);
+        md_t *other = apr_hash_get(ix->names, name, APR_HASH_KEY_STRING);
+
+        if (!other && parent) {
+            if (md_dns_is_wildcard(name)) {
+                /* A plain name of another MD under this wildcard. */
+                other = other_under(ix, parent, md);
+            }
+            else {
+                /* A wildcard of another MD over this name. */
+                other = apr_hash_get(ix->names, apr_pstrcat(ix->p, "*.", parent, NULL),
+                                     APR_HASH_KEY_STRING);
+                other = (other == md) ? NULL : other;
+            }
+        }
+        if (other && other != md) {
+            if (pname) {
+                *pname = MD_ARR_IDX(md->domains, i, const char *);
+            }
+            return other;
+        }
+        apr_hash_set(ix->names, name, APR_HASH_KEY_STRING, md);
+        if (parent && !md_dns_is_wildcard(name)) {
+            add_under(ix, parent, md);
+        }
+    }
+    return NULL;
+}
+
+md_t *md_name_index_find(const md_name_index_t *ix, const char *name, apr_pool_t *p)
+{
+    apr_size_t len;
+    const char *parent;
+    md_t *md;
+
+    if (!name || !*name) {
+        return NULL;
+    }
+    len = strlen(name);
+    if (len > 2 && name[0] == '[' && name[len - 1] == ']') {
+        name = apr_pstrndup(p, name + 1, len - 2);
+    }
+    name = md_util_str_tolower(p, name);
+    if ((md = apr_hash_get(ix->names, name, APR_HASH_KEY_STRING)) != NULL) {
+        return md;
+    }
+    if (md_dns_is_wildcard(name) || !(parent = parent_of(name))) {
+        return NULL;
+    }
+    return apr_hash_get(ix->names, apr_pstrcat(p, "*.", parent, NULL), APR_HASH_KEY_STRING);
+}
+
+/* The MD with a name that pattern (a ServerAlias with '*' or '?') matches. */
+static md_t *find_by_pattern(const md_name_index_t *ix, const char *pattern, apr_pool_t *p)
+{
+    apr_hash_index_t *hi;
+
+    for (hi = apr_hash_first(p, ix->names); hi; hi = apr_hash_next(hi)) {
+        const void *name;
+        void *md;
+
+        apr_hash_this(hi, &name, NULL, &md);
+        if (apr_fnmatch(pattern, name, APR_FNM_CASE_BLIND) == APR_SUCCESS) {
+            return md;
+        }
+    }
+    return NULL;
+}
+
+/* found: the MD so far; md: one more the host matches. */
+static md_t *host_matched(md_t *found, md_t *md, md_t **pother)
+{
+    if (md && found && md != found && !*pother) {
+        *pother = md;
+    }
+    return found ? found : md;
+}
+
+md_t *md_name_index_match_host(const md_name_index_t *ix, const char *server_name,
+                               const apr_array_header_t *aliases,
+                               const apr_array_header_t *wild_aliases, md_match_names_t mode,
+                               md_t **pother, apr_pool_t *p)
+{
+    md_t *found = md_name_index_find(ix, server_name, p);
+    int i;
+
+    *pother = NULL;
+    if (mode == MD_MATCH_SERVERNAMES) {
+        return found;
+    }
+    for (i = 0; aliases && i < aliases->nelts; ++i) {
+        const char *alias = MD_ARR_IDX(aliases, i, const char *);
+        md_t *md = apr_hash_get(ix->names, md_util_str_tolower(p, alias), APR_HASH_KEY_STRING);
+
+        if (!md && alias[0] == '[') {
+            /* an IPv6 address in brackets */
+            md = md_name_index_find(ix, alias, p);
+        }
+        found = host_matched(found, md, pother);
+    }
+    for (i = 0; wild_aliases && i < wild_aliases->nelts; ++i) {
+        found = host_matched(found, find_by_pattern(ix, MD_ARR_IDX(wild_aliases, i,
+                                                                   const char *), p),
+                             pother);
+    }
+    return found;
 }

@@ -44,10 +44,14 @@ static const char *const MD_KNOWN[] = {
     MD_KEY_NAME, MD_KEY_DOMAINS, MD_KEY_CONTACTS, MD_KEY_TRANSITIVE, MD_KEY_CA, MD_KEY_PKEY,
     MD_KEY_STATE, MD_KEY_STATE_DESCR, MD_KEY_RENEW_MODE, MD_KEY_RENEW_WINDOW,
     MD_KEY_WARN_WINDOW, MD_KEY_MUST_STAPLE, MD_KEY_REQUIRE_HTTPS, MD_KEY_PROTO,
-    MD_KEY_STAPLING, MD_KEY_PROFILE_MANDATORY, MD_KEY_ARI_RENEWALS, NULL
+    MD_KEY_STAPLING, MD_KEY_PROFILE_MANDATORY, MD_KEY_ARI_RENEWALS,
+    /* written only when set: an unset one must not come back from the store */
+    MD_KEY_PROFILE, MD_KEY_PROXY_URL, MD_KEY_CMD_DNS01, MD_KEY_CMD_DNS01_VERSION,
+    MD_KEY_CERT_FILES, MD_KEY_PKEY_FILES, NULL
 };
 static const char *const MD_CA_KNOWN[] = {
-    MD_KEY_ACCOUNT, MD_KEY_PROTO, MD_KEY_URL, MD_KEY_URLS, MD_KEY_AGREEMENT, NULL
+    MD_KEY_ACCOUNT, MD_KEY_PROTO, MD_KEY_URL, MD_KEY_URLS, MD_KEY_AGREEMENT,
+    MD_KEY_CHALLENGES, MD_KEY_EAB, NULL
 };
 
 static int listed(const char *const *keys, const char *key)
@@ -76,8 +80,7 @@ static void keep_unlisted(json_t *to, json_t *from, const char *const *keys)
     }
 }
 
-/* md.json for md, keeping what the stored one has that we do not write. */
-static json_t *md_json_keeping(const md_t *md, json_t *stored, apr_pool_t *p)
+json_t *md_reg_md_json(const md_t *md, json_t *stored, apr_pool_t *p)
 {
     json_t *now = md_json_pool_own(p, md_to_json(md));
 
@@ -130,7 +133,7 @@ apr_status_t md_reg_sync(md_store_t *store, md_t *md, apr_pool_t *ptemp)
                       "(the old one is kept as %s)", md->name, MD_FN_MD_BAD);
     }
 
-    now = md_json_keeping(md, stored, ptemp);
+    now = md_reg_md_json(md, stored, ptemp);
     if (stored && json_equal(stored, now)) {
         return APR_SUCCESS;
     }
@@ -519,7 +522,7 @@ apr_status_t md_reg_activate_staged(md_store_t *store, const md_t *md, int *pact
         with_acct = copy;
     }
     rv = md_store_save_json(store, MD_SG_TMP, md->name, MD_FN_MD,
-                            md_json_keeping(with_acct, live_json, ptemp), ptemp);
+                            md_reg_md_json(with_acct, live_json, ptemp), ptemp);
     if (rv != APR_SUCCESS) {
         goto leave;
     }

@@ -40,6 +40,10 @@ typedef struct md_reg_state_t {
 const char *md_reg_pkey_fname(const md_pkey_spec_t *spec, apr_pool_t *p);
 const char *md_reg_cert_fname(const md_pkey_spec_t *spec, apr_pool_t *p);
 
+/* md.json for md, keeping the members of stored (the md.json in the store,
+ * or NULL) that we never write: another module's (the stock one's). From p. */
+json_t *md_reg_md_json(const md_t *md, json_t *stored, apr_pool_t *p);
+
 /* Write domains/<md>/md.json from the configured md, keeping what the store
  * knew that the config does not say (account in use). */
 apr_status_t md_reg_sync(md_store_t *store, md_t *md, apr_pool_t *ptemp);

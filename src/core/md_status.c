@@ -213,6 +213,34 @@ static void strip_secrets(json_t *j)
     }
 }
 
+/* An MD whose configuration cannot work is not renewed: its renewal shows
+ * why, in the place where a failed attempt shows its problem. */
+static json_t *config_problem_renewal(const md_t *md, const json_t *renewal)
+{
+    json_t *r = renewal ? json_deep_copy(renewal) : json_object();
+    json_t *last = json_object();
+    char buf[256];
+
+    if (!r || !last) {
+        json_decref(r);
+        json_decref(last);
+        return NULL;
+    }
+    md_json_set_str(r, MD_KEY_NAME, md->name);
+    if (!json_object_get(r, MD_KEY_FINISHED)) {
+        json_object_set_new(r, MD_KEY_FINISHED, json_false());
+    }
+    json_object_set_new(last, MD_KEY_STATUS, json_integer(APR_EINVAL));
+    apr_strerror(APR_EINVAL, buf, sizeof(buf));
+    md_json_set_str(last, MD_KEY_STATUS_DESCR, buf);
+    md_json_set_str(last, MD_KEY_PROBLEM, md->config_problem_type ? md->config_problem_type
+                                                                  : "config-problem");
+    md_json_set_str(last, MD_KEY_DETAIL, md->config_problem);
+    md_json_set_str(last, MD_KEY_ACTIVITY, "Checking the configuration");
+    json_object_set_new(r, MD_KEY_LAST, last);
+    return r;
+}
+
 json_t *md_status_md_json(const md_status_snap_t *snap, const json_t *renewal, apr_time_t now,
                           apr_pool_t *p)
 {
@@ -229,7 +257,10 @@ json_t *md_status_md_json(const md_status_snap_t *snap, const json_t *renewal, a
     if (!st->has_cert || renew_at <= now) {
         json_object_set_new(j, MD_KEY_RENEW, json_true());
     }
-    if (renewal) {
+    if (snap->md->config_problem) {
+        json_object_set_new(j, MD_KEY_RENEWAL, config_problem_renewal(snap->md, renewal));
+    }
+    else if (renewal) {
         json_object_set_new(j, MD_KEY_RENEWAL, json_deep_copy(renewal));
     }
     return j;

@@ -76,54 +76,9 @@ static int is_dry_run(void)
     return ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG;
 }
 
-/* The MD a vhost name belongs to: names are looked up lower case, an IPv6
- * literal without the brackets of "[::1]" (httpd takes no IPv6 ServerName,
- * only a ServerAlias, written either way). */
-static md_t *md_for_name(apr_hash_t *by_name, const char *vhost_name, apr_pool_t *p)
-{
-    size_t len = strlen(vhost_name);
-    const char *name = vhost_name;
-
-    if (len > 2 && vhost_name[0] == '[' && vhost_name[len - 1] == ']') {
-        name = apr_pstrndup(p, vhost_name + 1, len - 2);
-    }
-    return apr_hash_get(by_name, md_util_str_tolower(p, name), APR_HASH_KEY_STRING);
-}
-
-/* The MD that s belongs to: the one containing its ServerName or an alias.
- * *pother is set to a second MD if the names of s are in two. */
-static md_t *md_for_server(const server_rec *s, apr_hash_t *by_name, md_t **pother,
-                           apr_pool_t *p)
-{
-    md_t *found = NULL, *md;
-    int i;
-
-    *pother = NULL;
-    if (s->server_hostname) {
-        found = md_for_name(by_name, s->server_hostname, p);
-    }
-    for (i = 0; s->names && i < s->names->nelts; ++i) {
-        md = md_for_name(by_name, MD_ARR_IDX(s->names, i, const char *), p);
-        if (md && found && md != found) {
-            *pother = md;
-            break;
-        }
-        found = found ? found : md;
-    }
-    return found;
-}
-
-static void index_names(apr_hash_t *by_name, md_t *md)
-{
-    int i;
-
-    for (i = 0; i < md->domains->nelts; ++i) {
-        apr_hash_set(by_name, MD_ARR_IDX(md->domains, i, const char *), APR_HASH_KEY_STRING, md);
-    }
-}
-
-/* With MDMembers auto, a vhost's other names join its MD. */
-static apr_status_t add_vhost_names(md_t *md, const server_rec *s, apr_pool_t *p)
+/* With MDMembers auto, the other names of a vhost with SSL join its MD. */
+static apr_status_t add_vhost_names(md_t *md, const server_rec *s,
+                                    const md_name_index_t *ix, apr_pool_t *p)
 {
     apr_array_header_t *names = apr_array_make(p, 4, sizeof(const char *));
     const char *reason;
@@ -138,7 +93,9 @@ static apr_status_t add_vhost_names(md_t *md, const server_rec *s, apr_pool_t *p
     for (i = 0; i < names->nelts; ++i) {
         const char *name = md_util_str_tolower(p, MD_ARR_IDX(names, i, const char *));
 
-        if (md_array_str_index(md->domains, name, 0, 0) >= 0) {
+        /* Covered already, by the name or a wildcard, or another MD's name
+         * (a vhost without SSL may belong to two MDs). */
+        if (md_contains(md, name) || md_name_index_find(ix, name, p)) {
             continue;
         }
         if (!md_dns_is_name(name, 0, 0, &reason)) {
@@ -152,8 +109,8 @@ static apr_status_t add_vhost_names(md_t *md, const server_rec *s, apr_pool_t *p
     return APR_SUCCESS;
 }
 
-/* Without MDContactEmail, the ServerAdmin of the MD's first vhost (or of
- * the main server) is the contact. */
+/* Without MDContactEmail, a ServerAdmin is the contact (if it is an email
+ * address; httpd's default is not). */
 static void default_contact(md_t *md, const char *server_admin, apr_pool_t *p)
 {
     const char *mailto;
@@ -168,22 +125,23 @@ static void default_contact(md_t *md, const char *server_admin, apr_pool_t *p)
     }
 }
 
-/* Match every virtual host with its MD, complete each MD from its hosts.
- * The result goes into server_mds: a vhost without MD directives shares
- * the base server's config struct, so that cannot hold it. */
-static apr_status_t assign_servers(apr_hash_t *server_mds, server_rec *base,
-                                   mod_md_global_t *g, apr_pool_t *p)
+/* Match every virtual host with its MD (MDMatchNames, wildcards as the
+ * stock module: src/core/md_md.c), complete each MD from its hosts. The
+ * result goes into rt->server_mds: a vhost's config struct cannot hold it.
+ * A vhost with names in two MDs is fine without SSL (it answers http-01
+ * and redirects for both); with SSL it can serve one certificate only,
+ * which md_add_cert_files refuses as the stock module does. */
+static apr_status_t assign_servers(mod_md_runtime_t *rt, server_rec *base, mod_md_global_t *g,
+                                   apr_pool_t *p)
 {
     apr_hash_t *used = apr_hash_make(p);
-    apr_hash_t *by_name = apr_hash_make(p);   /* domain -> md_t* */
     server_rec *s;
     const char *err;
     int i;
 
-    /* Domains are stored lower case; a hash keeps matching linear in the
-     * number of vhosts and names, which matters with thousands of MDs. */
+    rt->names = md_name_index_make(p);
     for (i = 0; i < g->mds->nelts; ++i) {
-        index_names(by_name, MD_ARR_IDX(g->mds, i, md_t *));
+        md_name_index_add(rt->names, MD_ARR_IDX(g->mds, i, md_t *), NULL);
     }
     for (s = base; s; s = s->next) {
         server_rec **key;
@@ -192,27 +150,28 @@ static apr_status_t assign_servers(apr_hash_t *server_mds, server_rec *base,
         if (s == base && !g->manage_base_server) {
             continue;
         }
-        md = md_for_server(s, by_name, &other, p);
-        if (other) {
-            ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s,
-                         "MD11002: the virtual host at %s:%u has names in two MDs, %s "
-                         "(%s:%u) and %s (%s:%u); a host can belong to one MD only",
-                         s->defn_name, s->defn_line_number, md->name, md->defn_name,
-                         md->defn_line_number, other->name, other->defn_name,
-                         other->defn_line_number);
-            return APR_EINVAL;
-        }
+        md = md_name_index_match_host(rt->names, s->server_hostname, s->names, s->wild_names,
+                                      g->match_names, &other, p);
         if (!md) {
             continue;
         }
         key = apr_palloc(p, sizeof(*key));
         *key = s;
-        apr_hash_set(server_mds, key, sizeof(*key), md);
-        apr_hash_set(used, md->name, APR_HASH_KEY_STRING, md);
-        if (md->transitive) {
-            add_vhost_names(md, s, p);
-            index_names(by_name, md);
+        apr_hash_set(rt->server_mds, key, sizeof(*key), md);
+        if (other) {
+            apr_hash_set(rt->server_other_mds, key, sizeof(*key), other);
+            apr_hash_set(used, other->name, APR_HASH_KEY_STRING, other);
         }
+        apr_hash_set(used, md->name, APR_HASH_KEY_STRING, md);
+        /* As the stock module: the names of a vhost that serves the
+         * certificate (with SSL) join its MD. */
+        if (md->transitive && mod_md_config_server_has_ssl(s)) {
+            add_vhost_names(md, s, rt->names, p);
+            md_name_index_add(rt->names, md, NULL);
+        }
+        /* As the stock module: the main server's ServerAdmin, else the
+         * first vhost's. */
+        default_contact(md, base->server_admin, p);
         default_contact(md, s->server_admin, p);
     }
     /* Names added from the vhosts may now collide between MDs. */
@@ -227,8 +186,9 @@ static apr_status_t assign_servers(apr_hash_t *server_mds, server_rec *base,
         if (!apr_hash_get(used, md->name, APR_HASH_KEY_STRING)) {
             ap_log_error(APLOG_MARK, APLOG_WARNING, 0, base,
                          "MD11004: MDomain %s (%s:%u) is not used by any virtual host: no "
-                         "ServerName or ServerAlias matches its names",
-                         md->name, md->defn_name, md->defn_line_number);
+                         "%s matches its names", md->name, md->defn_name,
+                         md->defn_line_number, g->match_names == MD_MATCH_SERVERNAMES
+                         ? "ServerName (MDMatchNames servernames)" : "ServerName or ServerAlias");
         }
         default_contact(md, base->server_admin, p);
     }
@@ -307,7 +267,8 @@ static int md_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp
     }
     rt = apr_pcalloc(pconf, sizeof(*rt));
     rt->server_mds = apr_hash_make(pconf);
-    if (assign_servers(rt->server_mds, s, g, pconf) != APR_SUCCESS) {
+    rt->server_other_mds = apr_hash_make(pconf);
+    if (assign_servers(rt, s, g, pconf) != APR_SUCCESS) {
         return !OK;
     }
     if (md_http_global_init() != APR_SUCCESS) {
@@ -390,6 +351,41 @@ md_reg_state_t *mod_md_server_state(const server_rec *s)
     return md ? apr_hash_get(runtime->states, md->name, APR_HASH_KEY_STRING) : NULL;
 }
 
+static const md_t *other_md(const server_rec *s)
+{
+    return runtime ? apr_hash_get(runtime->server_other_mds, &s, sizeof(s)) : NULL;
+}
+
+md_reg_state_t *mod_md_host_state(const server_rec *s, const char *host, apr_pool_t *p)
+{
+    const md_t *md = runtime && host ? md_name_index_find(runtime->names, host, p) : NULL;
+
+    if (!md || (md != mod_md_server_md(s) && md != other_md(s))) {
+        return NULL;
+    }
+    return apr_hash_get(runtime->states, md->name, APR_HASH_KEY_STRING);
+}
+
+/* A vhost with SSL and names in two MDs: mod_ssl can serve only one
+ * certificate for it. Refused as by the stock module (a vhost without SSL
+ * may have them); md_check_after_ssl stops the start. */
+static int has_two_mds(server_rec *s)
+{
+    const md_t *md = mod_md_server_md(s);
+    const md_t *other = other_md(s);
+
+    if (!md || !other) {
+        return 0;
+    }
+    ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s,
+                 "MD11002: the virtual host at %s:%u uses SSL and has names in two MDs, %s "
+                 "(%s:%u) and %s (%s:%u); it can serve the certificate of one MD only",
+                 s->defn_name, s->defn_line_number, md->name, md->defn_name,
+                 md->defn_line_number, other->name, other->defn_name, other->defn_line_number);
+    runtime->ssl_conflict = 1;
+    return 1;
+}
+
 static int md_add_cert_files(server_rec *s, apr_pool_t *p, apr_array_header_t *cert_files,
                              apr_array_header_t *key_files)
 {
@@ -397,7 +393,7 @@ static int md_add_cert_files(server_rec *s, apr_pool_t *p, apr_array_header_t *c
     const apr_array_header_t *specs;
     int i;
 
-    if (!st || !st->has_cert) {
+    if (!st || has_two_mds(s) || !st->has_cert) {
         return DECLINED;
     }
     if (md_static_is(st->md)) {
@@ -435,7 +431,7 @@ static int md_add_fallback_cert_files(server_rec *s, apr_pool_t *p,
     md_reg_state_t *st = mod_md_server_state(s);
     const char *keyfile, *certfile;
 
-    if (!st || st->has_cert) {
+    if (!st || st->has_cert || other_md(s)) {
         return DECLINED;
     }
     if (!runtime->fallback_key
@@ -514,6 +510,17 @@ static int md_post_read_request(request_rec *r)
     return DECLINED;
 }
 
+/* After mod_ssl's post_config: a vhost with SSL had names in two MDs. */
+static int md_check_after_ssl(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
+                              server_rec *s)
+{
+    (void)pconf;
+    (void)plog;
+    (void)ptemp;
+    (void)s;
+    return (runtime && runtime->ssl_conflict) ? !OK : OK;
+}
+
 /* --- registration --------------------------------------------------------- */
 
 static void md_register_hooks(apr_pool_t *p)
@@ -521,8 +528,10 @@ static void md_register_hooks(apr_pool_t *p)
     static const char *const before_ssl[] = { "mod_ssl.c", NULL };
 
     ap_hook_check_config(mod_md_config_check_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_post_config(mod_md_config_post_config, NULL, NULL, APR_HOOK_FIRST);
     /* Before mod_ssl's post_config: it asks for our certificates there. */
     ap_hook_post_config(md_post_config, NULL, before_ssl, APR_HOOK_MIDDLE);
+    ap_hook_post_config(md_check_after_ssl, before_ssl, NULL, APR_HOOK_MIDDLE);
     ap_hook_ssl_add_cert_files(md_add_cert_files, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_ssl_add_fallback_cert_files(md_add_fallback_cert_files, NULL, NULL,
                                         APR_HOOK_MIDDLE);
@@ -539,7 +548,7 @@ AP_DECLARE_MODULE(md) = {
     NULL,                       /* per-directory config */
     NULL,                       /* merge per-directory */
     mod_md_config_create_svr,   /* per-server config */
-    mod_md_config_merge_svr,    /* merge per-server */
+    NULL,                       /* merge per-server: a vhost has nothing of its own */
     mod_md_cmds,                /* directives */
     md_register_hooks,
     AP_MODULE_FLAG_NONE,

@@ -14,6 +14,9 @@
 typedef struct mod_md_runtime_t {
     md_store_t *store;
     apr_hash_t *server_mds;         /* server_rec* (the pointer value) -> md_t* */
+    apr_hash_t *server_other_mds;   /* server_rec* -> a second md_t* its names are in */
+    md_name_index_t *names;         /* every MD's names, wildcards honoured */
+    int ssl_conflict;               /* a vhost with SSL has names in two MDs */
     apr_hash_t *states;             /* md name -> md_reg_state_t* */
     apr_array_header_t *state_list; /* md_reg_state_t*, in config order */
     md_pkey_t *fallback_key;        /* one shared key for all fallbacks, made on demand */
@@ -35,5 +38,10 @@ const md_t *mod_md_server_md(const server_rec *s);
 
 /* The start-up state of the MD a server belongs to, or NULL. */
 md_reg_state_t *mod_md_server_state(const server_rec *s);
+
+/* The start-up state of the MD of a request's host name, if that MD is one
+ * the server belongs to (a vhost without SSL may belong to two), or NULL.
+ * p: scratch. */
+md_reg_state_t *mod_md_host_state(const server_rec *s, const char *host, apr_pool_t *p);
 
 #endif /* mod_md_h */

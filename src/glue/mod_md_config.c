@@ -1,12 +1,14 @@
-/* The MD* directives, per-server and per-cycle config (see mod_md_config.h).
+/* The MD* directives (see mod_md_config.h): the directive table, the
+ * generic handlers and the rules every directive goes through, the
+ * defaults, and the effective settings of each MD. The directives that need
+ * code of their own are in mod_md_config_custom.c.
  *
- * Shape: includes, defaults table, forward declarations of the handlers,
- * the command table, config creation/merging, the handlers, then the
- * whole-config steps (finalize, overlaps, apply) and accessors.
+ * Shape: includes, value words, the directive table, the rules (context,
+ * given twice, warnings), the readers of each kind of value, the checks of
+ * one word that rows name, config creation, the effective settings of the
+ * MDs, finalize and accessors.
  */
-#include <errno.h>
 #include <string.h>
-#include <arpa/inet.h>
 
 #include <apr_file_info.h>
 #include <apr_lib.h>
@@ -19,61 +21,62 @@
 #include <http_log.h>
 
 #include "md.h"
+#include "md_conf.h"
 #include "md_crypt.h"
-#include "md_dns.h"
 #include "md_json.h"
 #include "md_jws.h"
 #include "md_keys.h"
 #include "md_time.h"
 #include "md_util.h"
 #include "mod_md_config.h"
+#include "mod_md_config_int.h"
 
 #ifdef APLOG_USE_MODULE
 APLOG_USE_MODULE(md);
 #endif
 
-#define GLOBAL_KEY      "mod_md_global_config"
-#define UNSET           (-1)
+#define GLOBAL_KEY         "mod_md_global_config"
+#define SECS(n)            ((apr_int64_t)(n) * APR_USEC_PER_SEC)
+#define DAYS(n)            SECS((apr_int64_t)(n) * MD_SECS_PER_DAY)
 
-/* --- defaults (STYLE §9: in one table) ----------------------------------- */
+/* Enum values are copied as int between mod_md_settings_t and md_t. */
+typedef char assert_renew_mode_is_int[sizeof(md_renew_mode_t) == sizeof(int) ? 1 : -1];
+typedef char assert_require_is_int[sizeof(md_require_t) == sizeof(int) ? 1 : -1];
+typedef char assert_match_is_int[sizeof(md_match_names_t) == sizeof(int) ? 1 : -1];
 
-static const md_timeslice_t def_renew_window = { .percent = 33, .is_percent = 1 };
-static const md_timeslice_t def_warn_window = { .percent = 10, .is_percent = 1 };
+/* A value that cannot work, kept for the MDs it applies to. */
+typedef struct {
+    const char *type;
+    const char *text;
+} problem_t;
 
-/* What an MD gets when neither its section nor the server config sets a
- * value. ca_urls NULL stands for { MOD_MD_CA_URL_DEFAULT }; ca_contact NULL
- * leaves the contacts to mod_md.c (ServerAdmin); pkey_specs NULL is RSA
- * 2048 (md_pkey_specs). */
-static const mod_md_settings_t settings_defaults = {
-    .transitive = 1,
-    .renew_mode = MD_RENEW_AUTO,
-    .renew_window = &def_renew_window,
-    .warn_window = &def_warn_window,
-    .ca_urls = NULL,
-    .ca_agreement = NULL,
-    .ca_contact = NULL,
-    .pkey_specs = NULL,
-    .must_staple = 0,
-    .require_https = MD_REQUIRE_OFF,
-    .ca_challenges = NULL,
-    .dns01_cmd = NULL,
-    .dns01_version = 1,
-    .eab_kid = NULL,
-    .http_proxy = NULL,
-    .http_proxy_ca_file = NULL,
-    .profile = NULL,
-    .profile_mandatory = 0,
-    .ari_renewals = 1,
+/* --- value words ---------------------------------------------------------- */
+
+static const mod_md_word_t on_off[] = {
+    { "on", 1 }, { "off", 0 }, { NULL, 0 },
 };
-
-/* Global (non-MD) defaults. */
-#define DEF_LOCAL_HTTP_PORT     80
-#define DEF_LOCAL_HTTPS_PORT    443
-#define DEF_MANAGE_BASE_SERVER  0
-#define DEF_SERVER_STATUS       1
-#define DEF_CERTIFICATE_STATUS  1
-#define DEF_CERT_CHECK_NAME     "crt.sh"
-#define DEF_CERT_CHECK_URL      "https://crt.sh?q="
+/* "automatic" and "stick" as the stock module takes them. */
+static const mod_md_word_t renew_modes[] = {
+    { "auto", MD_RENEW_AUTO }, { "automatic", MD_RENEW_AUTO }, { "always", MD_RENEW_ALWAYS },
+    { "manual", MD_RENEW_MANUAL }, { "stick", MD_RENEW_MANUAL }, { NULL, 0 },
+};
+static const mod_md_word_t require_https[] = {
+    { "off", MD_REQUIRE_OFF }, { "temporary", MD_REQUIRE_TEMPORARY },
+    { "permanent", MD_REQUIRE_PERMANENT }, { NULL, 0 },
+};
+static const mod_md_word_t members[] = {
+    { "auto", 1 }, { "manual", 0 }, { NULL, 0 },
+};
+static const mod_md_word_t match_names[] = {
+    { "all", MD_MATCH_ALL }, { "servernames", MD_MATCH_SERVERNAMES }, { NULL, 0 },
+};
+static const mod_md_word_t dns01_versions[] = {
+    { "1", 1 }, { "2", 2 }, { NULL, 0 },
+};
+/* MDStoreLocks: "on" waits 5s for the lock. */
+static const mod_md_word_t store_locks[] = {
+    { "on", 5 * APR_USEC_PER_SEC }, { "off", 0 }, { NULL, 0 },
+};
 
 /* CA names of MDCertificateAuthority, matched case-insensitively. */
 static const struct {
@@ -87,202 +90,991 @@ static const struct {
 };
 #define CA_NAMES_TEXT "LetsEncrypt, LetsEncrypt-Test, Buypass, Buypass-Test"
 
-/* --- handlers ------------------------------------------------------------ */
+static const char *const known_challenges[] = {
+    MD_CHAL_HTTP01, MD_CHAL_TLSALPN01, MD_CHAL_DNS01,
+};
+#define CHALLENGES_TEXT MD_CHAL_HTTP01 ", " MD_CHAL_TLSALPN01 ", " MD_CHAL_DNS01
 
-static const char *set_mdomain(cmd_parms *cmd, void *dc, int argc, char *const argv[]);
-static const char *set_section(cmd_parms *cmd, void *dc, const char *arg);
-static const char *set_members(cmd_parms *cmd, void *dc, int argc, char *const argv[]);
-static const char *set_ca(cmd_parms *cmd, void *dc, int argc, char *const argv[]);
-static const char *set_agreement(cmd_parms *cmd, void *dc, const char *value);
-static const char *set_ca_proto(cmd_parms *cmd, void *dc, const char *value);
-static const char *set_contact(cmd_parms *cmd, void *dc, const char *value);
-static const char *set_renew_mode(cmd_parms *cmd, void *dc, const char *value);
-static const char *set_renew_window(cmd_parms *cmd, void *dc, const char *value);
-static const char *set_warn_window(cmd_parms *cmd, void *dc, const char *value);
-static const char *set_pkeys(cmd_parms *cmd, void *dc, int argc, char *const argv[]);
-static const char *set_must_staple(cmd_parms *cmd, void *dc, const char *value);
-static const char *set_require_https(cmd_parms *cmd, void *dc, const char *value);
-static const char *set_ca_file(cmd_parms *cmd, void *dc, const char *value);
-static const char *set_store_dir(cmd_parms *cmd, void *dc, const char *value);
-static const char *set_store_locks(cmd_parms *cmd, void *dc, const char *value);
-static const char *set_port_map(cmd_parms *cmd, void *dc, const char *v1, const char *v2);
-static const char *set_base_server(cmd_parms *cmd, void *dc, const char *value);
-static const char *set_ca_challenges(cmd_parms *cmd, void *dc, int argc, char *const argv[]);
-static const char *set_dns01_cmd(cmd_parms *cmd, void *dc, int argc, char *const argv[]);
-static const char *set_dns01_version(cmd_parms *cmd, void *dc, const char *value);
-static const char *set_server_status(cmd_parms *cmd, void *dc, const char *value);
-static const char *set_certificate_status(cmd_parms *cmd, void *dc, const char *value);
-static const char *set_cert_check(cmd_parms *cmd, void *dc, const char *name, const char *url);
-static const char *set_cert_file(cmd_parms *cmd, void *dc, const char *value);
-static const char *set_key_file(cmd_parms *cmd, void *dc, const char *value);
-/* External account binding, proxy, profiles, ARI, notifications. */
-static const char *set_eab(cmd_parms *cmd, void *dc, int argc, char *const argv[]);
-static const char *set_http_proxy(cmd_parms *cmd, void *dc, const char *value);
-static const char *set_http_proxy_ca_file(cmd_parms *cmd, void *dc, const char *value);
-static const char *set_profile(cmd_parms *cmd, void *dc, const char *value);
-static const char *set_profile_mandatory(cmd_parms *cmd, void *dc, const char *value);
-static const char *set_renew_via_ari(cmd_parms *cmd, void *dc, const char *value);
-static const char *set_notify_cmd(cmd_parms *cmd, void *dc, int argc, char *const argv[]);
-/* Renewal timing, parallelism and activation. */
-static const char *set_activation_auto(cmd_parms *cmd, void *dc, const char *value);
-static const char *set_global_duration(cmd_parms *cmd, void *dc, const char *value);
-static const char *set_global_number(cmd_parms *cmd, void *dc, const char *value);
+/* --- what rows name: checks of one word, custom parsers ------------------- */
+
+static mod_md_check_fn check_ca;
+static mod_md_check_fn check_agreement;
+static mod_md_check_fn check_proto;
+static mod_md_check_fn check_contact;
+static mod_md_check_fn check_challenge;
+static mod_md_check_fn check_proxy;
+static mod_md_check_fn check_profile;
+static mod_md_check_fn check_file;
+static mod_md_check_fn check_link;
+static mod_md_check_fn check_backend;
+
+
+/* --- the directive table -------------------------------------------------- */
+
+#define SET(f)   APR_OFFSETOF(mod_md_settings_t, f)
+#define GLB(f)   APR_OFFSETOF(mod_md_global_t, f)
+#define MDF(f)   APR_OFFSETOF(md_t, f)
+
+/* Contexts: per-MD directives are accepted in a <VirtualHost> and do
+ * nothing there (as in the stock module); server-wide ones apply to the
+ * whole server from a <VirtualHost> too. */
+#define PER_MD          (CTX_SERVER | CTX_VHOST | CTX_SECTION)
+#define SERVER_WIDE     (CTX_SERVER | CTX_VHOST)
+
+/* One row, defined where the directive is (a file-scope compound literal
+ * has static storage). Unset members are 0: no words, no limits. */
+#define ROW(...)        ((void *)&(mod_md_row_t){ __VA_ARGS__ })
+#define DIRECTIVE(name, help, ...) \
+    AP_INIT_TAKE_ARGV(name, mod_md_config_set_directive, ROW(__VA_ARGS__), RSRC_CONF, help)
+
+#define ONE             .min_args = 1, .max_args = 1
+#define FLAG(scope_, off_, def_) \
+    .kind = KIND_ENUM, .scope = scope_, .off = off_, .words = on_off, \
+    .values = "on, off", .def = def_, ONE
+#define MD_FLAG(field, def_) \
+    FLAG(SCOPE_MD, SET(field), def_), .contexts = PER_MD, .no_effect = CTX_VHOST, \
+    .to_md = TO_MD_INT, .md_off = MDF(field)
+#define GLOBAL_FLAG(field, def_, contexts_) \
+    FLAG(SCOPE_GLOBAL, GLB(field), def_), .contexts = contexts_
+#define GLOBAL_DURATION(field, def_, unit_, contexts_) \
+    .kind = KIND_DURATION, .scope = SCOPE_GLOBAL, .off = GLB(field), .def = def_, \
+    .unit = unit_, .contexts = contexts_, .max = MOD_MD_DURATION_MAX, \
+    .above = LIMIT_CLAMP, ONE
+#define MD_WINDOW(field, def_) \
+    .kind = KIND_TIMESLICE, .scope = SCOPE_MD, .off = SET(field), .def = def_, \
+    .contexts = PER_MD, .no_effect = CTX_VHOST, .to_md = TO_MD_SLICE, .md_off = MDF(field), \
+    .max = MOD_MD_DURATION_MAX, .below = LIMIT_CLAMP, .above = LIMIT_CLAMP, ONE
+
+static mod_md_row_t row_renew_mode = {
+    .kind = KIND_ENUM, .scope = SCOPE_MD, .off = SET(renew_mode), .words = renew_modes,
+    .values = "auto, always, manual", .def = "auto", ONE, .contexts = PER_MD,
+    .no_effect = CTX_VHOST, .to_md = TO_MD_INT, .md_off = MDF(renew_mode),
+};
+static mod_md_row_t row_renew_window = {
+    MD_WINDOW(renew_window, "33%"),
+};
+static mod_md_row_t row_eab = {
+    .kind = KIND_CUSTOM, .scope = SCOPE_MD, .off = SET(eab), .parse = mod_md_config_parse_eab,
+    .min_args = 1, .max_args = 3, .contexts = PER_MD, .no_effect = CTX_VHOST,
+};
+static mod_md_row_t row_cert_check = {
+    .kind = KIND_PAIR, .scope = SCOPE_GLOBAL, .off = GLB(cert_check_name),
+    .off2 = GLB(cert_check_url), .check2 = check_link, .def = "crt.sh https://crt.sh?q=",
+    .min_args = 2, .max_args = 2, .contexts = SERVER_WIDE | CTX_SECTION,
+};
+mod_md_row_t mod_md_row_members = {
+    .kind = KIND_ENUM, .scope = SCOPE_MD, .off = SET(transitive), .words = members,
+    .values = "auto, manual", .def = "auto", ONE, .contexts = PER_MD,
+    .no_effect = CTX_VHOST, .to_md = TO_MD_INT, .md_off = MDF(transitive),
+};
 
 const command_rec mod_md_cmds[] = {
-    AP_INIT_TAKE_ARGV("MDomain", set_mdomain, NULL, RSRC_CONF,
+    /* MDs and their names (mod_md_config_custom.c) */
+    AP_INIT_TAKE_ARGV("MDomain", mod_md_config_set_mdomain, NULL, RSRC_CONF,
                       "A group of domain names sharing one certificate; "
                       "auto|manual: add ServerAlias names of its vhosts or not"),
-    AP_INIT_RAW_ARGS("<MDomainSet", set_section, NULL, RSRC_CONF,
+    AP_INIT_RAW_ARGS("<MDomainSet", mod_md_config_set_section, NULL, RSRC_CONF,
                      "Container for a managed domain with its own settings"),
-    AP_INIT_RAW_ARGS("<MDomain", set_section, NULL, RSRC_CONF,
+    AP_INIT_RAW_ARGS("<MDomain", mod_md_config_set_section, NULL, RSRC_CONF,
                      "Short form of <MDomainSet>"),
-    AP_INIT_TAKE_ARGV("MDMember", set_members, NULL, RSRC_CONF,
-                      "Domain name(s) of the enclosing managed domain, or auto|manual"),
-    AP_INIT_TAKE_ARGV("MDMembers", set_members, NULL, RSRC_CONF,
-                      "auto|manual: add ServerAlias names of vhosts to the MD or not"),
-    AP_INIT_TAKE_ARGV("MDCertificateAuthority", set_ca, NULL, RSRC_CONF,
-                      "ACME directory URL(s) or CA name(s) (" CA_NAMES_TEXT ")"),
-    AP_INIT_TAKE1("MDCertificateAgreement", set_agreement, NULL, RSRC_CONF,
-                  "'accepted' or the URL of the CA's Terms of Service you accept"),
-    AP_INIT_TAKE1("MDCertificateProtocol", set_ca_proto, NULL, RSRC_CONF,
-                  "Protocol to obtain certificates with; only ACME"),
-    AP_INIT_TAKE1("MDContactEmail", set_contact, NULL, RSRC_CONF,
-                  "Email address for the ACME account (default: ServerAdmin)"),
-    AP_INIT_TAKE1("MDRenewMode", set_renew_mode, NULL, RSRC_CONF,
-                  "auto|always|manual: when to obtain and renew certificates"),
-    AP_INIT_TAKE1("MDDriveMode", set_renew_mode, NULL, RSRC_CONF,
-                  "Old name of MDRenewMode"),
-    AP_INIT_TAKE1("MDRenewWindow", set_renew_window, NULL, RSRC_CONF,
-                  "Renew when this much of the lifetime remains (33%, 30d)"),
-    AP_INIT_TAKE1("MDWarnWindow", set_warn_window, NULL, RSRC_CONF,
-                  "Warn when this much of the lifetime remains (10%, 7d)"),
-    AP_INIT_TAKE_ARGV("MDPrivateKeys", set_pkeys, NULL, RSRC_CONF,
-                      "Key type(s) for certificates: RSA [bits], P-256, P-384, ... or Default"),
-    AP_INIT_TAKE1("MDMustStaple", set_must_staple, NULL, RSRC_CONF,
-                  "on|off: request the OCSP Must-Staple extension"),
-    AP_INIT_TAKE1("MDRequireHttps", set_require_https, NULL, RSRC_CONF,
-                  "off|temporary|permanent: redirect http: requests to https:"),
-    AP_INIT_TAKE1("MDCACertificateFile", set_ca_file, NULL, RSRC_CONF,
-                  "PEM file with the CA certificates to trust for the ACME server"),
-    AP_INIT_TAKE1("MDStoreDir", set_store_dir, NULL, RSRC_CONF,
-                  "Directory of the certificate store (default: md under ServerRoot)"),
-    AP_INIT_TAKE1("MDStoreLocks", set_store_locks, NULL, RSRC_CONF,
-                  "on|off|DURATION: lock the store while syncing at start-up, waiting "
-                  "at most DURATION (on: " MOD_MD_STORE_LOCKS_WAIT_DEFAULT_STR ")"),
-    AP_INIT_TAKE12("MDPortMap", set_port_map, NULL, RSRC_CONF,
-                   "http:PORT https:PORT: the local ports the outside reaches as "
-                   "80 and 443; '-' for not reachable"),
-    AP_INIT_TAKE1("MDBaseServer", set_base_server, NULL, RSRC_CONF,
-                  "on|off: manage names of the base server outside vhosts"),
-    AP_INIT_TAKE_ARGV("MDCAChallenges", set_ca_challenges, NULL, RSRC_CONF,
-                      "Challenge types to use, in order: http-01, tls-alpn-01, dns-01"),
-    AP_INIT_TAKE_ARGV("MDChallengeDns01", set_dns01_cmd, NULL, RSRC_CONF,
-                      "Program (and arguments) to set up and tear down dns-01 TXT records"),
-    AP_INIT_TAKE1("MDChallengeDns01Version", set_dns01_version, NULL, RSRC_CONF,
-                  "1|2: with 2 the dns-01 teardown also gets the TXT value"),
-    AP_INIT_TAKE1("MDServerStatus", set_server_status, NULL, RSRC_CONF,
-                  "on|off: show the managed certificates in server-status"),
-    AP_INIT_TAKE1("MDCertificateStatus", set_certificate_status, NULL, RSRC_CONF,
-                  "on|off: answer /.httpd/certificate-status on managed hosts"),
-    AP_INIT_TAKE2("MDCertificateCheck", set_cert_check, NULL, RSRC_CONF,
-                  "name url: a site to look certificates up at, linked in server-status"),
-    AP_INIT_TAKE2("MDCertificateMonitor", set_cert_check, NULL, RSRC_CONF,
-                  "Old name of MDCertificateCheck"),
-    AP_INIT_TAKE1("MDCertificateFile", set_cert_file, NULL, RSRC_CONF,
+    AP_INIT_TAKE_ARGV("MDMember", mod_md_config_set_members, &mod_md_row_members,
+                      RSRC_CONF, "Domain name(s) of the enclosing managed domain, or "
+                      "auto|manual"),
+    AP_INIT_TAKE_ARGV("MDMembers", mod_md_config_set_members, &mod_md_row_members,
+                      RSRC_CONF, "auto|manual: add ServerAlias names of vhosts to the MD "
+                      "or not"),
+    AP_INIT_TAKE1("MDCertificateFile", mod_md_config_set_cert_file, NULL, RSRC_CONF,
                   "A certificate file (PEM) for the enclosing MD, used instead of the CA"),
-    AP_INIT_TAKE1("MDCertificateKeyFile", set_key_file, NULL, RSRC_CONF,
+    AP_INIT_TAKE1("MDCertificateKeyFile", mod_md_config_set_key_file, NULL, RSRC_CONF,
                   "The private key file for the MDCertificateFile before it"),
-    AP_INIT_TAKE_ARGV("MDExternalAccountBinding", set_eab, NULL, RSRC_CONF,
+
+    /* per MD: in the server config the default of all MDs */
+    DIRECTIVE("MDCertificateAuthority",
+              "ACME directory URL(s) or CA name(s) (" CA_NAMES_TEXT ")",
+              .kind = KIND_LIST, .scope = SCOPE_MD, .off = SET(ca_urls), .check = check_ca,
+              .def = "LetsEncrypt", .min_args = 0, .max_args = -1, .contexts = PER_MD,
+              .no_effect = CTX_VHOST, .to_md = TO_MD_ARRAY, .md_off = MDF(ca_urls)),
+    DIRECTIVE("MDCertificateAgreement",
+              "'accepted' or the URL of the CA's Terms of Service you accept",
+              .kind = KIND_STRING, .scope = SCOPE_MD, .off = SET(ca_agreement),
+              .check = check_agreement, ONE, .contexts = PER_MD, .no_effect = CTX_VHOST,
+              .to_md = TO_MD_STR, .md_off = MDF(ca_agreement)),
+    DIRECTIVE("MDCertificateProtocol", "Protocol to obtain certificates with; only ACME",
+              .kind = KIND_STRING, .scope = SCOPE_MD, .off = SET(ca_proto),
+              .check = check_proto, .def = "ACME", ONE, .contexts = PER_MD,
+              .no_effect = CTX_VHOST, .to_md = TO_MD_STR, .md_off = MDF(ca_proto)),
+    DIRECTIVE("MDContactEmail", "Email address for the ACME account (default: ServerAdmin)",
+              .kind = KIND_LIST, .scope = SCOPE_MD, .off = SET(contacts),
+              .check = check_contact, ONE, .contexts = PER_MD, .no_effect = CTX_VHOST,
+              .to_md = TO_MD_ARRAY, .md_off = MDF(contacts)),
+    AP_INIT_TAKE_ARGV("MDRenewMode", mod_md_config_set_directive, &row_renew_mode, RSRC_CONF,
+                      "auto|always|manual: when to obtain and renew certificates"),
+    AP_INIT_TAKE_ARGV("MDDriveMode", mod_md_config_set_directive, &row_renew_mode, RSRC_CONF,
+                      "Old name of MDRenewMode"),
+    AP_INIT_TAKE_ARGV("MDRenewWindow", mod_md_config_set_directive, &row_renew_window, RSRC_CONF,
+                      "Renew when this much of the lifetime remains (33%, 30d)"),
+    DIRECTIVE("MDWarnWindow", "Warn when this much of the lifetime remains (10%, 7d)",
+              MD_WINDOW(warn_window, "10%")),
+    DIRECTIVE("MDPrivateKeys",
+              "Key type(s) for certificates: RSA [bits], P-256, P-384, ... or Default",
+              .kind = KIND_CUSTOM, .scope = SCOPE_MD, .off = SET(pkey_specs),
+              .parse = mod_md_config_parse_pkeys, .min_args = 1, .max_args = -1, .contexts = PER_MD,
+              .no_effect = CTX_VHOST, .to_md = TO_MD_ARRAY, .md_off = MDF(pkey_specs)),
+    DIRECTIVE("MDMustStaple", "on|off: request the OCSP Must-Staple extension",
+              MD_FLAG(must_staple, "off")),
+    AP_INIT_TAKE_ARGV("MDRequireHttps", mod_md_config_set_directive,
+                      ROW(.kind = KIND_ENUM, .scope = SCOPE_MD, .off = SET(require_https),
+                          .words = require_https, .values = "off, temporary, permanent",
+                          .def = "off", ONE, .contexts = PER_MD | CTX_DIR,
+                          .no_effect = CTX_VHOST | CTX_DIR, .to_md = TO_MD_INT,
+                          .md_off = MDF(require_https)),
+                      RSRC_CONF | OR_AUTHCFG,
+                      "off|temporary|permanent: redirect http: requests to https:"),
+    DIRECTIVE("MDCAChallenges", "Challenge types to use, in order: " CHALLENGES_TEXT,
+              .kind = KIND_LIST, .scope = SCOPE_MD, .off = SET(ca_challenges),
+              .check = check_challenge, .min_args = 0, .max_args = -1, .contexts = PER_MD,
+              .no_effect = CTX_VHOST, .to_md = TO_MD_ARRAY, .md_off = MDF(ca_challenges)),
+    DIRECTIVE("MDChallengeDns01",
+              "Program (and arguments) to set up and tear down dns-01 TXT records",
+              .kind = KIND_PROGRAM, .scope = SCOPE_MD, .off = SET(dns01_cmd),
+              .min_args = 0, .max_args = -1, .contexts = PER_MD, .no_effect = CTX_VHOST,
+              .to_md = TO_MD_ARRAY, .md_off = MDF(dns01_cmd)),
+    DIRECTIVE("MDChallengeDns01Version",
+              "1|2: with 2 the dns-01 teardown also gets the TXT value",
+              .kind = KIND_ENUM, .scope = SCOPE_MD, .off = SET(dns01_version),
+              .words = dns01_versions, .values = "1, 2", .def = "1", ONE,
+              .contexts = PER_MD, .no_effect = CTX_VHOST, .to_md = TO_MD_INT,
+              .md_off = MDF(dns01_version)),
+    AP_INIT_TAKE_ARGV("MDExternalAccountBinding", mod_md_config_set_directive, &row_eab, RSRC_CONF,
                       "key-id hmac-key [HS256|HS384|HS512], a JSON file with kid and hmac, "
                       "or none: external account binding for new ACME accounts"),
-    AP_INIT_TAKE1("MDHttpProxy", set_http_proxy, NULL, RSRC_CONF,
-                  "http(s)://host:port of a proxy for all traffic to the CA, or none"),
-    AP_INIT_TAKE1("MDHttpProxyCACertificateFile", set_http_proxy_ca_file, NULL, RSRC_CONF,
-                  "PEM file with the CA certificates to trust for an https proxy"),
-    AP_INIT_TAKE1("MDProfile", set_profile, NULL, RSRC_CONF,
-                  "ACME profile to order certificates with, if the CA offers it, or none"),
-    AP_INIT_TAKE1("MDProfileMandatory", set_profile_mandatory, NULL, RSRC_CONF,
-                  "on|off: fail when the CA does not offer the MDProfile"),
-    AP_INIT_TAKE1("MDRenewViaARI", set_renew_via_ari, NULL, RSRC_CONF,
-                  "on|off: renew when the CA's ACME Renewal Information (RFC 9773) says"),
-    AP_INIT_TAKE_ARGV("MDNotifyCmd", set_notify_cmd, NULL, RSRC_CONF,
-                      "Program [args] run with the MD name when its certificate was renewed"),
-    AP_INIT_TAKE_ARGV("MDMessageCmd", set_notify_cmd, (void *)1, RSRC_CONF,
-                      "Program [args] run with reason and MD name on events of an MD"),
-    AP_INIT_TAKE1("MDActivationAuto", set_activation_auto, NULL, RSRC_CONF,
-                  "on|off: put staged certificates live by a graceful restart of the "
-                  "server by itself"),
-    AP_INIT_TAKE1("MDActivationDelay", set_global_duration,
-                  (void *)APR_OFFSETOF(mod_md_global_t, activation_delay), RSRC_CONF,
-                  "How long a new certificate must have been valid before it goes live"),
-    AP_INIT_TAKE1("MDCheckInterval", set_global_duration,
-                  (void *)APR_OFFSETOF(mod_md_global_t, check_interval), RSRC_CONF,
-                  "Longest time between two checks of the certificates (at least 1s)"),
-    AP_INIT_TAKE1("MDInitialDelay", set_global_duration,
-                  (void *)APR_OFFSETOF(mod_md_global_t, initial_delay), RSRC_CONF,
-                  "How long after start the first check waits"),
-    AP_INIT_TAKE1("MDRetryDelay", set_global_duration,
-                  (void *)APR_OFFSETOF(mod_md_global_t, retry_delay), RSRC_CONF,
-                  "Delay before the first retry of a failed renewal, doubled per error"),
-    AP_INIT_TAKE1("MDRetryFailover", set_global_number,
-                  (void *)APR_OFFSETOF(mod_md_global_t, retry_failover), RSRC_CONF,
-                  "Failed attempts before the next CA of MDCertificateAuthority is used"),
-    AP_INIT_TAKE1("MDParallelRenewals", set_global_number,
-                  (void *)APR_OFFSETOF(mod_md_global_t, parallel_renewals), RSRC_CONF,
-                  "How many MDs get certificates at the same time"),
+    DIRECTIVE("MDHttpProxy", "http(s)://host:port of a proxy for all traffic to the CA, "
+              "or none",
+              .kind = KIND_STRING, .scope = SCOPE_MD, .off = SET(http_proxy),
+              .check = check_proxy, .none = 1, ONE, .contexts = PER_MD,
+              .no_effect = CTX_VHOST, .to_md = TO_MD_STR, .md_off = MDF(http_proxy)),
+    DIRECTIVE("MDHttpProxyCACertificateFile",
+              "PEM file with the CA certificates to trust for an https proxy",
+              .kind = KIND_PATH, .scope = SCOPE_MD, .off = SET(http_proxy_ca_file),
+              .check = check_file, ONE, .contexts = PER_MD, .no_effect = CTX_VHOST,
+              .to_md = TO_MD_STR, .md_off = MDF(http_proxy_ca_file)),
+    DIRECTIVE("MDProfile",
+              "ACME profile to order certificates with, if the CA offers it, or none",
+              .kind = KIND_STRING, .scope = SCOPE_MD, .off = SET(profile),
+              .check = check_profile, .none = 1, ONE, .contexts = PER_MD,
+              .no_effect = CTX_VHOST, .to_md = TO_MD_STR, .md_off = MDF(profile)),
+    DIRECTIVE("MDProfileMandatory", "on|off: fail when the CA does not offer the MDProfile",
+              MD_FLAG(profile_mandatory, "off")),
+    DIRECTIVE("MDRenewViaARI",
+              "on|off: renew when the CA's ACME Renewal Information (RFC 9773) says",
+              MD_FLAG(ari_renewals, "on")),
+    DIRECTIVE("MDStapling", "on|off: staple OCSP responses for the MD's certificates",
+              MD_FLAG(stapling, "off")),
+
+    /* the whole server */
+    DIRECTIVE("MDStoreDir", "Directory of the certificate store (default: md under "
+              "ServerRoot)",
+              .kind = KIND_PATH, .scope = SCOPE_GLOBAL, .off = GLB(store_dir), ONE,
+              .contexts = SERVER_WIDE),
+    DIRECTIVE("MDCACertificateFile",
+              "PEM file with the CA certificates to trust for the ACME server",
+              .kind = KIND_PATH, .scope = SCOPE_GLOBAL, .off = GLB(ca_file),
+              .check = check_file, ONE, .contexts = SERVER_WIDE | CTX_SECTION),
+    DIRECTIVE("MDStoreLocks", "on|off|DURATION: lock the store while syncing at start-up, "
+              "waiting at most DURATION (on: 5s)",
+              GLOBAL_DURATION(store_locks, "off", "s", SERVER_WIDE), .words = store_locks,
+              .below = LIMIT_CLAMP),
+    DIRECTIVE("MDPortMap", "http:PORT https:PORT: the local ports the outside reaches as "
+              "80 and 443; '-' for not reachable",
+              .kind = KIND_CUSTOM, .scope = SCOPE_GLOBAL, .off = GLB(local_http_port),
+              .parse = mod_md_config_parse_port_map, .def = "http:80 https:443", .min_args = 1,
+              .max_args = 2, .contexts = SERVER_WIDE),
+    DIRECTIVE("MDBaseServer", "on|off: manage names of the base server outside vhosts",
+              GLOBAL_FLAG(manage_base_server, "off", SERVER_WIDE)),
+    DIRECTIVE("MDMatchNames", "all|servernames: match vhosts to MDs by ServerName and "
+              "ServerAlias, or by ServerName only",
+              .kind = KIND_ENUM, .scope = SCOPE_GLOBAL, .off = GLB(match_names),
+              .words = match_names, .values = "all, servernames", .def = "all", ONE,
+              .contexts = SERVER_WIDE),
+    DIRECTIVE("MDServerStatus", "on|off: show the managed certificates in server-status",
+              GLOBAL_FLAG(server_status, "on", SERVER_WIDE | CTX_SECTION)),
+    DIRECTIVE("MDCertificateStatus",
+              "on|off: answer /.httpd/certificate-status on managed hosts",
+              GLOBAL_FLAG(certificate_status, "on", SERVER_WIDE | CTX_SECTION)),
+    AP_INIT_TAKE_ARGV("MDCertificateCheck", mod_md_config_set_directive, &row_cert_check, RSRC_CONF,
+                      "name url: a site to look certificates up at, linked in server-status"),
+    AP_INIT_TAKE_ARGV("MDCertificateMonitor", mod_md_config_set_directive, &row_cert_check,
+                      RSRC_CONF,
+                      "Old name of MDCertificateCheck"),
+    DIRECTIVE("MDNotifyCmd", "Program [args] run with the MD name when its certificate "
+              "was renewed",
+              .kind = KIND_PROGRAM, .scope = SCOPE_GLOBAL, .off = GLB(notify_argv),
+              .min_args = 0, .max_args = -1, .contexts = SERVER_WIDE),
+    DIRECTIVE("MDMessageCmd", "Program [args] run with reason and MD name on events of an MD",
+              .kind = KIND_PROGRAM, .scope = SCOPE_GLOBAL, .off = GLB(message_argv),
+              .min_args = 0, .max_args = -1, .contexts = SERVER_WIDE),
+    DIRECTIVE("MDActivationAuto", "on|off: put staged certificates live by a graceful "
+              "restart of the server by itself",
+              GLOBAL_FLAG(activation_auto, "on", SERVER_WIDE)),
+    DIRECTIVE("MDActivationDelay", "How long a new certificate must have been valid before "
+              "it goes live (days without a unit)",
+              GLOBAL_DURATION(activation_delay, "0", "d", SERVER_WIDE), .below = LIMIT_CLAMP),
+    DIRECTIVE("MDCheckInterval", "Longest time between two checks of the certificates "
+              "(at least 1s)",
+              GLOBAL_DURATION(check_interval, "12h", "s", SERVER_WIDE), .min = SECS(1),
+              .below = LIMIT_REFUSE),
+    DIRECTIVE("MDInitialDelay", "How long after start the first check waits",
+              GLOBAL_DURATION(initial_delay, "0", "s", SERVER_WIDE), .below = LIMIT_REFUSE),
+    DIRECTIVE("MDRetryDelay", "Delay before the first retry of a failed renewal, doubled "
+              "per error",
+              GLOBAL_DURATION(retry_delay, "30s", "s", SERVER_WIDE), .min = 1,
+              .below = LIMIT_REFUSE),
+    DIRECTIVE("MDRetryFailover", "Failed attempts before the next CA of "
+              "MDCertificateAuthority is used",
+              .kind = KIND_NUMBER, .scope = SCOPE_GLOBAL, .off = GLB(retry_failover),
+              .def = "13", .min = 1, .max = APR_INT32_MAX, .atoi = 1, .below = LIMIT_REFUSE,
+              .above = LIMIT_CLAMP, ONE, .contexts = SERVER_WIDE),
+    DIRECTIVE("MDParallelRenewals", "How many MDs get certificates at the same time",
+              .kind = KIND_NUMBER, .scope = SCOPE_GLOBAL, .off = GLB(parallel_renewals),
+              .def = "16", .min = 1, .max = MOD_MD_PARALLEL_MAX, .below = LIMIT_REFUSE,
+              .above = LIMIT_REFUSE, ONE, .contexts = SERVER_WIDE),
+    DIRECTIVE("MDStapleOthers", "on|off: staple OCSP responses for certificates not "
+              "managed here too (with MDStapling on)",
+              GLOBAL_FLAG(staple_others, "on", SERVER_WIDE | CTX_SECTION),
+              .no_effect = CTX_SECTION),
+    DIRECTIVE("MDStaplingKeepResponse", "How long to keep OCSP responses in the store "
+              "(days without a unit)",
+              GLOBAL_DURATION(stapling_keep_response, "7d", "d", SERVER_WIDE | CTX_SECTION),
+              .below = LIMIT_CLAMP, .norm = DAYS(7)),
+    DIRECTIVE("MDStaplingRenewWindow", "Renew OCSP responses when this much of their "
+              "lifetime remains (33%, 2d)",
+              .kind = KIND_TIMESLICE, .scope = SCOPE_GLOBAL, .off = GLB(stapling_renew_window),
+              .def = "33%", .max = MOD_MD_DURATION_MAX, .below = LIMIT_CLAMP,
+              .above = LIMIT_CLAMP, ONE, .contexts = SERVER_WIDE | CTX_SECTION),
+    DIRECTIVE("MDStoreBackend", "file|postgresql [connection string]: where the store is",
+              .kind = KIND_PAIR, .scope = SCOPE_GLOBAL, .off = GLB(store_backend),
+              .off2 = GLB(store_backend_args), .check = check_backend, .def = "file",
+              .min_args = 1, .max_args = 2, .contexts = CTX_SERVER),
     AP_INIT_TAKE1(NULL, NULL, NULL, RSRC_CONF, NULL),
 };
 
-/* --- config objects ------------------------------------------------------ */
-
-static void settings_clear(mod_md_settings_t *set)
+/* The distinct rows of the table, in order (aliases share a row). */
+static apr_array_header_t *rows_make(apr_pool_t *p)
 {
-    memset(set, 0, sizeof(*set));
-    set->transitive = UNSET;
-    set->renew_mode = MD_RENEW_DEFAULT;
-    set->must_staple = UNSET;
-    set->require_https = MD_REQUIRE_UNSET;
-    set->dns01_version = UNSET;
-    set->profile_mandatory = UNSET;
-    set->ari_renewals = UNSET;
+    apr_array_header_t *rows = apr_array_make(p, 64, sizeof(const mod_md_row_t *));
+    int i;
+
+    for (i = 0; mod_md_cmds[i].name; ++i) {
+        const mod_md_row_t *row = mod_md_cmds[i].cmd_data;
+        int k;
+
+        for (k = 0; row && k < rows->nelts; ++k) {
+            if (MD_ARR_IDX(rows, k, const mod_md_row_t *) == row) {
+                row = NULL;
+            }
+        }
+        if (row) {
+            APR_ARRAY_PUSH(rows, const mod_md_row_t *) = row;
+        }
+    }
+    return rows;
 }
 
-/* to = add's value where set, else base's. */
-static void settings_merge(mod_md_settings_t *to, const mod_md_settings_t *base,
-                           const mod_md_settings_t *add)
+/* --- the rules every directive goes through ------------------------------- */
+
+mod_md_global_t *mod_md_config_global(cmd_parms *cmd)
 {
-    to->transitive = add->transitive != UNSET ? add->transitive : base->transitive;
-    to->renew_mode = add->renew_mode != MD_RENEW_DEFAULT ? add->renew_mode : base->renew_mode;
-    to->renew_window = add->renew_window ? add->renew_window : base->renew_window;
-    to->warn_window = add->warn_window ? add->warn_window : base->warn_window;
-    to->ca_urls = add->ca_urls ? add->ca_urls : base->ca_urls;
-    to->ca_agreement = add->ca_agreement ? add->ca_agreement : base->ca_agreement;
-    to->ca_contact = add->ca_contact ? add->ca_contact : base->ca_contact;
-    to->pkey_specs = add->pkey_specs ? add->pkey_specs : base->pkey_specs;
-    to->must_staple = add->must_staple != UNSET ? add->must_staple : base->must_staple;
-    to->require_https = (add->require_https != MD_REQUIRE_UNSET) ? add->require_https
-                                                                 : base->require_https;
-    to->ca_challenges = add->ca_challenges ? add->ca_challenges : base->ca_challenges;
-    to->dns01_cmd = add->dns01_cmd ? add->dns01_cmd : base->dns01_cmd;
-    to->dns01_version = add->dns01_version != UNSET ? add->dns01_version
-                                                    : base->dns01_version;
-    if (add->eab_kid) {
-        to->eab_kid = add->eab_kid;
-        to->eab_hmac = add->eab_hmac;
-        to->eab_alg = add->eab_alg;
+    return mod_md_config_get(cmd->server)->global;
+}
+
+unsigned mod_md_config_ctx(cmd_parms *cmd)
+{
+    if (cmd->path) {
+        return CTX_DIR;
+    }
+    if (mod_md_config_global(cmd)->current) {
+        return CTX_SECTION;
+    }
+    return cmd->server->is_virtual ? CTX_VHOST : CTX_SERVER;
+}
+
+const char *mod_md_config_dname(cmd_parms *cmd)
+{
+    const char *name = cmd->cmd->name;
+    return name[0] == '<' ? apr_pstrcat(cmd->pool, name, ">", NULL) : name;
+}
+
+/* .htaccess files are read per request: nothing is logged for them. */
+static int in_htaccess(const cmd_parms *cmd)
+{
+    return cmd->pool == cmd->temp_pool;
+}
+
+/* Warnings are kept and logged once the config is read: by check_config
+ * for `apache2 -t` (to stderr), by post_config into the error log on a
+ * start or restart (while the config is read, stderr of a starting server
+ * is /dev/null). */
+void mod_md_config_warn(cmd_parms *cmd, const char *fmt, ...)
+{
+    mod_md_global_t *g;
+    va_list ap;
+    const char *msg;
+
+    if (in_htaccess(cmd)) {
+        return;
+    }
+    g = mod_md_config_global(cmd);
+    va_start(ap, fmt);
+    msg = apr_pvsprintf(cmd->pool, fmt, ap);
+    va_end(ap);
+    APR_ARRAY_PUSH(g->warnings, const char *) =
+        apr_psprintf(cmd->pool, "%s:%d: %s", cmd->directive->filename,
+                     cmd->directive->line_num, msg);
+}
+
+static void log_warnings(server_rec *s, const mod_md_global_t *g)
+{
+    int i;
+
+    for (i = 0; i < g->warnings->nelts; ++i) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, "MD10003: %s",
+                     MD_ARR_IDX(g->warnings, i, const char *));
+    }
+}
+
+/* Why the directive may not stand where it does, or NULL. */
+static const char *check_context(cmd_parms *cmd, const mod_md_row_t *row, unsigned ctx)
+{
+    mod_md_global_t *g = mod_md_config_global(cmd);
+    const char *err;
+
+    if (row->contexts & ctx) {
+        /* As the stock module: in <If>, <Files> and .htaccess, not in
+         * <Directory> or <Location>. */
+        return ctx == CTX_DIR ? ap_check_cmd_context(cmd, NOT_IN_DIRECTORY | NOT_IN_LOCATION)
+                              : NULL;
+    }
+    switch (ctx) {
+    case CTX_SECTION:
+        return apr_psprintf(cmd->pool, "%s is not allowed inside <MDomainSet %s>: it "
+                            "applies to the whole server, put it outside the section",
+                            mod_md_config_dname(cmd), g->current->name);
+    case CTX_VHOST:
+        err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+        return err ? err : apr_psprintf(cmd->pool, "%s is not allowed inside <VirtualHost>",
+                                        mod_md_config_dname(cmd));
+    case CTX_SERVER:
+        return apr_psprintf(cmd->pool, "%s is only allowed inside an <MDomainSet> or "
+                            "<MDomain> section", mod_md_config_dname(cmd));
+    default:
+        return apr_psprintf(cmd->pool, "%s is not allowed here", mod_md_config_dname(cmd));
+    }
+}
+
+static const char *shown_value(apr_pool_t *p, int argc, char *const argv[])
+{
+    const char *s = "";
+    int i;
+
+    for (i = 0; i < argc; ++i) {
+        s = apr_pstrcat(p, s, i ? " " : "", argv[i], NULL);
+    }
+    return md_util_str_printable(p, s, 200);
+}
+
+void mod_md_config_value_warn(mod_md_parse_t *x, const char *fmt, ...)
+{
+    va_list ap;
+    const char *msg;
+
+    if (x->quiet || !x->cmd) {
+        return;
+    }
+    va_start(ap, fmt);
+    msg = apr_pvsprintf(x->p, fmt, ap);
+    va_end(ap);
+    mod_md_config_warn(x->cmd, "%s \"%s\": %s", mod_md_config_dname(x->cmd), x->shown, msg);
+}
+
+void mod_md_config_value_problem(mod_md_parse_t *x, const char *type, const char *why)
+{
+    if (!x->problem) {
+        x->problem = why;
+        x->problem_type = type;
+    }
+    mod_md_config_value_warn(x, "%s; the MDs this applies to are not renewed until it is "
+                             "fixed", why);
+}
+
+static const char *read_value(mod_md_parse_t *x, void *base, int argc, char *const argv[]);
+
+/* Read a value of row into base (the scope's struct), keeping in set_at
+ * where it was set and in problems (NULL for server-wide values) why it
+ * cannot work. */
+static const char *set_value(cmd_parms *cmd, const mod_md_row_t *row, void *base,
+                             apr_hash_t *set_at, apr_hash_t *problems, int argc,
+                             char *const argv[])
+{
+    mod_md_parse_t x;
+    const ap_directive_t *prev;
+    const char *err;
+
+    memset(&x, 0, sizeof(x));
+    x.cmd = cmd;
+    x.p = cmd->pool;
+    x.row = row;
+    x.quiet = in_htaccess(cmd);
+    x.shown = shown_value(cmd->pool, argc, argv);
+    prev = set_at ? apr_hash_get(set_at, row, sizeof(*row)) : NULL;
+    if (prev) {
+        mod_md_config_warn(cmd, "%s given again (first at %s:%d): the later value wins",
+                           mod_md_config_dname(cmd), prev->filename, prev->line_num);
+    }
+    if ((err = read_value(&x, base, argc, argv))) {
+        return apr_psprintf(cmd->pool, "%s: %s", mod_md_config_dname(cmd), err);
+    }
+    if (set_at) {
+        apr_hash_set(set_at, row, sizeof(*row), cmd->directive);
+    }
+    if (problems) {
+        problem_t *pb = NULL;
+
+        if (x.problem) {
+            pb = apr_pcalloc(cmd->pool, sizeof(*pb));
+            pb->type = x.problem_type;
+            pb->text = apr_psprintf(cmd->pool, "%s \"%s\" (%s:%d): %s",
+                                    mod_md_config_dname(cmd), x.shown,
+                                    cmd->directive->filename, cmd->directive->line_num,
+                                    x.problem);
+        }
+        apr_hash_set(problems, row, sizeof(*row), pb);
+    }
+    return NULL;
+}
+
+const char *mod_md_config_set(cmd_parms *cmd, const mod_md_row_t *row,
+                              mod_md_settings_t *set, int argc, char *const argv[])
+{
+    return set_value(cmd, row, set, set->set_at, set->problems, argc, argv);
+}
+
+const char *mod_md_config_set_directive(cmd_parms *cmd, void *dc, int argc, char *const argv[])
+{
+    const mod_md_row_t *row = cmd->info;
+    mod_md_global_t *g = mod_md_config_global(cmd);
+    unsigned ctx = mod_md_config_ctx(cmd);
+    const char *err;
+
+    (void)dc;
+    if ((err = check_context(cmd, row, ctx))) {
+        return err;
+    }
+    if (row->no_effect & ctx) {
+        /* Checked as anywhere else, kept nowhere. */
+        void *scratch = row->scope == SCOPE_MD ? (void *)mod_md_config_settings_make(cmd->pool)
+                                               : apr_pcalloc(cmd->pool, sizeof(*g));
+        if ((err = set_value(cmd, row, scratch, NULL, NULL, argc, argv))) {
+            return err;
+        }
+        if (ctx != CTX_DIR) {
+            mod_md_config_warn(cmd, "%s has no effect %s (as with the stock module); %s",
+                               mod_md_config_dname(cmd),
+                               ctx == CTX_VHOST ? "inside <VirtualHost>"
+                                                : "inside an MD section",
+                               row->scope == SCOPE_MD
+                               ? "set it in the server config or in an <MDomain> section"
+                               : "set it in the server config");
+        }
+        return NULL;
+    }
+    if (row->scope == SCOPE_GLOBAL) {
+        if (ctx == CTX_SECTION) {
+            mod_md_config_warn(cmd, "%s inside <MDomainSet %s> applies to the whole server",
+                               mod_md_config_dname(cmd), g->current->name);
+        }
+        return set_value(cmd, row, g, g->set_at, NULL, argc, argv);
+    }
+    return mod_md_config_set(cmd, row, ctx == CTX_SECTION ? g->current_settings : g->defaults,
+                             argc, argv);
+}
+
+/* --- reading each kind of value ------------------------------------------- */
+
+static int is_word(const char *s, const char *word)
+{
+    return !ap_cstr_casecmp(s, word);
+}
+
+static const char *read_enum(mod_md_parse_t *x, int *pvalue, const char *word)
+{
+    const mod_md_word_t *w;
+
+    for (w = x->row->words; w->word; ++w) {
+        if (is_word(word, w->word)) {
+            *pvalue = w->value;
+            return NULL;
+        }
+    }
+    return apr_psprintf(x->p, "\"%s\" is not one of %s", x->shown, x->row->values);
+}
+
+static const char *read_number(mod_md_parse_t *x, int *pvalue, const char *word)
+{
+    const mod_md_row_t *row = x->row;
+    apr_int64_t n;
+    int trailing;
+    int saturated;
+
+    if (md_conf_int_parse(&n, &trailing, &saturated, word) != APR_SUCCESS) {
+        return apr_psprintf(x->p, "\"%s\" is not a number", x->shown);
+    }
+    if (trailing) {
+        if (!row->atoi) {
+            return apr_psprintf(x->p, "\"%s\" is not a number", x->shown);
+        }
+        mod_md_config_value_warn(x, "only the number at its start counts");
+    }
+    if (n < row->min) {
+        if (row->below == LIMIT_REFUSE) {
+            return apr_psprintf(x->p, "\"%s\" is not a number of at least %" APR_INT64_T_FMT,
+                                x->shown, row->min);
+        }
+        mod_md_config_value_warn(x, "taken as %" APR_INT64_T_FMT, row->min);
+        n = row->min;
+    }
+    if (n > row->max) {
+        if (row->above == LIMIT_REFUSE) {
+            return apr_psprintf(x->p, "\"%s\" is not a number in %" APR_INT64_T_FMT "..%"
+                                APR_INT64_T_FMT, x->shown, row->min, row->max);
+        }
+        mod_md_config_value_warn(x, "more than %" APR_INT64_T_FMT ", taken as that", row->max);
+        n = row->max;
+    }
+    *pvalue = (int)n;
+    return NULL;
+}
+
+/* Durations and windows at most MOD_MD_DURATION_MAX; a negative one that
+ * the stock module accepts is taken as the least. */
+static const char *clamp_duration(mod_md_parse_t *x, apr_interval_time_t *pdur)
+{
+    const mod_md_row_t *row = x->row;
+
+    if (*pdur < row->min) {
+        if (row->below == LIMIT_REFUSE) {
+            return row->min <= 1
+                   ? apr_psprintf(x->p, "\"%s\" must be more than 0", x->shown)
+                   : apr_psprintf(x->p, "\"%s\" is too short, at least %s", x->shown,
+                                  md_duration_format(row->min, x->p));
+        }
+        mod_md_config_value_warn(x, "%s, taken as %s", *pdur < 0 ? "negative" : "too short",
+                                 md_duration_format(row->min, x->p));
+        *pdur = row->min;
+    }
+    if (row->max > 0 && *pdur > row->max) {
+        mod_md_config_value_warn(x, "longer than %s, taken as that", MOD_MD_DURATION_MAX_STR);
+        *pdur = row->max;
+    }
+    return NULL;
+}
+
+static const char *read_duration(mod_md_parse_t *x, apr_interval_time_t *pdur,
+                                 const char *word)
+{
+    const mod_md_row_t *row = x->row;
+    const mod_md_word_t *w;
+    apr_int64_t pct;
+    int trailing;
+    int saturated;
+
+    for (w = row->words; w && w->word; ++w) {
+        if (is_word(word, w->word)) {
+            *pdur = w->value;
+            return NULL;
+        }
+    }
+    if (row->norm > 0 && word[0] && word[strlen(word) - 1] == '%'
+        && md_conf_int_parse(&pct, &trailing, &saturated, word) == APR_SUCCESS
+        && pct >= 0 && pct <= 1000) {
+        /* As the stock module: a percentage of a norm duration. */
+        *pdur = (row->norm / 100) * pct;
+        return clamp_duration(x, pdur);
+    }
+    if (md_conf_duration_parse(pdur, NULL, word, row->unit) != APR_SUCCESS) {
+        return apr_psprintf(x->p, "\"%s\" is not a duration (a number with a unit d, h, "
+                            "mi, s or ms, e.g. 30s, 12h; %s without one)%s", x->shown,
+                            row->unit[0] == 'd' ? "days" : "seconds",
+                            row->words ? ", on or off" : "");
+    }
+    return clamp_duration(x, pdur);
+}
+
+static const char *read_timeslice(mod_md_parse_t *x, const md_timeslice_t **pts,
+                                  const char *word)
+{
+    md_timeslice_t *ts = apr_pcalloc(x->p, sizeof(*ts));
+    const char *err = NULL;
+    const char *perr = NULL;
+
+    if (md_conf_timeslice_parse(ts, NULL, word, &perr, x->p) != APR_SUCCESS) {
+        return perr;
+    }
+    if (!ts->is_percent && (err = clamp_duration(x, &ts->duration))) {
+        return err;
+    }
+    *pts = ts;
+    return NULL;
+}
+
+/* A path under ServerRoot; row->check says whether it must be there. */
+static const char *read_path(mod_md_parse_t *x, const char **ppath, const char *word)
+{
+    const char *path = ap_server_root_relative(x->p, word);
+
+    if (!path) {
+        return apr_psprintf(x->p, "\"%s\" is not a valid path", x->shown);
+    }
+    *ppath = path;
+    return x->row->check ? x->row->check(x, path, ppath) : NULL;
+}
+
+/* Run without a shell, so the program must be a file we can name; one
+ * that is not there (yet) fails when it is run, as with the stock module. */
+static const char *read_program(mod_md_parse_t *x, apr_array_header_t **pargv, int argc,
+                                char *const argv[])
+{
+    apr_array_header_t *args;
+    apr_finfo_t finfo;
+    const char *path;
+    int i;
+
+    if (argc < 1 || !*argv[0]) {
+        mod_md_config_value_warn(x, "no program given, nothing will be run");
+        *pargv = NULL;
+        return NULL;
+    }
+    if (!(path = ap_server_root_relative(x->p, argv[0]))) {
+        return apr_psprintf(x->p, "\"%s\" is not a valid path", argv[0]);
+    }
+    if (apr_stat(&finfo, path, APR_FINFO_TYPE | APR_FINFO_PROT, x->p) != APR_SUCCESS) {
+        mod_md_config_value_warn(x, "program %s does not exist (yet): running it will fail", path);
+    }
+    else if (finfo.filetype != APR_REG
+             || !(finfo.protection & (APR_UEXECUTE | APR_GEXECUTE | APR_WEXECUTE))) {
+        mod_md_config_value_warn(x, "%s is not an executable file: running it will fail", path);
+    }
+    args = apr_array_make(x->p, argc, sizeof(const char *));
+    APR_ARRAY_PUSH(args, const char *) = path;
+    for (i = 1; i < argc; ++i) {
+        APR_ARRAY_PUSH(args, const char *) = argv[i];
+    }
+    *pargv = args;
+    return NULL;
+}
+
+static const char *read_list(mod_md_parse_t *x, apr_array_header_t **plist, int argc,
+                             char *const argv[])
+{
+    apr_array_header_t *list;
+    const char *err;
+    int i;
+
+    if (argc == 0) {
+        mod_md_config_value_warn(x, "no value given, the default applies");
+        *plist = NULL;
+        return NULL;
+    }
+    list = apr_array_make(x->p, argc, sizeof(const char *));
+    for (i = 0; i < argc; ++i) {
+        const char *item = argv[i];
+
+        if ((err = x->row->check(x, argv[i], &item))) {
+            return err;
+        }
+        if (!item) {
+            continue;
+        }
+        if (md_array_str_index(list, item, 0, 1) >= 0) {
+            mod_md_config_value_warn(x, "%s is given twice", argv[i]);
+            continue;
+        }
+        APR_ARRAY_PUSH(list, const char *) = item;
+    }
+    if (list->nelts == 0) {
+        mod_md_config_value_problem(x, NULL, "none of the values can be used");
+    }
+    *plist = list;
+    return NULL;
+}
+
+static const char *read_value(mod_md_parse_t *x, void *base, int argc, char *const argv[])
+{
+    const mod_md_row_t *row = x->row;
+    void *field = FIELD(base, row->off, void);
+    const char *err;
+
+    if (argc < row->min_args || (row->max_args >= 0 && argc > row->max_args)) {
+        if (row->max_args == 1) {
+            return "needs one value";
+        }
+        return row->min_args == row->max_args
+               ? apr_psprintf(x->p, "needs %d values", row->min_args)
+               : apr_psprintf(x->p, "needs %d to %d values", row->min_args, row->max_args);
+    }
+    if (row->max_args == 1 && argc == 1 && !*argv[0]) {
+        return "needs a value, not an empty one";
+    }
+    switch (row->kind) {
+    case KIND_ENUM:
+        return read_enum(x, field, argv[0]);
+    case KIND_NUMBER:
+        return read_number(x, field, argv[0]);
+    case KIND_DURATION:
+        return read_duration(x, field, argv[0]);
+    case KIND_TIMESLICE:
+        return read_timeslice(x, field, argv[0]);
+    case KIND_STRING:
+        if (row->none && is_word(argv[0], "none")) {
+            *(const char **)field = NULL;
+            return NULL;
+        }
+        *(const char **)field = argv[0];
+        return row->check ? row->check(x, argv[0], field) : NULL;
+    case KIND_PATH:
+        return read_path(x, field, argv[0]);
+    case KIND_PROGRAM:
+        return read_program(x, field, argc, argv);
+    case KIND_LIST:
+        return read_list(x, field, argc, argv);
+    case KIND_PAIR:
+        *(const char **)field = argv[0];
+        *FIELD(base, row->off2, const char *) = argc > 1 ? argv[1] : NULL;
+        if (row->check && (err = row->check(x, argv[0], field))) {
+            return err;
+        }
+        if (argc > 1 && row->check2) {
+            return row->check2(x, argv[1], FIELD(base, row->off2, const char *));
+        }
+        return NULL;
+    case KIND_CUSTOM:
+        return row->parse(x, base, argc, argv);
+    }
+    return "unknown kind of value";
+}
+
+/* --- checks of one word ---------------------------------------------------- */
+
+/* An absolute http: or https: URL with a host. */
+static int is_http_url(apr_pool_t *p, const char *s)
+{
+    apr_uri_t uri;
+
+    if (apr_uri_parse(p, s, &uri) != APR_SUCCESS || !uri.scheme || !uri.hostname
+        || !*uri.hostname) {
+        return 0;
+    }
+    return is_word(uri.scheme, "http") || is_word(uri.scheme, "https");
+}
+
+static int has_scheme(apr_pool_t *p, const char *s)
+{
+    apr_uri_t uri;
+
+    return apr_uri_parse(p, s, &uri) == APR_SUCCESS && uri.scheme && *uri.scheme;
+}
+
+static const char *check_ca(mod_md_parse_t *x, const char *word, const char **pout)
+{
+    apr_size_t k;
+
+    for (k = 0; k < sizeof(ca_names) / sizeof(ca_names[0]); ++k) {
+        if (is_word(word, ca_names[k].name)) {
+            *pout = ca_names[k].url;
+            return NULL;
+        }
+    }
+    if (!has_scheme(x->p, word)) {
+        return apr_psprintf(x->p, "\"%s\" is neither a URL nor one of " CA_NAMES_TEXT, word);
+    }
+    if (!is_http_url(x->p, word)) {
+        mod_md_config_value_problem(x, NULL,
+                                    apr_psprintf(x->p, "%s is not an http(s) URL with a host, "
+                                                 "no ACME server can be reached there", word));
+    }
+    *pout = word;
+    return NULL;
+}
+
+static const char *check_agreement(mod_md_parse_t *x, const char *word, const char **pout)
+{
+    if (is_word(word, "accepted")) {
+        *pout = "accepted";
+    }
+    else if (!is_http_url(x->p, word)) {
+        /* Any value agrees to the CA's terms, as with the stock module. */
+        mod_md_config_value_warn(x, "neither \"accepted\" nor the URL of the Terms of "
+                                 "Service; taken as accepting the CA's terms");
+    }
+    return NULL;
+}
+
+static const char *check_proto(mod_md_parse_t *x, const char *word, const char **pout)
+{
+    if (is_word(word, "ACME")) {
+        *pout = "ACME";
     }
     else {
-        to->eab_kid = base->eab_kid;
-        to->eab_hmac = base->eab_hmac;
-        to->eab_alg = base->eab_alg;
+        mod_md_config_value_problem(x, NULL, "ACME is the only protocol there is");
     }
-    to->http_proxy = add->http_proxy ? add->http_proxy : base->http_proxy;
-    to->http_proxy_ca_file = add->http_proxy_ca_file ? add->http_proxy_ca_file
-                                                     : base->http_proxy_ca_file;
-    to->profile = add->profile ? add->profile : base->profile;
-    to->profile_mandatory = add->profile_mandatory != UNSET ? add->profile_mandatory
-                                                            : base->profile_mandatory;
-    to->ari_renewals = add->ari_renewals != UNSET ? add->ari_renewals : base->ari_renewals;
+    return NULL;
+}
+
+static const char *check_contact(mod_md_parse_t *x, const char *word, const char **pout)
+{
+    const char *mailto = mod_md_config_mailto(x->p, word);
+
+    if (!mailto) {
+        mod_md_config_value_warn(x, "not an email address (like admin@example.org): the CA "
+                                 "may refuse it");
+        mailto = ap_cstr_casecmpn(word, "mailto:", 7) ? apr_pstrcat(x->p, "mailto:", word,
+                                                                    NULL)
+                                                      : word;
+    }
+    *pout = mailto;
+    return NULL;
+}
+
+static const char *check_challenge(mod_md_parse_t *x, const char *word, const char **pout)
+{
+    apr_size_t k;
+
+    for (k = 0; k < sizeof(known_challenges) / sizeof(known_challenges[0]); ++k) {
+        if (is_word(word, known_challenges[k])) {
+            *pout = known_challenges[k];
+            return NULL;
+        }
+    }
+    mod_md_config_value_warn(x, "%s is not a challenge type (" CHALLENGES_TEXT "), it is "
+                             "ignored", word);
+    *pout = NULL;
+    return NULL;
+}
+
+/* The stock module takes http and https proxies only. */
+static const char *check_proxy(mod_md_parse_t *x, const char *word, const char **pout)
+{
+    apr_uri_t uri;
+
+    (void)pout;
+    if (apr_uri_parse(x->p, word, &uri) != APR_SUCCESS || !uri.scheme
+        || !(is_word(uri.scheme, "http") || is_word(uri.scheme, "https"))) {
+        return apr_psprintf(x->p, "\"%s\" is not an http:// or https:// URL (e.g. "
+                            "http://proxy.example.org:3128), nor none", word);
+    }
+    if (!uri.hostname || !*uri.hostname) {
+        mod_md_config_value_warn(x, "the URL has no host: connections to the CA will fail");
+    }
+    return NULL;
+}
+
+static const char *check_profile(mod_md_parse_t *x, const char *word, const char **pout)
+{
+    const char *c;
+
+    (void)pout;
+    for (c = word; *c; ++c) {
+        if (!apr_isgraph(*c)) {
+            mod_md_config_value_warn(x, "no CA offers a profile of that name (it has spaces "
+                                     "or control characters)");
+            break;
+        }
+    }
+    return NULL;
+}
+
+/* A file that is not there (yet) fails when it is used, as with the stock
+ * module. */
+static const char *check_file(mod_md_parse_t *x, const char *path, const char **pout)
+{
+    apr_finfo_t finfo;
+
+    (void)pout;
+    if (apr_stat(&finfo, path, APR_FINFO_TYPE, x->p) != APR_SUCCESS) {
+        mod_md_config_value_warn(x, "file %s does not exist (yet)", path);
+    }
+    else if (finfo.filetype != APR_REG) {
+        mod_md_config_value_warn(x, "%s is not a file", path);
+    }
+    return NULL;
+}
+
+/* MDCertificateCheck: the fingerprint is appended to the URL in
+ * server-status links. */
+static const char *check_link(mod_md_parse_t *x, const char *word, const char **pout)
+{
+    (void)pout;
+    if (!is_http_url(x->p, word)) {
+        mod_md_config_value_warn(x, "%s is not an http(s) URL: server-status links with it "
+                                 "lead nowhere", word);
+    }
+    return NULL;
+}
+
+static const char *check_backend(mod_md_parse_t *x, const char *word, const char **pout)
+{
+    if (is_word(word, "file")) {
+        *pout = "file";
+    }
+    else if (is_word(word, "postgresql")) {
+        *pout = "postgresql";
+    }
+    else {
+        return apr_psprintf(x->p, "\"%s\" is not one of file, postgresql", word);
+    }
+    return NULL;
+}
+
+/* --- config objects --------------------------------------------------------- */
+
+mod_md_settings_t *mod_md_config_settings_make(apr_pool_t *p)
+{
+    mod_md_settings_t *set = apr_pcalloc(p, sizeof(*set));
+
+    set->set_at = apr_hash_make(p);
+    set->problems = apr_hash_make(p);
+    set->own_problems = apr_array_make(p, 1, sizeof(problem_t *));
+    return set;
+}
+
+/* The defaults of the table, read as if they were directives. */
+static void defaults_init(mod_md_global_t *g, apr_pool_t *p)
+{
+    int i;
+
+    for (i = 0; i < g->rows->nelts; ++i) {
+        const mod_md_row_t *row = MD_ARR_IDX(g->rows, i, const mod_md_row_t *);
+        mod_md_parse_t x;
+        char **argv = NULL;
+        int argc = 0;
+
+        if (!row->def) {
+            continue;
+        }
+        memset(&x, 0, sizeof(x));
+        x.p = p;
+        x.row = row;
+        x.quiet = 1;
+        x.shown = row->def;
+        if (apr_tokenize_to_argv(row->def, &argv, p) == APR_SUCCESS) {
+            while (argv[argc]) {
+                ++argc;
+            }
+        }
+        /* The table's own defaults are valid; a failure here is a bug
+         * that the unit of every start would show at once. */
+        ap_assert(read_value(&x, row->scope == SCOPE_MD ? (void *)g->builtin : (void *)g,
+                             argc, argv) == NULL);
+    }
 }
 
 /* One per config cycle: userdata of pconf, gone when pconf is cleared. */
@@ -298,20 +1090,12 @@ static mod_md_global_t *global_get(apr_pool_t *p)
     g = apr_pcalloc(p, sizeof(*g));
     g->mds = apr_array_make(p, 5, sizeof(md_t *));
     g->md_settings = apr_array_make(p, 5, sizeof(mod_md_settings_t *));
-    g->local_http_port = DEF_LOCAL_HTTP_PORT;
-    g->local_https_port = DEF_LOCAL_HTTPS_PORT;
-    g->manage_base_server = DEF_MANAGE_BASE_SERVER;
-    g->server_status = DEF_SERVER_STATUS;
-    g->certificate_status = DEF_CERTIFICATE_STATUS;
-    g->cert_check_name = DEF_CERT_CHECK_NAME;
-    g->cert_check_url = DEF_CERT_CHECK_URL;
-    g->activation_auto = UNSET;
-    g->activation_delay = UNSET;
-    g->parallel_renewals = UNSET;
-    g->check_interval = UNSET;
-    g->initial_delay = UNSET;
-    g->retry_delay = UNSET;
-    g->retry_failover = UNSET;
+    g->set_at = apr_hash_make(p);
+    g->warnings = apr_array_make(p, 5, sizeof(const char *));
+    g->rows = rows_make(p);
+    g->builtin = mod_md_config_settings_make(p);
+    g->defaults = mod_md_config_settings_make(p);
+    defaults_init(g, p);
     apr_pool_userdata_set(g, GLOBAL_KEY, apr_pool_cleanup_null, p);
     return g;
 }
@@ -322,23 +1106,7 @@ void *mod_md_config_create_svr(apr_pool_t *p, server_rec *s)
 
     sc->s = s;
     sc->global = global_get(p);
-    settings_clear(&sc->settings);
-    if (s && !s->is_virtual) {
-        sc->global->defaults = &sc->settings;
-    }
     return sc;
-}
-
-void *mod_md_config_merge_svr(apr_pool_t *p, void *basev, void *addv)
-{
-    const md_srv_conf_t *base = basev;
-    const md_srv_conf_t *add = addv;
-    md_srv_conf_t *nsc = apr_pcalloc(p, sizeof(*nsc));
-
-    nsc->s = add->s;
-    nsc->global = add->global ? add->global : base->global;
-    settings_merge(&nsc->settings, &base->settings, &add->settings);
-    return nsc;
 }
 
 md_srv_conf_t *mod_md_config_get(const server_rec *s)
@@ -346,1472 +1114,140 @@ md_srv_conf_t *mod_md_config_get(const server_rec *s)
     return ap_get_module_config(s->module_config, &md_module);
 }
 
-static md_srv_conf_t *cmd_conf(cmd_parms *cmd)
+void mod_md_config_add_problem(apr_pool_t *p, mod_md_settings_t *set, const char *type,
+                               const char *problem)
 {
-    return mod_md_config_get(cmd->server);
+    problem_t *pb = apr_pcalloc(p, sizeof(*pb));
+
+    pb->type = type;
+    pb->text = problem;
+    APR_ARRAY_PUSH(set->own_problems, problem_t *) = pb;
 }
 
-/* --- handler helpers ----------------------------------------------------- */
+/* --- the effective settings of each MD --------------------------------------- */
 
-/* The name as written in the config: "<MDomainSet>" for sections. */
-static const char *dname(cmd_parms *cmd)
+/* The first scope of chain that sets row; the last (the table's defaults)
+ * counts only where the row has a default. */
+static const mod_md_settings_t *scope_of(const mod_md_settings_t *const *chain, int n,
+                                         const mod_md_row_t *row)
 {
-    const char *name = cmd->cmd->name;
-    return name[0] == '<' ? apr_pstrcat(cmd->pool, name, ">", NULL) : name;
-}
-
-static int is_word(const char *s, const char *word)
-{
-    return !ap_cstr_casecmp(s, word);
-}
-
-/* Where a per-MD directive writes: the section's settings inside an MD
- * section, the server's settings in the server config. Like the stock
- * module, not inside a VirtualHost. */
-static const char *scope_get(cmd_parms *cmd, mod_md_settings_t **pset, md_t **pmd)
-{
-    md_srv_conf_t *sc = cmd_conf(cmd);
-    const char *err;
-
-    if (sc->current) {
-        *pset = sc->current_settings;
-        *pmd = sc->current;
-        return NULL;
-    }
-    if ((err = ap_check_cmd_context(cmd, GLOBAL_ONLY))) {
-        return err;
-    }
-    *pset = &sc->settings;
-    *pmd = NULL;
-    return NULL;
-}
-
-/* Directives that configure the server as a whole (store, ports, ...). */
-static const char *global_only(cmd_parms *cmd)
-{
-    md_srv_conf_t *sc = cmd_conf(cmd);
-
-    if (sc->current) {
-        return apr_psprintf(cmd->pool, "%s: not allowed inside <MDomainSet %s>, "
-                            "only in the server config", dname(cmd), sc->current->name);
-    }
-    return ap_check_cmd_context(cmd, GLOBAL_ONLY);
-}
-
-/* A setting given twice: in an MD section that is a mistake in a few
- * lines, so an error; in the server config (often spread over includes)
- * the later value wins, as in the stock module, with a warning. */
-static const char *check_twice(cmd_parms *cmd, int already_set, const md_t *md)
-{
-    if (!already_set) {
-        return NULL;
-    }
-    if (md) {
-        return apr_psprintf(cmd->pool, "%s: given twice for MDomain %s", dname(cmd), md->name);
-    }
-    ap_log_error(APLOG_MARK, APLOG_WARNING, 0, cmd->server,
-                 "MD10001: %s:%d: %s given again, this later value wins",
-                 cmd->directive->filename, cmd->directive->line_num, dname(cmd));
-    return NULL;
-}
-
-static const char *set_on_off(cmd_parms *cmd, int *pvalue, const char *value)
-{
-    if (is_word(value, "on")) {
-        *pvalue = 1;
-    }
-    else if (is_word(value, "off")) {
-        *pvalue = 0;
-    }
-    else {
-        return apr_psprintf(cmd->pool, "%s: \"%s\" is not one of on, off", dname(cmd), value);
-    }
-    return NULL;
-}
-
-/* An absolute http: or https: URL with a host. */
-static int is_http_url(apr_pool_t *p, const char *s)
-{
-    apr_uri_t uri;
-
-    if (apr_uri_parse(p, s, &uri) != APR_SUCCESS || !uri.scheme || !uri.hostname
-        || !*uri.hostname) {
-        return 0;
-    }
-    return is_word(uri.scheme, "http") || is_word(uri.scheme, "https");
-}
-
-static int is_ip_literal(const char *s)
-{
-    unsigned char buf[16];
-
-    return inet_pton(AF_INET, s, buf) == 1 || inet_pton(AF_INET6, s, buf) == 1;
-}
-
-/* Why name is no domain name, for the message. */
-static const char *name_problem(apr_pool_t *p, const char *name)
-{
-    const char *reason = NULL;
-    const char *c;
-
-    for (c = name; *c; ++c) {
-        if (!apr_isalnum(*c) && *c != '-' && *c != '.' && *c != '*') {
-            if (apr_isprint(*c)) {
-                return apr_psprintf(p, "invalid character '%c'", *c);
-            }
-            return apr_psprintf(p, "invalid character 0x%02x", (unsigned char)*c);
-        }
-    }
-    md_dns_is_name(name, 1, 0, &reason);
-    return reason ? reason : "not a host name";
-}
-
-/* Validate one name and add it, lower case, to md. Wildcards ("*.a.test")
- * pass here: whether the CA can issue them (dns-01 only) is the drive's
- * business. IP literals are ACME identifiers too (RFC 8738). */
-static const char *add_name(cmd_parms *cmd, md_t *md, const char *name)
-{
-    const char *lname;
-
-    if (!is_ip_literal(name) && !md_dns_is_name(name, 1, 0, NULL)) {
-        const char *hint = "";
-        if (is_word(name, "always")) {
-            hint = "; the renew mode is set with MDRenewMode";
-        }
-        return apr_psprintf(cmd->pool, "%s: \"%s\" is not a valid domain name (%s)%s",
-                            dname(cmd), name, name_problem(cmd->pool, name), hint);
-    }
-    lname = md_util_str_tolower(cmd->pool, name);
-    if (md_array_str_index(md->domains, lname, 0, 0) >= 0) {
-        return apr_psprintf(cmd->pool, "%s: \"%s\" is listed twice in MDomain %s",
-                            dname(cmd), name, md->name ? md->name : lname);
-    }
-    APR_ARRAY_PUSH(md->domains, const char *) = lname;
-    if (!md->name) {
-        md->name = lname;
-    }
-    return NULL;
-}
-
-/* "auto"/"manual" in a list of names: MDMembers. 1 if word was one. */
-static int members_word(const char *word, int *ptransitive)
-{
-    if (is_word(word, "auto")) {
-        *ptransitive = 1;
-        return 1;
-    }
-    if (is_word(word, "manual")) {
-        *ptransitive = 0;
-        return 1;
-    }
-    return 0;
-}
-
-/* An MD from the names (and auto|manual) of MDomain or a section. Added to
- * the global list only when every word is valid. */
-static const char *md_define(cmd_parms *cmd, int argc, const char *const *argv,
-                             md_t **pmd, mod_md_settings_t **pset)
-{
-    mod_md_global_t *g = cmd_conf(cmd)->global;
-    mod_md_settings_t *set;
-    md_t *md;
-    const char *err;
-    int i;
-
-    md = md_create_empty(cmd->pool);
-    md->name = NULL;
-    md->domains = apr_array_make(cmd->pool, argc > 0 ? argc : 1, sizeof(const char *));
-    md->defn_name = cmd->directive->filename;
-    md->defn_line_number = (unsigned)(cmd->directive->line_num > 0
-                                      ? cmd->directive->line_num : 0);
-    set = apr_palloc(cmd->pool, sizeof(*set));
-    settings_clear(set);
-
-    for (i = 0; i < argc; ++i) {
-        int transitive;
-        if (members_word(argv[i], &transitive)) {
-            if (set->transitive != UNSET && set->transitive != transitive) {
-                return apr_psprintf(cmd->pool, "%s: both auto and manual given", dname(cmd));
-            }
-            set->transitive = transitive;
-        }
-        else if ((err = add_name(cmd, md, argv[i]))) {
-            return err;
-        }
-    }
-    if (md->domains->nelts == 0) {
-        return apr_psprintf(cmd->pool, "%s: needs at least one domain name", dname(cmd));
-    }
-    APR_ARRAY_PUSH(g->mds, md_t *) = md;
-    APR_ARRAY_PUSH(g->md_settings, mod_md_settings_t *) = set;
-    *pmd = md;
-    *pset = set;
-    return NULL;
-}
-
-/* --- MD definitions ------------------------------------------------------ */
-
-static const char *set_mdomain(cmd_parms *cmd, void *dc, int argc, char *const argv[])
-{
-    md_srv_conf_t *sc = cmd_conf(cmd);
-    mod_md_settings_t *set;
-    md_t *md;
-    const char *err;
-
-    (void)dc;
-    if (sc->current) {
-        return apr_psprintf(cmd->pool, "MDomain: not allowed inside <MDomainSet %s>; "
-                            "add names to it with MDMember", sc->current->name);
-    }
-    /* As the stock module: also inside <VirtualHost>, where it defines the
-     * same global MD (existing configs put it next to the vhost it serves). */
-    if ((err = ap_check_cmd_context(cmd, NOT_IN_DIR_LOC_FILE))) {
-        return err;
-    }
-    return md_define(cmd, argc, (const char *const *)argv, &md, &set);
-}
-
-/* <MDomainSet names...> / <MDomain names...>: define the MD, then read the
- * directives inside with it as the current MD. */
-static const char *set_section(cmd_parms *cmd, void *dc, const char *arg)
-{
-    md_srv_conf_t *sc = cmd_conf(cmd);
-    apr_array_header_t *words;
-    const char *endp;
-    const char *args;
-    const char *err;
-    mod_md_settings_t *set;
-    md_t *md;
-
-    (void)dc;
-    if (sc->current) {
-        return apr_psprintf(cmd->pool, "%s: sections cannot be nested (inside "
-                            "<MDomainSet %s>)", dname(cmd), sc->current->name);
-    }
-    if ((err = ap_check_cmd_context(cmd, GLOBAL_ONLY))) {
-        return err;
-    }
-    endp = ap_strrchr_c(arg, '>');
-    if (!endp) {
-        return apr_psprintf(cmd->pool, "%s: missing closing '>'", dname(cmd));
-    }
-    args = apr_pstrmemdup(cmd->pool, arg, (apr_size_t)(endp - arg));
-    words = apr_array_make(cmd->pool, 5, sizeof(const char *));
-    while (*args) {
-        const char *w = ap_getword_conf(cmd->pool, &args);
-        if (*w) {
-            APR_ARRAY_PUSH(words, const char *) = w;
-        }
-    }
-    if ((err = md_define(cmd, words->nelts, (const char *const *)words->elts, &md, &set))) {
-        return err;
-    }
-
-    sc->current = md;
-    sc->current_settings = set;
-    err = ap_walk_config(cmd->directive->first_child, cmd, cmd->context);
-    sc->current = NULL;
-    sc->current_settings = NULL;
-    return err;
-}
-
-static const char *set_members(cmd_parms *cmd, void *dc, int argc, char *const argv[])
-{
-    md_srv_conf_t *sc = cmd_conf(cmd);
-    mod_md_settings_t *set;
-    md_t *md;
-    const char *err;
-    int transitive;
-    int i;
-
-    (void)dc;
-    if (argc == 0) {
-        return apr_psprintf(cmd->pool, "%s: needs domain names, or auto or manual",
-                            dname(cmd));
-    }
-    if (!sc->current) {
-        if (argc != 1 || !members_word(argv[0], &transitive)) {
-            return apr_psprintf(cmd->pool, "%s: \"%s\": names can only be added inside "
-                                "an <MDomainSet> or <MDomain> section; outside one, only "
-                                "auto or manual are accepted", dname(cmd), argv[0]);
-        }
-        if ((err = scope_get(cmd, &set, &md))
-            || (err = check_twice(cmd, set->transitive != UNSET, md))) {
-            return err;
-        }
-        set->transitive = transitive;
-        return NULL;
-    }
-    for (i = 0; i < argc; ++i) {
-        if (members_word(argv[i], &transitive)) {
-            if (sc->current_settings->transitive != UNSET
-                && sc->current_settings->transitive != transitive) {
-                return apr_psprintf(cmd->pool, "%s: auto and manual both given for "
-                                    "MDomain %s", dname(cmd), sc->current->name);
-            }
-            sc->current_settings->transitive = transitive;
-        }
-        else if ((err = add_name(cmd, sc->current, argv[i]))) {
-            return err;
-        }
-    }
-    return NULL;
-}
-
-/* --- per-MD settings ----------------------------------------------------- */
-
-static const char *set_ca(cmd_parms *cmd, void *dc, int argc, char *const argv[])
-{
-    mod_md_settings_t *set;
-    apr_array_header_t *urls;
-    md_t *md;
-    const char *err;
-    int i;
-
-    (void)dc;
-    if ((err = scope_get(cmd, &set, &md)) || (err = check_twice(cmd, set->ca_urls != NULL, md))) {
-        return err;
-    }
-    if (argc == 0) {
-        return apr_psprintf(cmd->pool, "%s: needs a URL or one of " CA_NAMES_TEXT,
-                            dname(cmd));
-    }
-    urls = apr_array_make(cmd->pool, argc, sizeof(const char *));
-    for (i = 0; i < argc; ++i) {
-        const char *url = NULL;
-        apr_size_t k;
-
-        for (k = 0; k < sizeof(ca_names) / sizeof(ca_names[0]); ++k) {
-            if (is_word(argv[i], ca_names[k].name)) {
-                url = ca_names[k].url;
-                break;
-            }
-        }
-        if (!url) {
-            if (!is_http_url(cmd->pool, argv[i])) {
-                return apr_psprintf(cmd->pool, "%s: \"%s\" is neither an http(s) URL nor "
-                                    "one of " CA_NAMES_TEXT, dname(cmd), argv[i]);
-            }
-            url = argv[i];
-        }
-        if (md_array_str_index(urls, url, 0, 1) >= 0) {
-            return apr_psprintf(cmd->pool, "%s: \"%s\" is given twice", dname(cmd), argv[i]);
-        }
-        APR_ARRAY_PUSH(urls, const char *) = url;
-    }
-    set->ca_urls = urls;
-    return NULL;
-}
-
-static const char *set_agreement(cmd_parms *cmd, void *dc, const char *value)
-{
-    mod_md_settings_t *set;
-    md_t *md;
-    const char *err;
-
-    (void)dc;
-    if ((err = scope_get(cmd, &set, &md))
-        || (err = check_twice(cmd, set->ca_agreement != NULL, md))) {
-        return err;
-    }
-    if (is_word(value, "accepted")) {
-        set->ca_agreement = "accepted";
-    }
-    else if (is_http_url(cmd->pool, value)) {
-        /* The stock module's older form: the ToS URL the admin agreed to. */
-        set->ca_agreement = value;
-    }
-    else {
-        return apr_psprintf(cmd->pool, "%s: \"%s\" is neither \"accepted\" nor the "
-                            "http(s) URL of the Terms of Service", dname(cmd), value);
-    }
-    return NULL;
-}
-
-/* Kept for configs written for the stock module: ACME is all there is. */
-static const char *set_ca_proto(cmd_parms *cmd, void *dc, const char *value)
-{
-    mod_md_settings_t *set;
-    md_t *md;
-    const char *err;
-
-    (void)dc;
-    if ((err = scope_get(cmd, &set, &md))) {
-        return err;
-    }
-    if (!is_word(value, "ACME")) {
-        return apr_psprintf(cmd->pool, "%s: \"%s\" is not supported, only ACME",
-                            dname(cmd), value);
-    }
-    return NULL;
-}
-
-static const char *set_contact(cmd_parms *cmd, void *dc, const char *value)
-{
-    mod_md_settings_t *set;
-    md_t *md;
-    const char *err;
-    const char *mailto;
-
-    (void)dc;
-    if ((err = scope_get(cmd, &set, &md))
-        || (err = check_twice(cmd, set->ca_contact != NULL, md))) {
-        return err;
-    }
-    if (!(mailto = mod_md_config_mailto(cmd->pool, value))) {
-        return apr_psprintf(cmd->pool, "%s: \"%s\" is not an email address "
-                            "(like admin@example.org)", dname(cmd), value);
-    }
-    set->ca_contact = mailto;
-    return NULL;
-}
-
-static const char *set_renew_mode(cmd_parms *cmd, void *dc, const char *value)
-{
-    mod_md_settings_t *set;
-    md_t *md;
-    const char *err;
-    md_renew_mode_t mode;
-
-    (void)dc;
-    if ((err = scope_get(cmd, &set, &md))
-        || (err = check_twice(cmd, set->renew_mode != MD_RENEW_DEFAULT, md))) {
-        return err;
-    }
-    /* "automatic" and "stick" are accepted as the stock module does. */
-    if (is_word(value, "auto") || is_word(value, "automatic")) {
-        mode = MD_RENEW_AUTO;
-    }
-    else if (is_word(value, "always")) {
-        mode = MD_RENEW_ALWAYS;
-    }
-    else if (is_word(value, "manual") || is_word(value, "stick")) {
-        mode = MD_RENEW_MANUAL;
-    }
-    else {
-        return apr_psprintf(cmd->pool, "%s: \"%s\" is not one of auto, always, manual",
-                            dname(cmd), value);
-    }
-    set->renew_mode = mode;
-    return NULL;
-}
-
-/* MDRenewWindow / MDWarnWindow: a percentage of the lifetime or a duration.
- * md_timeslice_parse's message names the value and what is accepted. */
-static const char *set_window(cmd_parms *cmd, const md_timeslice_t **pwindow,
-                              const char *value)
-{
-    md_timeslice_t *ts;
-    const char *perr = NULL;
-
-    ts = apr_pcalloc(cmd->pool, sizeof(*ts));
-    if (md_timeslice_parse(ts, value, &perr, cmd->pool) != APR_SUCCESS) {
-        if (perr) {
-            return apr_psprintf(cmd->pool, "%s: %s", dname(cmd), perr);
-        }
-        return apr_psprintf(cmd->pool, "%s: \"%s\" is not a duration or percentage "
-                            "(e.g. 33%%, 30d)", dname(cmd), value);
-    }
-    *pwindow = ts;
-    return NULL;
-}
-
-static const char *set_renew_window(cmd_parms *cmd, void *dc, const char *value)
-{
-    mod_md_settings_t *set;
-    md_t *md;
-    const char *err;
-
-    (void)dc;
-    if ((err = scope_get(cmd, &set, &md))
-        || (err = check_twice(cmd, set->renew_window != NULL, md))) {
-        return err;
-    }
-    return set_window(cmd, &set->renew_window, value);
-}
-
-static const char *set_warn_window(cmd_parms *cmd, void *dc, const char *value)
-{
-    mod_md_settings_t *set;
-    md_t *md;
-    const char *err;
-
-    (void)dc;
-    if ((err = scope_get(cmd, &set, &md))
-        || (err = check_twice(cmd, set->warn_window != NULL, md))) {
-        return err;
-    }
-    return set_window(cmd, &set->warn_window, value);
-}
-
-static const char *set_pkeys(cmd_parms *cmd, void *dc, int argc, char *const argv[])
-{
-    mod_md_settings_t *set;
-    apr_array_header_t *specs;
-    md_t *md;
-    const char *err;
-    int i;
-
-    (void)dc;
-    if ((err = scope_get(cmd, &set, &md))
-        || (err = check_twice(cmd, set->pkey_specs != NULL, md))) {
-        return err;
-    }
-    if (argc == 0) {
-        return apr_psprintf(cmd->pool, "%s: needs a key type (RSA [bits], P-256, P-384, "
-                            "or Default)", dname(cmd));
-    }
-    specs = apr_array_make(cmd->pool, argc, sizeof(md_pkey_spec_t *));
-    if (is_word(argv[0], "Default")) {
-        if (argc > 1) {
-            return apr_psprintf(cmd->pool, "%s: \"Default\" takes no other key types",
-                                dname(cmd));
-        }
-        set->pkey_specs = specs; /* empty: md.h's default, RSA 2048 */
-        return NULL;
-    }
-    for (i = 0; i < argc; ++i) {
-        md_pkey_spec_t *spec = NULL;
-        const char *perr = NULL;
-        int used = 0;
-        int k;
-
-        if (md_pkey_spec_parse(&spec, argv[i], i + 1 < argc ? argv[i + 1] : NULL, &used,
-                               &perr, cmd->pool) != APR_SUCCESS || !spec) {
-            /* md_pkey_spec_parse's message names the word and what is accepted. */
-            if (perr) {
-                return apr_psprintf(cmd->pool, "%s: %s", dname(cmd), perr);
-            }
-            return apr_psprintf(cmd->pool, "%s: \"%s\" is not a key type (e.g. RSA, "
-                                "RSA 3072, P-256, P-384, or Default alone)", dname(cmd),
-                                argv[i]);
-        }
-        for (k = 0; k < specs->nelts; ++k) {
-            const md_pkey_spec_t *other = MD_ARR_IDX(specs, k, md_pkey_spec_t *);
-            if (!strcmp(md_pkey_spec_name(other), md_pkey_spec_name(spec))) {
-                return apr_psprintf(cmd->pool, "%s: key type \"%s\" is given twice (one "
-                                    "certificate per key type)", dname(cmd), argv[i]);
-            }
-        }
-        APR_ARRAY_PUSH(specs, md_pkey_spec_t *) = spec;
-        if (used) {
-            ++i;
-        }
-    }
-    set->pkey_specs = specs;
-    return NULL;
-}
-
-static const char *set_must_staple(cmd_parms *cmd, void *dc, const char *value)
-{
-    mod_md_settings_t *set;
-    md_t *md;
-    const char *err;
-
-    (void)dc;
-    if ((err = scope_get(cmd, &set, &md))
-        || (err = check_twice(cmd, set->must_staple != UNSET, md))) {
-        return err;
-    }
-    return set_on_off(cmd, &set->must_staple, value);
-}
-
-static const char *set_require_https(cmd_parms *cmd, void *dc, const char *value)
-{
-    mod_md_settings_t *set;
-    md_t *md;
-    const char *err;
-
-    (void)dc;
-    if ((err = scope_get(cmd, &set, &md))
-        || (err = check_twice(cmd, set->require_https != MD_REQUIRE_UNSET, md))) {
-        return err;
-    }
-    if (is_word(value, "off")) {
-        set->require_https = MD_REQUIRE_OFF;
-    }
-    else if (is_word(value, "temporary")) {
-        set->require_https = MD_REQUIRE_TEMPORARY;
-    }
-    else if (is_word(value, "permanent")) {
-        set->require_https = MD_REQUIRE_PERMANENT;
-    }
-    else {
-        return apr_psprintf(cmd->pool, "%s: \"%s\" is not one of off, temporary, permanent",
-                            dname(cmd), value);
-    }
-    return NULL;
-}
-
-/* Challenge types MDCAChallenges accepts. */
-static const char *const known_challenges[] = {
-    MD_CHAL_HTTP01, MD_CHAL_TLSALPN01, MD_CHAL_DNS01,
-};
-#define CHALLENGES_TEXT MD_CHAL_HTTP01 ", " MD_CHAL_TLSALPN01 ", " MD_CHAL_DNS01
-
-static const char *set_ca_challenges(cmd_parms *cmd, void *dc, int argc, char *const argv[])
-{
-    mod_md_settings_t *set;
-    apr_array_header_t *types;
-    md_t *md;
-    const char *err;
-    int i;
-
-    (void)dc;
-    if ((err = scope_get(cmd, &set, &md))
-        || (err = check_twice(cmd, set->ca_challenges != NULL, md))) {
-        return err;
-    }
-    if (argc == 0) {
-        return apr_psprintf(cmd->pool, "%s: needs one or more of " CHALLENGES_TEXT,
-                            dname(cmd));
-    }
-    types = apr_array_make(cmd->pool, argc, sizeof(const char *));
-    for (i = 0; i < argc; ++i) {
-        const char *type = NULL;
-        apr_size_t k;
-
-        for (k = 0; k < sizeof(known_challenges) / sizeof(known_challenges[0]); ++k) {
-            if (is_word(argv[i], known_challenges[k])) {
-                type = known_challenges[k];
-            }
-        }
-        if (!type) {
-            return apr_psprintf(cmd->pool, "%s: \"%s\" is not a challenge type (one of "
-                                CHALLENGES_TEXT ")", dname(cmd), argv[i]);
-        }
-        if (md_array_str_index(types, type, 0, 1) >= 0) {
-            return apr_psprintf(cmd->pool, "%s: \"%s\" is given twice", dname(cmd), argv[i]);
-        }
-        APR_ARRAY_PUSH(types, const char *) = type;
-    }
-    set->ca_challenges = types;
-    return NULL;
-}
-
-static const char *set_dns01_cmd(cmd_parms *cmd, void *dc, int argc, char *const argv[])
-{
-    mod_md_settings_t *set;
-    apr_array_header_t *words;
-    apr_finfo_t finfo;
-    md_t *md;
-    const char *path;
-    const char *err;
-    int i;
-
-    (void)dc;
-    if ((err = scope_get(cmd, &set, &md))
-        || (err = check_twice(cmd, set->dns01_cmd != NULL, md))) {
-        return err;
-    }
-    if (argc == 0 || !*argv[0]) {
-        return apr_psprintf(cmd->pool, "%s: needs the path of a program", dname(cmd));
-    }
-    /* Run without a shell: the program must be a file we can name. */
-    if (!(path = ap_server_root_relative(cmd->pool, argv[0]))) {
-        return apr_psprintf(cmd->pool, "%s: \"%s\" is not a valid path", dname(cmd),
-                            argv[0]);
-    }
-    if (apr_stat(&finfo, path, APR_FINFO_TYPE | APR_FINFO_PROT, cmd->pool) != APR_SUCCESS) {
-        return apr_psprintf(cmd->pool, "%s: program \"%s\" does not exist", dname(cmd),
-                            path);
-    }
-    if (finfo.filetype != APR_REG
-        || !(finfo.protection & (APR_UEXECUTE | APR_GEXECUTE | APR_WEXECUTE))) {
-        return apr_psprintf(cmd->pool, "%s: \"%s\" is not an executable file", dname(cmd),
-                            path);
-    }
-    words = apr_array_make(cmd->pool, argc, sizeof(const char *));
-    APR_ARRAY_PUSH(words, const char *) = path;
-    for (i = 1; i < argc; ++i) {
-        APR_ARRAY_PUSH(words, const char *) = argv[i];
-    }
-    set->dns01_cmd = words;
-    return NULL;
-}
-
-static const char *set_dns01_version(cmd_parms *cmd, void *dc, const char *value)
-{
-    mod_md_settings_t *set;
-    md_t *md;
-    const char *err;
-
-    (void)dc;
-    if ((err = scope_get(cmd, &set, &md))
-        || (err = check_twice(cmd, set->dns01_version != UNSET, md))) {
-        return err;
-    }
-    if (!strcmp(value, "1")) {
-        set->dns01_version = 1;
-    }
-    else if (!strcmp(value, "2")) {
-        set->dns01_version = 2;
-    }
-    else {
-        return apr_psprintf(cmd->pool, "%s: \"%s\" is not one of 1, 2", dname(cmd), value);
-    }
-    return NULL;
-}
-
-/* --- server-wide settings ------------------------------------------------ */
-
-static const char *set_ca_file(cmd_parms *cmd, void *dc, const char *value)
-{
-    mod_md_global_t *g = cmd_conf(cmd)->global;
-    apr_finfo_t finfo;
-    const char *path;
-    const char *err;
-
-    (void)dc;
-    if ((err = global_only(cmd)) || (err = check_twice(cmd, g->ca_file != NULL, NULL))) {
-        return err;
-    }
-    if (!(path = ap_server_root_relative(cmd->pool, value))) {
-        return apr_psprintf(cmd->pool, "%s: \"%s\" is not a valid path", dname(cmd), value);
-    }
-    if (apr_stat(&finfo, path, APR_FINFO_TYPE, cmd->pool) != APR_SUCCESS) {
-        return apr_psprintf(cmd->pool, "%s: file \"%s\" does not exist", dname(cmd), path);
-    }
-    if (finfo.filetype != APR_REG) {
-        return apr_psprintf(cmd->pool, "%s: \"%s\" is not a file", dname(cmd), path);
-    }
-    g->ca_file = path;
-    return NULL;
-}
-
-static const char *set_store_dir(cmd_parms *cmd, void *dc, const char *value)
-{
-    mod_md_global_t *g = cmd_conf(cmd)->global;
-    const char *path;
-    const char *err;
-
-    (void)dc;
-    if ((err = global_only(cmd)) || (err = check_twice(cmd, g->store_dir != NULL, NULL))) {
-        return err;
-    }
-    if (!*value || !(path = ap_server_root_relative(cmd->pool, value))) {
-        return apr_psprintf(cmd->pool, "%s: \"%s\" is not a valid path", dname(cmd), value);
-    }
-    g->store_dir = path;
-    return NULL;
-}
-
-static const char *set_store_locks(cmd_parms *cmd, void *dc, const char *value)
-{
-    mod_md_global_t *g = cmd_conf(cmd)->global;
-    apr_interval_time_t wait;
-    const char *err;
-
-    (void)dc;
-    if ((err = global_only(cmd)) || (err = check_twice(cmd, g->store_locks_set, NULL))) {
-        return err;
-    }
-    g->store_locks_set = 1;
-    if (!strcasecmp(value, "off")) {
-        g->store_locks = 0;
-    }
-    else if (!strcasecmp(value, "on")) {
-        g->store_locks = MOD_MD_STORE_LOCKS_WAIT_DEFAULT;
-    }
-    else if (md_duration_parse(&wait, value, "s") == APR_SUCCESS && wait > 0) {
-        g->store_locks = wait;
-    }
-    else {
-        return apr_psprintf(cmd->pool, "%s: \"%s\" is not on, off or a duration greater "
-                            "than 0 (e.g. 30s, 2mi; seconds if no unit)", dname(cmd), value);
-    }
-    return NULL;
-}
-
-/* One "EXT:LOCAL" of MDPortMap; EXT is http, https, 80 or 443, LOCAL a
- * port or "-". */
-static const char *port_map_one(cmd_parms *cmd, const char *value, int *pseen)
-{
-    mod_md_global_t *g = cmd_conf(cmd)->global;
-    const char *colon = strchr(value, ':');
-    const char *ext;
-    const char *local;
-    int *pport;
-    int bit;
-    int port;
-
-    if (!colon) {
-        return apr_psprintf(cmd->pool, "%s: \"%s\" is not of the form http:PORT or "
-                            "https:PORT (PORT 1..65535 or -)", dname(cmd), value);
-    }
-    ext = apr_pstrmemdup(cmd->pool, value, (apr_size_t)(colon - value));
-    local = colon + 1;
-    if (is_word(ext, "http") || !strcmp(ext, "80")) {
-        pport = &g->local_http_port;
-        bit = 1;
-    }
-    else if (is_word(ext, "https") || !strcmp(ext, "443")) {
-        pport = &g->local_https_port;
-        bit = 2;
-    }
-    else {
-        return apr_psprintf(cmd->pool, "%s: \"%s\" maps \"%s\"; only http (80) and "
-                            "https (443) can be mapped", dname(cmd), value, ext);
-    }
-    if (*pseen & bit) {
-        return apr_psprintf(cmd->pool, "%s: %s is mapped twice", dname(cmd), ext);
-    }
-    *pseen |= bit;
-
-    if (!strcmp(local, "-")) {
-        port = 0;
-    }
-    else {
-        char *end = NULL;
-        apr_int64_t n;
-
-        errno = 0;
-        n = apr_strtoi64(local, &end, 10);
-        if (!*local || errno || !end || *end || n < 1 || n > 65535) {
-            return apr_psprintf(cmd->pool, "%s: \"%s\": port \"%s\" is not a number in "
-                                "1..65535 or -", dname(cmd), value, local);
-        }
-        port = (int)n;
-    }
-    *pport = port;
-    return NULL;
-}
-
-static const char *set_port_map(cmd_parms *cmd, void *dc, const char *v1, const char *v2)
-{
-    const char *err;
-    int seen = 0;
-
-    (void)dc;
-    if ((err = global_only(cmd)) || (err = port_map_one(cmd, v1, &seen))) {
-        return err;
-    }
-    return v2 ? port_map_one(cmd, v2, &seen) : NULL;
-}
-
-static const char *set_base_server(cmd_parms *cmd, void *dc, const char *value)
-{
-    const char *err;
-
-    (void)dc;
-    if ((err = global_only(cmd))) {
-        return err;
-    }
-    return set_on_off(cmd, &cmd_conf(cmd)->global->manage_base_server, value);
-}
-
-/* --- status and static certificates ------------------------------------ */
-
-static const char *set_server_status(cmd_parms *cmd, void *dc, const char *value)
-{
-    const char *err;
-
-    (void)dc;
-    if ((err = global_only(cmd))) {
-        return err;
-    }
-    return set_on_off(cmd, &cmd_conf(cmd)->global->server_status, value);
-}
-
-static const char *set_certificate_status(cmd_parms *cmd, void *dc, const char *value)
-{
-    const char *err;
-
-    (void)dc;
-    if ((err = global_only(cmd))) {
-        return err;
-    }
-    return set_on_off(cmd, &cmd_conf(cmd)->global->certificate_status, value);
-}
-
-static const char *set_cert_check(cmd_parms *cmd, void *dc, const char *name, const char *url)
-{
-    mod_md_global_t *g = cmd_conf(cmd)->global;
-    const char *err;
-
-    (void)dc;
-    if ((err = global_only(cmd))) {
-        return err;
-    }
-    if (!*name) {
-        return apr_psprintf(cmd->pool, "%s: needs a name and a URL", dname(cmd));
-    }
-    if (!is_http_url(cmd->pool, url)) {
-        return apr_psprintf(cmd->pool, "%s: \"%s\" is not an http: or https: URL (the "
-                            "certificate's fingerprint is appended to it)", dname(cmd), url);
-    }
-    g->cert_check_name = name;
-    g->cert_check_url = url;
-    return NULL;
-}
-
-/* MDCertificateFile / MDCertificateKeyFile: inside an MD section only, the
- * file must exist. The n-th key file belongs to the n-th certificate file;
- * mod_md_config_finalize checks that they pair up. */
-static const char *add_md_file(cmd_parms *cmd, const char *value, int is_key)
-{
-    md_srv_conf_t *sc = cmd_conf(cmd);
-    apr_array_header_t **pfiles;
-    apr_finfo_t finfo;
-    const char *path;
-
-    if (!sc->current) {
-        return apr_psprintf(cmd->pool, "%s: only allowed inside an <MDomainSet> or "
-                            "<MDomain> section", dname(cmd));
-    }
-    if (!*value || !(path = ap_server_root_relative(cmd->pool, value))) {
-        return apr_psprintf(cmd->pool, "%s: \"%s\" is not a valid path", dname(cmd), value);
-    }
-    if (apr_stat(&finfo, path, APR_FINFO_TYPE, cmd->pool) != APR_SUCCESS) {
-        return apr_psprintf(cmd->pool, "%s: file \"%s\" does not exist", dname(cmd), path);
-    }
-    if (finfo.filetype != APR_REG) {
-        return apr_psprintf(cmd->pool, "%s: \"%s\" is not a file", dname(cmd), path);
-    }
-    pfiles = is_key ? &sc->current->pkey_files : &sc->current->cert_files;
-    if (!*pfiles) {
-        *pfiles = apr_array_make(cmd->pool, 2, sizeof(const char *));
-    }
-    APR_ARRAY_PUSH(*pfiles, const char *) = path;
-    return NULL;
-}
-
-static const char *set_cert_file(cmd_parms *cmd, void *dc, const char *value)
-{
-    (void)dc;
-    return add_md_file(cmd, value, 0);
-}
-
-static const char *set_key_file(cmd_parms *cmd, void *dc, const char *value)
-{
-    (void)dc;
-    return add_md_file(cmd, value, 1);
-}
-
-/* --- external account binding, proxy, profiles, ARI, notifications ------ */
-
-#define EAB_FILE_MAX_LEN   (64 * 1024)
-#define PROFILE_MAX_LEN    64
-
-/* kid and MAC key as the CA issues them; the key is checked, never quoted. */
-static const char *eab_check(cmd_parms *cmd, const char *kid, const char *hmac,
-                             const char *alg, const char *where)
-{
-    unsigned char *key;
-    apr_size_t len;
-    const char *c;
-
-    if (!kid || !*kid) {
-        return apr_psprintf(cmd->pool, "%s: the key id is empty%s", dname(cmd), where);
-    }
-    for (c = kid; *c; ++c) {
-        if (apr_iscntrl(*c) || apr_isspace(*c)) {
-            return apr_psprintf(cmd->pool, "%s: the key id has spaces or control "
-                                "characters%s", dname(cmd), where);
-        }
-    }
-    if (!hmac || md_util_base64any_decode(&key, &len, hmac, cmd->temp_pool) != APR_SUCCESS
-        || len == 0) {
-        return apr_psprintf(cmd->pool, "%s: the MAC key for key id \"%s\" is not valid "
-                            "base64url%s", dname(cmd), kid, where);
-    }
-    md_crypt_cleanse_on_clear(cmd->temp_pool, key, len);
-    if (alg && !md_jws_hmac_digest(alg)) {
-        return apr_psprintf(cmd->pool, "%s: \"%s\" is not one of HS256, HS384, HS512%s",
-                            dname(cmd), alg, where);
-    }
-    return NULL;
-}
-
-/* {"kid": "...", "hmac": "...", "alg": "HS256"} from a file (alg optional),
- * so the key need not be in the (often world-readable) config. */
-static const char *eab_from_file(cmd_parms *cmd, mod_md_settings_t *set, const char *value)
-{
-    const char *path = ap_server_root_relative(cmd->pool, value);
-    const char *where;
-    const char *perr = NULL;
-    apr_file_t *f;
-    apr_finfo_t finfo;
-    apr_size_t len;
-    char *data;
-    json_t *j;
-    const char *err;
-
-    if (!path || apr_stat(&finfo, path, APR_FINFO_TYPE | APR_FINFO_SIZE, cmd->temp_pool)
-                 != APR_SUCCESS || finfo.filetype != APR_REG) {
-        return apr_psprintf(cmd->pool, "%s: \"%s\" is neither \"none\", a key id with a MAC "
-                            "key, nor a JSON file", dname(cmd), value);
-    }
-    where = apr_psprintf(cmd->pool, " (in %s)", path);
-    if (finfo.size > EAB_FILE_MAX_LEN) {
-        return apr_psprintf(cmd->pool, "%s: file %s is too large", dname(cmd), path);
-    }
-    len = (apr_size_t)finfo.size;
-    data = apr_palloc(cmd->temp_pool, len + 1);
-    if (apr_file_open(&f, path, APR_FOPEN_READ, 0, cmd->temp_pool) != APR_SUCCESS
-        || apr_file_read_full(f, data, len, &len) != APR_SUCCESS) {
-        return apr_psprintf(cmd->pool, "%s: cannot read %s", dname(cmd), path);
-    }
-    apr_file_close(f);
-    if (md_json_parse(&j, data, len, path, &perr, cmd->temp_pool) != APR_SUCCESS
-        || !json_is_object(j)) {
-        return apr_psprintf(cmd->pool, "%s: %s is not a JSON object with \"kid\" and "
-                            "\"hmac\"%s%s", dname(cmd), path, perr ? ": " : "",
-                            perr ? perr : "");
-    }
-    set->eab_kid = md_json_get_str(j, MD_KEY_KID);
-    set->eab_hmac = md_json_get_str(j, MD_KEY_HMAC);
-    set->eab_alg = md_json_get_str(j, "alg");
-    if ((err = eab_check(cmd, set->eab_kid, set->eab_hmac, set->eab_alg, where))) {
-        return err;
-    }
-    /* The JSON lives in the temp pool. */
-    set->eab_kid = apr_pstrdup(cmd->pool, set->eab_kid);
-    set->eab_hmac = apr_pstrdup(cmd->pool, set->eab_hmac);
-    set->eab_alg = set->eab_alg ? apr_pstrdup(cmd->pool, set->eab_alg) : NULL;
-    return NULL;
-}
-
-static const char *set_eab(cmd_parms *cmd, void *dc, int argc, char *const argv[])
-{
-    mod_md_settings_t *set;
-    md_t *md;
-    const char *err;
-
-    (void)dc;
-    if ((err = scope_get(cmd, &set, &md)) || (err = check_twice(cmd, set->eab_kid != NULL, md))) {
-        return err;
-    }
-    if (argc < 1 || argc > 3) {
-        return apr_psprintf(cmd->pool, "%s: needs a key id and a MAC key (and optionally "
-                            "HS256, HS384 or HS512), a JSON file, or none", dname(cmd));
-    }
-    if (argc == 1) {
-        if (is_word(argv[0], MOD_MD_NONE)) {
-            set->eab_kid = MOD_MD_NONE;
-            set->eab_hmac = set->eab_alg = NULL;
-            return NULL;
-        }
-        return eab_from_file(cmd, set, argv[0]);
-    }
-    if ((err = eab_check(cmd, argv[0], argv[1], argc > 2 ? argv[2] : NULL, ""))) {
-        return err;
-    }
-    set->eab_kid = argv[0];
-    set->eab_hmac = argv[1];
-    set->eab_alg = argc > 2 ? argv[2] : NULL;
-    return NULL;
-}
-
-static const char *set_http_proxy(cmd_parms *cmd, void *dc, const char *value)
-{
-    mod_md_settings_t *set;
-    md_t *md;
-    const char *err;
-
-    (void)dc;
-    if ((err = scope_get(cmd, &set, &md))
-        || (err = check_twice(cmd, set->http_proxy != NULL, md))) {
-        return err;
-    }
-    if (is_word(value, MOD_MD_NONE)) {
-        set->http_proxy = MOD_MD_NONE;
-        return NULL;
-    }
-    if (!is_http_url(cmd->pool, value)) {
-        return apr_psprintf(cmd->pool, "%s: \"%s\" is not an http:// or https:// URL with "
-                            "a host (e.g. http://proxy.example.org:3128), nor none",
-                            dname(cmd), value);
-    }
-    set->http_proxy = value;
-    return NULL;
-}
-
-static const char *set_http_proxy_ca_file(cmd_parms *cmd, void *dc, const char *value)
-{
-    mod_md_settings_t *set;
-    apr_finfo_t finfo;
-    const char *path;
-    md_t *md;
-    const char *err;
-
-    (void)dc;
-    if ((err = scope_get(cmd, &set, &md))
-        || (err = check_twice(cmd, set->http_proxy_ca_file != NULL, md))) {
-        return err;
-    }
-    if (!(path = ap_server_root_relative(cmd->pool, value))
-        || apr_stat(&finfo, path, APR_FINFO_TYPE, cmd->temp_pool) != APR_SUCCESS
-        || finfo.filetype != APR_REG) {
-        return apr_psprintf(cmd->pool, "%s: \"%s\" is not an existing file", dname(cmd),
-                            value);
-    }
-    set->http_proxy_ca_file = path;
-    return NULL;
-}
-
-static const char *set_profile(cmd_parms *cmd, void *dc, const char *value)
-{
-    mod_md_settings_t *set;
-    md_t *md;
-    const char *err;
-    const char *c;
-
-    (void)dc;
-    if ((err = scope_get(cmd, &set, &md)) || (err = check_twice(cmd, set->profile != NULL, md))) {
-        return err;
-    }
-    for (c = value; *c; ++c) {
-        if (!apr_isgraph(*c)) {
-            break;
-        }
-    }
-    if (!*value || *c || strlen(value) > PROFILE_MAX_LEN) {
-        return apr_psprintf(cmd->pool, "%s: \"%s\" is not a profile name (1 to %d "
-                            "printable characters, no spaces)", dname(cmd), value,
-                            PROFILE_MAX_LEN);
-    }
-    set->profile = is_word(value, MOD_MD_NONE) ? MOD_MD_NONE : value;
-    return NULL;
-}
-
-static const char *set_profile_mandatory(cmd_parms *cmd, void *dc, const char *value)
-{
-    mod_md_settings_t *set;
-    md_t *md;
-    const char *err;
-
-    (void)dc;
-    if ((err = scope_get(cmd, &set, &md))
-        || (err = check_twice(cmd, set->profile_mandatory != UNSET, md))) {
-        return err;
-    }
-    return set_on_off(cmd, &set->profile_mandatory, value);
-}
-
-static const char *set_renew_via_ari(cmd_parms *cmd, void *dc, const char *value)
-{
-    mod_md_settings_t *set;
-    md_t *md;
-    const char *err;
-
-    (void)dc;
-    if ((err = scope_get(cmd, &set, &md))
-        || (err = check_twice(cmd, set->ari_renewals != UNSET, md))) {
-        return err;
-    }
-    return set_on_off(cmd, &set->ari_renewals, value);
-}
-
-/* MDNotifyCmd (cmd->info NULL) and MDMessageCmd: the program runs without a
- * shell (as MDChallengeDns01's), so it must be a file we can name:
- * absolute or under ServerRoot. */
-static const char *set_notify_cmd(cmd_parms *cmd, void *dc, int argc, char *const argv[])
-{
-    mod_md_global_t *g = cmd_conf(cmd)->global;
-    apr_array_header_t **pargv = cmd->info ? &g->message_argv : &g->notify_argv;
-    apr_array_header_t *args;
-    apr_finfo_t finfo;
-    const char *path;
-    const char *err;
-    int i;
-
-    (void)dc;
-    if ((err = global_only(cmd)) || (err = check_twice(cmd, *pargv != NULL, NULL))) {
-        return err;
-    }
-    if (argc < 1 || !*argv[0]) {
-        return apr_psprintf(cmd->pool, "%s: needs a program (and optional arguments)",
-                            dname(cmd));
-    }
-    if (!(path = ap_server_root_relative(cmd->pool, argv[0]))) {
-        return apr_psprintf(cmd->pool, "%s: \"%s\" is not a valid path", dname(cmd),
-                            argv[0]);
-    }
-    if (apr_stat(&finfo, path, APR_FINFO_TYPE | APR_FINFO_PROT, cmd->temp_pool)
-        != APR_SUCCESS) {
-        return apr_psprintf(cmd->pool, "%s: program \"%s\" does not exist", dname(cmd),
-                            path);
-    }
-    if (finfo.filetype != APR_REG
-        || !(finfo.protection & (APR_UEXECUTE | APR_GEXECUTE | APR_WEXECUTE))) {
-        return apr_psprintf(cmd->pool, "%s: \"%s\" is not an executable file", dname(cmd),
-                            path);
-    }
-    args = apr_array_make(cmd->pool, argc, sizeof(const char *));
-    APR_ARRAY_PUSH(args, const char *) = path;
-    for (i = 1; i < argc; ++i) {
-        APR_ARRAY_PUSH(args, const char *) = argv[i];
-    }
-    *pargv = args;
-    return NULL;
-}
-
-/* --- renewal timing, parallelism, activation ------------------------------ */
-
-static const char *set_activation_auto(cmd_parms *cmd, void *dc, const char *value)
-{
-    mod_md_global_t *g = cmd_conf(cmd)->global;
-    const char *err;
-
-    (void)dc;
-    if ((err = global_only(cmd)) || (err = check_twice(cmd, g->activation_auto != UNSET, NULL))) {
-        return err;
-    }
-    return set_on_off(cmd, &g->activation_auto, value);
-}
-
-/* A duration of mod_md_global_t at the offset in cmd->info; seconds
- * without a unit. MDCheckInterval and MDRetryDelay must be positive (the
- * stock module's limits: at least 1s, more than 0). */
-static const char *set_global_duration(cmd_parms *cmd, void *dc, const char *value)
-{
-    mod_md_global_t *g = cmd_conf(cmd)->global;
-    apr_interval_time_t *pdur = (apr_interval_time_t *)((char *)g + (apr_size_t)cmd->info);
-    apr_interval_time_t dur;
-    const char *err;
-
-    (void)dc;
-    if ((err = global_only(cmd)) || (err = check_twice(cmd, *pdur != UNSET, NULL))) {
-        return err;
-    }
-    if (md_duration_parse(&dur, value, "s") != APR_SUCCESS) {
-        return apr_psprintf(cmd->pool, "%s: \"%s\" is not a duration (a number with an "
-                            "optional unit d, h, mi, s or ms; e.g. 30s, 12h)", dname(cmd), value);
-    }
-    if (pdur == &g->check_interval && dur < apr_time_from_sec(1)) {
-        return apr_psprintf(cmd->pool, "%s: \"%s\" is too short, at least 1s", dname(cmd),
-                            value);
-    }
-    if (pdur == &g->retry_delay && dur <= 0) {
-        return apr_psprintf(cmd->pool, "%s: \"%s\" must be more than 0", dname(cmd), value);
-    }
-    *pdur = dur;
-    return NULL;
-}
-
-/* A positive number of mod_md_global_t at the offset in cmd->info. */
-static const char *set_global_number(cmd_parms *cmd, void *dc, const char *value)
-{
-    mod_md_global_t *g = cmd_conf(cmd)->global;
-    int *pn = (int *)((char *)g + (apr_size_t)cmd->info);
-    int max = (pn == &g->parallel_renewals) ? MOD_MD_PARALLEL_MAX : 1000000;
-    char *end = NULL;
-    apr_int64_t n;
-    const char *err;
-
-    (void)dc;
-    if ((err = global_only(cmd)) || (err = check_twice(cmd, *pn != UNSET, NULL))) {
-        return err;
-    }
-    errno = 0;
-    n = apr_strtoi64(value, &end, 10);
-    if (!apr_isdigit(*value) || errno || !end || *end || n < 1 || n > max) {
-        return apr_psprintf(cmd->pool, "%s: \"%s\" is not a number in 1..%d", dname(cmd),
-                            value, max);
-    }
-    *pn = (int)n;
-    return NULL;
-}
-
-/* --- whole config -------------------------------------------------------- */
-
-static const mod_md_settings_t *md_settings_of(const mod_md_global_t *g, const md_t *md)
-{
-    int i;
-
-    for (i = 0; i < g->mds->nelts; ++i) {
-        if (MD_ARR_IDX(g->mds, i, md_t *) == md) {
-            return MD_ARR_IDX(g->md_settings, i, mod_md_settings_t *);
-        }
-    }
-    for (i = 0; md->name && i < g->mds->nelts; ++i) {
-        const md_t *other = MD_ARR_IDX(g->mds, i, md_t *);
-        if (other->name && !strcmp(other->name, md->name)) {
-            return MD_ARR_IDX(g->md_settings, i, mod_md_settings_t *);
-        }
-    }
-    return NULL;
-}
-
-/* The first of chain[0..n) whose field is not unset. chain ends with the
- * defaults table. */
-#define EFFECTIVE(dst, field, unset)                              \
-    do {                                                          \
-        int k_;                                                   \
-        for (k_ = 0; k_ < n; ++k_) {                              \
-            if (chain[k_]->field != (unset)) {                    \
-                (dst) = chain[k_]->field;                         \
-                break;                                            \
-            }                                                     \
-        }                                                         \
-    } while (0)
-
-void mod_md_config_apply_defaults(md_t *md, const md_srv_conf_t *sc, apr_pool_t *p)
-{
-    const mod_md_settings_t *chain[3];
-    const mod_md_settings_t *md_set;
-    const md_timeslice_t *renew_window = NULL;
-    const md_timeslice_t *warn_window = NULL;
-    apr_array_header_t *ca_urls = NULL;
-    apr_array_header_t *pkey_specs = NULL;
-    apr_array_header_t *ca_challenges = NULL;
-    apr_array_header_t *dns01_cmd = NULL;
-    const mod_md_settings_t *eab_from = NULL;
-    const char *contact = NULL;
-    int n = 0;
     int k;
 
-    md_set = md_settings_of(sc->global, md);
-    if (md_set) {
-        chain[n++] = md_set;
-    }
-    chain[n++] = &sc->settings;
-    chain[n++] = &settings_defaults;
-
-    EFFECTIVE(md->transitive, transitive, UNSET);
-    EFFECTIVE(md->renew_mode, renew_mode, MD_RENEW_DEFAULT);
-    EFFECTIVE(renew_window, renew_window, NULL);
-    EFFECTIVE(warn_window, warn_window, NULL);
-    EFFECTIVE(ca_urls, ca_urls, NULL);
-    EFFECTIVE(md->ca_agreement, ca_agreement, NULL);
-    EFFECTIVE(contact, ca_contact, NULL);
-    EFFECTIVE(pkey_specs, pkey_specs, NULL);
-    EFFECTIVE(md->must_staple, must_staple, UNSET);
-    EFFECTIVE(md->require_https, require_https, MD_REQUIRE_UNSET);
-    EFFECTIVE(ca_challenges, ca_challenges, NULL);
-    EFFECTIVE(dns01_cmd, dns01_cmd, NULL);
-    EFFECTIVE(md->dns01_version, dns01_version, UNSET);
-    EFFECTIVE(md->http_proxy, http_proxy, NULL);
-    EFFECTIVE(md->http_proxy_ca_file, http_proxy_ca_file, NULL);
-    EFFECTIVE(md->profile, profile, NULL);
-    EFFECTIVE(md->profile_mandatory, profile_mandatory, UNSET);
-    EFFECTIVE(md->ari_renewals, ari_renewals, UNSET);
-    /* The three parts of a binding come from the same directive. */
-    for (k = 0; k < n && !eab_from; ++k) {
-        if (chain[k]->eab_kid) {
-            eab_from = chain[k];
+    for (k = 0; k < n - 1; ++k) {
+        if (chain[k] && apr_hash_get(chain[k]->set_at, row, sizeof(*row))) {
+            return chain[k];
         }
     }
-    if (eab_from && strcmp(eab_from->eab_kid, MOD_MD_NONE)) {
-        md->ca_eab_kid = eab_from->eab_kid;
-        md->ca_eab_hmac = eab_from->eab_hmac;
-        md->ca_eab_alg = eab_from->eab_alg;
-    }
-    else {
-        md->ca_eab_kid = md->ca_eab_hmac = md->ca_eab_alg = NULL;
-    }
-    if (md->http_proxy && !strcmp(md->http_proxy, MOD_MD_NONE)) {
-        md->http_proxy = NULL;
-    }
-    if (md->profile && !strcmp(md->profile, MOD_MD_NONE)) {
-        md->profile = NULL;
-    }
+    return row->def ? chain[n - 1] : NULL;
+}
 
+static void add_md_problem(md_t *md, const problem_t *pb, apr_pool_t *p)
+{
+    if (!pb) {
+        return;
+    }
+    if (!md->config_problem) {
+        md->config_problem = pb->text;
+        md->config_problem_type = pb->type;
+    }
+    else if (!strstr(md->config_problem, pb->text)) {
+        md->config_problem = apr_pstrcat(p, md->config_problem, "; ", pb->text, NULL);
+    }
+}
+
+static void copy_to_md(md_t *md, const mod_md_row_t *row, const void *from, apr_pool_t *p)
+{
+    const void *field = (const char *)from + row->off;
+    void *to = (char *)md + row->md_off;
+
+    switch (row->to_md) {
+    case TO_MD_INT:
+        *(int *)to = *(const int *)field;
+        break;
+    case TO_MD_SLICE:
+        if (*(const md_timeslice_t *const *)field) {
+            *(md_timeslice_t *)to = **(const md_timeslice_t *const *)field;
+        }
+        break;
+    case TO_MD_STR:
+        *(const char **)to = *(const char *const *)field;
+        break;
+    case TO_MD_ARRAY: {
+        const apr_array_header_t *arr = *(apr_array_header_t *const *)field;
+        *(apr_array_header_t **)to = arr ? apr_array_copy(p, arr) : NULL;
+        break;
+    }
+    case TO_MD_NONE:
+        break;
+    }
+}
+
+/* md gets, for each per-MD directive, the value of its own section, else
+ * of the server config, else the default; and the problems of the values
+ * it gets. */
+static void apply_settings(md_t *md, const mod_md_settings_t *own, const mod_md_global_t *g,
+                           apr_pool_t *p)
+{
+    const mod_md_settings_t *chain[3];
+    const mod_md_settings_t *from;
+    const mod_md_row_t *row;
+    int i;
+
+    chain[0] = own;
+    chain[1] = g->defaults;
+    chain[2] = g->builtin;
+    /* Problems that are about the MD itself (its names) come first. */
+    for (i = 0; own && i < own->own_problems->nelts; ++i) {
+        add_md_problem(md, MD_ARR_IDX(own->own_problems, i, problem_t *), p);
+    }
+    for (i = 0; i < g->rows->nelts; ++i) {
+        row = MD_ARR_IDX(g->rows, i, const mod_md_row_t *);
+        if (row->scope != SCOPE_MD || !(from = scope_of(chain, 3, row))) {
+            continue;
+        }
+        if (row->to_md == TO_MD_ARRAY && !*(apr_array_header_t *const *)
+                                           ((const char *)from + row->off)) {
+            /* Set without a value (e.g. MDCertificateAuthority alone): the default. */
+            from = g->builtin;
+        }
+        copy_to_md(md, row, from, p);
+        add_md_problem(md, apr_hash_get(from->problems, row, sizeof(*row)), p);
+    }
+    from = scope_of(chain, 3, &row_eab);
+    if (from && from->eab) {
+        md->ca_eab_kid = from->eab->kid;
+        md->ca_eab_hmac = from->eab->hmac;
+        md->ca_eab_alg = from->eab->alg;
+    }
+    md->renew_window_set = (scope_of(chain, 3, &row_renew_window) != g->builtin);
     /* Static certificate files are not renewed, unless the admin says
      * "always" (the stock module shows them as renew mode manual, too). */
     if (md->cert_files && md->cert_files->nelts > 0 && md->renew_mode != MD_RENEW_ALWAYS) {
         md->renew_mode = MD_RENEW_MANUAL;
     }
-    md->renew_window = *renew_window;
-    md->renew_window_set = (renew_window != settings_defaults.renew_window);
-    md->warn_window = *warn_window;
-    md->ca_proto = "ACME";
-    if (ca_urls) {
-        md->ca_urls = md_array_str_clone(p, ca_urls);
-    }
-    else {
-        md->ca_urls = apr_array_make(p, 1, sizeof(const char *));
-        APR_ARRAY_PUSH(md->ca_urls, const char *) = MOD_MD_CA_URL_DEFAULT;
-    }
-    /* Key specs are immutable once parsed: the pointers can be shared. */
-    md->pkey_specs = pkey_specs ? apr_array_copy(p, pkey_specs) : NULL;
-    md->ca_challenges = md_array_str_clone(p, ca_challenges);
-    md->dns01_cmd = md_array_str_clone(p, dns01_cmd);
-    if (contact) {
-        md->contacts = apr_array_make(p, 1, sizeof(const char *));
-        APR_ARRAY_PUSH(md->contacts, const char *) = contact;
-    }
 }
 
-static const char *md_where(apr_pool_t *p, const md_t *md)
-{
-    return apr_psprintf(p, "MDomain %s at %s:%u", md->name,
-                        md->defn_name ? md->defn_name : "(unknown)", md->defn_line_number);
-}
-
-const char *mod_md_config_check_overlaps(apr_pool_t *p, const apr_array_header_t *mds)
-{
-    int i;
-    int j;
-    int k;
-
-    for (i = 0; i < mds->nelts; ++i) {
-        const md_t *a = MD_ARR_IDX(mds, i, const md_t *);
-        for (j = i + 1; j < mds->nelts; ++j) {
-            const md_t *b = MD_ARR_IDX(mds, j, const md_t *);
-            for (k = 0; k < a->domains->nelts; ++k) {
-                const char *name = MD_ARR_IDX(a->domains, k, const char *);
-                if (md_array_str_index(b->domains, name, 0, 0) >= 0) {
-                    return apr_psprintf(p, "%s and %s both contain %s", md_where(p, a),
-                                        md_where(p, b), name);
-                }
-            }
-        }
-    }
-    return NULL;
-}
+/* --- whole config ------------------------------------------------------------- */
 
 const char *mod_md_config_finalize(server_rec *base_server, apr_pool_t *p)
 {
-    md_srv_conf_t *sc = mod_md_config_get(base_server);
-    mod_md_global_t *g = sc->global;
+    mod_md_global_t *g = mod_md_config_get(base_server)->global;
     const char *err;
     int i;
 
     if (g->finalized) {
         return NULL;
     }
-    if (!g->store_dir
-        && !(g->store_dir = ap_server_root_relative(p, MOD_MD_STORE_DIR_DEFAULT))) {
-        return apr_psprintf(p, "MDStoreDir: the default \"%s\" under ServerRoot is not a "
-                            "valid path", MOD_MD_STORE_DIR_DEFAULT);
+    if (!g->store_dir && !(g->store_dir = ap_server_root_relative(p, "md"))) {
+        return "MDStoreDir: the default \"md\" under ServerRoot is not a valid path";
     }
     for (i = 0; i < g->mds->nelts; ++i) {
-        md_t *md = MD_ARR_IDX(g->mds, i, md_t *);
-        int ncerts = md->cert_files ? md->cert_files->nelts : 0;
-        int nkeys = md->pkey_files ? md->pkey_files->nelts : 0;
-
-        if (ncerts != nkeys) {
-            return apr_psprintf(p, "%s has %d MDCertificateFile and %d MDCertificateKeyFile; "
-                                "each certificate file needs the key file after it",
-                                md_where(p, md), ncerts, nkeys);
-        }
-        mod_md_config_apply_defaults(md, sc, p);
+        apply_settings(MD_ARR_IDX(g->mds, i, md_t *),
+                       MD_ARR_IDX(g->md_settings, i, mod_md_settings_t *), g, p);
     }
-    if ((err = mod_md_config_check_overlaps(p, g->mds))) {
+    mod_md_config_find_ssl_vhosts(g, p);
+    if ((err = mod_md_config_check_mds(p, g))) {
         return err;
-    }
-    if (g->activation_auto == UNSET) {
-        g->activation_auto = MOD_MD_ACTIVATION_AUTO_DEFAULT;
-    }
-    if (g->activation_delay == UNSET) {
-        g->activation_delay = 0;
-    }
-    if (g->parallel_renewals == UNSET) {
-        g->parallel_renewals = MOD_MD_PARALLEL_DEFAULT;
-    }
-    if (g->check_interval == UNSET) {
-        g->check_interval = MOD_MD_CHECK_INTERVAL_DEFAULT;
-    }
-    if (g->initial_delay == UNSET) {
-        g->initial_delay = 0;
-    }
-    if (g->retry_delay == UNSET) {
-        g->retry_delay = MOD_MD_RETRY_DELAY_DEFAULT;
-    }
-    if (g->retry_failover == UNSET) {
-        g->retry_failover = MOD_MD_RETRY_FAILOVER_DEFAULT;
     }
     g->finalized = 1;
     return NULL;
@@ -1824,30 +1260,32 @@ int mod_md_config_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *
 
     (void)plog;
     (void)ptemp;
-    if ((err = mod_md_config_finalize(s, pconf))) {
-        /* The error log is not open yet: this goes to stderr, also for -t. */
+    err = mod_md_config_finalize(s, pconf);
+    /* The error log is not open yet: this goes to stderr. */
+    if (err || ap_state_query(AP_SQ_RUN_MODE) != AP_SQ_RM_NORMAL) {
+        log_warnings(s, mod_md_config_get(s)->global);
+    }
+    if (err) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "MD10002: %s", err);
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     return OK;
 }
 
-/* --- accessors ----------------------------------------------------------- */
-
-apr_array_header_t *mod_md_config_mds(const md_srv_conf_t *sc)
+int mod_md_config_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
+                              server_rec *s)
 {
-    return sc->global->mds;
+    (void)pconf;
+    (void)plog;
+    (void)ptemp;
+    /* Once per start or restart: not in the first pass of a start. */
+    if (ap_state_query(AP_SQ_MAIN_STATE) != AP_SQ_MS_CREATE_PRE_CONFIG) {
+        log_warnings(s, mod_md_config_get(s)->global);
+    }
+    return OK;
 }
 
-const char *mod_md_config_store_dir(const md_srv_conf_t *sc)
-{
-    return sc->global->store_dir;
-}
-
-const char *mod_md_config_ca_file(const md_srv_conf_t *sc)
-{
-    return sc->global->ca_file;
-}
+/* --- accessors ---------------------------------------------------------------- */
 
 int mod_md_config_local_port(const md_srv_conf_t *sc, int external_port)
 {
@@ -1859,11 +1297,6 @@ int mod_md_config_local_port(const md_srv_conf_t *sc, int external_port)
     default:
         return -1;
     }
-}
-
-int mod_md_config_manage_base_server(const md_srv_conf_t *sc)
-{
-    return sc->global->manage_base_server;
 }
 
 const apr_array_header_t *mod_md_config_notify_argv(const md_srv_conf_t *sc)

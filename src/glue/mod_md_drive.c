@@ -40,9 +40,11 @@
 #include <unixd.h>
 #include <unistd.h>
 
+#include "md_acme_revoke.h"
 #include "md_crypt.h"
 #include "md_drive.h"
 #include "md_job.h"
+#include "md_keys.h"
 #include "md_log.h"
 #include "md_result.h"
 #include "md_time.h"
@@ -75,6 +77,7 @@ typedef struct {
     int errors;                 /* failed attempts in a row */
     apr_time_t next_run;        /* not before (retry after errors) */
     int expiring_logged;
+    int revoked;                /* a2md revoked the live certificate: renew now */
 } drive_item_t;
 
 struct drive_ctx_t {
@@ -89,6 +92,9 @@ struct drive_ctx_t {
     apr_interval_time_t retry_delay;
     int activation_auto;
     apr_interval_time_t activation_delay;
+    apr_time_t next_pass;       /* of the full pass; between passes only the
+                                 * revocation markers are looked at */
+    int revoke_watch;           /* some MD is renewed by the server (not manual) */
     apr_file_t *lock_file;      /* opened by the parent, locked by the child */
     int have_lock;
     int lock_wait_logged;
@@ -156,6 +162,7 @@ static void *APR_THREAD_FUNC drive_task(apr_thread_t *thread, void *data)
     apr_pool_t *p;
     apr_status_t rv;
     int running;
+    int revoked;
 
     (void)thread;
     apr_thread_mutex_lock(ctx->mutex);
@@ -166,6 +173,7 @@ static void *APR_THREAD_FUNC drive_task(apr_thread_t *thread, void *data)
         return NULL;
     }
     running = ++ctx->running;
+    revoked = item->revoked;
     apr_thread_mutex_unlock(ctx->mutex);
 
     ap_log_error(APLOG_MARK, APLOG_INFO, 0, ctx->s,
@@ -177,8 +185,9 @@ static void *APR_THREAD_FUNC drive_task(apr_thread_t *thread, void *data)
     md_job_load(job, ctx->env.store, p);
     job->retry_base = ctx->retry_delay;
     result = md_result_make(p, md->name);
-    rv = md_drive_renew(&ctx->env, md, md_reg_specs_to_renew(item->state, apr_time_now()),
-                        job, result, p);
+    /* A revoked certificate is replaced for every key type. */
+    rv = md_drive_renew(&ctx->env, md, revoked ? NULL
+                        : md_reg_specs_to_renew(item->state, apr_time_now()), job, result, p);
     log_outcome(ctx, md, job, result, rv, p);
 
     apr_thread_mutex_lock(ctx->mutex);
@@ -220,12 +229,15 @@ static int is_due(const drive_ctx_t *ctx, drive_item_t *item, apr_time_t now,
     apr_time_t renew_at;
 
     *pwhen = 0;
-    if (item->busy || st->md->renew_mode == MD_RENEW_MANUAL) {
+    /* An MD whose configuration cannot work (md->config_problem, shown in
+     * md-status) is not sent to the CA. */
+    if (item->busy || st->md->renew_mode == MD_RENEW_MANUAL || st->md->config_problem) {
         return 0;
     }
-    /* MDRenewWindow, or earlier when the CA's ARI window says so. */
+    /* MDRenewWindow, or earlier when the CA's ARI window says so; at once
+     * when the live certificate was revoked. */
     renew_at = md_watch_renew_at(ctx->env.watch, st);
-    if (st->has_cert && renew_at > now) {
+    if (st->has_cert && renew_at > now && !item->revoked) {
         *pwhen = renew_at;
         return 0;
     }
@@ -404,6 +416,29 @@ static apr_int64_t thread_cpu_usec(void)
     return (apr_int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
+/* Between full passes: has a2md revoked a certificate the server renews
+ * (a marker not seen yet)? One existence check per MD (MD_REVOKE_POLL). */
+static int revocation_seen(drive_ctx_t *ctx, apr_pool_t *ptemp)
+{
+    int i;
+    int seen = 0;
+
+    for (i = 0; i < ctx->items->nelts && !seen; ++i) {
+        drive_item_t *item = &APR_ARRAY_IDX(ctx->items, i, drive_item_t);
+        const md_t *md = item->state->md;
+        int known;
+
+        if (md->renew_mode == MD_RENEW_MANUAL) {
+            continue;
+        }
+        apr_thread_mutex_lock(ctx->mutex);
+        known = item->revoked || item->busy;
+        apr_thread_mutex_unlock(ctx->mutex);
+        seen = !known && md_acme_revoke_pending(ctx->env.store, md->name, ptemp);
+    }
+    return seen;
+}
+
 /* One look at all MDs: queue the due ones, return when to look again. */
 static apr_interval_time_t run_pass(drive_ctx_t *ctx, apr_pool_t *ptemp)
 {
@@ -421,6 +456,7 @@ static apr_interval_time_t run_pass(drive_ctx_t *ctx, apr_pool_t *ptemp)
         drive_item_t *item = &APR_ARRAY_IDX(ctx->items, i, drive_item_t);
         int busy;
         int stop;
+        int revoked;
 
         apr_thread_mutex_lock(ctx->mutex);
         stop = ctx->stopping;
@@ -439,7 +475,17 @@ static apr_interval_time_t run_pass(drive_ctx_t *ctx, apr_pool_t *ptemp)
         if (!busy) {
             md_watch_pass(ctx->env.watch, item->state, iter);
         }
+        revoked = !busy && item->state->md->renew_mode != MD_RENEW_MANUAL
+                  && md_acme_revoke_pending(ctx->env.store, item->state->md->name, iter);
         apr_thread_mutex_lock(ctx->mutex);
+        if (revoked && !item->revoked) {
+            ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, ctx->s, "MD12015: %s: the certificate "
+                         "was revoked (staging/%s/%s), renewing it now",
+                         item->state->md->name, item->state->md->name, MD_FN_REVOKED);
+        }
+        if (!busy) {
+            item->revoked = revoked;
+        }
         if (!ctx->stopping && is_due(ctx, item, now, &when, iter)) {
             item->busy = 1;
             if (apr_thread_pool_push(ctx->workers, drive_task, item, 0, ctx) != APR_SUCCESS) {
@@ -508,8 +554,16 @@ static apr_status_t run_watchdog(int state, void *baton, apr_pool_t *ptemp)
     else if (!ctx->workers && workers_start(ctx) != APR_SUCCESS) {
         wait = ctx->check_interval;
     }
-    else {
+    else if (apr_time_now() >= ctx->next_pass || revocation_seen(ctx, ptemp)) {
         wait = run_pass(ctx, ptemp);
+        ctx->next_pass = apr_time_now() + wait;
+    }
+    else {
+        wait = ctx->next_pass - apr_time_now();
+    }
+    if (ctx->revoke_watch && wait > MD_REVOKE_POLL) {
+        /* A revoked certificate is renewed at once, not at the next pass. */
+        wait = MD_REVOKE_POLL;
     }
     wd_set_interval(ctx->watchdog, wait < MD_PASS_MIN ? MD_PASS_MIN : wait, ctx, run_watchdog);
     return APR_SUCCESS;
@@ -601,6 +655,9 @@ apr_status_t mod_md_drive_register(server_rec *s, apr_pool_t *pconf, md_store_t 
         memset(item, 0, sizeof(*item));
         item->ctx = ctx;
         item->state = APR_ARRAY_IDX(states, i, md_reg_state_t *);
+        if (item->state->md->renew_mode != MD_RENEW_MANUAL) {
+            ctx->revoke_watch = 1;
+        }
     }
 
     rv = wd_get_instance(&ctx->watchdog, MD_WATCHDOG_NAME, 0, 1, pconf);

@@ -27,10 +27,9 @@ APLOG_USE_MODULE(md);
  * it, has a certificate to serve, and the host is one of its names. */
 static const md_t *require_https_md(request_rec *r, md_require_t at_least)
 {
-    const md_reg_state_t *st = mod_md_server_state(r->server);
+    const md_reg_state_t *st = mod_md_host_state(r->server, r->hostname, r->pool);
 
-    if (!st || !st->has_cert || st->md->require_https < at_least
-        || !r->hostname || !md_contains(st->md, r->hostname)) {
+    if (!st || !st->has_cert || st->md->require_https < at_least) {
         return NULL;
     }
     return st->md;

@@ -36,6 +36,8 @@ def dns(e2e):
     a = e2e.new_apache(name="dns01")
     prog = Dns01Program(a, e2e.challtestsrv)
     conf = a.config()
+    # fail.test is tried again soon (the default is 30s, as in the stock module)
+    conf.add("MDRetryDelay 5s")
     # per MD, so nowild.test has none
     conf.add_md(WILD, [prog.directive()])
     conf.add_md([V2], [prog.directive(), "MDChallengeDns01Version 2",

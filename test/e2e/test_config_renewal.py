@@ -62,3 +62,32 @@ def test_bad_config_renewal_directive_inside_md_section(apache):
     rc, out = apache.config_test()
     assert rc != 0, out
     assert "MDParallelRenewals" in out and "good.test" in out, out
+
+
+def test_huge_durations_are_clamped_not_overflowed(apache):
+    """Issue 11, finding 7: durations the stock module accepts up to
+    INT64_MAX overflowed `valid_from + delay` (immediate activation) and
+    `now + interval` (a watchdog spinning every 200 ms). They are taken as
+    3650 days now, with a warning."""
+    md = "huge.test"
+    conf = _config(apache, "MDActivationDelay 9223372036854775807",
+                   "MDCheckInterval 106751991d")
+    conf.add_vhost(md)
+    conf.add_md([md])
+    conf.write()
+    rc, out = apache.config_test()
+    assert rc == 0, out
+    assert re.search(r"MDActivationDelay \"9223372036854775807\": longer than 3650d", out), out
+    assert re.search(r"MDCheckInterval \"106751991d\": longer than 3650d", out), out
+    apache.start()
+    apache.wait_staged(md)
+    # the watchdog sleeps for years, not for 200 ms
+    line = apache.wait_for_log(r"MD12012: checked \d+ MDs .*next check in (\d+) days")
+    days = [int(d) for d in re.findall(r"next check in (\d+) days",
+                                       "\n".join(apache.log_lines(r"MD12012")))]
+    assert days and min(days) >= 3000, line
+    # held back for 3650 days, also over a restart by hand
+    apache.graceful()
+    when = apache.wait_for_log(r"MD13002: %s: the staged certificate goes live at .* 20[3-9]\d "
+                               % re.escape(md))
+    assert not apache.log_lines(r"MD07003: %s: activated" % re.escape(md)), when

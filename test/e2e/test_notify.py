@@ -69,6 +69,9 @@ def notified(e2e):
     conf = a.config()
     conf.add("MDMessageCmd %s msg" % script)
     conf.add("MDNotifyCmd %s notify" % script)
+    # vetoed attempts come again soon (the default, 30s as in the stock
+    # module, would let the automatic activation come first)
+    conf.add("MDRetryDelay 5s")
     # longer than the certificate lives: "expiring" as soon as it is live
     conf.add_md([OK], ["MDWarnWindow 3650d"])
     conf.add_md([VETO])

@@ -95,13 +95,26 @@ def test_bad_config_certificate_file_missing(apache):
 
 @pytest.mark.ours
 @pytest.mark.parametrize("line,directive,value", [
-    ("MDCertificateCheck crt.sh not-a-url", "MDCertificateCheck", "not-a-url"),
-    ("MDCertificateMonitor crt.sh ftp://x/", "MDCertificateMonitor", "ftp://x/"),
     ("MDServerStatus maybe", "MDServerStatus", "maybe"),
     ("MDCertificateStatus yes", "MDCertificateStatus", "yes"),
 ])
 def test_bad_config_status_directives(apache, line, directive, value):
     _refused(apache, [line], directive, value)
+
+
+@pytest.mark.ours
+@pytest.mark.parametrize("line,directive,value", [
+    ("MDCertificateCheck crt.sh not-a-url", "MDCertificateCheck", "not-a-url"),
+    ("MDCertificateMonitor crt.sh ftp://x/", "MDCertificateMonitor", "ftp://x/"),
+])
+def test_bad_config_check_url_warned(apache, line, directive, value):
+    """The stock module takes any URL for the link; ours warns that the
+    server-status links will lead nowhere."""
+    conf = _base(apache, line)
+    conf.write()
+    rc, out = apache.config_test()
+    assert rc == 0, out
+    assert re.search(r"\[md:warn\].*%s.*%s" % (directive, re.escape(value)), out), out
 
 
 def test_certificate_check_directives_accepted(apache):

@@ -215,6 +215,46 @@ static void test_accts_used_without_the_store(void **state)
     assert_int_equal(md_pkey_type(next->acct_key), MD_PKEY_TYPE_EC);
 }
 
+/* A rolled-over account key (a2md acme keychange writes account.pem anew)
+ * is not used from the share any more: the next drive loads the new one. */
+static void test_accts_key_rollover_reloads(void **state)
+{
+    apr_pool_t *p = *state;
+    md_store_t *store = store_make(p);
+    apr_array_header_t *c1 = strs(p, "mailto:a@x.test", NULL);
+    md_pkey_spec_t spec = { MD_PKEY_TYPE_EC, 0, "P-256" };
+    md_drive_share_t *share;
+    md_pkey_t *new_key;
+    md_acme_t *acme;
+
+    acct_store(store, "ACME-ca1.test-0000", CA1, c1, p);
+    assert_int_equal(md_drive_share_create(&share, p), APR_SUCCESS);
+    acme = acme_for(CA1, store, p);
+    assert_int_equal(md_acme_acct_load(acme, "ACME-ca1.test-0000", p), APR_SUCCESS);
+    md_drive_share_lock(share);
+    md_drive_share_acct_put(share, acme, c1);
+    assert_int_equal(md_drive_share_acct_get(share, acme_for(CA1, store, p), c1, p),
+                     APR_SUCCESS);
+    md_drive_share_unlock(share);
+
+    apr_sleep(apr_time_from_msec(10));
+    assert_int_equal(md_pkey_gen(&new_key, p, &spec), APR_SUCCESS);
+    assert_int_equal(md_store_save_pkey(store, MD_SG_ACCOUNTS, "ACME-ca1.test-0000",
+                                        MD_FN_ACCT_KEY, new_key, p), APR_SUCCESS);
+    md_drive_share_lock(share);
+    assert_int_equal(md_drive_share_acct_get(share, acme_for(CA1, store, p), c1, p),
+                     APR_ENOENT);
+    /* loaded again (as md_acme_acct_find would) and remembered anew */
+    acme = acme_for(CA1, store, p);
+    assert_int_equal(md_acme_acct_load(acme, "ACME-ca1.test-0000", p), APR_SUCCESS);
+    md_drive_share_acct_put(share, acme, c1);
+    acme = acme_for(CA1, store, p);
+    assert_int_equal(md_drive_share_acct_get(share, acme, c1, p), APR_SUCCESS);
+    md_drive_share_unlock(share);
+    assert_true(json_equal(md_json_pool_own(p, md_pkey_to_jwk(acme->acct_key)),
+                           md_json_pool_own(p, md_pkey_to_jwk(new_key))));
+}
+
 /* Threads selecting at once: the selection is serialized. */
 typedef struct {
     md_drive_share_t *accts;
@@ -305,6 +345,7 @@ int main(void)
         UNIT_TEST(test_ca_url_failover),
         UNIT_TEST(test_accts_remembered_per_ca_contacts_and_binding),
         UNIT_TEST(test_accts_used_without_the_store),
+        UNIT_TEST(test_accts_key_rollover_reloads),
         UNIT_TEST(test_accts_lock_serializes),
         UNIT_TEST(test_share_directories),
     };

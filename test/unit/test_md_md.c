@@ -358,6 +358,125 @@ static void test_relevant_changed(void **state)
     assert_false(md_cert_relevant_changed(NULL, NULL));
 }
 
+static md_t *md_named(apr_pool_t *p, const char *a, const char *b)
+{
+    md_t *md = md_create_empty(p);
+    md->domains = strs(p, a, b);
+    md->name = a;
+    return md;
+}
+
+static void test_name_index_wildcards(void **state)
+{
+    apr_pool_t *p = *state;
+    md_name_index_t *ix = md_name_index_make(p);
+    md_t *wild = md_named(p, "*.a.test", NULL);
+    md_t *plain = md_named(p, "b.test", "www.b.test");
+    md_t *ip = md_named(p, "::1", "127.0.0.1");
+
+    assert_null(md_name_index_add(ix, wild, NULL));
+    assert_null(md_name_index_add(ix, plain, NULL));
+    assert_null(md_name_index_add(ix, ip, NULL));
+    /* one label under the wildcard, any case */
+    assert_ptr_equal(md_name_index_find(ix, "www.a.test", p), wild);
+    assert_ptr_equal(md_name_index_find(ix, "WWW.A.Test", p), wild);
+    assert_ptr_equal(md_name_index_find(ix, "*.a.test", p), wild);
+    assert_null(md_name_index_find(ix, "a.test", p));
+    assert_null(md_name_index_find(ix, "x.www.a.test", p));
+    assert_null(md_name_index_find(ix, "*.www.a.test", p));
+    assert_ptr_equal(md_name_index_find(ix, "www.b.test", p), plain);
+    assert_null(md_name_index_find(ix, "c.test", p));
+    assert_null(md_name_index_find(ix, "", p));
+    assert_null(md_name_index_find(ix, NULL, p));
+    /* IPv6 in brackets as ServerAlias has it */
+    assert_ptr_equal(md_name_index_find(ix, "[::1]", p), ip);
+    assert_ptr_equal(md_name_index_find(ix, "127.0.0.1", p), ip);
+    assert_null(md_name_index_find(ix, "1.0.0.1", p));
+}
+
+static void test_name_index_overlaps(void **state)
+{
+    apr_pool_t *p = *state;
+    md_name_index_t *ix = md_name_index_make(p);
+    md_t *a = md_named(p, "a.test", "www.a.test");
+    md_t *wild = md_named(p, "*.a.test", NULL);
+    md_t *dup = md_named(p, "c.test", "A.TEST");
+    md_t *self = md_named(p, "*.s.test", "www.s.test");
+    md_t *apex = md_named(p, "s.test", NULL);
+    md_t *under = md_named(p, "x.s.test", NULL);
+    const char *name = NULL;
+
+    assert_null(md_name_index_add(ix, a, NULL));
+    /* a wildcard over another MD's name */
+    assert_ptr_equal(md_name_index_add(ix, wild, &name), a);
+    assert_string_equal(name, "*.a.test");
+    /* the same name, whatever the case */
+    assert_ptr_equal(md_name_index_add(ix, dup, &name), a);
+    assert_string_equal(name, "A.TEST");
+    /* a wildcard and a name it covers in one MD are fine, so is the apex */
+    assert_null(md_name_index_add(ix, self, NULL));
+    assert_null(md_name_index_add(ix, apex, NULL));
+    /* a name under another MD's wildcard */
+    assert_ptr_equal(md_name_index_add(ix, under, &name), self);
+    assert_string_equal(name, "x.s.test");
+    /* adding names later: only the new ones count */
+    APR_ARRAY_PUSH(a->domains, const char *) = "mail.a.test";
+    assert_null(md_name_index_add(ix, a, NULL));
+    assert_ptr_equal(md_name_index_find(ix, "mail.a.test", p), a);
+    /* a wildcard first, then a plain name of another MD under it */
+    ix = md_name_index_make(p);
+    assert_null(md_name_index_add(ix, md_named(p, "*.w.test", NULL), NULL));
+    assert_non_null(md_name_index_add(ix, md_named(p, "www.w.test", NULL), &name));
+    assert_string_equal(name, "www.w.test");
+}
+
+static void test_name_index_match_host(void **state)
+{
+    apr_pool_t *p = *state;
+    md_name_index_t *ix = md_name_index_make(p);
+    md_t *a = md_named(p, "a.test", "ip.test");
+    md_t *b = md_named(p, "*.b.test", NULL);
+    md_t *c = md_named(p, "www.c.test", NULL);
+    md_t *other = NULL;
+
+    md_name_index_add(ix, a, NULL);
+    md_name_index_add(ix, b, NULL);
+    md_name_index_add(ix, c, NULL);
+    /* the server name, also through a wildcard, in both modes */
+    assert_ptr_equal(md_name_index_match_host(ix, "www.b.test", NULL, NULL, MD_MATCH_ALL,
+                                              &other, p), b);
+    assert_null(other);
+    assert_ptr_equal(md_name_index_match_host(ix, "www.b.test", NULL, NULL,
+                                              MD_MATCH_SERVERNAMES, &other, p), b);
+    /* an alias matches with "all", not with "servernames" */
+    assert_ptr_equal(md_name_index_match_host(ix, "x.test", strs(p, "A.test", NULL), NULL,
+                                              MD_MATCH_ALL, &other, p), a);
+    assert_null(md_name_index_match_host(ix, "x.test", strs(p, "a.test", NULL), NULL,
+                                         MD_MATCH_SERVERNAMES, &other, p));
+    /* as the stock module: an alias does not match through a wildcard MD name */
+    assert_null(md_name_index_match_host(ix, "x.test", strs(p, "www.b.test", NULL), NULL,
+                                         MD_MATCH_ALL, &other, p));
+    /* a wildcard alias matches the MD names it covers */
+    assert_ptr_equal(md_name_index_match_host(ix, "x.test", NULL, strs(p, "*.C.test", NULL),
+                                              MD_MATCH_ALL, &other, p), c);
+    assert_null(md_name_index_match_host(ix, "x.test", NULL, strs(p, "*.c.test", NULL),
+                                         MD_MATCH_SERVERNAMES, &other, p));
+    /* names in two MDs */
+    assert_ptr_equal(md_name_index_match_host(ix, "a.test", strs(p, "www.c.test", NULL), NULL,
+                                              MD_MATCH_ALL, &other, p), a);
+    assert_ptr_equal(other, c);
+    assert_ptr_equal(md_name_index_match_host(ix, "www.b.test", NULL, strs(p, "a.tes?", NULL),
+                                              MD_MATCH_ALL, &other, p), b);
+    assert_ptr_equal(other, a);
+    assert_ptr_equal(md_name_index_match_host(ix, "a.test", strs(p, "www.c.test", NULL), NULL,
+                                              MD_MATCH_SERVERNAMES, &other, p), a);
+    assert_null(other);
+    /* no server name (the base server may have none) */
+    assert_ptr_equal(md_name_index_match_host(ix, NULL, strs(p, "q.test", "ip.TEST"), NULL,
+                                              MD_MATCH_ALL, &other, p), a);
+    assert_null(md_name_index_match_host(ix, NULL, NULL, NULL, MD_MATCH_ALL, &other, p));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -369,6 +488,9 @@ int main(void)
         UNIT_TEST(test_from_json_bad),
         UNIT_TEST(test_clone_contains),
         UNIT_TEST(test_relevant_changed),
+        UNIT_TEST(test_name_index_wildcards),
+        UNIT_TEST(test_name_index_overlaps),
+        UNIT_TEST(test_name_index_match_host),
     };
     return UNIT_RUN(tests);
 }

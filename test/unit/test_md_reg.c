@@ -153,6 +153,34 @@ static void test_sync_writes_md_json_and_keeps_account(void **state)
     assert_string_equal(again->ca_account, "ACME-127.0.0.1-0000");
 }
 
+/* md.json written anew keeps another module's members, never ours that
+ * are unset now (a profile or account removed must not come back). */
+static void test_md_json_keeps_foreign_only(void **state)
+{
+    apr_pool_t *p = *state;
+    md_t *md = md_create_empty(p);
+    json_t *stored = NULL;
+    json_t *now;
+    const char *text = "{\"name\": \"x.test\", \"domains\": [\"x.test\"], "
+                       "\"profile\": \"shortlived\", \"proxy-url\": \"http://p:1\", "
+                       "\"stock-only\": 7, \"ca\": {\"account\": \"A\", "
+                       "\"challenges\": [\"dns-01\"], \"stock-ca\": true}}";
+
+    md->name = "x.test";
+    APR_ARRAY_PUSH(md->domains, const char *) = "x.test";
+    assert_int_equal(md_json_parse(&stored, text, strlen(text), "t", NULL, p), APR_SUCCESS);
+    now = md_reg_md_json(md, stored, p);
+    assert_non_null(now);
+    assert_int_equal(md_json_get_int(now, "stock-only", 0), 7);
+    assert_true(md_json_get_bool(md_json_get_obj(now, MD_KEY_CA), "stock-ca", 0));
+    assert_null(json_object_get(now, MD_KEY_PROFILE));
+    assert_null(json_object_get(now, MD_KEY_PROXY_URL));
+    assert_null(json_object_get(md_json_get_obj(now, MD_KEY_CA), MD_KEY_ACCOUNT));
+    assert_null(json_object_get(md_json_get_obj(now, MD_KEY_CA), MD_KEY_CHALLENGES));
+    /* nothing stored: just md's */
+    assert_non_null(md_reg_md_json(md, NULL, p));
+}
+
 static void test_assess_missing_then_complete(void **state)
 {
     fixture_t *f = *state;
@@ -750,6 +778,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         REG_TEST(test_fnames),
         REG_TEST(test_sync_writes_md_json_and_keeps_account),
+        UNIT_TEST(test_md_json_keeps_foreign_only),
         REG_TEST(test_assess_missing_then_complete),
         REG_TEST(test_activate_moves_staging_into_domains),
         REG_TEST(test_activate_keeps_account_of_staged_certificate),

@@ -269,6 +269,39 @@ static void test_renewal_failed(void **state)
     }
 }
 
+/* An MD whose configuration cannot work shows why as renewal.last, also
+ * over a job an older configuration left. */
+static void test_config_problem_as_renewal(void **state)
+{
+    apr_pool_t *p = *state;
+    md_store_t *store = new_store(p);
+    md_t *md = new_md(p, "a.test", NULL);
+    apr_time_t now = apr_time_now();
+    json_t *r;
+
+    md->config_problem = "MDomain \"a!.test\" (httpd.conf:3): not a valid domain name";
+    md->config_problem_type = "urn:ietf:params:acme:error:rejectedIdentifier";
+    r = json_object_get(md_status_md_load(store, snap_of(store, md, now, p), 1, now, p),
+                        "renewal");
+    assert_non_null(r);
+    assert_string_equal(str_at(r, "name", p), "a.test");
+    assert_false(json_is_true(json_object_get(r, "finished")));
+    assert_string_equal(str_at(r, "last.problem", p),
+                        "urn:ietf:params:acme:error:rejectedIdentifier");
+    assert_string_equal(str_at(r, "last.detail", p), md->config_problem);
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(r, "last"), "status")),
+                     APR_EINVAL);
+
+    put_job(store, MD_SG_STAGING, md->name, JOB_FAILED, p);
+    md->config_problem_type = NULL;
+    r = json_object_get(md_status_md_load(store, snap_of(store, md, now, p), 1, now, p),
+                        "renewal");
+    assert_string_equal(str_at(r, "last.problem", p), "config-problem");
+    assert_string_equal(str_at(r, "last.detail", p), md->config_problem);
+    /* what the job knows stays */
+    assert_int_equal(json_integer_value(json_object_get(r, "errors")), 2);
+}
+
 static void test_renewal_staged(void **state)
 {
     apr_pool_t *p = *state;
@@ -534,6 +567,7 @@ int main(void)
         UNIT_TEST(test_md_renew_when_in_window),
         UNIT_TEST(test_renewal_failed),
         UNIT_TEST(test_renewal_staged),
+        UNIT_TEST(test_config_problem_as_renewal),
         UNIT_TEST(test_cert_status_without_live_certificate),
         UNIT_TEST(test_counts),
         UNIT_TEST(test_metrics_numbers),

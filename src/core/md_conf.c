@@ -1,0 +1,160 @@
+/* Value forms of the MD* directives as the stock module reads them (see
+ * md_conf.h). */
+#include <errno.h>
+#include <string.h>
+
+#include <apr_lib.h>
+#include <apr_strings.h>
+
+#include "md_conf.h"
+#include "md_util.h"
+
+#define USECS_PER_SEC   ((apr_int64_t)APR_USEC_PER_SEC)
+
+/* Microseconds of the unit named by the first letters of u; 0 if none. */
+static apr_int64_t unit_usecs(const char *u)
+{
+    switch (apr_tolower(u[0])) {
+    case 'd':
+        return (apr_int64_t)MD_SECS_PER_DAY * USECS_PER_SEC;
+    case 'h':
+        return (apr_int64_t)MD_SECS_PER_HOUR * USECS_PER_SEC;
+    case 's':
+        return USECS_PER_SEC;
+    case 'm':
+        switch (apr_tolower(u[1])) {
+        case 's':
+            return 1000;
+        case 'i':
+            return 60 * USECS_PER_SEC;
+        default:
+            return 0;
+        }
+    default:
+        return 0;
+    }
+}
+
+/* n * factor (factor > 0), saturating at the ends of apr_int64_t. */
+static apr_int64_t mul_saturating(apr_int64_t n, apr_int64_t factor, int *psaturated)
+{
+    if (n > APR_INT64_MAX / factor) {
+        *psaturated = 1;
+        return APR_INT64_MAX;
+    }
+    if (n < APR_INT64_MIN / factor) {
+        *psaturated = 1;
+        return APR_INT64_MIN;
+    }
+    return n * factor;
+}
+
+/* The leading [+|-]digits of value; *pend after them. APR_EINVAL without
+ * digits or beyond 64 bits. */
+static apr_status_t leading_int(apr_int64_t *pn, const char **pend, const char *value)
+{
+    const char *s = value;
+    char *end = NULL;
+
+    if (!value) {
+        return APR_EINVAL;
+    }
+    if (*s == '+' || *s == '-') {
+        ++s;
+    }
+    if (!apr_isdigit(*s)) {
+        return APR_EINVAL;
+    }
+    errno = 0;
+    *pn = apr_strtoi64(value, &end, 10);
+    if (errno == ERANGE || !end || end == value) {
+        return APR_EINVAL;
+    }
+    *pend = end;
+    return APR_SUCCESS;
+}
+
+apr_status_t md_conf_duration_parse(apr_interval_time_t *pdur, int *psaturated,
+                                    const char *value, const char *def_unit)
+{
+    const char *end = NULL;
+    apr_int64_t n = 0;
+    apr_int64_t usecs;
+    int saturated = 0;
+
+    *pdur = 0;
+    if (psaturated) {
+        *psaturated = 0;
+    }
+    if (leading_int(&n, &end, value) != APR_SUCCESS) {
+        return APR_EINVAL;
+    }
+    usecs = unit_usecs(*end ? end : (def_unit ? def_unit : "s"));
+    if (usecs == 0) {
+        return APR_EINVAL;
+    }
+    *pdur = mul_saturating(n, usecs, &saturated);
+    if (psaturated) {
+        *psaturated = saturated;
+    }
+    return APR_SUCCESS;
+}
+
+apr_status_t md_conf_timeslice_parse(md_timeslice_t *ts, int *psaturated, const char *value,
+                                     const char **perr, apr_pool_t *p)
+{
+    const char *shown = md_util_str_printable(p, value ? value : "", 64);
+    const char *end = NULL;
+    apr_int64_t n = 0;
+
+    memset(ts, 0, sizeof(*ts));
+    *perr = NULL;
+    if (psaturated) {
+        *psaturated = 0;
+    }
+    if (md_conf_duration_parse(&ts->duration, psaturated, value, "d") == APR_SUCCESS) {
+        return APR_SUCCESS;
+    }
+    if (leading_int(&n, &end, value) == APR_SUCCESS && *end == '%') {
+        if (n < 0 || n > 99) {
+            *perr = apr_psprintf(p, "\"%s\" is out of range: a window must be 0%% to 99%% "
+                                 "of the certificate's lifetime", shown);
+            return APR_EINVAL;
+        }
+        ts->is_percent = 1;
+        ts->percent = (int)n;
+        return APR_SUCCESS;
+    }
+    *perr = apr_psprintf(p, "\"%s\" is not a duration or percentage (e.g. 33%%, 30d, "
+                         "12h)", shown);
+    return APR_EINVAL;
+}
+
+apr_status_t md_conf_int_parse(apr_int64_t *pn, int *ptrailing, int *psaturated,
+                               const char *value)
+{
+    const char *end = NULL;
+    const char *s = value;
+
+    *pn = 0;
+    *ptrailing = 0;
+    *psaturated = 0;
+    if (leading_int(pn, &end, value) == APR_SUCCESS) {
+        *ptrailing = (*end != '\0');
+        return APR_SUCCESS;
+    }
+    /* Digits beyond 64 bits: a count that large saturates. */
+    if (s && (*s == '+' || *s == '-')) {
+        ++s;
+    }
+    if (s && apr_isdigit(*s)) {
+        *psaturated = 1;
+        *pn = (value[0] == '-') ? APR_INT64_MIN : APR_INT64_MAX;
+        while (apr_isdigit(*s)) {
+            ++s;
+        }
+        *ptrailing = (*s != '\0');
+        return APR_SUCCESS;
+    }
+    return APR_EINVAL;
+}
