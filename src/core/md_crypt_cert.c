@@ -57,6 +57,11 @@ md_cert_t *md_cert_wrap(X509 *x509, apr_pool_t *p)
     return cert;
 }
 
+X509 *md_cert_x509(const md_cert_t *cert)
+{
+    return cert->x509;
+}
+
 /* Certificates are never encrypted: refuse to ask for a passphrase rather
  * than let OpenSSL prompt on a terminal. */
 static int no_passphrase(char *buf, int size, int rwflag, void *u)
@@ -289,7 +294,7 @@ int md_cert_covers(const md_cert_t *cert, const apr_array_header_t *names)
 
 /* --- properties ------------------------------------------------------- */
 
-static apr_time_t asn1_time_to_apr(const ASN1_TIME *t)
+apr_time_t md_asn1_time_to_apr(const ASN1_TIME *t)
 {
     struct tm tm;
 
@@ -304,12 +309,12 @@ static apr_time_t asn1_time_to_apr(const ASN1_TIME *t)
 
 apr_time_t md_cert_valid_from(const md_cert_t *cert)
 {
-    return asn1_time_to_apr(X509_get0_notBefore(cert->x509));
+    return md_asn1_time_to_apr(X509_get0_notBefore(cert->x509));
 }
 
 apr_time_t md_cert_valid_until(const md_cert_t *cert)
 {
-    return asn1_time_to_apr(X509_get0_notAfter(cert->x509));
+    return md_asn1_time_to_apr(X509_get0_notAfter(cert->x509));
 }
 
 int md_cert_is_valid_at(const md_cert_t *cert, apr_time_t t)
@@ -432,7 +437,7 @@ int md_cert_matches_key(const md_cert_t *cert, const md_pkey_t *pkey)
 
 /* --- renewal info and certificate transparency ------------------------ */
 
-static const char *hex_lower(const unsigned char *data, apr_size_t len, apr_pool_t *p)
+const char *md_crypt_hex(const unsigned char *data, apr_size_t len, apr_pool_t *p)
 {
     static const char HEX[] = "0123456789abcdef";
     char *s = apr_palloc(p, 2 * len + 1);
@@ -506,13 +511,13 @@ apr_status_t md_cert_get_scts(apr_array_header_t **pscts, const md_cert_t *cert,
         /* Only v1 exists (RFC 6962 §3.2); its wire value 0 is shown as 1. */
         out->version = SCT_get_version(sct) == SCT_VERSION_V1 ? 1 : 0;
         len = SCT_get0_log_id(sct, &data);
-        out->log_id = hex_lower(data, len, p);
+        out->log_id = md_crypt_hex(data, len, p);
         /* A time apr_time_t cannot hold (a forged SCT) is unknown. */
         ts = SCT_get_timestamp(sct);
         out->timestamp = ts <= (uint64_t)(APR_INT64_MAX / 1000)
                          ? apr_time_from_msec((apr_time_t)ts) : 0;
         len = SCT_get0_signature(sct, &data);
-        out->signature = hex_lower(data, len, p);
+        out->signature = md_crypt_hex(data, len, p);
         nid = SCT_get_signature_nid(sct);
         out->signature_alg = nid != NID_undef ? OBJ_nid2ln(nid) : NULL;
         APR_ARRAY_PUSH(*pscts, md_sct_t *) = out;

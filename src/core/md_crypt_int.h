@@ -14,6 +14,16 @@ EVP_PKEY *md_pkey_evp(const md_pkey_t *pkey);
 /* Wrap x509 (ownership passes to the result, freed with p). */
 md_cert_t *md_cert_wrap(X509 *x509, apr_pool_t *p);
 
+/* The OpenSSL certificate inside cert; owned by cert's pool, do not free
+ * (md_ocsp.c builds OCSP requests from it). */
+X509 *md_cert_x509(const md_cert_t *cert);
+
+/* Lower-case hex of len bytes, from p. */
+const char *md_crypt_hex(const unsigned char *data, apr_size_t len, apr_pool_t *p);
+
+/* An ASN.1 UTCTime or GeneralizedTime as apr_time_t; 0 for NULL or garbage. */
+apr_time_t md_asn1_time_to_apr(const ASN1_TIME *t);
+
 /* Register a cleanup on p that overwrites len bytes at buf with zeros
  * (OPENSSL_cleanse) when p is cleared or destroyed. */
 void md_crypt_cleanse_on_clear(apr_pool_t *p, void *buf, apr_size_t len);

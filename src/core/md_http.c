@@ -26,6 +26,7 @@ struct md_http_t {
     md_http_mock_fn *mock;
     void *mock_baton;
     const char *connect_to;     /* CURLOPT_CONNECT_TO entry, or NULL */
+    apr_size_t max_body;        /* response body limit */
 };
 
 /* What the curl callbacks collect during one request. */
@@ -36,6 +37,7 @@ typedef struct {
     char *body;
     apr_size_t len;
     apr_size_t cap;
+    apr_size_t max;             /* body limit */
     int too_large;
 } req_ctx_t;
 
@@ -82,6 +84,7 @@ apr_status_t md_http_create(md_http_t **phttp, apr_pool_t *p, const char *user_a
     http->ca_file = ca_file ? apr_pstrdup(p, ca_file) : NULL;
     http->connect_timeout = MD_HTTP_CONNECT_TIMEOUT;
     http->timeout = MD_HTTP_TIMEOUT;
+    http->max_body = MD_HTTP_MAX_BODY;
     http->curl = curl_easy_init();
     if (!http->curl) {
         md_log_perror(MD_LOG_MARK, MD_LOG_ERR, APR_ENOMEM, p,
@@ -91,6 +94,12 @@ apr_status_t md_http_create(md_http_t **phttp, apr_pool_t *p, const char *user_a
     apr_pool_cleanup_register(p, http, http_cleanup, apr_pool_cleanup_null);
     *phttp = http;
     return APR_SUCCESS;
+}
+
+void md_http_set_max_body(md_http_t *http, apr_size_t max_body)
+{
+    http->max_body = (max_body > 0 && max_body < MD_HTTP_MAX_BODY) ? max_body
+                                                                  : MD_HTTP_MAX_BODY;
 }
 
 void md_http_set_timeouts(md_http_t *http, apr_interval_time_t connect_timeout,
@@ -175,7 +184,7 @@ static size_t body_cb(char *data, size_t size, size_t nmemb, void *userdata)
     apr_size_t ncap;
     char *nbody;
 
-    if (n > MD_HTTP_MAX_BODY || ctx->len + n > MD_HTTP_MAX_BODY) {
+    if (n > ctx->max || ctx->len + n > ctx->max) {
         ctx->too_large = 1;
         return 0;   /* curl aborts with CURLE_WRITE_ERROR */
     }
@@ -251,7 +260,7 @@ static CURLcode set_options(md_http_t *http, req_ctx_t *ctx, const char *method,
     OPT(CURLOPT_NOSIGNAL, 1L);
     OPT(CURLOPT_CONNECTTIMEOUT_MS, to_ms(http->connect_timeout));
     OPT(CURLOPT_TIMEOUT_MS, to_ms(http->timeout));
-    OPT(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)MD_HTTP_MAX_BODY);
+    OPT(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)http->max_body);
     OPT(CURLOPT_ERRORBUFFER, errbuf);
     OPT(CURLOPT_HEADERFUNCTION, header_cb);
     OPT(CURLOPT_HEADERDATA, ctx);
@@ -322,6 +331,7 @@ apr_status_t md_http_request(md_http_response_t **presp, md_http_t *http,
 
     memset(&ctx, 0, sizeof(ctx));
     ctx.p = p;
+    ctx.max = http->max_body;
     ctx.headers = apr_table_make(p, 16);
     errbuf[0] = '\0';
 

@@ -35,6 +35,11 @@ apr_status_t md_http_create(md_http_t **phttp, apr_pool_t *p, const char *user_a
 void md_http_set_timeouts(md_http_t *http, apr_interval_time_t connect_timeout,
                           apr_interval_time_t timeout);
 
+/* A smaller response body limit than MD_HTTP_MAX_BODY for later requests
+ * (OCSP responses are a few KB); 0 or more than MD_HTTP_MAX_BODY restores it.
+ * A larger body fails the request with APR_ENOSPC. */
+void md_http_set_max_body(md_http_t *http, apr_size_t max_body);
+
 /* Perform one request. body may be NULL (no body). content_type may be NULL.
  * Returns APR_SUCCESS when a response arrived, whatever its status code;
  * APR_ECONNREFUSED / APR_TIMEUP / APR_EGENERAL etc. when none did, after

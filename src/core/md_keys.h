@@ -171,4 +171,13 @@
 #define MD_KEY_FAILURES         "failures"
 #define MD_KEY_HMAC             "hmac"
 
+/* --- OCSP stapling (md_ocsp.h): response files and status --- */
+#define MD_KEY_RESPONSE         "response"
+#define MD_KEY_OCSP             "ocsp"
+#define MD_KEY_OCSPS            "ocsps"
+#define MD_KEY_DOMAIN           "domain"
+#define MD_KEY_ID               "id"
+#define MD_FN_OCSP_PREFIX       "ocsp-"
+#define MD_FN_OCSP_SUFFIX       ".json"
+
 #endif /* md_keys_h */

@@ -19,6 +19,7 @@ static const char *const GROUP_NAMES[MD_SG_COUNT] = {
     [MD_SG_STAGING]    = "staging",
     [MD_SG_ARCHIVE]    = "archive",
     [MD_SG_TMP]        = "tmp",
+    [MD_SG_OCSP]       = "ocsp",
 };
 
 const char *md_store_group_name(md_store_group_t group)

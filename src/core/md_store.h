@@ -13,6 +13,8 @@
  *   <base>/staging/<md>/...        same files, keys encrypted, written by the child
  *   <base>/archive/<md>.<n>/...    previous domains/<md> sets
  *   <base>/tmp/...                 scratch for activation
+ *   <base>/ocsp/<md>/...           OCSP responses and their job.json, written by the
+ *                                  child ("other" for certificates outside MDs)
  *
  * Values are addressed by (group, name, aspect): group is the directory,
  * name the item (an MD or account name), aspect the file name (MD_FN_*).
@@ -34,6 +36,7 @@ typedef enum {
     MD_SG_STAGING,
     MD_SG_ARCHIVE,
     MD_SG_TMP,
+    MD_SG_OCSP,        /* OCSP responses for stapling, per MD (md_ocsp.h) */
     MD_SG_COUNT,
 } md_store_group_t;
 
@@ -87,7 +90,7 @@ typedef struct md_store_ops_t {
     apr_status_t (*get_fname)(md_store_t *store, md_store_group_t group, const char *name,
                               const char *aspect, const char **pfname, apr_pool_t *p);
     /* Hand ownership of what the unprivileged child writes (accounts,
-     * challenges, staging) to uid/gid; called by the parent when running as root. */
+     * challenges, staging, ocsp) to uid/gid; called by the parent when running as root. */
     apr_status_t (*set_owner)(md_store_t *store, int uid, int gid, apr_pool_t *p);
     /* Give the item `from` of group the name `to` in one step (an MD whose
      * name changed). APR_EEXIST if `to` exists, APR_ENOENT if `from` does not. */
@@ -141,7 +144,7 @@ struct md_store_t {
  * - purge and list_aspects give APR_ENOENT for a missing item; list gives
  *   an empty array for an empty or missing group; move gives APR_ENOENT
  *   when `from` has no item `name`.
- * - Modes: the base, challenges/ and staging/ 0755; accounts/, domains/,
+ * - Modes: the base, challenges/, staging/ and ocsp/ 0755; accounts/, domains/,
  *   archive/ and tmp/ 0700 (and their items); secret values 0600, others
  *   0644, but everything in domains/ 0600.
  * - After a move into domains, archive or tmp, the item's directory is made

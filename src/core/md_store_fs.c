@@ -45,6 +45,8 @@ const md_fs_modes_t md_fs_modes[MD_SG_COUNT] = {
     [MD_SG_STAGING]    = { 0755, 0755, 0644, 1 },
     [MD_SG_ARCHIVE]    = { 0700, 0700, 0600, 0 },
     [MD_SG_TMP]        = { 0700, 0700, 0644, 0 },
+    /* The watchdog child fetches OCSP responses; stock's modes. */
+    [MD_SG_OCSP]       = { 0755, 0755, 0644, 1 },
 };
 
 static fs_store_t *fs_of(md_store_t *store)

@@ -42,6 +42,7 @@
 #include "mod_md_config.h"
 #include "mod_md_drive.h"
 #include "mod_md_https.h"
+#include "mod_md_ocsp.h"
 #include "mod_md_status.h"
 #include "mod_md_tls_alpn.h"
 
@@ -263,6 +264,8 @@ static int md_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp
     md_log_set(log_is_level, log_print, NULL);
     runtime = NULL;
     if (!g->mds || g->mds->nelts == 0) {
+        /* MDStapleOthers needs no MD. */
+        mod_md_ocsp_setup(s, g, NULL, pconf);
         return OK;
     }
     rt = apr_pcalloc(pconf, sizeof(*rt));
@@ -327,6 +330,7 @@ static int md_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp
         md_store_unlock(rt->store, ptemp);
     }
     runtime = rt;
+    mod_md_ocsp_setup(s, g, rt->store, pconf);
 
     if (!is_dry_run()) {
         rv = mod_md_drive_register(s, pconf, rt->store, rt->state_list, g);
@@ -540,6 +544,7 @@ static void md_register_hooks(apr_pool_t *p)
     mod_md_status_register_hooks(p);
     mod_md_https_register_hooks(p);
     mod_md_activate_register_hooks();
+    mod_md_ocsp_register_hooks();
     ap_hook_child_init(mod_md_drive_child_init, NULL, NULL, APR_HOOK_MIDDLE);
 }
 

@@ -53,6 +53,7 @@
 #include "mod_md.h"
 #include "mod_md_config.h"
 #include "mod_md_drive.h"
+#include "mod_md_ocsp.h"
 
 APLOG_USE_MODULE(md);
 
@@ -457,6 +458,7 @@ static apr_interval_time_t run_pass(drive_ctx_t *ctx, apr_pool_t *ptemp)
         int busy;
         int stop;
         int revoked;
+        int ocsp_revoked;
 
         apr_thread_mutex_lock(ctx->mutex);
         stop = ctx->stopping;
@@ -477,6 +479,9 @@ static apr_interval_time_t run_pass(drive_ctx_t *ctx, apr_pool_t *ptemp)
         }
         revoked = !busy && item->state->md->renew_mode != MD_RENEW_MANUAL
                   && md_acme_revoke_pending(ctx->env.store, item->state->md->name, iter);
+        /* ...or a current OCSP response says so (MDStapling, as stock). */
+        ocsp_revoked = !busy && !revoked && item->state->md->renew_mode != MD_RENEW_MANUAL
+                       && mod_md_ocsp_md_revoked(item->state->md);
         apr_thread_mutex_lock(ctx->mutex);
         if (revoked && !item->revoked) {
             ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, ctx->s, "MD12015: %s: the certificate "
@@ -484,7 +489,7 @@ static apr_interval_time_t run_pass(drive_ctx_t *ctx, apr_pool_t *ptemp)
                          item->state->md->name, item->state->md->name, MD_FN_REVOKED);
         }
         if (!busy) {
-            item->revoked = revoked;
+            item->revoked = revoked || ocsp_revoked;
         }
         if (!ctx->stopping && is_due(ctx, item, now, &when, iter)) {
             item->busy = 1;
@@ -510,6 +515,11 @@ static apr_interval_time_t run_pass(drive_ctx_t *ctx, apr_pool_t *ptemp)
     when = md_watch_next_run(ctx->env.watch);
     if (when > 0 && when < next) {
         next = when > now ? when : now;
+    }
+    /* A renewed OCSP response may say a certificate is revoked. */
+    when = mod_md_ocsp_next_check(now);
+    if (when > 0 && when < next) {
+        next = when;
     }
     if (any_busy && next > now + MD_PASS_BUSY) {
         next = now + MD_PASS_BUSY;

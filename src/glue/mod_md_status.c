@@ -27,6 +27,7 @@
 #include "md_util.h"
 #include "mod_md.h"
 #include "mod_md_config.h"
+#include "mod_md_ocsp.h"
 #include "mod_md_status.h"
 
 APLOG_USE_MODULE(md);
@@ -236,6 +237,7 @@ static int md_status_handler(request_rec *r)
 {
     const md_status_snap_t *snap;
     const char *name;
+    json_t *mdj;
     int rc;
 
     if (!r->handler || strcmp(r->handler, MOD_MD_STATUS_HANDLER)) {
@@ -252,7 +254,10 @@ static int md_status_handler(request_rec *r)
         ++name;
     }
     if (!name || !*name) {
-        send_json(r, md_status_all_json(srt->store, srt->snaps, apr_time_now(), r->pool));
+        json_t *all = md_status_all_json(srt->store, srt->snaps, apr_time_now(), r->pool);
+
+        mod_md_ocsp_status_md(all, 0, r->pool);
+        send_json(r, all);
         return OK;
     }
     name = md_util_str_tolower(r->pool, name);
@@ -260,7 +265,9 @@ static int md_status_handler(request_rec *r)
     if (!snap) {
         return HTTP_NOT_FOUND;
     }
-    send_json(r, md_status_md_load(srt->store, snap, 1, apr_time_now(), r->pool));
+    mdj = md_status_md_load(srt->store, snap, 1, apr_time_now(), r->pool);
+    mod_md_ocsp_status_md(mdj, 1, r->pool);
+    send_json(r, mdj);
     return OK;
 }
 
@@ -272,6 +279,7 @@ static int cert_status_read_request(request_rec *r)
 {
     const md_status_snap_t *snap;
     json_t *mdj;
+    json_t *cs;
     int rc;
 
     if (!srt || !srt->g->certificate_status || !r->parsed_uri.path
@@ -286,8 +294,10 @@ static int cert_status_read_request(request_rec *r)
         return rc;
     }
     mdj = md_status_md_load(srt->store, snap, 0, apr_time_now(), r->pool);
+    cs = md_status_cert_status_json(mdj, r->pool);
+    mod_md_ocsp_status_cert(cs, r->pool);
     r->status = HTTP_OK;
-    send_json(r, md_status_cert_status_json(mdj, r->pool));
+    send_json(r, cs);
     return DONE;
 }
 

@@ -329,6 +329,27 @@ static void test_body_cap(void **state)
     assert_int_equal(resp->status, 200);
 }
 
+/* A smaller cap for one client (OCSP responses): Content-Length over it
+ * fails, the default comes back with 0. */
+static void test_body_cap_set(void **state)
+{
+    apr_pool_t *p = *state;
+    md_http_t *http = client(p);
+    md_http_response_t *resp = NULL;
+
+    md_http_set_max_body(http, 10);
+    assert_int_equal(md_http_request(&resp, http, "GET", url(p, "/hello"), NULL, NULL, NULL,
+                                     0, p), APR_ENOSPC);
+    md_http_set_max_body(http, 11);
+    assert_int_equal(md_http_request(&resp, http, "GET", url(p, "/hello"), NULL, NULL, NULL,
+                                     0, p), APR_SUCCESS);
+    md_http_set_max_body(http, 0);
+    assert_int_equal(md_http_request(&resp, http, "GET", url(p, "/big"), NULL, NULL, NULL, 0,
+                                     p), APR_ENOSPC);
+    assert_int_equal(md_http_request(&resp, http, "GET", url(p, "/hello"), NULL, NULL, NULL,
+                                     0, p), APR_SUCCESS);
+}
+
 static void test_timeout(void **state)
 {
     apr_pool_t *p = *state;
@@ -421,6 +442,7 @@ int main(void)
         UNIT_TEST(test_post_echo),
         UNIT_TEST(test_no_redirect),
         UNIT_TEST(test_body_cap),
+        UNIT_TEST(test_body_cap_set),
         UNIT_TEST(test_timeout),
         UNIT_TEST(test_refused),
         UNIT_TEST(test_protocols),

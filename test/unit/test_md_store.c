@@ -373,7 +373,7 @@ static void test_bad_names(void **state)
     assert_false(path_exists(apr_pstrcat(p, base, "/x", NULL)));
     assert_false(path_exists(apr_pstrcat(p, base, "/a.org", NULL)));
     assert_int_equal(count_entries(apr_pstrcat(p, base, "/domains", NULL)), 0);
-    assert_int_equal(count_entries(base), 7);
+    assert_int_equal(count_entries(base), 8);
 }
 
 static void test_atomic_save_modes(void **state)
