@@ -1,11 +1,14 @@
 /* Directive values the config hands to the core's parsers: key specs
- * (MDPrivateKeys, and their md.json form), durations and windows
- * (MDRenewWindow, MDWarnWindow, MDStoreLocks, MDCheckInterval, ...), names
- * (MDomain), and the external account binding (MDExternalAccountBinding
- * kid, key and algorithm). Input: up to three words separated by FUZZ_SEP. */
+ * (MDPrivateKeys, and their md.json form), the stock value forms of
+ * durations, windows and counts (md_conf.h: MDRenewWindow, MDWarnWindow,
+ * MDStoreLocks, MDCheckInterval, MDParallelRenewals, ...), our own forms
+ * (md_time.h), names (MDomain), and the external account binding
+ * (MDExternalAccountBinding kid, key and algorithm). Input: up to three
+ * words separated by FUZZ_SEP. */
 #include "fuzz.h"
 
 #include "md_acme.h"
+#include "md_conf.h"
 #include "md_crypt.h"
 #include "md_dns.h"
 #include "md_json.h"
@@ -34,6 +37,44 @@ static void key_spec(const char *word, const char *next, apr_pool_t *p)
     j = md_json_pool_own(p, md_pkey_spec_to_json(spec));
     if (!j || md_pkey_spec_from_json(&back, j, p) != APR_SUCCESS
         || !md_pkey_spec_eq(spec, back)) {
+        abort();
+    }
+}
+
+/* The stock forms: a value either parses (saturating, never wrapping) or
+ * is refused with a reason. */
+static void conf_values(const char *word, apr_pool_t *p)
+{
+    static const char *const units[] = { "d", "s", "ms", "h", "mi", NULL };
+    apr_interval_time_t dur;
+    md_timeslice_t ts;
+    apr_int64_t n;
+    const char *err = NULL;
+    int saturated;
+    int trailing;
+    size_t i;
+
+    for (i = 0; i < sizeof(units) / sizeof(units[0]); ++i) {
+        saturated = -1;
+        if (md_conf_duration_parse(&dur, &saturated, word, units[i]) == APR_SUCCESS
+            && saturated != 0 && saturated != 1) {
+            abort();
+        }
+    }
+    saturated = -1;
+    if (md_conf_timeslice_parse(&ts, &saturated, word, &err, p) == APR_SUCCESS) {
+        if (ts.is_percent && (ts.percent < 0 || ts.percent > 99)) {
+            abort();
+        }
+        (void)md_timeslice_format(&ts, p);
+    }
+    else if (!err) {
+        abort();
+    }
+    saturated = -1;
+    trailing = -1;
+    if (md_conf_int_parse(&n, &trailing, &saturated, word) == APR_SUCCESS
+        && ((trailing != 0 && trailing != 1) || (saturated != 0 && saturated != 1))) {
         abort();
     }
 }
@@ -73,6 +114,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     key_spec(w[0], NULL, p);
     (void)md_duration_parse(&dur, w[0], "s");
     (void)md_timeslice_parse(&ts, w[0], NULL, p);
+    conf_values(w[0], p);
     (void)md_dns_is_name(w[0], 1, 0, NULL);
     (void)md_jws_hmac_digest(w[0]);
     (void)md_util_base64any_decode(&bytes, &len, w[1], p);
