@@ -55,7 +55,7 @@ $(FUZZ_LIBCORE): $(FUZZ_CORE_OBJ)
 	rm -f $@
 	ar rcs $@ $^
 
-$(FUZZ_BUILD)/fuzz_%: test/fuzz/fuzz_%.c test/fuzz/fuzz.h $(FUZZ_LIBCORE)
+$(FUZZ_BUILD)/fuzz_%: test/fuzz/fuzz_%.c $(wildcard test/fuzz/*.h) $(FUZZ_LIBCORE)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -Itest/fuzz $< -o $@ $(FUZZ_LIBCORE) $(DEP_LIBS)
 
 fuzz-build: $(FUZZ_BIN)

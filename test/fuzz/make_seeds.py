@@ -7,21 +7,32 @@ self-signed, for nothing but fuzzing) into test/fuzz/corpus/:
                   PKCS#8 encrypted under fuzz_pem.c's STORE_KEY)
     acme_ca/      a whole happy ACME session, one response per part
     cert_status/  staged job.json + staged certificate
+    ocsp/         OCSP responses (good, revoked, unknown, without
+                  nextUpdate, from a delegated responder, tryLater, in a
+                  store file) for the CA and certificate that
+                  fuzz_ocsp_fixture.h holds (also written here)
 
 Other seeds are small hand-written files. Run once; the output is committed:
 
-    /usr/bin/python3 test/fuzz/make_seeds.py
+    /usr/bin/python3 test/fuzz/make_seeds.py          # all
+    /usr/bin/python3 test/fuzz/make_seeds.py ocsp     # only OCSP's
 """
+import base64
 import datetime
+import ipaddress
+import json
 import os
 import struct
 import subprocess
+import sys
 import tempfile
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from cryptography.x509.oid import NameOID, ObjectIdentifier
+from cryptography.x509 import ocsp
+from cryptography.x509.oid import AuthorityInformationAccessOID, ExtendedKeyUsageOID, NameOID
+from cryptography.x509.oid import ObjectIdentifier
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CORPUS = os.path.join(HERE, "corpus")
@@ -194,5 +205,86 @@ def main():
     write("cert_status", "failed", failed)
 
 
+# fuzz_ocsp.c's "now": 2026-11-18T11:06:40Z
+OCSP_NOW = datetime.datetime.fromtimestamp(1795000000, datetime.timezone.utc)
+
+
+def c_string(name, pem):
+    lines = pem.decode().splitlines()
+    return "static const char %s[] =\n%s;\n" % (
+        name, "\n".join('    "%s\\n"' % l for l in lines))
+
+
+def ocsp_seeds():
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = name("Fuzz OCSP CA")
+    ca_cert = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name)
+               .public_key(ca_key.public_key()).serial_number(7)
+               .not_valid_before(OCSP_NOW - datetime.timedelta(days=30))
+               .not_valid_after(OCSP_NOW + datetime.timedelta(days=3650))
+               .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+               .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()),
+                              critical=False)
+               .sign(ca_key, hashes.SHA256()))
+    leaf_key = ec.generate_private_key(ec.SECP256R1())
+    aia = x509.AuthorityInformationAccess([x509.AccessDescription(
+        AuthorityInformationAccessOID.OCSP,
+        x509.UniformResourceIdentifier("http://ocsp.ca.test/"))])
+    leaf_cert = (x509.CertificateBuilder().subject_name(name("a.test"))
+                 .issuer_name(ca_name).public_key(leaf_key.public_key())
+                 .serial_number(0x0a11ce)
+                 .not_valid_before(OCSP_NOW - datetime.timedelta(days=10))
+                 .not_valid_after(OCSP_NOW + datetime.timedelta(days=80))
+                 .add_extension(x509.SubjectAlternativeName([x509.DNSName("a.test")]),
+                                critical=False)
+                 .add_extension(aia, critical=False)
+                 .sign(ca_key, hashes.SHA256()))
+    resp_key = ec.generate_private_key(ec.SECP256R1())
+    resp_cert = (x509.CertificateBuilder().subject_name(name("Fuzz OCSP responder"))
+                 .issuer_name(ca_name).public_key(resp_key.public_key()).serial_number(8)
+                 .not_valid_before(OCSP_NOW - datetime.timedelta(days=30))
+                 .not_valid_after(OCSP_NOW + datetime.timedelta(days=300))
+                 .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.OCSP_SIGNING]),
+                                critical=False)
+                 .sign(ca_key, hashes.SHA256()))
+    with open(os.path.join(HERE, "fuzz_ocsp_fixture.h"), "w") as f:
+        f.write("/* The CA and certificate of fuzz_ocsp.c, made by make_seeds.py with the\n"
+                " * seeds in corpus/ocsp/ (signed with keys that exist nowhere else). */\n")
+        f.write(c_string("FIXTURE_CA", pem(ca_cert)))
+        f.write(c_string("FIXTURE_CERT", pem(leaf_cert)))
+
+    def response(status=ocsp.OCSPCertStatus.GOOD, key=ca_key, cert=ca_cert, nxt=True,
+                 revoked=None, certs=None):
+        b = ocsp.OCSPResponseBuilder().add_response(
+            cert=leaf_cert, issuer=ca_cert, algorithm=hashes.SHA1(), cert_status=status,
+            this_update=OCSP_NOW - datetime.timedelta(hours=1),
+            next_update=OCSP_NOW + datetime.timedelta(days=3) if nxt else None,
+            revocation_time=revoked, revocation_reason=(
+                x509.ReasonFlags.key_compromise if revoked else None))
+        b = b.responder_id(ocsp.OCSPResponderEncoding.HASH, cert)
+        if certs:
+            b = b.certificates(certs)
+        return b.sign(key, hashes.SHA256()).public_bytes(serialization.Encoding.DER)
+
+    good = response()
+    write("ocsp", "good", good)
+    write("ocsp", "revoked", response(ocsp.OCSPCertStatus.REVOKED,
+                                      revoked=OCSP_NOW - datetime.timedelta(days=2)))
+    write("ocsp", "unknown", response(ocsp.OCSPCertStatus.UNKNOWN))
+    write("ocsp", "no_next_update", response(nxt=False))
+    write("ocsp", "delegated", response(key=resp_key, cert=resp_cert, certs=[resp_cert]))
+    write("ocsp", "try_later", ocsp.OCSPResponseBuilder.build_unsuccessful(
+        ocsp.OCSPResponseStatus.TRY_LATER).public_bytes(serialization.Encoding.DER))
+    file_json = json.dumps({"response": base64.urlsafe_b64encode(good).decode().rstrip("="),
+                            "status": "good", "valid": {
+                                "from": "Wed, 18 Nov 2026 10:06:40 GMT",
+                                "until": "Sat, 21 Nov 2026 11:06:40 GMT"}}).encode()
+    write("ocsp", "store_file", SEP + file_json)
+
+
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:] == ["ocsp"]:
+        ocsp_seeds()
+    else:
+        main()
+        ocsp_seeds()
