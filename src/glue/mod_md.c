@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <apr_atomic.h>
 #include <apr_strings.h>
 
 #include <httpd.h>
@@ -51,6 +52,30 @@ static mod_md_runtime_t *runtime;
 mod_md_runtime_t *mod_md_runtime(void)
 {
     return runtime;
+}
+
+/* --- watchdog threads at a child's exit (see mod_md.h) ----------------------- */
+
+void mod_md_wd_thread_ran(mod_md_wd_thread_t *wt)
+{
+    apr_atomic_cas32(&wt->state, 1, 0);
+}
+
+void mod_md_wd_thread_stop(mod_md_wd_thread_t *wt)
+{
+    md_crypt_thread_done();
+    apr_atomic_set32(&wt->state, 2);
+}
+
+apr_status_t mod_md_wd_thread_wait(void *data)
+{
+    mod_md_wd_thread_t *wt = data;
+    int i;
+
+    for (i = 0; i < 500 && apr_atomic_read32(&wt->state) == 1; ++i) {
+        apr_sleep(apr_time_from_msec(10));
+    }
+    return APR_SUCCESS;
 }
 
 /* --- core logging into httpd's error log ---------------------------------- */

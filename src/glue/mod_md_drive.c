@@ -106,10 +106,7 @@ struct drive_ctx_t {
     int running;                /* drives in progress, guarded by mutex */
     int stopping;               /* no more passes or drives; set under mutex */
     volatile apr_uint32_t stop_state; /* 0 running, 1 stopping, 2 stopped */
-    /* The watchdog thread is not joined before a child exits: once it ran
-     * the pass (wd_state 1), the exit waits until it has said goodbye to
-     * OpenSSL (wd_state 2, see child_exit). */
-    volatile apr_uint32_t wd_state;
+    mod_md_wd_thread_t wd_thread;   /* the watchdog thread at exit (mod_md.h) */
 };
 
 /* This generation's renewal, for the child's exit (child_init). */
@@ -359,19 +356,13 @@ static void workers_stop(drive_ctx_t *ctx)
 }
 
 /* In the main thread of an exiting child, before exit() runs OpenSSL's
- * exit handler. mod_watchdog does not join its thread before that: wait
- * (at most 5 s) until it has let go of OpenSSL's state for itself, or its
- * end and the exit handler free the same memory (ASan saw it). */
+ * exit handler (see mod_md_wd_thread_wait). */
 static apr_status_t child_exit(void *data)
 {
     drive_ctx_t *ctx = data;
-    int i;
 
     workers_stop(ctx);
-    for (i = 0; i < 500 && apr_atomic_read32(&ctx->wd_state) == 1; ++i) {
-        apr_sleep(apr_time_from_msec(10));
-    }
-    return APR_SUCCESS;
+    return mod_md_wd_thread_wait(&ctx->wd_thread);
 }
 
 void mod_md_drive_child_init(apr_pool_t *pchild, server_rec *s)
@@ -547,14 +538,12 @@ static apr_status_t run_watchdog(int state, void *baton, apr_pool_t *ptemp)
         break;
     case AP_WATCHDOG_STATE_STOPPING:
         workers_stop(ctx);
-        /* The last call on the watchdog thread (see child_exit). */
-        md_crypt_thread_done();
-        apr_atomic_set32(&ctx->wd_state, 2);
+        mod_md_wd_thread_stop(&ctx->wd_thread);
         return APR_SUCCESS;
     default:
         break;
     }
-    apr_atomic_cas32(&ctx->wd_state, 1, 0);
+    mod_md_wd_thread_ran(&ctx->wd_thread);
     if (apr_atomic_read32(&ctx->stop_state) != 0) {
         return APR_SUCCESS;
     }
