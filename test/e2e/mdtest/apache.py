@@ -237,7 +237,7 @@ class Apache:
             f.write(INDEX_HTML)
         with open(self.mime_types, "w") as f:
             f.write(MIME_TYPES)
-        if sanitizer.enabled():
+        if self._sanitized():
             sanitizer.prepare(self.sanitizer_dir)
 
     def __repr__(self):
@@ -265,17 +265,21 @@ class Apache:
     def _env(self, extra=None):
         """The environment for apache2: ours, the sanitizer's (MD_E2E_ASAN),
         then `extra`; None when that is just ours."""
-        if not extra and not sanitizer.enabled():
+        if not extra and not self._sanitized():
             return None
         env = dict(os.environ)
-        if sanitizer.enabled():
+        if self._sanitized():
             env.update(sanitizer.environment(self.sanitizer_dir))
         env.update(extra or {})
         return env
 
+    def _sanitized(self):
+        """MD_E2E_ASAN and this instance's module is an ASan build."""
+        return sanitizer.enabled() and sanitizer.instrumented(self.module)
+
     def check_sanitizer(self):
         """With MD_E2E_ASAN: fail on any new ASan/UBSan report."""
-        if not sanitizer.enabled():
+        if not self._sanitized():
             return
         logs = [self.error_log, os.path.join(self.logs_dir, "start.out")]
         new = [(path, text) for path, text in sanitizer.reports(self.sanitizer_dir, logs)

@@ -4,8 +4,8 @@
     make asan-test-e2e E2E_TESTS=test/e2e/test_foundation.py
     MD_MODULE=build/asan/mod_md.so MD_E2E_ASAN=1 /usr/bin/python3 -m pytest ...
 
-With MD_E2E_ASAN=1 every apache2 the harness runs (start, `-t`) gets the
-sanitizer runtime preloaded (the module is instrumented, httpd is not, and
+With MD_E2E_ASAN=1 every apache2 the harness runs (start, `-t`) with an
+ASan-built module gets the sanitizer runtime preloaded (the module is instrumented, httpd is not, and
 the runtime must come first): LD_PRELOAD of MD_E2E_ASAN_PRELOAD, default
 gcc's libasan.so. ASan writes its reports into `<instance root>/sanitizer/`
 (world-writable: the children run as www-data); UBSan's land in the error
@@ -44,6 +44,22 @@ def runtime_library():
         raise AssertionError("%s=1 but the ASan runtime %r is not there (set %s)"
                              % (ENV_SWITCH, lib, ENV_PRELOAD))
     return lib
+
+
+_INSTRUMENTED = {}
+
+
+def instrumented(module):
+    """Is this module built with ASan (does it need the runtime)? Servers
+    of other modules (the stock one, run side by side) start as usual:
+    ASan's interceptors are stricter than libc (fopen(NULL) crashes)."""
+    if module not in _INSTRUMENTED:
+        try:
+            with open(module, "rb") as f:
+                _INSTRUMENTED[module] = b"libasan.so" in f.read()
+        except OSError:
+            _INSTRUMENTED[module] = False
+    return _INSTRUMENTED[module]
 
 
 def prepare(report_dir):
