@@ -262,6 +262,12 @@ class Apache:
         self.check_sanitizer()
         return proc.returncode, proc.stdout.decode("utf-8", "replace")
 
+    def process_env(self, extra=None):
+        """The environment for running apache2 with this instance's module
+        by hand (as config_test and launch do): None or a dict for
+        subprocess's env=."""
+        return self._env(extra)
+
     def _env(self, extra=None):
         """The environment for apache2: ours, the sanitizer's (MD_E2E_ASAN),
         then `extra`; None when that is just ours."""
