@@ -1,5 +1,6 @@
 /* A hostile CA: a whole ACME session (directory, nonce, new account, new
- * order, authorizations, finalize, certificate chain, renewal information)
+ * order, authorizations, finalize, certificate chain, renewal information,
+ * revocation)
  * against responses taken one after the other from the input, through the
  * HTTP mock, so the real client code runs from md_acme_post down to the
  * parsers. Input: responses in fuzz_http_response's form separated by
@@ -11,6 +12,7 @@
 
 #include "md_acme.h"
 #include "md_acme_int.h"
+#include "md_acme_revoke.h"
 #include "md_ari.h"
 #include "md_crypt.h"
 #include "md_json.h"
@@ -106,6 +108,9 @@ static void session(md_acme_t *acme, apr_pool_t *p)
     }
     memset(&w, 0, sizeof(w));
     (void)md_ari_fetch(&w, acme, "aYhba4dGQEHhs3uEe6CuLN4ByNQ.AIdlQyE", result, p);
+    if (chain) {
+        (void)md_acme_revoke_cert(acme, MD_ARR_IDX(chain, 0, md_cert_t *), NULL, 1, result, p);
+    }
     (void)md_result_to_string(result, p);
 }
 

@@ -8,6 +8,7 @@
 #include "fuzz.h"
 
 #include "md_acme.h"
+#include "md_acme_revoke.h"
 #include "md_conf.h"
 #include "md_crypt.h"
 #include "md_dns.h"
@@ -115,6 +116,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     (void)md_duration_parse(&dur, w[0], "s");
     (void)md_timeslice_parse(&ts, w[0], NULL, p);
     conf_values(w[0], p);
+    {
+        int reason = -1;
+
+        if (md_acme_revoke_reason_parse(&reason, w[0]) == APR_SUCCESS
+            && !md_acme_revoke_reason_name(reason)) {
+            abort();
+        }
+    }
     (void)md_dns_is_name(w[0], 1, 0, NULL);
     (void)md_jws_hmac_digest(w[0]);
     (void)md_util_base64any_decode(&bytes, &len, w[1], p);
