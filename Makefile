@@ -12,6 +12,7 @@
 #   make testhooks  the test build: build/testhooks/mod_md.so with the crash
 #                   hook (MD_TEST_CRASH_AT, src/core/md_testhook.h) for the
 #                   e2e crash tests; build/mod_md.so never has it
+#   make fuzz, make asan: see mk/fuzz.mk
 
 CC         ?= gcc
 APXS       ?= apxs
@@ -163,5 +164,8 @@ include mk/install.mk
 
 clean:
 	rm -rf $(BUILD)
+
+# Fuzzing (make fuzz) and the ASan+UBSan build (make asan): see mk/fuzz.mk.
+include mk/fuzz.mk
 
 -include $(CORE_OBJ:.o=.d) $(GLUE_OBJ:.o=.d)

@@ -15,6 +15,9 @@ PACKAGES=(
   debhelper dpkg-dev fakeroot lintian
   # make test-helgrind: the renewal worker threads under helgrind
   valgrind
+  # fuzzing (libFuzzer, clang's sanitizers, llvm-symbolizer) and the
+  # ASan+UBSan build with gcc (mk/fuzz.mk)
+  clang libclang-rt-14-dev llvm libasan8 libubsan1
 )
 
 missing=()

@@ -1,4 +1,5 @@
-/* Choosing the challenge types for an MD (see md_challenges.h). */
+/* Choosing the challenge types for an MD, and reading http-01 requests
+ * (see md_challenges.h). */
 #include <string.h>
 
 #include <apr_strings.h>
@@ -120,4 +121,48 @@ apr_array_header_t *md_challenges_authz_names(const md_t *md, apr_pool_t *p)
         md_array_str_add_missing(names, name);
     }
     return names;
+}
+
+/* --- http-01 requests ----------------------------------------------------- */
+
+apr_status_t md_challenges_http01_request(const char **pdomain, const char **ptoken,
+                                          const char *host, const char *path, apr_pool_t *p)
+{
+    const char *token;
+    size_t len;
+
+    *pdomain = NULL;
+    *ptoken = NULL;
+    if (!path || strncmp(path, MD_HTTP01_PATH_PREFIX, sizeof(MD_HTTP01_PATH_PREFIX) - 1)) {
+        return APR_ENOENT;
+    }
+    token = path + sizeof(MD_HTTP01_PATH_PREFIX) - 1;
+    if (!host || !md_util_is_base64url(token, MD_HTTP01_TOKEN_MAX_LEN)) {
+        return APR_EINVAL;
+    }
+    len = strlen(host);
+    if (len > 2 && host[0] == '[' && host[len - 1] == ']') {
+        /* Only an IPv6 address may come in brackets. */
+        host = apr_pstrmemdup(p, host + 1, len - 2);
+        if (!strchr(host, ':') || !md_dns_is_ip(host)) {
+            return APR_EINVAL;
+        }
+    }
+    else if (!md_dns_is_name(host, 0, 1, NULL) && !md_dns_is_ip(host)) {
+        return APR_EINVAL;
+    }
+    *pdomain = md_util_str_tolower(p, host);
+    *ptoken = apr_pstrdup(p, token);
+    return APR_SUCCESS;
+}
+
+int md_challenges_http01_answers(const char *key_authz, const char *token)
+{
+    size_t tlen;
+
+    if (!key_authz || !token || !*token) {
+        return 0;
+    }
+    tlen = strlen(token);
+    return !strncmp(key_authz, token, tlen) && key_authz[tlen] == '.';
 }

@@ -30,4 +30,25 @@ apr_status_t md_challenges_select(apr_array_header_t **ptypes, const md_t *md,
  * leading "*." removed, each once. From p. */
 apr_array_header_t *md_challenges_authz_names(const md_t *md, apr_pool_t *p);
 
+/* --- answering http-01 requests (RFC 8555 §8.3) --- */
+
+#define MD_HTTP01_PATH_PREFIX    "/.well-known/acme-challenge/"
+/* Tokens are base64url; longer ones are refused before any use. */
+#define MD_HTTP01_TOKEN_MAX_LEN  256
+
+/* Is this request an http-01 challenge, and for what? path is the request's
+ * path, host its host name (an IPv6 literal in brackets, as the Host header
+ * carries it, RFC 8738 §5). APR_ENOENT when path does not start with
+ * MD_HTTP01_PATH_PREFIX (not a challenge); APR_EINVAL when it does but host
+ * is neither a DNS name nor an IP address, or the token is not base64url of
+ * at most MD_HTTP01_TOKEN_MAX_LEN characters (answer: not found); else
+ * APR_SUCCESS with *pdomain (lower case, without brackets: the name of its
+ * directory in the store's challenges/) and *ptoken, from p. Pure. */
+apr_status_t md_challenges_http01_request(const char **pdomain, const char **ptoken,
+                                          const char *host, const char *path, apr_pool_t *p);
+
+/* Does key_authz (what challenges/<domain>/acme-http-01.txt holds) answer
+ * token, i.e. is it "<token>.<account key thumbprint>"? */
+int md_challenges_http01_answers(const char *key_authz, const char *token);
+
 #endif /* md_challenges_h */

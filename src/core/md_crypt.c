@@ -1083,3 +1083,8 @@ const char *md_crypt_last_error(apr_pool_t *p)
     }
     return text;
 }
+
+void md_crypt_thread_done(void)
+{
+    OPENSSL_thread_stop();
+}

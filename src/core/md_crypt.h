@@ -171,7 +171,7 @@ typedef struct md_sct_t {
     int version;                /* as on the wire: 0 for v1 (the only one defined),
                                  * -1 unknown */
     const char *log_id;         /* lower-case hex of the 32-byte log id */
-    apr_time_t timestamp;       /* when the log signed it */
+    apr_time_t timestamp;       /* when the log signed it; 0 if out of range */
     const char *signature;      /* lower-case hex of the signature */
     const char *signature_alg;  /* OpenSSL's short name, e.g. "ecdsa-with-SHA256",
                                  * "RSA-SHA256"; NULL if unknown */
@@ -266,5 +266,13 @@ apr_status_t md_crypt_random(unsigned char *buf, apr_size_t len);
 
 /* Drain OpenSSL's error queue into one string (for messages); "" if empty. */
 const char *md_crypt_last_error(apr_pool_t *p);
+
+/* Release what OpenSSL keeps for the calling thread (OPENSSL_thread_stop).
+ * Call it last on a thread that used anything here and may still be ending
+ * while the process exits: OpenSSL's exit handler and the thread's own
+ * end would otherwise free the same memory (ASan saw it in httpd children,
+ * whose watchdog thread ends while the child exits). The thread may use
+ * crypto again afterwards; calling it twice is harmless. */
+void md_crypt_thread_done(void);
 
 #endif /* md_crypt_h */

@@ -542,6 +542,7 @@ apr_status_t md_cert_get_scts(apr_array_header_t **pscts, const md_cert_t *cert,
         md_sct_t *out = apr_pcalloc(p, sizeof(*out));
         unsigned char *data = NULL;
         apr_size_t len;
+        uint64_t ts;
         int nid;
 
         /* The wire value, as the stock module shows it: v1 (the only one,
@@ -549,7 +550,10 @@ apr_status_t md_cert_get_scts(apr_array_header_t **pscts, const md_cert_t *cert,
         out->version = SCT_get_version(sct) == SCT_VERSION_V1 ? 0 : -1;
         len = SCT_get0_log_id(sct, &data);
         out->log_id = md_crypt_hex(data, len, p);
-        out->timestamp = apr_time_from_msec((apr_time_t)SCT_get_timestamp(sct));
+        /* A time apr_time_t cannot hold (a forged SCT) is unknown. */
+        ts = SCT_get_timestamp(sct);
+        out->timestamp = ts <= (uint64_t)(APR_INT64_MAX / 1000)
+                         ? apr_time_from_msec((apr_time_t)ts) : 0;
         len = SCT_get0_signature(sct, &data);
         out->signature = md_crypt_hex(data, len, p);
         nid = SCT_get_signature_nid(sct);

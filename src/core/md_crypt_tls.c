@@ -125,7 +125,9 @@ apr_status_t md_crypt_tls_probe(md_cert_t **pcert, const char **palpn, const cha
             goto leave;
         }
     }
-    if (server_name && !SSL_set_tlsext_host_name(ssl, server_name)) {
+    /* A copy: OpenSSL's macro casts the const away, which clang's
+     * -Wcast-qual (the fuzzing build) reports. */
+    if (server_name && !SSL_set_tlsext_host_name(ssl, apr_pstrdup(p, server_name))) {
         rv = APR_EGENERAL;
         *perr = apr_psprintf(p, "TLS setup failed for name %s: %s", server_name,
                              md_crypt_last_error(p));

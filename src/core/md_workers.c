@@ -13,6 +13,7 @@
 #include <apr_thread_proc.h>
 
 #include "md_log.h"
+#include "md_crypt.h"
 #include "md_workers.h"
 
 typedef struct task_t {
@@ -74,6 +75,9 @@ static void *APR_THREAD_FUNC thread_main(apr_thread_t *thread, void *data)
         task->next = w->free_tasks;
         w->free_tasks = task;
     }
+    /* OpenSSL's per-thread state goes with the thread, before the owner
+     * may see it done and the process end (see md_crypt_thread_done). */
+    md_crypt_thread_done();
     me->done = 1;
     --w->alive;
     apr_thread_mutex_unlock(w->mutex);

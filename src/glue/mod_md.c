@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <apr_atomic.h>
 #include <apr_strings.h>
 
 #include <httpd.h>
@@ -26,6 +27,7 @@
 #include <unixd.h>
 
 #include "md.h"
+#include "md_challenges.h"
 #include "md_crypt.h"
 #include "md_dns.h"
 #include "md_http.h"
@@ -46,14 +48,35 @@
 #include "mod_md_status.h"
 #include "mod_md_tls_alpn.h"
 
-#define ACME_CHALLENGE_PREFIX   "/.well-known/acme-challenge/"
-#define ACME_TOKEN_MAX_LEN      256
-
 static mod_md_runtime_t *runtime;
 
 mod_md_runtime_t *mod_md_runtime(void)
 {
     return runtime;
+}
+
+/* --- watchdog threads at a child's exit (see mod_md.h) ----------------------- */
+
+void mod_md_wd_thread_ran(mod_md_wd_thread_t *wt)
+{
+    apr_atomic_cas32(&wt->state, 1, 0);
+}
+
+void mod_md_wd_thread_stop(mod_md_wd_thread_t *wt)
+{
+    md_crypt_thread_done();
+    apr_atomic_set32(&wt->state, 2);
+}
+
+apr_status_t mod_md_wd_thread_wait(void *data)
+{
+    mod_md_wd_thread_t *wt = data;
+    int i;
+
+    for (i = 0; i < 500 && apr_atomic_read32(&wt->state) == 1; ++i) {
+        apr_sleep(apr_time_from_msec(10));
+    }
+    return APR_SUCCESS;
 }
 
 /* --- core logging into httpd's error log ---------------------------------- */
@@ -489,25 +512,16 @@ static int md_add_fallback_cert_files(server_rec *s, apr_pool_t *p,
 
 /* --- requests ------------------------------------------------------------- */
 
-/* Answer http-01 (RFC 8555 §8.3) from the key authorization in the store. */
-static int serve_http01(request_rec *r, const char *token)
+/* Answer http-01 (RFC 8555 §8.3) for host and token (as
+ * md_challenges_http01_request read them) from the key authorization in
+ * the store. */
+static int serve_http01(request_rec *r, const char *host, const char *token)
 {
-    const char *host = r->hostname;
     const char *keyauth;
-    apr_size_t tlen = strlen(token);
 
-    if (host && host[0] == '[') {
-        /* An IPv6 literal Host (RFC 8738 §5): the address without brackets. */
-        const char *end = strchr(host, ']');
-        host = end ? apr_pstrmemdup(r->pool, host + 1, (apr_size_t)(end - host - 1)) : NULL;
-    }
-    if (!host || !(md_dns_is_name(host, 0, 1, NULL) || md_dns_is_ip(host))
-        || !md_util_is_base64url(token, ACME_TOKEN_MAX_LEN)) {
-        return HTTP_NOT_FOUND;
-    }
     if (md_store_load_text(runtime->store, MD_SG_CHALLENGES, host, MD_FN_HTTP01, &keyauth,
                            r->pool) != APR_SUCCESS
-        || strncmp(keyauth, token, tlen) || keyauth[tlen] != '.') {
+        || !md_challenges_http01_answers(keyauth, token)) {
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
                       "MD11020: no http-01 challenge for %s with token %s", host, token);
         return HTTP_NOT_FOUND;
@@ -529,13 +543,17 @@ static int serve_http01(request_rec *r, const char *token)
 static int md_post_read_request(request_rec *r)
 {
     md_reg_state_t *st;
+    const char *host;
+    const char *token;
+    apr_status_t rv;
 
     if (!runtime || !r->parsed_uri.path) {
         return DECLINED;
     }
-    if (!strncmp(r->parsed_uri.path, ACME_CHALLENGE_PREFIX, sizeof(ACME_CHALLENGE_PREFIX) - 1)
-        && !ap_ssl_conn_is_ssl(r->connection)) {
-        int status = serve_http01(r, r->parsed_uri.path + sizeof(ACME_CHALLENGE_PREFIX) - 1);
+    if (!ap_ssl_conn_is_ssl(r->connection)
+        && (rv = md_challenges_http01_request(&host, &token, r->hostname, r->parsed_uri.path,
+                                              r->pool)) != APR_ENOENT) {
+        int status = rv == APR_SUCCESS ? serve_http01(r, host, token) : HTTP_NOT_FOUND;
         /* Unknown tokens on names we do not manage are the site's business. */
         if (status != HTTP_NOT_FOUND || mod_md_server_state(r->server)) {
             return status;

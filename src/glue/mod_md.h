@@ -46,4 +46,19 @@ md_reg_state_t *mod_md_server_state(const server_rec *s);
  * p: scratch. */
 md_reg_state_t *mod_md_host_state(const server_rec *s, const char *host, apr_pool_t *p);
 
+/* mod_watchdog does not join its threads before a child exits: OpenSSL's
+ * exit handler would then race with the end of a watchdog thread that used
+ * crypto, both freeing the thread's OpenSSL state (ASan saw the double
+ * free). A watchdog callback calls mod_md_wd_thread_ran on every run and
+ * mod_md_wd_thread_stop when told AP_WATCHDOG_STATE_STOPPING (on its own
+ * thread); mod_md_wd_thread_wait, a cleanup on pchild, holds the child's
+ * exit (at most 5 s) until the thread that ran has stopped. */
+typedef struct mod_md_wd_thread_t {
+    volatile apr_uint32_t state;    /* 0 never ran, 1 ran, 2 stopped */
+} mod_md_wd_thread_t;
+
+void mod_md_wd_thread_ran(mod_md_wd_thread_t *wt);
+void mod_md_wd_thread_stop(mod_md_wd_thread_t *wt);
+apr_status_t mod_md_wd_thread_wait(void *wt);
+
 #endif /* mod_md_h */

@@ -111,6 +111,7 @@ struct drive_ctx_t {
     int running;                /* drives in progress, guarded by mutex */
     int stopping;               /* no more passes or drives; set under mutex */
     volatile apr_uint32_t stop_state; /* 0 running, 1 stopping, 2 stopped */
+    mod_md_wd_thread_t wd_thread;   /* the watchdog thread at exit (mod_md.h) */
 };
 
 /* This generation's renewal, for the child's exit (child_init). */
@@ -388,10 +389,14 @@ static void workers_stop(drive_ctx_t *ctx)
     apr_atomic_set32(&ctx->stop_state, 2);
 }
 
+/* In the main thread of an exiting child, before exit() runs OpenSSL's
+ * exit handler (see mod_md_wd_thread_wait). */
 static apr_status_t child_exit(void *data)
 {
-    workers_stop(data);
-    return APR_SUCCESS;
+    drive_ctx_t *ctx = data;
+
+    workers_stop(ctx);
+    return mod_md_wd_thread_wait(&ctx->wd_thread);
 }
 
 void mod_md_drive_child_init(apr_pool_t *pchild, server_rec *s)
@@ -567,10 +572,12 @@ static apr_status_t run_watchdog(int state, void *baton, apr_pool_t *ptemp)
         break;
     case AP_WATCHDOG_STATE_STOPPING:
         workers_stop(ctx);
+        mod_md_wd_thread_stop(&ctx->wd_thread);
         return APR_SUCCESS;
     default:
         break;
     }
+    mod_md_wd_thread_ran(&ctx->wd_thread);
     if (apr_atomic_read32(&ctx->stop_state) != 0) {
         return APR_SUCCESS;
     }

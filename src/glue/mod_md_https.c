@@ -13,6 +13,7 @@
 #include <util_filter.h>
 
 #include "md.h"
+#include "md_challenges.h"
 #include "md_reg.h"
 #include "mod_md.h"
 #include "mod_md_config.h"
@@ -20,7 +21,6 @@
 
 APLOG_USE_MODULE(md);
 
-#define ACME_CHALLENGE_PREFIX   "/.well-known/acme-challenge/"
 #define HSTS_FILTER             "MD_HSTS"
 
 /* The MD of the request's host if its MDRequireHttps applies: the MD wants
@@ -46,8 +46,8 @@ static int redirect_read_request(request_rec *r)
         return DECLINED;
     }
     /* The CA validates http-01 over plain http; so must it stay. */
-    if (!strncmp(r->parsed_uri.path, ACME_CHALLENGE_PREFIX,
-                 sizeof(ACME_CHALLENGE_PREFIX) - 1)) {
+    if (!strncmp(r->parsed_uri.path, MD_HTTP01_PATH_PREFIX,
+                 sizeof(MD_HTTP01_PATH_PREFIX) - 1)) {
         return DECLINED;
     }
     if (mod_md_config_local_port(mod_md_config_get(r->server), 443) == 0) {

@@ -68,6 +68,7 @@ typedef struct {
     md_http_t *http;
     apr_time_t next_cleanup;
     apr_hash_t *revoked_told;       /* MD name -> apr_uint32_t: "revoked" logged */
+    mod_md_wd_thread_t wd_thread;   /* the watchdog thread at exit (mod_md.h) */
 } ocsp_rt_t;
 
 static ocsp_rt_t *ort;
@@ -279,8 +280,10 @@ static apr_status_t run_watchdog(int state, void *baton, apr_pool_t *ptemp)
     int removed;
 
     if (state == AP_WATCHDOG_STATE_STOPPING) {
+        mod_md_wd_thread_stop(&rt->wd_thread);
         return APR_SUCCESS;
     }
+    mod_md_wd_thread_ran(&rt->wd_thread);
     /* STARTING too: the first RUNNING comes a registered interval later. */
     if (rt->http || watchdog_start(rt) == APR_SUCCESS) {
         now = apr_time_now();
@@ -576,10 +579,21 @@ static int ocsp_status_hook(request_rec *r, int flags)
 
 /* --- registration ------------------------------------------------------------ */
 
+/* A child's exit waits for the OCSP watchdog thread (mod_md_wd_thread_wait). */
+static void ocsp_child_init(apr_pool_t *pchild, server_rec *s)
+{
+    (void)s;
+    if (ort) {
+        apr_pool_cleanup_register(pchild, &ort->wd_thread, mod_md_wd_thread_wait,
+                                  apr_pool_cleanup_null);
+    }
+}
+
 void mod_md_ocsp_register_hooks(void)
 {
     static const char *const after_ssl[] = { "mod_ssl.c", NULL };
 
+    ap_hook_child_init(ocsp_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_ssl_ocsp_prime_hook(ocsp_prime, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_ssl_ocsp_get_resp_hook(ocsp_get_resp, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(ocsp_post_config, after_ssl, NULL, APR_HOOK_MIDDLE);

@@ -289,7 +289,8 @@ def _config_test(apache, conf, path):
     with open(path, "w") as f:
         f.write(conf.text())
     proc = subprocess.run([APACHE_BIN, "-t", "-f", path], stdin=subprocess.DEVNULL,
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=60)
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=60,
+                          env=apache.process_env())
     return proc.returncode, proc.stdout.decode("utf-8", "replace")
 
 
@@ -322,6 +323,8 @@ def corpus(tmp_path_factory):
     with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
         for cid, which, res in pool.map(run, jobs):
             results.setdefault(cid, {})[which] = res
+    for a in apaches.values():
+        a.check_sanitizer()
     return {cid: (r["stock"][0], r["stock"][1], r["ours"][0], r["ours"][1])
             for cid, r in results.items()}
 

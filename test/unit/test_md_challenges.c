@@ -125,6 +125,83 @@ static void test_wildcards_need_dns01(void **state)
                                                                               NULL })));
 }
 
+static const char *http01_domain(const char *host, const char *path, apr_pool_t *p)
+{
+    const char *domain = "unset";
+    const char *token = "unset";
+    apr_status_t rv = md_challenges_http01_request(&domain, &token, host, path, p);
+
+    if (rv == APR_ENOENT) {
+        assert_null(domain);
+        return "ENOENT";
+    }
+    if (rv != APR_SUCCESS) {
+        assert_null(domain);
+        assert_null(token);
+        return "EINVAL";
+    }
+    return apr_pstrcat(p, domain, " ", token, NULL);
+}
+
+static void test_http01_request(void **state)
+{
+    apr_pool_t *p = *state;
+    char long_token[300];
+
+    assert_string_equal(http01_domain("a.test", "/.well-known/acme-challenge/DGyRejmCef-_7", p),
+                        "a.test DGyRejmCef-_7");
+    assert_string_equal(http01_domain("WWW.A.Test", "/.well-known/acme-challenge/x", p),
+                        "www.a.test x");
+    assert_string_equal(http01_domain("localhost", "/.well-known/acme-challenge/x", p),
+                        "localhost x");
+    assert_string_equal(http01_domain("192.0.2.1", "/.well-known/acme-challenge/x", p),
+                        "192.0.2.1 x");
+    /* RFC 8738 §5: an IPv6 Host in brackets names the address. */
+    assert_string_equal(http01_domain("[2001:DB8::1]", "/.well-known/acme-challenge/x", p),
+                        "2001:db8::1 x");
+    /* Not a challenge at all: the site's business. */
+    assert_string_equal(http01_domain("a.test", "/index.html", p), "ENOENT");
+    assert_string_equal(http01_domain("a.test", "/.well-known/acme-challengeX", p), "ENOENT");
+    assert_string_equal(http01_domain("a.test", NULL, p), "ENOENT");
+    /* Challenges that must never reach the store. */
+    assert_string_equal(http01_domain("a.test", "/.well-known/acme-challenge/", p), "EINVAL");
+    assert_string_equal(http01_domain("a.test", "/.well-known/acme-challenge/../x", p),
+                        "EINVAL");
+    assert_string_equal(http01_domain("a.test", "/.well-known/acme-challenge/a/b", p),
+                        "EINVAL");
+    assert_string_equal(http01_domain("a.test", "/.well-known/acme-challenge/a%2fb", p),
+                        "EINVAL");
+    assert_string_equal(http01_domain("..", "/.well-known/acme-challenge/x", p), "EINVAL");
+    assert_string_equal(http01_domain("a/b", "/.well-known/acme-challenge/x", p), "EINVAL");
+    assert_string_equal(http01_domain(NULL, "/.well-known/acme-challenge/x", p), "EINVAL");
+    assert_string_equal(http01_domain("[::1", "/.well-known/acme-challenge/x", p), "EINVAL");
+    assert_string_equal(http01_domain("[::1]x", "/.well-known/acme-challenge/x", p), "EINVAL");
+    assert_string_equal(http01_domain("[a.test]", "/.well-known/acme-challenge/x", p),
+                        "EINVAL");
+    assert_string_equal(http01_domain("[192.0.2.1]", "/.well-known/acme-challenge/x", p),
+                        "EINVAL");
+    memset(long_token, 'a', sizeof(long_token) - 1);
+    long_token[sizeof(long_token) - 1] = '\0';
+    assert_string_equal(http01_domain("a.test", apr_pstrcat(p, MD_HTTP01_PATH_PREFIX,
+                                                            long_token, NULL), p), "EINVAL");
+    long_token[MD_HTTP01_TOKEN_MAX_LEN] = '\0';
+    assert_string_not_equal(http01_domain("a.test", apr_pstrcat(p, MD_HTTP01_PATH_PREFIX,
+                                                                long_token, NULL), p),
+                            "EINVAL");
+}
+
+static void test_http01_answers(void **state)
+{
+    (void)state;
+    assert_true(md_challenges_http01_answers("tok.thumb", "tok"));
+    assert_false(md_challenges_http01_answers("tok.thumb", "to"));
+    assert_false(md_challenges_http01_answers("tokX.thumb", "tok"));
+    assert_false(md_challenges_http01_answers("tok", "tok"));
+    assert_false(md_challenges_http01_answers(".thumb", ""));
+    assert_false(md_challenges_http01_answers(NULL, "tok"));
+    assert_false(md_challenges_http01_answers("tok.thumb", NULL));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -132,6 +209,8 @@ int main(void)
         UNIT_TEST(test_nothing_can_work),
         UNIT_TEST(test_configured_order),
         UNIT_TEST(test_wildcards_need_dns01),
+        UNIT_TEST(test_http01_request),
+        UNIT_TEST(test_http01_answers),
     };
     return UNIT_RUN(tests);
 }

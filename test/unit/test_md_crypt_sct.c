@@ -6,7 +6,9 @@
  * zero octet) carries an authority key id and an SCT list with two entries,
  * log ids 00 01 .. 1f and 32 x ab, timestamps 1700000000123 and
  * 1700000001000 ms, ECDSA-SHA256 signatures; PLAIN_CERT (serial 0x1234)
- * has an authority key id and no SCTs. */
+ * has an authority key id and no SCTs; FAR_CERT's first SCT has the
+ * timestamp 2^64 - 1 ms (found by fuzzing: it overflowed apr_time_t), its
+ * second 1700000000123 ms. */
 #include "unit.h"
 
 #include <string.h>
@@ -43,6 +45,19 @@ static const char PLAIN_CERT[] =
     "MAb2WN5kV22Hb2NIsSU4HPAwCgYIKoZIzj0EAwIDSAAwRQIhAOlntB7BA1DERJSM\n"
     "/tuXD8X3saNXZ7GOvFZa4JqmR6xcAiAazueWQSvXTbcYUyKAhlRfJFze1HNzEJy7\n"
     "paiU+4HkXQ==\n"
+    "-----END CERTIFICATE-----\n";
+
+static const char FAR_CERT[] =
+    "-----BEGIN CERTIFICATE-----\n"
+    "MIIBoDCCAUegAwIBAgICd3cwCgYIKoZIzj0EAwIwEzERMA8GA1UEAwwIZmFyLnRl\n"
+    "c3QwHhcNMjYxMTI4MDAwMDAwWhcNMzYxMTI1MDAwMDAwWjATMREwDwYDVQQDDAhm\n"
+    "YXIudGVzdDBZMBMGByqGSM49AgEGCCqGSM49AwEHA0IABA0sS/pB1I2JpufhGtsp\n"
+    "jFxyQQWRNk+jprU7g0fFwfKpUV8dNM1PGZSZg1g87j/wNf6NUDHb9bpV6EzDmWIt\n"
+    "K56jgYowgYcwgYQGCisGAQQB1nkCBAIEdgR0AHIANwAAAQIDBAUGBwgJCgsMDQ4P\n"
+    "EBESExQVFhcYGRobHB0eH///////////AAAEAwAIMAYCAQECAQIANwCrq6urq6ur\n"
+    "q6urq6urq6urq6urq6urq6urq6urq6urqwAAAYvP5Wh7AAAEAwAIMAYCAQECAQIw\n"
+    "CgYIKoZIzj0EAwIDRwAwRAIgLnoUZntdu99pltTJHJtA3pnikZJwAwetuXb/d2+o\n"
+    "o0gCIEKJwMX7xdjxvNMBpYhv1nXkL8xPsO7xhYkkSdP8RXYg\n"
     "-----END CERTIFICATE-----\n";
 
 static md_cert_t *load(const char *pem, apr_pool_t *p)
@@ -127,6 +142,20 @@ static void test_scts_none(void **state)
     assert_int_equal(scts->nelts, 0);
 }
 
+/* An SCT time apr_time_t cannot hold is unknown (0), not an overflow (a
+ * staged certificate is User-writable and shown by certificate-status). */
+static void test_scts_time_out_of_range(void **state)
+{
+    apr_pool_t *p = *state;
+    apr_array_header_t *scts = NULL;
+
+    assert_int_equal(md_cert_get_scts(&scts, load(FAR_CERT, p), p), APR_SUCCESS);
+    assert_int_equal(scts->nelts, 2);
+    assert_true(APR_ARRAY_IDX(scts, 0, const md_sct_t *)->timestamp == 0);
+    assert_true(APR_ARRAY_IDX(scts, 1, const md_sct_t *)->timestamp
+                == apr_time_from_msec(APR_INT64_C(1700000000123)));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -134,6 +163,7 @@ int main(void)
         UNIT_TEST(test_ari_cert_id_needs_aki),
         UNIT_TEST(test_scts_read_in_order),
         UNIT_TEST(test_scts_none),
+        UNIT_TEST(test_scts_time_out_of_range),
     };
     return UNIT_RUN(tests);
 }

@@ -22,7 +22,7 @@ import socket
 import ssl
 import subprocess
 
-from . import certs, util
+from . import certs, sanitizer, util
 
 APACHE_BIN = "/usr/sbin/apache2"
 MODULES_DIR = "/usr/lib/apache2/modules"
@@ -224,6 +224,9 @@ class Apache:
         # added to the environment of every start (start(env=) adds more),
         # e.g. mdtest.FAST_ACTIVATION for the test build
         self.env = dict(env or {})
+        # MD_E2E_ASAN=1 (mdtest/sanitizer.py): reports of the ASan module
+        self.sanitizer_dir = os.path.join(self.root, "sanitizer")
+        self._sanitizer_seen = set()
         self._prepare_dirs()
 
     def _prepare_dirs(self):
@@ -237,6 +240,8 @@ class Apache:
             f.write(INDEX_HTML)
         with open(self.mime_types, "w") as f:
             f.write(MIME_TYPES)
+        if self._sanitized():
+            sanitizer.prepare(self.sanitizer_dir)
 
     def __repr__(self):
         return "<Apache %s module=%s>" % (self.root, self.module)
@@ -256,8 +261,42 @@ class Apache:
         check_module(self.module)
         proc = subprocess.run([APACHE_BIN, "-t", "-f", self.conf_path],
                               stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                              stderr=subprocess.STDOUT, timeout=60)
+                              stderr=subprocess.STDOUT, timeout=60, env=self._env())
+        self.check_sanitizer()
         return proc.returncode, proc.stdout.decode("utf-8", "replace")
+
+    def process_env(self, extra=None):
+        """The environment for running apache2 with this instance's module
+        by hand (as config_test and launch do): None or a dict for
+        subprocess's env=."""
+        return self._env(extra)
+
+    def _env(self, extra=None):
+        """The environment for apache2: ours, the sanitizer's (MD_E2E_ASAN),
+        then `extra`; None when that is just ours."""
+        if not extra and not self._sanitized():
+            return None
+        env = dict(os.environ)
+        if self._sanitized():
+            env.update(sanitizer.environment(self.sanitizer_dir))
+        env.update(extra or {})
+        return env
+
+    def _sanitized(self):
+        """MD_E2E_ASAN and this instance's module is an ASan build."""
+        return sanitizer.enabled() and sanitizer.instrumented(self.module)
+
+    def check_sanitizer(self):
+        """With MD_E2E_ASAN: fail on any new ASan/UBSan report."""
+        if not self._sanitized():
+            return
+        logs = [self.error_log, os.path.join(self.logs_dir, "start.out")]
+        new = [(path, text) for path, text in sanitizer.reports(self.sanitizer_dir, logs)
+               if path not in self._sanitizer_seen]
+        self._sanitizer_seen.update(path for path, _ in new)
+        if new:
+            raise AssertionError("sanitizer reports from %s:\n%s" % (self, "\n".join(
+                "--- %s\n%s" % (path, text) for path, text in new)))
 
     # --- lifecycle ----------------------------------------------------------
     @property
@@ -325,8 +364,7 @@ class Apache:
         self._pid = None
         out_path = os.path.join(self.logs_dir, "start.out")
         args = [APACHE_BIN, "-f", self.conf_path, "-k", "start"]
-        env = dict(self.env, **(env or {}))
-        full_env = dict(os.environ, **env) if env else None
+        full_env = self._env(dict(self.env, **(env or {})))
         with open(out_path, "ab") as out:
             if wait:
                 proc = subprocess.run(args, stdin=subprocess.DEVNULL, stdout=out,
@@ -376,6 +414,7 @@ class Apache:
             util.stop_pid(stray, timeout=5, sig=signal.SIGKILL)
         self._pid = None
         _REGISTRY.discard(self)
+        self.check_sanitizer()
 
     def _processes(self):
         """PIDs of live processes started with this instance's config."""

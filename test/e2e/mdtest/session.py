@@ -46,10 +46,15 @@ class E2ESession:
         return self
 
     def close(self):
-        """Stop every process of this run by PID; remove the temp dir."""
+        """Stop every process of this run by PID; remove the temp dir.
+        A sanitizer report (MD_E2E_ASAN) fails it after everything stopped."""
+        failed = None
         try:
             for a in reversed(self._apaches):
-                a.stop()
+                try:
+                    a.stop()
+                except AssertionError as exc:
+                    failed = failed or exc
             apache_mod.stop_all()
         finally:
             if self._postgres is not None:
@@ -57,6 +62,8 @@ class E2ESession:
             self.acme.stop()
             if not self.keep:
                 shutil.rmtree(self.workdir, ignore_errors=True)
+        if failed:
+            raise failed
 
     def __enter__(self):
         return self.start()

@@ -1,0 +1,24 @@
+/* The CA and certificate of fuzz_ocsp.c, made by make_seeds.py with the
+ * seeds in corpus/ocsp/ (signed with keys that exist nowhere else). */
+static const char FIXTURE_CA[] =
+    "-----BEGIN CERTIFICATE-----\n"
+    "MIIBTjCB9aADAgECAgEHMAoGCCqGSM49BAMCMBcxFTATBgNVBAMMDEZ1enogT0NT\n"
+    "UCBDQTAeFw0yNjEwMTkxMTA2NDBaFw0zNjExMTUxMTA2NDBaMBcxFTATBgNVBAMM\n"
+    "DEZ1enogT0NTUCBDQTBZMBMGByqGSM49AgEGCCqGSM49AwEHA0IABG/l6gv1qMHC\n"
+    "ARJqAR7xpuDWoECqxh1ybVlXMaij8McRqeBhcsodWm/erqpIGnvRLEQp2bQmSt8V\n"
+    "2eFwbCZc1UejMjAwMA8GA1UdEwEB/wQFMAMBAf8wHQYDVR0OBBYEFH/AqCGIDDH9\n"
+    "Vgj5tZT+Iwxrw7dSMAoGCCqGSM49BAMCA0gAMEUCIFAAZBQ6DBCd0I+gPXIguyVT\n"
+    "qle2FD49qmGd5oZRpRrPAiEAnCt3Pw9MEIS9E71nptduLHLleZpTXP0l8JkkXgsL\n"
+    "SsY=\n"
+    "-----END CERTIFICATE-----\n";
+static const char FIXTURE_CERT[] =
+    "-----BEGIN CERTIFICATE-----\n"
+    "MIIBYDCCAQagAwIBAgIDChHOMAoGCCqGSM49BAMCMBcxFTATBgNVBAMMDEZ1enog\n"
+    "T0NTUCBDQTAeFw0yNjExMDgxMTA2NDBaFw0yNzAyMDYxMTA2NDBaMBExDzANBgNV\n"
+    "BAMMBmEudGVzdDBZMBMGByqGSM49AgEGCCqGSM49AwEHA0IABO0i2pGD4Pt0gxCY\n"
+    "gzkZywYzQ2Ym175eg7MGMOafbzEKeJ2uYR3sMaMasORGhHhcpJkbusPnULLEsolD\n"
+    "UdnOlnijRzBFMBEGA1UdEQQKMAiCBmEudGVzdDAwBggrBgEFBQcBAQQkMCIwIAYI\n"
+    "KwYBBQUHMAGGFGh0dHA6Ly9vY3NwLmNhLnRlc3QvMAoGCCqGSM49BAMCA0gAMEUC\n"
+    "IEuMR2CbYqG3+WMbgzEYfatZvayNE6cZ4ddhQkpmTwh7AiEAlBTntA1WLT5G/aJJ\n"
+    "/Vh8DD3qIRfbjnOEIMr0VeWct+8=\n"
+    "-----END CERTIFICATE-----\n";
