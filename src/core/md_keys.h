@@ -13,6 +13,7 @@
 #define MD_FN_PRIVKEY           "privkey.pem"
 #define MD_FN_PUBCERT           "pubcert.pem"
 #define MD_FN_FALLBACK_PKEY     "fallback-privkey.pem"
+#define MD_FN_CRED_MEMO         "cred-memo.json"    /* ours: md_credmemo.h */
 #define MD_FN_FALLBACK_CERT     "fallback-pubcert.pem"
 #define MD_FN_ACCOUNT           "account.json"
 #define MD_FN_ACCT_KEY          "account.pem"

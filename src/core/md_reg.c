@@ -6,6 +6,7 @@
 #include <apr_strings.h>
 
 #include "md.h"
+#include "md_credmemo.h"
 #include "md_crypt.h"
 #include "md_json.h"
 #include "md_keys.h"
@@ -700,8 +701,69 @@ leave:
     return rv;
 }
 
-void md_reg_assess(md_reg_state_t *st, md_store_t *store, const md_t *md, apr_time_t now,
-                   apr_pool_t *p)
+/* The live certificate of spec: what the memo knows of it (md_credmemo.h),
+ * parsing the files (and checking the leaf against its key) only when their
+ * bytes are new. *pleaf is the parsed leaf when it was parsed, else NULL. */
+static apr_status_t live_cert_entry(json_t **pentry, const md_cert_t **pleaf, md_store_t *store,
+                                    const md_t *md, const md_pkey_spec_t *spec,
+                                    md_credmemo_t *memo, const char **perr, apr_pool_t *p)
+{
+    const char *kname, *cname, *digest;
+    cred_t cred;
+    apr_status_t rv;
+
+    *pentry = NULL;
+    *pleaf = NULL;
+    *perr = NULL;
+    md_reg_find_fnames(&kname, &cname, store, MD_SG_DOMAINS, md->name, spec, p);
+    digest = md_credmemo_digest(store, MD_SG_DOMAINS, md->name, kname, cname, p);
+    if (digest && (*pentry = md_credmemo_find(memo, digest)) != NULL) {
+        return APR_SUCCESS;
+    }
+    rv = load_cred_ex(&cred, store, MD_SG_DOMAINS, md, spec, 0, perr, p);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    *pleaf = MD_ARR_IDX(cred.chain, 0, const md_cert_t *);
+    /* Read between the digest and the load: a file replaced in between is
+     * parsed again next time. */
+    *pentry = md_credmemo_add(memo, digest, *pleaf, p);
+    return APR_SUCCESS;
+}
+
+/* The leaf of spec's live certificate, parsed. */
+static const md_cert_t *live_leaf(md_store_t *store, const md_t *md, const md_pkey_spec_t *spec,
+                                  apr_pool_t *p)
+{
+    const char *kname, *cname;
+    apr_array_header_t *chain;
+
+    md_reg_find_fnames(&kname, &cname, store, MD_SG_DOMAINS, md->name, spec, p);
+    if (md_store_load_certs(store, MD_SG_DOMAINS, md->name, cname, &chain, p) != APR_SUCCESS) {
+        return NULL;
+    }
+    return MD_ARR_IDX(chain, 0, const md_cert_t *);
+}
+
+/* Does the live certificate cover md's names? Asks the memo first. */
+static int live_cert_covers(json_t *entry, const md_cert_t **pleaf, md_store_t *store,
+                            const md_t *md, const md_pkey_spec_t *spec, md_credmemo_t *memo,
+                            apr_pool_t *p)
+{
+    int covers = md_credmemo_covers(entry, md->domains, p);
+
+    if (covers < 0) {
+        if (!*pleaf && !(*pleaf = live_leaf(store, md, spec, p))) {
+            return 0;
+        }
+        covers = md_cert_covers(*pleaf, md->domains);
+        md_credmemo_set_covers(memo, entry, md->domains, covers, p);
+    }
+    return covers;
+}
+
+void md_reg_assess_memo(md_reg_state_t *st, md_store_t *store, const md_t *md, apr_time_t now,
+                        md_credmemo_t *memo, apr_pool_t *p)
 {
     const apr_array_header_t *specs = md_pkey_specs(md, p);
     const char *missing_descr = NULL;
@@ -709,25 +771,29 @@ void md_reg_assess(md_reg_state_t *st, md_store_t *store, const md_t *md, apr_ti
     int expired = 0;
     int i;
 
+    if (!memo) {
+        memo = md_credmemo_create(p);
+    }
     memset(st, 0, sizeof(*st));
     st->md = md;
     st->present_specs = apr_array_make(p, specs->nelts, sizeof(md_pkey_spec_t *));
     st->missing_specs = apr_array_make(p, specs->nelts, sizeof(md_pkey_spec_t *));
+    st->live_certs = md_json_pool_own(p, json_object());
     for (i = 0; i < specs->nelts; ++i) {
         md_pkey_spec_t *spec = MD_ARR_IDX(specs, i, md_pkey_spec_t *);
         const md_cert_t *leaf;
         const char *err;
         apr_time_t from, until, renew_at;
-        cred_t cred;
+        json_t *entry;
 
-        if (load_cred_ex(&cred, store, MD_SG_DOMAINS, md, spec, 0, &err, p) != APR_SUCCESS) {
+        if (live_cert_entry(&entry, &leaf, store, md, spec, memo, &err, p) != APR_SUCCESS) {
             APR_ARRAY_PUSH(st->missing_specs, md_pkey_spec_t *) = spec;
             missing_descr = missing_descr ? missing_descr : err;
             continue;
         }
-        leaf = MD_ARR_IDX(cred.chain, 0, const md_cert_t *);
-        from = md_cert_valid_from(leaf);
-        until = md_cert_valid_until(leaf);
+        json_object_set(st->live_certs, md_pkey_spec_name(spec), entry);
+        from = md_credmemo_from(entry);
+        until = md_credmemo_until(entry);
         if (until <= now) {
             APR_ARRAY_PUSH(st->missing_specs, md_pkey_spec_t *) = spec;
             missing_descr = missing_descr ? missing_descr
@@ -745,12 +811,15 @@ void md_reg_assess(md_reg_state_t *st, md_store_t *store, const md_t *md, apr_ti
         if (st->present_specs->nelts == 1 || renew_at < st->present_renew_at) {
             st->present_renew_at = renew_at;
         }
-        if (!uncovered_descr && !md_cert_covers(leaf, md->domains)) {
+        if (!uncovered_descr && !live_cert_covers(entry, &leaf, store, md, spec, memo, p)) {
             /* Names were added: keep serving it for the names it has (as
              * the stock module does) and get new ones for all specs now. */
+            if (!leaf) {
+                leaf = live_leaf(store, md, spec, p);
+            }
             uncovered_descr = apr_psprintf(p, "certificate(%s) does not cover %s",
                                            md_pkey_spec_name(spec),
-                                           missing_names(leaf, md, p));
+                                           leaf ? missing_names(leaf, md, p) : "all names");
         }
     }
     if (uncovered_descr) {
@@ -768,6 +837,12 @@ void md_reg_assess(md_reg_state_t *st, md_store_t *store, const md_t *md, apr_ti
     else {
         st->state = MD_S_INCOMPLETE;
     }
+}
+
+void md_reg_assess(md_reg_state_t *st, md_store_t *store, const md_t *md, apr_time_t now,
+                   apr_pool_t *p)
+{
+    md_reg_assess_memo(st, store, md, now, NULL, p);
 }
 
 const apr_array_header_t *md_reg_specs_to_renew(const md_reg_state_t *st, apr_time_t now)

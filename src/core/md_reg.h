@@ -17,6 +17,8 @@
 #include "md.h"
 #include "md_store.h"
 
+struct md_credmemo_t;
+
 /* What the parent found for one MD at start-up. */
 typedef struct md_reg_state_t {
     const md_t *md;
@@ -36,6 +38,9 @@ typedef struct md_reg_state_t {
     int watched;                 /* renewed when due: MDRenewMode always, or auto
                                   * (or manual) and a virtual host uses the MD, as
                                   * the stock module's "watched"; set by the caller */
+    json_t *live_certs;          /* spec name -> the memo's entry (md_credmemo.h) of
+                                  * each live certificate that loaded, expired ones
+                                  * too: status and ARI read it instead of the file */
 } md_reg_state_t;
 
 /* Store file names for a key spec, as the stock module names them:
@@ -118,6 +123,10 @@ apr_status_t md_reg_staged_verify(md_store_t *store, const md_t *md, apr_time_t 
  * others are served. */
 void md_reg_assess(md_reg_state_t *st, md_store_t *store, const md_t *md, apr_time_t now,
                    apr_pool_t *p);
+/* The same, parsing only the certificates and keys whose bytes memo has not
+ * seen (NULL: parse all). */
+void md_reg_assess_memo(md_reg_state_t *st, md_store_t *store, const md_t *md, apr_time_t now,
+                        struct md_credmemo_t *memo, apr_pool_t *p);
 
 /* The key specs the next renewal at time now must order: NULL for all of
  * them (the present certificates are due too), else only the missing ones

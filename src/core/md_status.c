@@ -3,6 +3,7 @@
 
 #include <apr_strings.h>
 
+#include "md_credmemo.h"
 #include "md_json.h"
 #include "md_keys.h"
 #include "md_log.h"
@@ -69,12 +70,10 @@ typedef struct {
     int count;
 } certs_acc_t;
 
-static void certs_add(certs_acc_t *acc, const char *key, const md_cert_t *leaf, apr_pool_t *p)
+static void acc_add(certs_acc_t *acc, const char *key, json_t *cert, apr_time_t from,
+                    apr_time_t until)
 {
-    apr_time_t from = md_cert_valid_from(leaf);
-    apr_time_t until = md_cert_valid_until(leaf);
-
-    json_object_set(acc->json, key, md_status_cert_json(leaf, p));
+    json_object_set(acc->json, key, cert);
     if (!acc->count || from > acc->from) {
         acc->from = from;
     }
@@ -82,6 +81,12 @@ static void certs_add(certs_acc_t *acc, const char *key, const md_cert_t *leaf, 
         acc->until = until;
     }
     ++acc->count;
+}
+
+static void certs_add(certs_acc_t *acc, const char *key, const md_cert_t *leaf, apr_pool_t *p)
+{
+    acc_add(acc, key, md_status_cert_json(leaf, p), md_cert_valid_from(leaf),
+            md_cert_valid_until(leaf));
 }
 
 static apr_status_t certs_done(json_t **pjson, certs_acc_t *acc, apr_pool_t *p)
@@ -139,6 +144,26 @@ apr_status_t md_status_static_certs(json_t **pjson, const md_t *md, apr_pool_t *
 
 /* --- snapshot (parent) -------------------------------------------------- */
 
+/* The live certificates as the assessment's memo entries have them: the same
+ * as md_status_store_certs would show, without parsing them again. */
+static void live_certs(json_t **pjson, const md_reg_state_t *st, apr_pool_t *p)
+{
+    const apr_array_header_t *specs = md_pkey_specs(st->md, p);
+    certs_acc_t acc = { md_json_pool_own(p, json_object()), 0, 0, 0 };
+    int i;
+
+    for (i = 0; i < specs->nelts; ++i) {
+        const char *name = md_pkey_spec_name(MD_ARR_IDX(specs, i, const md_pkey_spec_t *));
+        const json_t *entry = json_object_get(st->live_certs, name);
+
+        if (entry) {
+            acc_add(&acc, name, md_credmemo_cert(entry), md_credmemo_from(entry),
+                    md_credmemo_until(entry));
+        }
+    }
+    certs_done(pjson, &acc, p);
+}
+
 md_status_snap_t *md_status_snap_make(md_store_t *store, const md_reg_state_t *st,
                                       apr_pool_t *p)
 {
@@ -149,6 +174,9 @@ md_status_snap_t *md_status_snap_make(md_store_t *store, const md_reg_state_t *s
     snap->state = st;
     if (md_static_is(st->md)) {
         md_status_static_certs(&snap->cert, st->md, p);
+    }
+    else if (st->live_certs) {
+        live_certs(&snap->cert, st, p);
     }
     else {
         md_status_store_certs(&snap->cert, store, MD_SG_DOMAINS, st->md, p);

@@ -262,6 +262,22 @@ apr_status_t md_store_save_certs_volatile(md_store_t *store, md_store_group_t gr
     return save_certs(store, group, name, aspect, certs, MD_STORE_VOLATILE, p);
 }
 
+apr_status_t md_store_digest(md_store_t *store, md_store_group_t group, const char *name,
+                             const char *aspect, const char **pdigest, apr_pool_t *p)
+{
+    apr_size_t len = 0;
+    char *data = NULL;
+    apr_status_t rv;
+
+    *pdigest = NULL;
+    if ((rv = load(&data, &len, store, group, name, aspect, p)) != APR_SUCCESS) {
+        return rv;
+    }
+    rv = md_crypt_sha256_b64url(pdigest, data, len, p);
+    cleanse(data, len);
+    return rv;
+}
+
 apr_status_t md_store_load_text(md_store_t *store, md_store_group_t group, const char *name,
                                 const char *aspect, const char **ptext, apr_pool_t *p)
 {

@@ -216,6 +216,12 @@ apr_status_t md_store_save_certs_volatile(md_store_t *store, md_store_group_t gr
                                           const char *name, const char *aspect,
                                           const apr_array_header_t *certs, apr_pool_t *p);
 
+/* base64url(SHA-256) of a stored value's bytes (any kind, keys included:
+ * the bytes are wiped after hashing), to tell whether it changed without
+ * parsing it. */
+apr_status_t md_store_digest(md_store_t *store, md_store_group_t group, const char *name,
+                             const char *aspect, const char **pdigest, apr_pool_t *p);
+
 /* Text values (challenge responses). */
 apr_status_t md_store_load_text(md_store_t *store, md_store_group_t group, const char *name,
                                 const char *aspect, const char **ptext, apr_pool_t *p);

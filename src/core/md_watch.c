@@ -8,6 +8,7 @@
 
 #include "md_acme.h"
 #include "md_ari.h"
+#include "md_credmemo.h"
 #include "md_json.h"
 #include "md_keys.h"
 #include "md_log.h"
@@ -84,7 +85,17 @@ static void note_certs(md_watch_t *w, watch_md_t *wm, const md_reg_state_t *st, 
         const md_pkey_spec_t *spec = MD_ARR_IDX(specs, i, const md_pkey_spec_t *);
         watch_cert_t *wc;
 
-        if (md_store_load_certs(w->store, MD_SG_DOMAINS, st->md->name,
+        if (st->live_certs) {
+            /* the assessment's memo has it: no second parse */
+            const json_t *entry = json_object_get(st->live_certs, md_pkey_spec_name(spec));
+
+            id = entry ? md_json_get_str(md_credmemo_cert(entry), MD_KEY_ARI_CERT_ID)
+                       : NULL;
+            if (!id) {
+                continue;
+            }
+        }
+        else if (md_store_load_certs(w->store, MD_SG_DOMAINS, st->md->name,
                                 md_reg_cert_fname(spec, p), &chain, p) != APR_SUCCESS
             || chain->nelts < 1
             || md_ari_cert_id(&id, MD_ARR_IDX(chain, 0, const md_cert_t *), p)

@@ -28,6 +28,7 @@
 
 #include "md.h"
 #include "md_challenges.h"
+#include "md_credmemo.h"
 #include "md_crypt.h"
 #include "md_dns.h"
 #include "md_http.h"
@@ -49,6 +50,8 @@
 #include "mod_md_tls_alpn.h"
 
 static mod_md_runtime_t *runtime;
+/* Outlives the config passes (process pool): see md_credmemo.h. */
+static md_credmemo_t *cred_memo;
 
 mod_md_runtime_t *mod_md_runtime(void)
 {
@@ -323,6 +326,10 @@ static int md_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp
     }
     mod_md_challenges_setup(rt, s, g, pconf, ptemp);
     locked = lock_store(rt->store, s, g, ptemp);
+    if (!cred_memo) {
+        cred_memo = md_credmemo_create(s->process->pool);
+    }
+    md_credmemo_begin(cred_memo, rt->store, ptemp);
     if (locked) {
         md_reg_sync_renames(rt->store, g->mds, ptemp);
         /* A shared store: other servers may work on MDs this one does not
@@ -353,7 +360,7 @@ static int md_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp
             md_static_assess(st, rt->store, md, apr_time_now(), pconf);
         }
         else {
-            md_reg_assess(st, rt->store, md, apr_time_now(), pconf);
+            md_reg_assess_memo(st, rt->store, md, apr_time_now(), cred_memo, pconf);
         }
         st->activated = activated;
         /* As the stock module: what no virtual host uses is not renewed,
@@ -372,6 +379,7 @@ static int md_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp
                      st->state_descr ? ": " : "", st->state_descr ? st->state_descr : "");
         apr_pool_clear(ptemp);
     }
+    md_credmemo_end(cred_memo, rt->store, locked, ptemp);
     if (locked) {
         hand_to_user(rt->store, ptemp);
     }

@@ -19,6 +19,7 @@
 #include <openssl/x509v3.h>
 
 #include "md.h"
+#include "md_credmemo.h"
 #include "md_crypt.h"
 #include "md_crypt_int.h"
 #include "md_json.h"
@@ -321,6 +322,55 @@ static void test_assess_missing_then_complete(void **state)
     md_reg_assess(&st, f->store, md, now, f->p);
     assert_int_equal(st.state, MD_S_INCOMPLETE);
     assert_non_null(strstr(st.state_descr, "cover"));
+}
+
+/* The memo answers for bytes it has seen and only for those: a key replaced
+ * by garbage or a new certificate is parsed again; names the certificate
+ * was not checked against are checked. */
+static void test_assess_memo(void **state)
+{
+    fixture_t *f = *state;
+    md_t *md = make_md(f->p, "a.test", "www.a.test");
+    md_credmemo_t *memo = md_credmemo_create(f->p);
+    md_reg_state_t st, again;
+    apr_time_t now = apr_time_now();
+    const char *digest, *kname, *cname;
+    md_pkey_spec_t spec = { MD_PKEY_TYPE_RSA, 0, NULL };
+
+    put_cred(f, MD_SG_DOMAINS, "a.test", md->domains, f->ec_key, apr_time_from_sec(90 * 86400));
+    md_credmemo_begin(memo, f->store, f->p);
+    md_reg_assess_memo(&st, f->store, md, now, memo, f->p);
+    assert_int_equal(st.state, MD_S_COMPLETE);
+    md_reg_find_fnames(&kname, &cname, f->store, MD_SG_DOMAINS, md->name, &spec, f->p);
+    digest = md_credmemo_digest(f->store, MD_SG_DOMAINS, md->name, kname, cname, f->p);
+    assert_non_null(digest);
+    assert_non_null(md_credmemo_find(memo, digest));
+    md_credmemo_end(memo, f->store, 1, f->p);
+    assert_non_null(read_file(f, MD_FN_CRED_MEMO));
+
+    /* a new memo from the store: same answer, from the entry */
+    memo = md_credmemo_create(f->p);
+    md_credmemo_begin(memo, f->store, f->p);
+    assert_non_null(md_credmemo_find(memo, digest));
+    md_reg_assess_memo(&again, f->store, md, now, memo, f->p);
+    assert_int_equal(again.state, MD_S_COMPLETE);
+    assert_true(again.valid_until == st.valid_until);
+    assert_true(json_equal(again.live_certs, st.live_certs));
+
+    /* a name added: checked, not taken from the memo */
+    APR_ARRAY_PUSH(md->domains, const char *) = "new.a.test";
+    md_reg_assess_memo(&again, f->store, md, now, memo, f->p);
+    assert_int_equal(again.state, MD_S_INCOMPLETE);
+    assert_non_null(strstr(again.state_descr, "new.a.test"));
+    apr_array_pop(md->domains);
+
+    /* garbage in place of the key: not a hit, the key does not load */
+    assert_int_equal(md_store_save_text(f->store, MD_SG_DOMAINS, md->name, kname,
+                                        "-----BEGIN PRIVATE KEY-----\nbm90IGEga2V5\n"
+                                        "-----END PRIVATE KEY-----\n", f->p), APR_SUCCESS);
+    md_reg_assess_memo(&again, f->store, md, now, memo, f->p);
+    assert_false(again.has_cert);
+    assert_non_null(strstr(again.state_descr, "private key"));
 }
 
 static void test_activate_moves_staging_into_domains(void **state)
@@ -1080,6 +1130,7 @@ int main(void)
         REG_TEST(test_sync_writes_md_json_and_keeps_account),
         UNIT_TEST(test_md_json_keeps_foreign_only),
         REG_TEST(test_assess_missing_then_complete),
+        REG_TEST(test_assess_memo),
         REG_TEST(test_activate_moves_staging_into_domains),
         REG_TEST(test_activate_keeps_account_of_staged_certificate),
         REG_TEST(test_activate_incomplete_staging_is_left_alone),
