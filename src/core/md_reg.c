@@ -869,52 +869,92 @@ apr_status_t md_reg_cred_files(const char **pkeyfile, const char **pcertfile,
     return rv;
 }
 
-apr_status_t md_reg_fallback_key(md_pkey_t **pkey, md_store_t *store, apr_pool_t *p)
+/* Fallbacks come in two types, so that every client finds one it can take
+ * (as the stock module's, one per key spec): EC P-256 and RSA 2048, each with
+ * a key shared by all MDs (RSA key generation is slow) and a certificate per
+ * MD. The EC names are those of before there was an RSA fallback. */
+static int fallback_rsa(md_pkey_type_t type)
 {
-    md_pkey_spec_t spec = { MD_PKEY_TYPE_EC, 0, "P-256" };
+    return type != MD_PKEY_TYPE_EC;
+}
+
+apr_status_t md_reg_fallback_key_of(md_pkey_t **pkey, md_store_t *store, md_pkey_type_t type,
+                                    apr_pool_t *p)
+{
+    md_pkey_spec_t ec = { MD_PKEY_TYPE_EC, 0, "P-256" };
+    md_pkey_spec_t rsa = { MD_PKEY_TYPE_RSA, MD_PKEY_RSA_BITS_DEF, NULL };
+    const char *fname = fallback_rsa(type) ? MD_FN_FALLBACK_PKEY_RSA : MD_FN_FALLBACK_PKEY;
     apr_status_t rv;
 
-    rv = md_store_load_pkey(store, MD_SG_NONE, NULL, MD_FN_FALLBACK_PKEY, pkey, p);
-    if (rv == APR_SUCCESS) {
+    rv = md_store_load_pkey(store, MD_SG_NONE, NULL, fname, pkey, p);
+    if (rv == APR_SUCCESS && fallback_rsa(md_pkey_type(*pkey)) == fallback_rsa(type)) {
         return rv;
     }
-    rv = md_pkey_gen(pkey, p, &spec);
+    rv = md_pkey_gen(pkey, p, fallback_rsa(type) ? &rsa : &ec);
     if (rv == APR_SUCCESS) {
-        rv = md_store_save_pkey(store, MD_SG_NONE, NULL, MD_FN_FALLBACK_PKEY, *pkey, p);
+        rv = md_store_save_pkey(store, MD_SG_NONE, NULL, fname, *pkey, p);
     }
     if (rv != APR_SUCCESS) {
         md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p,
-                      "MD07006: cannot make the key for fallback certificates");
+                      "MD07006: cannot make the key for fallback certificates (%s)", fname);
     }
     return rv;
 }
 
-/* Is the fallback certificate in the store still good for md? Only the
- * certificate is read: the key is the shared one, already in memory. */
+apr_status_t md_reg_fallback_key(md_pkey_t **pkey, md_store_t *store, apr_pool_t *p)
+{
+    return md_reg_fallback_key_of(pkey, store, MD_PKEY_TYPE_EC, p);
+}
+
+/* Is the fallback certificate cname in the store still good for md? The
+ * key is the shared one (kname at the store's base), already in memory; the
+ * memo (if any) answers for bytes it has seen. */
 static int fallback_usable(md_store_t *store, const md_t *md, const md_pkey_t *key,
+                           const char *kname, const char *cname, md_credmemo_t *memo,
                            apr_pool_t *p)
 {
     apr_array_header_t *chain;
     const md_cert_t *cert;
+    const char *kd, *cd, *digest = NULL;
+    json_t *entry = NULL;
+    apr_time_t min_until = apr_time_now() + FALLBACK_MIN_LEFT;
+    int covers;
 
-    if (md_store_load_certs(store, MD_SG_DOMAINS, md->name, MD_FN_FALLBACK_CERT, &chain, p)
-        != APR_SUCCESS) {
+    if (memo && md_store_digest(store, MD_SG_NONE, NULL, kname, &kd, p) == APR_SUCCESS
+        && md_store_digest(store, MD_SG_DOMAINS, md->name, cname, &cd, p) == APR_SUCCESS) {
+        digest = apr_pstrcat(p, kd, ".", cd, NULL);
+        entry = md_credmemo_find(memo, digest);
+    }
+    if (entry && (covers = md_credmemo_covers(entry, md->domains, p)) >= 0) {
+        return covers && md_credmemo_until(entry) > min_until;
+    }
+    if (md_store_load_certs(store, MD_SG_DOMAINS, md->name, cname, &chain, p) != APR_SUCCESS) {
         return 0;
     }
     cert = MD_ARR_IDX(chain, 0, const md_cert_t *);
-    return md_cert_matches_key(cert, key) && md_cert_covers(cert, md->domains)
-        && md_cert_valid_until(cert) > apr_time_now() + FALLBACK_MIN_LEFT;
+    if (!md_cert_matches_key(cert, key)) {
+        return 0;
+    }
+    covers = md_cert_covers(cert, md->domains);
+    if (memo && digest) {
+        entry = entry ? entry : md_credmemo_add(memo, digest, cert, p);
+        md_credmemo_set_covers(memo, entry, md->domains, covers, p);
+    }
+    return covers && md_cert_valid_until(cert) > min_until;
 }
 
 apr_status_t md_reg_fallback_files(const char **pkeyfile, const char **pcertfile,
                                    md_store_t *store, const md_t *md, md_pkey_t *fallback_key,
-                                   apr_pool_t *p)
+                                   md_credmemo_t *memo, apr_pool_t *p)
 {
+    int rsa = fallback_rsa(md_pkey_type(fallback_key));
+    const char *kname = rsa ? MD_FN_FALLBACK_PKEY_RSA : MD_FN_FALLBACK_PKEY;
+    const char *cname = rsa ? MD_FN_FALLBACK_CERT_RSA : MD_FN_FALLBACK_CERT;
     apr_pool_t *ptemp;
     apr_status_t rv = APR_SUCCESS;
 
     apr_pool_create(&ptemp, p);
-    if (!fallback_usable(store, md, fallback_key, ptemp)) {
+    if (!fallback_usable(store, md, fallback_key, kname, cname, memo, ptemp)) {
         md_cert_t *cert;
         apr_array_header_t *chain = apr_array_make(ptemp, 1, sizeof(md_cert_t *));
 
@@ -924,21 +964,20 @@ apr_status_t md_reg_fallback_files(const char **pkeyfile, const char **pcertfile
             goto leave;
         }
         APR_ARRAY_PUSH(chain, md_cert_t *) = cert;
-        rv = md_store_save_certs_volatile(store, MD_SG_DOMAINS, md->name, MD_FN_FALLBACK_CERT,
-                                          chain, ptemp);
+        rv = md_store_save_certs_volatile(store, MD_SG_DOMAINS, md->name, cname, chain, ptemp);
         if (rv != APR_SUCCESS) {
             goto leave;
         }
     }
-    rv = md_store_get_fname(store, MD_SG_NONE, NULL, MD_FN_FALLBACK_PKEY, pkeyfile, p);
+    rv = md_store_get_fname(store, MD_SG_NONE, NULL, kname, pkeyfile, p);
     if (rv == APR_SUCCESS) {
-        rv = md_store_get_fname(store, MD_SG_DOMAINS, md->name, MD_FN_FALLBACK_CERT,
-                                pcertfile, p);
+        rv = md_store_get_fname(store, MD_SG_DOMAINS, md->name, cname, pcertfile, p);
     }
 leave:
     if (rv != APR_SUCCESS) {
         md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, ptemp,
-                      "MD07005: %s: cannot create a fallback certificate", md->name);
+                      "MD07005: %s: cannot create a fallback certificate (%s)", md->name,
+                      rsa ? "RSA" : "EC");
     }
     apr_pool_destroy(ptemp);
     return rv;

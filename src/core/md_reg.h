@@ -138,17 +138,23 @@ apr_status_t md_reg_cred_files(const char **pkeyfile, const char **pcertfile,
                                md_store_t *store, const md_t *md,
                                const md_pkey_spec_t *spec, apr_pool_t *p);
 
-/* The one key that signs every fallback certificate: loaded from the
- * store's base (fallback-privkey.pem, root-only), or made (EC P-256, cheap)
- * and saved there when missing or unreadable. */
+/* The key that signs every fallback certificate of a type: EC (P-256, from
+ * the store's base fallback-privkey.pem, root-only) for MD_PKEY_TYPE_EC,
+ * RSA 2048 (fallback-privkey.rsa.pem) for the others; made and saved there
+ * when missing or unreadable (RSA: once per store, it is slow to make).
+ * md_reg_fallback_key is the EC one. */
+apr_status_t md_reg_fallback_key_of(md_pkey_t **pkey, md_store_t *store, md_pkey_type_t type,
+                                    apr_pool_t *p);
 apr_status_t md_reg_fallback_key(md_pkey_t **pkey, md_store_t *store, apr_pool_t *p);
 
 /* Paths of a self-signed fallback certificate for md, signed with the
- * shared fallback key (from md_reg_fallback_key); created (or refreshed when
- * names changed or it expires within a day) as needed. Fallback
- * certificates are saved MD_STORE_VOLATILE: they are made again if lost. */
+ * shared fallback key of its type (from md_reg_fallback_key_of): EC in
+ * fallback-pubcert.pem, RSA in fallback-pubcert.rsa.pem; created (or
+ * refreshed when names changed or it expires within a day) as needed.
+ * Fallback certificates are saved MD_STORE_VOLATILE: they are made again if
+ * lost. memo (or NULL) spares parsing a certificate it has seen. */
 apr_status_t md_reg_fallback_files(const char **pkeyfile, const char **pcertfile,
                                    md_store_t *store, const md_t *md, md_pkey_t *fallback_key,
-                                   apr_pool_t *p);
+                                   struct md_credmemo_t *memo, apr_pool_t *p);
 
 #endif /* md_reg_h */

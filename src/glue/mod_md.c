@@ -52,6 +52,7 @@
 static mod_md_runtime_t *runtime;
 /* Outlives the config passes (process pool): see md_credmemo.h. */
 static md_credmemo_t *cred_memo;
+static int cred_memo_save;      /* this pass may write the store */
 
 mod_md_runtime_t *mod_md_runtime(void)
 {
@@ -379,7 +380,7 @@ static int md_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp
                      st->state_descr ? ": " : "", st->state_descr ? st->state_descr : "");
         apr_pool_clear(ptemp);
     }
-    md_credmemo_end(cred_memo, rt->store, locked, ptemp);
+    cred_memo_save = locked;
     if (locked) {
         hand_to_user(rt->store, ptemp);
     }
@@ -485,28 +486,54 @@ static int md_add_cert_files(server_rec *s, apr_pool_t *p, apr_array_header_t *c
     return OK;
 }
 
+/* The shared fallback key of a type, loaded (or made) once per config pass. */
+static md_pkey_t *fallback_key(md_pkey_type_t type, server_rec *s)
+{
+    md_pkey_t **pkey = type == MD_PKEY_TYPE_EC ? &runtime->fallback_key
+                                               : &runtime->fallback_rsa_key;
+
+    if (!*pkey
+        && md_reg_fallback_key_of(pkey, runtime->store, type, s->process->pconf)
+           != APR_SUCCESS) {
+        *pkey = NULL;
+    }
+    return *pkey;
+}
+
+/* One fallback per key type the MD is configured for (EC, RSA), as the stock
+ * module makes one per key spec: a client that takes only RSA (or only
+ * ECDSA) completes its handshake whichever the MD's certificates will be. */
 static int md_add_fallback_cert_files(server_rec *s, apr_pool_t *p,
                                       apr_array_header_t *cert_files,
                                       apr_array_header_t *key_files)
 {
     md_reg_state_t *st = mod_md_server_state(s);
-    const char *keyfile, *certfile;
+    const apr_array_header_t *specs;
+    int i, have_ec = 0, have_rsa = 0;
     server_rec **key;
 
     if (!st || st->has_cert || other_md(s)) {
         return DECLINED;
     }
-    if (!runtime->fallback_key
-        && md_reg_fallback_key(&runtime->fallback_key, runtime->store, s->process->pconf)
-        != APR_SUCCESS) {
+    specs = md_pkey_specs(st->md, p);
+    for (i = 0; i < specs->nelts; ++i) {
+        md_pkey_type_t type = MD_ARR_IDX(specs, i, const md_pkey_spec_t *)->type;
+        int *have = type == MD_PKEY_TYPE_EC ? &have_ec : &have_rsa;
+        const char *keyfile, *certfile;
+        md_pkey_t *pkey;
+
+        if (*have || !(pkey = fallback_key(type, s))
+            || md_reg_fallback_files(&keyfile, &certfile, runtime->store, st->md, pkey,
+                                     cred_memo, p) != APR_SUCCESS) {
+            continue;
+        }
+        *have = 1;
+        APR_ARRAY_PUSH(cert_files, const char *) = certfile;
+        APR_ARRAY_PUSH(key_files, const char *) = keyfile;
+    }
+    if (!have_ec && !have_rsa) {
         return DECLINED;
     }
-    if (md_reg_fallback_files(&keyfile, &certfile, runtime->store, st->md,
-                              runtime->fallback_key, p) != APR_SUCCESS) {
-        return DECLINED;
-    }
-    APR_ARRAY_PUSH(cert_files, const char *) = certfile;
-    APR_ARRAY_PUSH(key_files, const char *) = keyfile;
     /* mod_ssl asks only for hosts without certificates of their own: a
      * host with SSLCertificateFile keeps serving normally. */
     key = apr_palloc(s->process->pconf, sizeof(*key));
@@ -585,8 +612,11 @@ static int md_check_after_ssl(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *p
 {
     (void)pconf;
     (void)plog;
-    (void)ptemp;
     (void)s;
+    /* mod_ssl has asked for all certificates and fallbacks of this pass */
+    if (runtime && cred_memo) {
+        md_credmemo_end(cred_memo, runtime->store, cred_memo_save, ptemp);
+    }
     return (runtime && runtime->ssl_conflict) ? !OK : OK;
 }
 

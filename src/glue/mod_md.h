@@ -20,6 +20,7 @@ typedef struct mod_md_runtime_t {
     apr_hash_t *states;             /* md name -> md_reg_state_t* */
     apr_array_header_t *state_list; /* md_reg_state_t*, in config order */
     md_pkey_t *fallback_key;        /* one shared key for all fallbacks, made on demand */
+    md_pkey_t *fallback_rsa_key;    /* the same for RSA fallbacks */
     /* Where the CA's ports 80 and 443 arrive (MDPortMap), when the server
      * listens there: the local port (0: not served) and an address to reach
      * it from this host. Recorded in the store's httpd.json. */

@@ -515,7 +515,7 @@ static void test_fallback_created_once_and_reused(void **state)
     const char *kf, *cf, *first, *second;
     apr_array_header_t *chain;
 
-    assert_int_equal(md_reg_fallback_files(&kf, &cf, f->store, md, f->ec_key, f->p),
+    assert_int_equal(md_reg_fallback_files(&kf, &cf, f->store, md, f->ec_key, NULL, f->p),
                      APR_SUCCESS);
     assert_non_null(strstr(cf, "domains/a.test/fallback-pubcert.pem"));
     first = read_file(f, "domains/a.test/fallback-pubcert.pem");
@@ -523,14 +523,14 @@ static void test_fallback_created_once_and_reused(void **state)
                                          MD_FN_FALLBACK_CERT, &chain, f->p), APR_SUCCESS);
     assert_true(md_cert_covers(MD_ARR_IDX(chain, 0, const md_cert_t *), md->domains));
 
-    assert_int_equal(md_reg_fallback_files(&kf, &cf, f->store, md, f->ec_key, f->p),
+    assert_int_equal(md_reg_fallback_files(&kf, &cf, f->store, md, f->ec_key, NULL, f->p),
                      APR_SUCCESS);
     second = read_file(f, "domains/a.test/fallback-pubcert.pem");
     assert_string_equal(first, second);
 
     /* New names: a new fallback. */
     APR_ARRAY_PUSH(md->domains, const char *) = "new.a.test";
-    assert_int_equal(md_reg_fallback_files(&kf, &cf, f->store, md, f->ec_key, f->p),
+    assert_int_equal(md_reg_fallback_files(&kf, &cf, f->store, md, f->ec_key, NULL, f->p),
                      APR_SUCCESS);
     assert_string_not_equal(first, read_file(f, "domains/a.test/fallback-pubcert.pem"));
 }
