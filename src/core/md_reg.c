@@ -125,13 +125,21 @@ json_t *md_reg_md_json(const md_t *md, json_t *stored, apr_pool_t *p)
     return now;
 }
 
-apr_status_t md_reg_sync(md_store_t *store, md_t *md, apr_pool_t *ptemp)
+/* What sync learns is kept in md (from p); everything it reads and makes on
+ * the way goes with a pool of its own: with thousands of MDs, md.json's
+ * text and JSON kept in the config pool until the next pass were most of
+ * the parent's memory beyond mod_ssl's (issue 13). */
+apr_status_t md_reg_sync(md_store_t *store, md_t *md, apr_pool_t *p)
 {
     json_t *stored = NULL;
     json_t *now;
     md_t *old = NULL;
+    apr_pool_t *ptemp;
     apr_status_t rv;
 
+    if ((rv = apr_pool_create(&ptemp, p)) != APR_SUCCESS) {
+        return rv;
+    }
     rv = md_store_load_json(store, MD_SG_DOMAINS, md->name, MD_FN_MD, &stored, ptemp);
     if (rv == APR_SUCCESS) {
         const char *fname = NULL;
@@ -140,11 +148,11 @@ apr_status_t md_reg_sync(md_store_t *store, md_t *md, apr_pool_t *ptemp)
         if (md_from_json(&old, stored, fname, ptemp) == APR_SUCCESS) {
             /* The config does not say which account is in use; the store does. */
             if (!md->ca_account && old->ca_account) {
-                md->ca_account = apr_pstrdup(ptemp, old->ca_account);
+                md->ca_account = apr_pstrdup(p, old->ca_account);
             }
             if (!md->ca_effective && old->ca_effective
                 && md_array_str_index(md->ca_urls, old->ca_effective, 0, 1) >= 0) {
-                md->ca_effective = old->ca_effective;
+                md->ca_effective = apr_pstrdup(p, old->ca_effective);
             }
         }
     }
@@ -163,10 +171,12 @@ apr_status_t md_reg_sync(md_store_t *store, md_t *md, apr_pool_t *ptemp)
     }
 
     now = md_reg_md_json(md, stored, ptemp);
-    if (stored && json_equal(stored, now)) {
-        return APR_SUCCESS;
+    rv = APR_SUCCESS;
+    if (!stored || !json_equal(stored, now)) {
+        rv = md_store_save_json(store, MD_SG_DOMAINS, md->name, MD_FN_MD, now, ptemp);
     }
-    return md_store_save_json(store, MD_SG_DOMAINS, md->name, MD_FN_MD, now, ptemp);
+    apr_pool_destroy(ptemp);
+    return rv;
 }
 
 /* --- renamed and removed MDs ------------------------------------------------ */
@@ -704,7 +714,7 @@ leave:
 /* The live certificate of spec: what the memo knows of it (md_credmemo.h),
  * parsing the files (and checking the leaf against its key) only when their
  * bytes are new. *pleaf is the parsed leaf when it was parsed, else NULL. */
-static apr_status_t live_cert_entry(json_t **pentry, const md_cert_t **pleaf, md_store_t *store,
+static apr_status_t live_cert_entry(md_credmemo_entry_t **pentry, const md_cert_t **pleaf, md_store_t *store,
                                     const md_t *md, const md_pkey_spec_t *spec,
                                     md_credmemo_t *memo, const char **perr, apr_pool_t *p)
 {
@@ -746,7 +756,7 @@ static const md_cert_t *live_leaf(md_store_t *store, const md_t *md, const md_pk
 }
 
 /* Does the live certificate cover md's names? Asks the memo first. */
-static int live_cert_covers(json_t *entry, const md_cert_t **pleaf, md_store_t *store,
+static int live_cert_covers(md_credmemo_entry_t *entry, const md_cert_t **pleaf, md_store_t *store,
                             const md_t *md, const md_pkey_spec_t *spec, md_credmemo_t *memo,
                             apr_pool_t *p)
 {
@@ -771,27 +781,35 @@ void md_reg_assess_memo(md_reg_state_t *st, md_store_t *store, const md_t *md, a
     int expired = 0;
     int i;
 
+    apr_pool_t *ptemp;
+
     if (!memo) {
         memo = md_credmemo_create(p);
     }
+    apr_pool_create(&ptemp, p);
     memset(st, 0, sizeof(*st));
     st->md = md;
     st->present_specs = apr_array_make(p, specs->nelts, sizeof(md_pkey_spec_t *));
     st->missing_specs = apr_array_make(p, specs->nelts, sizeof(md_pkey_spec_t *));
-    st->live_certs = md_json_pool_own(p, json_object());
+    st->live_certs = apr_array_make(p, specs->nelts, sizeof(md_live_cert_t *));
     for (i = 0; i < specs->nelts; ++i) {
         md_pkey_spec_t *spec = MD_ARR_IDX(specs, i, md_pkey_spec_t *);
         const md_cert_t *leaf;
         const char *err;
         apr_time_t from, until, renew_at;
-        json_t *entry;
+        md_credmemo_entry_t *entry;
 
-        if (live_cert_entry(&entry, &leaf, store, md, spec, memo, &err, p) != APR_SUCCESS) {
+        /* what is read and parsed on the way goes with ptemp (cleared per
+         * spec): p keeps only the results */
+        apr_pool_clear(ptemp);
+        if (live_cert_entry(&entry, &leaf, store, md, spec, memo, &err, ptemp)
+            != APR_SUCCESS) {
             APR_ARRAY_PUSH(st->missing_specs, md_pkey_spec_t *) = spec;
-            missing_descr = missing_descr ? missing_descr : err;
+            missing_descr = missing_descr ? missing_descr : apr_pstrdup(p, err);
             continue;
         }
-        json_object_set(st->live_certs, md_pkey_spec_name(spec), entry);
+        APR_ARRAY_PUSH(st->live_certs, md_live_cert_t *) =
+            md_credmemo_live_cert(entry, md_pkey_spec_name(spec), p);
         from = md_credmemo_from(entry);
         until = md_credmemo_until(entry);
         if (until <= now) {
@@ -811,17 +829,18 @@ void md_reg_assess_memo(md_reg_state_t *st, md_store_t *store, const md_t *md, a
         if (st->present_specs->nelts == 1 || renew_at < st->present_renew_at) {
             st->present_renew_at = renew_at;
         }
-        if (!uncovered_descr && !live_cert_covers(entry, &leaf, store, md, spec, memo, p)) {
+        if (!uncovered_descr && !live_cert_covers(entry, &leaf, store, md, spec, memo, ptemp)) {
             /* Names were added: keep serving it for the names it has (as
              * the stock module does) and get new ones for all specs now. */
             if (!leaf) {
-                leaf = live_leaf(store, md, spec, p);
+                leaf = live_leaf(store, md, spec, ptemp);
             }
             uncovered_descr = apr_psprintf(p, "certificate(%s) does not cover %s",
                                            md_pkey_spec_name(spec),
                                            leaf ? missing_names(leaf, md, p) : "all names");
         }
     }
+    apr_pool_destroy(ptemp);
     if (uncovered_descr) {
         st->present_renew_at = 0;
     }
@@ -916,7 +935,7 @@ static int fallback_usable(md_store_t *store, const md_t *md, const md_pkey_t *k
     apr_array_header_t *chain;
     const md_cert_t *cert;
     const char *kd, *cd, *digest = NULL;
-    json_t *entry = NULL;
+    md_credmemo_entry_t *entry = NULL;
     apr_time_t min_until = apr_time_now() + FALLBACK_MIN_LEFT;
     int covers;
 

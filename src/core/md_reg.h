@@ -38,9 +38,10 @@ typedef struct md_reg_state_t {
     int watched;                 /* renewed when due: MDRenewMode always, or auto
                                   * (or manual) and a virtual host uses the MD, as
                                   * the stock module's "watched"; set by the caller */
-    json_t *live_certs;          /* spec name -> the memo's entry (md_credmemo.h) of
-                                  * each live certificate that loaded, expired ones
-                                  * too: status and ARI read it instead of the file */
+    apr_array_header_t *live_certs; /* md_live_cert_t* (md_credmemo.h): each live
+                                  * certificate that loaded, expired ones too, in
+                                  * spec order: status and ARI read these instead
+                                  * of parsing the files again */
 } md_reg_state_t;
 
 /* Store file names for a key spec, as the stock module names them:
@@ -65,7 +66,7 @@ json_t *md_reg_md_json(const md_t *md, json_t *stored, apr_pool_t *p);
 
 /* Write domains/<md>/md.json from the configured md, keeping what the store
  * knew that the config does not say (account in use). */
-apr_status_t md_reg_sync(md_store_t *store, md_t *md, apr_pool_t *ptemp);
+apr_status_t md_reg_sync(md_store_t *store, md_t *md, apr_pool_t *p);
 
 /* Before syncing the configured mds (md_t* array) at start-up: an MD that
  * is new to the store takes over the stored MD its names moved from, as

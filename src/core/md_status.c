@@ -1,4 +1,5 @@
 /* Status of managed domains as JSON (see md_status.h). */
+#include <stdlib.h>
 #include <string.h>
 
 #include <apr_strings.h>
@@ -144,24 +145,34 @@ apr_status_t md_status_static_certs(json_t **pjson, const md_t *md, apr_pool_t *
 
 /* --- snapshot (parent) -------------------------------------------------- */
 
-/* The live certificates as the assessment's memo entries have them: the same
- * as md_status_store_certs would show, without parsing them again. */
+/* The live certificates as the assessment keeps them: the same as
+ * md_status_store_certs would show, without parsing them again. */
 static void live_certs(json_t **pjson, const md_reg_state_t *st, apr_pool_t *p)
 {
-    const apr_array_header_t *specs = md_pkey_specs(st->md, p);
     certs_acc_t acc = { md_json_pool_own(p, json_object()), 0, 0, 0 };
     int i;
 
-    for (i = 0; i < specs->nelts; ++i) {
-        const char *name = md_pkey_spec_name(MD_ARR_IDX(specs, i, const md_pkey_spec_t *));
-        const json_t *entry = json_object_get(st->live_certs, name);
+    for (i = 0; i < st->live_certs->nelts; ++i) {
+        const md_live_cert_t *lc = MD_ARR_IDX(st->live_certs, i, const md_live_cert_t *);
+        json_t *cert = json_loads(lc->status_json, 0, NULL);
 
-        if (entry) {
-            acc_add(&acc, name, md_credmemo_cert(entry), md_credmemo_from(entry),
-                    md_credmemo_until(entry));
+        if (cert) {
+            acc_add(&acc, lc->spec_name, cert, lc->valid_from, lc->valid_until);
+            json_decref(cert);
         }
     }
     certs_done(pjson, &acc, p);
+}
+
+/* The certificates' JSON of a snapshot as text (one allocation per MD
+ * instead of a tree of them); md_status_md_json parses it. */
+static const char *json_text(json_t *j, apr_pool_t *p)
+{
+    char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    const char *copy = text ? apr_pstrdup(p, text) : NULL;
+
+    free(text);
+    return copy;
 }
 
 md_status_snap_t *md_status_snap_make(md_store_t *store, const md_reg_state_t *st,
@@ -169,25 +180,33 @@ md_status_snap_t *md_status_snap_make(md_store_t *store, const md_reg_state_t *s
 {
     md_status_snap_t *snap = apr_pcalloc(p, sizeof(*snap));
     json_t *job = NULL;
+    apr_pool_t *ptemp;
 
     snap->md = st->md;
     snap->state = st;
-    if (md_static_is(st->md)) {
-        md_status_static_certs(&snap->cert, st->md, p);
-    }
-    else if (st->live_certs) {
-        live_certs(&snap->cert, st, p);
-    }
-    else {
-        md_status_store_certs(&snap->cert, store, MD_SG_DOMAINS, st->md, p);
-    }
-    /* Activation moves the job of the renewal that made the live
-     * certificate into domains/ with it. */
-    if (md_store_load_json(store, MD_SG_DOMAINS, st->md->name, MD_FN_JOB, &job, p)
-        == APR_SUCCESS && md_json_get_bool(job, MD_KEY_FINISHED, 0)) {
-        const char *last = md_json_get_str(job, MD_KEY_LAST_RUN);
+    if (apr_pool_create(&ptemp, p) == APR_SUCCESS) {
+        json_t *cert = NULL;
 
-        snap->last_success = last ? md_time_parse_http(last) : 0;
+        if (md_static_is(st->md)) {
+            md_status_static_certs(&cert, st->md, ptemp);
+        }
+        else if (st->live_certs) {
+            live_certs(&cert, st, ptemp);
+        }
+        else {
+            md_status_store_certs(&cert, store, MD_SG_DOMAINS, st->md, ptemp);
+        }
+        snap->cert_json = json_text(cert, p);
+        /* Activation moves the job of the renewal that made the live
+         * certificate into domains/ with it. Only its time is kept: the
+         * snapshot lives as long as the config, once per MD. */
+        if (md_store_load_json(store, MD_SG_DOMAINS, st->md->name, MD_FN_JOB, &job, ptemp)
+            == APR_SUCCESS && md_json_get_bool(job, MD_KEY_FINISHED, 0)) {
+            const char *last = md_json_get_str(job, MD_KEY_LAST_RUN);
+
+            snap->last_success = last ? md_time_parse_http(last) : 0;
+        }
+        apr_pool_destroy(ptemp);
     }
     return snap;
 }
@@ -278,11 +297,12 @@ json_t *md_status_md_json(const md_status_snap_t *snap, const json_t *renewal, a
     const md_reg_state_t *st = snap->state;
     json_t *j = md_json_pool_own(p, md_to_json(snap->md));
     apr_time_t renew_at = st->has_cert ? st->renew_at : now;
+    json_t *cert;
 
     strip_secrets(j);
     /* The snapshot is shared by all threads: copy, never share references. */
-    json_object_set_new(j, MD_KEY_CERT, snap->cert ? json_deep_copy(snap->cert)
-                                                   : json_object());
+    cert = snap->cert_json ? json_loads(snap->cert_json, 0, NULL) : NULL;
+    json_object_set_new(j, MD_KEY_CERT, cert ? cert : json_object());
     md_json_set_str(j, MD_KEY_RENEW_AT, md_time_format_http(renew_at, p));
     json_object_set_new(j, MD_KEY_WATCHED, json_boolean(st->watched));
     if (!st->has_cert || renew_at <= now) {

@@ -81,21 +81,26 @@ static void note_certs(md_watch_t *w, watch_md_t *wm, const md_reg_state_t *st, 
     const char *id;
     int i;
 
+    if (st->live_certs) {
+        /* the assessment has them: no second parse */
+        for (i = 0; i < st->live_certs->nelts; ++i) {
+            const md_live_cert_t *lc = MD_ARR_IDX(st->live_certs, i, const md_live_cert_t *);
+            watch_cert_t *wc;
+
+            if (lc->ari_id) {
+                wc = apr_array_push(wm->certs);
+                memset(wc, 0, sizeof(*wc));
+                wc->spec_name = apr_pstrdup(w->p, lc->spec_name);
+                wc->id = apr_pstrdup(w->p, lc->ari_id);
+            }
+        }
+        return;
+    }
     for (i = 0; i < specs->nelts; ++i) {
         const md_pkey_spec_t *spec = MD_ARR_IDX(specs, i, const md_pkey_spec_t *);
         watch_cert_t *wc;
 
-        if (st->live_certs) {
-            /* the assessment's memo has it: no second parse */
-            const json_t *entry = json_object_get(st->live_certs, md_pkey_spec_name(spec));
-
-            id = entry ? md_json_get_str(md_credmemo_cert(entry), MD_KEY_ARI_CERT_ID)
-                       : NULL;
-            if (!id) {
-                continue;
-            }
-        }
-        else if (md_store_load_certs(w->store, MD_SG_DOMAINS, st->md->name,
+        if (md_store_load_certs(w->store, MD_SG_DOMAINS, st->md->name,
                                 md_reg_cert_fname(spec, p), &chain, p) != APR_SUCCESS
             || chain->nelts < 1
             || md_ari_cert_id(&id, MD_ARR_IDX(chain, 0, const md_cert_t *), p)

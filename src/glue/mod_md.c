@@ -50,7 +50,9 @@
 #include "mod_md_tls_alpn.h"
 
 static mod_md_runtime_t *runtime;
-/* Outlives the config passes (process pool): see md_credmemo.h. */
+/* This config pass's credential memo (md_credmemo.h), read from the store:
+ * httpd unloads and reloads the module between passes, so nothing of ours
+ * (not even libjansson's hash seed) survives in memory from one to the next. */
 static md_credmemo_t *cred_memo;
 static int cred_memo_save;      /* this pass may write the store */
 
@@ -303,6 +305,7 @@ static int md_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp
     log_server = s;
     md_log_set(log_is_level, log_print, NULL);
     runtime = NULL;
+    cred_memo = NULL;
     if (!g->mds || g->mds->nelts == 0) {
         /* MDStapleOthers needs no MD. */
         mod_md_ocsp_setup(s, g, NULL, pconf);
@@ -327,9 +330,7 @@ static int md_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp
     }
     mod_md_challenges_setup(rt, s, g, pconf, ptemp);
     locked = lock_store(rt->store, s, g, ptemp);
-    if (!cred_memo) {
-        cred_memo = md_credmemo_create(s->process->pool);
-    }
+    cred_memo = md_credmemo_create(pconf);
     md_credmemo_begin(cred_memo, rt->store, ptemp);
     if (locked) {
         md_reg_sync_renames(rt->store, g->mds, ptemp);

@@ -355,7 +355,9 @@ static void test_assess_memo(void **state)
     md_reg_assess_memo(&again, f->store, md, now, memo, f->p);
     assert_int_equal(again.state, MD_S_COMPLETE);
     assert_true(again.valid_until == st.valid_until);
-    assert_true(json_equal(again.live_certs, st.live_certs));
+    assert_int_equal(again.live_certs->nelts, 1);
+    assert_string_equal(MD_ARR_IDX(again.live_certs, 0, md_live_cert_t *)->status_json,
+                        MD_ARR_IDX(st.live_certs, 0, md_live_cert_t *)->status_json);
 
     /* a name added: checked, not taken from the memo */
     APR_ARRAY_PUSH(md->domains, const char *) = "new.a.test";
