@@ -172,7 +172,13 @@ apr_status_t md_reg_sync(md_store_t *store, md_t *md, apr_pool_t *p)
 
     now = md_reg_md_json(md, stored, ptemp);
     rv = APR_SUCCESS;
-    if (!stored || !json_equal(stored, now)) {
+    if (!stored) {
+        /* A new MD: nothing is lost with it that the next start would not
+         * write again from the config. An md.json that holds what the store
+         * learned (the account) is replaced durably. */
+        rv = md_store_save_json_volatile(store, MD_SG_DOMAINS, md->name, MD_FN_MD, now, ptemp);
+    }
+    else if (!json_equal(stored, now)) {
         rv = md_store_save_json(store, MD_SG_DOMAINS, md->name, MD_FN_MD, now, ptemp);
     }
     apr_pool_destroy(ptemp);
