@@ -690,8 +690,10 @@ leave:
     }
     md_job_end_run(job, result);
     if (rv == APR_SUCCESS) {
-        /* Told once the programs ran (tell_outcome); without any, told. */
-        job->notified = job->notified_renewed = !md_watch_notifies(env->watch);
+        /* Told once the programs ran (tell_outcome); without any, told.
+         * Else notified is what challenge-setup left (md_job_notified). */
+        job->notified_renewed = !md_watch_notifies(env->watch);
+        job->notified = job->notified || job->notified_renewed;
     }
     md_job_save(job, env->store, p);
     if (rv == APR_SUCCESS) {

@@ -331,7 +331,8 @@ apr_status_t md_notify_event_ex(md_notify_t *n, const char *mdname, const char *
     return rv;
 }
 
-void md_notify_retry(md_notify_t *n, const char *mdname, apr_time_t *pnext, apr_pool_t *p)
+void md_notify_retry(md_notify_t *n, const char *mdname, apr_time_t *pnext,
+                     md_notify_retried_fn *retried, void *baton, apr_pool_t *p)
 {
     static const char *const chans[] = { MD_NOTIFY_RENEWED, CHAN_NOTIFY, MD_NOTIFY_INSTALLED,
                                          NULL };
@@ -344,6 +345,7 @@ void md_notify_retry(md_notify_t *n, const char *mdname, apr_time_t *pnext, apr_
     apr_time_t now = apr_time_now();
     apr_time_t retry;
     int dirty = 0;
+    int what;
     int i;
 
     *pnext = 0;
@@ -356,6 +358,8 @@ void md_notify_retry(md_notify_t *n, const char *mdname, apr_time_t *pnext, apr_
         if (!(pending = md_json_get_str(cs, KEY_PENDING))) {
             continue;
         }
+        /* Ours: running the channel replaces the string in state. */
+        pending = apr_pstrdup(p, pending);
         s = md_json_get_str(cs, KEY_RETRY);
         retry = s ? md_time_parse_http(s) : 0;
         if (retry > now) {
@@ -372,15 +376,28 @@ void md_notify_retry(md_notify_t *n, const char *mdname, apr_time_t *pnext, apr_
         }
         result = md_result_make(p, mdname);
         if (!strcmp(chans[i], CHAN_NOTIFY)) {
+            what = MD_NOTIFY_SKIP_MSG;
             run_chan(n, "MDNotifyCmd", n->notify_argv, &mdname, 1, mdname, CHAN_NOTIFY,
-                     MD_NOTIFY_RENEWED, *pending ? pending : NULL, state, &dirty, NULL, result,
-                     p);
+                     MD_NOTIFY_RENEWED, *pending ? pending : NULL, state, &dirty, &what,
+                     result, p);
         }
         else {
+            what = MD_NOTIFY_SKIP_NOTIFY;
             msg_extra[0] = chans[i];
             msg_extra[1] = mdname;
             run_chan(n, "MDMessageCmd", n->message_argv, msg_extra, 2, mdname, chans[i],
-                     chans[i], *pending ? pending : NULL, state, &dirty, NULL, result, p);
+                     chans[i], *pending ? pending : NULL, state, &dirty, &what, result, p);
+        }
+        if (retried) {
+            const char *other = !strcmp(chans[i], CHAN_NOTIFY) ? MD_NOTIFY_RENEWED
+                                : !strcmp(chans[i], MD_NOTIFY_RENEWED) ? CHAN_NOTIFY : NULL;
+
+            if (other && md_json_get_str(json_object_get(state, other), KEY_PENDING)) {
+                what |= MD_NOTIFY_PENDING;
+            }
+            retried(baton, mdname, strcmp(chans[i], CHAN_NOTIFY) ? chans[i]
+                                                                 : MD_NOTIFY_RENEWED,
+                    *pending ? pending : NULL, what, result, p);
         }
         cs = json_object_get(state, chans[i]);
         if (md_json_get_str(cs, KEY_PENDING) && (s = md_json_get_str(cs, KEY_RETRY))) {

@@ -234,6 +234,31 @@ static apr_status_t tell(md_watch_t *w, watch_md_t *wm, const char *reason, cons
     return rv;
 }
 
+/* A retried notification (md_notify_retry) recorded in the MD's job, as
+ * the first attempt was: a "renewed" that works now sets job.json's
+ * notified flags back to true. Only the job of the certificate it was
+ * about: after activation (no staged job) or a newer renewal, nothing. */
+static void job_retried(void *baton, const char *mdname, const char *reason, const char *key,
+                        int what, const md_result_t *result, apr_pool_t *p)
+{
+    md_watch_t *w = baton;
+    md_job_t *job = md_job_create(p, mdname);
+
+    if (md_job_load(job, w->store, p) != APR_SUCCESS) {
+        return;
+    }
+    if (!strcmp(reason, MD_NOTIFY_RENEWED)
+        && (!key || !job->valid_from || strcmp(key, md_time_format_http(job->valid_from, p)))) {
+        return;
+    }
+    md_job_notified(job, reason, what, (what & (MD_NOTIFY_FAILED_MSG | MD_NOTIFY_FAILED_NOTIFY))
+                                       ? result : NULL);
+    if (md_job_save(job, w->store, p) != APR_SUCCESS) {
+        md_log_perror(MD_LOG_MARK, MD_LOG_WARNING, 0, p, "MD20006: %s: recording the "
+                      "retried '%s' notification in job.json failed", mdname, reason);
+    }
+}
+
 static void notify_pass(md_watch_t *w, watch_md_t *wm, const md_reg_state_t *st,
                         apr_time_t now, apr_pool_t *p)
 {
@@ -246,7 +271,7 @@ static void notify_pass(md_watch_t *w, watch_md_t *wm, const md_reg_state_t *st,
     if (!wm->notify_checked || apr_atomic_xchg32(&wm->notify_failed, 0)
         || (wm->notify_next && wm->notify_next <= now)) {
         wm->notify_checked = 1;
-        md_notify_retry(w->notify, wm->name, &wm->notify_next, p);
+        md_notify_retry(w->notify, wm->name, &wm->notify_next, job_retried, w, p);
     }
     if (st->activated && st->has_cert && !wm->installed_told) {
         /* The parent made it live at this start; it must not block on a
@@ -255,7 +280,7 @@ static void notify_pass(md_watch_t *w, watch_md_t *wm, const md_reg_state_t *st,
         wm->installed_told = 1;
         if (tell(w, wm, MD_NOTIFY_INSTALLED, md_time_format_http(st->valid_from, p), p)
             != APR_SUCCESS) {
-            md_notify_retry(w->notify, wm->name, &wm->notify_next, p);
+            md_notify_retry(w->notify, wm->name, &wm->notify_next, job_retried, w, p);
         }
     }
     /* Also for MDs not renewed here (manual, static files): their admin
