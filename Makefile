@@ -92,7 +92,7 @@ MODULE_EXPORTS := src/glue/mod_md.exports
 $(MODULE): $(GLUE_OBJ) $(LIBCORE) $(MODULE_EXPORTS)
 	$(CC) -shared $(LDFLAGS) -Wl,--version-script=$(MODULE_EXPORTS) -o $@ $(GLUE_OBJ) $(LIBCORE) $(DEP_LIBS)
 
-$(BUILD)/test/%: test/unit/%.c test/unit/unit.h $(LIBCORE)
+$(BUILD)/test/%: test/unit/%.c test/unit/unit.h test/unit/unit_pg.h $(LIBCORE)
 	@mkdir -p $(@D)
 	$(CC) $(CORE_CFLAGS) -Itest/unit $< -o $@ $(LIBCORE) $(DEP_LIBS) -lcmocka
 

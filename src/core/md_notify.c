@@ -48,6 +48,18 @@ md_notify_t *md_notify_create(apr_pool_t *p, md_store_t *store,
     return n;
 }
 
+md_notify_t *md_notify_for_store(const md_notify_t *n, md_store_t *store, apr_pool_t *p)
+{
+    md_notify_t *v;
+
+    if (!n) {
+        return NULL;
+    }
+    v = apr_pmemdup(p, n, sizeof(*n));
+    v->store = store;
+    return v;
+}
+
 void md_notify_set_timeout(md_notify_t *n, apr_interval_time_t timeout)
 {
     n->timeout = timeout;
@@ -331,11 +343,43 @@ apr_status_t md_notify_event_ex(md_notify_t *n, const char *mdname, const char *
     return rv;
 }
 
+/* The channels that keep failed notifications for a retry. */
+static const char *const RETRIED_CHANS[] = { MD_NOTIFY_RENEWED, CHAN_NOTIFY,
+                                             MD_NOTIFY_INSTALLED, NULL };
+
+apr_time_t md_notify_pending_next(md_notify_t *n, const char *mdname, apr_pool_t *p)
+{
+    json_t *state;
+    const json_t *cs;
+    const char *s;
+    apr_time_t next = 0;
+    apr_time_t retry;
+    int i;
+
+    if (!md_notify_configured(n)) {
+        return 0;
+    }
+    state = state_load(n, mdname, p);
+    for (i = 0; RETRIED_CHANS[i]; ++i) {
+        cs = json_object_get(state, RETRIED_CHANS[i]);
+        if (!md_json_get_str(cs, KEY_PENDING)) {
+            continue;
+        }
+        s = md_json_get_str(cs, KEY_RETRY);
+        retry = s ? md_time_parse_http(s) : 0;
+        /* 1: due at once (0 means none) */
+        retry = retry > 0 ? retry : 1;
+        if (!next || retry < next) {
+            next = retry;
+        }
+    }
+    return next;
+}
+
 void md_notify_retry(md_notify_t *n, const char *mdname, apr_time_t *pnext,
                      md_notify_retried_fn *retried, void *baton, apr_pool_t *p)
 {
-    static const char *const chans[] = { MD_NOTIFY_RENEWED, CHAN_NOTIFY, MD_NOTIFY_INSTALLED,
-                                         NULL };
+    const char *const *chans = RETRIED_CHANS;
     md_result_t *result;
     const char *msg_extra[2];
     const char *pending;

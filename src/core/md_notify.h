@@ -53,6 +53,12 @@ md_notify_t *md_notify_create(apr_pool_t *p, md_store_t *store,
                               const apr_array_header_t *notify_argv,
                               const apr_array_header_t *message_argv);
 
+/* A copy of n that keeps its state (notify.json) in store instead: the
+ * fenced view of a lease (md_store_fence) whose holder tells, so that a
+ * server that lost the lease writes nothing. From p; n itself unchanged.
+ * n NULL: NULL. */
+md_notify_t *md_notify_for_store(const md_notify_t *n, md_store_t *store, apr_pool_t *p);
+
 /* How long one program may run (default MD_NOTIFY_TIMEOUT_DEF). */
 void md_notify_set_timeout(md_notify_t *n, apr_interval_time_t timeout);
 
@@ -105,6 +111,11 @@ typedef void md_notify_retried_fn(void *baton, const char *mdname, const char *r
  * program runs. */
 void md_notify_retry(md_notify_t *n, const char *mdname, apr_time_t *pnext,
                      md_notify_retried_fn *retried, void *baton, apr_pool_t *p);
+
+/* When md_notify_retry has something to run for mdname: the earliest retry
+ * time of a pending notification (maybe past), 0 if none. Reads the state
+ * only: no program, no write. */
+apr_time_t md_notify_pending_next(md_notify_t *n, const char *mdname, apr_pool_t *p);
 
 /* --- the parts, for tests ------------------------------------------------ */
 

@@ -167,8 +167,8 @@ static apr_status_t entry_renew(md_ocsp_entry_t *e, md_http_t *http, apr_hash_t 
                       "response for the certificate with serial %s (%s/%s)", e->mdname,
                       serial, e->mdname, e->fname);
     }
-    md_ocsp_entry_set(e, r, md_ocsp_next_fetch(&reg->cfg.renew_window, r->valid_from, r->valid_until,
-                                       now), mtime, 0);
+    md_ocsp_entry_set(e, r, md_ocsp_next_fetch(&reg->cfg.renew_window, r->valid_from,
+                                               r->valid_until, now), mtime, 0);
     if (reg->gens) {
         unsigned int gen = atomic_fetch_add_explicit(&reg->gens[e->index], 1,
                                                      memory_order_acq_rel) + 1;

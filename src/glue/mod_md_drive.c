@@ -196,6 +196,8 @@ static void drive_task(void *data)
         apr_pool_destroy(p);
         return;
     }
+    /* The admin's programs' state, too, is written under the lease. */
+    env.watch = md_watch_for_store(ctx->env.watch, env.store, p);
     ap_log_error(APLOG_MARK, APLOG_INFO, 0, ctx->s,
                  "MD12001: %s: %s, getting a new certificate (%d of at most %d renewals "
                  "running)", md->name,
@@ -694,7 +696,8 @@ apr_status_t mod_md_drive_register(server_rec *s, apr_pool_t *pconf, md_store_t 
     {
         const md_srv_conf_t *sc = mod_md_config_get(s);
         md_watch_cfg_t wcfg = { g->ca_file, mod_md_config_notify_argv(sc),
-                                mod_md_config_message_argv(sc), 0, ap_server_root };
+                                mod_md_config_message_argv(sc), 0, ap_server_root,
+                                g->store_lease_time };
 
         /* Here in the parent: it reads the live certificates (ARI ids). */
         ctx->env.watch = md_watch_create(pconf, store, states, &wcfg);

@@ -355,10 +355,12 @@ static void test_retry_reports(void **state)
     assert_int_equal(md_notify_event(n, "a.test", "renewed", "cert-3", result, p),
                      APR_EGENERAL);
     /* not due yet: nothing run, nothing heard */
+    assert_true(md_notify_pending_next(n, "a.test", p) > apr_time_now());
     md_notify_retry(n, "a.test", &next, heard, &h, p);
     assert_int_equal(h.calls, 0);
     /* due and failing again: each part reports its failure */
     retry_now(store, "renewed", p);
+    assert_true(md_notify_pending_next(n, "a.test", p) <= apr_time_now());
     retry_now(store, "notify-renewed", p);
     md_notify_retry(n, "a.test", &next, heard, &h, p);
     assert_int_equal(h.calls, 2);
@@ -376,6 +378,7 @@ static void test_retry_reports(void **state)
     assert_int_equal(h.calls, 4);
     assert_string_equal(h.seen[3], "renewed:notify:ran");
     assert_int_equal(next, 0);
+    assert_int_equal(md_notify_pending_next(n, "a.test", p), 0);
     md_notify_retry(n, "a.test", &next, heard, &h, p);
     assert_int_equal(h.calls, 4);
 }
