@@ -106,7 +106,8 @@ $(ASAN_BUILD)/test/test_a2md_%: test/unit/test_a2md_%.c test/unit/unit.h $(ASAN_
 asan: $(ASAN_LIBCORE) $(ASAN_MODULE) $(ASAN_UNIT_BIN) $(ASAN_CLI)
 
 asan-test-unit: $(ASAN_UNIT_BIN)
-	@set -e; for t in $(ASAN_UNIT_BIN); do echo "== $$t"; $(ASAN_ENV) $$t; done
+	@set -e; for t in $(ASAN_UNIT_BIN); do echo "== $$t"; \
+	  case $$t in *_pg) $(ASAN_ENV) $(PG_WRAP) $$t;; *) $(ASAN_ENV) $$t;; esac; done
 
 asan-test-e2e: $(ASAN_MODULE) $(ASAN_CLI)
 	MD_MODULE=$(abspath $(ASAN_MODULE)) MD_E2E_ASAN=1 \
