@@ -1254,8 +1254,9 @@ static void plant_entries(const char *dir, const char *prefix, int count, int di
 
 /* User makes cap + 1000 entries in an item and in a group of its own: root
  * reads no more than the cap of them, says which directory, and the store
- * keeps working (values read by name, listings, purge, chown). The real
- * cap (MD_FSIO_USER_DIR_MAX) is the same code with a larger number. */
+ * keeps working (values read by name, listings, purge, chown). A small cap
+ * for the groups (directories are slow to make), the real one
+ * (MD_FSIO_USER_DIR_MAX) for an item's files. */
 static void test_user_many_entries_are_capped(void **state)
 {
     apr_pool_t *p = *state;
@@ -1312,6 +1313,18 @@ static void test_user_many_entries_are_capped(void **state)
     md_store_purge(store, MD_SG_STAGING, "a.org", p);
     md_store_purge(store, MD_SG_STAGING, "a.org", p);
     assert_false(path_exists(item));
+
+    /* the cap in production, the same way */
+    md_fsio_set_user_dir_max(0);
+    assert_int_equal(md_fsio_user_dir_max(), MD_FSIO_USER_DIR_MAX);
+    stage(store, "big.org", "x", p);
+    plant_entries(apr_pstrcat(p, base, "/staging/big.org", NULL), "junk",
+                  MD_FSIO_USER_DIR_MAX + 1000, 0, p);
+    clear_log();
+    assert_int_equal(md_store_list_aspects(store, MD_SG_STAGING, "big.org", &names, p),
+                     APR_SUCCESS);
+    assert_int_equal(names->nelts, MD_FSIO_USER_DIR_MAX);
+    assert_non_null(strstr(last_errors, "/staging/big.org: more than"));
 
     /* root's own directories have no cap */
     clear_log();
