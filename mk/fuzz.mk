@@ -82,7 +82,7 @@ $(ASAN_MODULE): $(ASAN_GLUE_OBJ) $(ASAN_LIBCORE) $(MODULE_EXPORTS)
 	$(ASAN_CC) $(ASAN_SAN) -shared $(ASAN_MODULE_LDFLAGS) -o $@ $(ASAN_GLUE_OBJ) $(ASAN_LIBCORE) \
 	    $(DEP_LIBS)
 
-$(ASAN_BUILD)/test/%: test/unit/%.c test/unit/unit.h $(ASAN_LIBCORE)
+$(ASAN_BUILD)/test/%: test/unit/%.c test/unit/unit.h test/unit/unit_pg.h $(ASAN_LIBCORE)
 	@mkdir -p $(@D)
 	$(ASAN_CC) $(ASAN_CORE_CFLAGS) -Itest/unit $< -o $@ $(ASAN_LIBCORE) $(DEP_LIBS) -lcmocka
 
