@@ -28,6 +28,12 @@
 #define LOG_PROGRESS        "progress"
 #define LOG_ERROR           "ocsp-error"
 #define LOG_MESSAGE         "message-"
+/* A cluster's servers on one store: the lease of who asks the responders
+ * for an MD's certificates ("@ocsp/<md>"), and how soon another server
+ * looks again while one is at it. */
+#define PEER_LEASE_PREFIX   "@ocsp/"
+#define PEER_LEASE_TTL      apr_time_from_sec(60)
+#define PEER_WAIT           apr_time_from_sec(10)
 
 /* --- renewing (the watchdog) ---------------------------------------------- */
 
@@ -93,6 +99,70 @@ static void tell(md_job_t *job, md_ocsp_notify_fn *notify, void *baton, const ch
     if (notify(baton, job->mdname, reason, result, p) == APR_SUCCESS) {
         md_job_log_append(job, apr_pstrcat(p, LOG_MESSAGE, reason, NULL), NULL);
     }
+}
+
+/* The children read e's response again at their next handshake for it. */
+static void entry_announce(md_ocsp_entry_t *e)
+{
+    md_ocsp_reg_t *reg = e->reg;
+
+    if (reg->gens) {
+        unsigned int gen = atomic_fetch_add_explicit(&reg->gens[e->index], 1,
+                                                     memory_order_acq_rel) + 1;
+        atomic_store_explicit(&e->seen_gen, gen, memory_order_relaxed);
+    }
+}
+
+/* In a cluster, one server at a time asks for mdname's responses and the
+ * others take what it saved in the shared store (peer_fetched). APR_EAGAIN:
+ * another server is at it now. A store of one server, or one that cannot
+ * be asked (a database that is down), lets us ask: stapling must not
+ * depend on the database. *please: the lease to release, or NULL. */
+static apr_status_t peer_lease(md_store_lease_t **please, md_ocsp_reg_t *reg,
+                               const char *mdname, apr_pool_t *p)
+{
+    apr_status_t rv;
+
+    *please = NULL;
+    if (!reg->store->shared) {
+        return APR_SUCCESS;
+    }
+    rv = md_store_lease_acquire(reg->store, apr_pstrcat(p, PEER_LEASE_PREFIX, mdname, NULL),
+                                PEER_LEASE_TTL, please, p);
+    if (rv == APR_EAGAIN) {
+        md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, p, "MD22010: %s: %s asks the OCSP "
+                      "responders now; taking its responses from the store", mdname,
+                      *please && (*please)->node ? (*please)->node : "another server");
+        *please = NULL;
+        return APR_EAGAIN;
+    }
+    if (rv != APR_SUCCESS) {
+        *please = NULL;
+    }
+    return APR_SUCCESS;
+}
+
+/* Holding the lease: has another server of the cluster saved a response
+ * for e since ours that is not due yet? Then e has it now. */
+static int peer_fetched(md_ocsp_entry_t *e, apr_time_t now, apr_pool_t *p)
+{
+    md_ocsp_snap_t before;
+    md_ocsp_snap_t after;
+
+    if (!e->reg->store->shared) {
+        return 0;
+    }
+    md_ocsp_entry_snap(e, &before);
+    md_ocsp_entry_load(e, now, p);
+    md_ocsp_entry_snap(e, &after);
+    if (!after.has || (before.has && after.valid_from == before.valid_from
+                       && after.valid_until == before.valid_until)
+        || after.renew_at <= now) {
+        return 0;
+    }
+    e->errors = 0;
+    entry_announce(e);
+    return 1;
 }
 
 /* Ask e's responder. failed: responder URL -> md_result_t* of a responder
@@ -169,11 +239,7 @@ static apr_status_t entry_renew(md_ocsp_entry_t *e, md_http_t *http, apr_hash_t 
     }
     md_ocsp_entry_set(e, r, md_ocsp_next_fetch(&reg->cfg.renew_window, r->valid_from,
                                                r->valid_until, now), mtime, 0);
-    if (reg->gens) {
-        unsigned int gen = atomic_fetch_add_explicit(&reg->gens[e->index], 1,
-                                                     memory_order_acq_rel) + 1;
-        atomic_store_explicit(&e->seen_gen, gen, memory_order_relaxed);
-    }
+    entry_announce(e);
     if (r->stat == MD_OCSP_STAT_REVOKED && (!s.has || s.stat != MD_OCSP_STAT_REVOKED)) {
         md_log_perror(MD_LOG_MARK, MD_LOG_WARNING, 0, p, "MD22006: %s: the OCSP responder "
                       "says the certificate with serial %s is revoked%s%s", e->mdname, serial,
@@ -205,9 +271,11 @@ static apr_time_t renew_md(md_ocsp_reg_t *reg, int from, int to, md_http_t *http
     md_result_t *last_ok = NULL;
     md_result_t *last_err = NULL;
     md_job_t *job = NULL;
+    md_store_lease_t *lease = NULL;
     apr_time_t next = 0;
     apr_time_t retry = 0;
     int errors = 0;
+    int leased = 0;
     int i;
 
     for (i = from; i < to; ++i) {
@@ -220,6 +288,18 @@ static apr_time_t renew_md(md_ocsp_reg_t *reg, int from, int to, md_http_t *http
         if (entry_due(e, &s) > now) {
             next = md_ocsp_earliest(next, entry_due(e, &s));
             errors = e->errors > errors ? e->errors : errors;
+            continue;
+        }
+        if (!leased) {
+            leased = 1;
+            if (peer_lease(&lease, reg, mdname, p) == APR_EAGAIN) {
+                /* Its responses are in the store when it is done. */
+                return md_ocsp_earliest(next, now + PEER_WAIT);
+            }
+        }
+        if (peer_fetched(e, now, p)) {
+            md_ocsp_entry_snap(e, &s);
+            next = md_ocsp_earliest(next, entry_due(e, &s));
             continue;
         }
         if (!job) {
@@ -272,6 +352,9 @@ static apr_time_t renew_md(md_ocsp_reg_t *reg, int from, int to, md_http_t *http
                  now, p);
         }
         job_save(reg, job, p);
+    }
+    if (lease) {
+        md_store_lease_release(reg->store, lease, p);
     }
     return next;
 }
