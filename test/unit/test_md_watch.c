@@ -219,6 +219,19 @@ static void test_installed_and_expiring_told_once(void **state)
     assert_int_equal(count_lines(log), 2);
 }
 
+/* notify.json: "renewed" for the certificate valid from key failed once
+ * and is due for a retry. */
+static void save_pending_renewed(md_store_t *store, const char *key, apr_time_t now,
+                                 apr_pool_t *p)
+{
+    json_t *pending = json_pack("{s:{s:s, s:s, s:i}}", "renewed", "pending", key, "retry",
+                                md_time_format_http(now - apr_time_from_sec(1), p),
+                                "errors", 1);
+
+    assert_int_equal(md_store_save_json(store, MD_SG_STAGING, "a.test", MD_FN_NOTIFY,
+                                        md_json_pool_own(p, pending), p), APR_SUCCESS);
+}
+
 /* A "renewed" that failed and works at a later pass: the staged job says
  * notified again (as after a first success), only for its certificate. */
 static void test_retried_renewed_sets_job_notified(void **state)
@@ -230,7 +243,6 @@ static void test_retried_renewed_sets_job_notified(void **state)
     fixture_t f;
     md_watch_t *w;
     md_job_t *job;
-    json_t *pending;
     apr_array_header_t *argv = apr_array_make(p, 1, sizeof(const char *));
     const char *key = md_time_format_http(staged_from, p);
 
@@ -246,11 +258,7 @@ static void test_retried_renewed_sets_job_notified(void **state)
     job->notified = 1;
     job->notified_renewed = 0;
     assert_int_equal(md_job_save(job, f.store, p), APR_SUCCESS);
-    pending = json_pack("{s:{s:s, s:s, s:i}}", "renewed", "pending", key,
-                        "retry", md_time_format_http(now - apr_time_from_sec(1), p),
-                        "errors", 1);
-    assert_int_equal(md_store_save_json(f.store, MD_SG_STAGING, "a.test", MD_FN_NOTIFY,
-                                        md_json_pool_own(p, pending), p), APR_SUCCESS);
+    save_pending_renewed(f.store, key, now, p);
     w = md_watch_create(p, f.store, f.states, &cfg);
     md_watch_pass(w, f.st, p);
 
@@ -264,12 +272,8 @@ static void test_retried_renewed_sets_job_notified(void **state)
     /* a pending one about another certificate leaves this job alone */
     job->notified_renewed = 0;
     assert_int_equal(md_job_save(job, f.store, p), APR_SUCCESS);
-    pending = json_pack("{s:{s:s, s:s, s:i}}", "renewed", "pending",
-                        md_time_format_http(staged_from - apr_time_from_sec(86400), p),
-                        "retry", md_time_format_http(now - apr_time_from_sec(1), p),
-                        "errors", 1);
-    assert_int_equal(md_store_save_json(f.store, MD_SG_STAGING, "a.test", MD_FN_NOTIFY,
-                                        md_json_pool_own(p, pending), p), APR_SUCCESS);
+    save_pending_renewed(f.store,
+                         md_time_format_http(staged_from - apr_time_from_sec(86400), p), now, p);
     w = md_watch_create(p, f.store, f.states, &cfg);
     md_watch_pass(w, f.st, p);
     job = md_job_create(p, "a.test");
