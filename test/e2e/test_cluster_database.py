@@ -17,7 +17,8 @@ import types
 
 import pytest
 
-from mdtest import util
+from mdtest import crash_hook_module_path, util
+from mdtest.apache import check_module
 from mdtest.cluster import Cluster
 
 pytestmark = pytest.mark.ours
@@ -31,7 +32,9 @@ BACK_RE = r"\[md:notice\].*MD24011: the store database .* is reachable again"
 @pytest.fixture(scope="module")
 def outage(e2e, postgres):
     # a long lease: B must not take d2 over while A is paused
-    cl = Cluster(e2e, postgres, "dbdown", nodes=2, lease_time="30s")
+    # the test hook (MD_TEST_CRASH_AT) is in the test build only
+    cl = Cluster(e2e, postgres, "dbdown", nodes=2, lease_time="30s",
+                 module=check_module(crash_hook_module_path()))
     a, b = cl.nodes
     try:
         cl.configure([D1], extra=["MDPrivateKeys secp256r1"])

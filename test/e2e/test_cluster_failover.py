@@ -21,7 +21,8 @@ import types
 
 import pytest
 
-from mdtest import util
+from mdtest import crash_hook_module_path, util
+from mdtest.apache import check_module
 from mdtest.cluster import Cluster
 
 pytestmark = pytest.mark.ours
@@ -39,10 +40,12 @@ def wait_frozen(node, step, timeout=90):
 
 @pytest.fixture(scope="module")
 def failover(e2e, postgres):
-    cl = Cluster(e2e, postgres, "failover", nodes=1)
+    # the test hook (MD_TEST_CRASH_AT) is in the test build only
+    module = check_module(crash_hook_module_path())
+    cl = Cluster(e2e, postgres, "failover", nodes=1, module=module)
     survivor = cl.nodes[0]
-    victims = {step: cl.add_node() for step in STEPS}
-    stalled = cl.add_node()
+    victims = {step: cl.add_node(module=module) for step in STEPS}
+    stalled = cl.add_node(module=module)
     try:
         conf = cl.node_config(survivor, ALL, extra=["MDInitialDelay 20s",
                                                     "MDPrivateKeys secp256r1"])
