@@ -688,7 +688,7 @@ leave:
         /* A step failed without saying why: never report an error as success. */
         md_result_set(result, rv, "renewal failed");
     }
-    md_job_end_run(job, result);
+    md_job_end_run(job, result, apr_time_now());
     if (rv == APR_SUCCESS) {
         /* Told once the programs ran (tell_outcome); without any, told. */
         job->notified = job->notified_renewed = !md_watch_notifies(env->watch);

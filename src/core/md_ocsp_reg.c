@@ -18,6 +18,7 @@
 #include "md_ocsp.h"
 #include "md_ocsp_reg.h"
 #include "md_result.h"
+#include "md_sched.h"
 #include "md_store.h"
 #include "md_time.h"
 #include "md_util.h"
@@ -192,8 +193,8 @@ static void entry_load(entry_t *e, apr_time_t now, apr_pool_t *ptemp)
         rv = md_ocsp_resp_check(&resp, e->ocert, NULL, der, len, now, &why, p);
     }
     if (rv == APR_SUCCESS) {
-        entry_set(e, resp, md_ocsp_renew_at(&reg->cfg.renew_window, resp->valid_from,
-                                            resp->valid_until), mtime, 1);
+        entry_set(e, resp, md_sched_ocsp_renew_at(&reg->cfg.renew_window, resp->valid_from,
+                                                  resp->valid_until), mtime, 1);
         md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, p, "MD22001: %s: read the OCSP response "
                       "for the certificate with serial %s from the store: %s until %s",
                       e->mdname, md_ocsp_cert_serial(e->ocert), md_ocsp_stat_name(resp->stat),
@@ -502,8 +503,8 @@ static apr_status_t entry_renew(entry_t *e, md_http_t *http, apr_hash_t *failed,
                       "response for the certificate with serial %s (%s/%s)", e->mdname,
                       serial, e->mdname, e->fname);
     }
-    entry_set(e, r, md_ocsp_next_fetch(&reg->cfg.renew_window, r->valid_from, r->valid_until,
-                                       now), mtime, 0);
+    entry_set(e, r, md_sched_ocsp_next_fetch(&reg->cfg.renew_window, r->valid_from,
+                                             r->valid_until, now), mtime, 0);
     if (reg->gens) {
         unsigned int gen = atomic_fetch_add_explicit(&reg->gens[e->index], 1,
                                                      memory_order_acq_rel) + 1;
@@ -577,9 +578,9 @@ static apr_time_t renew_md(md_ocsp_reg_t *reg, int from, int to, md_http_t *http
         }
         else {
             ++e->errors;
-            e->retry_at = now + md_ocsp_retry_delay(e->errors, reg->cfg.retry_base,
-                                                    s.has ? s.valid_from : 0,
-                                                    s.has ? s.valid_until : 0, now);
+            e->retry_at = now + md_sched_ocsp_retry_delay(e->errors, reg->cfg.retry_base,
+                                                          s.has ? s.valid_from : 0,
+                                                          s.has ? s.valid_until : 0, now);
             last_err = result;
             retry = earliest(retry, e->retry_at);
             md_job_log_append(job, LOG_ERROR, result->detail);

@@ -5,9 +5,10 @@
  * (md_reg_staged_verify: staging/ belongs to the server's User, who could
  * write a job.json that says finished to make us restart) and, with
  * MDActivationDelay, the certificate has been valid that long. The parent
- * waits until no MD has become ready for MOD_MD_ACTIVATE_SETTLE (at most
- * MOD_MD_ACTIVATE_SETTLE_MAX), restarts at most once per
- * MOD_MD_ACTIVATE_MIN_GAP, and restarts only once for a given job.json:
+ * waits until no MD has become ready for MD_SCHED_ACTIVATE_SETTLE (at most
+ * MD_SCHED_ACTIVATE_SETTLE_MAX), restarts at most once per
+ * MD_SCHED_ACTIVATE_MIN_GAP (md_sched_restart_due), and restarts only once
+ * for a given job.json:
  * if post_config then does not activate it (broken, or still delayed), the
  * same file will not make it restart again.
  *
@@ -30,6 +31,7 @@
 #include "md_job.h"
 #include "md_keys.h"
 #include "md_reg.h"
+#include "md_sched.h"
 #include "md_time.h"
 #include "md_util.h"
 #include "mod_md.h"
@@ -134,7 +136,7 @@ int mod_md_activate_delayed(md_store_t *store, const md_t *md, apr_interval_time
     if (md_job_load(job, store, ptemp) != APR_SUCCESS || !job->finished) {
         return 0;
     }
-    return job->valid_from + delay > now;
+    return !md_sched_activation_ready(job->valid_from, delay, now);
 }
 
 #ifdef MD_TESTHOOKS
@@ -157,15 +159,15 @@ static apr_interval_time_t test_timing(const char *env, apr_interval_time_t def)
 
 static int restart_due(activate_state_t *as, apr_time_t now, apr_time_t newest)
 {
+    md_sched_settle_t t;
+
+    t.settle = ACTIVATE_TIMING("SETTLE", MD_SCHED_ACTIVATE_SETTLE);
+    t.settle_max = ACTIVATE_TIMING("SETTLE_MAX", MD_SCHED_ACTIVATE_SETTLE_MAX);
+    t.min_gap = ACTIVATE_TIMING("MIN_GAP", MD_SCHED_ACTIVATE_MIN_GAP);
     if (!as->first_ready) {
         as->first_ready = now;
     }
-    if (now - newest < ACTIVATE_TIMING("SETTLE", MOD_MD_ACTIVATE_SETTLE)
-        && now - as->first_ready < ACTIVATE_TIMING("SETTLE_MAX", MOD_MD_ACTIVATE_SETTLE_MAX)) {
-        return 0;
-    }
-    return !as->last_restart
-           || now - as->last_restart >= ACTIVATE_TIMING("MIN_GAP", MOD_MD_ACTIVATE_MIN_GAP);
+    return md_sched_restart_due(&t, as->first_ready, newest, as->last_restart, now);
 }
 
 static int md_monitor(apr_pool_t *p, server_rec *s)
@@ -203,13 +205,15 @@ static int md_monitor(apr_pool_t *p, server_rec *s)
         if (!sd->finished || !sd->verified || sd->restarted_for == sd->mtime) {
             continue;
         }
-        if (g->activation_delay > 0 && sd->valid_from + g->activation_delay > now) {
+        if (!md_sched_activation_ready(sd->valid_from, g->activation_delay, now)) {
             if (!sd->delay_logged) {
                 sd->delay_logged = 1;
                 ap_log_error(APLOG_MARK, APLOG_INFO, 0, s,
                              "MD13002: %s: the staged certificate goes live at %s "
                              "(MDActivationDelay %s)", name,
-                             md_time_format_http(sd->valid_from + g->activation_delay, ptemp),
+                             md_time_format_http(md_sched_activation_at(sd->valid_from,
+                                                                        g->activation_delay),
+                                                 ptemp),
                              md_duration_print(g->activation_delay, ptemp));
             }
             continue;

@@ -49,6 +49,7 @@
 #include "md_keys.h"
 #include "md_log.h"
 #include "md_result.h"
+#include "md_sched.h"
 #include "md_time.h"
 #include "md_util.h"
 #include "md_watch.h"
@@ -63,9 +64,6 @@ APLOG_USE_MODULE(md);
 
 #define MD_WATCHDOG_NAME        "_md_renew_"
 #define MD_LOCK_FILE            "mod_md-renew.lock"
-#define MD_PASS_MIN             apr_time_from_msec(200)
-/* How often to look while workers run: a failed one may be due again soon. */
-#define MD_PASS_BUSY            apr_time_from_sec(1)
 /* How often to try the lock while an older child still drives. */
 #define MD_PASS_LOCKED          apr_time_from_sec(1)
 #define MD_DNS01_TIMEOUT        apr_time_from_sec(120)
@@ -77,10 +75,9 @@ typedef struct {
     md_reg_state_t *state;      /* read-only */
     /* guarded by ctx->mutex: */
     int busy;                   /* queued for or driven by a worker */
-    int loaded;                 /* the job summary below is from the store */
-    int finished;               /* a certificate is staged */
-    int errors;                 /* failed attempts in a row */
-    apr_time_t next_run;        /* not before (retry after errors) */
+    int loaded;                 /* job is what the store says */
+    md_sched_job_t job;         /* staged, failed attempts, next run */
+    md_sched_why_t why;         /* why it was queued (md_sched_decide) */
     int expiring_logged;
     int revoked;                /* a2md revoked the live certificate: renew now */
 } drive_item_t;
@@ -188,8 +185,8 @@ static void drive_task(void *data)
                                    &finished_elsewhere, &retry_at, p) != APR_SUCCESS) {
         apr_thread_mutex_lock(ctx->mutex);
         item->loaded = 1;
-        item->finished = finished_elsewhere;
-        item->next_run = retry_at;
+        item->job.finished = finished_elsewhere;
+        item->job.next_run = retry_at;
         item->busy = 0;
         --ctx->running;
         apr_thread_mutex_unlock(ctx->mutex);
@@ -198,9 +195,9 @@ static void drive_task(void *data)
     }
     ap_log_error(APLOG_MARK, APLOG_INFO, 0, ctx->s,
                  "MD12001: %s: %s, getting a new certificate (%d of at most %d renewals "
-                 "running)", md->name,
-                 item->state->has_cert ? "renewal is due" : "no certificate yet", running,
-                 ctx->parallel);
+                 "running)", md->name, item->state->has_cert
+                 ? apr_psprintf(p, "renewal is due (%s)", md_sched_why_name(item->why))
+                 : "no certificate yet", running, ctx->parallel);
     job = md_job_create(p, md->name);
     md_job_load(job, env.store, p);
     job->retry_base = ctx->retry_delay;
@@ -213,9 +210,9 @@ static void drive_task(void *data)
 
     apr_thread_mutex_lock(ctx->mutex);
     item->loaded = 1;
-    item->finished = job->finished;
-    item->errors = job->errors;
-    item->next_run = job->next_run;
+    item->job.finished = job->finished;
+    item->job.errors = job->errors;
+    item->job.next_run = job->next_run;
     item->busy = 0;
     --ctx->running;
     apr_thread_mutex_unlock(ctx->mutex);
@@ -231,57 +228,49 @@ static void item_load(drive_item_t *item, md_store_t *store, apr_pool_t *ptemp)
     md_job_t *job = md_job_create(ptemp, item->state->md->name);
 
     if (md_job_load(job, store, ptemp) == APR_SUCCESS) {
-        item->finished = job->finished;
-        item->errors = job->errors;
-        item->next_run = job->next_run;
-        if (item->finished && !md_reg_staged_complete(store, job->mdname, ptemp)) {
+        item->job.finished = job->finished;
+        item->job.errors = job->errors;
+        item->job.next_run = job->next_run;
+        if (item->job.finished && !md_reg_staged_complete(store, job->mdname, ptemp)) {
             /* Nothing there to activate: never wait for it. */
             ap_log_error(APLOG_MARK, APLOG_WARNING, 0, item->ctx->s,
                          "MD12016: %s: the job says a certificate is staged, but staging "
                          "holds none (or an unreadable md.json): renewing again",
                          job->mdname);
-            item->finished = 0;
-            item->next_run = 0;
+            item->job.finished = 0;
+            item->job.next_run = 0;
         }
     }
     item->loaded = 1;
 }
 
 /* With ctx->mutex held: does this MD want a new certificate now, and if
- * not, when (*pwhen, 0 for never)? */
+ * not, when (*pwhen, 0 for never)? The schedule says (md_sched_decide);
+ * job.json is read only when the certificate makes the MD a candidate. */
 static int is_due(const drive_ctx_t *ctx, drive_item_t *item, apr_time_t now,
                   apr_time_t *pwhen, apr_pool_t *ptemp)
 {
-    const md_reg_state_t *st = item->state;
-    apr_time_t renew_at;
+    md_sched_in_t in;
+    md_sched_t sched;
 
     *pwhen = 0;
-    /* An MD whose configuration cannot work (md->config_problem, shown in
-     * md-status) is not sent to the CA; as with the stock module, one no
-     * virtual host uses is not renewed (unless MDRenewMode always). */
-    if (item->busy || st->md->renew_mode == MD_RENEW_MANUAL || st->md->config_problem
-        || !st->watched) {
+    if (item->busy) {
         return 0;
     }
-    /* MDRenewWindow, or earlier when the CA's ARI window says so; at once
-     * when the live certificate was revoked. */
-    renew_at = md_watch_renew_at(ctx->env.watch, st);
-    if (st->has_cert && renew_at > now && !item->revoked) {
-        *pwhen = renew_at;
-        return 0;
-    }
-    if (!item->loaded) {
+    memset(&in, 0, sizeof(in));
+    in.st = item->state;
+    in.ari_at = md_watch_ari_at(ctx->env.watch, item->state);
+    in.revoked = item->revoked;
+    in.job = item->loaded ? &item->job : NULL;
+    md_sched_decide(&sched, &in, now);
+    if (sched.need_job) {
         item_load(item, ctx->env.store, ptemp);
+        in.job = &item->job;
+        md_sched_decide(&sched, &in, now);
     }
-    if (item->finished) {
-        /* Staged, waiting for the parent to activate it. */
-        return 0;
-    }
-    if (item->next_run > now) {
-        *pwhen = item->next_run;
-        return 0;
-    }
-    return 1;
+    *pwhen = sched.next;
+    item->why = sched.why;
+    return sched.due;
 }
 
 /* MDWarnWindow: say once per start that a certificate nears its end. */
@@ -289,15 +278,11 @@ static void check_expiring(drive_item_t *item, apr_time_t now, apr_time_t *pwhen
                            server_rec *s, apr_pool_t *ptemp)
 {
     const md_reg_state_t *st = item->state;
-    apr_time_t warn_at;
 
-    *pwhen = 0;
-    if (!st->has_cert || item->expiring_logged || st->valid_until <= 0) {
-        return;
-    }
-    warn_at = md_timeslice_start(&st->md->warn_window, st->valid_from, st->valid_until);
-    if (warn_at > now) {
-        *pwhen = warn_at;
+    if (item->expiring_logged || !md_sched_warn_due(st, now, pwhen)) {
+        if (item->expiring_logged) {
+            *pwhen = 0;
+        }
         return;
     }
     item->expiring_logged = 1;
@@ -308,17 +293,6 @@ static void check_expiring(drive_item_t *item, apr_time_t now, apr_time_t *pwhen
                  md_timeslice_format(&st->md->warn_window, ptemp),
                  st->md->renew_mode == MD_RENEW_MANUAL ? "; MDRenewMode manual: it is not "
                  "renewed automatically" : "");
-}
-
-static apr_interval_time_t jittered(apr_interval_time_t interval)
-{
-    unsigned char r = 0;
-
-    if (md_crypt_random(&r, 1) == APR_SUCCESS) {
-        /* Up to 10% earlier: servers started together drift apart. */
-        interval -= (interval / 10) * r / 255;
-    }
-    return interval;
 }
 
 /* Create the workers in the child, at the first pass. */
@@ -443,7 +417,7 @@ static apr_int64_t thread_cpu_usec(void)
 }
 
 /* Between full passes: has a2md revoked a certificate the server renews
- * (a marker not seen yet)? One existence check per MD (MD_REVOKE_POLL). */
+ * (a marker not seen yet)? One existence check per MD (MD_SCHED_REVOKE_POLL). */
 static int revocation_seen(drive_ctx_t *ctx, apr_pool_t *ptemp)
 {
     int i;
@@ -465,25 +439,80 @@ static int revocation_seen(drive_ctx_t *ctx, apr_pool_t *ptemp)
     return seen;
 }
 
+/* Has the live certificate been revoked? */
+#define REVOKED_NOT     0
+#define REVOKED_MARKER  1       /* a2md left staging/<md>/revoked.json */
+#define REVOKED_OCSP    2       /* a current OCSP response says so (MDStapling) */
+
+/* The part of a pass that may block (the admin's programs, the CA's ARI
+ * windows, the store), outside the mutex; not while a worker drives the
+ * MD: only this thread sets busy, so an MD not busy now stays so until it
+ * is queued. Returns REVOKED_*. */
+static int pass_look(drive_ctx_t *ctx, drive_item_t *item, apr_pool_t *p)
+{
+    const md_t *md = item->state->md;
+
+    md_watch_pass(ctx->env.watch, item->state, p);
+    if (md->renew_mode == MD_RENEW_MANUAL) {
+        return REVOKED_NOT;
+    }
+    if (md_acme_revoke_pending(ctx->env.store, md->name, p)) {
+        return REVOKED_MARKER;
+    }
+    /* ...or a current OCSP response says so, as stock. */
+    return mod_md_ocsp_md_revoked(md) ? REVOKED_OCSP : REVOKED_NOT;
+}
+
+/* With ctx->mutex held: note what pass_look found and queue the MD when it
+ * is due. Returns when the MD wants the next pass (0: no time of its own). */
+static apr_time_t pass_queue(drive_ctx_t *ctx, drive_item_t *item, int busy, int revoked,
+                             apr_time_t now, int *pqueued, apr_pool_t *p)
+{
+    const md_t *md = item->state->md;
+    apr_time_t when = 0;
+
+    if (revoked == REVOKED_MARKER && !item->revoked) {
+        ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, ctx->s, "MD12015: %s: the certificate "
+                     "was revoked (staging/%s/%s), renewing it now", md->name, md->name,
+                     MD_FN_REVOKED);
+    }
+    if (!busy) {
+        item->revoked = revoked != REVOKED_NOT;
+    }
+    if (!ctx->stopping && is_due(ctx, item, now, &when, p)) {
+        item->busy = 1;
+        if (md_workers_push(ctx->workers, drive_task, item) != APR_SUCCESS) {
+            /* Keep going: one MD not queued must not stop the others. */
+            item->busy = 0;
+            when = now + MD_SCHED_PASS_BUSY;
+        }
+        else {
+            ++*pqueued;
+        }
+    }
+    return when;
+}
+
 /* One look at all MDs: queue the due ones, return when to look again. */
 static apr_interval_time_t run_pass(drive_ctx_t *ctx, apr_pool_t *ptemp)
 {
     apr_time_t now = apr_time_now();
-    apr_time_t next = now + jittered(ctx->check_interval);
+    apr_int64_t cpu = thread_cpu_usec();
+    md_sched_wake_t wake;
+    apr_interval_time_t wait;
     apr_time_t when;
     apr_pool_t *iter;
-    apr_int64_t cpu = thread_cpu_usec();
+    unsigned char r = 0;
     int queued = 0;
     int any_busy = 0;
     int i;
 
+    md_crypt_random(&r, 1);
+    md_sched_wake_init(&wake, now, ctx->check_interval, r);
     apr_pool_create(&iter, ptemp);
     for (i = 0; i < ctx->items->nelts; ++i) {
         drive_item_t *item = &APR_ARRAY_IDX(ctx->items, i, drive_item_t);
-        int busy;
-        int stop;
-        int revoked;
-        int ocsp_revoked;
+        int busy, stop, revoked;
 
         apr_thread_mutex_lock(ctx->mutex);
         stop = ctx->stopping;
@@ -493,68 +522,29 @@ static apr_interval_time_t run_pass(drive_ctx_t *ctx, apr_pool_t *ptemp)
         if (stop) {
             break;
         }
-        if (when > 0 && when < next) {
-            next = when;
-        }
-        /* ARI windows and the admin's programs (may ask the CA: outside the
-         * mutex). Not while a worker drives the MD: only this thread sets
-         * busy, so an MD not busy now stays so until is_due below. */
-        if (!busy) {
-            md_watch_pass(ctx->env.watch, item->state, iter);
-        }
-        revoked = !busy && item->state->md->renew_mode != MD_RENEW_MANUAL
-                  && md_acme_revoke_pending(ctx->env.store, item->state->md->name, iter);
-        /* ...or a current OCSP response says so (MDStapling, as stock). */
-        ocsp_revoked = !busy && !revoked && item->state->md->renew_mode != MD_RENEW_MANUAL
-                       && mod_md_ocsp_md_revoked(item->state->md);
+        md_sched_wake_at(&wake, when);
+        revoked = busy ? REVOKED_NOT : pass_look(ctx, item, iter);
         apr_thread_mutex_lock(ctx->mutex);
-        if (revoked && !item->revoked) {
-            ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, ctx->s, "MD12015: %s: the certificate "
-                         "was revoked (staging/%s/%s), renewing it now",
-                         item->state->md->name, item->state->md->name, MD_FN_REVOKED);
-        }
-        if (!busy) {
-            item->revoked = revoked || ocsp_revoked;
-        }
-        if (!ctx->stopping && is_due(ctx, item, now, &when, iter)) {
-            item->busy = 1;
-            if (md_workers_push(ctx->workers, drive_task, item) != APR_SUCCESS) {
-                /* Keep going: one MD not queued must not stop the others. */
-                item->busy = 0;
-                when = now + MD_PASS_BUSY;
-            }
-            else {
-                ++queued;
-            }
-        }
-        if (item->busy) {
-            any_busy = 1;
-        }
-        else if (when > 0 && when < next) {
-            next = when;
+        when = pass_queue(ctx, item, busy, revoked, now, &queued, iter);
+        any_busy |= item->busy;
+        if (!item->busy) {
+            md_sched_wake_at(&wake, when);
         }
         apr_thread_mutex_unlock(ctx->mutex);
         apr_pool_clear(iter);
     }
     apr_pool_destroy(iter);
-    when = md_watch_next_run(ctx->env.watch);
-    if (when > 0 && when < next) {
-        next = when > now ? when : now;
-    }
-    /* A renewed OCSP response may say a certificate is revoked. */
-    when = mod_md_ocsp_next_check(now);
-    if (when > 0 && when < next) {
-        next = when;
-    }
-    if (any_busy && next > now + MD_PASS_BUSY) {
-        next = now + MD_PASS_BUSY;
-    }
+    /* ARI windows to ask for, notifications to retry; a renewed OCSP
+     * response may say a certificate is revoked. */
+    md_sched_wake_at(&wake, md_watch_next_run(ctx->env.watch));
+    md_sched_wake_at(&wake, mod_md_ocsp_next_check(now));
+    wait = md_sched_wake_wait(&wake, any_busy, 0);
     ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, ctx->s,
                  "MD12012: checked %d MDs in %" APR_INT64_T_FMT " us (cpu %" APR_INT64_T_FMT
                  " us), %d queued, next check in %s", ctx->items->nelts,
                  (apr_int64_t)(apr_time_now() - now), thread_cpu_usec() - cpu, queued,
-                 md_duration_print(next - now, ptemp));
-    return next - now;
+                 md_duration_print(wait, ptemp));
+    return wait;
 }
 
 static apr_status_t run_watchdog(int state, void *baton, apr_pool_t *ptemp)
@@ -594,11 +584,10 @@ static apr_status_t run_watchdog(int state, void *baton, apr_pool_t *ptemp)
     else {
         wait = ctx->next_pass - apr_time_now();
     }
-    if (ctx->revoke_watch && wait > MD_REVOKE_POLL) {
-        /* A revoked certificate is renewed at once, not at the next pass. */
-        wait = MD_REVOKE_POLL;
-    }
-    wd_set_interval(ctx->watchdog, wait < MD_PASS_MIN ? MD_PASS_MIN : wait, ctx, run_watchdog);
+    /* At the latest MD_SCHED_REVOKE_POLL while markers are watched: a
+     * revoked certificate is renewed at once, not at the next pass. */
+    wait = md_sched_clamp_wait(wait, 0, ctx->revoke_watch);
+    wd_set_interval(ctx->watchdog, wait, ctx, run_watchdog);
     return APR_SUCCESS;
 }
 
@@ -722,8 +711,8 @@ apr_status_t mod_md_drive_register(server_rec *s, apr_pool_t *pconf, md_store_t 
     rv = wd_get_instance(&ctx->watchdog, MD_WATCHDOG_NAME, 0, 1, pconf);
     if (rv == APR_SUCCESS) {
         rv = wd_register_callback(ctx->watchdog,
-                                  ctx->initial_delay > MD_PASS_MIN ? ctx->initial_delay
-                                                                   : MD_PASS_MIN,
+                                  ctx->initial_delay > MD_SCHED_PASS_MIN ? ctx->initial_delay
+                                                                         : MD_SCHED_PASS_MIN,
                                   ctx, run_watchdog);
     }
     if (rv != APR_SUCCESS) {

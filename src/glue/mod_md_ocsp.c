@@ -28,6 +28,7 @@
 #include "md_notify.h"
 #include "md_ocsp.h"
 #include "md_ocsp_reg.h"
+#include "md_sched.h"
 #include "md_store.h"
 #include "md_time.h"
 #include "md_util.h"
@@ -46,9 +47,6 @@ APLOG_USE_MODULE(md);
 #define OCSP_CONNECT_TIMEOUT    apr_time_from_sec(10)
 #define OCSP_TIMEOUT            apr_time_from_sec(30)
 #define OCSP_USER_AGENT         "mod_md-ng"
-/* When the renewal watchdog looks for revoked certificates again. */
-#define OCSP_CHECK_SLACK        apr_time_from_sec(2)
-#define OCSP_CHECK_AGAIN        apr_time_from_sec(60)
 /* A string from the store or a responder shown in server-status. */
 #define SHOW_MAX_LEN            512
 
@@ -394,15 +392,10 @@ int mod_md_ocsp_md_revoked(const md_t *md)
 
 apr_time_t mod_md_ocsp_next_check(apr_time_t now)
 {
-    apr_time_t t;
-
     if (!ort || md_ocsp_reg_count(ort->reg) == 0) {
         return 0;
     }
-    t = md_ocsp_reg_next_renewal(ort->reg, now);
-    /* A little after the renewal, when the new response is in; while
-     * renewals fail, once a minute. */
-    return (t > now) ? t + OCSP_CHECK_SLACK : now + OCSP_CHECK_AGAIN;
+    return md_sched_ocsp_check_at(md_ocsp_reg_next_renewal(ort->reg, now), now);
 }
 
 /* --- status ------------------------------------------------------------------ */
