@@ -32,7 +32,7 @@ BACK_RE = r"\[md:notice\].*MD24011: the store database .* is reachable again"
 @pytest.fixture(scope="module")
 def outage(e2e, postgres):
     # a long lease: B must not take d2 over while A is paused
-    # the test hook (MD_TEST_CRASH_AT) is in the test build only
+    # the crash hook (MD_TEST_CRASH_AT) is only in the test build
     cl = Cluster(e2e, postgres, "dbdown", nodes=2, lease_time="30s",
                  module=check_module(crash_hook_module_path()))
     a, b = cl.nodes

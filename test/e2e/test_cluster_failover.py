@@ -40,12 +40,12 @@ def wait_frozen(node, step, timeout=90):
 
 @pytest.fixture(scope="module")
 def failover(e2e, postgres):
-    # the test hook (MD_TEST_CRASH_AT) is in the test build only
-    module = check_module(crash_hook_module_path())
-    cl = Cluster(e2e, postgres, "failover", nodes=1, module=module)
+    # the crash hook (MD_TEST_CRASH_AT) is only in the test build
+    hooked = check_module(crash_hook_module_path())
+    cl = Cluster(e2e, postgres, "failover", nodes=1, module=hooked)
     survivor = cl.nodes[0]
-    victims = {step: cl.add_node(module=module) for step in STEPS}
-    stalled = cl.add_node(module=module)
+    victims = {step: cl.add_node(module=hooked) for step in STEPS}
+    stalled = cl.add_node(module=hooked)
     try:
         conf = cl.node_config(survivor, ALL, extra=["MDInitialDelay 20s",
                                                     "MDPrivateKeys secp256r1"])
