@@ -131,9 +131,11 @@ static void save_httpd_json(const mod_md_runtime_t *rt, server_rec *base, apr_po
     }
 }
 
-void mod_md_challenges_setup(mod_md_runtime_t *rt, server_rec *base, mod_md_global_t *g,
-                             apr_pool_t *pconf, apr_pool_t *ptemp)
+void mod_md_challenges_setup(mod_md_runtime_t *rt, apr_pool_t *ptemp)
 {
+    server_rec *base = rt->s;
+    const mod_md_global_t *g = rt->g;
+    apr_pool_t *pconf = rt->pconf;
     int i;
 
     if (find_listener(g->local_http_port, &rt->http_host, pconf)) {

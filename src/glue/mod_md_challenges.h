@@ -19,8 +19,7 @@
  * acme_tls_1_domains, record the ports in the store's httpd.json, and warn
  * (naming the MD) when no challenge type can work for an MD. Does not fail
  * the start: a problem shows as the MD's error. */
-void mod_md_challenges_setup(mod_md_runtime_t *rt, server_rec *base, mod_md_global_t *g,
-                             apr_pool_t *pconf, apr_pool_t *ptemp);
+void mod_md_challenges_setup(mod_md_runtime_t *rt, apr_pool_t *ptemp);
 
 /* The http-01 answers (post_read_request). */
 void mod_md_challenges_register_hooks(void);

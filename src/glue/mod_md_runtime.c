@@ -353,7 +353,7 @@ static apr_status_t start_mds(mod_md_runtime_t *rt, apr_hash_t *used, apr_pool_t
     if (open_store(&rt->store, rt->s, g, rt->pconf) != APR_SUCCESS) {
         return APR_EGENERAL;
     }
-    mod_md_challenges_setup(rt, rt->s, g, rt->pconf, ptemp);
+    mod_md_challenges_setup(rt, ptemp);
     locked = lock_store(rt->store, rt->s, g, ptemp);
     if (locked) {
         md_reg_sync_renames(rt->store, g->mds, ptemp);
