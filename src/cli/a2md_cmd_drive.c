@@ -16,6 +16,8 @@
 #include "md_keys.h"
 #include "md_log.h"
 #include "md_reg.h"
+#include "md_sched.h"
+#include "md_status.h"
 #include "md_time.h"
 #include "md_util.h"
 #include "md_version.h"
@@ -99,22 +101,35 @@ static void reset_staging(a2md_ctx_t *ctx, const md_t *md)
     }
 }
 
-static apr_status_t drive_one(a2md_ctx_t *ctx, const md_drive_env_t *env, md_t *md,
-                              const md_reg_state_t *st)
+/* What drive_one needs of an MD, gathered as root (domains/ is root's). */
+typedef struct {
+    md_t *md;
+    md_reg_state_t *st;
+    apr_time_t ari_at;          /* time picked in the CA's ARI window, 0: none */
+} drive_md_t;
+
+static apr_status_t drive_one(a2md_ctx_t *ctx, const md_drive_env_t *env, const drive_md_t *d)
 {
+    md_t *md = d->md;
+    const md_reg_state_t *st = d->st;
     int force = a2md_args_has(ctx->args, "force");
     int revoked = md_acme_revoke_pending(ctx->store, md->name, ctx->p);
     apr_time_t now = apr_time_now();
     const apr_array_header_t *specs;
     md_result_t *result = md_result_make(ctx->p, md->name);
+    md_sched_why_t why;
+    apr_time_t renew_at;
     md_job_t *job;
     json_t *j = NULL;
     md_t *staged = NULL;
     apr_status_t rv;
 
-    if (!force && !revoked && st->has_cert && st->renew_at > now) {
-        a2md_ctx_note(ctx, "%s: up-to-date, renewal due %s", md->name,
-                      md_time_format_http(st->renew_at, ctx->p));
+    /* When the server would renew it (the renew mode aside: the admin
+     * asks), by the same rules (md_sched.h): window, ARI, revocation. */
+    renew_at = md_sched_renew_at(st, d->ari_at, revoked, &why);
+    if (!force && renew_at > now) {
+        a2md_ctx_note(ctx, "%s: up-to-date, renewal due %s (%s)", md->name,
+                      md_time_format_http(renew_at, ctx->p), md_sched_why_name(why));
         a2md_ctx_print_md(ctx, md, NULL);
         return APR_SUCCESS;
     }
@@ -144,7 +159,7 @@ apr_status_t a2md_cmd_drive(a2md_ctx_t *ctx)
 {
     const apr_array_header_t *names = ctx->args->args;
     apr_array_header_t *mds;
-    apr_array_header_t *states;
+    drive_md_t *todo;
     md_drive_env_t env;
     apr_status_t rv, first = APR_SUCCESS;
     int i;
@@ -169,16 +184,22 @@ apr_status_t a2md_cmd_drive(a2md_ctx_t *ctx)
             APR_ARRAY_PUSH(mds, md_t *) = md;
         }
     }
-    states = apr_array_make(ctx->p, mds->nelts, sizeof(md_reg_state_t *));
+    todo = apr_pcalloc(ctx->p, sizeof(*todo) * (apr_size_t)(mds->nelts + 1));
     for (i = 0; i < mds->nelts; ++i) {
-        md_t *md = MD_ARR_IDX(mds, i, md_t *);
-        md_reg_state_t *st = apr_pcalloc(ctx->p, sizeof(*st));
+        drive_md_t *d = &todo[i];
+        md_sched_in_t in;
+        md_sched_job_t job;
 
-        if ((rv = apply_overrides(ctx, md)) != APR_SUCCESS) {
+        d->md = MD_ARR_IDX(mds, i, md_t *);
+        d->st = apr_pcalloc(ctx->p, sizeof(*d->st));
+        if ((rv = apply_overrides(ctx, d->md)) != APR_SUCCESS) {
             return rv;
         }
-        md_reg_assess(st, ctx->store, md, apr_time_now(), ctx->p);
-        APR_ARRAY_PUSH(states, md_reg_state_t *) = st;
+        md_reg_assess(d->st, ctx->store, d->md, apr_time_now(), ctx->p);
+        /* The CA's window for the live certificates, as the server has it. */
+        md_status_sched_in(&in, &job, ctx->store, md_status_snap_make(ctx->store, d->st, ctx->p),
+                           NULL, ctx->p);
+        d->ari_at = in.ari_at;
     }
     if ((rv = a2md_ctx_become_user(ctx)) != APR_SUCCESS) {
         return rv;
@@ -194,8 +215,7 @@ apr_status_t a2md_cmd_drive(a2md_ctx_t *ctx)
     server_ports(ctx, &env);
     for (i = 0; i < mds->nelts; ++i) {
         /* Keep going: one MD failing must not stop the others. */
-        rv = drive_one(ctx, &env, MD_ARR_IDX(mds, i, md_t *),
-                       MD_ARR_IDX(states, i, md_reg_state_t *));
+        rv = drive_one(ctx, &env, &todo[i]);
         if (rv != APR_SUCCESS && first == APR_SUCCESS) {
             first = rv;
         }

@@ -1,7 +1,8 @@
 /* a2md add|list|update|status: managed domains through the registry's
  * view: names are checked against the other MDs, states are assessed from
  * the certificates in the store (md_reg_assess), status is the server's
- * md-status object (md_status.h). */
+ * md-status object (md_status.h) with its schedule (md_sched.h: when the
+ * next attempt starts, and why). */
 #include <string.h>
 
 #include <apr_lib.h>
@@ -14,6 +15,7 @@
 #include "md_json.h"
 #include "md_keys.h"
 #include "md_reg.h"
+#include "md_sched.h"
 #include "md_status.h"
 #include "md_time.h"
 #include "md_util.h"
@@ -37,7 +39,7 @@ static void print_assessed(a2md_ctx_t *ctx, md_t *md)
 {
     md_reg_state_t *st = assess(ctx, md);
     json_t *extra = md_json_pool_own(ctx->p, json_object());
-    int renew = !st->has_cert || st->renew_at <= apr_time_now();
+    int renew = md_sched_renew_at(st, 0, 0, NULL) <= apr_time_now();
 
     json_object_set_new(extra, A2MD_KEY_RENEW, json_boolean(renew));
     a2md_ctx_print_md(ctx, md, extra);
@@ -460,16 +462,38 @@ static const char *short_date(const char *http_date, apr_pool_t *p)
     return apr_pstrdup(p, buf);
 }
 
+/* When the next attempt starts, from the schedule in the md-status object
+ * (md_sched.h, as the server decides it): "now", a date, "manual", "staged". */
+static const char *renew_text(const md_t *md, const json_t *j, apr_time_t now, apr_pool_t *p)
+{
+    const json_t *sched = md_json_get_obj(j, MD_KEY_RENEW_SCHEDULE);
+    const char *at = sched ? md_json_get_str(sched, MD_KEY_AT) : NULL;
+    const json_t *renewal = md_json_get_obj(j, MD_KEY_RENEWAL);
+
+    if (renewal && md_json_get_bool(renewal, MD_KEY_FINISHED, 0)) {
+        return "staged";
+    }
+    if (md->renew_mode == MD_RENEW_MANUAL) {
+        return "manual";
+    }
+    if (!at) {
+        return "-";
+    }
+    return md_time_parse_http(at) <= now ? "now" : short_date(at, p);
+}
+
 /* One table row from the md-status object. */
-static void print_row(const md_t *md, const json_t *j, int revoked, apr_pool_t *p)
+static void print_row(const md_t *md, const json_t *j, int revoked, apr_time_t now,
+                      apr_pool_t *p)
 {
     const json_t *cert = md_json_get_obj(j, MD_KEY_CERT);
     const json_t *valid = cert ? md_json_get_obj(cert, MD_KEY_VALID) : NULL;
     const json_t *renewal = md_json_get_obj(j, MD_KEY_RENEWAL);
     const json_t *last = renewal ? md_json_get_obj(renewal, MD_KEY_LAST) : NULL;
+    const json_t *sched = md_json_get_obj(j, MD_KEY_RENEW_SCHEDULE);
+    const char *why = sched ? md_json_get_str(sched, MD_KEY_REASON) : NULL;
     const apr_array_header_t *specs = md_pkey_specs(md, p);
     apr_array_header_t *keys = apr_array_make(p, 2, sizeof(const char *));
-    const char *renew;
     const char *error = "-";
     const char *state = state_name(md_json_get_int(j, MD_KEY_STATE, 0));
     int i;
@@ -478,16 +502,6 @@ static void print_row(const md_t *md, const json_t *j, int revoked, apr_pool_t *
         APR_ARRAY_PUSH(keys, const char *) =
             md_pkey_spec_name(MD_ARR_IDX(specs, i, const md_pkey_spec_t *));
     }
-    if (md->renew_mode == MD_RENEW_MANUAL) {
-        renew = "manual";
-    }
-    else {
-        renew = md_json_get_bool(j, MD_KEY_RENEW, 0) ? "now"
-              : short_date(md_json_get_str(j, MD_KEY_RENEW_AT), p);
-    }
-    if (renewal && md_json_get_bool(renewal, MD_KEY_FINISHED, 0)) {
-        renew = "staged";
-    }
     if (last && md_json_get_int(last, MD_KEY_STATUS, 0) != 0) {
         const char *d = md_json_get_str(last, MD_KEY_DETAIL);
         error = d ? md_util_str_printable(p, d, 60) : "failed";
@@ -495,9 +509,10 @@ static void print_row(const md_t *md, const json_t *j, int revoked, apr_pool_t *
     if (revoked) {
         state = "revoked";
     }
-    printf("%-30s %-12s %-18s %-17s %-17s %s\n", md->name, state,
+    printf("%-30s %-12s %-18s %-17s %-17s %-18s %s\n", md->name, state,
            md_array_str_join(keys, ",", p),
-           short_date(valid ? md_json_get_str(valid, MD_KEY_UNTIL) : NULL, p), renew, error);
+           short_date(valid ? md_json_get_str(valid, MD_KEY_UNTIL) : NULL, p),
+           renew_text(md, j, now, p), why ? why : "-", error);
 }
 
 apr_status_t a2md_cmd_status(a2md_ctx_t *ctx)
@@ -523,8 +538,8 @@ apr_status_t a2md_cmd_status(a2md_ctx_t *ctx)
         APR_ARRAY_PUSH(mds, const md_t *) = md;
     }
     if (!ctx->args->json) {
-        printf("%-30s %-12s %-18s %-17s %-17s %s\n", "NAME", "STATE", "KEYS", "VALID UNTIL",
-               "RENEW", "LAST ERROR");
+        printf("%-30s %-12s %-18s %-17s %-17s %-18s %s\n", "NAME", "STATE", "KEYS",
+               "VALID UNTIL", "RENEW", "WHY", "LAST ERROR");
     }
     for (i = 0; i < mds->nelts; ++i) {
         md_t *md = MD_ARR_IDX(mds, i, md_t *);
@@ -536,7 +551,7 @@ apr_status_t a2md_cmd_status(a2md_ctx_t *ctx)
             a2md_ctx_out(ctx, j);
         }
         else {
-            print_row(md, j, md_acme_revoke_pending(ctx->store, md->name, ctx->p), ctx->p);
+            print_row(md, j, md_acme_revoke_pending(ctx->store, md->name, ctx->p), now, ctx->p);
         }
         ++shown;
     }

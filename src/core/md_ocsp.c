@@ -376,54 +376,6 @@ int md_ocsp_is_current(apr_time_t valid_from, apr_time_t valid_until, apr_time_t
     return valid_until > now && valid_from <= now + MD_OCSP_MAX_SKEW;
 }
 
-apr_time_t md_ocsp_renew_at(const md_timeslice_t *window, apr_time_t valid_from,
-                            apr_time_t valid_until)
-{
-    apr_time_t t = md_timeslice_start(window, valid_from, valid_until);
-
-    if (t <= valid_from && valid_until > valid_from) {
-        t = valid_from + (valid_until - valid_from) / 2;
-    }
-    return t;
-}
-
-apr_time_t md_ocsp_next_fetch(const md_timeslice_t *window, apr_time_t valid_from,
-                              apr_time_t valid_until, apr_time_t now)
-{
-    apr_time_t t = md_ocsp_renew_at(window, valid_from, valid_until);
-    apr_interval_time_t wait;
-
-    if (t > now) {
-        return t;
-    }
-    wait = valid_until > now ? (valid_until - now) / 4 : 0;
-    return now + (wait > MD_OCSP_RETRY_MIN ? wait : MD_OCSP_RETRY_MIN);
-}
-
-apr_interval_time_t md_ocsp_retry_delay(int errors, apr_interval_time_t base,
-                                        apr_time_t valid_from, apr_time_t valid_until,
-                                        apr_time_t now)
-{
-    apr_interval_time_t d = base > 0 ? base : MD_OCSP_RETRY_MIN;
-    int i;
-
-    /* Doubling stops at the cap: any number of errors is safe. */
-    for (i = 1; i < errors && d < MD_OCSP_RETRY_MAX; ++i) {
-        d *= 2;
-    }
-    if (d > MD_OCSP_RETRY_MAX) {
-        d = MD_OCSP_RETRY_MAX;
-    }
-    if (valid_until > valid_from && d > (valid_until - valid_from) / 4) {
-        d = (valid_until - valid_from) / 4;
-    }
-    /* A few more tries before the stapled response runs out. */
-    if (valid_until > now && d > (valid_until - now) / 4) {
-        d = (valid_until - now) / 4;
-    }
-    return d < MD_OCSP_RETRY_MIN ? MD_OCSP_RETRY_MIN : d;
-}
-
 int md_ocsp_is_stale(apr_time_t mtime, apr_interval_time_t keep, apr_time_t now)
 {
     /* A time in the future (clock set back) is stale too, or it would stay forever. */

@@ -16,6 +16,7 @@
 #include "md_ocsp.h"
 #include "md_ocsp_reg.h"
 #include "md_ocsp_reg_int.h"
+#include "md_sched.h"
 #include "md_store.h"
 #include "md_time.h"
 #include "md_util.h"
@@ -136,7 +137,7 @@ void md_ocsp_entry_load(md_ocsp_entry_t *e, apr_time_t now, apr_pool_t *ptemp)
         rv = md_ocsp_resp_check(&resp, e->ocert, NULL, der, len, now, &why, p);
     }
     if (rv == APR_SUCCESS) {
-        md_ocsp_entry_set(e, resp, md_ocsp_renew_at(&reg->cfg.renew_window, resp->valid_from,
+        md_ocsp_entry_set(e, resp, md_sched_ocsp_renew_at(&reg->cfg.renew_window, resp->valid_from,
                                             resp->valid_until), mtime, 1);
         md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, p, "MD22001: %s: read the OCSP response "
                       "for the certificate with serial %s from the store: %s until %s",

@@ -18,6 +18,7 @@
 #include "md_ocsp_reg.h"
 #include "md_ocsp_reg_int.h"
 #include "md_result.h"
+#include "md_sched.h"
 #include "md_store.h"
 #include "md_time.h"
 #include "md_util.h"
@@ -237,7 +238,7 @@ static apr_status_t entry_renew(md_ocsp_entry_t *e, md_http_t *http, apr_hash_t 
                       "response for the certificate with serial %s (%s/%s)", e->mdname,
                       serial, e->mdname, e->fname);
     }
-    md_ocsp_entry_set(e, r, md_ocsp_next_fetch(&reg->cfg.renew_window, r->valid_from,
+    md_ocsp_entry_set(e, r, md_sched_ocsp_next_fetch(&reg->cfg.renew_window, r->valid_from,
                                                r->valid_until, now), mtime, 0);
     entry_announce(e);
     if (r->stat == MD_OCSP_STAT_REVOKED && (!s.has || s.stat != MD_OCSP_STAT_REVOKED)) {
@@ -317,7 +318,7 @@ static apr_time_t renew_md(md_ocsp_reg_t *reg, int from, int to, md_http_t *http
         }
         else {
             ++e->errors;
-            e->retry_at = now + md_ocsp_retry_delay(e->errors, reg->cfg.retry_base,
+            e->retry_at = now + md_sched_ocsp_retry_delay(e->errors, reg->cfg.retry_base,
                                                     s.has ? s.valid_from : 0,
                                                     s.has ? s.valid_until : 0, now);
             last_err = result;

@@ -718,6 +718,7 @@ void md_reg_assess(md_reg_state_t *st, md_store_t *store, const md_t *md, apr_ti
         const md_cert_t *leaf;
         const char *err;
         apr_time_t from, until, renew_at;
+        md_sched_why_t why;
         cred_t cred;
 
         if (load_cred_ex(&cred, store, MD_SG_DOMAINS, md, spec, 0, &err, p) != APR_SUCCESS) {
@@ -741,9 +742,11 @@ void md_reg_assess(md_reg_state_t *st, md_store_t *store, const md_t *md, apr_ti
             st->valid_from = from;
             st->valid_until = until;
         }
-        renew_at = md_renew_at(&md->renew_window, md->renew_window_set, from, until);
+        renew_at = md_sched_cert_renew_at(&md->renew_window, md->renew_window_set, from, until,
+                                          &why);
         if (st->present_specs->nelts == 1 || renew_at < st->present_renew_at) {
             st->present_renew_at = renew_at;
+            st->renew_why = why;
         }
         if (!uncovered_descr && !md_cert_covers(leaf, md->domains)) {
             /* Names were added: keep serving it for the names it has (as
@@ -755,9 +758,19 @@ void md_reg_assess(md_reg_state_t *st, md_store_t *store, const md_t *md, apr_ti
     }
     if (uncovered_descr) {
         st->present_renew_at = 0;
+        st->renew_why = MD_SCHED_NAMES;
     }
     st->has_cert = st->present_specs->nelts > 0;
     st->renew_at = st->missing_specs->nelts > 0 ? 0 : st->present_renew_at;
+    if (!st->has_cert) {
+        st->renew_why = expired == specs->nelts ? MD_SCHED_EXPIRED : MD_SCHED_NO_CERT;
+    }
+    else if (st->missing_specs->nelts > 0) {
+        st->renew_why = MD_SCHED_KEY_MISSING;
+    }
+    if (st->has_cert) {
+        st->warn_at = md_sched_warn_at(&md->warn_window, st->valid_from, st->valid_until);
+    }
     st->state_descr = missing_descr ? missing_descr : uncovered_descr;
     if (st->missing_specs->nelts == 0 && !uncovered_descr) {
         st->state = MD_S_COMPLETE;

@@ -13,14 +13,11 @@
 #include "md_log.h"
 #include "md_notify.h"
 #include "md_reg.h"
+#include "md_sched.h"
 #include "md_time.h"
 #include "md_util.h"
 #include "md_watch.h"
 
-#define KEY_CERTS       "certs"
-#define KEY_ID          "id"
-#define KEY_RENEW_AT    "renew-at"
-#define KEY_NEXT_POLL   "next-poll"
 /* How often an MD inside its warn window is looked at again; the message
  * itself is limited to once a day by md_notify. */
 #define EXPIRING_RECHECK apr_time_from_sec(MD_SECS_PER_HOUR)
@@ -279,7 +276,6 @@ static void job_retried(void *baton, const char *mdname, const char *reason, con
 static void notify_pass(md_watch_t *w, watch_md_t *wm, const md_reg_state_t *st,
                         apr_time_t now, apr_pool_t *p)
 {
-    const md_t *md = st->md;
     apr_time_t warn_at;
 
     if (!md_notify_configured(w->notify)) {
@@ -302,8 +298,7 @@ static void notify_pass(md_watch_t *w, watch_md_t *wm, const md_reg_state_t *st,
     /* Also for MDs not renewed here (manual, static files): their admin
      * needs to know all the more, as the stock module tells. */
     if (st->has_cert && now >= wm->expiring_next) {
-        warn_at = md_timeslice_start(&md->warn_window, st->valid_from, st->valid_until);
-        if (now >= warn_at) {
+        if (md_sched_warn_due(st, now, &warn_at)) {
             wm->expiring_next = now + EXPIRING_RECHECK;
             tell(w, wm, MD_NOTIFY_EXPIRING, NULL, p);
         }
@@ -317,8 +312,7 @@ static void notify_pass(md_watch_t *w, watch_md_t *wm, const md_reg_state_t *st,
 
 static int ari_active(const watch_md_t *wm, const md_reg_state_t *st)
 {
-    return wm && st->has_cert && st->md->ari_renewals && st->md->renew_mode != MD_RENEW_MANUAL
-           && wm->certs->nelts > 0;
+    return wm && md_sched_ari_applies(st) && wm->certs->nelts > 0;
 }
 
 static void ari_recompute(watch_md_t *wm)
@@ -360,11 +354,11 @@ static void ari_load(md_watch_t *w, watch_md_t *wm, apr_pool_t *p)
 
     wm->ari_loaded = 1;
     if (md_store_load_json(w->store, MD_SG_STAGING, wm->name, MD_FN_ARI, &j, p) != APR_SUCCESS
-        || !(certs = md_json_get_array(j, KEY_CERTS))) {
+        || !(certs = md_json_get_array(j, MD_ARI_KEY_CERTS))) {
         return;
     }
     json_array_foreach(certs, k, e) {
-        const char *id = md_json_get_str(e, KEY_ID);
+        const char *id = md_json_get_str(e, MD_ARI_KEY_ID);
         for (i = 0; id && i < wm->certs->nelts; ++i) {
             watch_cert_t *wc = &APR_ARRAY_IDX(wm->certs, i, watch_cert_t);
             if (strcmp(wc->id, id)) {
@@ -372,8 +366,8 @@ static void ari_load(md_watch_t *w, watch_md_t *wm, apr_pool_t *p)
             }
             wc->start = json_time(e, MD_KEY_START);
             wc->end = json_time(e, MD_KEY_END);
-            wc->renew_at = json_time(e, KEY_RENEW_AT);
-            wc->next_poll = json_time(e, KEY_NEXT_POLL);
+            wc->renew_at = json_time(e, MD_ARI_KEY_RENEW_AT);
+            wc->next_poll = json_time(e, MD_ARI_KEY_NEXT_POLL);
             s = md_json_get_str(e, MD_KEY_EXPLANATION_URL);
             apr_cpystrn(wc->explanation, s ? s : "", sizeof(wc->explanation));
             if (wc->end <= wc->start) {
@@ -390,16 +384,16 @@ static void ari_save(md_watch_t *w, watch_md_t *wm, apr_pool_t *p)
     json_t *certs = json_array();
     int i;
 
-    json_object_set_new(j, KEY_CERTS, certs);
+    json_object_set_new(j, MD_ARI_KEY_CERTS, certs);
     for (i = 0; i < wm->certs->nelts; ++i) {
         const watch_cert_t *wc = &APR_ARRAY_IDX(wm->certs, i, watch_cert_t);
         json_t *e = json_object();
 
-        md_json_set_str(e, KEY_ID, wc->id);
+        md_json_set_str(e, MD_ARI_KEY_ID, wc->id);
         json_time_set(e, MD_KEY_START, wc->start, p);
         json_time_set(e, MD_KEY_END, wc->end, p);
-        json_time_set(e, KEY_RENEW_AT, wc->renew_at, p);
-        json_time_set(e, KEY_NEXT_POLL, wc->next_poll, p);
+        json_time_set(e, MD_ARI_KEY_RENEW_AT, wc->renew_at, p);
+        json_time_set(e, MD_ARI_KEY_NEXT_POLL, wc->next_poll, p);
         if (wc->explanation[0]) {
             md_json_set_str(e, MD_KEY_EXPLANATION_URL, wc->explanation);
         }
@@ -616,14 +610,11 @@ void md_watch_pass(md_watch_t *w, const md_reg_state_t *st, apr_pool_t *ptemp)
     md_store_lease_release(w->store, lease, ptemp);
 }
 
-apr_time_t md_watch_renew_at(const md_watch_t *w, const md_reg_state_t *st)
+apr_time_t md_watch_ari_at(const md_watch_t *w, const md_reg_state_t *st)
 {
     const watch_md_t *wm = watch_md(w, st->md->name);
 
-    if (ari_active(wm, st) && wm->ari_renew_at > 0 && wm->ari_renew_at < st->renew_at) {
-        return wm->ari_renew_at;
-    }
-    return st->renew_at;
+    return ari_active(wm, st) ? wm->ari_renew_at : 0;
 }
 
 apr_time_t md_watch_next_run(const md_watch_t *w)

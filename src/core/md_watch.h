@@ -7,7 +7,7 @@
  *
  * Created in the parent at start-up (it reads the live certificates in
  * domains/, which the unprivileged child cannot), used in the watchdog
- * child. Threads: md_watch_pass, md_watch_renew_at and md_watch_next_run
+ * child. Threads: md_watch_pass, md_watch_ari_at and md_watch_next_run
  * are for the watchdog thread only; md_watch_event, md_watch_attach and
  * md_watch_order_opts may run on any thread that drives a renewal (they
  * read what md_watch_create set, and flag retries atomically).
@@ -63,10 +63,11 @@ md_watch_t *md_watch_create(apr_pool_t *p, md_store_t *store, const apr_array_he
  * MD_WATCH_LEASE_DEF (or cfg's lease_time) later. */
 void md_watch_pass(md_watch_t *w, const md_reg_state_t *st, apr_pool_t *ptemp);
 
-/* When st's certificate should be renewed: st->renew_at, or the time picked
- * inside the CA's ARI window when that is earlier (MDRenewWindow stays the
- * latest). Watchdog thread only. */
-apr_time_t md_watch_renew_at(const md_watch_t *w, const md_reg_state_t *st);
+/* The time picked inside the CA's ARI window for st's certificates (the
+ * earliest of them), 0 while there is none or ARI does not apply
+ * (md_sched_ari_applies). Whether it counts is md_sched_renew_at's to say.
+ * Watchdog thread only. */
+apr_time_t md_watch_ari_at(const md_watch_t *w, const md_reg_state_t *st);
 
 /* Earliest time md_watch_pass wants to run again for some MD (an ARI
  * window to ask for, a notification to retry), 0 if none. Watchdog thread

@@ -1,6 +1,6 @@
 /* Unit tests of md_watch.c without network: ARI ids noted from the live
- * certificate, newOrder options (profile, replaces), the renewal time from a
- * stored ARI window, and installed/expiring told once from the pass. */
+ * certificate, newOrder options (profile, replaces), the time picked in a
+ * stored ARI window and the schedule it makes (md_sched_renew_at), and installed/expiring told once from the pass. */
 #include "unit.h"
 
 #include <ftw.h>
@@ -18,6 +18,7 @@
 #include "md_json.h"
 #include "md_keys.h"
 #include "md_reg.h"
+#include "md_sched.h"
 #include "md_store.h"
 #include "md_time.h"
 #include "md_util.h"
@@ -144,29 +145,35 @@ static void test_renew_at_from_stored_window(void **state)
     apr_time_t hour = apr_time_from_sec(MD_SECS_PER_HOUR);
     fixture_t f;
     md_watch_t *w;
+    md_sched_why_t why;
 
     fixture(&f, p);
     /* what an earlier child learnt: asked again in an hour, no network now */
     save_ari(&f, CERT_ID, now + 2 * day, now + 3 * day, now + 2 * day + hour, now + hour, p);
     w = md_watch_create(p, f.store, f.states, NULL);
     /* before the pass looked, MDRenewWindow alone */
-    assert_true(md_watch_renew_at(w, f.st) == f.st->renew_at);
+    assert_true(md_watch_ari_at(w, f.st) == 0);
+    assert_true(md_sched_renew_at(f.st, md_watch_ari_at(w, f.st), 0, NULL) == f.st->renew_at);
     assert_int_equal(md_watch_next_run(w), 0);
     md_watch_pass(w, f.st, p);
     /* the window is earlier than MDRenewWindow: it wins (second precision) */
-    assert_true(apr_time_sec(md_watch_renew_at(w, f.st)) == apr_time_sec(now + 2 * day + hour));
+    assert_true(apr_time_sec(md_watch_ari_at(w, f.st)) == apr_time_sec(now + 2 * day + hour));
+    assert_true(apr_time_sec(md_sched_renew_at(f.st, md_watch_ari_at(w, f.st), 0, &why))
+                == apr_time_sec(now + 2 * day + hour));
+    assert_int_equal(why, MD_SCHED_ARI);
     assert_true(apr_time_sec(md_watch_next_run(w)) == apr_time_sec(now + hour));
     /* MDRenewWindow earlier than the window: it stays the latest */
     f.st->renew_at = now + day;
-    assert_true(md_watch_renew_at(w, f.st) == now + day);
+    assert_true(md_sched_renew_at(f.st, md_watch_ari_at(w, f.st), 0, &why) == now + day);
+    assert_int_equal(why, MD_SCHED_WINDOW);
     /* not with ARI off or renewals by hand */
     f.st->renew_at = now + 60 * day;
     f.md->ari_renewals = 0;
-    assert_true(md_watch_renew_at(w, f.st) == f.st->renew_at);
+    assert_true(md_watch_ari_at(w, f.st) == 0);
     f.md->ari_renewals = 1;
     f.md->renew_mode = MD_RENEW_MANUAL;
-    assert_true(md_watch_renew_at(w, f.st) == f.st->renew_at);
-    assert_true(md_watch_renew_at(NULL, f.st) == f.st->renew_at);
+    assert_true(md_watch_ari_at(w, f.st) == 0);
+    assert_true(md_watch_ari_at(NULL, f.st) == 0);
 }
 
 static int count_lines(const char *path)
@@ -206,6 +213,7 @@ static void test_installed_and_expiring_told_once(void **state)
     f.md->ari_renewals = 0;   /* no network in this test */
     f.st->activated = 1;
     assert_int_equal(md_timeslice_parse(&f.md->warn_window, "3650d", &err, p), APR_SUCCESS);
+    f.st->warn_at = md_sched_warn_at(&f.md->warn_window, f.st->valid_from, f.st->valid_until);
     w = md_watch_create(p, f.store, f.states, &cfg);
 
     md_watch_pass(w, f.st, p);
