@@ -538,11 +538,8 @@ static int notify_due(md_watch_t *w, watch_md_t *wm, const md_reg_state_t *st,
         wm->notify_checked = 1;
         wm->notify_next = md_notify_pending_next(w->notify, wm->name, p);
     }
-    if (st->has_cert && now >= wm->expiring_next) {
-        warn_at = md_timeslice_start(&st->md->warn_window, st->valid_from, st->valid_until);
-        if (now < warn_at) {
-            wm->expiring_next = warn_at;
-        }
+    if (st->has_cert && now >= wm->expiring_next && !md_sched_warn_due(st, now, &warn_at)) {
+        wm->expiring_next = warn_at;
     }
     return apr_atomic_read32(&wm->notify_failed)
            || (wm->notify_next && wm->notify_next <= now)
