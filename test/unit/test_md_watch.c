@@ -68,6 +68,8 @@ static void fixture(fixture_t *f, apr_pool_t *p)
     f->st->valid_from = apr_time_now() - apr_time_from_sec(MD_SECS_PER_DAY);
     f->st->valid_until = apr_time_now() + apr_time_from_sec(89 * MD_SECS_PER_DAY);
     f->st->renew_at = apr_time_now() + apr_time_from_sec(60 * MD_SECS_PER_DAY);
+    f->st->warn_at = md_sched_warn_at(&f->md->warn_window, f->st->valid_from,
+                                      f->st->valid_until);
     f->states = apr_array_make(p, 1, sizeof(md_reg_state_t *));
     APR_ARRAY_PUSH(f->states, md_reg_state_t *) = f->st;
 }

@@ -22,6 +22,7 @@
 #include "md_keys.h"
 #include "md_log.h"
 #include "md_reg.h"
+#include "md_sched.h"
 #include "md_store.h"
 #include "md_time.h"
 #include "md_util.h"
@@ -112,6 +113,7 @@ static md_reg_state_t *live_md_ex(md_store_t *store, const char *name, int ari,
     st->valid_from = apr_time_now() - apr_time_from_sec(MD_SECS_PER_DAY);
     st->valid_until = apr_time_now() + apr_time_from_sec(89 * MD_SECS_PER_DAY);
     st->renew_at = apr_time_now() + apr_time_from_sec(60 * MD_SECS_PER_DAY);
+    st->warn_at = md_sched_warn_at(&md->warn_window, st->valid_from, st->valid_until);
     return st;
 }
 
