@@ -612,16 +612,71 @@ int md_reg_staged_complete(md_store_t *store, const char *name, apr_pool_t *p)
     return 0;
 }
 
+/* The staged keys and certificates in creds (one per spec, NULL chain
+ * where nothing was staged) into tmp/, under the live file names. */
+static apr_status_t save_tmp_creds(md_store_t *store, const md_t *md,
+                                   const apr_array_header_t *specs, const cred_t *creds,
+                                   apr_pool_t *ptemp)
+{
+    apr_status_t rv;
+    int i;
+
+    for (i = 0; i < specs->nelts; ++i) {
+        const md_pkey_spec_t *spec = MD_ARR_IDX(specs, i, md_pkey_spec_t *);
+
+        if (!creds[i].chain) {
+            continue;
+        }
+        rv = md_store_save_pkey(store, MD_SG_TMP, md->name, md_reg_pkey_fname(spec, ptemp),
+                                creds[i].pkey, ptemp);
+        if (rv == APR_SUCCESS) {
+            rv = md_store_save_certs(store, MD_SG_TMP, md->name,
+                                     md_reg_cert_fname(spec, ptemp), creds[i].chain, ptemp);
+        }
+        if (rv != APR_SUCCESS) {
+            return rv;
+        }
+    }
+    return APR_SUCCESS;
+}
+
+/* md.json into tmp/: md with the CA and account the staged certificate
+ * came from (an account staged with it imported to accounts/ first), over
+ * the live md.json so members we never write stay; the staged job.json
+ * goes along when there is one. */
+static apr_status_t save_tmp_md(md_store_t *store, const md_t *md, apr_pool_t *ptemp)
+{
+    json_t *live_json = NULL;
+    json_t *job = NULL;
+    const md_t *with_acct;
+    apr_status_t rv;
+
+    md_store_load_json(store, MD_SG_DOMAINS, md->name, MD_FN_MD, &live_json, ptemp);
+    with_acct = staged_md(store, md, ptemp);
+    if (md_store_exists(store, MD_SG_STAGING, md->name, MD_FN_ACCOUNT, ptemp)) {
+        md_t *copy = md_clone(ptemp, with_acct);
+        import_staged_account(&copy->ca_account, store, md, ptemp);
+        with_acct = copy;
+    }
+    rv = md_store_save_json(store, MD_SG_TMP, md->name, MD_FN_MD,
+                            md_reg_md_json(with_acct, live_json, ptemp), ptemp);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    if (md_store_load_json(store, MD_SG_STAGING, md->name, MD_FN_JOB, &job, ptemp)
+        == APR_SUCCESS) {
+        md_store_save_json(store, MD_SG_TMP, md->name, MD_FN_JOB, job, ptemp);
+    }
+    return APR_SUCCESS;
+}
+
 apr_status_t md_reg_activate_staged(md_store_t *store, const md_t *md, int *pactivated,
                                     apr_pool_t *ptemp)
 {
     const apr_array_header_t *specs = md_pkey_specs(md, ptemp);
     cred_t *creds = apr_pcalloc(ptemp, sizeof(*creds) * (apr_size_t)specs->nelts);
-    int i, all_live = 1, staged = 0;
+    int all_live = 1, staged = 0;
     const char *err = NULL;
-    json_t *job = NULL;
-    json_t *live_json;
-    const md_t *with_acct;
     apr_status_t rv;
 
     *pactivated = 0;
@@ -646,38 +701,9 @@ apr_status_t md_reg_activate_staged(md_store_t *store, const md_t *md, int *pact
     /* Build the complete new set in tmp/, then swap it in with one move. */
     md_testhook_crash("activate", "begin");
     md_store_purge(store, MD_SG_TMP, md->name, ptemp);
-    for (i = 0; i < specs->nelts; ++i) {
-        const md_pkey_spec_t *spec = MD_ARR_IDX(specs, i, md_pkey_spec_t *);
-
-        if (!creds[i].chain) {
-            continue;
-        }
-        rv = md_store_save_pkey(store, MD_SG_TMP, md->name, md_reg_pkey_fname(spec, ptemp),
-                                creds[i].pkey, ptemp);
-        if (rv == APR_SUCCESS) {
-            rv = md_store_save_certs(store, MD_SG_TMP, md->name,
-                                     md_reg_cert_fname(spec, ptemp), creds[i].chain, ptemp);
-        }
-        if (rv != APR_SUCCESS) {
-            goto leave;
-        }
-    }
-    live_json = NULL;
-    md_store_load_json(store, MD_SG_DOMAINS, md->name, MD_FN_MD, &live_json, ptemp);
-    with_acct = staged_md(store, md, ptemp);
-    if (md_store_exists(store, MD_SG_STAGING, md->name, MD_FN_ACCOUNT, ptemp)) {
-        md_t *copy = md_clone(ptemp, with_acct);
-        import_staged_account(&copy->ca_account, store, md, ptemp);
-        with_acct = copy;
-    }
-    rv = md_store_save_json(store, MD_SG_TMP, md->name, MD_FN_MD,
-                            md_reg_md_json(with_acct, live_json, ptemp), ptemp);
-    if (rv != APR_SUCCESS) {
+    if ((rv = save_tmp_creds(store, md, specs, creds, ptemp)) != APR_SUCCESS
+        || (rv = save_tmp_md(store, md, ptemp)) != APR_SUCCESS) {
         goto leave;
-    }
-    if (md_store_load_json(store, MD_SG_STAGING, md->name, MD_FN_JOB, &job, ptemp)
-        == APR_SUCCESS) {
-        md_store_save_json(store, MD_SG_TMP, md->name, MD_FN_JOB, job, ptemp);
     }
     md_testhook_crash("activate", "tmp-built");
     rv = md_store_move(store, MD_SG_TMP, MD_SG_DOMAINS, md->name, 1, ptemp);
