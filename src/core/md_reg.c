@@ -726,6 +726,60 @@ leave:
     return rv;
 }
 
+/* spec has a live certificate valid from..until, not expired: it is
+ * present; the MD's validity and renewal time are the earliest of them. */
+static void note_present(md_reg_state_t *st, const md_t *md, md_pkey_spec_t *spec,
+                         apr_time_t from, apr_time_t until)
+{
+    apr_time_t renew_at;
+    md_sched_why_t why;
+
+    APR_ARRAY_PUSH(st->present_specs, md_pkey_spec_t *) = spec;
+    if (!st->valid_until || until < st->valid_until) {
+        st->valid_from = from;
+        st->valid_until = until;
+    }
+    renew_at = md_sched_cert_renew_at(&md->renew_window, md->renew_window_set, from, until,
+                                      &why);
+    if (st->present_specs->nelts == 1 || renew_at < st->present_renew_at) {
+        st->present_renew_at = renew_at;
+        st->renew_why = why;
+    }
+}
+
+/* The MD's state, and when and why it renews, from what the pass over its
+ * nspecs specs found: expired of them expired, the first reason one is
+ * missing, the first certificate that lacks names. */
+static void assess_conclude(md_reg_state_t *st, const md_t *md, int nspecs, int expired,
+                            const char *missing_descr, const char *uncovered_descr)
+{
+    if (uncovered_descr) {
+        st->present_renew_at = 0;
+        st->renew_why = MD_SCHED_NAMES;
+    }
+    st->has_cert = st->present_specs->nelts > 0;
+    st->renew_at = st->missing_specs->nelts > 0 ? 0 : st->present_renew_at;
+    if (!st->has_cert) {
+        st->renew_why = expired == nspecs ? MD_SCHED_EXPIRED : MD_SCHED_NO_CERT;
+    }
+    else if (st->missing_specs->nelts > 0) {
+        st->renew_why = MD_SCHED_KEY_MISSING;
+    }
+    if (st->has_cert) {
+        st->warn_at = md_sched_warn_at(&md->warn_window, st->valid_from, st->valid_until);
+    }
+    st->state_descr = missing_descr ? missing_descr : uncovered_descr;
+    if (st->missing_specs->nelts == 0 && !uncovered_descr) {
+        st->state = MD_S_COMPLETE;
+    }
+    else if (expired == nspecs) {
+        st->state = MD_S_EXPIRED;
+    }
+    else {
+        st->state = MD_S_INCOMPLETE;
+    }
+}
+
 void md_reg_assess(md_reg_state_t *st, md_store_t *store, const md_t *md, apr_time_t now,
                    apr_pool_t *p)
 {
@@ -743,8 +797,7 @@ void md_reg_assess(md_reg_state_t *st, md_store_t *store, const md_t *md, apr_ti
         md_pkey_spec_t *spec = MD_ARR_IDX(specs, i, md_pkey_spec_t *);
         const md_cert_t *leaf;
         const char *err;
-        apr_time_t from, until, renew_at;
-        md_sched_why_t why;
+        apr_time_t until;
         cred_t cred;
 
         if (load_cred_ex(&cred, store, MD_SG_DOMAINS, md, spec, 0, &err, p) != APR_SUCCESS) {
@@ -753,7 +806,6 @@ void md_reg_assess(md_reg_state_t *st, md_store_t *store, const md_t *md, apr_ti
             continue;
         }
         leaf = MD_ARR_IDX(cred.chain, 0, const md_cert_t *);
-        from = md_cert_valid_from(leaf);
         until = md_cert_valid_until(leaf);
         if (until <= now) {
             APR_ARRAY_PUSH(st->missing_specs, md_pkey_spec_t *) = spec;
@@ -763,17 +815,7 @@ void md_reg_assess(md_reg_state_t *st, md_store_t *store, const md_t *md, apr_ti
             ++expired;
             continue;
         }
-        APR_ARRAY_PUSH(st->present_specs, md_pkey_spec_t *) = spec;
-        if (!st->valid_until || until < st->valid_until) {
-            st->valid_from = from;
-            st->valid_until = until;
-        }
-        renew_at = md_sched_cert_renew_at(&md->renew_window, md->renew_window_set, from, until,
-                                          &why);
-        if (st->present_specs->nelts == 1 || renew_at < st->present_renew_at) {
-            st->present_renew_at = renew_at;
-            st->renew_why = why;
-        }
+        note_present(st, md, spec, md_cert_valid_from(leaf), until);
         if (!uncovered_descr && !md_cert_covers(leaf, md->domains)) {
             /* Names were added: keep serving it for the names it has (as
              * the stock module does) and get new ones for all specs now. */
@@ -782,31 +824,7 @@ void md_reg_assess(md_reg_state_t *st, md_store_t *store, const md_t *md, apr_ti
                                            missing_names(leaf, md, p));
         }
     }
-    if (uncovered_descr) {
-        st->present_renew_at = 0;
-        st->renew_why = MD_SCHED_NAMES;
-    }
-    st->has_cert = st->present_specs->nelts > 0;
-    st->renew_at = st->missing_specs->nelts > 0 ? 0 : st->present_renew_at;
-    if (!st->has_cert) {
-        st->renew_why = expired == specs->nelts ? MD_SCHED_EXPIRED : MD_SCHED_NO_CERT;
-    }
-    else if (st->missing_specs->nelts > 0) {
-        st->renew_why = MD_SCHED_KEY_MISSING;
-    }
-    if (st->has_cert) {
-        st->warn_at = md_sched_warn_at(&md->warn_window, st->valid_from, st->valid_until);
-    }
-    st->state_descr = missing_descr ? missing_descr : uncovered_descr;
-    if (st->missing_specs->nelts == 0 && !uncovered_descr) {
-        st->state = MD_S_COMPLETE;
-    }
-    else if (expired == specs->nelts) {
-        st->state = MD_S_EXPIRED;
-    }
-    else {
-        st->state = MD_S_INCOMPLETE;
-    }
+    assess_conclude(st, md, specs->nelts, expired, missing_descr, uncovered_descr);
 }
 
 const apr_array_header_t *md_reg_specs_to_renew(const md_reg_state_t *st, apr_time_t now)
