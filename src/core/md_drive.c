@@ -648,6 +648,9 @@ apr_status_t md_drive_renew(const md_drive_env_t *env, const md_t *md,
     }
     if (rv == APR_SUCCESS) {
         md_acme_set_proxy(acme, md->http_proxy, md->http_proxy_ca_file);
+        if (env->http_mock) {
+            md_http_set_mock(acme->http, env->http_mock, env->http_mock_baton);
+        }
         md_watch_attach(env->watch, acme, md->name, job, p);
         rv = md_acme_set_eab(acme, md->ca_eab_kid, md->ca_eab_hmac, md->ca_eab_alg, result);
     }
