@@ -1,0 +1,645 @@
+/* Unit tests: the renewal engine, md_drive_renew (md_drive.h), against the
+ * mock CA of the fixtures (fx_mock_ca.c). Only the public API is used:
+ * what an attempt leaves in the store (staging/<md>/: keys, certificates,
+ * order.json, job.json, md.json) and what the CA saw.
+ *
+ * Each attempt runs as the watchdog runs it: the job loaded from the store,
+ * a pool of its own destroyed afterwards (joining a key generation thread). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <apr_strings.h>
+
+#include "unit.h"
+#include "md.h"
+#include "md_acme.h"
+#include "md_acme_int.h"
+#include "md_crypt.h"
+#include "md_drive.h"
+#include "md_job.h"
+#include "md_json.h"
+#include "md_keys.h"
+#include "md_reg.h"
+#include "md_result.h"
+#include "md_store.h"
+#include "md_util.h"
+#include "md_watch.h"
+#include "fixtures/fx.h"
+
+#define MDNAME  "a.test"
+#define PROBLEM(t)  "urn:ietf:params:acme:error:" t
+
+typedef struct {
+    apr_pool_t *p;
+    md_store_t *store;
+    const char *dir;            /* the temp dir holding the store */
+    fx_mock_ca_t *ca;
+    md_drive_env_t env;
+    md_t *md;
+    md_job_t *job;              /* of the last attempt */
+    md_result_t *result;        /* of the last attempt */
+} drive_t;
+
+static md_pkey_spec_t *spec_ec(apr_pool_t *p, const char *curve)
+{
+    md_pkey_spec_t *spec = apr_pcalloc(p, sizeof(*spec));
+
+    spec->type = MD_PKEY_TYPE_EC;
+    spec->curve = curve;
+    return spec;
+}
+
+static md_pkey_spec_t *spec_rsa(apr_pool_t *p, unsigned int bits)
+{
+    md_pkey_spec_t *spec = apr_pcalloc(p, sizeof(*spec));
+
+    spec->type = MD_PKEY_TYPE_RSA;
+    spec->bits = bits;
+    return spec;
+}
+
+/* An MD "a.test" (and www.a.test) with one EC P-256 key, at the mock CA;
+ * http-01 possible (port 80 served, not checked locally). */
+static void drive_setup(drive_t *d, apr_pool_t *p)
+{
+    memset(d, 0, sizeof(*d));
+    d->p = p;
+    d->store = fx_store_make("test_md_drive_renew", &d->dir, p);
+    d->ca = fx_mock_ca_make(NULL, p);
+
+    d->env.store = d->store;
+    d->env.user_agent = "test_md_drive_renew";
+    d->env.authz_timeout = apr_time_from_sec(5);
+    d->env.order_timeout = apr_time_from_sec(5);
+    d->env.http_port = 80;
+    d->env.http_mock = fx_mock_ca_fn;
+    d->env.http_mock_baton = d->ca;
+
+    d->md = md_create_empty(p);
+    d->md->name = MDNAME;
+    APR_ARRAY_PUSH(d->md->domains, const char *) = "a.test";
+    APR_ARRAY_PUSH(d->md->domains, const char *) = "www.a.test";
+    APR_ARRAY_PUSH(d->md->contacts, const char *) = "mailto:admin@a.test";
+    APR_ARRAY_PUSH(d->md->ca_urls, const char *) = FX_CA_DIR;
+    d->md->ca_agreement = "accepted";
+    d->md->pkey_specs = apr_array_make(p, 2, sizeof(md_pkey_spec_t *));
+    APR_ARRAY_PUSH(d->md->pkey_specs, md_pkey_spec_t *) = spec_ec(p, "P-256");
+}
+
+static const md_pkey_spec_t *spec_at(drive_t *d, int i)
+{
+    return MD_ARR_IDX(d->md->pkey_specs, i, const md_pkey_spec_t *);
+}
+
+/* One attempt, as the watchdog makes it. */
+static apr_status_t attempt(drive_t *d)
+{
+    apr_pool_t *drive_pool;
+    apr_status_t rv;
+
+    d->job = md_job_create(d->p, d->md->name);
+    md_job_load(d->job, d->store, d->p);     /* none yet: a new job */
+    d->result = md_result_make(d->p, d->md->name);
+    assert_int_equal(apr_pool_create(&drive_pool, d->p), APR_SUCCESS);
+    rv = md_drive_renew(&d->env, d->md, NULL, d->job, d->result, drive_pool);
+    apr_pool_destroy(drive_pool);
+    /* whatever happened, the mock CA saw only well-formed requests */
+    assert_int_equal(d->ca->errors, 0);
+    /* and no challenge response stays behind */
+    assert_false(md_store_exists(d->store, MD_SG_CHALLENGES, "a.test", MD_FN_HTTP01, d->p));
+    assert_false(md_store_exists(d->store, MD_SG_CHALLENGES, "www.a.test", MD_FN_HTTP01,
+                                 d->p));
+    return rv;
+}
+
+static int staged(drive_t *d, const char *fname)
+{
+    return md_store_exists(d->store, MD_SG_STAGING, d->md->name, fname, d->p);
+}
+
+static json_t *staged_json(drive_t *d, const char *fname)
+{
+    json_t *j = NULL;
+
+    assert_int_equal(md_store_load_json(d->store, MD_SG_STAGING, d->md->name, fname, &j, d->p),
+                     APR_SUCCESS);
+    return j;
+}
+
+static md_pkey_t *staged_key(drive_t *d, const md_pkey_spec_t *spec)
+{
+    md_pkey_t *pkey = NULL;
+
+    assert_int_equal(md_store_load_pkey(d->store, MD_SG_STAGING, d->md->name,
+                                        md_reg_pkey_fname(spec, d->p), &pkey, d->p),
+                     APR_SUCCESS);
+    return pkey;
+}
+
+/* The staged certificate of spec: for all names, with the staged key of
+ * spec (and with key, if given), issued by the mock CA from a CSR; of
+ * spec's key type. */
+static const md_cert_t *assert_staged_cert(drive_t *d, const md_pkey_spec_t *spec,
+                                           const md_pkey_t *key)
+{
+    apr_array_header_t *chain = NULL;
+    const md_cert_t *leaf;
+    md_pkey_t *pkey = staged_key(d, spec);
+
+    assert_int_equal(md_store_load_certs(d->store, MD_SG_STAGING, d->md->name,
+                                         md_reg_cert_fname(spec, d->p), &chain, d->p),
+                     APR_SUCCESS);
+    assert_int_equal(chain->nelts, 2);
+    leaf = MD_ARR_IDX(chain, 0, const md_cert_t *);
+    assert_true(md_cert_covers(leaf, d->md->domains));
+    assert_true(md_cert_matches_key(leaf, pkey));
+    assert_int_equal(md_pkey_type(pkey), spec->type);
+    if (key) {
+        assert_true(md_cert_matches_key(leaf, key));
+    }
+    return leaf;
+}
+
+/* The saved order (staging/<md>/order.json): its URL and status. */
+static void assert_saved_order(drive_t *d, int n, const char *status)
+{
+    json_t *j = staged_json(d, MD_FN_ORDER);
+
+    assert_string_equal(md_json_get_str(j, MD_KEY_URL),
+                        apr_psprintf(d->p, "%s/order/%d", d->ca->url, n));
+    if (status) {
+        assert_string_equal(md_json_get_str(j, MD_KEY_STATUS), status);
+    }
+}
+
+/* Does the job's log (job.json) hold an entry of type? */
+static int job_logged(const json_t *job, const char *type)
+{
+    json_t *entries = md_json_get_array(md_json_get_obj(job, MD_KEY_LOG), MD_KEY_ENTRIES);
+    size_t i;
+
+    for (i = 0; i < json_array_size(entries); ++i) {
+        const char *t = md_json_get_str(json_array_get(entries, i), MD_KEY_TYPE);
+
+        if (t && !strcmp(t, type)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* A failed attempt as md-status shows it: the result in the job, saved. */
+static void assert_failure_recorded(drive_t *d, apr_status_t rv, int errors,
+                                    const char *problem)
+{
+    json_t *job = staged_json(d, MD_FN_JOB);
+    json_t *last = md_json_get_obj(job, MD_KEY_LAST);
+
+    assert_int_not_equal(rv, APR_SUCCESS);
+    assert_int_equal(d->result->status, rv);
+    assert_int_equal(d->job->errors, errors);
+    assert_false(d->job->finished);
+    assert_int_equal(md_json_get_int(job, MD_KEY_ERRORS, -1), errors);
+    assert_false(json_is_true(json_object_get(job, MD_KEY_FINISHED)));
+    assert_int_equal(md_json_get_int(last, MD_KEY_STATUS, -1), rv);
+    assert_true(job_logged(job, MD_JOB_LOG_ERROR));
+    if (problem) {
+        assert_non_null(d->result->problem);
+        assert_string_equal(d->result->problem, problem);
+        assert_string_equal(md_json_get_str(last, MD_KEY_PROBLEM), problem);
+    }
+    /* nothing is staged as if it were a certificate set */
+    assert_false(staged(d, MD_FN_MD));
+}
+
+/* A successful attempt: the set staged, md.json last, the job finished. */
+static void assert_success_recorded(drive_t *d, apr_status_t rv, const char *ca_dir)
+{
+    json_t *job;
+    json_t *mdj;
+
+    assert_int_equal(rv, APR_SUCCESS);
+    assert_int_equal(d->result->status, APR_SUCCESS);
+    assert_true(d->job->finished);
+    assert_int_equal(d->job->errors, 0);
+    assert_true(d->job->valid_from > 0);
+    job = staged_json(d, MD_FN_JOB);
+    assert_true(json_is_true(json_object_get(job, MD_KEY_FINISHED)));
+    assert_int_equal(md_json_get_int(job, MD_KEY_ERRORS, -1), 0);
+    assert_non_null(md_json_get_str(job, MD_KEY_VALID_FROM));
+    assert_string_equal(md_json_get_str(json_array_get(md_json_get_array(
+        md_json_get_obj(job, MD_KEY_LOG), MD_KEY_ENTRIES), 0), MD_KEY_TYPE),
+        MD_JOB_LOG_FINISHED);
+    mdj = staged_json(d, MD_FN_MD);
+    assert_string_equal(md_json_get_str(mdj, MD_KEY_NAME), MDNAME);
+    assert_string_equal(md_json_get_str(md_json_get_obj(mdj, MD_KEY_CA), MD_KEY_URL), ca_dir);
+    /* the order is done with */
+    assert_false(staged(d, MD_FN_ORDER));
+}
+
+/* --- from nothing to a staged set ------------------------------------------ */
+
+static void test_full_renewal_stages_every_spec(void **state)
+{
+    drive_t d;
+    apr_status_t rv;
+    md_pkey_t *ec_key;
+    md_pkey_t *rsa_key;
+    int i;
+
+    drive_setup(&d, *state);
+    APR_ARRAY_PUSH(d.md->pkey_specs, md_pkey_spec_t *) = spec_rsa(d.p, 2048);
+
+    rv = attempt(&d);
+    assert_success_recorded(&d, rv, FX_CA_DIR);
+    /* one account, one order per key spec, each validated, finalized and
+     * downloaded once */
+    assert_int_equal(d.ca->acct_ctr, 1);
+    assert_int_equal(d.ca->orders_created, 2);
+    assert_int_equal(d.ca->challenges_posted, 4);
+    assert_int_equal(d.ca->finalizes, 2);
+    assert_int_equal(d.ca->cert_downloads, 2);
+    for (i = 1; i <= 2; ++i) {
+        assert_int_equal(d.ca->orders[i].names->nelts, 2);
+        assert_string_equal(MD_ARR_IDX(d.ca->orders[i].names, 0, const char *), "a.test");
+        assert_string_equal(MD_ARR_IDX(d.ca->orders[i].names, 1, const char *), "www.a.test");
+    }
+    /* the files, under the names the stock module uses */
+    assert_true(staged(&d, "privkey.p-256.pem"));
+    assert_true(staged(&d, "pubcert.p-256.pem"));
+    assert_true(staged(&d, MD_FN_PRIVKEY));     /* RSA: the default names */
+    assert_true(staged(&d, MD_FN_PUBCERT));
+    ec_key = staged_key(&d, spec_at(&d, 0));
+    rsa_key = staged_key(&d, spec_at(&d, 1));
+    assert_int_equal(md_pkey_type(ec_key), MD_PKEY_TYPE_EC);
+    assert_int_equal(md_pkey_type(rsa_key), MD_PKEY_TYPE_RSA);
+    assert_staged_cert(&d, spec_at(&d, 0), ec_key);
+    assert_staged_cert(&d, spec_at(&d, 1), rsa_key);
+    /* the account the set came from is named in md.json */
+    assert_non_null(md_json_get_str(md_json_get_obj(staged_json(&d, MD_FN_MD), MD_KEY_CA),
+                                    MD_KEY_ACCOUNT));
+
+    /* a complete staged set is never ordered again */
+    rv = attempt(&d);
+    assert_success_recorded(&d, rv, FX_CA_DIR);
+    assert_int_equal(d.ca->orders_created, 2);
+    assert_int_equal(d.ca->finalizes, 2);
+    assert_staged_cert(&d, spec_at(&d, 0), ec_key);
+    assert_staged_cert(&d, spec_at(&d, 1), rsa_key);
+}
+
+/* --- resuming an earlier attempt --------------------------------------------- */
+
+/* Stopped before the authorizations were answered: the order is resumed,
+ * its challenges answered then. */
+static void test_resume_pending_order(void **state)
+{
+    drive_t d;
+    apr_status_t rv;
+
+    drive_setup(&d, *state);
+    d.ca->down_path = "/chall/";
+    rv = attempt(&d);
+    assert_failure_recorded(&d, rv, 1, NULL);
+    assert_int_equal(d.ca->orders_created, 1);
+    assert_int_equal(d.ca->orders[1].challenged, 0);
+    assert_saved_order(&d, 1, "pending");
+
+    d.ca->down_path = NULL;
+    rv = attempt(&d);
+    assert_success_recorded(&d, rv, FX_CA_DIR);
+    assert_int_equal(d.ca->orders_created, 1);     /* no new newOrder */
+    assert_int_equal(d.ca->orders[1].challenged, 3);
+    assert_int_equal(d.ca->finalizes, 1);
+    assert_staged_cert(&d, spec_at(&d, 0), NULL);
+    assert_int_equal(d.ca->acct_ctr, 1);            /* the same account */
+}
+
+/* Stopped when the order was ready (validated) but before it was
+ * finalized: resumed without answering any challenge again, finalized with
+ * the key staged before the CSR was sent. */
+static void test_resume_ready_order(void **state)
+{
+    drive_t d;
+    apr_status_t rv;
+    md_pkey_t *key;
+    int answered;
+
+    drive_setup(&d, *state);
+    d.ca->down_path = "/finalize/";
+    rv = attempt(&d);
+    assert_failure_recorded(&d, rv, 1, NULL);
+    assert_int_equal(d.ca->orders_created, 1);
+    assert_int_equal(d.ca->orders[1].challenged, 3);
+    assert_false(d.ca->orders[1].finalized);
+    assert_saved_order(&d, 1, NULL);
+    key = staged_key(&d, spec_at(&d, 0));
+    answered = d.ca->challenges_posted;
+
+    d.ca->down_path = NULL;
+    rv = attempt(&d);
+    assert_success_recorded(&d, rv, FX_CA_DIR);
+    assert_int_equal(d.ca->orders_created, 1);     /* no new newOrder */
+    assert_int_equal(d.ca->challenges_posted, answered);
+    assert_int_equal(d.ca->finalizes, 1);
+    assert_staged_cert(&d, spec_at(&d, 0), key);
+}
+
+/* Finalized, the CA still processing when the attempt gave up: resumed
+ * without finalizing again, the certificate is for the staged key. */
+static void test_resume_processing_order(void **state)
+{
+    drive_t d;
+    apr_status_t rv;
+    md_pkey_t *key;
+
+    drive_setup(&d, *state);
+    d.env.order_timeout = apr_time_from_msec(200);
+    d.ca->never_valid = 1;
+    rv = attempt(&d);
+    assert_failure_recorded(&d, rv, 1, NULL);
+    assert_int_equal(rv, APR_TIMEUP);
+    assert_int_equal(d.ca->orders_created, 1);
+    assert_int_equal(d.ca->finalizes, 1);
+    assert_int_equal(d.ca->cert_downloads, 0);
+    assert_saved_order(&d, 1, "processing");
+    key = staged_key(&d, spec_at(&d, 0));
+
+    d.ca->never_valid = 0;
+    rv = attempt(&d);
+    assert_success_recorded(&d, rv, FX_CA_DIR);
+    assert_int_equal(d.ca->orders_created, 1);     /* no new newOrder */
+    assert_int_equal(d.ca->finalizes, 1);          /* nor a second finalize */
+    assert_int_equal(d.ca->cert_downloads, 1);
+    assert_staged_cert(&d, spec_at(&d, 0), key);
+}
+
+/* Valid, the certificate not downloaded: only the download is left. */
+static void test_resume_valid_order(void **state)
+{
+    drive_t d;
+    apr_status_t rv;
+    md_pkey_t *key;
+    int answered;
+
+    drive_setup(&d, *state);
+    d.ca->down_path = "/cert/";
+    rv = attempt(&d);
+    assert_failure_recorded(&d, rv, 1, NULL);
+    assert_int_equal(d.ca->orders_created, 1);
+    assert_int_equal(d.ca->finalizes, 1);
+    assert_saved_order(&d, 1, "valid");
+    assert_non_null(md_json_get_str(staged_json(&d, MD_FN_ORDER), MD_KEY_CERTIFICATE));
+    key = staged_key(&d, spec_at(&d, 0));
+    answered = d.ca->challenges_posted;
+
+    d.ca->down_path = NULL;
+    rv = attempt(&d);
+    assert_success_recorded(&d, rv, FX_CA_DIR);
+    assert_int_equal(d.ca->orders_created, 1);     /* no new newOrder */
+    assert_int_equal(d.ca->challenges_posted, answered);
+    assert_int_equal(d.ca->finalizes, 1);
+    assert_int_equal(d.ca->cert_downloads, 1);
+    assert_staged_cert(&d, spec_at(&d, 0), key);
+}
+
+/* --- what cannot be resumed -------------------------------------------------- */
+
+/* The order was finalized with a key that is gone from staging: its
+ * certificate would be useless, so a new order with a new key. */
+static void test_lost_key_orders_anew(void **state)
+{
+    drive_t d;
+    apr_status_t rv;
+    md_pkey_t *lost;
+    const md_cert_t *leaf;
+
+    drive_setup(&d, *state);
+    d.ca->down_path = "/cert/";
+    rv = attempt(&d);
+    assert_failure_recorded(&d, rv, 1, NULL);
+    assert_saved_order(&d, 1, "valid");
+    lost = staged_key(&d, spec_at(&d, 0));
+    assert_int_equal(md_store_remove(d.store, MD_SG_STAGING, d.md->name,
+                                     md_reg_pkey_fname(spec_at(&d, 0), d.p), d.p),
+                     APR_SUCCESS);
+
+    d.ca->down_path = NULL;
+    rv = attempt(&d);
+    assert_success_recorded(&d, rv, FX_CA_DIR);
+    assert_int_equal(d.ca->orders_created, 2);
+    assert_int_equal(d.ca->finalizes, 2);
+    assert_int_equal(d.ca->cert_downloads, 1);     /* only the new order's */
+    leaf = assert_staged_cert(&d, spec_at(&d, 0), NULL);
+    assert_false(md_cert_matches_key(leaf, lost));
+}
+
+/* Validation fails, the CA marks the order invalid: the CA's problem is in
+ * the result and the job; the next attempt places a new order. */
+static void test_invalid_order_recorded_then_new_order(void **state)
+{
+    drive_t d;
+    apr_status_t rv;
+
+    drive_setup(&d, *state);
+    d.ca->fail_challenge = 1;
+    rv = attempt(&d);
+    assert_failure_recorded(&d, rv, 1, PROBLEM("connection"));
+    assert_int_equal(rv, APR_EINVAL);
+    assert_non_null(strstr(d.result->detail, "Connection refused"));
+    assert_int_equal(d.ca->orders_created, 1);
+    assert_int_equal(d.ca->finalizes, 0);
+
+    d.ca->fail_challenge = 0;
+    rv = attempt(&d);
+    assert_success_recorded(&d, rv, FX_CA_DIR);
+    assert_int_equal(d.ca->orders_created, 2);
+    assert_int_equal(d.ca->finalizes, 1);
+    assert_true(d.ca->orders[2].finalized);
+    assert_staged_cert(&d, spec_at(&d, 0), NULL);
+}
+
+/* A saved order the CA has since made invalid (it expired there, or was
+ * deactivated) is not resumed: a new order. */
+static void test_saved_order_gone_invalid_orders_anew(void **state)
+{
+    drive_t d;
+    apr_status_t rv;
+
+    drive_setup(&d, *state);
+    d.ca->down_path = "/chall/";
+    rv = attempt(&d);
+    assert_failure_recorded(&d, rv, 1, NULL);
+    assert_saved_order(&d, 1, "pending");
+
+    d.ca->down_path = NULL;
+    d.ca->orders[1].invalid = 1;
+    rv = attempt(&d);
+    assert_success_recorded(&d, rv, FX_CA_DIR);
+    assert_int_equal(d.ca->orders_created, 2);
+    assert_false(d.ca->orders[1].finalized);
+    assert_true(d.ca->orders[2].finalized);
+    assert_staged_cert(&d, spec_at(&d, 0), NULL);
+}
+
+/* --- MDCertificateAuthority with two CAs -------------------------------------- */
+
+/* (md_drive_ca_url alone: test_md_drive.c.) The first CA fails after the
+ * order was placed; with MDRetryFailover 1 the next attempt goes to the
+ * second CA, drops the first one's order and gets the set there. */
+static void test_failover_to_second_ca(void **state)
+{
+    apr_pool_t *p = *state;
+    fx_mock_ca_t *cas[3];
+    drive_t d;
+    apr_status_t rv;
+    int ca1_requests;
+
+    drive_setup(&d, p);
+    cas[0] = fx_mock_ca_make("https://ca1.test", p);
+    cas[1] = fx_mock_ca_make("https://ca2.test", p);
+    cas[2] = NULL;
+    d.env.http_mock = fx_mock_cas_fn;
+    d.env.http_mock_baton = cas;
+    d.env.retry_failover = 1;
+    d.md->ca_urls = fx_strs(p, "https://ca1.test/dir", "https://ca2.test/dir", NULL, NULL);
+    d.ca = cas[0];      /* attempt() checks its errors */
+
+    cas[0]->down_path = "/chall/";
+    rv = attempt(&d);
+    assert_failure_recorded(&d, rv, 1, NULL);
+    assert_int_equal(cas[0]->orders_created, 1);
+    assert_int_equal(cas[1]->requests, 0);
+    assert_saved_order(&d, 1, "pending");
+    ca1_requests = cas[0]->requests;
+
+    d.ca = cas[1];
+    rv = attempt(&d);
+    assert_success_recorded(&d, rv, "https://ca2.test/dir");
+    assert_int_equal(cas[0]->requests, ca1_requests);  /* not asked again */
+    assert_int_equal(cas[0]->errors, 0);
+    assert_int_equal(cas[1]->acct_ctr, 1);
+    assert_int_equal(cas[1]->orders_created, 1);
+    assert_int_equal(cas[1]->finalizes, 1);
+    assert_staged_cert(&d, spec_at(&d, 0), NULL);
+    /* the job says it failed over */
+    assert_true(job_logged(staged_json(&d, MD_FN_JOB), "failover"));
+}
+
+/* --- badNonce ------------------------------------------------------------------ */
+
+/* Each POST is retried MD_ACME_NONCE_RETRIES times on badNonce (RFC 8555
+ * §6.5): that many in a row on newOrder still get the order. */
+static void test_bad_nonces_within_the_limit(void **state)
+{
+    drive_t d;
+    apr_status_t rv;
+
+    drive_setup(&d, *state);
+    d.ca->bad_nonces = MD_ACME_NONCE_RETRIES;
+    d.ca->bad_nonce_path = "/new-order";
+    rv = attempt(&d);
+    assert_success_recorded(&d, rv, FX_CA_DIR);
+    assert_int_equal(d.ca->bad_nonces_sent, MD_ACME_NONCE_RETRIES);
+    assert_int_equal(d.ca->orders_created, 1);
+    assert_staged_cert(&d, spec_at(&d, 0), NULL);
+}
+
+/* One more and the attempt fails with the CA's badNonce, no order placed;
+ * the next attempt orders. */
+static void test_bad_nonces_beyond_the_limit(void **state)
+{
+    drive_t d;
+    apr_status_t rv;
+
+    drive_setup(&d, *state);
+    d.ca->bad_nonces = MD_ACME_NONCE_RETRIES + 1 + 5;
+    d.ca->bad_nonce_path = "/new-order";
+    rv = attempt(&d);
+    assert_failure_recorded(&d, rv, 1, PROBLEM("badNonce"));
+    /* the first try and MD_ACME_NONCE_RETRIES retries, then it gave up */
+    assert_int_equal(d.ca->bad_nonces_sent, MD_ACME_NONCE_RETRIES + 1);
+    assert_int_equal(d.ca->orders_created, 0);
+    assert_false(staged(&d, MD_FN_ORDER));
+
+    d.ca->bad_nonces = 0;
+    rv = attempt(&d);
+    assert_success_recorded(&d, rv, FX_CA_DIR);
+    assert_int_equal(d.ca->orders_created, 1);
+}
+
+/* --- vetoes: nothing is asked of the CA -------------------------------------- */
+
+/* MDMessageCmd failing on "renewing" vetoes the attempt. */
+static void test_veto_by_message_cmd(void **state)
+{
+    drive_t d;
+    apr_status_t rv;
+    md_watch_cfg_t cfg;
+    const char *log;
+    const char *err;
+    char line[256];
+    FILE *f;
+
+    drive_setup(&d, *state);
+    log = apr_pstrcat(d.p, d.dir, "/messages", NULL);
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.message_argv = fx_strs(d.p, "/bin/sh", "-c", apr_psprintf(d.p,
+        "echo \"$0 $1\" >> %s; test \"$0\" != renewing", log), NULL);
+    d.env.watch = md_watch_create(d.p, d.store, apr_array_make(d.p, 1, sizeof(void *)), &cfg);
+
+    rv = attempt(&d);
+    assert_failure_recorded(&d, rv, 1, NULL);
+    assert_int_equal(d.ca->requests, 0);
+    assert_non_null(d.result->detail);
+    assert_non_null(strstr(d.result->detail, "renewal vetoed"));
+    assert_false(staged(&d, MD_FN_ORDER));
+    /* the program was asked, and told of the error afterwards */
+    f = fopen(log, "r");
+    assert_non_null(f);
+    assert_non_null(fgets(line, sizeof(line), f));
+    assert_string_equal(line, "renewing " MDNAME "\n");
+    fclose(f);
+    err = md_json_get_str(md_json_get_obj(staged_json(&d, MD_FN_JOB), MD_KEY_LAST),
+                          MD_KEY_DETAIL);
+    assert_non_null(err);
+    assert_non_null(strstr(err, "renewal vetoed"));
+}
+
+/* No challenge type can work (neither port 80 nor 443 served, no dns-01
+ * program): refused before any order, saying why. */
+static void test_veto_no_challenge_type(void **state)
+{
+    drive_t d;
+    apr_status_t rv;
+
+    drive_setup(&d, *state);
+    d.env.http_port = 0;
+    d.env.https_port = 0;
+    rv = attempt(&d);
+    assert_failure_recorded(&d, rv, 1, MD_PROBLEM_CHALLENGE_MISMATCH);
+    assert_int_equal(d.ca->requests, 0);
+    assert_non_null(d.result->detail);
+    assert_false(staged(&d, MD_FN_ORDER));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        UNIT_TEST(test_full_renewal_stages_every_spec),
+        UNIT_TEST(test_resume_pending_order),
+        UNIT_TEST(test_resume_ready_order),
+        UNIT_TEST(test_resume_processing_order),
+        UNIT_TEST(test_resume_valid_order),
+        UNIT_TEST(test_lost_key_orders_anew),
+        UNIT_TEST(test_invalid_order_recorded_then_new_order),
+        UNIT_TEST(test_saved_order_gone_invalid_orders_anew),
+        UNIT_TEST(test_failover_to_second_ca),
+        UNIT_TEST(test_bad_nonces_within_the_limit),
+        UNIT_TEST(test_bad_nonces_beyond_the_limit),
+        UNIT_TEST(test_veto_by_message_cmd),
+        UNIT_TEST(test_veto_no_challenge_type),
+    };
+    return UNIT_RUN(tests);
+}
