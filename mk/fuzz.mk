@@ -113,7 +113,8 @@ $(ASAN_BUILD)/test/test_a2md_%: $(ASAN_BUILD)/test/test_a2md_%.o $(ASAN_FIXTURE_
 asan: $(ASAN_LIBCORE) $(ASAN_MODULE) $(ASAN_UNIT_BIN) $(ASAN_CLI)
 
 asan-test-unit: $(ASAN_UNIT_BIN)
-	@set -e; for t in $(ASAN_UNIT_BIN); do echo "== $$t"; $(ASAN_ENV) $$t; done
+	@set -e; for t in $(ASAN_UNIT_BIN); do echo "== $$t"; \
+	  case $$t in *_pg) $(ASAN_ENV) $(PG_WRAP) $$t;; *) $(ASAN_ENV) $$t;; esac; done
 
 # Header dependencies of every object set here (-MMD, see the Makefile).
 -include $(FUZZ_CORE_OBJ:.o=.d) $(FUZZ_BIN:=.d) $(ASAN_CORE_OBJ:.o=.d) $(ASAN_GLUE_OBJ:.o=.d) \

@@ -1,6 +1,7 @@
 /* Private key generation on a thread of its own (see md_keygen.h). */
 #include <apr_thread_proc.h>
 
+#include "md_crypt.h"
 #include "md_keygen.h"
 #include "md_log.h"
 
@@ -17,8 +18,12 @@ static void *APR_THREAD_FUNC keygen_run(apr_thread_t *thread, void *data)
 {
     md_keygen_t *kg = data;
 
+    (void)thread;
     kg->rv = md_pkey_gen(&kg->pkey, kg->kp, kg->spec);
-    apr_thread_exit(thread, kg->rv);
+    /* OpenSSL's per-thread state goes with the thread (md_crypt.h). Return
+     * rather than apr_thread_exit(): its pthread_exit unwinding upsets ASan,
+     * and kg->rv already carries the result to the joiner. */
+    md_crypt_thread_done();
     return NULL;
 }
 

@@ -133,8 +133,8 @@ static void *APR_THREAD_FUNC count_many(apr_thread_t *t, void *data)
     for (i = 0; i < PER_THREAD; ++i) {
         md_stats_count(stats, "https://a.test/dir", i % 4 == 0);
     }
-    apr_thread_exit(t, APR_SUCCESS);
-    return NULL;
+    (void)t;
+    return NULL;   /* not apr_thread_exit: pthread_exit unwinding upsets ASan */
 }
 
 static void test_threads_lose_no_count(void **state)
