@@ -404,6 +404,76 @@ static void test_resume_valid_order(void **state)
     assert_staged_cert(&d, spec_at(&d, 0), key);
 }
 
+/* Two key specs, the second one's order stopped: the next attempt leaves
+ * the staged first spec alone and resumes only the second. */
+static void test_resume_second_spec_only(void **state)
+{
+    drive_t d;
+    apr_status_t rv;
+    md_pkey_t *first_key;
+    apr_array_header_t *first_chain = NULL;
+    apr_array_header_t *chain = NULL;
+
+    drive_setup(&d, *state);
+    APR_ARRAY_PUSH(d.md->pkey_specs, md_pkey_spec_t *) = spec_ec(d.p, "P-384");
+    d.ca->down_path = "/chall/2-";
+    rv = attempt(&d);
+    assert_failure_recorded(&d, rv, 1, NULL);
+    assert_int_equal(d.ca->orders_created, 2);
+    assert_int_equal(d.ca->cert_downloads, 1);
+    assert_true(staged(&d, "pubcert.p-256.pem"));
+    assert_false(staged(&d, "pubcert.p-384.pem"));
+    assert_saved_order(&d, 2, "pending");
+    first_key = staged_key(&d, spec_at(&d, 0));
+    assert_int_equal(md_store_load_certs(d.store, MD_SG_STAGING, MDNAME, "pubcert.p-256.pem",
+                                         &first_chain, d.p), APR_SUCCESS);
+
+    d.ca->down_path = NULL;
+    rv = attempt(&d);
+    assert_success_recorded(&d, rv, FX_CA_DIR);
+    assert_int_equal(d.ca->orders_created, 2);     /* no new newOrder */
+    assert_int_equal(d.ca->finalizes, 2);
+    assert_int_equal(d.ca->cert_downloads, 2);
+    assert_staged_cert(&d, spec_at(&d, 0), first_key);
+    assert_staged_cert(&d, spec_at(&d, 1), NULL);
+    /* the first spec's certificate is the one of the first attempt */
+    assert_int_equal(md_store_load_certs(d.store, MD_SG_STAGING, MDNAME, "pubcert.p-256.pem",
+                                         &chain, d.p), APR_SUCCESS);
+    assert_string_equal(md_cert_sha256_fingerprint(MD_ARR_IDX(chain, 0, const md_cert_t *),
+                                                   d.p),
+                        md_cert_sha256_fingerprint(MD_ARR_IDX(first_chain, 0,
+                                                              const md_cert_t *), d.p));
+}
+
+/* A CA that cannot be reached keeps the saved order for later; a CA that
+ * has forgotten it (404 after a reset) gets a new one. */
+static void test_saved_order_kept_while_ca_down_dropped_when_forgotten(void **state)
+{
+    drive_t d;
+    apr_status_t rv;
+
+    drive_setup(&d, *state);
+    d.ca->down_path = "/chall/";
+    rv = attempt(&d);
+    assert_failure_recorded(&d, rv, 1, NULL);
+    assert_saved_order(&d, 1, "pending");
+
+    /* the directory and the account answer, the order does not */
+    d.ca->down_path = "/order/";
+    rv = attempt(&d);
+    assert_failure_recorded(&d, rv, 2, NULL);
+    assert_int_equal(d.ca->orders_created, 1);
+    assert_saved_order(&d, 1, "pending");
+
+    d.ca->down_path = NULL;
+    d.ca->orders[1].forgotten = 1;
+    rv = attempt(&d);
+    assert_success_recorded(&d, rv, FX_CA_DIR);
+    assert_int_equal(d.ca->orders_created, 2);
+    assert_true(d.ca->orders[2].finalized);
+    assert_staged_cert(&d, spec_at(&d, 0), NULL);
+}
+
 /* --- what cannot be resumed -------------------------------------------------- */
 
 /* The order was finalized with a key that is gone from staging: its
@@ -481,6 +551,56 @@ static void test_saved_order_gone_invalid_orders_anew(void **state)
     assert_false(d.ca->orders[1].finalized);
     assert_true(d.ca->orders[2].finalized);
     assert_staged_cert(&d, spec_at(&d, 0), NULL);
+}
+
+/* The CA issued a certificate that is not for the staged key (or names):
+ * nothing is staged, the order is dropped, the next attempt orders anew. */
+static void test_foreign_certificate_not_staged(void **state)
+{
+    drive_t d;
+    apr_status_t rv;
+
+    drive_setup(&d, *state);
+    d.ca->cert_pem = fx_self_signed_pem(d.md->domains, d.p);
+    rv = attempt(&d);
+    assert_failure_recorded(&d, rv, 1, NULL);
+    assert_int_equal(rv, APR_EINVAL);
+    assert_int_equal(d.ca->cert_downloads, 1);
+    assert_false(staged(&d, "pubcert.p-256.pem"));
+    assert_false(staged(&d, MD_FN_ORDER));
+
+    d.ca->cert_pem = NULL;
+    rv = attempt(&d);
+    assert_success_recorded(&d, rv, FX_CA_DIR);
+    assert_int_equal(d.ca->orders_created, 2);
+    assert_staged_cert(&d, spec_at(&d, 0), NULL);
+}
+
+/* A staged set that no longer fits the configuration (a name added,
+ * MDMustStaple switched on) is dropped: the next attempt orders anew. */
+static void test_staged_set_dropped_when_config_changes(void **state)
+{
+    drive_t d;
+    apr_status_t rv;
+
+    drive_setup(&d, *state);
+    rv = attempt(&d);
+    assert_success_recorded(&d, rv, FX_CA_DIR);
+    assert_int_equal(d.ca->orders_created, 1);
+
+    APR_ARRAY_PUSH(d.md->domains, const char *) = "new.a.test";
+    rv = attempt(&d);
+    assert_success_recorded(&d, rv, FX_CA_DIR);
+    assert_int_equal(d.ca->orders_created, 2);
+    assert_int_equal(d.ca->orders[2].names->nelts, 3);
+    assert_staged_cert(&d, spec_at(&d, 0), NULL);   /* covers new.a.test */
+
+    /* the staged certificate would do for the names, not for the config */
+    d.md->must_staple = 1;
+    rv = attempt(&d);
+    assert_success_recorded(&d, rv, FX_CA_DIR);
+    assert_int_equal(d.ca->orders_created, 3);
+    assert_true(json_is_true(json_object_get(staged_json(&d, MD_FN_MD), MD_KEY_MUST_STAPLE)));
 }
 
 /* --- MDCertificateAuthority with two CAs -------------------------------------- */
@@ -624,6 +744,27 @@ static void test_veto_no_challenge_type(void **state)
     assert_false(staged(&d, MD_FN_ORDER));
 }
 
+/* MDMessageCmd failing on "challenge-setup:http-01:<name>" vetoes the
+ * attempt before the CA is asked to validate: no challenge answered. */
+static void test_veto_by_challenge_setup(void **state)
+{
+    drive_t d;
+    apr_status_t rv;
+    md_watch_cfg_t cfg;
+
+    drive_setup(&d, *state);
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.message_argv = fx_strs(d.p, "/bin/sh", "-c",
+                               "case \"$0\" in challenge-setup:*) exit 1;; esac", NULL);
+    d.env.watch = md_watch_create(d.p, d.store, apr_array_make(d.p, 1, sizeof(void *)), &cfg);
+
+    rv = attempt(&d);
+    assert_failure_recorded(&d, rv, 1, NULL);
+    assert_int_equal(d.ca->challenges_posted, 0);
+    assert_int_equal(d.ca->finalizes, 0);
+    assert_int_equal(d.ca->orders[1].challenged, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -632,14 +773,19 @@ int main(void)
         UNIT_TEST(test_resume_ready_order),
         UNIT_TEST(test_resume_processing_order),
         UNIT_TEST(test_resume_valid_order),
+        UNIT_TEST(test_resume_second_spec_only),
+        UNIT_TEST(test_saved_order_kept_while_ca_down_dropped_when_forgotten),
         UNIT_TEST(test_lost_key_orders_anew),
         UNIT_TEST(test_invalid_order_recorded_then_new_order),
         UNIT_TEST(test_saved_order_gone_invalid_orders_anew),
+        UNIT_TEST(test_foreign_certificate_not_staged),
+        UNIT_TEST(test_staged_set_dropped_when_config_changes),
         UNIT_TEST(test_failover_to_second_ca),
         UNIT_TEST(test_bad_nonces_within_the_limit),
         UNIT_TEST(test_bad_nonces_beyond_the_limit),
         UNIT_TEST(test_veto_by_message_cmd),
         UNIT_TEST(test_veto_no_challenge_type),
+        UNIT_TEST(test_veto_by_challenge_setup),
     };
     return UNIT_RUN(tests);
 }
