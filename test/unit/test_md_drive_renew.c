@@ -603,6 +603,129 @@ static void test_staged_set_dropped_when_config_changes(void **state)
     assert_true(json_is_true(json_object_get(staged_json(&d, MD_FN_MD), MD_KEY_MUST_STAPLE)));
 }
 
+/* A saved order for other names (the config changed since) is not resumed:
+ * a new order for the names configured now. */
+static void test_saved_order_for_other_names_orders_anew(void **state)
+{
+    drive_t d;
+    apr_status_t rv;
+
+    drive_setup(&d, *state);
+    d.ca->down_path = "/chall/";
+    rv = attempt(&d);
+    assert_failure_recorded(&d, rv, 1, NULL);
+    assert_saved_order(&d, 1, "pending");
+
+    d.ca->down_path = NULL;
+    APR_ARRAY_PUSH(d.md->domains, const char *) = "new.a.test";
+    rv = attempt(&d);
+    assert_success_recorded(&d, rv, FX_CA_DIR);
+    assert_int_equal(d.ca->orders_created, 2);
+    assert_int_equal(d.ca->orders[1].challenged, 0);
+    assert_int_equal(d.ca->orders[2].names->nelts, 3);
+    assert_staged_cert(&d, spec_at(&d, 0), NULL);
+}
+
+/* A saved order.json that does not parse (a crash mid-write on a store
+ * without atomic writes, a hostile User) is not trusted: a new order. */
+static void test_corrupt_saved_order_orders_anew(void **state)
+{
+    drive_t d;
+    apr_status_t rv;
+    const char *path;
+    FILE *f;
+
+    drive_setup(&d, *state);
+    d.ca->down_path = "/chall/";
+    rv = attempt(&d);
+    assert_failure_recorded(&d, rv, 1, NULL);
+    assert_saved_order(&d, 1, "pending");
+    path = apr_pstrcat(d.p, d.dir, "/md/staging/" MDNAME "/" MD_FN_ORDER, NULL);
+    f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("{\"url\": \"https://ca.test/order/1\", \"status\": ", f);
+    fclose(f);
+
+    d.ca->down_path = NULL;
+    rv = attempt(&d);
+    assert_success_recorded(&d, rv, FX_CA_DIR);
+    assert_int_equal(d.ca->orders_created, 2);
+    assert_staged_cert(&d, spec_at(&d, 0), NULL);
+}
+
+/* An attempt that finds a complete staged set orders nothing and stages
+ * md.json again: what the store looks like after job.json was lost
+ * (lost: nothing else), or after a crash right after the last certificate
+ * was saved (lost: md.json too). */
+static void restage(drive_t *d, int md_json_lost, const char **paccount)
+{
+    apr_status_t rv = attempt(d);
+    int requests;
+
+    assert_success_recorded(d, rv, FX_CA_DIR);
+    *paccount = md_json_get_str(md_json_get_obj(staged_json(d, MD_FN_MD), MD_KEY_CA),
+                                MD_KEY_ACCOUNT);
+    assert_non_null(*paccount);
+    assert_int_equal(md_store_remove(d->store, MD_SG_STAGING, MDNAME, MD_FN_JOB, d->p),
+                     APR_SUCCESS);
+    if (md_json_lost) {
+        assert_int_equal(md_store_remove(d->store, MD_SG_STAGING, MDNAME, MD_FN_MD, d->p),
+                         APR_SUCCESS);
+    }
+    requests = d->ca->requests;
+    rv = attempt(d);
+    assert_int_equal(rv, APR_SUCCESS);
+    assert_true(d->job->finished);
+    assert_true(staged(d, MD_FN_MD));
+    assert_int_equal(d->ca->requests, requests);   /* the CA was not asked */
+    assert_staged_cert(d, spec_at(d, 0), NULL);
+}
+
+/* The re-staged md.json still names the account the set came from. */
+static void test_restaged_set_keeps_its_account(void **state)
+{
+    drive_t d;
+    const char *account;
+    const char *now;
+
+    drive_setup(&d, *state);
+    restage(&d, 0, &account);
+    now = md_json_get_str(md_json_get_obj(staged_json(&d, MD_FN_MD), MD_KEY_CA),
+                          MD_KEY_ACCOUNT);
+    /* BUG (md_drive.c, md_drive_renew, the "already staged" path:
+     * stage_md(env, md, ca_url, md->ca_account, ...)): md.json is written
+     * anew with the config's account (NULL until a first activation) and
+     * the CA of this attempt, instead of what the staged md.json said; the
+     * account that ordered the set is lost (after a failover, the CA named
+     * may not be the one that issued it). Remove the skip with the fix. */
+    skip();
+    assert_non_null(now);
+    assert_string_equal(now, account);
+}
+
+/* The job of a re-staged set knows when its certificates start, as
+ * MDActivationDelay and the "renewed" message need. */
+static void test_restaged_set_knows_valid_from(void **state)
+{
+    drive_t d;
+    const char *account;
+    apr_time_t valid_from;
+
+    drive_setup(&d, *state);
+    restage(&d, 1, &account);
+    valid_from = md_cert_valid_from(assert_staged_cert(&d, spec_at(&d, 0), NULL));
+    /* BUG (md_drive.c, md_drive_renew, the "already staged" path):
+     * job->valid_from is set only by a download (renew_spec), so here it
+     * stays 0 and job.json has no valid-from: mod_md_activate_delayed
+     * (md_sched_activation_ready(0, delay, now)) activates at once,
+     * ignoring MDActivationDelay, and MDMessageCmd "renewed" is told the
+     * epoch. A crash right after the last certificate was saved leaves
+     * exactly this store. Remove the skip with the fix. */
+    skip();
+    assert_true(d.job->valid_from == valid_from);
+    assert_non_null(md_json_get_str(staged_json(&d, MD_FN_JOB), MD_KEY_VALID_FROM));
+}
+
 /* --- MDCertificateAuthority with two CAs -------------------------------------- */
 
 /* (md_drive_ca_url alone: test_md_drive.c.) The first CA fails after the
@@ -780,6 +903,10 @@ int main(void)
         UNIT_TEST(test_saved_order_gone_invalid_orders_anew),
         UNIT_TEST(test_foreign_certificate_not_staged),
         UNIT_TEST(test_staged_set_dropped_when_config_changes),
+        UNIT_TEST(test_saved_order_for_other_names_orders_anew),
+        UNIT_TEST(test_corrupt_saved_order_orders_anew),
+        UNIT_TEST(test_restaged_set_keeps_its_account),
+        UNIT_TEST(test_restaged_set_knows_valid_from),
         UNIT_TEST(test_failover_to_second_ca),
         UNIT_TEST(test_bad_nonces_within_the_limit),
         UNIT_TEST(test_bad_nonces_beyond_the_limit),
