@@ -30,7 +30,6 @@
 #include <time.h>
 
 #include <apr_atomic.h>
-#include <apr_optional.h>
 #include <apr_strings.h>
 #include <apr_thread_mutex.h>
 
@@ -54,11 +53,12 @@
 #include "md_util.h"
 #include "md_watch.h"
 #include "md_workers.h"
-#include "mod_md.h"
 #include "mod_md_cluster.h"
 #include "mod_md_config.h"
 #include "mod_md_drive.h"
 #include "mod_md_ocsp.h"
+#include "mod_md_runtime.h"
+#include "mod_md_watchdog.h"
 
 APLOG_USE_MODULE(md);
 
@@ -68,7 +68,7 @@ APLOG_USE_MODULE(md);
 #define MD_PASS_LOCKED          apr_time_from_sec(1)
 #define MD_DNS01_TIMEOUT        apr_time_from_sec(120)
 
-typedef struct drive_ctx_t drive_ctx_t;
+typedef mod_md_drive_t drive_ctx_t;
 
 typedef struct {
     drive_ctx_t *ctx;
@@ -82,10 +82,11 @@ typedef struct {
     int revoked;                /* a2md revoked the live certificate: renew now */
 } drive_item_t;
 
-struct drive_ctx_t {
+struct mod_md_drive_t {
+    mod_md_runtime_t *rt;       /* the generation's */
     server_rec *s;
     apr_pool_t *p;              /* pconf: items, read-only in the child */
-    ap_watchdog_t *watchdog;
+    mod_md_watchdog_t wd;       /* the watchdog task (and its thread at exit) */
     md_drive_env_t env;
     apr_array_header_t *items;  /* drive_item_t */
     int parallel;               /* MDParallelRenewals */
@@ -108,15 +109,7 @@ struct drive_ctx_t {
     int running;                /* drives in progress, guarded by mutex */
     int stopping;               /* no more passes or drives; set under mutex */
     volatile apr_uint32_t stop_state; /* 0 running, 1 stopping, 2 stopped */
-    mod_md_wd_thread_t wd_thread;   /* the watchdog thread at exit (mod_md.h) */
 };
-
-/* This generation's renewal, for the child's exit (child_init). */
-static drive_ctx_t *drive_ctx;
-
-static APR_OPTIONAL_FN_TYPE(ap_watchdog_get_instance) *wd_get_instance;
-static APR_OPTIONAL_FN_TYPE(ap_watchdog_register_callback) *wd_register_callback;
-static APR_OPTIONAL_FN_TYPE(ap_watchdog_set_callback_interval) *wd_set_interval;
 
 /* --- the workers ---------------------------------------------------------- */
 
@@ -181,7 +174,7 @@ static void drive_task(void *data)
 
     /* A store shared by a cluster: only the holder of the MD's lease drives
      * it, through a view whose writes fail once the lease is taken over. */
-    if (mod_md_cluster_drive_begin(&cd, &env.store, ctx->env.store, item->state, ctx->s,
+    if (mod_md_cluster_drive_begin(&cd, &env.store, ctx->rt, item->state,
                                    &finished_elsewhere, &retry_at, p) != APR_SUCCESS) {
         apr_thread_mutex_lock(ctx->mutex);
         item->loaded = 1;
@@ -364,21 +357,27 @@ static void workers_stop(drive_ctx_t *ctx)
 }
 
 /* In the main thread of an exiting child, before exit() runs OpenSSL's
- * exit handler (see mod_md_wd_thread_wait). */
+ * exit handler (see mod_md_watchdog.h). */
 static apr_status_t child_exit(void *data)
 {
     drive_ctx_t *ctx = data;
 
     workers_stop(ctx);
-    return mod_md_wd_thread_wait(&ctx->wd_thread);
+    return mod_md_watchdog_wait(&ctx->wd);
 }
 
-void mod_md_drive_child_init(apr_pool_t *pchild, server_rec *s)
+static void drive_child_init(apr_pool_t *pchild, server_rec *s)
 {
-    (void)s;
-    if (drive_ctx) {
-        apr_pool_cleanup_register(pchild, drive_ctx, child_exit, apr_pool_cleanup_null);
+    mod_md_runtime_t *rt = mod_md_runtime_get(s);
+
+    if (rt && rt->drive) {
+        apr_pool_cleanup_register(pchild, rt->drive, child_exit, apr_pool_cleanup_null);
     }
+}
+
+void mod_md_drive_register_hooks(void)
+{
+    ap_hook_child_init(drive_child_init, NULL, NULL, APR_HOOK_MIDDLE);
 }
 
 /* Only one child of all generations drives at a time (see the top). */
@@ -460,7 +459,7 @@ static int pass_look(drive_ctx_t *ctx, drive_item_t *item, apr_pool_t *p)
         return REVOKED_MARKER;
     }
     /* ...or a current OCSP response says so, as stock. */
-    return mod_md_ocsp_md_revoked(md) ? REVOKED_OCSP : REVOKED_NOT;
+    return mod_md_ocsp_md_revoked(ctx->rt, md) ? REVOKED_OCSP : REVOKED_NOT;
 }
 
 /* With ctx->mutex held: note what pass_look found and queue the MD when it
@@ -537,7 +536,7 @@ static apr_interval_time_t run_pass(drive_ctx_t *ctx, apr_pool_t *ptemp)
     /* ARI windows to ask for, notifications to retry; a renewed OCSP
      * response may say a certificate is revoked. */
     md_sched_wake_at(&wake, md_watch_next_run(ctx->env.watch));
-    md_sched_wake_at(&wake, mod_md_ocsp_next_check(now));
+    md_sched_wake_at(&wake, mod_md_ocsp_next_check(ctx->rt, now));
     wait = md_sched_wake_wait(&wake, any_busy, 0);
     ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, ctx->s,
                  "MD12012: checked %d MDs in %" APR_INT64_T_FMT " us (cpu %" APR_INT64_T_FMT
@@ -562,12 +561,12 @@ static apr_status_t run_watchdog(int state, void *baton, apr_pool_t *ptemp)
         break;
     case AP_WATCHDOG_STATE_STOPPING:
         workers_stop(ctx);
-        mod_md_wd_thread_stop(&ctx->wd_thread);
+        mod_md_watchdog_stopped(&ctx->wd);
         return APR_SUCCESS;
     default:
         break;
     }
-    mod_md_wd_thread_ran(&ctx->wd_thread);
+    mod_md_watchdog_ran(&ctx->wd);
     if (apr_atomic_read32(&ctx->stop_state) != 0) {
         return APR_SUCCESS;
     }
@@ -587,7 +586,7 @@ static apr_status_t run_watchdog(int state, void *baton, apr_pool_t *ptemp)
     /* At the latest MD_SCHED_REVOKE_POLL while markers are watched: a
      * revoked certificate is renewed at once, not at the next pass. */
     wait = md_sched_clamp_wait(wait, 0, ctx->revoke_watch);
-    wd_set_interval(ctx->watchdog, wait, ctx, run_watchdog);
+    mod_md_watchdog_next(&ctx->wd, wait);
     return APR_SUCCESS;
 }
 
@@ -644,27 +643,17 @@ static apr_file_t *lock_file_open(server_rec *s, apr_pool_t *pconf)
     return f;
 }
 
-apr_status_t mod_md_drive_register(server_rec *s, apr_pool_t *pconf, md_store_t *store,
-                                   apr_array_header_t *states, const mod_md_global_t *g)
+/* The drive's environment (md_drive.h): the CA's ports as the server
+ * listens, the admin's programs and the ARI ids (md_watch, read here in
+ * the parent: domains/ is root's). */
+static void env_setup(drive_ctx_t *ctx, const mod_md_runtime_t *rt)
 {
-    drive_ctx_t *ctx;
-    apr_status_t rv;
-    int i;
+    const mod_md_global_t *g = rt->g;
+    const md_srv_conf_t *sc = mod_md_config_get(rt->s);
+    md_watch_cfg_t wcfg = { g->ca_file, mod_md_config_notify_argv(sc),
+                            mod_md_config_message_argv(sc), 0, ap_server_root };
 
-    wd_get_instance = APR_RETRIEVE_OPTIONAL_FN(ap_watchdog_get_instance);
-    wd_register_callback = APR_RETRIEVE_OPTIONAL_FN(ap_watchdog_register_callback);
-    wd_set_interval = APR_RETRIEVE_OPTIONAL_FN(ap_watchdog_set_callback_interval);
-    if (!wd_get_instance || !wd_register_callback || !wd_set_interval) {
-        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s,
-                     "MD12004: mod_watchdog is required to renew certificates but is not "
-                     "available");
-        return APR_EGENERAL;
-    }
-
-    ctx = apr_pcalloc(pconf, sizeof(*ctx));
-    ctx->s = s;
-    ctx->p = pconf;
-    ctx->env.store = store;
+    ctx->env.store = rt->store;
     ctx->env.ca_file = g->ca_file;
     ctx->env.program_root = ap_server_root;
     ctx->env.user_agent = "mod_md-ng";
@@ -672,51 +661,55 @@ apr_status_t mod_md_drive_register(server_rec *s, apr_pool_t *pconf, md_store_t 
     ctx->env.order_timeout = apr_time_from_sec(120);
     ctx->env.retry_failover = g->retry_failover;
     ctx->env.dns01_timeout = MD_DNS01_TIMEOUT;
-    if (mod_md_runtime()) {
-        const mod_md_runtime_t *rt = mod_md_runtime();
+    ctx->env.http_port = rt->http_port;
+    ctx->env.http_host = rt->http_host;
+    ctx->env.https_port = rt->https_port;
+    ctx->env.https_host = rt->https_host;
+    ctx->env.watch = md_watch_create(rt->pconf, rt->store, rt->state_list, &wcfg);
+}
 
-        ctx->env.http_port = rt->http_port;
-        ctx->env.http_host = rt->http_host;
-        ctx->env.https_port = rt->https_port;
-        ctx->env.https_host = rt->https_host;
-    }
-    {
-        const md_srv_conf_t *sc = mod_md_config_get(s);
-        md_watch_cfg_t wcfg = { g->ca_file, mod_md_config_notify_argv(sc),
-                                mod_md_config_message_argv(sc), 0, ap_server_root };
+apr_status_t mod_md_drive_setup(mod_md_runtime_t *rt)
+{
+    const mod_md_global_t *g = rt->g;
+    drive_ctx_t *ctx;
+    apr_status_t rv;
+    int i;
 
-        /* Here in the parent: it reads the live certificates (ARI ids). */
-        ctx->env.watch = md_watch_create(pconf, store, states, &wcfg);
-    }
+    ctx = apr_pcalloc(rt->pconf, sizeof(*ctx));
+    ctx->rt = rt;
+    ctx->s = rt->s;
+    ctx->p = rt->pconf;
+    env_setup(ctx, rt);
     ctx->parallel = g->parallel_renewals > 0 ? g->parallel_renewals : 1;
     ctx->check_interval = g->check_interval;
     ctx->initial_delay = g->initial_delay;
     ctx->retry_delay = g->retry_delay;
     ctx->activation_auto = g->activation_auto;
     ctx->activation_delay = g->activation_delay;
-    ctx->lock_file = lock_file_open(s, pconf);
-    drive_ctx = ctx;
-    ctx->items = apr_array_make(pconf, states->nelts, sizeof(drive_item_t));
-    for (i = 0; i < states->nelts; ++i) {
+    ctx->lock_file = lock_file_open(rt->s, rt->pconf);
+    ctx->items = apr_array_make(rt->pconf, rt->state_list->nelts, sizeof(drive_item_t));
+    for (i = 0; i < rt->state_list->nelts; ++i) {
         drive_item_t *item = apr_array_push(ctx->items);
 
         memset(item, 0, sizeof(*item));
         item->ctx = ctx;
-        item->state = APR_ARRAY_IDX(states, i, md_reg_state_t *);
+        item->state = APR_ARRAY_IDX(rt->state_list, i, md_reg_state_t *);
         if (item->state->md->renew_mode != MD_RENEW_MANUAL) {
             ctx->revoke_watch = 1;
         }
     }
-
-    rv = wd_get_instance(&ctx->watchdog, MD_WATCHDOG_NAME, 0, 1, pconf);
-    if (rv == APR_SUCCESS) {
-        rv = wd_register_callback(ctx->watchdog,
+    rt->drive = ctx;
+    rv = mod_md_watchdog_register(&ctx->wd, MD_WATCHDOG_NAME,
                                   ctx->initial_delay > MD_SCHED_PASS_MIN ? ctx->initial_delay
                                                                          : MD_SCHED_PASS_MIN,
-                                  ctx, run_watchdog);
+                                  run_watchdog, ctx, rt->pconf);
+    if (rv == APR_ENOTIMPL) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, rt->s,
+                     "MD12004: mod_watchdog is required to renew certificates but is not "
+                     "available");
     }
-    if (rv != APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s,
+    else if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, rt->s,
                      "MD12005: cannot register the certificate renewal with mod_watchdog");
     }
     return rv;
