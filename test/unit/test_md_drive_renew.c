@@ -213,7 +213,27 @@ static void assert_failure_recorded(drive_t *d, apr_status_t rv, int errors,
     assert_false(staged(d, MD_FN_MD));
 }
 
-/* A successful attempt: the set staged, md.json last, the job finished. */
+/* When the staged set starts: the earliest start of its certificates. */
+static apr_time_t staged_valid_from(drive_t *d)
+{
+    apr_time_t from = 0;
+    int i;
+
+    for (i = 0; i < d->md->pkey_specs->nelts; ++i) {
+        apr_array_header_t *chain = NULL;
+        apr_time_t t;
+
+        assert_int_equal(md_store_load_certs(d->store, MD_SG_STAGING, d->md->name,
+                                             md_reg_cert_fname(spec_at(d, i), d->p), &chain,
+                                             d->p), APR_SUCCESS);
+        t = md_cert_valid_from(MD_ARR_IDX(chain, 0, const md_cert_t *));
+        from = (!from || t < from) ? t : from;
+    }
+    return from;
+}
+
+/* A successful attempt: the set staged, md.json last, the job finished and
+ * knowing when the set starts (MDActivationDelay, the "renewed" message). */
 static void assert_success_recorded(drive_t *d, apr_status_t rv, const char *ca_dir)
 {
     json_t *job;
@@ -224,6 +244,7 @@ static void assert_success_recorded(drive_t *d, apr_status_t rv, const char *ca_
     assert_true(d->job->finished);
     assert_int_equal(d->job->errors, 0);
     assert_true(d->job->valid_from > 0);
+    assert_true(d->job->valid_from == staged_valid_from(d));
     job = staged_json(d, MD_FN_JOB);
     assert_true(json_is_true(json_object_get(job, MD_KEY_FINISHED)));
     assert_int_equal(md_json_get_int(job, MD_KEY_ERRORS, -1), 0);
@@ -584,10 +605,13 @@ static void test_staged_set_dropped_when_config_changes(void **state)
     apr_status_t rv;
 
     drive_setup(&d, *state);
+    d.ca->backdate = apr_time_from_sec(MD_SECS_PER_DAY);
     rv = attempt(&d);
     assert_success_recorded(&d, rv, FX_CA_DIR);
     assert_int_equal(d.ca->orders_created, 1);
 
+    /* the new set starts later than the dropped one: the job says when */
+    d.ca->backdate = apr_time_from_sec(60);
     APR_ARRAY_PUSH(d.md->domains, const char *) = "new.a.test";
     rv = attempt(&d);
     assert_success_recorded(&d, rv, FX_CA_DIR);
@@ -692,13 +716,8 @@ static void test_restaged_set_keeps_its_account(void **state)
     restage(&d, 0, &account);
     now = md_json_get_str(md_json_get_obj(staged_json(&d, MD_FN_MD), MD_KEY_CA),
                           MD_KEY_ACCOUNT);
-    /* BUG (md_drive.c, md_drive_renew, the "already staged" path:
-     * stage_md(env, md, ca_url, md->ca_account, ...)): md.json is written
-     * anew with the config's account (NULL until a first activation) and
-     * the CA of this attempt, instead of what the staged md.json said; the
-     * account that ordered the set is lost (after a failover, the CA named
-     * may not be the one that issued it). Remove the skip with the fix. */
-    skip();
+    /* (It was written anew with the config's account, NULL until a first
+     * activation, and the CA of this attempt.) */
     assert_non_null(now);
     assert_string_equal(now, account);
 }
@@ -714,14 +733,9 @@ static void test_restaged_set_knows_valid_from(void **state)
     drive_setup(&d, *state);
     restage(&d, 1, &account);
     valid_from = md_cert_valid_from(assert_staged_cert(&d, spec_at(&d, 0), NULL));
-    /* BUG (md_drive.c, md_drive_renew, the "already staged" path):
-     * job->valid_from is set only by a download (renew_spec), so here it
-     * stays 0 and job.json has no valid-from: mod_md_activate_delayed
-     * (md_sched_activation_ready(0, delay, now)) activates at once,
-     * ignoring MDActivationDelay, and MDMessageCmd "renewed" is told the
-     * epoch. A crash right after the last certificate was saved leaves
-     * exactly this store. Remove the skip with the fix. */
-    skip();
+    /* (It stayed 0, set only by a download: mod_md_activate_delayed,
+     * md_sched_activation_ready(0, delay, now), activated at once, ignoring
+     * MDActivationDelay, and MDMessageCmd "renewed" was told the epoch.) */
     assert_true(d.job->valid_from == valid_from);
     assert_non_null(md_json_get_str(staged_json(&d, MD_FN_JOB), MD_KEY_VALID_FROM));
 }
@@ -768,6 +782,15 @@ static void test_failover_to_second_ca(void **state)
     assert_staged_cert(&d, spec_at(&d, 0), NULL);
     /* the job says it failed over */
     assert_true(job_logged(staged_json(&d, MD_FN_JOB), "failover"));
+
+    /* the set found again without its job (no errors counted: the first
+     * CA's turn) is still the second CA's */
+    assert_int_equal(md_store_remove(d.store, MD_SG_STAGING, MDNAME, MD_FN_JOB, d.p),
+                     APR_SUCCESS);
+    rv = attempt(&d);
+    assert_success_recorded(&d, rv, "https://ca2.test/dir");
+    assert_int_equal(cas[0]->requests, ca1_requests);
+    assert_int_equal(cas[1]->orders_created, 1);
 }
 
 /* --- badNonce ------------------------------------------------------------------ */
