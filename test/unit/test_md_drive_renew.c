@@ -740,6 +740,32 @@ static void test_restaged_set_knows_valid_from(void **state)
     assert_non_null(md_json_get_str(staged_json(&d, MD_FN_JOB), MD_KEY_VALID_FROM));
 }
 
+/* The CA no longer knows the account (a reset): a new account is
+ * registered, the old account's saved order is not resumed, the old
+ * account is not tried again. */
+static void test_forgotten_account_new_account_new_order(void **state)
+{
+    drive_t d;
+    apr_status_t rv;
+
+    drive_setup(&d, *state);
+    d.ca->down_path = "/chall/";
+    rv = attempt(&d);
+    assert_failure_recorded(&d, rv, 1, NULL);
+    assert_int_equal(d.ca->acct_ctr, 1);
+    assert_saved_order(&d, 1, "pending");
+
+    d.ca->down_path = NULL;
+    d.ca->acct_reject = 1;
+    rv = attempt(&d);
+    assert_success_recorded(&d, rv, FX_CA_DIR);
+    assert_int_equal(d.ca->acct_ctr, 2);
+    assert_int_equal(d.ca->orders_created, 2);
+    assert_int_equal(d.ca->orders[1].challenged, 0);
+    assert_string_equal(d.ca->last_kid, FX_CA_URL "/acct/2");
+    assert_staged_cert(&d, spec_at(&d, 0), NULL);
+}
+
 /* --- MDCertificateAuthority with two CAs -------------------------------------- */
 
 /* (md_drive_ca_url alone: test_md_drive.c.) The first CA fails after the
@@ -930,6 +956,7 @@ int main(void)
         UNIT_TEST(test_corrupt_saved_order_orders_anew),
         UNIT_TEST(test_restaged_set_keeps_its_account),
         UNIT_TEST(test_restaged_set_knows_valid_from),
+        UNIT_TEST(test_forgotten_account_new_account_new_order),
         UNIT_TEST(test_failover_to_second_ca),
         UNIT_TEST(test_bad_nonces_within_the_limit),
         UNIT_TEST(test_bad_nonces_beyond_the_limit),
