@@ -861,6 +861,34 @@ static void test_bad_nonces_beyond_the_limit(void **state)
     assert_int_equal(d.ca->orders_created, 1);
 }
 
+/* --- a CA that says "later" --------------------------------------------------- */
+
+/* newOrder rate limited with Retry-After: the attempt fails with the CA's
+ * problem, no order, and the job's next run is not before the CA said. */
+static void test_rate_limited_order_retried_after(void **state)
+{
+    drive_t d;
+    apr_status_t rv;
+    apr_time_t before = apr_time_now();
+
+    drive_setup(&d, *state);
+    d.ca->rate_limit_path = "/new-order";
+    d.ca->retry_after = 7200;
+    rv = attempt(&d);
+    assert_failure_recorded(&d, rv, 1, PROBLEM("rateLimited"));
+    assert_int_equal(rv, APR_EAGAIN);
+    assert_int_equal(d.ca->rate_limited, 1);        /* not hammered */
+    assert_int_equal(d.ca->orders_created, 0);
+    assert_true(d.result->retry_after >= before + apr_time_from_sec(7200 - 5));
+    assert_true(d.job->next_run >= d.result->retry_after);
+    assert_non_null(md_json_get_str(staged_json(&d, MD_FN_JOB), MD_KEY_NEXT_RUN));
+
+    d.ca->rate_limit_path = NULL;
+    rv = attempt(&d);
+    assert_success_recorded(&d, rv, FX_CA_DIR);
+    assert_int_equal(d.ca->orders_created, 1);
+}
+
 /* --- vetoes: nothing is asked of the CA -------------------------------------- */
 
 /* MDMessageCmd failing on "renewing" vetoes the attempt. */
@@ -960,6 +988,7 @@ int main(void)
         UNIT_TEST(test_failover_to_second_ca),
         UNIT_TEST(test_bad_nonces_within_the_limit),
         UNIT_TEST(test_bad_nonces_beyond_the_limit),
+        UNIT_TEST(test_rate_limited_order_retried_after),
         UNIT_TEST(test_veto_by_message_cmd),
         UNIT_TEST(test_veto_no_challenge_type),
         UNIT_TEST(test_veto_by_challenge_setup),
