@@ -99,7 +99,7 @@ static apr_status_t attempt(drive_t *d)
     apr_status_t rv;
 
     d->job = md_job_create(d->p, d->md->name);
-    md_job_load(d->job, d->store, d->p);     /* none yet: a new job */
+    md_job_load(d->job, d->store, d->p);     /* none saved yet: a new job */
     d->result = md_result_make(d->p, d->md->name);
     assert_int_equal(apr_pool_create(&drive_pool, d->p), APR_SUCCESS);
     rv = md_drive_renew(&d->env, d->md, NULL, d->job, d->result, drive_pool);
@@ -524,6 +524,44 @@ static void test_lost_key_orders_anew(void **state)
     assert_int_equal(d.ca->cert_downloads, 1);     /* only the new order's */
     leaf = assert_staged_cert(&d, spec_at(&d, 0), NULL);
     assert_false(md_cert_matches_key(leaf, lost));
+}
+
+/* The staged key is there but unreadable (a crash mid-write, a hostile
+ * User): never a certificate staged for a key we do not have; today the
+ * attempt makes a new key, finds the downloaded certificate not matching
+ * it, says so and drops the order, and the next attempt orders anew (one
+ * failed attempt; ordering anew at once would save it). */
+static void test_corrupt_key_orders_anew(void **state)
+{
+    drive_t d;
+    apr_status_t rv;
+    const char *path;
+    FILE *f;
+
+    drive_setup(&d, *state);
+    d.ca->down_path = "/cert/";
+    rv = attempt(&d);
+    assert_failure_recorded(&d, rv, 1, NULL);
+    assert_saved_order(&d, 1, "valid");
+    path = apr_pstrcat(d.p, d.dir, "/md/staging/" MDNAME "/",
+                       md_reg_pkey_fname(spec_at(&d, 0), d.p), NULL);
+    f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("-----BEGIN PRIVATE KEY-----\nAAAA\n", f);
+    fclose(f);
+
+    d.ca->down_path = NULL;
+    rv = attempt(&d);
+    if (rv != APR_SUCCESS) {
+        assert_failure_recorded(&d, rv, 2, NULL);
+        assert_non_null(strstr(d.result->detail, "does not match"));
+        assert_false(staged(&d, md_reg_cert_fname(spec_at(&d, 0), d.p)));
+        assert_false(staged(&d, MD_FN_ORDER));
+        rv = attempt(&d);
+    }
+    assert_success_recorded(&d, rv, FX_CA_DIR);
+    assert_int_equal(d.ca->orders_created, 2);
+    assert_staged_cert(&d, spec_at(&d, 0), NULL);
 }
 
 /* Validation fails, the CA marks the order invalid: the CA's problem is in
@@ -976,6 +1014,7 @@ int main(void)
         UNIT_TEST(test_resume_second_spec_only),
         UNIT_TEST(test_saved_order_kept_while_ca_down_dropped_when_forgotten),
         UNIT_TEST(test_lost_key_orders_anew),
+        UNIT_TEST(test_corrupt_key_orders_anew),
         UNIT_TEST(test_invalid_order_recorded_then_new_order),
         UNIT_TEST(test_saved_order_gone_invalid_orders_anew),
         UNIT_TEST(test_foreign_certificate_not_staged),
