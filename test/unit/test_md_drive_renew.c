@@ -113,6 +113,28 @@ static apr_status_t attempt(drive_t *d)
     return rv;
 }
 
+/* A file's bytes (small files), and writing them back. */
+static const char *file_get(const char *path, size_t *plen, apr_pool_t *p)
+{
+    char *buf = apr_palloc(p, 64 * 1024);
+    FILE *f = fopen(path, "rb");
+
+    assert_non_null(f);
+    *plen = fread(buf, 1, 64 * 1024, f);
+    assert_true(feof(f));
+    fclose(f);
+    return buf;
+}
+
+static void file_put(const char *path, const char *data, size_t len)
+{
+    FILE *f = fopen(path, "wb");
+
+    assert_non_null(f);
+    assert_int_equal(fwrite(data, 1, len, f), len);
+    assert_int_equal(fclose(f), 0);
+}
+
 static int staged(drive_t *d, const char *fname)
 {
     return md_store_exists(d->store, MD_SG_STAGING, d->md->name, fname, d->p);
@@ -536,7 +558,6 @@ static void test_corrupt_key_orders_anew(void **state)
     drive_t d;
     apr_status_t rv;
     const char *path;
-    FILE *f;
 
     drive_setup(&d, *state);
     d.ca->down_path = "/cert/";
@@ -545,10 +566,7 @@ static void test_corrupt_key_orders_anew(void **state)
     assert_saved_order(&d, 1, "valid");
     path = apr_pstrcat(d.p, d.dir, "/md/staging/" MDNAME "/",
                        md_reg_pkey_fname(spec_at(&d, 0), d.p), NULL);
-    f = fopen(path, "w");
-    assert_non_null(f);
-    fputs("-----BEGIN PRIVATE KEY-----\nAAAA\n", f);
-    fclose(f);
+    file_put(path, "-----BEGIN PRIVATE KEY-----\nAAAA\n", 33);
 
     d.ca->down_path = NULL;
     rv = attempt(&d);
@@ -695,7 +713,6 @@ static void test_corrupt_saved_order_orders_anew(void **state)
     drive_t d;
     apr_status_t rv;
     const char *path;
-    FILE *f;
 
     drive_setup(&d, *state);
     d.ca->down_path = "/chall/";
@@ -703,10 +720,7 @@ static void test_corrupt_saved_order_orders_anew(void **state)
     assert_failure_recorded(&d, rv, 1, NULL);
     assert_saved_order(&d, 1, "pending");
     path = apr_pstrcat(d.p, d.dir, "/md/staging/" MDNAME "/" MD_FN_ORDER, NULL);
-    f = fopen(path, "w");
-    assert_non_null(f);
-    fputs("{\"url\": \"https://ca.test/order/1\", \"status\": ", f);
-    fclose(f);
+    file_put(path, "{\"url\": \"https://ca.test/order/1\", \"status\": ", 45);
 
     d.ca->down_path = NULL;
     rv = attempt(&d);
@@ -982,6 +996,54 @@ static void test_veto_no_challenge_type(void **state)
     assert_false(staged(&d, MD_FN_ORDER));
 }
 
+/* md_store.json unreadable (corrupt, or not restored from a backup): the
+ * store opens without its key; nothing is asked of the CA, the reason is
+ * recorded, nothing staged is lost, and with the file back the saved
+ * order is resumed. */
+static void test_refused_without_store_key(void **state)
+{
+    drive_t d;
+    apr_status_t rv;
+    const char *path;
+    const char *saved;
+    size_t len = 0;
+    int requests;
+
+    drive_setup(&d, *state);
+    d.ca->down_path = "/chall/";
+    rv = attempt(&d);
+    assert_failure_recorded(&d, rv, 1, NULL);
+    assert_saved_order(&d, 1, "pending");
+
+    path = apr_pstrcat(d.p, d.dir, "/md/md_store.json", NULL);
+    saved = file_get(path, &len, d.p);
+    file_put(path, "{\"store\": ", 10);
+    assert_int_equal(md_store_fs_open(&d.store, d.p, apr_pstrcat(d.p, d.dir, "/md", NULL)),
+                     APR_SUCCESS);
+    assert_null(d.store->key);
+    d.env.store = d.store;
+    d.ca->down_path = NULL;
+    requests = d.ca->requests;
+    rv = attempt(&d);
+    assert_failure_recorded(&d, rv, 2, NULL);
+    assert_int_equal(rv, APR_EACCES);
+    assert_int_equal(d.ca->requests, requests);
+    assert_non_null(strstr(d.result->detail, "store key"));
+    assert_non_null(strstr(d.result->detail, "md_store.json"));
+    assert_saved_order(&d, 1, "pending");
+
+    file_put(path, saved, len);
+    assert_int_equal(md_store_fs_open(&d.store, d.p, apr_pstrcat(d.p, d.dir, "/md", NULL)),
+                     APR_SUCCESS);
+    assert_non_null(d.store->key);
+    d.env.store = d.store;
+    rv = attempt(&d);
+    assert_success_recorded(&d, rv, FX_CA_DIR);
+    assert_int_equal(d.ca->orders_created, 1);
+    assert_int_equal(d.ca->acct_ctr, 1);
+    assert_staged_cert(&d, spec_at(&d, 0), NULL);
+}
+
 /* MDMessageCmd failing on "challenge-setup:http-01:<name>" vetoes the
  * attempt before the CA is asked to validate: no challenge answered. */
 static void test_veto_by_challenge_setup(void **state)
@@ -1031,6 +1093,7 @@ int main(void)
         UNIT_TEST(test_veto_by_message_cmd),
         UNIT_TEST(test_veto_no_challenge_type),
         UNIT_TEST(test_veto_by_challenge_setup),
+        UNIT_TEST(test_refused_without_store_key),
     };
     return UNIT_RUN(tests);
 }
