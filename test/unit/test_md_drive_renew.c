@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include <apr_strings.h>
+#include <apr_thread_proc.h>
 
 #include "unit.h"
 #include "md.h"
@@ -275,7 +276,7 @@ static void assert_success_recorded(drive_t *d, apr_status_t rv, const char *ca_
         md_json_get_obj(job, MD_KEY_LOG), MD_KEY_ENTRIES), 0), MD_KEY_TYPE),
         MD_JOB_LOG_FINISHED);
     mdj = staged_json(d, MD_FN_MD);
-    assert_string_equal(md_json_get_str(mdj, MD_KEY_NAME), MDNAME);
+    assert_string_equal(md_json_get_str(mdj, MD_KEY_NAME), d->md->name);
     assert_string_equal(md_json_get_str(md_json_get_obj(mdj, MD_KEY_CA), MD_KEY_URL), ca_dir);
     /* the order is done with */
     assert_false(staged(d, MD_FN_ORDER));
@@ -941,6 +942,82 @@ static void test_rate_limited_order_retried_after(void **state)
     assert_int_equal(d.ca->orders_created, 1);
 }
 
+/* --- concurrent drives ---------------------------------------------------------- */
+
+typedef struct {
+    const md_drive_env_t *env;
+    md_t *md;
+    md_job_t *job;
+    md_result_t *result;
+    apr_pool_t *p;
+    apr_status_t rv;
+} drive_thread_t;
+
+static void *APR_THREAD_FUNC drive_thread(apr_thread_t *t, void *data)
+{
+    drive_thread_t *dt = data;
+
+    (void)t;
+    /* no cmocka asserts off the main thread: the outcome is looked at there */
+    dt->rv = md_drive_renew(dt->env, dt->md, NULL, dt->job, dt->result, dt->p);
+    return NULL;
+}
+
+/* MDs renewed at once on one store (env->share set): each gets its set,
+ * and they register one account between them, not one each. */
+static void test_concurrent_drives_share_one_account(void **state)
+{
+    static const char *const names[] = { "a.test", "b.test", "c.test", "d.test" };
+    drive_thread_t dts[4];
+    apr_thread_t *threads[4];
+    md_drive_share_t *share;
+    drive_t d;
+    apr_status_t trv;
+    int i;
+
+    drive_setup(&d, *state);
+    fx_mock_ca_threaded(d.ca);
+    assert_int_equal(md_drive_share_create(&share, d.p), APR_SUCCESS);
+    d.env.share = share;
+    for (i = 0; i < 4; ++i) {
+        md_t *md = md_clone(d.p, d.md);
+
+        md->name = names[i];
+        md->domains = fx_strs(d.p, names[i], apr_pstrcat(d.p, "www.", names[i], NULL), NULL,
+                              NULL);
+        dts[i].env = &d.env;
+        dts[i].md = md;
+        dts[i].job = md_job_create(d.p, md->name);
+        dts[i].result = md_result_make(d.p, md->name);
+        dts[i].rv = APR_EGENERAL;
+        assert_int_equal(apr_pool_create(&dts[i].p, d.p), APR_SUCCESS);
+    }
+    for (i = 0; i < 4; ++i) {
+        assert_int_equal(apr_thread_create(&threads[i], NULL, drive_thread, &dts[i], d.p),
+                         APR_SUCCESS);
+    }
+    for (i = 0; i < 4; ++i) {
+        assert_int_equal(apr_thread_join(&trv, threads[i]), APR_SUCCESS);
+    }
+    for (i = 0; i < 4; ++i) {
+        apr_pool_destroy(dts[i].p);
+    }
+
+    assert_int_equal(d.ca->errors, 0);
+    assert_int_equal(d.ca->acct_ctr, 1);
+    assert_int_equal(d.ca->orders_created, 4);
+    for (i = 0; i < 4; ++i) {
+        assert_int_equal(dts[i].rv, APR_SUCCESS);
+        assert_true(dts[i].job->finished);
+        d.md = dts[i].md;
+        d.job = dts[i].job;
+        d.result = dts[i].result;
+        assert_success_recorded(&d, dts[i].rv, FX_CA_DIR);
+        assert_staged_cert(&d, spec_at(&d, 0), NULL);
+        assert_false(md_store_exists(d.store, MD_SG_CHALLENGES, names[i], MD_FN_HTTP01, d.p));
+    }
+}
+
 /* --- vetoes: nothing is asked of the CA -------------------------------------- */
 
 /* MDMessageCmd failing on "renewing" vetoes the attempt. */
@@ -1090,6 +1167,7 @@ int main(void)
         UNIT_TEST(test_bad_nonces_within_the_limit),
         UNIT_TEST(test_bad_nonces_beyond_the_limit),
         UNIT_TEST(test_rate_limited_order_retried_after),
+        UNIT_TEST(test_concurrent_drives_share_one_account),
         UNIT_TEST(test_veto_by_message_cmd),
         UNIT_TEST(test_veto_no_challenge_type),
         UNIT_TEST(test_veto_by_challenge_setup),
