@@ -18,6 +18,7 @@
 #include "md_acme_int.h"
 #include "md_crypt.h"
 #include "md_drive.h"
+#include "md_http.h"
 #include "md_job.h"
 #include "md_json.h"
 #include "md_keys.h"
@@ -944,23 +945,38 @@ static void test_rate_limited_order_retried_after(void **state)
 
 /* --- concurrent drives ---------------------------------------------------------- */
 
+/* One drive on a thread of its own, with a pool of its own allocator, as
+ * the glue's workers have (mod_md_drive.c): job and result are from it. */
 typedef struct {
     const md_drive_env_t *env;
     md_t *md;
+    apr_pool_t *p;
     md_job_t *job;
     md_result_t *result;
-    apr_pool_t *p;
     apr_status_t rv;
 } drive_thread_t;
 
 static void *APR_THREAD_FUNC drive_thread(apr_thread_t *t, void *data)
 {
     drive_thread_t *dt = data;
+    apr_pool_t *drive_pool;
 
     (void)t;
     /* no cmocka asserts off the main thread: the outcome is looked at there */
-    dt->rv = md_drive_renew(dt->env, dt->md, NULL, dt->job, dt->result, dt->p);
+    dt->rv = apr_pool_create(&drive_pool, dt->p);
+    if (dt->rv == APR_SUCCESS) {
+        dt->job = md_job_create(dt->p, dt->md->name);
+        dt->result = md_result_make(dt->p, dt->md->name);
+        dt->rv = md_drive_renew(dt->env, dt->md, NULL, dt->job, dt->result, drive_pool);
+        apr_pool_destroy(drive_pool);
+    }
     return NULL;
+}
+
+static apr_status_t pool_destroy(void *data)
+{
+    apr_pool_destroy(data);
+    return APR_SUCCESS;
 }
 
 /* MDs renewed at once on one store (env->share set): each gets its set,
@@ -971,11 +987,16 @@ static void test_concurrent_drives_share_one_account(void **state)
     drive_thread_t dts[4];
     apr_thread_t *threads[4];
     md_drive_share_t *share;
+    apr_pool_t *tp;
     drive_t d;
     apr_status_t trv;
     int i;
 
     drive_setup(&d, *state);
+    /* as the glue does before its drive threads start (libcurl's global state) */
+    assert_int_equal(md_http_global_init(), APR_SUCCESS);
+    /* the threads' handles: only this thread allocates from it */
+    assert_int_equal(apr_pool_create(&tp, d.p), APR_SUCCESS);
     fx_mock_ca_threaded(d.ca);
     assert_int_equal(md_drive_share_create(&share, d.p), APR_SUCCESS);
     d.env.share = share;
@@ -985,22 +1006,19 @@ static void test_concurrent_drives_share_one_account(void **state)
         md->name = names[i];
         md->domains = fx_strs(d.p, names[i], apr_pstrcat(d.p, "www.", names[i], NULL), NULL,
                               NULL);
+        memset(&dts[i], 0, sizeof(dts[i]));
         dts[i].env = &d.env;
         dts[i].md = md;
-        dts[i].job = md_job_create(d.p, md->name);
-        dts[i].result = md_result_make(d.p, md->name);
         dts[i].rv = APR_EGENERAL;
-        assert_int_equal(apr_pool_create(&dts[i].p, d.p), APR_SUCCESS);
+        assert_int_equal(apr_pool_create_unmanaged_ex(&dts[i].p, NULL, NULL), APR_SUCCESS);
+        apr_pool_cleanup_register(d.p, dts[i].p, pool_destroy, apr_pool_cleanup_null);
     }
     for (i = 0; i < 4; ++i) {
-        assert_int_equal(apr_thread_create(&threads[i], NULL, drive_thread, &dts[i], d.p),
+        assert_int_equal(apr_thread_create(&threads[i], NULL, drive_thread, &dts[i], tp),
                          APR_SUCCESS);
     }
     for (i = 0; i < 4; ++i) {
         assert_int_equal(apr_thread_join(&trv, threads[i]), APR_SUCCESS);
-    }
-    for (i = 0; i < 4; ++i) {
-        apr_pool_destroy(dts[i].p);
     }
 
     assert_int_equal(d.ca->errors, 0);
