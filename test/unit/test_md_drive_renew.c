@@ -176,6 +176,7 @@ static const md_cert_t *assert_staged_cert(drive_t *d, const md_pkey_spec_t *spe
                      APR_SUCCESS);
     assert_int_equal(chain->nelts, 2);
     leaf = MD_ARR_IDX(chain, 0, const md_cert_t *);
+    assert_true(md_cert_issued_by(leaf, MD_ARR_IDX(chain, 1, const md_cert_t *)));
     assert_true(md_cert_covers(leaf, d->md->domains));
     assert_true(md_cert_matches_key(leaf, pkey));
     assert_int_equal(md_pkey_type(pkey), spec->type);
