@@ -602,6 +602,60 @@ static apr_status_t stage_md(const md_drive_env_t *env, const md_t *md, const ch
     return rv;
 }
 
+/* When the staged certificates of specs start: the earliest, 0 if none. */
+static apr_time_t staged_valid_from(md_store_t *store, const md_t *md,
+                                    const apr_array_header_t *specs, apr_pool_t *p)
+{
+    apr_time_t from = 0;
+    int i;
+
+    for (i = 0; i < specs->nelts; ++i) {
+        const char *kname, *cname;
+        apr_array_header_t *chain;
+        apr_time_t t;
+
+        md_reg_find_fnames(&kname, &cname, store, MD_SG_STAGING, md->name,
+                           MD_ARR_IDX(specs, i, const md_pkey_spec_t *), p);
+        if (md_store_load_certs(store, MD_SG_STAGING, md->name, cname, &chain, p)
+            == APR_SUCCESS && chain->nelts > 0) {
+            t = md_cert_valid_from(MD_ARR_IDX(chain, 0, const md_cert_t *));
+            from = (!from || t < from) ? t : from;
+        }
+    }
+    return from;
+}
+
+/* The set is complete: the job says when it starts (MDActivationDelay, the
+ * "renewed" message), from the certificates staged, not from a set that
+ * was dropped since; then md.json. */
+static apr_status_t stage_set(const md_drive_env_t *env, const md_t *md,
+                              const apr_array_header_t *specs, const char *ca_url,
+                              const char *account, md_job_t *job, md_result_t *result,
+                              apr_pool_t *p)
+{
+    job->valid_from = staged_valid_from(env->store, md, specs, p);
+    return stage_md(env, md, ca_url, account, result, p);
+}
+
+/* A complete set found staged (job.json lost, a crash before md.json):
+ * staged again with the CA and account its md.json names, if it is there
+ * (check_staging kept it: it fits), else this attempt's and the config's. */
+static apr_status_t restage_set(const md_drive_env_t *env, const md_t *md,
+                                const apr_array_header_t *specs, const char *ca_url,
+                                md_job_t *job, md_result_t *result, apr_pool_t *p)
+{
+    const char *account = md->ca_account;
+    md_t *staged = NULL;
+    json_t *j = NULL;
+
+    if (md_store_load_json(env->store, MD_SG_STAGING, md->name, MD_FN_MD, &j, p)
+        == APR_SUCCESS && md_from_json(&staged, j, MD_FN_MD, p) == APR_SUCCESS) {
+        ca_url = staged->ca_effective ? staged->ca_effective : ca_url;
+        account = staged->ca_account ? staged->ca_account : account;
+    }
+    return stage_set(env, md, specs, ca_url, account, job, result, p);
+}
+
 /* MDMessageCmd renewed (and MDNotifyCmd) or errored, recorded in the job
  * as the stock module does: a failed "renewed" becomes the job's last
  * result (the certificate stays staged). Failures are retried by the
@@ -675,7 +729,7 @@ static apr_status_t attempt_check(int *porder, const md_drive_env_t *env, const 
     }
     if (todo == 0) {
         progress(env, job, result, "A certificate is already staged, not ordering again", p);
-        return stage_md(env, md, ca_url, md->ca_account, result, p);
+        return restage_set(env, md, specs, ca_url, job, result, p);
     }
     if (!env->store->key) {
         /* Account and staged keys are encrypted with it: nothing to do
@@ -787,7 +841,8 @@ static apr_status_t attempt_order(const md_drive_env_t *env, const md_t *md,
         md_drive_share_acct_forget(env->share, ca_url);
     }
     if (rv == APR_SUCCESS) {
-        rv = stage_md(env, md, ca_url, acme->acct ? acme->acct->id : NULL, result, p);
+        rv = stage_set(env, md, specs, ca_url, acme->acct ? acme->acct->id : NULL, job, result,
+                       p);
     }
     return rv;
 }
