@@ -35,6 +35,8 @@ ASAN_MODULE  := $(ASAN_BUILD)/mod_md.so
 # Exports as the Makefile's module (only md_module), when it says which.
 ASAN_MODULE_LDFLAGS := $(if $(MODULE_EXPORTS),-Wl$(comma)--version-script=$(MODULE_EXPORTS))
 ASAN_UNIT_BIN := $(UNIT_SRC:test/unit/%.c=$(ASAN_BUILD)/test/%)
+ASAN_UNIT_OBJ := $(ASAN_UNIT_BIN:=.o)
+ASAN_FIXTURE_OBJ := $(FIXTURE_SRC:test/unit/%.c=$(ASAN_BUILD)/test/%.o)
 # a2md (src/cli, as the Makefile builds it: a library of all but main).
 ASAN_CLI_OBJ := $(CLI_SRC:src/cli/%.c=$(ASAN_BUILD)/cli/%.o)
 ASAN_CLI_LIB := $(ASAN_BUILD)/liba2md.a
@@ -47,16 +49,17 @@ E2E_TESTS    ?= test/e2e
 .PHONY: fuzz fuzz-build asan asan-test-unit asan-test-e2e
 
 # --- libFuzzer targets ---
-$(FUZZ_BUILD)/core/%.o: src/core/%.c $(wildcard src/core/*.h)
+$(FUZZ_BUILD)/core/%.o: src/core/%.c
 	@mkdir -p $(@D)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(DEPFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
 
 $(FUZZ_LIBCORE): $(FUZZ_CORE_OBJ)
 	rm -f $@
 	ar rcs $@ $^
 
-$(FUZZ_BUILD)/fuzz_%: test/fuzz/fuzz_%.c $(wildcard test/fuzz/*.h) $(FUZZ_LIBCORE)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -Itest/fuzz $< -o $@ $(FUZZ_LIBCORE) $(DEP_LIBS)
+$(FUZZ_BUILD)/fuzz_%: test/fuzz/fuzz_%.c $(FUZZ_LIBCORE)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(DEPFLAGS) -fsanitize=fuzzer -Itest/fuzz $< -o $@ $(FUZZ_LIBCORE) \
+	    $(DEP_LIBS)
 
 fuzz-build: $(FUZZ_BIN)
 
@@ -64,13 +67,13 @@ fuzz: fuzz-build
 	bash test/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_BIN)
 
 # --- ASan + UBSan build ---
-$(ASAN_BUILD)/core/%.o: src/core/%.c $(wildcard src/core/*.h)
+$(ASAN_BUILD)/core/%.o: src/core/%.c
 	@mkdir -p $(@D)
-	$(ASAN_CC) $(ASAN_CORE_CFLAGS) -c $< -o $@
+	$(ASAN_CC) $(ASAN_CORE_CFLAGS) $(DEPFLAGS) -c $< -o $@
 
-$(ASAN_BUILD)/glue/%.o: src/glue/%.c $(wildcard src/core/*.h src/glue/*.h)
+$(ASAN_BUILD)/glue/%.o: src/glue/%.c
 	@mkdir -p $(@D)
-	$(ASAN_CC) $(ASAN_GLUE_CFLAGS) -c $< -o $@
+	$(ASAN_CC) $(ASAN_GLUE_CFLAGS) $(DEPFLAGS) -c $< -o $@
 
 $(ASAN_LIBCORE): $(ASAN_CORE_OBJ)
 	rm -f $@
@@ -82,13 +85,18 @@ $(ASAN_MODULE): $(ASAN_GLUE_OBJ) $(ASAN_LIBCORE) $(MODULE_EXPORTS)
 	$(ASAN_CC) $(ASAN_SAN) -shared $(ASAN_MODULE_LDFLAGS) -o $@ $(ASAN_GLUE_OBJ) $(ASAN_LIBCORE) \
 	    $(DEP_LIBS)
 
-$(ASAN_BUILD)/test/%: test/unit/%.c test/unit/unit.h $(ASAN_LIBCORE)
+$(ASAN_BUILD)/test/%.o: test/unit/%.c
 	@mkdir -p $(@D)
-	$(ASAN_CC) $(ASAN_CORE_CFLAGS) -Itest/unit $< -o $@ $(ASAN_LIBCORE) $(DEP_LIBS) -lcmocka
+	$(ASAN_CC) $(ASAN_CORE_CFLAGS) $(DEPFLAGS) -Isrc/cli -Itest/unit -c $< -o $@
 
-$(ASAN_BUILD)/cli/%.o: src/cli/%.c $(wildcard src/cli/*.h src/core/*.h)
+$(ASAN_BUILD)/test/%: $(ASAN_BUILD)/test/%.o $(ASAN_FIXTURE_OBJ) $(ASAN_LIBCORE)
+	$(ASAN_CC) $(ASAN_SAN) -o $@ $< $(ASAN_FIXTURE_OBJ) $(ASAN_LIBCORE) $(DEP_LIBS) -lcmocka
+
+.SECONDARY: $(ASAN_UNIT_OBJ) $(ASAN_FIXTURE_OBJ)
+
+$(ASAN_BUILD)/cli/%.o: src/cli/%.c
 	@mkdir -p $(@D)
-	$(ASAN_CC) $(ASAN_CORE_CFLAGS) -Isrc/cli -c $< -o $@
+	$(ASAN_CC) $(ASAN_CORE_CFLAGS) $(DEPFLAGS) -Isrc/cli -c $< -o $@
 
 $(ASAN_CLI_LIB): $(filter-out $(ASAN_BUILD)/cli/a2md_main.o,$(ASAN_CLI_OBJ))
 	rm -f $@
@@ -97,17 +105,20 @@ $(ASAN_CLI_LIB): $(filter-out $(ASAN_BUILD)/cli/a2md_main.o,$(ASAN_CLI_OBJ))
 $(ASAN_BUILD)/a2md: $(ASAN_BUILD)/cli/a2md_main.o $(ASAN_CLI_LIB) $(ASAN_LIBCORE)
 	$(ASAN_CC) $(ASAN_SAN) -o $@ $< $(ASAN_CLI_LIB) $(ASAN_LIBCORE) $(DEP_LIBS)
 
-$(ASAN_BUILD)/test/test_a2md_%: test/unit/test_a2md_%.c test/unit/unit.h $(ASAN_CLI_LIB) \
-                                $(ASAN_LIBCORE)
-	@mkdir -p $(@D)
-	$(ASAN_CC) $(ASAN_CORE_CFLAGS) -Isrc/cli -Itest/unit $< -o $@ $(ASAN_CLI_LIB) \
-	    $(ASAN_LIBCORE) $(DEP_LIBS) -lcmocka
+$(ASAN_BUILD)/test/test_a2md_%: $(ASAN_BUILD)/test/test_a2md_%.o $(ASAN_FIXTURE_OBJ) \
+                                $(ASAN_CLI_LIB) $(ASAN_LIBCORE)
+	$(ASAN_CC) $(ASAN_SAN) -o $@ $< $(ASAN_FIXTURE_OBJ) $(ASAN_CLI_LIB) $(ASAN_LIBCORE) \
+	    $(DEP_LIBS) -lcmocka
 
 asan: $(ASAN_LIBCORE) $(ASAN_MODULE) $(ASAN_UNIT_BIN) $(ASAN_CLI)
 
 asan-test-unit: $(ASAN_UNIT_BIN)
 	@set -e; for t in $(ASAN_UNIT_BIN); do echo "== $$t"; \
 	  case $$t in *_pg) $(ASAN_ENV) $(PG_WRAP) $$t;; *) $(ASAN_ENV) $$t;; esac; done
+
+# Header dependencies of every object set here (-MMD, see the Makefile).
+-include $(FUZZ_CORE_OBJ:.o=.d) $(FUZZ_BIN:=.d) $(ASAN_CORE_OBJ:.o=.d) $(ASAN_GLUE_OBJ:.o=.d) \
+         $(ASAN_CLI_OBJ:.o=.d) $(ASAN_UNIT_OBJ:.o=.d) $(ASAN_FIXTURE_OBJ:.o=.d)
 
 asan-test-e2e: $(ASAN_MODULE) $(ASAN_CLI)
 	MD_MODULE=$(abspath $(ASAN_MODULE)) MD_E2E_ASAN=1 \

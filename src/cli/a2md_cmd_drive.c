@@ -16,6 +16,8 @@
 #include "md_keys.h"
 #include "md_log.h"
 #include "md_reg.h"
+#include "md_sched.h"
+#include "md_status.h"
 #include "md_time.h"
 #include "md_util.h"
 #include "md_version.h"
@@ -99,22 +101,35 @@ static void reset_staging(a2md_ctx_t *ctx, const md_t *md)
     }
 }
 
-static apr_status_t drive_one(a2md_ctx_t *ctx, const md_drive_env_t *env, md_t *md,
-                              const md_reg_state_t *st)
+/* What drive_one needs of an MD, gathered as root (domains/ is root's). */
+typedef struct {
+    md_t *md;
+    md_reg_state_t *st;
+    apr_time_t ari_at;          /* time picked in the CA's ARI window, 0: none */
+} drive_md_t;
+
+static apr_status_t drive_one(a2md_ctx_t *ctx, const md_drive_env_t *env, const drive_md_t *d)
 {
+    md_t *md = d->md;
+    const md_reg_state_t *st = d->st;
     int force = a2md_args_has(ctx->args, "force");
     int revoked = md_acme_revoke_pending(ctx->store, md->name, ctx->p);
     apr_time_t now = apr_time_now();
     const apr_array_header_t *specs;
     md_result_t *result = md_result_make(ctx->p, md->name);
+    md_sched_why_t why;
+    apr_time_t renew_at;
     md_job_t *job;
     json_t *j = NULL;
     md_t *staged = NULL;
     apr_status_t rv;
 
-    if (!force && !revoked && st->has_cert && st->renew_at > now) {
-        a2md_ctx_note(ctx, "%s: up-to-date, renewal due %s", md->name,
-                      md_time_format_http(st->renew_at, ctx->p));
+    /* When the server would renew it (the renew mode aside: the admin
+     * asks), by the same rules (md_sched.h): window, ARI, revocation. */
+    renew_at = md_sched_renew_at(st, d->ari_at, revoked, &why);
+    if (!force && renew_at > now) {
+        a2md_ctx_note(ctx, "%s: up-to-date, renewal due %s (%s)", md->name,
+                      md_time_format_http(renew_at, ctx->p), md_sched_why_name(why));
         a2md_ctx_print_md(ctx, md, NULL);
         return APR_SUCCESS;
     }
@@ -144,7 +159,7 @@ apr_status_t a2md_cmd_drive(a2md_ctx_t *ctx)
 {
     const apr_array_header_t *names = ctx->args->args;
     apr_array_header_t *mds;
-    apr_array_header_t *states;
+    drive_md_t *todo;
     md_drive_env_t env;
     apr_status_t rv, first = APR_SUCCESS;
     int i;
@@ -169,16 +184,22 @@ apr_status_t a2md_cmd_drive(a2md_ctx_t *ctx)
             APR_ARRAY_PUSH(mds, md_t *) = md;
         }
     }
-    states = apr_array_make(ctx->p, mds->nelts, sizeof(md_reg_state_t *));
+    todo = apr_pcalloc(ctx->p, sizeof(*todo) * (apr_size_t)(mds->nelts + 1));
     for (i = 0; i < mds->nelts; ++i) {
-        md_t *md = MD_ARR_IDX(mds, i, md_t *);
-        md_reg_state_t *st = apr_pcalloc(ctx->p, sizeof(*st));
+        drive_md_t *d = &todo[i];
+        md_sched_in_t in;
+        md_sched_job_t job;
 
-        if ((rv = apply_overrides(ctx, md)) != APR_SUCCESS) {
+        d->md = MD_ARR_IDX(mds, i, md_t *);
+        d->st = apr_pcalloc(ctx->p, sizeof(*d->st));
+        if ((rv = apply_overrides(ctx, d->md)) != APR_SUCCESS) {
             return rv;
         }
-        md_reg_assess(st, ctx->store, md, apr_time_now(), ctx->p);
-        APR_ARRAY_PUSH(states, md_reg_state_t *) = st;
+        md_reg_assess(d->st, ctx->store, d->md, apr_time_now(), ctx->p);
+        /* The CA's window for the live certificates, as the server has it. */
+        md_status_sched_in(&in, &job, ctx->store, md_status_snap_make(ctx->store, d->st, ctx->p),
+                           NULL, ctx->p);
+        d->ari_at = in.ari_at;
     }
     if ((rv = a2md_ctx_become_user(ctx)) != APR_SUCCESS) {
         return rv;
@@ -194,8 +215,7 @@ apr_status_t a2md_cmd_drive(a2md_ctx_t *ctx)
     server_ports(ctx, &env);
     for (i = 0; i < mds->nelts; ++i) {
         /* Keep going: one MD failing must not stop the others. */
-        rv = drive_one(ctx, &env, MD_ARR_IDX(mds, i, md_t *),
-                       MD_ARR_IDX(states, i, md_reg_state_t *));
+        rv = drive_one(ctx, &env, &todo[i]);
         if (rv != APR_SUCCESS && first == APR_SUCCESS) {
             first = rv;
         }
@@ -295,6 +315,63 @@ static apr_status_t revoke_one(a2md_ctx_t *ctx, md_acme_t *acme, live_cert_t *lc
     return md_acme_revoke_cert(acme, lc->cert, lc->key, reason, result, ctx->p);
 }
 
+/* The MD's CA (or -a's), set up; unless by_key, with the account to sign
+ * with (*phave_acct 0 when none was found: the certificates' keys sign). */
+static apr_status_t revoke_ca(a2md_ctx_t *ctx, const md_t *md, int by_key, md_acme_t **pacme,
+                              int *phave_acct, md_result_t *result)
+{
+    const char *ca_url;
+    apr_status_t rv;
+
+    *phave_acct = 0;
+    ca_url = ctx->args->ca_url ? ctx->args->ca_url : md_drive_ca_url(md, 0, 0);
+    if (!ca_url) {
+        return a2md_ctx_fail(ctx, A2MD_EXIT_INPUT, APR_EINVAL, "%s: has no CA: give -a <url>",
+                             md->name);
+    }
+    if ((rv = md_acme_create(pacme, ctx->p, ca_url, ctx->args->ca_file, ctx->store))
+        != APR_SUCCESS) {
+        return a2md_ctx_fail(ctx, A2MD_EXIT_INPUT, rv, "'%s' is not a usable CA URL", ca_url);
+    }
+    md_acme_set_proxy(*pacme, ctx->args->proxy ? ctx->args->proxy : md->http_proxy, NULL);
+    if ((rv = md_acme_setup(*pacme, result)) != APR_SUCCESS
+        || (!by_key && (rv = use_account(ctx, *pacme, md, phave_acct, result)) != APR_SUCCESS)) {
+        return a2md_ctx_fail_result(ctx, result, rv, md->name);
+    }
+    return APR_SUCCESS;
+}
+
+/* One revoked certificate into the output: the JSON list, and a line
+ * unless -j. */
+static void print_revoked(a2md_ctx_t *ctx, const md_t *md, const live_cert_t *lc,
+                          const char *serial, json_t *list)
+{
+    json_t *e = json_object();
+
+    md_json_set_str(e, MD_KEY_SERIAL, serial);
+    md_json_set_str(e, MD_KEY_TYPE, md_pkey_spec_name(lc->spec));
+    json_array_append_new(list, e);
+    if (!ctx->args->json) {
+        printf("revoked: %s %s (%s)\n", md->name, serial, md_pkey_spec_name(lc->spec));
+    }
+}
+
+/* Record the revoked serials in the store, so the MD gets new certificates. */
+static apr_status_t mark_revoked(a2md_ctx_t *ctx, const md_t *md,
+                                 const apr_array_header_t *serials, int reason)
+{
+    apr_status_t rv = md_acme_revoke_mark(ctx->store, md->name, serials, reason, ctx->p);
+
+    if (rv != APR_SUCCESS) {
+        return a2md_ctx_fail(ctx, A2MD_EXIT_LOCAL, rv, "%s: revoked, but the store could "
+                             "not record it: run 'a2md drive -f %s'", md->name, md->name);
+    }
+    a2md_ctx_note(ctx, "%s: %s", md->name, md->renew_mode == MD_RENEW_MANUAL
+                  ? "MDRenewMode manual: get a new certificate with 'a2md drive'"
+                  : "a running server renews it now");
+    return APR_SUCCESS;
+}
+
 apr_status_t a2md_cmd_revoke(a2md_ctx_t *ctx)
 {
     const char *name = MD_ARR_IDX(ctx->args->args, 0, const char *);
@@ -306,7 +383,6 @@ apr_status_t a2md_cmd_revoke(a2md_ctx_t *ctx)
     apr_array_header_t *live;
     apr_array_header_t *serials;
     md_acme_t *acme;
-    const char *ca_url;
     json_t *out;
     json_t *list;
     md_t *md;
@@ -321,22 +397,9 @@ apr_status_t a2md_cmd_revoke(a2md_ctx_t *ctx)
     if ((rv = a2md_ctx_store(ctx)) != APR_SUCCESS
         || (rv = a2md_ctx_load_md(ctx, &md, name)) != APR_SUCCESS
         || (rv = load_live(ctx, md, &live)) != APR_SUCCESS
-        || (rv = a2md_ctx_become_user(ctx)) != APR_SUCCESS) {
+        || (rv = a2md_ctx_become_user(ctx)) != APR_SUCCESS
+        || (rv = revoke_ca(ctx, md, by_key, &acme, &have_acct, result)) != APR_SUCCESS) {
         return rv;
-    }
-    ca_url = ctx->args->ca_url ? ctx->args->ca_url : md_drive_ca_url(md, 0, 0);
-    if (!ca_url) {
-        return a2md_ctx_fail(ctx, A2MD_EXIT_INPUT, APR_EINVAL, "%s: has no CA: give -a <url>",
-                             md->name);
-    }
-    if ((rv = md_acme_create(&acme, ctx->p, ca_url, ctx->args->ca_file, ctx->store))
-        != APR_SUCCESS) {
-        return a2md_ctx_fail(ctx, A2MD_EXIT_INPUT, rv, "'%s' is not a usable CA URL", ca_url);
-    }
-    md_acme_set_proxy(acme, ctx->args->proxy ? ctx->args->proxy : md->http_proxy, NULL);
-    if ((rv = md_acme_setup(acme, result)) != APR_SUCCESS
-        || (!by_key && (rv = use_account(ctx, acme, md, &have_acct, result)) != APR_SUCCESS)) {
-        return a2md_ctx_fail_result(ctx, result, rv, md->name);
     }
 
     serials = apr_array_make(ctx->p, live->nelts, sizeof(const char *));
@@ -348,31 +411,20 @@ apr_status_t a2md_cmd_revoke(a2md_ctx_t *ctx)
     for (i = 0; i < live->nelts; ++i) {
         live_cert_t *lc = &APR_ARRAY_IDX(live, i, live_cert_t);
         const char *serial = md_cert_serial_hex(lc->cert, ctx->p);
-        json_t *e;
 
         rv = revoke_one(ctx, acme, lc, by_key || !have_acct, reason, result);
         if (rv != APR_SUCCESS) {
             break;
         }
         APR_ARRAY_PUSH(serials, const char *) = serial;
-        e = json_object();
-        md_json_set_str(e, MD_KEY_SERIAL, serial);
-        md_json_set_str(e, MD_KEY_TYPE, md_pkey_spec_name(lc->spec));
-        json_array_append_new(list, e);
-        if (!ctx->args->json) {
-            printf("revoked: %s %s (%s)\n", md->name, serial, md_pkey_spec_name(lc->spec));
-        }
+        print_revoked(ctx, md, lc, serial, list);
     }
     /* Whatever was revoked must be replaced, also after a later failure. */
     if (serials->nelts > 0) {
-        apr_status_t rv2 = md_acme_revoke_mark(ctx->store, md->name, serials, reason, ctx->p);
+        apr_status_t rv2 = mark_revoked(ctx, md, serials, reason);
         if (rv2 != APR_SUCCESS) {
-            return a2md_ctx_fail(ctx, A2MD_EXIT_LOCAL, rv2, "%s: revoked, but the store could "
-                                 "not record it: run 'a2md drive -f %s'", md->name, md->name);
+            return rv2;
         }
-        a2md_ctx_note(ctx, "%s: %s", md->name, md->renew_mode == MD_RENEW_MANUAL
-                      ? "MDRenewMode manual: get a new certificate with 'a2md drive'"
-                      : "a running server renews it now");
     }
     if (rv != APR_SUCCESS) {
         return ctx->error ? rv : a2md_ctx_fail_result(ctx, result, rv, md->name);

@@ -101,7 +101,7 @@ typedef struct md_t {
     /* From the configuration only, never stored: */
     int renew_window_set;             /* MDRenewWindow applies (else the default window,
                                        * and short-lived certificates renew at half
-                                       * their lifetime: md_renew_at) */
+                                       * their lifetime: md_sched_cert_renew_at) */
     const char *defn_name;            /* config file the MD was defined in */
     unsigned defn_line_number;        /* and the line */
     /* Why this MD cannot be renewed as configured (a name the CA will

@@ -4,8 +4,9 @@
  * the account in use and an HTTP client. One thread at a time. All requests
  * to the CA go through md_acme_get / md_acme_post, the single choke point
  * (STYLE §7): they sign, send, check the content type, cap sizes, retry
- * badNonce once with the fresh nonce (RFC 8555 §6.5), and turn problem
- * documents into md_result_t entries.
+ * badNonce with the fresh nonce the error carried (RFC 8555 §6.5; up to
+ * MD_ACME_NONCE_RETRIES times, md_acme_int.h), and turn problem documents
+ * into md_result_t entries.
  *
  * Error codes from the CA map to apr_status_t so callers can decide:
  *   APR_EINVAL  the CA rejected our input (malformed, badCSR,

@@ -3,7 +3,7 @@
  *
  * After a2md revoked an MD's live certificate, staging/<md>/revoked.json
  * says so. The server's renewal (mod_md_drive.c) looks for it every
- * MD_REVOKE_POLL and renews such an MD at once, whatever its renew window
+ * MD_SCHED_REVOKE_POLL (md_sched.h) and renews such an MD at once, whatever its renew window
  * says (not with MDRenewMode manual). The marker lives in staging/ so the
  * server's User can write and read it, survives failed attempts, and is
  * gone with staging/ when the new certificate is activated.
@@ -20,9 +20,6 @@
 
 /* No "reason" member in the request (the CA takes it as unspecified). */
 #define MD_REVOKE_REASON_NONE   (-1)
-
-/* How often the server's renewal looks for revocation markers. */
-#define MD_REVOKE_POLL          apr_time_from_sec(10)
 
 /* A CRLReason (RFC 5280 §5.3.1) by name ("keyCompromise", case-insensitive)
  * or number: the ones a subscriber may give (not 2 cACompromise, 7, 8

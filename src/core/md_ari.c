@@ -144,3 +144,35 @@ apr_status_t md_ari_fetch(md_ari_window_t *w, md_acme_t *acme, const char *id,
     }
     return rv;
 }
+
+apr_time_t md_ari_stored_renew_at(md_store_t *store, const char *mdname,
+                                  const apr_array_header_t *ids, apr_pool_t *p)
+{
+    json_t *j = NULL;
+    const json_t *certs;
+    const json_t *e;
+    apr_time_t at = 0;
+    size_t k;
+
+    if (!ids || ids->nelts == 0
+        || md_store_load_json(store, MD_SG_STAGING, mdname, MD_FN_ARI, &j, p) != APR_SUCCESS
+        || !(certs = md_json_get_array(j, MD_ARI_KEY_CERTS))) {
+        return 0;
+    }
+    json_array_foreach(certs, k, e) {
+        const char *id = md_json_get_str(e, MD_ARI_KEY_ID);
+        const char *s;
+        apr_time_t start, end, t;
+
+        if (!id || md_array_str_index(ids, id, 0, 1) < 0) {
+            continue;
+        }
+        start = (s = md_json_get_str(e, MD_KEY_START)) ? md_time_parse_http(s) : 0;
+        end = (s = md_json_get_str(e, MD_KEY_END)) ? md_time_parse_http(s) : 0;
+        t = (s = md_json_get_str(e, MD_ARI_KEY_RENEW_AT)) ? md_time_parse_http(s) : 0;
+        if (end > start && t > 0 && (!at || t < at)) {
+            at = t;
+        }
+    }
+    return at;
+}

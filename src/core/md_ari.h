@@ -66,4 +66,20 @@ const char *md_ari_url(const md_acme_t *acme, const char *id, apr_pool_t *p);
 apr_status_t md_ari_fetch(md_ari_window_t *w, md_acme_t *acme, const char *id,
                           md_result_t *result, apr_pool_t *p);
 
+/* staging/<md>/ari.json, what the watchdog learnt (md_watch.c writes it,
+ * so that a new child does not ask again before the CA's Retry-After):
+ * {"certs": [{"id", "start", "end", "renew-at", "next-poll",
+ * "explanationURL"}]}, times as HTTP dates. */
+#define MD_ARI_KEY_CERTS        "certs"
+#define MD_ARI_KEY_ID           "id"
+#define MD_ARI_KEY_RENEW_AT     "renew-at"
+#define MD_ARI_KEY_NEXT_POLL    "next-poll"
+
+/* The earliest time picked in a CA window that ari.json of mdname holds
+ * for one of ids (const char*, ARI ids of the live certificates), 0 when
+ * none. Entries of other certificates, without a window or unreadable are
+ * ignored. Reads the store (staging/, bounded), no network. */
+apr_time_t md_ari_stored_renew_at(md_store_t *store, const char *mdname,
+                                  const apr_array_header_t *ids, apr_pool_t *p);
+
 #endif /* md_ari_h */

@@ -366,145 +366,220 @@ static apr_status_t validate(md_acme_order_t *order, md_acme_t *acme,
     return rv;
 }
 
-/* Order (or resume), validate, finalize and download the certificate for
- * one key spec, and stage it. */
-static apr_status_t renew_spec(md_acme_t *acme, const md_drive_env_t *env, const md_t *md,
-                               const md_acme_chal_env_t *cenv,
-                               const apr_array_header_t *types, const md_pkey_spec_t *spec,
-                               md_job_t *job, md_result_t *result, apr_pool_t *p)
+/* One key spec's renewal: what the steps of renew_spec share. */
+typedef struct {
+    const md_drive_env_t *env;
+    md_acme_t *acme;
+    const md_t *md;
+    const md_acme_chal_env_t *cenv;
+    const apr_array_header_t *types;    /* challenge types to try */
+    const md_pkey_spec_t *spec;
+    const char *kname;                  /* the spec's name */
+    md_job_t *job;
+    md_result_t *result;
+    apr_pool_t *p;
+    md_acme_order_t *order;             /* NULL until there is one */
+    int resumed;                        /* the order is an earlier attempt's */
+    md_keygen_t *keygen;                /* a new key in the making, or NULL */
+    md_pkey_t *pkey;                    /* the key the order is finalized with */
+} spec_run_t;
+
+static int staged_key_exists(const spec_run_t *r)
 {
-    const char *kname = md_pkey_spec_name(spec);
-    md_acme_order_opts_t opts;
-    md_acme_order_t *order = NULL;
-    md_keygen_t *keygen = NULL;
-    md_pkey_t *pkey = NULL;
-    apr_array_header_t *chain;
-    const md_cert_t *leaf;
-    const char *csr64;
-    int resumed = 0;
+    return md_store_exists(r->env->store, MD_SG_STAGING, r->md->name,
+                           md_reg_pkey_fname(r->spec, r->p), r->p);
+}
+
+/* The order an earlier attempt saved, brought up to date, if it is of use:
+ * not once it was finalized with a key we no longer have. */
+static apr_status_t spec_resume(spec_run_t *r)
+{
     apr_status_t rv;
 
-    if (load_order(&order, env, md, spec, acme, p) == APR_SUCCESS) {
-        if ((rv = resume_order(&order, env, acme, md, job, result, p)) != APR_SUCCESS) {
-            return rv;
-        }
-        resumed = (order != NULL);
+    if (load_order(&r->order, r->env, r->md, r->spec, r->acme, r->p) != APR_SUCCESS) {
+        return APR_SUCCESS;
     }
-    if (order && (order->status == MD_ACME_ORDER_PROCESSING
-                  || order->status == MD_ACME_ORDER_VALID)
-        && !md_store_exists(env->store, MD_SG_STAGING, md->name, md_reg_pkey_fname(spec, p),
-                            p)) {
+    rv = resume_order(&r->order, r->env, r->acme, r->md, r->job, r->result, r->p);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    r->resumed = (r->order != NULL);
+    if (r->order && (r->order->status == MD_ACME_ORDER_PROCESSING
+                     || r->order->status == MD_ACME_ORDER_VALID) && !staged_key_exists(r)) {
         /* Finalized with a key we no longer have: its certificate is useless. */
-        md_log_perror(MD_LOG_MARK, MD_LOG_INFO, 0, p, "MD08024: %s: the key of order %s is "
-                      "gone, placing a new order", md->name, order->url);
-        drop_order(env, md, p);
-        order = NULL;
-        resumed = 0;
+        md_log_perror(MD_LOG_MARK, MD_LOG_INFO, 0, r->p, "MD08024: %s: the key of order %s is "
+                      "gone, placing a new order", r->md->name, r->order->url);
+        drop_order(r->env, r->md, r->p);
+        r->order = NULL;
+        r->resumed = 0;
     }
-    if (!resumed || !md_store_exists(env->store, MD_SG_STAGING, md->name,
-                                     md_reg_pkey_fname(spec, p), p)) {
-        /* A new key will be needed: make it while the CA validates. The
-         * thread is joined when p is cleared, also on the error paths. */
-        rv = md_keygen_start(&keygen, spec, p);
-        if (rv != APR_SUCCESS) {
-            md_result_printf(result, rv, "starting the %s key generation failed", kname);
-            return rv;
+    return APR_SUCCESS;
+}
+
+/* A new key will be needed: make it while the CA validates. The thread is
+ * joined when p is cleared, also on the error paths. */
+static apr_status_t spec_keygen(spec_run_t *r)
+{
+    apr_status_t rv;
+
+    if (r->resumed && staged_key_exists(r)) {
+        return APR_SUCCESS;
+    }
+    rv = md_keygen_start(&r->keygen, r->spec, r->p);
+    if (rv != APR_SUCCESS) {
+        md_result_printf(r->result, rv, "starting the %s key generation failed", r->kname);
+    }
+    return rv;
+}
+
+/* newOrder, saved to staging before anything else happens with it. */
+static apr_status_t spec_new_order(spec_run_t *r)
+{
+    md_acme_order_opts_t opts;
+    apr_status_t rv;
+
+    progress(r->env, r->job, r->result, apr_psprintf(r->p, "Creating new order for %s "
+                                                     "certificate", r->kname), r->p);
+    rv = md_watch_order_opts(&opts, r->env->watch, r->acme, r->md, r->spec, r->result, r->p);
+    if (rv == APR_SUCCESS) {
+        rv = md_acme_order_new_ext(&r->order, r->acme, r->md->domains, &opts, r->result, r->p);
+        if (rv == APR_EINVAL && opts.replaces) {
+            /* A CA that will not have this certificate replaced (another
+             * account issued it, it was replaced already) still orders. */
+            md_log_perror(MD_LOG_MARK, MD_LOG_INFO, rv, r->p, "MD08590: %s: the CA refused "
+                          "the order replacing %s (%s), ordering without", r->md->name,
+                          opts.replaces, r->result->detail ? r->result->detail : "");
+            md_result_reset(r->result);
+            opts.replaces = NULL;
+            rv = md_acme_order_new_ext(&r->order, r->acme, r->md->domains, &opts, r->result,
+                                       r->p);
         }
     }
-    if (!order) {
-        progress(env, job, result, apr_psprintf(p, "Creating new order for %s certificate",
-                                                kname), p);
-        rv = md_watch_order_opts(&opts, env->watch, acme, md, spec, result, p);
-        if (rv == APR_SUCCESS) {
-            rv = md_acme_order_new_ext(&order, acme, md->domains, &opts, result, p);
-            if (rv == APR_EINVAL && opts.replaces) {
-                /* A CA that will not have this certificate replaced (another
-                 * account issued it, it was replaced already) still orders. */
-                md_log_perror(MD_LOG_MARK, MD_LOG_INFO, rv, p, "MD08590: %s: the CA refused "
-                              "the order replacing %s (%s), ordering without", md->name,
-                              opts.replaces, result->detail ? result->detail : "");
-                md_result_reset(result);
-                opts.replaces = NULL;
-                rv = md_acme_order_new_ext(&order, acme, md->domains, &opts, result, p);
-            }
-        }
-        if (rv != APR_SUCCESS) {
-            return rv;
-        }
-        CRASH_POINT("order-created");
-        if ((rv = save_order(env, md, spec, acme, order, p)) != APR_SUCCESS) {
-            md_result_printf(result, rv, "saving the new order to staging failed");
-            return rv;
-        }
-        CRASH_POINT("order-saved");
+    if (rv != APR_SUCCESS) {
+        return rv;
     }
+    CRASH_POINT("order-created");
+    if ((rv = save_order(r->env, r->md, r->spec, r->acme, r->order, r->p)) != APR_SUCCESS) {
+        md_result_printf(r->result, rv, "saving the new order to staging failed");
+        return rv;
+    }
+    CRASH_POINT("order-saved");
+    return APR_SUCCESS;
+}
+
+/* A ready order: the key (saved first), the CSR, finalize. */
+static apr_status_t spec_send_csr(spec_run_t *r)
+{
+    const char *csr64;
+    apr_status_t rv;
+
+    if ((rv = get_key(&r->pkey, r->env, r->md, r->spec, r->resumed, r->keygen, r->job,
+                      r->result, r->p)) != APR_SUCCESS) {
+        return rv;
+    }
+    if ((rv = md_csr_create(&csr64, r->pkey, r->md->domains, r->md->must_staple, r->p))
+        != APR_SUCCESS) {
+        md_result_printf(r->result, rv, "creating the %s CSR failed", r->kname);
+        return rv;
+    }
+    /* Public data; lets an admin (and the tests) see what was asked for. */
+    md_log_perror(MD_LOG_MARK, MD_LOG_TRACE1, 0, r->p, "MD08012: %s: %s CSR%s: %s",
+                  r->md->name, r->kname, r->md->must_staple ? " (must-staple)" : "", csr64);
+    progress(r->env, r->job, r->result, "Finalizing the order", r->p);
+    if ((rv = md_acme_order_finalize(r->order, r->acme, csr64, r->result, r->p))
+        != APR_SUCCESS) {
+        return rv;
+    }
+    save_order(r->env, r->md, r->spec, r->acme, r->order, r->p);
+    CRASH_POINT("finalized");
+    return APR_SUCCESS;
+}
+
+/* From wherever the order is to valid: validate, finalize, wait. */
+static apr_status_t spec_finalize(spec_run_t *r)
+{
+    md_acme_order_t *order = r->order;
+    apr_status_t rv;
 
     if (order->status == MD_ACME_ORDER_PENDING || order->status == MD_ACME_ORDER_READY) {
-        if ((rv = validate(order, acme, env, cenv, types, md, job, result, p)) != APR_SUCCESS) {
+        if ((rv = validate(order, r->acme, r->env, r->cenv, r->types, r->md, r->job,
+                           r->result, r->p)) != APR_SUCCESS) {
             return rv;
         }
     }
     if (order->status == MD_ACME_ORDER_READY) {
-        if ((rv = get_key(&pkey, env, md, spec, resumed, keygen, job, result, p))
-            != APR_SUCCESS) {
-            return rv;
-        }
-        if ((rv = md_csr_create(&csr64, pkey, md->domains, md->must_staple, p))
-            != APR_SUCCESS) {
-            md_result_printf(result, rv, "creating the %s CSR failed", kname);
-            return rv;
-        }
-        /* Public data; lets an admin (and the tests) see what was asked for. */
-        md_log_perror(MD_LOG_MARK, MD_LOG_TRACE1, 0, p, "MD08012: %s: %s CSR%s: %s", md->name,
-                      kname, md->must_staple ? " (must-staple)" : "", csr64);
-        progress(env, job, result, "Finalizing the order", p);
-        if ((rv = md_acme_order_finalize(order, acme, csr64, result, p)) != APR_SUCCESS) {
-            return rv;
-        }
-        save_order(env, md, spec, acme, order, p);
-        CRASH_POINT("finalized");
+        rv = spec_send_csr(r);
     }
-    else if ((rv = get_key(&pkey, env, md, spec, 1, keygen, job, result, p)) != APR_SUCCESS) {
+    else {
+        rv = get_key(&r->pkey, r->env, r->md, r->spec, 1, r->keygen, r->job, r->result, r->p);
+    }
+    if (rv != APR_SUCCESS || order->status == MD_ACME_ORDER_VALID) {
         return rv;
     }
-    if (order->status != MD_ACME_ORDER_VALID) {
-        progress(env, job, result, "Waiting for the CA to issue the certificate", p);
-        rv = md_acme_order_await_valid(order, acme, env->order_timeout, result, p);
-        if (rv != APR_SUCCESS) {
-            return rv;
-        }
-        save_order(env, md, spec, acme, order, p);
+    progress(r->env, r->job, r->result, "Waiting for the CA to issue the certificate", r->p);
+    rv = md_acme_order_await_valid(order, r->acme, r->env->order_timeout, r->result, r->p);
+    if (rv == APR_SUCCESS) {
+        save_order(r->env, r->md, r->spec, r->acme, order, r->p);
         CRASH_POINT("order-valid");
     }
+    return rv;
+}
 
-    progress(env, job, result, apr_psprintf(p, "Retrieving %s certificate chain", kname), p);
-    rv = md_acme_order_get_chain(&chain, order, acme, result, p);
+/* Download the certificate and stage it, when it fits. */
+static apr_status_t spec_stage(spec_run_t *r)
+{
+    apr_array_header_t *chain;
+    const md_cert_t *leaf;
+    apr_status_t rv;
+
+    progress(r->env, r->job, r->result, apr_psprintf(r->p, "Retrieving %s certificate chain",
+                                                     r->kname), r->p);
+    rv = md_acme_order_get_chain(&chain, r->order, r->acme, r->result, r->p);
     if (rv != APR_SUCCESS) {
         return rv;
     }
     CRASH_POINT("chain-retrieved");
     leaf = MD_ARR_IDX(chain, 0, const md_cert_t *);
-    if (!md_cert_covers(leaf, md->domains) || !md_cert_matches_key(leaf, pkey)) {
+    if (!md_cert_covers(leaf, r->md->domains) || !md_cert_matches_key(leaf, r->pkey)) {
         /* Issued for another key (ours was lost) or other names: this order
          * can never give us a usable certificate. */
-        drop_order(env, md, p);
-        md_result_printf(result, APR_EINVAL, "the %s certificate of order %s does not match "
-                         "the names or the staged key; placing a new order next time",
-                         kname, order->url);
+        drop_order(r->env, r->md, r->p);
+        md_result_printf(r->result, APR_EINVAL, "the %s certificate of order %s does not "
+                         "match the names or the staged key; placing a new order next time",
+                         r->kname, r->order->url);
         return APR_EINVAL;
     }
-    rv = md_store_save_certs(env->store, MD_SG_STAGING, md->name, md_reg_cert_fname(spec, p),
-                             chain, p);
+    rv = md_store_save_certs(r->env->store, MD_SG_STAGING, r->md->name,
+                             md_reg_cert_fname(r->spec, r->p), chain, r->p);
     if (rv != APR_SUCCESS) {
-        md_result_printf(result, rv, "saving the %s certificate to staging failed", kname);
+        md_result_printf(r->result, rv, "saving the %s certificate to staging failed",
+                         r->kname);
         return rv;
     }
     CRASH_POINT("cert-saved");
-    drop_order(env, md, p);
-    if (!job->valid_from || md_cert_valid_from(leaf) < job->valid_from) {
-        job->valid_from = md_cert_valid_from(leaf);
+    drop_order(r->env, r->md, r->p);
+    if (!r->job->valid_from || md_cert_valid_from(leaf) < r->job->valid_from) {
+        r->job->valid_from = md_cert_valid_from(leaf);
     }
     return APR_SUCCESS;
+}
+
+/* Order (or resume), validate, finalize and download the certificate for
+ * one key spec (r->spec), and stage it. */
+static apr_status_t renew_spec(spec_run_t *r)
+{
+    apr_status_t rv;
+
+    if ((rv = spec_resume(r)) != APR_SUCCESS || (rv = spec_keygen(r)) != APR_SUCCESS) {
+        return rv;
+    }
+    if (!r->order && (rv = spec_new_order(r)) != APR_SUCCESS) {
+        return rv;
+    }
+    if ((rv = spec_finalize(r)) != APR_SUCCESS) {
+        return rv;
+    }
+    return spec_stage(r);
 }
 
 /* --- the attempt ------------------------------------------------------------- */
@@ -525,6 +600,60 @@ static apr_status_t stage_md(const md_drive_env_t *env, const md_t *md, const ch
         md_result_printf(result, rv, "saving md.json to staging failed");
     }
     return rv;
+}
+
+/* When the staged certificates of specs start: the earliest, 0 if none. */
+static apr_time_t staged_valid_from(md_store_t *store, const md_t *md,
+                                    const apr_array_header_t *specs, apr_pool_t *p)
+{
+    apr_time_t from = 0;
+    int i;
+
+    for (i = 0; i < specs->nelts; ++i) {
+        const char *kname, *cname;
+        apr_array_header_t *chain;
+        apr_time_t t;
+
+        md_reg_find_fnames(&kname, &cname, store, MD_SG_STAGING, md->name,
+                           MD_ARR_IDX(specs, i, const md_pkey_spec_t *), p);
+        if (md_store_load_certs(store, MD_SG_STAGING, md->name, cname, &chain, p)
+            == APR_SUCCESS && chain->nelts > 0) {
+            t = md_cert_valid_from(MD_ARR_IDX(chain, 0, const md_cert_t *));
+            from = (!from || t < from) ? t : from;
+        }
+    }
+    return from;
+}
+
+/* The set is complete: the job says when it starts (MDActivationDelay, the
+ * "renewed" message), from the certificates staged, not from a set that
+ * was dropped since; then md.json. */
+static apr_status_t stage_set(const md_drive_env_t *env, const md_t *md,
+                              const apr_array_header_t *specs, const char *ca_url,
+                              const char *account, md_job_t *job, md_result_t *result,
+                              apr_pool_t *p)
+{
+    job->valid_from = staged_valid_from(env->store, md, specs, p);
+    return stage_md(env, md, ca_url, account, result, p);
+}
+
+/* A complete set found staged (job.json lost, a crash before md.json):
+ * staged again with the CA and account its md.json names, if it is there
+ * (check_staging kept it: it fits), else this attempt's and the config's. */
+static apr_status_t restage_set(const md_drive_env_t *env, const md_t *md,
+                                const apr_array_header_t *specs, const char *ca_url,
+                                md_job_t *job, md_result_t *result, apr_pool_t *p)
+{
+    const char *account = md->ca_account;
+    md_t *staged = NULL;
+    json_t *j = NULL;
+
+    if (md_store_load_json(env->store, MD_SG_STAGING, md->name, MD_FN_MD, &j, p)
+        == APR_SUCCESS && md_from_json(&staged, j, MD_FN_MD, p) == APR_SUCCESS) {
+        ca_url = staged->ca_effective ? staged->ca_effective : ca_url;
+        account = staged->ca_account ? staged->ca_account : account;
+    }
+    return stage_set(env, md, specs, ca_url, account, job, result, p);
 }
 
 /* MDMessageCmd renewed (and MDNotifyCmd) or errored, recorded in the job
@@ -554,27 +683,16 @@ static void tell_outcome(const md_drive_env_t *env, const md_t *md, md_job_t *jo
     md_job_save(job, env->store, p);
 }
 
-apr_status_t md_drive_renew(const md_drive_env_t *env, const md_t *md,
-                            const apr_array_header_t *specs, md_job_t *job,
-                            md_result_t *result, apr_pool_t *p)
+/* The start of an attempt, recorded in the job (a restart shows it began),
+ * and whether it fails over to the next CA. */
+static void attempt_begin(const md_drive_env_t *env, const md_t *md, const char *ca_url,
+                          md_job_t *job, md_result_t *result, apr_pool_t *p)
 {
-    const char *ca_url = md_drive_ca_url(md, job->errors, env->retry_failover);
-    md_acme_chal_env_t cenv;
-    apr_array_header_t *types = NULL;
-    const char *why = NULL;
-    md_acme_t *acme = NULL;
-    apr_status_t rv = APR_SUCCESS;
-    int i, todo = 0, told = 0;
-
     md_result_reset(result);
     md_job_log_append(job, MD_JOB_LOG_STARTING, NULL);
     job->finished = 0;
     md_job_save(job, env->store, p);
     CRASH_POINT("started");
-    if (!specs || specs->nelts == 0) {
-        specs = md_pkey_specs(md, p);
-    }
-
     if (job->errors > 0 && ca_url && strcmp(ca_url, md_drive_ca_url(md, job->errors - 1,
                                                                      env->retry_failover))) {
         /* MDRetryFailover: the saved order belongs to the other CA's account
@@ -583,74 +701,95 @@ apr_status_t md_drive_renew(const md_drive_env_t *env, const md_t *md,
                       "trying the next CA, %s", md->name, job->errors, ca_url);
         md_job_log_append(job, "failover", ca_url);
     }
+}
+
+/* Before anything is asked of the CA: *porder says whether to order. Not
+ * for an MD whose configuration cannot work, nor without the store key; a
+ * complete staged set (a crash or a lost job.json) is never ordered again,
+ * only its md.json written. */
+static apr_status_t attempt_check(int *porder, const md_drive_env_t *env, const md_t *md,
+                                  const apr_array_header_t *specs, const char *ca_url,
+                                  md_job_t *job, md_result_t *result, apr_pool_t *p)
+{
+    int i, todo = 0;
+
+    *porder = 0;
     if (md->config_problem) {
         /* Found at start-up (a name the CA will refuse, ...): nothing to ask
          * the CA, only to say why, in md-status as with a CA's refusal. */
-        rv = APR_EINVAL;
-        md_result_problem_set(result, rv, md->config_problem_type, md->config_problem, NULL);
+        md_result_problem_set(result, APR_EINVAL, md->config_problem_type, md->config_problem,
+                              NULL);
         md_result_activity_set(result, "Checking the configuration");
-        goto leave;
+        return APR_EINVAL;
     }
     check_staging(env, md, p);
     for (i = 0; i < specs->nelts; ++i) {
-        if (!staged_spec_done(env->store, md, MD_ARR_IDX(specs, i, const md_pkey_spec_t *), p)) {
-            ++todo;
-        }
+        todo += !staged_spec_done(env->store, md, MD_ARR_IDX(specs, i, const md_pkey_spec_t *),
+                                  p);
     }
     if (todo == 0) {
-        /* A complete set is staged already (a crash or a lost job.json):
-         * never order twice for the same need. */
         progress(env, job, result, "A certificate is already staged, not ordering again", p);
-        rv = stage_md(env, md, ca_url, md->ca_account, result, p);
-        goto leave;
+        return restage_set(env, md, specs, ca_url, job, result, p);
     }
     if (!env->store->key) {
         /* Account and staged keys are encrypted with it: nothing to do
          * until md_store.json is restored. */
-        rv = APR_EACCES;
-        md_result_printf(result, rv, "cannot renew without the store key: %s",
+        md_result_printf(result, APR_EACCES, "cannot renew without the store key: %s",
                          env->store->key_problem);
-        goto leave;
+        return APR_EACCES;
     }
+    *porder = 1;
+    return APR_SUCCESS;
+}
 
-    memset(&cenv, 0, sizeof(cenv));
-    cenv.store = env->store;
-    cenv.dns01_cmd = md->dns01_cmd;
-    cenv.dns01_version = md->dns01_version;
-    cenv.dns01_timeout = env->dns01_timeout;
-    cenv.program_root = env->program_root;
-    cenv.pkey_specs = md_pkey_specs(md, p);
-    cenv.acme_tls_1_domains = md->acme_tls_1_domains;
-    cenv.check_http_host = env->http_host;
-    cenv.check_http_port = env->http_port;
-    cenv.check_https_host = env->https_host;
-    cenv.check_https_port = env->https_port;
+static void chal_env_init(md_acme_chal_env_t *cenv, const md_drive_env_t *env, const md_t *md,
+                          apr_pool_t *p)
+{
+    memset(cenv, 0, sizeof(*cenv));
+    cenv->store = env->store;
+    cenv->dns01_cmd = md->dns01_cmd;
+    cenv->dns01_version = md->dns01_version;
+    cenv->dns01_timeout = env->dns01_timeout;
+    cenv->program_root = env->program_root;
+    cenv->pkey_specs = md_pkey_specs(md, p);
+    cenv->acme_tls_1_domains = md->acme_tls_1_domains;
+    cenv->check_http_host = env->http_host;
+    cenv->check_http_port = env->http_port;
+    cenv->check_https_host = env->https_host;
+    cenv->check_https_port = env->https_port;
+}
 
-    /* Before any order: an MD whose names cannot be validated at all. */
-    rv = md_challenges_select(&types, md, env->http_port > 0, env->https_port > 0, &why, p);
-    if (rv != APR_SUCCESS) {
-        md_result_problem_set(result, rv, MD_PROBLEM_CHALLENGE_MISMATCH, why, NULL);
-        goto leave;
-    }
-    md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, p, "MD08011: %s: challenge types %s",
-                  md->name, md_array_str_join(types, ", ", p));
+/* The session with the CA: the admin's program may say no to this
+ * attempt ("renewing"), then the directory and the account. *pacme is set
+ * once it exists, also when a later step fails. */
+static apr_status_t open_session(md_acme_t **pacme, const md_drive_env_t *env, const md_t *md,
+                                 const char *ca_url, md_job_t *job, md_result_t *result,
+                                 apr_pool_t *p)
+{
+    md_acme_t *acme = NULL;
+    int told = 0;
+    apr_status_t rv;
 
-    /* The admin's program may say no to this attempt. */
+    *pacme = NULL;
     rv = md_watch_event_ex(env->watch, md->name, MD_NOTIFY_RENEWING, NULL, &told, result, p);
     md_job_notified(job, MD_NOTIFY_RENEWING, told, result);
     if (rv != APR_SUCCESS) {
         md_result_detail_printf(result, "renewal vetoed: %s", result->detail);
+        return rv;
     }
-    if (rv == APR_SUCCESS) {
-        progress(env, job, result, apr_psprintf(p, "Contacting ACME server at %s", ca_url), p);
-        rv = md_acme_create(&acme, p, ca_url, md->ca_certs ? md->ca_certs : env->ca_file,
-                            env->store);
+    progress(env, job, result, apr_psprintf(p, "Contacting ACME server at %s", ca_url), p);
+    rv = md_acme_create(&acme, p, ca_url, md->ca_certs ? md->ca_certs : env->ca_file,
+                        env->store);
+    if (rv != APR_SUCCESS) {
+        return rv;
     }
-    if (rv == APR_SUCCESS) {
-        md_acme_set_proxy(acme, md->http_proxy, md->http_proxy_ca_file);
-        md_watch_attach(env->watch, acme, md->name, job, p);
-        rv = md_acme_set_eab(acme, md->ca_eab_kid, md->ca_eab_hmac, md->ca_eab_alg, result);
+    *pacme = acme;
+    md_acme_set_proxy(acme, md->http_proxy, md->http_proxy_ca_file);
+    if (env->http_mock) {
+        md_http_set_mock(acme->http, env->http_mock, env->http_mock_baton);
     }
+    md_watch_attach(env->watch, acme, md->name, job, p);
+    rv = md_acme_set_eab(acme, md->ca_eab_kid, md->ca_eab_hmac, md->ca_eab_alg, result);
     if (rv == APR_SUCCESS) {
         rv = setup_acme(acme, env, result, p);
     }
@@ -660,13 +799,40 @@ apr_status_t md_drive_renew(const md_drive_env_t *env, const md_t *md,
     if (rv == APR_SUCCESS) {
         CRASH_POINT("account");
     }
+    return rv;
+}
+
+/* Ask the CA: one order per spec not staged yet, then md.json. */
+static apr_status_t attempt_order(const md_drive_env_t *env, const md_t *md,
+                                  const apr_array_header_t *specs, const char *ca_url,
+                                  md_job_t *job, md_result_t *result, apr_pool_t *p)
+{
+    md_acme_chal_env_t cenv;
+    apr_array_header_t *types = NULL;
+    const char *why = NULL;
+    md_acme_t *acme = NULL;
+    apr_status_t rv;
+    int i;
+
+    chal_env_init(&cenv, env, md, p);
+    /* Before any order: an MD whose names cannot be validated at all. */
+    rv = md_challenges_select(&types, md, env->http_port > 0, env->https_port > 0, &why, p);
+    if (rv != APR_SUCCESS) {
+        md_result_problem_set(result, rv, MD_PROBLEM_CHALLENGE_MISMATCH, why, NULL);
+        return rv;
+    }
+    md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, p, "MD08011: %s: challenge types %s",
+                  md->name, md_array_str_join(types, ", ", p));
+    rv = open_session(&acme, env, md, ca_url, job, result, p);
     for (i = 0; rv == APR_SUCCESS && i < specs->nelts; ++i) {
         const md_pkey_spec_t *spec = MD_ARR_IDX(specs, i, const md_pkey_spec_t *);
+        spec_run_t r = { .env = env, .acme = acme, .md = md, .cenv = &cenv, .types = types,
+                         .spec = spec, .kname = md_pkey_spec_name(spec), .job = job,
+                         .result = result, .p = p };
 
-        if (staged_spec_done(env->store, md, spec, p)) {
-            continue;
+        if (!staged_spec_done(env->store, md, r.spec, p)) {
+            rv = renew_spec(&r);
         }
-        rv = renew_spec(acme, env, md, &cenv, types, spec, job, result, p);
     }
     /* Also after a failure: no response may stay behind. */
     teardown_all(acme, &cenv, md, p);
@@ -675,9 +841,16 @@ apr_status_t md_drive_renew(const md_drive_env_t *env, const md_t *md,
         md_drive_share_acct_forget(env->share, ca_url);
     }
     if (rv == APR_SUCCESS) {
-        rv = stage_md(env, md, ca_url, acme->acct ? acme->acct->id : NULL, result, p);
+        rv = stage_set(env, md, specs, ca_url, acme->acct ? acme->acct->id : NULL, job, result,
+                       p);
     }
-leave:
+    return rv;
+}
+
+/* The end of an attempt: its result in the job, saved, and told. */
+static void attempt_end(const md_drive_env_t *env, const md_t *md, md_job_t *job,
+                        md_result_t *result, apr_status_t rv, apr_pool_t *p)
+{
     if (rv == APR_SUCCESS) {
         CRASH_POINT("md-staged");
         md_result_set(result, APR_SUCCESS,
@@ -688,15 +861,36 @@ leave:
         /* A step failed without saying why: never report an error as success. */
         md_result_set(result, rv, "renewal failed");
     }
-    md_job_end_run(job, result);
+    md_job_end_run(job, result, apr_time_now());
     if (rv == APR_SUCCESS) {
-        /* Told once the programs ran (tell_outcome); without any, told. */
-        job->notified = job->notified_renewed = !md_watch_notifies(env->watch);
+        /* Told once the programs ran (tell_outcome); without any, told.
+         * Else notified is what challenge-setup left (md_job_notified). */
+        job->notified_renewed = !md_watch_notifies(env->watch);
+        job->notified = job->notified || job->notified_renewed;
     }
     md_job_save(job, env->store, p);
     if (rv == APR_SUCCESS) {
         CRASH_POINT("job-finished");
     }
     tell_outcome(env, md, job, rv, p);
+}
+
+apr_status_t md_drive_renew(const md_drive_env_t *env, const md_t *md,
+                            const apr_array_header_t *specs, md_job_t *job,
+                            md_result_t *result, apr_pool_t *p)
+{
+    const char *ca_url = md_drive_ca_url(md, job->errors, env->retry_failover);
+    int order = 0;
+    apr_status_t rv;
+
+    attempt_begin(env, md, ca_url, job, result, p);
+    if (!specs || specs->nelts == 0) {
+        specs = md_pkey_specs(md, p);
+    }
+    rv = attempt_check(&order, env, md, specs, ca_url, job, result, p);
+    if (rv == APR_SUCCESS && order) {
+        rv = attempt_order(env, md, specs, ca_url, job, result, p);
+    }
+    attempt_end(env, md, job, result, rv, p);
     return rv;
 }

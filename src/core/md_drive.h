@@ -8,6 +8,7 @@
 #include <apr_pools.h>
 #include "md.h"
 #include "md_drive_share.h"
+#include "md_http.h"
 #include "md_job.h"
 #include "md_result.h"
 #include "md_store.h"
@@ -34,6 +35,10 @@ typedef struct md_drive_env_t {
     int retry_failover;           /* failed attempts before the next CA; 0: never */
     const char *program_root;     /* relative program names (MDChallengeDns01) are
                                    * under it (ServerRoot), or NULL */
+    /* For tests: the drive's CA sessions answer through this instead of the
+     * network (md_http_set_mock); NULL: the network. */
+    md_http_mock_fn *http_mock;
+    void *http_mock_baton;
 } md_drive_env_t;
 
 /* The CA (directory URL) for an attempt after `errors` failed ones in a

@@ -11,6 +11,7 @@
 #include "md_keys.h"
 #include "md_log.h"
 #include "md_notify.h"
+#include "md_sched.h"
 #include "md_time.h"
 
 md_job_t *md_job_create(apr_pool_t *p, const char *mdname)
@@ -173,91 +174,8 @@ void md_job_log_append_status(md_job_t *job, const char *type, const char *statu
     job->dirty = 1;
 }
 
-apr_interval_time_t md_job_retry_delay(int errors, apr_interval_time_t base)
+void md_job_end_run(md_job_t *job, const md_result_t *result, apr_time_t now)
 {
-    apr_interval_time_t delay = base;
-    int i;
-
-    if (errors <= 0 || base <= 0) {
-        return 0;
-    }
-    /* Doubling stops at the cap, so any number of errors is safe. */
-    for (i = 1; i < errors && delay < MD_JOB_RETRY_MAX; ++i) {
-        delay *= 2;
-    }
-    return delay > MD_JOB_RETRY_MAX ? MD_JOB_RETRY_MAX : delay;
-}
-
-/* RFC 8555 §6.7 problem types that say the request itself was wrong, by
- * their name after the URN prefix: the stock module's list, and
- * badPublicKey (a key of the configured type is refused; a new one will be
- * too). "unauthorized" is not among them: it is what Let's Encrypt answers
- * to most failed validations, which the site may fix any minute. */
-static const char *const input_problems[] = {
-    "badCSR", "badPublicKey", "badRevocationReason", "badSignatureAlgorithm",
-    "externalAccountRequired", "invalidContact", "malformed", "rejectedIdentifier",
-    "unsupportedContact", "unsupportedIdentifier", NULL
-};
-#define PROBLEM_PREFIX      "urn:ietf:params:acme:error:"
-#define PROBLEM_PREFIX_V1   "urn:acme:error:"
-
-int md_job_is_input_error(const md_result_t *result)
-{
-    const char *name;
-    int i;
-
-    if (!result || result->status == APR_SUCCESS || !result->problem) {
-        return 0;
-    }
-    name = result->problem;
-    if (!strncmp(name, PROBLEM_PREFIX, strlen(PROBLEM_PREFIX))) {
-        name += strlen(PROBLEM_PREFIX);
-    }
-    else if (!strncmp(name, PROBLEM_PREFIX_V1, strlen(PROBLEM_PREFIX_V1))) {
-        name += strlen(PROBLEM_PREFIX_V1);
-    }
-    else {
-        return 0;
-    }
-    for (i = 0; input_problems[i]; ++i) {
-        if (!strcmp(name, input_problems[i])) {
-            return 1;
-        }
-    }
-    return 0;
-}
-
-apr_time_t md_job_next_retry(const md_result_t *result, int errors, apr_interval_time_t base,
-                             apr_time_t now)
-{
-    apr_interval_time_t delay;
-    apr_time_t next;
-    unsigned char r = 0;
-
-    if (md_job_is_input_error(result)) {
-        delay = MD_JOB_RETRY_MAX;
-    }
-    else {
-        delay = md_job_retry_delay(errors, base > 0 ? base : MD_JOB_RETRY_BASE);
-        if (md_crypt_random(&r, 1) == APR_SUCCESS) {
-            /* delay / 5 first: delay * r could overflow near the cap. */
-            delay -= (delay / 5) * r / 255;
-        }
-    }
-    next = now + delay;
-    if (result && result->retry_after > next) {
-        next = result->retry_after;
-        if (next > now + MD_JOB_RETRY_AFTER_MAX) {
-            next = now + MD_JOB_RETRY_AFTER_MAX;
-        }
-    }
-    return next;
-}
-
-void md_job_end_run(md_job_t *job, const md_result_t *result)
-{
-    apr_time_t now = apr_time_now();
-
     md_result_assign(job->last, result);
     /* What the attempt was doing when it ended belongs to the result the
      * admin sees (STYLE §5). */
@@ -271,12 +189,14 @@ void md_job_end_run(md_job_t *job, const md_result_t *result)
     }
     else {
         apr_pool_t *ptemp;
+        unsigned char r = 0;
 
         if (job->errors < 1000000) {
             ++job->errors;
         }
         job->finished = 0;
-        job->next_run = md_job_next_retry(result, job->errors, job->retry_base, now);
+        md_crypt_random(&r, 1);
+        job->next_run = md_sched_retry_at(result, job->errors, job->retry_base, now, r);
         apr_pool_create(&ptemp, job->p);
         md_job_log_append_status(job, MD_JOB_LOG_ERROR, result->problem,
                                  md_result_to_string(result, ptemp));
@@ -293,16 +213,25 @@ void md_job_notified(md_job_t *job, const char *reason, int what, const md_resul
     if (what & MD_NOTIFY_FAILED_MSG) {
         md_job_log_append_status(job, MD_JOB_LOG_MESSAGE_ERR, reason, detail);
     }
-    else if (what & MD_NOTIFY_RAN) {
+    else if ((what & MD_NOTIFY_RAN) && !(what & MD_NOTIFY_SKIP_MSG)) {
         apr_snprintf(type, sizeof(type), "%s%s", MD_JOB_LOG_MESSAGE, reason);
         md_job_log_append(job, type, NULL);
     }
     if (what & MD_NOTIFY_FAILED_NOTIFY) {
         md_job_log_append_status(job, MD_JOB_LOG_NOTIFY_ERR, NULL, detail);
     }
-    if (!strcmp(reason, "renewed")) {
-        job->notified = !(what & MD_NOTIFY_FAILED_MSG);
-        job->notified_renewed = !(what & MD_NOTIFY_FAILED_NOTIFY);
+    /* As the stock module: an event of the job told without failure sets
+     * notified ("renewing" and "errored" are not the job's: a failed
+     * order says false), notified-renewed says "renewed" was told in
+     * full, both programs. So a job whose challenges were set up says
+     * true, also when "renewed" then failed. */
+    if (!(what & (MD_NOTIFY_FAILED_MSG | MD_NOTIFY_FAILED_NOTIFY))
+        && strcmp(reason, MD_NOTIFY_RENEWING) && strcmp(reason, MD_NOTIFY_ERRORED)) {
+        job->notified = 1;
+    }
+    if (!strcmp(reason, MD_NOTIFY_RENEWED)) {
+        job->notified_renewed = !(what & (MD_NOTIFY_FAILED_MSG | MD_NOTIFY_FAILED_NOTIFY
+                                          | MD_NOTIFY_PENDING));
     }
     job->dirty = 1;
 }

@@ -13,19 +13,14 @@
 #include "md_time.h"
 
 #define MD_JOB_LOG_MAX          50
-#define MD_JOB_RETRY_BASE       apr_time_from_sec(5)
-#define MD_JOB_RETRY_MAX        apr_time_from_sec(MD_SECS_PER_DAY)
-/* A CA's Retry-After further out than this is taken as this: a hostile or
- * broken CA must not stop renewals until the certificate expires. */
-#define MD_JOB_RETRY_AFTER_MAX  apr_time_from_sec(7 * MD_SECS_PER_DAY)
 
 typedef struct md_job_t {
     apr_pool_t *p;              /* owns everything below */
     const char *mdname;
     int finished;               /* a certificate is staged */
-    int notified;               /* the admin's programs were told about the staged
-                                 * certificate ("renewed"), as the stock module */
-    int notified_renewed;       /* the same ("notified-renewed") */
+    int notified;               /* the admin's programs were told about an event
+                                 * without failure ("notified", as stock) */
+    int notified_renewed;       /* ... about "renewed" in full ("notified-renewed") */
     int errors;                 /* failed attempts in a row */
     apr_time_t last_run;
     apr_time_t next_run;        /* 0: as soon as possible */
@@ -36,7 +31,8 @@ typedef struct md_job_t {
                                  * (the stock module's), written back as they were */
     int dirty;                  /* changed since loaded/saved */
     /* Policy, set by the caller (not persisted): */
-    apr_interval_time_t retry_base; /* first retry delay (MDRetryDelay); 0: MD_JOB_RETRY_BASE */
+    apr_interval_time_t retry_base; /* first retry delay (MDRetryDelay); 0:
+                                     * MD_SCHED_RETRY_BASE */
 } md_job_t;
 
 /* A fresh job in its own subpool of p. */
@@ -66,38 +62,17 @@ void md_job_log_append_status(md_job_t *job, const char *type, const char *statu
  * MD_NOTIFY_* bits of md_notify_event_ex; result: the failure, if any), as
  * the stock module does: "message-<reason>" when MDMessageCmd ran fine,
  * "message-error" (status: the reason) or "notify-error" with result's
- * detail when a program failed. For "renewed", notified says MDMessageCmd
- * and notified-renewed MDNotifyCmd was told (or is not configured). */
+ * detail when a program failed. The flags as the stock module sets them:
+ * notified becomes true when an event of the job (not "renewing" or
+ * "errored") was told without failure (nothing configured counts as told);
+ * notified-renewed says whether "renewed" was told in full (both
+ * programs; not while a part is MD_NOTIFY_PENDING). */
 void md_job_notified(md_job_t *job, const char *reason, int what, const md_result_t *result);
 
-/* Record the end of an attempt: on success, errors reset and finished set;
- * on failure, errors grow and next_run is set by md_job_next_retry. */
-void md_job_end_run(md_job_t *job, const md_result_t *result);
-
-/* Delay before the next attempt after n failed ones: base doubling per
- * error, capped at MD_JOB_RETRY_MAX, never overflowing. No jitter. */
-apr_interval_time_t md_job_retry_delay(int errors, apr_interval_time_t base);
-
-/* When to try again after a failed attempt that ended with result, the
- * errors-th failure in a row:
- *  - an input error the CA reported (md_job_is_input_error): the cap,
- *    MD_JOB_RETRY_MAX, since the same request fails the same way;
- *  - else md_job_retry_delay(errors, base) made up to 20% shorter at
- *    random, so that servers that failed together drift apart (the cap
- *    holds);
- *  - and never before the CA's Retry-After (result->retry_after, e.g. with
- *    rateLimited), itself capped at now + MD_JOB_RETRY_AFTER_MAX. */
-apr_time_t md_job_next_retry(const md_result_t *result, int errors, apr_interval_time_t base,
-                             apr_time_t now);
-
-/* Did the CA reject our input (RFC 8555 §6.7: malformed, badCSR,
- * rejectedIdentifier, unsupportedIdentifier, invalidContact, ...)? Retrying
- * soon would only repeat the same request. Classified as the stock module
- * does; validation failures (unauthorized, connection, dns,
- * incorrectResponse, tls, caa), rateLimited, serverInternal, badNonce and
- * userActionRequired are not: the site or the CA may fix them any minute.
- * Beyond stock: badPublicKey (the key type is the config's) waits too. */
-int md_job_is_input_error(const md_result_t *result);
+/* Record the end of an attempt at now: on success, errors reset and
+ * finished set; on failure, errors grow and next_run is set by
+ * md_sched_retry_at (backoff, the CA's Retry-After). */
+void md_job_end_run(md_job_t *job, const md_result_t *result, apr_time_t now);
 
 json_t *md_job_to_json(const md_job_t *job);
 void md_job_from_json(md_job_t *job, const json_t *j);

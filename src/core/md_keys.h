@@ -163,6 +163,9 @@
 #define MD_KEY_MANAGED_DOMAINS  "managed-domains"
 #define MD_KEY_RENEW            "renew"
 #define MD_KEY_ARI_CERT_ID      "ari-cert-id"
+/* Ours in md-status (md_sched.h): {"reason", "at", "detail"} */
+#define MD_KEY_RENEW_SCHEDULE   "renew-schedule"
+#define MD_KEY_AT               "at"
 #define MD_KEY_STATUS_DESCR     "status-description"
 #define MD_KEY_SCTS             "scts"
 #define MD_KEY_LOGID            "logid"

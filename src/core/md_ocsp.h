@@ -47,11 +47,6 @@
 /* A response without nextUpdate counts as valid this long after its
  * thisUpdate (as stock). */
 #define MD_OCSP_VALID_DEFAULT   apr_time_from_sec(12 * 60 * 60)
-/* Retries of a failed renewal wait at most this long... */
-#define MD_OCSP_RETRY_MAX       apr_time_from_sec(60 * 60)
-/* ...and, while the current response is valid, a quarter of what remains
- * of it, but not less than this. */
-#define MD_OCSP_RETRY_MIN       apr_time_from_sec(1)
 /* Length of the id (SHA-1 of the certificate's DER). */
 #define MD_OCSP_ID_LEN          20
 
@@ -130,28 +125,9 @@ apr_status_t md_ocsp_resp_check(md_ocsp_resp_t **presp, const md_ocsp_cert_t *oc
 /* Is a response valid from..until usable at now (staple it)? */
 int md_ocsp_is_current(apr_time_t valid_from, apr_time_t valid_until, apr_time_t now);
 
-/* When a response valid from..until is due for renewal: the start of
- * window (MDStaplingRenewWindow) in that period; half way through it when
- * the window is as long as the response or longer. */
-apr_time_t md_ocsp_renew_at(const md_timeslice_t *window, apr_time_t valid_from,
-                            apr_time_t valid_until);
-
-/* When to ask again after getting a response valid from..until at now:
- * md_ocsp_renew_at, unless the responder handed out one that is due
- * already (responders cache theirs): then after a quarter of the time it
- * has left, at least MD_OCSP_RETRY_MIN. */
-apr_time_t md_ocsp_next_fetch(const md_timeslice_t *window, apr_time_t valid_from,
-                              apr_time_t valid_until, apr_time_t now);
-
-/* How long to wait after the errors-th failed attempt in a row: base
- * (MDRetryDelay) doubling per error, at most MD_OCSP_RETRY_MAX and at most
- * a quarter of the last response's validity valid_from..valid_until (0, 0:
- * none), so a responder that comes back is asked again soon after; while
- * that response is still valid, at most a quarter of the time it has left.
- * At least MD_OCSP_RETRY_MIN. */
-apr_interval_time_t md_ocsp_retry_delay(int errors, apr_interval_time_t base,
-                                        apr_time_t valid_from, apr_time_t valid_until,
-                                        apr_time_t now);
+/* When responses are renewed and failed attempts retried: md_sched.h
+ * (md_sched_ocsp_renew_at, md_sched_ocsp_next_fetch,
+ * md_sched_ocsp_retry_delay). */
 
 /* MDStaplingKeepResponse: may a response file last written at mtime that
  * no certificate of this configuration uses be removed at now? */

@@ -15,6 +15,7 @@
 #include <apr_tables.h>
 #include <apr_time.h>
 #include "md.h"
+#include "md_sched.h"
 #include "md_store.h"
 
 struct md_credmemo_t;
@@ -29,7 +30,12 @@ typedef struct md_reg_state_t {
     apr_time_t valid_from;       /* of the certificate that expires first */
     apr_time_t valid_until;
     apr_time_t renew_at;         /* when renewal is due; 0 now (also when a spec
-                                  * is missing) */
+                                  * is missing): md_sched_cert_renew_at */
+    md_sched_why_t renew_why;    /* why then (window, short lifetime, a key type
+                                  * missing, names not covered, no certificate,
+                                  * expired) */
+    apr_time_t warn_at;          /* MDWarnWindow starts (md_sched_warn_at), 0: no
+                                  * certificate */
     int activated;               /* a staged set was made live at this start */
     apr_array_header_t *present_specs; /* md_pkey_spec_t*: specs with a usable live
                                   * certificate: these are handed to mod_ssl */

@@ -6,6 +6,7 @@
 
 #include "md_crypt.h"
 #include "md_log.h"
+#include "md_sched.h"
 #include "md_static.h"
 #include "md_util.h"
 
@@ -126,6 +127,7 @@ void md_static_assess(md_reg_state_t *st, md_store_t *store, const md_t *md, apr
             st->state_descr = err;
             st->has_cert = 0;
             st->renew_at = 0;
+            st->renew_why = MD_SCHED_NO_CERT;
             md_log_perror(MD_LOG_MARK, MD_LOG_ERR, APR_EINVAL, p,
                           "MD18001: %s: %s (MDCertificateFile)", md->name, err);
             return;
@@ -135,13 +137,19 @@ void md_static_assess(md_reg_state_t *st, md_store_t *store, const md_t *md, apr
         if (!st->valid_until || until < st->valid_until) {
             st->valid_from = from;
             st->valid_until = until;
-            st->renew_at = md_timeslice_start(&md->renew_window, from, until);
+            /* The same rules as for certificates from the CA. */
+            st->renew_at = md_sched_cert_renew_at(&md->renew_window, md->renew_window_set,
+                                                  from, until, &st->renew_why);
         }
         if (until <= now) {
             st->state = MD_S_EXPIRED;
             st->state_descr = apr_psprintf(p, "certificate in %s has expired", cfile);
             st->has_cert = 0;
+            st->renew_why = MD_SCHED_EXPIRED;
         }
+    }
+    if (st->has_cert) {
+        st->warn_at = md_sched_warn_at(&md->warn_window, st->valid_from, st->valid_until);
     }
     if (md->renew_mode == MD_RENEW_ALWAYS && store) {
         md_reg_state_t acme;
@@ -149,6 +157,7 @@ void md_static_assess(md_reg_state_t *st, md_store_t *store, const md_t *md, apr
         md_reg_assess(&acme, store, md, now, p);
         if (acme.has_cert) {
             st->renew_at = acme.renew_at;
+            st->renew_why = acme.renew_why;
         }
     }
 }

@@ -32,7 +32,8 @@ apr_status_t md_static_load_chain(apr_array_header_t **pchain, const char *fname
  * the store: every certificate must be readable, match its key (when the
  * key file is readable without a passphrase) and cover all names of md.
  * st->renew_at follows md's renew window over the certificate that expires
- * first; with MDRenewMode always and a valid certificate from the CA in the
+ * first, with the rules for certificates from the CA (md_sched_cert_renew_at:
+ * short lifetimes renew at half of it); with MDRenewMode always and a valid certificate from the CA in the
  * store, that one's renew time counts instead, so the CA certificate is
  * renewed on its own schedule. Never fails: problems go into st. */
 void md_static_assess(md_reg_state_t *st, md_store_t *store, const md_t *md, apr_time_t now,

@@ -4,11 +4,14 @@
 
 #include <apr_strings.h>
 
+#include "md_acme_revoke.h"
+#include "md_ari.h"
 #include "md_credmemo.h"
 #include "md_json.h"
 #include "md_keys.h"
 #include "md_log.h"
 #include "md_reg.h"
+#include "md_sched.h"
 #include "md_static.h"
 #include "md_status.h"
 #include "md_time.h"
@@ -291,12 +294,72 @@ static json_t *config_problem_renewal(const md_t *md, const json_t *renewal)
     return r;
 }
 
-json_t *md_status_md_json(const md_status_snap_t *snap, const json_t *renewal, apr_time_t now,
-                          apr_pool_t *p)
+/* The ARI ids of the live certificates ("ari-cert-id" of each key type). */
+static apr_array_header_t *live_ari_ids(const md_status_snap_t *snap, apr_pool_t *p)
+{
+    apr_array_header_t *ids = apr_array_make(p, 2, sizeof(const char *));
+    json_t *certs = snap->cert_json ? json_loads(snap->cert_json, 0, NULL) : NULL;
+    const char *key;
+    json_t *c;
+
+    md_json_pool_own(p, certs);
+    json_object_foreach(certs, key, c) {
+        const char *id = json_is_object(c) ? md_json_get_str(c, MD_KEY_ARI_CERT_ID) : NULL;
+
+        if (id) {
+            APR_ARRAY_PUSH(ids, const char *) = apr_pstrdup(p, id);
+        }
+    }
+    return ids;
+}
+
+void md_status_sched_in(md_sched_in_t *in, md_sched_job_t *job, md_store_t *store,
+                        const md_status_snap_t *snap, const json_t *renewal, apr_pool_t *p)
+{
+    const char *next = renewal ? md_json_get_str(renewal, MD_KEY_NEXT_RUN) : NULL;
+
+    memset(in, 0, sizeof(*in));
+    memset(job, 0, sizeof(*job));
+    in->st = snap->state;
+    in->job = job;
+    if (renewal) {
+        job->finished = md_json_get_bool(renewal, MD_KEY_FINISHED, 0);
+        job->errors = (int)md_json_get_int(renewal, MD_KEY_ERRORS, 0);
+        job->next_run = next ? md_time_parse_http(next) : 0;
+    }
+    if (!store) {
+        return;
+    }
+    in->revoked = md_acme_revoke_pending(store, snap->md->name, p);
+    if (md_sched_ari_applies(snap->state)) {
+        in->ari_at = md_ari_stored_renew_at(store, snap->md->name, live_ari_ids(snap, p), p);
+    }
+}
+
+/* "renew-schedule" (ours): why the MD renews when it does, and when the
+ * next attempt starts. */
+static json_t *schedule_json(const md_sched_in_t *in, apr_time_t now, apr_pool_t *p)
+{
+    json_t *j = json_object();
+    md_sched_t s;
+
+    md_sched_decide(&s, in, now);
+    md_json_set_str(j, MD_KEY_REASON, md_sched_why_name(s.why));
+    if (s.at > 0) {
+        md_json_set_str(j, MD_KEY_AT, md_time_format_http(s.at, p));
+    }
+    md_json_set_str(j, MD_KEY_DETAIL, md_sched_describe(&s, in, p));
+    return j;
+}
+
+json_t *md_status_md_json(const md_status_snap_t *snap, const json_t *renewal,
+                          const md_sched_in_t *sched, apr_time_t now, apr_pool_t *p)
 {
     const md_reg_state_t *st = snap->state;
     json_t *j = md_json_pool_own(p, md_to_json(snap->md));
-    apr_time_t renew_at = st->has_cert ? st->renew_at : now;
+    /* As the stock module: the certificate's own renew time (a CA window
+     * or a revocation show in "renew-schedule"). */
+    apr_time_t renew_at = st->has_cert ? md_sched_renew_at(st, 0, 0, NULL) : now;
     json_t *cert;
 
     strip_secrets(j);
@@ -304,6 +367,9 @@ json_t *md_status_md_json(const md_status_snap_t *snap, const json_t *renewal, a
     cert = snap->cert_json ? json_loads(snap->cert_json, 0, NULL) : NULL;
     json_object_set_new(j, MD_KEY_CERT, cert ? cert : json_object());
     md_json_set_str(j, MD_KEY_RENEW_AT, md_time_format_http(renew_at, p));
+    if (sched) {
+        json_object_set_new(j, MD_KEY_RENEW_SCHEDULE, schedule_json(sched, now, p));
+    }
     json_object_set_new(j, MD_KEY_WATCHED, json_boolean(st->watched));
     if (!st->has_cert || renew_at <= now) {
         json_object_set_new(j, MD_KEY_RENEW, json_true());
@@ -325,9 +391,12 @@ json_t *md_status_md_load(md_store_t *store, const md_status_snap_t *snap, int w
                           apr_time_t now, apr_pool_t *p)
 {
     json_t *renewal = NULL;
+    md_sched_in_t in;
+    md_sched_job_t job;
 
     md_status_renewal(&renewal, store, snap->md, with_log, p);
-    return md_status_md_json(snap, renewal, now, p);
+    md_status_sched_in(&in, &job, store, snap, renewal, p);
+    return md_status_md_json(snap, renewal, &in, now, p);
 }
 
 json_t *md_status_all_json(md_store_t *store, const apr_array_header_t *snaps, apr_time_t now,

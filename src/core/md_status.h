@@ -5,7 +5,8 @@
  * The per-MD object has the keys of the stock mod_md's md-status, so that
  * monitoring scripts written for it keep working: the md.json members,
  * then "cert" (live certificates per key type, with "valid"), "renew-at",
- * "watched", "renew" (only when renewal is needed) and, while a renewal is
+ * "watched", "renew" (only when renewal is needed), ours "renew-schedule"
+ * (md_sched.h: why and when it renews) and, while a renewal is
  * in progress or staged, "renewal" (the job.json of staging/ plus the
  * staged certificates as "cert", "log" only for a single MD).
  *
@@ -31,6 +32,7 @@
 #include "md.h"
 #include "md_crypt.h"
 #include "md_reg.h"
+#include "md_sched.h"
 #include "md_store.h"
 
 /* Information about one certificate: {"issuer-name", "issuer-uri" (if the
@@ -77,13 +79,24 @@ md_status_snap_t *md_status_snap_make(md_store_t *store, const md_reg_state_t *s
 apr_status_t md_status_renewal(json_t **pjson, md_store_t *store, const md_t *md, int with_log,
                                apr_pool_t *p);
 
+/* What the MD's schedule (md_sched_decide) depends on, as the status sees
+ * it: the start-up assessment, the job from renewal (md_status_renewal, or
+ * NULL: none), and, with store, the revocation marker and the time picked in
+ * the CA's ARI window for the live certificates (staging/<md>/ari.json).
+ * job is filled and in->job points to it. */
+void md_status_sched_in(md_sched_in_t *in, md_sched_job_t *job, md_store_t *store,
+                        const md_status_snap_t *snap, const json_t *renewal, apr_pool_t *p);
+
 /* The md-status object of one MD at time now; renewal as from
  * md_status_renewal, or NULL (shown while a renewal is due or has run:
- * not a job that only recorded notifications). "watched" is the state's. */
-json_t *md_status_md_json(const md_status_snap_t *snap, const json_t *renewal, apr_time_t now,
-                          apr_pool_t *p);
+ * not a job that only recorded notifications). "watched" is the state's.
+ * With sched (md_status_sched_in), ours: "renew-schedule": {"reason" (the
+ * keyword of md_sched_why_name), "at" (when the next attempt starts; none
+ * when the server will not renew it by itself), "detail" (a sentence)}. */
+json_t *md_status_md_json(const md_status_snap_t *snap, const json_t *renewal,
+                          const md_sched_in_t *sched, apr_time_t now, apr_pool_t *p);
 
-/* md_status_renewal + md_status_md_json. */
+/* md_status_renewal + md_status_sched_in + md_status_md_json. */
 json_t *md_status_md_load(md_store_t *store, const md_status_snap_t *snap, int with_log,
                           apr_time_t now, apr_pool_t *p);
 

@@ -215,19 +215,6 @@ apr_time_t md_timeslice_start(const md_timeslice_t *ts, apr_time_t from, apr_tim
     return until - ts->duration;
 }
 
-apr_time_t md_renew_at(const md_timeslice_t *window, int window_set, apr_time_t from,
-                       apr_time_t until)
-{
-    apr_time_t at = md_timeslice_start(window, from, until);
-    apr_time_t half;
-
-    if (window_set || until <= from || until - from >= MD_SHORT_LIFETIME) {
-        return at;
-    }
-    half = from + (until - from) / 2;
-    return half < at ? half : at;
-}
-
 /* --- dates -------------------------------------------------------------- */
 
 const char *md_time_format_http(apr_time_t t, apr_pool_t *p)

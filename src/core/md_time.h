@@ -45,17 +45,6 @@ const char *md_timeslice_format(const md_timeslice_t *ts, apr_pool_t *p);
  * minus duration (not before from). */
 apr_time_t md_timeslice_start(const md_timeslice_t *ts, apr_time_t from, apr_time_t until);
 
-/* Certificates valid for less than this renew at half their lifetime when
- * no renew window is configured: the default 33% of a 6-day certificate
- * would leave 2 days to notice and fix a failing renewal. */
-#define MD_SHORT_LIFETIME  apr_time_from_sec(10 * MD_SECS_PER_DAY)
-
-/* When to renew a certificate valid from..until: at the start of window,
- * except that with window_set 0 a lifetime under MD_SHORT_LIFETIME renews
- * at half of it (whichever is earlier). */
-apr_time_t md_renew_at(const md_timeslice_t *window, int window_set, apr_time_t from,
-                       apr_time_t until);
-
 /* RFC 1123 date ("Sun, 29 Nov 2026 10:20:31 GMT") as used in job.json/status. */
 const char *md_time_format_http(apr_time_t t, apr_pool_t *p);
 /* Parse an HTTP date; 0 if it cannot be parsed. */

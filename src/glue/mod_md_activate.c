@@ -5,9 +5,10 @@
  * (md_reg_staged_verify: staging/ belongs to the server's User, who could
  * write a job.json that says finished to make us restart) and, with
  * MDActivationDelay, the certificate has been valid that long. The parent
- * waits until no MD has become ready for MOD_MD_ACTIVATE_SETTLE (at most
- * MOD_MD_ACTIVATE_SETTLE_MAX), restarts at most once per
- * MOD_MD_ACTIVATE_MIN_GAP, and restarts only once for a given job.json:
+ * waits until no MD has become ready for MD_SCHED_ACTIVATE_SETTLE (at most
+ * MD_SCHED_ACTIVATE_SETTLE_MAX), restarts at most once per
+ * MD_SCHED_ACTIVATE_MIN_GAP (md_sched_restart_due), and restarts only once
+ * for a given job.json:
  * if post_config then does not activate it (broken, or still delayed), the
  * same file will not make it restart again.
  *
@@ -30,12 +31,13 @@
 #include "md_job.h"
 #include "md_keys.h"
 #include "md_reg.h"
+#include "md_sched.h"
 #include "md_time.h"
 #include "md_util.h"
-#include "mod_md.h"
 #include "mod_md_activate.h"
 #include "mod_md_cluster.h"
 #include "mod_md_config.h"
+#include "mod_md_runtime.h"
 
 APLOG_USE_MODULE(md);
 
@@ -134,7 +136,7 @@ int mod_md_activate_delayed(md_store_t *store, const md_t *md, apr_interval_time
     if (md_job_load(job, store, ptemp) != APR_SUCCESS || !job->finished) {
         return 0;
     }
-    return job->valid_from + delay > now;
+    return !md_sched_activation_ready(job->valid_from, delay, now);
 }
 
 #ifdef MD_TESTHOOKS
@@ -157,83 +159,83 @@ static apr_interval_time_t test_timing(const char *env, apr_interval_time_t def)
 
 static int restart_due(activate_state_t *as, apr_time_t now, apr_time_t newest)
 {
+    md_sched_settle_t t;
+
+    t.settle = ACTIVATE_TIMING("SETTLE", MD_SCHED_ACTIVATE_SETTLE);
+    t.settle_max = ACTIVATE_TIMING("SETTLE_MAX", MD_SCHED_ACTIVATE_SETTLE_MAX);
+    t.min_gap = ACTIVATE_TIMING("MIN_GAP", MD_SCHED_ACTIVATE_MIN_GAP);
     if (!as->first_ready) {
         as->first_ready = now;
     }
-    if (now - newest < ACTIVATE_TIMING("SETTLE", MOD_MD_ACTIVATE_SETTLE)
-        && now - as->first_ready < ACTIVATE_TIMING("SETTLE_MAX", MOD_MD_ACTIVATE_SETTLE_MAX)) {
-        return 0;
-    }
-    return !as->last_restart
-           || now - as->last_restart >= ACTIVATE_TIMING("MIN_GAP", MOD_MD_ACTIVATE_MIN_GAP);
+    return md_sched_restart_due(&t, as->first_ready, newest, as->last_restart, now);
 }
 
-static int md_monitor(apr_pool_t *p, server_rec *s)
+/* Is the set staged for st ready to go live (finished, verified, not
+ * restarted for already, past MDActivationDelay)? *pmtime: its job.json's. */
+static int staged_ready(activate_state_t *as, const mod_md_runtime_t *rt,
+                        const md_reg_state_t *st, apr_time_t now, apr_time_t *pmtime,
+                        apr_pool_t *ptemp)
 {
-    mod_md_runtime_t *rt = mod_md_runtime();
-    const mod_md_global_t *g = mod_md_config_get(s)->global;
-    activate_state_t *as;
-    apr_array_header_t *names = NULL;
-    apr_array_header_t *ready;
-    apr_pool_t *ptemp;
-    apr_time_t now = apr_time_now();
-    apr_time_t newest = 0;
+    const mod_md_global_t *g = rt->g;
+    staged_t *sd = staged_look(as, rt->store, st->md, rt->s, ptemp);
+
+    if (!sd->finished || !sd->verified || sd->restarted_for == sd->mtime) {
+        return 0;
+    }
+    if (!md_sched_activation_ready(sd->valid_from, g->activation_delay, now)) {
+        if (!sd->delay_logged) {
+            sd->delay_logged = 1;
+            ap_log_error(APLOG_MARK, APLOG_INFO, 0, rt->s,
+                         "MD13002: %s: the staged certificate goes live at %s "
+                         "(MDActivationDelay %s)", st->md->name,
+                         md_time_format_http(md_sched_activation_at(sd->valid_from,
+                                                                    g->activation_delay),
+                                             ptemp),
+                         md_duration_print(g->activation_delay, ptemp));
+        }
+        return 0;
+    }
+    *pmtime = sd->mtime;
+    return 1;
+}
+
+/* The names (const char*) of the MDs whose staged sets are ready, among
+ * names (what staging/ lists); *pnewest: when the last became ready. */
+static apr_array_header_t *ready_mds(activate_state_t *as, const mod_md_runtime_t *rt,
+                                     const apr_array_header_t *names, apr_time_t now,
+                                     apr_time_t *pnewest, apr_pool_t *ptemp)
+{
+    apr_array_header_t *ready = apr_array_make(ptemp, 5, sizeof(const char *));
+    apr_time_t mtime = 0;
     int i;
 
-    if (!rt || !g->activation_auto) {
-        return DECLINED;
-    }
-    as = state_get(s);
-    apr_pool_create(&ptemp, p);
-    /* A shared store is asked once per MDStorePollInterval. */
-    if (!mod_md_cluster_poll_due(rt->store, s, now)
-        || md_store_list(rt->store, MD_SG_STAGING, &names, ptemp) != APR_SUCCESS) {
-        goto leave;
-    }
-    ready = apr_array_make(ptemp, 5, sizeof(const char *));
     for (i = 0; i < names->nelts; ++i) {
         const char *name = MD_ARR_IDX(names, i, const char *);
-        md_reg_state_t *st = apr_hash_get(rt->states, name, APR_HASH_KEY_STRING);
-        staged_t *sd;
+        const md_reg_state_t *st = apr_hash_get(rt->states, name, APR_HASH_KEY_STRING);
 
-        if (!st) {
-            continue;   /* not an MD of this configuration */
-        }
-        sd = staged_look(as, rt->store, st->md, s, ptemp);
-        if (!sd->finished || !sd->verified || sd->restarted_for == sd->mtime) {
-            continue;
-        }
-        if (g->activation_delay > 0 && sd->valid_from + g->activation_delay > now) {
-            if (!sd->delay_logged) {
-                sd->delay_logged = 1;
-                ap_log_error(APLOG_MARK, APLOG_INFO, 0, s,
-                             "MD13002: %s: the staged certificate goes live at %s "
-                             "(MDActivationDelay %s)", name,
-                             md_time_format_http(sd->valid_from + g->activation_delay, ptemp),
-                             md_duration_print(g->activation_delay, ptemp));
+        /* Not an MD of this configuration, or not ready. */
+        if (st && staged_ready(as, rt, st, now, &mtime, ptemp)) {
+            APR_ARRAY_PUSH(ready, const char *) = name;
+            if (mtime > *pnewest) {
+                *pnewest = mtime;
             }
-            continue;
-        }
-        APR_ARRAY_PUSH(ready, const char *) = name;
-        if (sd->mtime > newest) {
-            newest = sd->mtime;
         }
     }
-    /* Sets another server of a cluster made live. */
-    mod_md_cluster_changed(ready, &newest, rt->store, rt->states, s, ptemp);
-    ap_log_error(APLOG_MARK, APLOG_TRACE1, 0, s, "MD13006: activation check: %d in "
-                 "staging/, %d ready", names->nelts, ready->nelts);
-    if (ready->nelts == 0) {
-        as->first_ready = 0;
-        goto leave;
-    }
-    if (!restart_due(as, now, newest)) {
-        goto leave;
-    }
+    return ready;
+}
+
+/* Restart gracefully for the MDs in ready. */
+static void restart_for(activate_state_t *as, const apr_array_header_t *ready, server_rec *s,
+                        apr_time_t now, apr_pool_t *ptemp)
+{
+    int i;
+
     for (i = 0; i < ready->nelts; ++i) {
         staged_t *sd = apr_hash_get(as->staged, MD_ARR_IDX(ready, i, const char *),
                                     APR_HASH_KEY_STRING);
-        sd->restarted_for = sd->mtime;
+        if (sd) {
+            sd->restarted_for = sd->mtime;
+        }
     }
     mod_md_cluster_restarting(ready, s);
     as->first_ready = 0;
@@ -248,7 +250,38 @@ static int md_monitor(apr_pool_t *p, server_rec *s)
         ap_log_error(APLOG_MARK, APLOG_ERR, APR_FROM_OS_ERROR(errno), s,
                      "MD13003: cannot signal the server to restart gracefully");
     }
-leave:
+}
+
+static int md_monitor(apr_pool_t *p, server_rec *s)
+{
+    mod_md_runtime_t *rt = mod_md_runtime_get(s);
+    activate_state_t *as;
+    apr_array_header_t *names = NULL;
+    apr_array_header_t *ready;
+    apr_pool_t *ptemp;
+    apr_time_t now = apr_time_now();
+    apr_time_t newest = 0;
+
+    if (!rt || !rt->has_mds || !rt->g->activation_auto) {
+        return DECLINED;
+    }
+    as = state_get(s);
+    apr_pool_create(&ptemp, p);
+    /* A shared store is asked once per MDStorePollInterval. */
+    if (mod_md_cluster_poll_due(rt->store, s, now)
+        && md_store_list(rt->store, MD_SG_STAGING, &names, ptemp) == APR_SUCCESS) {
+        ready = ready_mds(as, rt, names, now, &newest, ptemp);
+        /* Sets another server of a cluster made live. */
+        mod_md_cluster_changed(ready, &newest, rt->store, rt->states, s, ptemp);
+        ap_log_error(APLOG_MARK, APLOG_TRACE1, 0, s, "MD13006: activation check: %d in "
+                     "staging/, %d ready", names->nelts, ready->nelts);
+        if (ready->nelts == 0) {
+            as->first_ready = 0;
+        }
+        else if (restart_due(as, now, newest)) {
+            restart_for(as, ready, s, now, ptemp);
+        }
+    }
     /* No connection of the parent lives on into the children it forks. */
     md_store_idle(rt->store);
     apr_pool_destroy(ptemp);

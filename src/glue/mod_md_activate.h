@@ -19,18 +19,14 @@
 #include "md.h"
 #include "md_store.h"
 
-/* A staged set must have been finished this long before the restart, so
- * that MDs finishing close together share one restart. */
-#define MOD_MD_ACTIVATE_SETTLE      apr_time_from_sec(5)
-/* ... but a steady trickle of finished MDs does not hold it off longer. */
-#define MOD_MD_ACTIVATE_SETTLE_MAX  apr_time_from_sec(60)
-/* At most one automatic restart in this time. */
-#define MOD_MD_ACTIVATE_MIN_GAP     apr_time_from_sec(60)
-/* The test build (make testhooks, MD_TESTHOOKS) reads these three from the
- * environment when set, as durations ("0", "1s", "500ms"), so that the e2e
- * tests need not sit through them: MD_TEST_ACTIVATE_SETTLE,
- * MD_TEST_ACTIVATE_SETTLE_MAX, MD_TEST_ACTIVATE_MIN_GAP. The production
- * module has only the constants (and not these names). */
+/* When a staged set is ready and when the server restarts for it is
+ * md_sched.h's to say (md_sched_activation_ready, md_sched_restart_due:
+ * MD_SCHED_ACTIVATE_SETTLE, _SETTLE_MAX, _MIN_GAP). The test build (make
+ * testhooks, MD_TESTHOOKS) reads these three from the environment when set,
+ * as durations ("0", "1s", "500ms"), so that the e2e tests need not sit
+ * through them: MD_TEST_ACTIVATE_SETTLE, MD_TEST_ACTIVATE_SETTLE_MAX,
+ * MD_TEST_ACTIVATE_MIN_GAP. The production module has only the constants
+ * (and not these names). */
 
 /* Register the monitor hook (from the module's register_hooks). */
 void mod_md_activate_register_hooks(void);

@@ -9,6 +9,8 @@
 #include <http_core.h>
 #include <http_log.h>
 #include <http_protocol.h>
+#include <http_request.h>
+#include <http_ssl.h>
 #include <ap_listen.h>
 
 #include "md.h"
@@ -17,9 +19,9 @@
 #include "md_keys.h"
 #include "md_store.h"
 #include "md_util.h"
-#include "mod_md.h"
 #include "mod_md_challenges.h"
 #include "mod_md_config.h"
+#include "mod_md_runtime.h"
 
 APLOG_USE_MODULE(md);
 
@@ -129,9 +131,11 @@ static void save_httpd_json(const mod_md_runtime_t *rt, server_rec *base, apr_po
     }
 }
 
-void mod_md_challenges_setup(mod_md_runtime_t *rt, server_rec *base, mod_md_global_t *g,
-                             apr_pool_t *pconf, apr_pool_t *ptemp)
+void mod_md_challenges_setup(mod_md_runtime_t *rt, apr_pool_t *ptemp)
 {
+    server_rec *base = rt->s;
+    const mod_md_global_t *g = rt->g;
+    apr_pool_t *pconf = rt->pconf;
     int i;
 
     if (find_listener(g->local_http_port, &rt->http_host, pconf)) {
@@ -162,4 +166,62 @@ void mod_md_challenges_setup(mod_md_runtime_t *rt, server_rec *base, mod_md_glob
             ap_log_error(APLOG_MARK, APLOG_WARNING, 0, base, "MD16522: %s", why);
         }
     }
+}
+
+/* --- http-01 (RFC 8555 §8.3) ---------------------------------------------------- */
+
+/* Answer http-01 for host and token (as md_challenges_http01_request read
+ * them) from the key authorization in the store. */
+static int serve_http01(const mod_md_runtime_t *rt, request_rec *r, const char *host,
+                        const char *token)
+{
+    const char *keyauth;
+
+    if (md_store_load_text(rt->store, MD_SG_CHALLENGES, host, MD_FN_HTTP01, &keyauth,
+                           r->pool) != APR_SUCCESS
+        || !md_challenges_http01_answers(keyauth, token)) {
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
+                      "MD11020: no http-01 challenge for %s with token %s", host, token);
+        return HTTP_NOT_FOUND;
+    }
+    if (r->method_number != M_GET) {
+        return HTTP_METHOD_NOT_ALLOWED;
+    }
+    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
+                  "MD11021: answering http-01 challenge for %s", host);
+    ap_set_content_type(r, "text/plain");
+    ap_set_content_length(r, (apr_off_t)strlen(keyauth));
+    r->status = HTTP_OK;
+    if (!r->header_only) {
+        ap_rputs(keyauth, r);
+    }
+    return DONE;
+}
+
+static int http01_read_request(request_rec *r)
+{
+    const mod_md_runtime_t *rt = mod_md_runtime_get(r->server);
+    const char *host;
+    const char *token;
+    apr_status_t rv;
+    int status;
+
+    if (!rt || !rt->has_mds || !r->parsed_uri.path || ap_ssl_conn_is_ssl(r->connection)) {
+        return DECLINED;
+    }
+    rv = md_challenges_http01_request(&host, &token, r->hostname, r->parsed_uri.path, r->pool);
+    if (rv == APR_ENOENT) {
+        return DECLINED;
+    }
+    status = rv == APR_SUCCESS ? serve_http01(rt, r, host, token) : HTTP_NOT_FOUND;
+    /* Unknown tokens on names we do not manage are the site's business. */
+    if (status != HTTP_NOT_FOUND || mod_md_server_state(rt, r->server)) {
+        return status;
+    }
+    return DECLINED;
+}
+
+void mod_md_challenges_register_hooks(void)
+{
+    ap_hook_post_read_request(http01_read_request, NULL, NULL, APR_HOOK_MIDDLE);
 }

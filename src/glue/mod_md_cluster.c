@@ -24,8 +24,8 @@
 #include "md_static.h"
 #include "md_time.h"
 #include "md_util.h"
-#include "mod_md.h"
 #include "mod_md_cluster.h"
+#include "mod_md_runtime.h"
 #include "mod_md_config.h"
 
 APLOG_USE_MODULE(md);
@@ -36,10 +36,46 @@ APLOG_USE_MODULE(md);
 #define STORE_RETRY         apr_time_from_sec(5)
 #define POLL_STATE_KEY      "mod_md_cluster_poll"
 
-/* The settings of this config cycle (set by the parent's post_config,
- * inherited by the children). */
-static apr_interval_time_t lease_ttl = MOD_MD_CLUSTER_LEASE_DEFAULT;
-static apr_interval_time_t poll_interval = MOD_MD_CLUSTER_POLL_DEFAULT;
+struct mod_md_cluster_drive_t {
+    mod_md_cluster_drive_t *next;
+    mod_md_cluster_t *cluster;
+    md_store_t *store;          /* the unfenced store */
+    md_store_lease_t *lease;    /* the keeper writes only lease->expires */
+    int lost;
+};
+
+/* This config cycle's (rt->cluster): the settings, set by the parent's
+ * post_config and inherited by the children, and the lease keeper of the
+ * renewing child (set up at its child_init). */
+struct mod_md_cluster_t {
+    apr_interval_time_t lease_ttl;
+    apr_interval_time_t poll_interval;
+    struct {
+        apr_pool_t *p;          /* the keeper's own (unmanaged) */
+        apr_thread_mutex_t *mutex;
+        mod_md_cluster_drive_t *drives;
+        apr_thread_t *thread;
+        server_rec *s;
+    } keeper;
+};
+
+static mod_md_cluster_t *cluster_of(const server_rec *s)
+{
+    const mod_md_runtime_t *rt = mod_md_runtime_get(s);
+
+    return rt ? rt->cluster : NULL;
+}
+
+void mod_md_cluster_setup(mod_md_runtime_t *rt)
+{
+    mod_md_cluster_t *c = apr_pcalloc(rt->pconf, sizeof(*c));
+
+    c->lease_ttl = rt->g->store_lease_time > 0 ? rt->g->store_lease_time
+                                                : MOD_MD_CLUSTER_LEASE_DEFAULT;
+    c->poll_interval = rt->g->store_poll_interval > 0 ? rt->g->store_poll_interval
+                                                       : MOD_MD_CLUSTER_POLL_DEFAULT;
+    rt->cluster = c;
+}
 
 apr_interval_time_t mod_md_cluster_lock_wait(const md_store_t *store,
                                              const mod_md_global_t *g)
@@ -73,54 +109,39 @@ int mod_md_cluster_lock_failed(const md_store_t *store, server_rec *s, apr_statu
 
 /* --- the lease keeper (renewing child) ----------------------------------------- */
 
-struct mod_md_cluster_drive_t {
-    mod_md_cluster_drive_t *next;
-    md_store_t *store;          /* the unfenced store */
-    md_store_lease_t *lease;    /* the keeper writes only lease->expires */
-    int lost;
-};
-
-static struct {
-    apr_pool_t *p;              /* the keeper's own (unmanaged) */
-    apr_thread_mutex_t *mutex;
-    mod_md_cluster_drive_t *drives;
-    apr_thread_t *thread;
-    server_rec *s;
-} keeper;
-
 static void *APR_THREAD_FUNC keeper_main(apr_thread_t *thread, void *data)
 {
+    mod_md_cluster_t *c = data;
     apr_pool_t *ptemp;
     mod_md_cluster_drive_t *d;
     apr_time_t next = apr_time_now();
 
     (void)thread;
-    (void)data;
     apr_pool_create_unmanaged_ex(&ptemp, NULL, NULL);
     for (;;) {
         /* A third of the lease: two renewals may fail before it runs out. */
-        next += lease_ttl / 3;
+        next += c->lease_ttl / 3;
         while (apr_time_now() < next) {
             apr_sleep(LEASE_POLL);
         }
-        apr_thread_mutex_lock(keeper.mutex);
-        for (d = keeper.drives; d; d = d->next) {
-            apr_status_t rv = md_store_lease_renew(d->store, d->lease, lease_ttl, ptemp);
+        apr_thread_mutex_lock(c->keeper.mutex);
+        for (d = c->keeper.drives; d; d = d->next) {
+            apr_status_t rv = md_store_lease_renew(d->store, d->lease, c->lease_ttl, ptemp);
 
             if (APR_STATUS_IS_EACCES(rv) && !d->lost) {
                 d->lost = 1;
-                ap_log_error(APLOG_MARK, APLOG_WARNING, 0, keeper.s,
+                ap_log_error(APLOG_MARK, APLOG_WARNING, 0, c->keeper.s,
                              "MD24901: %s: another server took the renewal over (this "
                              "one held the lease too long without renewing it); what "
                              "this server still writes for it is refused", d->lease->name);
             }
             else if (rv != APR_SUCCESS && !APR_STATUS_IS_EACCES(rv)) {
-                ap_log_error(APLOG_MARK, APLOG_DEBUG, rv, keeper.s,
+                ap_log_error(APLOG_MARK, APLOG_DEBUG, rv, c->keeper.s,
                              "MD24902: %s: renewing the lease failed, trying again",
                              d->lease->name);
             }
         }
-        apr_thread_mutex_unlock(keeper.mutex);
+        apr_thread_mutex_unlock(c->keeper.mutex);
         apr_pool_clear(ptemp);
     }
     return NULL;
@@ -128,54 +149,59 @@ static void *APR_THREAD_FUNC keeper_main(apr_thread_t *thread, void *data)
 
 static void cluster_child_init(apr_pool_t *pchild, server_rec *s)
 {
+    mod_md_cluster_t *c = cluster_of(s);
+
     (void)pchild;
-    memset(&keeper, 0, sizeof(keeper));
-    keeper.s = s;
+    if (!c) {
+        return;
+    }
+    memset(&c->keeper, 0, sizeof(c->keeper));
+    c->keeper.s = s;
     /* Its own pool: workers of other pools run beside it. */
-    if (apr_pool_create_unmanaged_ex(&keeper.p, NULL, NULL) != APR_SUCCESS
-        || apr_thread_mutex_create(&keeper.mutex, APR_THREAD_MUTEX_DEFAULT, keeper.p)
+    if (apr_pool_create_unmanaged_ex(&c->keeper.p, NULL, NULL) != APR_SUCCESS
+        || apr_thread_mutex_create(&c->keeper.mutex, APR_THREAD_MUTEX_DEFAULT, c->keeper.p)
            != APR_SUCCESS) {
-        keeper.mutex = NULL;
+        c->keeper.mutex = NULL;
     }
 }
 
-static apr_status_t keeper_add(mod_md_cluster_drive_t *d)
+static apr_status_t keeper_add(mod_md_cluster_t *c, mod_md_cluster_drive_t *d)
 {
     apr_threadattr_t *attr;
     apr_status_t rv = APR_SUCCESS;
 
-    if (!keeper.mutex) {
+    if (!c->keeper.mutex) {
         return APR_EGENERAL;
     }
-    apr_thread_mutex_lock(keeper.mutex);
-    if (!keeper.thread) {
-        rv = apr_threadattr_create(&attr, keeper.p);
+    apr_thread_mutex_lock(c->keeper.mutex);
+    if (!c->keeper.thread) {
+        rv = apr_threadattr_create(&attr, c->keeper.p);
         if (rv == APR_SUCCESS) {
             /* Never joined: it sleeps until the process ends. */
             apr_threadattr_detach_set(attr, 1);
-            rv = apr_thread_create(&keeper.thread, attr, keeper_main, NULL, keeper.p);
+            rv = apr_thread_create(&c->keeper.thread, attr, keeper_main, c, c->keeper.p);
         }
     }
     if (rv == APR_SUCCESS) {
-        d->next = keeper.drives;
-        keeper.drives = d;
+        d->next = c->keeper.drives;
+        c->keeper.drives = d;
     }
-    apr_thread_mutex_unlock(keeper.mutex);
+    apr_thread_mutex_unlock(c->keeper.mutex);
     return rv;
 }
 
-static void keeper_remove(mod_md_cluster_drive_t *d)
+static void keeper_remove(mod_md_cluster_t *c, mod_md_cluster_drive_t *d)
 {
     mod_md_cluster_drive_t **pd;
 
-    apr_thread_mutex_lock(keeper.mutex);
-    for (pd = &keeper.drives; *pd; pd = &(*pd)->next) {
+    apr_thread_mutex_lock(c->keeper.mutex);
+    for (pd = &c->keeper.drives; *pd; pd = &(*pd)->next) {
         if (*pd == d) {
             *pd = d->next;
             break;
         }
     }
-    apr_thread_mutex_unlock(keeper.mutex);
+    apr_thread_mutex_unlock(c->keeper.mutex);
 }
 
 /* --- renewals -------------------------------------------------------------------- */
@@ -195,10 +221,12 @@ static int live_changed(md_store_t *store, const md_reg_state_t *st, apr_pool_t 
 }
 
 apr_status_t mod_md_cluster_drive_begin(mod_md_cluster_drive_t **pdrive, md_store_t **pstore,
-                                        md_store_t *store, const md_reg_state_t *st,
-                                        server_rec *s, int *pfinished, apr_time_t *pretry_at,
-                                        apr_pool_t *p)
+                                        const mod_md_runtime_t *rt, const md_reg_state_t *st,
+                                        int *pfinished, apr_time_t *pretry_at, apr_pool_t *p)
 {
+    mod_md_cluster_t *c = rt->cluster;
+    md_store_t *store = rt->store;
+    server_rec *s = rt->s;
     const char *name = st->md->name;
     md_store_lease_t *lease = NULL;
     mod_md_cluster_drive_t *d;
@@ -215,10 +243,10 @@ apr_status_t mod_md_cluster_drive_begin(mod_md_cluster_drive_t **pdrive, md_stor
         return APR_SUCCESS;
     }
     md_crypt_random(&r, 1);
-    rv = md_store_lease_acquire(store, name, lease_ttl, &lease, p);
+    rv = md_store_lease_acquire(store, name, c->lease_ttl, &lease, p);
     if (rv == APR_EAGAIN) {
         /* Look again when it would expire, a little apart from the others. */
-        *pretry_at = apr_time_now() + lease_ttl + apr_time_from_msec(r * 4);
+        *pretry_at = apr_time_now() + c->lease_ttl + apr_time_from_msec(r * 4);
         ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s, "MD24903: %s: %s is renewing it "
                      "(lease epoch %" APR_INT64_T_FMT ")", name,
                      lease && lease->node ? lease->node : "another server",
@@ -244,14 +272,15 @@ apr_status_t mod_md_cluster_drive_begin(mod_md_cluster_drive_t **pdrive, md_stor
     if (live_changed(fenced, st, p)) {
         ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, "MD24905: %s: another server made a new "
                      "certificate live; this one uses it after its next restart", name);
-        *pretry_at = apr_time_now() + poll_interval + lease_ttl;
+        *pretry_at = apr_time_now() + c->poll_interval + c->lease_ttl;
         rv = APR_EAGAIN;
         goto skip;
     }
     d = apr_pcalloc(p, sizeof(*d));
+    d->cluster = c;
     d->store = store;
     d->lease = lease;
-    if ((rv = keeper_add(d)) != APR_SUCCESS) {
+    if ((rv = keeper_add(c, d)) != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, "MD24906: %s: cannot start renewing the "
                      "lease; not renewing now", name);
         *pretry_at = apr_time_now() + STORE_RETRY;
@@ -274,7 +303,7 @@ void mod_md_cluster_drive_end(mod_md_cluster_drive_t *d)
     if (!d) {
         return;
     }
-    keeper_remove(d);
+    keeper_remove(d->cluster, d);
     if (apr_pool_create_unmanaged_ex(&ptemp, NULL, NULL) == APR_SUCCESS) {
         md_store_lease_release(d->store, d->lease, ptemp);
         apr_pool_destroy(ptemp);
@@ -378,13 +407,14 @@ static void version_set(poll_state_t *ps, apr_hash_t *h, const char *name, apr_i
 
 int mod_md_cluster_poll_due(md_store_t *store, server_rec *s, apr_time_t now)
 {
+    const mod_md_cluster_t *c = cluster_of(s);
     poll_state_t *ps;
 
-    if (!store || !store->shared) {
+    if (!store || !store->shared || !c) {
         return 1;
     }
     ps = poll_state(s);
-    if (ps->last_poll && now - ps->last_poll < poll_interval) {
+    if (ps->last_poll && now - ps->last_poll < c->poll_interval) {
         return 0;
     }
     ps->last_poll = now;
@@ -440,31 +470,16 @@ void mod_md_cluster_restarting(const apr_array_header_t *ready, server_rec *s)
 
 /* --- start-up ---------------------------------------------------------------------- */
 
-static int cluster_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
-                               server_rec *s)
-{
-    const mod_md_global_t *g = mod_md_config_get(s)->global;
-
-    (void)pconf;
-    (void)plog;
-    (void)ptemp;
-    lease_ttl = g->store_lease_time > 0 ? g->store_lease_time : MOD_MD_CLUSTER_LEASE_DEFAULT;
-    poll_interval = g->store_poll_interval > 0 ? g->store_poll_interval
-                                               : MOD_MD_CLUSTER_POLL_DEFAULT;
-    return OK;
-}
-
 /* After everyone (mod_ssl copied its files): no database connection of
  * the parent may live on in the children it forks. */
 static int cluster_post_config_last(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                                     server_rec *s)
 {
-    mod_md_runtime_t *rt = mod_md_runtime();
+    mod_md_runtime_t *rt = mod_md_runtime_get(s);
 
     (void)pconf;
     (void)plog;
     (void)ptemp;
-    (void)s;
     if (rt && rt->store) {
         md_store_idle(rt->store);
     }
@@ -580,7 +595,6 @@ void mod_md_cluster_metrics(request_rec *r, md_store_t *store)
 
 void mod_md_cluster_register_hooks(void)
 {
-    ap_hook_post_config(cluster_post_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(cluster_post_config_last, NULL, NULL, APR_HOOK_REALLY_LAST);
     ap_hook_child_init(cluster_child_init, NULL, NULL, APR_HOOK_MIDDLE);
 }

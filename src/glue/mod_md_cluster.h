@@ -30,6 +30,7 @@
 #include "md_reg.h"
 #include "md_store.h"
 #include "mod_md_config.h"
+#include "mod_md_runtime.h"
 
 /* MDStorePollInterval: how often the parent asks the store what changed
  * (httpd runs the check about every 10 s, so that is the shortest). */
@@ -46,6 +47,10 @@
 
 void mod_md_cluster_register_hooks(void);
 
+/* From the runtime's post_config, first: this cycle's settings
+ * (MDStoreLeaseTime, MDStorePollInterval) into rt->cluster. */
+void mod_md_cluster_setup(mod_md_runtime_t *rt);
+
 /* How long start-up waits for the store lock; 0: do not lock. */
 apr_interval_time_t mod_md_cluster_lock_wait(const md_store_t *store,
                                              const mod_md_global_t *g);
@@ -60,14 +65,13 @@ int mod_md_cluster_lock_failed(const md_store_t *store, server_rec *s, apr_statu
 typedef struct mod_md_cluster_drive_t mod_md_cluster_drive_t;
 
 /* Before a worker drives st->md: on APR_SUCCESS drive with *pstore (the
- * MD's fenced view of store, or store itself when it is not shared) and
- * call mod_md_cluster_drive_end(*pdrive) when done. APR_EAGAIN: not now;
- * *pfinished says a certificate is staged already (by another server),
+ * MD's fenced view of rt->store, or rt->store itself when it is not shared)
+ * and call mod_md_cluster_drive_end(*pdrive) when done. APR_EAGAIN: not
+ * now; *pfinished says a certificate is staged already (by another server),
  * else look again at *pretry_at. Blocks on the store only. */
 apr_status_t mod_md_cluster_drive_begin(mod_md_cluster_drive_t **pdrive, md_store_t **pstore,
-                                        md_store_t *store, const md_reg_state_t *st,
-                                        server_rec *s, int *pfinished, apr_time_t *pretry_at,
-                                        apr_pool_t *p);
+                                        const mod_md_runtime_t *rt, const md_reg_state_t *st,
+                                        int *pfinished, apr_time_t *pretry_at, apr_pool_t *p);
 void mod_md_cluster_drive_end(mod_md_cluster_drive_t *drive);
 
 /* Make the account selection of share cluster-wide (no-op for a store of

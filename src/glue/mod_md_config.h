@@ -156,6 +156,8 @@ typedef struct mod_md_global_t {
     mod_md_settings_t *defaults;       /* the server config's MD settings: what
                                         * every MD inherits unless its section
                                         * sets its own */
+    struct mod_md_runtime_t *runtime;  /* the generation's runtime, from its
+                                        * post_config (mod_md_runtime.h) */
     /* private to mod_md_config*.c: */
     apr_array_header_t *rows;          /* the table's distinct rows (mod_md_row_t*) */
     mod_md_settings_t *builtin;        /* the defaults of the directive table */

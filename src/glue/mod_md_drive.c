@@ -30,7 +30,6 @@
 #include <time.h>
 
 #include <apr_atomic.h>
-#include <apr_optional.h>
 #include <apr_strings.h>
 #include <apr_thread_mutex.h>
 
@@ -49,46 +48,45 @@
 #include "md_keys.h"
 #include "md_log.h"
 #include "md_result.h"
+#include "md_sched.h"
 #include "md_time.h"
 #include "md_util.h"
 #include "md_watch.h"
 #include "md_workers.h"
-#include "mod_md.h"
 #include "mod_md_cluster.h"
 #include "mod_md_config.h"
 #include "mod_md_drive.h"
 #include "mod_md_ocsp.h"
+#include "mod_md_runtime.h"
+#include "mod_md_watchdog.h"
 
 APLOG_USE_MODULE(md);
 
 #define MD_WATCHDOG_NAME        "_md_renew_"
 #define MD_LOCK_FILE            "mod_md-renew.lock"
-#define MD_PASS_MIN             apr_time_from_msec(200)
-/* How often to look while workers run: a failed one may be due again soon. */
-#define MD_PASS_BUSY            apr_time_from_sec(1)
 /* How often to try the lock while an older child still drives. */
 #define MD_PASS_LOCKED          apr_time_from_sec(1)
 #define MD_DNS01_TIMEOUT        apr_time_from_sec(120)
 
-typedef struct drive_ctx_t drive_ctx_t;
+typedef mod_md_drive_t drive_ctx_t;
 
 typedef struct {
     drive_ctx_t *ctx;
     md_reg_state_t *state;      /* read-only */
     /* guarded by ctx->mutex: */
     int busy;                   /* queued for or driven by a worker */
-    int loaded;                 /* the job summary below is from the store */
-    int finished;               /* a certificate is staged */
-    int errors;                 /* failed attempts in a row */
-    apr_time_t next_run;        /* not before (retry after errors) */
+    int loaded;                 /* job is what the store says */
+    md_sched_job_t job;         /* staged, failed attempts, next run */
+    md_sched_why_t why;         /* why it was queued (md_sched_decide) */
     int expiring_logged;
     int revoked;                /* a2md revoked the live certificate: renew now */
 } drive_item_t;
 
-struct drive_ctx_t {
+struct mod_md_drive_t {
+    mod_md_runtime_t *rt;       /* the generation's */
     server_rec *s;
     apr_pool_t *p;              /* pconf: items, read-only in the child */
-    ap_watchdog_t *watchdog;
+    mod_md_watchdog_t wd;       /* the watchdog task (and its thread at exit) */
     md_drive_env_t env;
     apr_array_header_t *items;  /* drive_item_t */
     int parallel;               /* MDParallelRenewals */
@@ -111,15 +109,7 @@ struct drive_ctx_t {
     int running;                /* drives in progress, guarded by mutex */
     int stopping;               /* no more passes or drives; set under mutex */
     volatile apr_uint32_t stop_state; /* 0 running, 1 stopping, 2 stopped */
-    mod_md_wd_thread_t wd_thread;   /* the watchdog thread at exit (mod_md.h) */
 };
-
-/* This generation's renewal, for the child's exit (child_init). */
-static drive_ctx_t *drive_ctx;
-
-static APR_OPTIONAL_FN_TYPE(ap_watchdog_get_instance) *wd_get_instance;
-static APR_OPTIONAL_FN_TYPE(ap_watchdog_register_callback) *wd_register_callback;
-static APR_OPTIONAL_FN_TYPE(ap_watchdog_set_callback_interval) *wd_set_interval;
 
 /* --- the workers ---------------------------------------------------------- */
 
@@ -184,23 +174,25 @@ static void drive_task(void *data)
 
     /* A store shared by a cluster: only the holder of the MD's lease drives
      * it, through a view whose writes fail once the lease is taken over. */
-    if (mod_md_cluster_drive_begin(&cd, &env.store, ctx->env.store, item->state, ctx->s,
+    if (mod_md_cluster_drive_begin(&cd, &env.store, ctx->rt, item->state,
                                    &finished_elsewhere, &retry_at, p) != APR_SUCCESS) {
         apr_thread_mutex_lock(ctx->mutex);
         item->loaded = 1;
-        item->finished = finished_elsewhere;
-        item->next_run = retry_at;
+        item->job.finished = finished_elsewhere;
+        item->job.next_run = retry_at;
         item->busy = 0;
         --ctx->running;
         apr_thread_mutex_unlock(ctx->mutex);
         apr_pool_destroy(p);
         return;
     }
+    /* The admin's programs' state, too, is written under the lease. */
+    env.watch = md_watch_for_store(ctx->env.watch, env.store, p);
     ap_log_error(APLOG_MARK, APLOG_INFO, 0, ctx->s,
                  "MD12001: %s: %s, getting a new certificate (%d of at most %d renewals "
-                 "running)", md->name,
-                 item->state->has_cert ? "renewal is due" : "no certificate yet", running,
-                 ctx->parallel);
+                 "running)", md->name, item->state->has_cert
+                 ? apr_psprintf(p, "renewal is due (%s)", md_sched_why_name(item->why))
+                 : "no certificate yet", running, ctx->parallel);
     job = md_job_create(p, md->name);
     md_job_load(job, env.store, p);
     job->retry_base = ctx->retry_delay;
@@ -213,9 +205,9 @@ static void drive_task(void *data)
 
     apr_thread_mutex_lock(ctx->mutex);
     item->loaded = 1;
-    item->finished = job->finished;
-    item->errors = job->errors;
-    item->next_run = job->next_run;
+    item->job.finished = job->finished;
+    item->job.errors = job->errors;
+    item->job.next_run = job->next_run;
     item->busy = 0;
     --ctx->running;
     apr_thread_mutex_unlock(ctx->mutex);
@@ -231,57 +223,49 @@ static void item_load(drive_item_t *item, md_store_t *store, apr_pool_t *ptemp)
     md_job_t *job = md_job_create(ptemp, item->state->md->name);
 
     if (md_job_load(job, store, ptemp) == APR_SUCCESS) {
-        item->finished = job->finished;
-        item->errors = job->errors;
-        item->next_run = job->next_run;
-        if (item->finished && !md_reg_staged_complete(store, job->mdname, ptemp)) {
+        item->job.finished = job->finished;
+        item->job.errors = job->errors;
+        item->job.next_run = job->next_run;
+        if (item->job.finished && !md_reg_staged_complete(store, job->mdname, ptemp)) {
             /* Nothing there to activate: never wait for it. */
             ap_log_error(APLOG_MARK, APLOG_WARNING, 0, item->ctx->s,
                          "MD12016: %s: the job says a certificate is staged, but staging "
                          "holds none (or an unreadable md.json): renewing again",
                          job->mdname);
-            item->finished = 0;
-            item->next_run = 0;
+            item->job.finished = 0;
+            item->job.next_run = 0;
         }
     }
     item->loaded = 1;
 }
 
 /* With ctx->mutex held: does this MD want a new certificate now, and if
- * not, when (*pwhen, 0 for never)? */
+ * not, when (*pwhen, 0 for never)? The schedule says (md_sched_decide);
+ * job.json is read only when the certificate makes the MD a candidate. */
 static int is_due(const drive_ctx_t *ctx, drive_item_t *item, apr_time_t now,
                   apr_time_t *pwhen, apr_pool_t *ptemp)
 {
-    const md_reg_state_t *st = item->state;
-    apr_time_t renew_at;
+    md_sched_in_t in;
+    md_sched_t sched;
 
     *pwhen = 0;
-    /* An MD whose configuration cannot work (md->config_problem, shown in
-     * md-status) is not sent to the CA; as with the stock module, one no
-     * virtual host uses is not renewed (unless MDRenewMode always). */
-    if (item->busy || st->md->renew_mode == MD_RENEW_MANUAL || st->md->config_problem
-        || !st->watched) {
+    if (item->busy) {
         return 0;
     }
-    /* MDRenewWindow, or earlier when the CA's ARI window says so; at once
-     * when the live certificate was revoked. */
-    renew_at = md_watch_renew_at(ctx->env.watch, st);
-    if (st->has_cert && renew_at > now && !item->revoked) {
-        *pwhen = renew_at;
-        return 0;
-    }
-    if (!item->loaded) {
+    memset(&in, 0, sizeof(in));
+    in.st = item->state;
+    in.ari_at = md_watch_ari_at(ctx->env.watch, item->state);
+    in.revoked = item->revoked;
+    in.job = item->loaded ? &item->job : NULL;
+    md_sched_decide(&sched, &in, now);
+    if (sched.need_job) {
         item_load(item, ctx->env.store, ptemp);
+        in.job = &item->job;
+        md_sched_decide(&sched, &in, now);
     }
-    if (item->finished) {
-        /* Staged, waiting for the parent to activate it. */
-        return 0;
-    }
-    if (item->next_run > now) {
-        *pwhen = item->next_run;
-        return 0;
-    }
-    return 1;
+    *pwhen = sched.next;
+    item->why = sched.why;
+    return sched.due;
 }
 
 /* MDWarnWindow: say once per start that a certificate nears its end. */
@@ -289,15 +273,11 @@ static void check_expiring(drive_item_t *item, apr_time_t now, apr_time_t *pwhen
                            server_rec *s, apr_pool_t *ptemp)
 {
     const md_reg_state_t *st = item->state;
-    apr_time_t warn_at;
 
-    *pwhen = 0;
-    if (!st->has_cert || item->expiring_logged || st->valid_until <= 0) {
-        return;
-    }
-    warn_at = md_timeslice_start(&st->md->warn_window, st->valid_from, st->valid_until);
-    if (warn_at > now) {
-        *pwhen = warn_at;
+    if (item->expiring_logged || !md_sched_warn_due(st, now, pwhen)) {
+        if (item->expiring_logged) {
+            *pwhen = 0;
+        }
         return;
     }
     item->expiring_logged = 1;
@@ -308,17 +288,6 @@ static void check_expiring(drive_item_t *item, apr_time_t now, apr_time_t *pwhen
                  md_timeslice_format(&st->md->warn_window, ptemp),
                  st->md->renew_mode == MD_RENEW_MANUAL ? "; MDRenewMode manual: it is not "
                  "renewed automatically" : "");
-}
-
-static apr_interval_time_t jittered(apr_interval_time_t interval)
-{
-    unsigned char r = 0;
-
-    if (md_crypt_random(&r, 1) == APR_SUCCESS) {
-        /* Up to 10% earlier: servers started together drift apart. */
-        interval -= (interval / 10) * r / 255;
-    }
-    return interval;
 }
 
 /* Create the workers in the child, at the first pass. */
@@ -390,21 +359,27 @@ static void workers_stop(drive_ctx_t *ctx)
 }
 
 /* In the main thread of an exiting child, before exit() runs OpenSSL's
- * exit handler (see mod_md_wd_thread_wait). */
+ * exit handler (see mod_md_watchdog.h). */
 static apr_status_t child_exit(void *data)
 {
     drive_ctx_t *ctx = data;
 
     workers_stop(ctx);
-    return mod_md_wd_thread_wait(&ctx->wd_thread);
+    return mod_md_watchdog_wait(&ctx->wd);
 }
 
-void mod_md_drive_child_init(apr_pool_t *pchild, server_rec *s)
+static void drive_child_init(apr_pool_t *pchild, server_rec *s)
 {
-    (void)s;
-    if (drive_ctx) {
-        apr_pool_cleanup_register(pchild, drive_ctx, child_exit, apr_pool_cleanup_null);
+    mod_md_runtime_t *rt = mod_md_runtime_get(s);
+
+    if (rt && rt->drive) {
+        apr_pool_cleanup_register(pchild, rt->drive, child_exit, apr_pool_cleanup_null);
     }
+}
+
+void mod_md_drive_register_hooks(void)
+{
+    ap_hook_child_init(drive_child_init, NULL, NULL, APR_HOOK_MIDDLE);
 }
 
 /* Only one child of all generations drives at a time (see the top). */
@@ -443,7 +418,7 @@ static apr_int64_t thread_cpu_usec(void)
 }
 
 /* Between full passes: has a2md revoked a certificate the server renews
- * (a marker not seen yet)? One existence check per MD (MD_REVOKE_POLL). */
+ * (a marker not seen yet)? One existence check per MD (MD_SCHED_REVOKE_POLL). */
 static int revocation_seen(drive_ctx_t *ctx, apr_pool_t *ptemp)
 {
     int i;
@@ -465,25 +440,80 @@ static int revocation_seen(drive_ctx_t *ctx, apr_pool_t *ptemp)
     return seen;
 }
 
+/* Has the live certificate been revoked? */
+#define REVOKED_NOT     0
+#define REVOKED_MARKER  1       /* a2md left staging/<md>/revoked.json */
+#define REVOKED_OCSP    2       /* a current OCSP response says so (MDStapling) */
+
+/* The part of a pass that may block (the admin's programs, the CA's ARI
+ * windows, the store), outside the mutex; not while a worker drives the
+ * MD: only this thread sets busy, so an MD not busy now stays so until it
+ * is queued. Returns REVOKED_*. */
+static int pass_look(drive_ctx_t *ctx, drive_item_t *item, apr_pool_t *p)
+{
+    const md_t *md = item->state->md;
+
+    md_watch_pass(ctx->env.watch, item->state, p);
+    if (md->renew_mode == MD_RENEW_MANUAL) {
+        return REVOKED_NOT;
+    }
+    if (md_acme_revoke_pending(ctx->env.store, md->name, p)) {
+        return REVOKED_MARKER;
+    }
+    /* ...or a current OCSP response says so, as stock. */
+    return mod_md_ocsp_md_revoked(ctx->rt, md) ? REVOKED_OCSP : REVOKED_NOT;
+}
+
+/* With ctx->mutex held: note what pass_look found and queue the MD when it
+ * is due. Returns when the MD wants the next pass (0: no time of its own). */
+static apr_time_t pass_queue(drive_ctx_t *ctx, drive_item_t *item, int busy, int revoked,
+                             apr_time_t now, int *pqueued, apr_pool_t *p)
+{
+    const md_t *md = item->state->md;
+    apr_time_t when = 0;
+
+    if (revoked == REVOKED_MARKER && !item->revoked) {
+        ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, ctx->s, "MD12015: %s: the certificate "
+                     "was revoked (staging/%s/%s), renewing it now", md->name, md->name,
+                     MD_FN_REVOKED);
+    }
+    if (!busy) {
+        item->revoked = revoked != REVOKED_NOT;
+    }
+    if (!ctx->stopping && is_due(ctx, item, now, &when, p)) {
+        item->busy = 1;
+        if (md_workers_push(ctx->workers, drive_task, item) != APR_SUCCESS) {
+            /* Keep going: one MD not queued must not stop the others. */
+            item->busy = 0;
+            when = now + MD_SCHED_PASS_BUSY;
+        }
+        else {
+            ++*pqueued;
+        }
+    }
+    return when;
+}
+
 /* One look at all MDs: queue the due ones, return when to look again. */
 static apr_interval_time_t run_pass(drive_ctx_t *ctx, apr_pool_t *ptemp)
 {
     apr_time_t now = apr_time_now();
-    apr_time_t next = now + jittered(ctx->check_interval);
+    apr_int64_t cpu = thread_cpu_usec();
+    md_sched_wake_t wake;
+    apr_interval_time_t wait;
     apr_time_t when;
     apr_pool_t *iter;
-    apr_int64_t cpu = thread_cpu_usec();
+    unsigned char r = 0;
     int queued = 0;
     int any_busy = 0;
     int i;
 
+    md_crypt_random(&r, 1);
+    md_sched_wake_init(&wake, now, ctx->check_interval, r);
     apr_pool_create(&iter, ptemp);
     for (i = 0; i < ctx->items->nelts; ++i) {
         drive_item_t *item = &APR_ARRAY_IDX(ctx->items, i, drive_item_t);
-        int busy;
-        int stop;
-        int revoked;
-        int ocsp_revoked;
+        int busy, stop, revoked;
 
         apr_thread_mutex_lock(ctx->mutex);
         stop = ctx->stopping;
@@ -493,68 +523,29 @@ static apr_interval_time_t run_pass(drive_ctx_t *ctx, apr_pool_t *ptemp)
         if (stop) {
             break;
         }
-        if (when > 0 && when < next) {
-            next = when;
-        }
-        /* ARI windows and the admin's programs (may ask the CA: outside the
-         * mutex). Not while a worker drives the MD: only this thread sets
-         * busy, so an MD not busy now stays so until is_due below. */
-        if (!busy) {
-            md_watch_pass(ctx->env.watch, item->state, iter);
-        }
-        revoked = !busy && item->state->md->renew_mode != MD_RENEW_MANUAL
-                  && md_acme_revoke_pending(ctx->env.store, item->state->md->name, iter);
-        /* ...or a current OCSP response says so (MDStapling, as stock). */
-        ocsp_revoked = !busy && !revoked && item->state->md->renew_mode != MD_RENEW_MANUAL
-                       && mod_md_ocsp_md_revoked(item->state->md);
+        md_sched_wake_at(&wake, when);
+        revoked = busy ? REVOKED_NOT : pass_look(ctx, item, iter);
         apr_thread_mutex_lock(ctx->mutex);
-        if (revoked && !item->revoked) {
-            ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, ctx->s, "MD12015: %s: the certificate "
-                         "was revoked (staging/%s/%s), renewing it now",
-                         item->state->md->name, item->state->md->name, MD_FN_REVOKED);
-        }
-        if (!busy) {
-            item->revoked = revoked || ocsp_revoked;
-        }
-        if (!ctx->stopping && is_due(ctx, item, now, &when, iter)) {
-            item->busy = 1;
-            if (md_workers_push(ctx->workers, drive_task, item) != APR_SUCCESS) {
-                /* Keep going: one MD not queued must not stop the others. */
-                item->busy = 0;
-                when = now + MD_PASS_BUSY;
-            }
-            else {
-                ++queued;
-            }
-        }
-        if (item->busy) {
-            any_busy = 1;
-        }
-        else if (when > 0 && when < next) {
-            next = when;
+        when = pass_queue(ctx, item, busy, revoked, now, &queued, iter);
+        any_busy |= item->busy;
+        if (!item->busy) {
+            md_sched_wake_at(&wake, when);
         }
         apr_thread_mutex_unlock(ctx->mutex);
         apr_pool_clear(iter);
     }
     apr_pool_destroy(iter);
-    when = md_watch_next_run(ctx->env.watch);
-    if (when > 0 && when < next) {
-        next = when > now ? when : now;
-    }
-    /* A renewed OCSP response may say a certificate is revoked. */
-    when = mod_md_ocsp_next_check(now);
-    if (when > 0 && when < next) {
-        next = when;
-    }
-    if (any_busy && next > now + MD_PASS_BUSY) {
-        next = now + MD_PASS_BUSY;
-    }
+    /* ARI windows to ask for, notifications to retry; a renewed OCSP
+     * response may say a certificate is revoked. */
+    md_sched_wake_at(&wake, md_watch_next_run(ctx->env.watch));
+    md_sched_wake_at(&wake, mod_md_ocsp_next_check(ctx->rt, now));
+    wait = md_sched_wake_wait(&wake, any_busy, 0);
     ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, ctx->s,
                  "MD12012: checked %d MDs in %" APR_INT64_T_FMT " us (cpu %" APR_INT64_T_FMT
                  " us), %d queued, next check in %s", ctx->items->nelts,
                  (apr_int64_t)(apr_time_now() - now), thread_cpu_usec() - cpu, queued,
-                 md_duration_print(next - now, ptemp));
-    return next - now;
+                 md_duration_print(wait, ptemp));
+    return wait;
 }
 
 static apr_status_t run_watchdog(int state, void *baton, apr_pool_t *ptemp)
@@ -572,12 +563,12 @@ static apr_status_t run_watchdog(int state, void *baton, apr_pool_t *ptemp)
         break;
     case AP_WATCHDOG_STATE_STOPPING:
         workers_stop(ctx);
-        mod_md_wd_thread_stop(&ctx->wd_thread);
+        mod_md_watchdog_stopped(&ctx->wd);
         return APR_SUCCESS;
     default:
         break;
     }
-    mod_md_wd_thread_ran(&ctx->wd_thread);
+    mod_md_watchdog_ran(&ctx->wd);
     if (apr_atomic_read32(&ctx->stop_state) != 0) {
         return APR_SUCCESS;
     }
@@ -594,11 +585,10 @@ static apr_status_t run_watchdog(int state, void *baton, apr_pool_t *ptemp)
     else {
         wait = ctx->next_pass - apr_time_now();
     }
-    if (ctx->revoke_watch && wait > MD_REVOKE_POLL) {
-        /* A revoked certificate is renewed at once, not at the next pass. */
-        wait = MD_REVOKE_POLL;
-    }
-    wd_set_interval(ctx->watchdog, wait < MD_PASS_MIN ? MD_PASS_MIN : wait, ctx, run_watchdog);
+    /* At the latest MD_SCHED_REVOKE_POLL while markers are watched: a
+     * revoked certificate is renewed at once, not at the next pass. */
+    wait = md_sched_clamp_wait(wait, 0, ctx->revoke_watch);
+    mod_md_watchdog_next(&ctx->wd, wait);
     return APR_SUCCESS;
 }
 
@@ -655,27 +645,18 @@ static apr_file_t *lock_file_open(server_rec *s, apr_pool_t *pconf)
     return f;
 }
 
-apr_status_t mod_md_drive_register(server_rec *s, apr_pool_t *pconf, md_store_t *store,
-                                   apr_array_header_t *states, const mod_md_global_t *g)
+/* The drive's environment (md_drive.h): the CA's ports as the server
+ * listens, the admin's programs and the ARI ids (md_watch, read here in
+ * the parent: domains/ is root's). */
+static void env_setup(drive_ctx_t *ctx, const mod_md_runtime_t *rt)
 {
-    drive_ctx_t *ctx;
-    apr_status_t rv;
-    int i;
+    const mod_md_global_t *g = rt->g;
+    const md_srv_conf_t *sc = mod_md_config_get(rt->s);
+    md_watch_cfg_t wcfg = { g->ca_file, mod_md_config_notify_argv(sc),
+                            mod_md_config_message_argv(sc), 0, ap_server_root,
+                            g->store_lease_time };
 
-    wd_get_instance = APR_RETRIEVE_OPTIONAL_FN(ap_watchdog_get_instance);
-    wd_register_callback = APR_RETRIEVE_OPTIONAL_FN(ap_watchdog_register_callback);
-    wd_set_interval = APR_RETRIEVE_OPTIONAL_FN(ap_watchdog_set_callback_interval);
-    if (!wd_get_instance || !wd_register_callback || !wd_set_interval) {
-        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s,
-                     "MD12004: mod_watchdog is required to renew certificates but is not "
-                     "available");
-        return APR_EGENERAL;
-    }
-
-    ctx = apr_pcalloc(pconf, sizeof(*ctx));
-    ctx->s = s;
-    ctx->p = pconf;
-    ctx->env.store = store;
+    ctx->env.store = rt->store;
     ctx->env.ca_file = g->ca_file;
     ctx->env.program_root = ap_server_root;
     ctx->env.user_agent = "mod_md-ng";
@@ -683,51 +664,55 @@ apr_status_t mod_md_drive_register(server_rec *s, apr_pool_t *pconf, md_store_t 
     ctx->env.order_timeout = apr_time_from_sec(120);
     ctx->env.retry_failover = g->retry_failover;
     ctx->env.dns01_timeout = MD_DNS01_TIMEOUT;
-    if (mod_md_runtime()) {
-        const mod_md_runtime_t *rt = mod_md_runtime();
+    ctx->env.http_port = rt->http_port;
+    ctx->env.http_host = rt->http_host;
+    ctx->env.https_port = rt->https_port;
+    ctx->env.https_host = rt->https_host;
+    ctx->env.watch = md_watch_create(rt->pconf, rt->store, rt->state_list, &wcfg);
+}
 
-        ctx->env.http_port = rt->http_port;
-        ctx->env.http_host = rt->http_host;
-        ctx->env.https_port = rt->https_port;
-        ctx->env.https_host = rt->https_host;
-    }
-    {
-        const md_srv_conf_t *sc = mod_md_config_get(s);
-        md_watch_cfg_t wcfg = { g->ca_file, mod_md_config_notify_argv(sc),
-                                mod_md_config_message_argv(sc), 0, ap_server_root };
+apr_status_t mod_md_drive_setup(mod_md_runtime_t *rt)
+{
+    const mod_md_global_t *g = rt->g;
+    drive_ctx_t *ctx;
+    apr_status_t rv;
+    int i;
 
-        /* Here in the parent: it reads the live certificates (ARI ids). */
-        ctx->env.watch = md_watch_create(pconf, store, states, &wcfg);
-    }
+    ctx = apr_pcalloc(rt->pconf, sizeof(*ctx));
+    ctx->rt = rt;
+    ctx->s = rt->s;
+    ctx->p = rt->pconf;
+    env_setup(ctx, rt);
     ctx->parallel = g->parallel_renewals > 0 ? g->parallel_renewals : 1;
     ctx->check_interval = g->check_interval;
     ctx->initial_delay = g->initial_delay;
     ctx->retry_delay = g->retry_delay;
     ctx->activation_auto = g->activation_auto;
     ctx->activation_delay = g->activation_delay;
-    ctx->lock_file = lock_file_open(s, pconf);
-    drive_ctx = ctx;
-    ctx->items = apr_array_make(pconf, states->nelts, sizeof(drive_item_t));
-    for (i = 0; i < states->nelts; ++i) {
+    ctx->lock_file = lock_file_open(rt->s, rt->pconf);
+    ctx->items = apr_array_make(rt->pconf, rt->state_list->nelts, sizeof(drive_item_t));
+    for (i = 0; i < rt->state_list->nelts; ++i) {
         drive_item_t *item = apr_array_push(ctx->items);
 
         memset(item, 0, sizeof(*item));
         item->ctx = ctx;
-        item->state = APR_ARRAY_IDX(states, i, md_reg_state_t *);
+        item->state = APR_ARRAY_IDX(rt->state_list, i, md_reg_state_t *);
         if (item->state->md->renew_mode != MD_RENEW_MANUAL) {
             ctx->revoke_watch = 1;
         }
     }
-
-    rv = wd_get_instance(&ctx->watchdog, MD_WATCHDOG_NAME, 0, 1, pconf);
-    if (rv == APR_SUCCESS) {
-        rv = wd_register_callback(ctx->watchdog,
-                                  ctx->initial_delay > MD_PASS_MIN ? ctx->initial_delay
-                                                                   : MD_PASS_MIN,
-                                  ctx, run_watchdog);
+    rt->drive = ctx;
+    rv = mod_md_watchdog_register(&ctx->wd, MD_WATCHDOG_NAME,
+                                  ctx->initial_delay > MD_SCHED_PASS_MIN ? ctx->initial_delay
+                                                                         : MD_SCHED_PASS_MIN,
+                                  run_watchdog, ctx, rt->pconf);
+    if (rv == APR_ENOTIMPL) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, rt->s,
+                     "MD12004: mod_watchdog is required to renew certificates but is not "
+                     "available");
     }
-    if (rv != APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s,
+    else if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, rt->s,
                      "MD12005: cannot register the certificate renewal with mod_watchdog");
     }
     return rv;

@@ -1,22 +1,19 @@
 /* The watchdog task that renews certificates in the background, in one
- * child process with the server's normal user. */
+ * child process with the server's normal user (see mod_md_drive.c). */
 #ifndef mod_md_drive_h
 #define mod_md_drive_h
 
 #include <httpd.h>
-#include "md_reg.h"
-#include "md_store.h"
-#include "mod_md_config.h"
+#include "mod_md_runtime.h"
 
-/* Register the renewal task with mod_watchdog (call in post_config of the
- * real start, not the dry run). states: md_reg_state_t* of every MD, as
- * assessed by the parent; they, the store and g (finalized: timing and
- * parallelism directives) must live as long as pconf. */
-apr_status_t mod_md_drive_register(server_rec *s, apr_pool_t *pconf, md_store_t *store,
-                                   apr_array_header_t *states, const mod_md_global_t *g);
+/* In the runtime's post_config of the real start (not the dry run), once
+ * every MD is assessed (rt->state_list, rt->store; they live as long as
+ * pconf): set up rt->drive and register the renewal task with
+ * mod_watchdog. */
+apr_status_t mod_md_drive_setup(mod_md_runtime_t *rt);
 
-/* child_init hook: when the child exits, its drives in progress are
- * finished first (and the renewal lock released), not cut off. */
-void mod_md_drive_child_init(apr_pool_t *pchild, server_rec *s);
+/* child_init: when the child exits, its drives in progress are finished
+ * first (and the renewal lock released), not cut off. */
+void mod_md_drive_register_hooks(void);
 
 #endif /* mod_md_drive_h */

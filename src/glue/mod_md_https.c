@@ -15,8 +15,8 @@
 #include "md.h"
 #include "md_challenges.h"
 #include "md_reg.h"
-#include "mod_md.h"
 #include "mod_md_config.h"
+#include "mod_md_runtime.h"
 #include "mod_md_https.h"
 
 APLOG_USE_MODULE(md);
@@ -27,7 +27,8 @@ APLOG_USE_MODULE(md);
  * it, has a certificate to serve, and the host is one of its names. */
 static const md_t *require_https_md(request_rec *r, md_require_t at_least)
 {
-    const md_reg_state_t *st = mod_md_host_state(r->server, r->hostname, r->pool);
+    const md_reg_state_t *st = mod_md_host_state(mod_md_runtime_get(r->server), r->server,
+                                                 r->hostname, r->pool);
 
     if (!st || !st->has_cert || st->md->require_https < at_least) {
         return NULL;

@@ -7,7 +7,6 @@
 #include <unistd.h>
 
 #include <apr_atomic.h>
-#include <apr_optional.h>
 #include <apr_shm.h>
 #include <apr_strings.h>
 
@@ -28,12 +27,14 @@
 #include "md_notify.h"
 #include "md_ocsp.h"
 #include "md_ocsp_reg.h"
+#include "md_sched.h"
 #include "md_store.h"
 #include "md_time.h"
 #include "md_util.h"
-#include "mod_md.h"
 #include "mod_md_config.h"
 #include "mod_md_ocsp.h"
+#include "mod_md_runtime.h"
+#include "mod_md_watchdog.h"
 
 APLOG_USE_MODULE(md);
 
@@ -46,15 +47,14 @@ APLOG_USE_MODULE(md);
 #define OCSP_CONNECT_TIMEOUT    apr_time_from_sec(10)
 #define OCSP_TIMEOUT            apr_time_from_sec(30)
 #define OCSP_USER_AGENT         "mod_md-ng"
-/* When the renewal watchdog looks for revoked certificates again. */
-#define OCSP_CHECK_SLACK        apr_time_from_sec(2)
-#define OCSP_CHECK_AGAIN        apr_time_from_sec(60)
 /* A string from the store or a responder shown in server-status. */
 #define SHOW_MAX_LEN            512
 
-/* This config cycle's stapling: made in post_config (parent), read-only
- * afterwards but for the watchdog's own fields. */
-typedef struct {
+/* This config cycle's stapling (rt->ocsp): made in post_config (parent),
+ * read-only afterwards but for the watchdog's own fields. */
+typedef mod_md_ocsp_t ocsp_rt_t;
+
+struct mod_md_ocsp_t {
     server_rec *s;
     const mod_md_global_t *g;
     md_store_t *store;
@@ -63,26 +63,23 @@ typedef struct {
     const char *proxy_url;          /* MDHttpProxy (the server config's), or NULL */
     const char *proxy_ca_file;
     /* The watchdog thread's (in the one child that runs it): */
-    ap_watchdog_t *watchdog;
+    mod_md_watchdog_t wd;           /* the task (and its thread at exit) */
     apr_pool_t *wp;
     md_http_t *http;
     apr_time_t next_cleanup;
     apr_hash_t *revoked_told;       /* MD name -> apr_uint32_t: "revoked" logged */
-    mod_md_wd_thread_t wd_thread;   /* the watchdog thread at exit (mod_md.h) */
-} ocsp_rt_t;
+    mod_md_runtime_t *owner;        /* the generation's runtime */
+};
 
-static ocsp_rt_t *ort;
+/* The stapling of the generation s belongs to, NULL when nothing is stapled. */
+static ocsp_rt_t *ocsp_of(const server_rec *s)
+{
+    const mod_md_runtime_t *rt = mod_md_runtime_get(s);
 
-static APR_OPTIONAL_FN_TYPE(ap_watchdog_get_instance) *wd_get_instance;
-static APR_OPTIONAL_FN_TYPE(ap_watchdog_register_callback) *wd_register_callback;
-static APR_OPTIONAL_FN_TYPE(ap_watchdog_set_callback_interval) *wd_set_interval;
+    return rt ? rt->ocsp : NULL;
+}
 
 /* --- start-up (parent) ----------------------------------------------------- */
-
-static int is_dry_run(void)
-{
-    return ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG;
-}
 
 /* MDStapling as it applies to certificates outside MDs in s: the server
  * config's (inside a VirtualHost the directive has no effect, with a
@@ -131,15 +128,17 @@ static md_store_t *open_store(server_rec *s, const mod_md_global_t *g, apr_pool_
     return store;
 }
 
-void mod_md_ocsp_setup(server_rec *s, mod_md_global_t *g, md_store_t *store,
-                       apr_pool_t *pconf)
+void mod_md_ocsp_setup(mod_md_runtime_t *owner)
 {
+    server_rec *s = owner->s;
+    mod_md_global_t *g = owner->g;
+    apr_pool_t *pconf = owner->pconf;
+    md_store_t *store = owner->store;
     const md_srv_conf_t *sc = mod_md_config_get(s);
     md_ocsp_reg_cfg_t cfg;
     ocsp_rt_t *rt;
     int i;
 
-    ort = NULL;
     if (!anything_to_staple(s, g)) {
         return;
     }
@@ -151,6 +150,7 @@ void mod_md_ocsp_setup(server_rec *s, mod_md_global_t *g, md_store_t *store,
     cfg.keep = g->stapling_keep_response;
     cfg.retry_base = g->retry_delay;
     rt = apr_pcalloc(pconf, sizeof(*rt));
+    rt->owner = owner;
     rt->s = s;
     rt->g = g;
     rt->store = store;
@@ -166,7 +166,7 @@ void mod_md_ocsp_setup(server_rec *s, mod_md_global_t *g, md_store_t *store,
         apr_hash_set(rt->revoked_told, md->name, APR_HASH_KEY_STRING,
                      apr_pcalloc(pconf, sizeof(apr_uint32_t)));
     }
-    ort = rt;
+    owner->ocsp = rt;
 }
 
 /* --- mod_ssl's hooks --------------------------------------------------------- */
@@ -176,7 +176,9 @@ void mod_md_ocsp_setup(server_rec *s, mod_md_global_t *g, md_store_t *store,
 static int ocsp_prime(server_rec *s, apr_pool_t *p, const char *id, apr_size_t id_len,
                       const char *pem)
 {
+    ocsp_rt_t *ort = ocsp_of(s);
     const md_t *md;
+    const md_reg_state_t *st;
     apr_pool_t *ptemp = NULL;
     const char *why = NULL;
     apr_status_t rv;
@@ -184,7 +186,7 @@ static int ocsp_prime(server_rec *s, apr_pool_t *p, const char *id, apr_size_t i
     if (!ort) {
         return DECLINED;
     }
-    md = mod_md_server_md(s);
+    md = mod_md_server_md(ort->owner, s);
     if (md ? !md->stapling : !(ort->g->staple_others && server_stapling(s))) {
         return DECLINED;
     }
@@ -203,7 +205,7 @@ static int ocsp_prime(server_rec *s, apr_pool_t *p, const char *id, apr_size_t i
         /* A CA without OCSP (Let's Encrypt since 2025) is no mistake; a
          * must-staple certificate without a responder is. The fallback
          * served until there is a certificate names none either. */
-        int real = md && mod_md_server_state(s) && mod_md_server_state(s)->has_cert;
+        int real = md && (st = mod_md_server_state(ort->owner, s)) && st->has_cert;
 
         ap_log_error(APLOG_MARK, real && md->must_staple ? APLOG_WARNING
                      : (real ? APLOG_INFO : APLOG_DEBUG), 0, s,
@@ -221,7 +223,8 @@ static int ocsp_prime(server_rec *s, apr_pool_t *p, const char *id, apr_size_t i
 static int ocsp_get_resp(server_rec *s, conn_rec *c, const char *id, apr_size_t id_len,
                          ap_ssl_ocsp_copy_resp *cb, void *userdata)
 {
-    (void)s;
+    ocsp_rt_t *ort = ocsp_of(s);
+
     if (!ort || md_ocsp_reg_get(ort->reg, id, id_len, cb, userdata, apr_time_now())
                 != APR_SUCCESS) {
         return DECLINED;
@@ -280,10 +283,10 @@ static apr_status_t run_watchdog(int state, void *baton, apr_pool_t *ptemp)
     int removed;
 
     if (state == AP_WATCHDOG_STATE_STOPPING) {
-        mod_md_wd_thread_stop(&rt->wd_thread);
+        mod_md_watchdog_stopped(&rt->wd);
         return APR_SUCCESS;
     }
-    mod_md_wd_thread_ran(&rt->wd_thread);
+    mod_md_watchdog_ran(&rt->wd);
     /* STARTING too: the first RUNNING comes a registered interval later. */
     if (rt->http || watchdog_start(rt) == APR_SUCCESS) {
         now = apr_time_now();
@@ -308,7 +311,7 @@ static apr_status_t run_watchdog(int state, void *baton, apr_pool_t *ptemp)
                      "certificates, next look in %s", md_ocsp_reg_count(rt->reg),
                      md_duration_print(wait, ptemp));
     }
-    wd_set_interval(rt->watchdog, wait, rt, run_watchdog);
+    mod_md_watchdog_next(&rt->wd, wait);
     return APR_SUCCESS;
 }
 
@@ -316,19 +319,13 @@ static apr_status_t watchdog_register(ocsp_rt_t *rt, apr_pool_t *pconf)
 {
     apr_status_t rv;
 
-    wd_get_instance = APR_RETRIEVE_OPTIONAL_FN(ap_watchdog_get_instance);
-    wd_register_callback = APR_RETRIEVE_OPTIONAL_FN(ap_watchdog_register_callback);
-    wd_set_interval = APR_RETRIEVE_OPTIONAL_FN(ap_watchdog_set_callback_interval);
-    if (!wd_get_instance || !wd_register_callback || !wd_set_interval) {
+    rv = mod_md_watchdog_register(&rt->wd, OCSP_WATCHDOG_NAME, OCSP_WAIT_MIN, run_watchdog, rt,
+                                  pconf);
+    if (rv == APR_ENOTIMPL) {
         ap_log_error(APLOG_MARK, APLOG_CRIT, 0, rt->s, "MD22508: mod_watchdog is required "
                      "for OCSP stapling but is not available");
-        return APR_EGENERAL;
     }
-    rv = wd_get_instance(&rt->watchdog, OCSP_WATCHDOG_NAME, 0, 1, pconf);
-    if (rv == APR_SUCCESS) {
-        rv = wd_register_callback(rt->watchdog, OCSP_WAIT_MIN, rt, run_watchdog);
-    }
-    if (rv != APR_SUCCESS) {
+    else if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_CRIT, rv, rt->s, "MD22509: cannot register the OCSP "
                      "stapling with mod_watchdog");
     }
@@ -341,14 +338,14 @@ static apr_status_t watchdog_register(ocsp_rt_t *rt, apr_pool_t *pconf)
 static int ocsp_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                             server_rec *s)
 {
+    ocsp_rt_t *ort = ocsp_of(s);
     apr_shm_t *shm = NULL;
     apr_size_t size;
     apr_status_t rv;
 
     (void)plog;
     (void)ptemp;
-    if (!ort || ort->s != s) {
-        ort = NULL;
+    if (!ort) {
         return OK;
     }
     size = md_ocsp_reg_shared_size(ort->reg);
@@ -366,17 +363,19 @@ static int ocsp_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *pte
     }
     ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, "MD22511: stapling OCSP responses for %d "
                  "certificates", md_ocsp_reg_count(ort->reg));
-    if (!is_dry_run() && watchdog_register(ort, pconf) != APR_SUCCESS) {
-        /* Keep serving: stored responses are stapled until they expire. */
-        ort->watchdog = NULL;
+    if (!mod_md_runtime_dry_run()) {
+        /* Without the task, keep serving: stored responses are stapled
+         * until they expire. */
+        watchdog_register(ort, pconf);
     }
     return OK;
 }
 
 /* --- for the renewal watchdog ------------------------------------------------- */
 
-int mod_md_ocsp_md_revoked(const md_t *md)
+int mod_md_ocsp_md_revoked(const mod_md_runtime_t *rt, const md_t *md)
 {
+    const ocsp_rt_t *ort = rt ? rt->ocsp : NULL;
     apr_uint32_t *told;
     int revoked;
 
@@ -392,22 +391,20 @@ int mod_md_ocsp_md_revoked(const md_t *md)
     return revoked;
 }
 
-apr_time_t mod_md_ocsp_next_check(apr_time_t now)
+apr_time_t mod_md_ocsp_next_check(const mod_md_runtime_t *rt, apr_time_t now)
 {
-    apr_time_t t;
+    const ocsp_rt_t *ort = rt ? rt->ocsp : NULL;
 
     if (!ort || md_ocsp_reg_count(ort->reg) == 0) {
         return 0;
     }
-    t = md_ocsp_reg_next_renewal(ort->reg, now);
-    /* A little after the renewal, when the new response is in; while
-     * renewals fail, once a minute. */
-    return (t > now) ? t + OCSP_CHECK_SLACK : now + OCSP_CHECK_AGAIN;
+    return md_sched_ocsp_check_at(md_ocsp_reg_next_renewal(ort->reg, now), now);
 }
 
 /* --- status ------------------------------------------------------------------ */
 
-static void status_md_certs(json_t *mdj, int with_log, apr_time_t now, apr_pool_t *p)
+static void status_md_certs(const ocsp_rt_t *ort, json_t *mdj, int with_log, apr_time_t now,
+                            apr_pool_t *p)
 {
     json_t *certs = md_json_get_obj(mdj, MD_KEY_CERT);
     const char *key;
@@ -423,8 +420,10 @@ static void status_md_certs(json_t *mdj, int with_log, apr_time_t now, apr_pool_
     }
 }
 
-void mod_md_ocsp_status_md(json_t *mdj, int with_log, apr_pool_t *p)
+void mod_md_ocsp_status_md(const mod_md_runtime_t *rt, json_t *mdj, int with_log,
+                           apr_pool_t *p)
 {
+    const ocsp_rt_t *ort = rt ? rt->ocsp : NULL;
     json_t *mds = md_json_get_array(mdj, MD_KEY_MANAGED_DOMAINS);
     apr_time_t now = apr_time_now();
     size_t i;
@@ -433,16 +432,17 @@ void mod_md_ocsp_status_md(json_t *mdj, int with_log, apr_pool_t *p)
         return;
     }
     if (!mds) {
-        status_md_certs(mdj, with_log, now, p);
+        status_md_certs(ort, mdj, with_log, now, p);
         return;
     }
     for (i = 0; i < json_array_size(mds); ++i) {
-        status_md_certs(json_array_get(mds, i), with_log, now, p);
+        status_md_certs(ort, json_array_get(mds, i), with_log, now, p);
     }
 }
 
-void mod_md_ocsp_status_cert(json_t *cert_status, apr_pool_t *p)
+void mod_md_ocsp_status_cert(const mod_md_runtime_t *rt, json_t *cert_status, apr_pool_t *p)
 {
+    const ocsp_rt_t *ort = rt ? rt->ocsp : NULL;
     apr_time_t now = apr_time_now();
     const char *key;
     json_t *c;
@@ -561,6 +561,7 @@ static void render_auto(request_rec *r, const json_t *list)
 
 static int ocsp_status_hook(request_rec *r, int flags)
 {
+    const ocsp_rt_t *ort = ocsp_of(r->server);
     json_t *list;
 
     if (!ort || !ort->g->server_status || md_ocsp_reg_count(ort->reg) == 0) {
@@ -579,12 +580,13 @@ static int ocsp_status_hook(request_rec *r, int flags)
 
 /* --- registration ------------------------------------------------------------ */
 
-/* A child's exit waits for the OCSP watchdog thread (mod_md_wd_thread_wait). */
+/* A child's exit waits for the OCSP watchdog thread (mod_md_watchdog_wait). */
 static void ocsp_child_init(apr_pool_t *pchild, server_rec *s)
 {
-    (void)s;
+    ocsp_rt_t *ort = ocsp_of(s);
+
     if (ort) {
-        apr_pool_cleanup_register(pchild, &ort->wd_thread, mod_md_wd_thread_wait,
+        apr_pool_cleanup_register(pchild, &ort->wd, mod_md_watchdog_wait,
                                   apr_pool_cleanup_null);
     }
 }

@@ -25,35 +25,34 @@
 #include <jansson.h>
 
 #include "md.h"
-#include "md_store.h"
-#include "mod_md_config.h"
+#include "mod_md_runtime.h"
 
-/* From mod_md.c's post_config, before mod_ssl's (it primes right after):
- * set up this config cycle's stapling when anything is to be stapled.
- * store: the runtime's, or NULL when no MD is configured (then it is
- * opened here: MDStapleOthers works without MDs). Never fails the start;
- * problems are logged. */
-void mod_md_ocsp_setup(server_rec *s, mod_md_global_t *g, md_store_t *store,
-                       apr_pool_t *pconf);
+/* From the runtime's post_config, before mod_ssl's (it primes right
+ * after): set up this config cycle's stapling (rt->ocsp) when anything is
+ * to be stapled. Without MDs rt->store is NULL and the store is opened
+ * here: MDStapleOthers works without MDs. Never fails the start; problems
+ * are logged. */
+void mod_md_ocsp_setup(mod_md_runtime_t *rt);
 
 /* Is a certificate of md revoked, as a current OCSP response says (md with
  * MDStapling on)? The renewal watchdog then renews it, as stock does. Any
  * thread. */
-int mod_md_ocsp_md_revoked(const md_t *md);
+int mod_md_ocsp_md_revoked(const mod_md_runtime_t *rt, const md_t *md);
 
 /* When the renewal watchdog should look again at mod_md_ocsp_md_revoked:
- * shortly after the next OCSP response is due for renewal (a minute from
- * now if that is past), 0 when nothing is stapled. Any thread. */
-apr_time_t mod_md_ocsp_next_check(apr_time_t now);
+ * md_sched_ocsp_check_at the next OCSP response renewal, 0 when nothing is
+ * stapled. Any thread. */
+apr_time_t mod_md_ocsp_next_check(const mod_md_runtime_t *rt, apr_time_t now);
 
 /* Put each certificate's "ocsp" into md-status JSON: mdj is one MD's object
  * or {"managed-domains": [...]}; members of "cert" with a
  * "sha256-fingerprint" of a stapled certificate get {"status", "valid",
  * "renewal"} ("log" in it only with with_log). */
-void mod_md_ocsp_status_md(json_t *mdj, int with_log, apr_pool_t *p);
+void mod_md_ocsp_status_md(const mod_md_runtime_t *rt, json_t *mdj, int with_log,
+                           apr_pool_t *p);
 
 /* The same for /.httpd/certificate-status: {"status", "valid"} per key type. */
-void mod_md_ocsp_status_cert(json_t *cert_status, apr_pool_t *p);
+void mod_md_ocsp_status_cert(const mod_md_runtime_t *rt, json_t *cert_status, apr_pool_t *p);
 
 /* Register the hooks of this file; called from the module's register_hooks. */
 void mod_md_ocsp_register_hooks(void);

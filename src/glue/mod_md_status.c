@@ -25,10 +25,10 @@
 #include "md_status.h"
 #include "md_time.h"
 #include "md_util.h"
-#include "mod_md.h"
 #include "mod_md_cluster.h"
 #include "mod_md_config.h"
 #include "mod_md_ocsp.h"
+#include "mod_md_runtime.h"
 #include "mod_md_status.h"
 
 APLOG_USE_MODULE(md);
@@ -39,16 +39,26 @@ APLOG_USE_MODULE(md);
 #define CT_JSON             "application/json"
 #define CT_PROMETHEUS       "text/plain; version=0.0.4; charset=utf-8"
 
-/* What post_config gathered for this config cycle (read-only after). */
-typedef struct {
+/* What post_config gathered for this config cycle (rt->status, read-only
+ * after). */
+typedef mod_md_status_t status_rt_t;
+
+struct mod_md_status_t {
+    const mod_md_runtime_t *rt;
     const mod_md_global_t *g;
     md_store_t *store;
     apr_array_header_t *snaps;      /* md_status_snap_t*, config order */
     apr_hash_t *by_name;            /* MD name and every domain -> snap */
     md_stats_t *stats;              /* CA request counters, may be NULL */
-} status_rt_t;
+};
 
-static status_rt_t *srt;
+/* The status of the generation s belongs to (NULL before its post_config). */
+static const status_rt_t *status_of(const server_rec *s)
+{
+    const mod_md_runtime_t *rt = mod_md_runtime_get(s);
+
+    return rt ? rt->status : NULL;
+}
 
 /* --- start-up (parent) --------------------------------------------------- */
 
@@ -92,25 +102,23 @@ static void stats_add_cas(md_stats_t *stats, const md_t *md, server_rec *s)
     }
 }
 
-static int status_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
-                              server_rec *s)
+void mod_md_status_setup(mod_md_runtime_t *rt)
 {
-    mod_md_runtime_t *rt = mod_md_runtime();
+    apr_pool_t *pconf = rt->pconf;
+    server_rec *s = rt->s;
     status_rt_t *x;
     int i;
     int j;
 
-    (void)plog;
-    (void)ptemp;
-    srt = NULL;
     x = apr_pcalloc(pconf, sizeof(*x));
-    x->g = mod_md_config_get(s)->global;
-    x->snaps = apr_array_make(pconf, rt ? rt->state_list->nelts : 1,
+    x->rt = rt;
+    x->g = rt->g;
+    x->snaps = apr_array_make(pconf, rt->has_mds ? rt->state_list->nelts : 1,
                               sizeof(md_status_snap_t *));
     x->by_name = apr_hash_make(pconf);
     x->stats = stats_attach(s);
     md_stats_use(x->stats);
-    if (rt) {
+    if (rt->has_mds) {
         x->store = rt->store;
         for (i = 0; i < rt->state_list->nelts; ++i) {
             const md_reg_state_t *st = MD_ARR_IDX(rt->state_list, i, const md_reg_state_t *);
@@ -125,13 +133,12 @@ static int status_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *p
             stats_add_cas(x->stats, st->md, s);
         }
     }
-    srt = x;
-    return OK;
+    rt->status = x;
 }
 
 /* --- helpers -------------------------------------------------------------- */
 
-static const md_status_snap_t *snap_of_md(const md_t *md)
+static const md_status_snap_t *snap_of_md(const status_rt_t *srt, const md_t *md)
 {
     return md ? apr_hash_get(srt->by_name, md->name, APR_HASH_KEY_STRING) : NULL;
 }
@@ -207,7 +214,7 @@ static const char *relative(apr_time_t t, apr_time_t now, apr_pool_t *p)
 }
 
 /* The status JSON of all MDs now, per-MD objects in config order. */
-static json_t *all_mds(apr_pool_t *p)
+static json_t *all_mds(const status_rt_t *srt, apr_pool_t *p)
 {
     return md_json_get_array(md_status_all_json(srt->store, srt->snaps, apr_time_now(), p),
                              MD_KEY_MANAGED_DOMAINS);
@@ -236,6 +243,7 @@ static int only_get(request_rec *r)
 
 static int md_status_handler(request_rec *r)
 {
+    const status_rt_t *srt = status_of(r->server);
     const md_status_snap_t *snap;
     json_t *doc;
     const char *name;
@@ -256,7 +264,7 @@ static int md_status_handler(request_rec *r)
     }
     if (!name || !*name) {
         doc = md_status_all_json(srt->store, srt->snaps, apr_time_now(), r->pool);
-        mod_md_ocsp_status_md(doc, 0, r->pool);
+        mod_md_ocsp_status_md(srt->rt, doc, 0, r->pool);
     }
     else {
         name = md_util_str_tolower(r->pool, name);
@@ -265,7 +273,7 @@ static int md_status_handler(request_rec *r)
             return HTTP_NOT_FOUND;
         }
         doc = md_status_md_load(srt->store, snap, 1, apr_time_now(), r->pool);
-        mod_md_ocsp_status_md(doc, 1, r->pool);
+        mod_md_ocsp_status_md(srt->rt, doc, 1, r->pool);
     }
     /* A shared store: who holds which renewal. */
     mod_md_cluster_status_json(doc, srt->store, r->pool);
@@ -279,6 +287,7 @@ static int md_status_handler(request_rec *r)
  * fallback certificate answers 503 for everything else. */
 static int cert_status_read_request(request_rec *r)
 {
+    const status_rt_t *srt = status_of(r->server);
     const md_status_snap_t *snap;
     json_t *mdj;
     json_t *cs;
@@ -288,7 +297,7 @@ static int cert_status_read_request(request_rec *r)
         || strcmp(r->parsed_uri.path, MOD_MD_CERT_STATUS_PATH)) {
         return DECLINED;
     }
-    snap = snap_of_md(mod_md_server_md(r->server));
+    snap = snap_of_md(srt, mod_md_server_md(srt->rt, r->server));
     if (!snap) {
         return DECLINED;
     }
@@ -297,7 +306,7 @@ static int cert_status_read_request(request_rec *r)
     }
     mdj = md_status_md_load(srt->store, snap, 0, apr_time_now(), r->pool);
     cs = md_status_cert_status_json(mdj, r->pool);
-    mod_md_ocsp_status_cert(cs, r->pool);
+    mod_md_ocsp_status_cert(srt->rt, cs, r->pool);
     r->status = HTTP_OK;
     send_json(r, cs);
     return DONE;
@@ -342,7 +351,7 @@ static const char *activity_html(const json_t *mdj, apr_time_t now, apr_pool_t *
                        html(p, last ? md_json_get_str(last, MD_KEY_ACTIVITY) : NULL), NULL);
 }
 
-static const char *check_links_html(const json_t *mdj, apr_pool_t *p)
+static const char *check_links_html(const status_rt_t *srt, const json_t *mdj, apr_pool_t *p)
 {
     json_t *cert = md_json_get_obj(mdj, MD_KEY_CERT);
     const char *out = "";
@@ -364,7 +373,8 @@ static const char *check_links_html(const json_t *mdj, apr_pool_t *p)
     return out;
 }
 
-static void render_html_row(request_rec *r, const json_t *mdj, apr_time_t now)
+static void render_html_row(request_rec *r, const status_rt_t *srt, const json_t *mdj,
+                            apr_time_t now)
 {
     apr_pool_t *p = r->pool;
     const json_t *valid = md_json_get_obj(md_json_get_obj(mdj, MD_KEY_CERT), MD_KEY_VALID);
@@ -387,14 +397,14 @@ static void render_html_row(request_rec *r, const json_t *mdj, apr_time_t now)
     ap_rprintf(r, "<td>%s</td>", url ? apr_pstrcat(p, "<a href=\"", html(p, url), "\">",
                                                   html(p, ca_name(url, p)), "</a>", NULL)
                                      : "-");
-    ap_rprintf(r, "<td>%s</td>", check_links_html(mdj, p));
+    ap_rprintf(r, "<td>%s</td>", check_links_html(srt, mdj, p));
     ap_rprintf(r, "<td>%s</td>", valid && renew_at && !md_json_get_bool(mdj, MD_KEY_RENEW, 0)
                ? apr_pstrcat(p, "renew ", html(p, relative(md_time_parse_http(renew_at), now,
                                                            p)), NULL) : "-");
     ap_rprintf(r, "<td>%s</td></tr>\n", activity_html(mdj, now, p));
 }
 
-static void render_html(request_rec *r, const json_t *mds)
+static void render_html(request_rec *r, const status_rt_t *srt, const json_t *mds)
 {
     apr_time_t now = apr_time_now();
     size_t i;
@@ -403,7 +413,7 @@ static void render_html(request_rec *r, const json_t *mds)
              "<th>Name</th><th>Names</th><th>Status</th><th>Valid</th><th>CA</th>"
              "<th>Check</th><th>Next check</th><th>Activity</th></tr></thead><tbody>\n", r);
     for (i = 0; i < json_array_size(mds); ++i) {
-        render_html_row(r, json_array_get(mds, i), now);
+        render_html_row(r, srt, json_array_get(mds, i), now);
     }
     ap_rputs("</tbody></table>\n", r);
 }
@@ -486,17 +496,18 @@ static void render_auto(request_rec *r, const json_t *mds)
 
 static int status_hook(request_rec *r, int flags)
 {
+    const status_rt_t *srt = status_of(r->server);
     json_t *mds;
 
     if (!srt || !srt->g->server_status || srt->snaps->nelts == 0) {
         return DECLINED;
     }
-    mds = all_mds(r->pool);
+    mds = all_mds(srt, r->pool);
     if (flags & AP_STATUS_SHORT) {
         render_auto(r, mds);
     }
     else {
-        render_html(r, mds);
+        render_html(r, srt, mds);
     }
     return OK;
 }
@@ -620,6 +631,7 @@ static void render_metrics(request_rec *r, const json_t *metrics, const json_t *
 
 static int md_metrics_handler(request_rec *r)
 {
+    const status_rt_t *srt = status_of(r->server);
     json_t *metrics;
     json_t *mds;
     apr_time_t now = apr_time_now();
@@ -656,8 +668,6 @@ static int md_metrics_handler(request_rec *r)
 void mod_md_status_register_hooks(apr_pool_t *p)
 {
     (void)p;
-    /* After mod_md.c's post_config (APR_HOOK_MIDDLE) has built the runtime. */
-    ap_hook_post_config(status_post_config, NULL, NULL, APR_HOOK_LAST);
     ap_hook_post_read_request(cert_status_read_request, NULL, NULL, APR_HOOK_FIRST);
     ap_hook_handler(md_status_handler, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(md_metrics_handler, NULL, NULL, APR_HOOK_MIDDLE);

@@ -25,9 +25,16 @@
 
 #include <apr_pools.h>
 
+#include "mod_md_runtime.h"
+
 #define MOD_MD_STATUS_HANDLER           "md-status"
 #define MOD_MD_METRICS_HANDLER          "md-metrics"
 #define MOD_MD_CERT_STATUS_PATH         "/.httpd/certificate-status"
+
+/* From the runtime's post_config, once every MD is assessed: the
+ * snapshots of the live certificates (the parent reads domains/) and the CA
+ * request counters, into rt->status. */
+void mod_md_status_setup(mod_md_runtime_t *rt);
 
 /* Register the hooks of this file; called from the module's register_hooks. */
 void mod_md_status_register_hooks(apr_pool_t *p);

@@ -37,8 +37,8 @@
 #include "md_keys.h"
 #include "md_store.h"
 #include "md_util.h"
-#include "mod_md.h"
 #include "mod_md_config.h"
+#include "mod_md_runtime.h"
 #include "mod_md_tls_alpn.h"
 
 APLOG_USE_MODULE(md);
@@ -76,7 +76,7 @@ static int is_acme_conn(const conn_rec *c)
  * Debian's apache2-dev does not ship): run for every new TLS connection. */
 static int md_ssl_pre_handshake(conn_rec *c, struct ssl_st *ssl, int is_proxy)
 {
-    const mod_md_runtime_t *rt = mod_md_runtime();
+    const mod_md_runtime_t *rt = mod_md_runtime_get(c->base_server);
 
     if (!is_proxy && rt && rt->acme_tls_1_any) {
         conn_make(c)->ssl = ssl;
@@ -90,7 +90,7 @@ static int md_protocol_propose(conn_rec *c, request_rec *r, server_rec *s,
                                const apr_array_header_t *offers,
                                apr_array_header_t *proposals)
 {
-    const mod_md_runtime_t *rt = mod_md_runtime();
+    const mod_md_runtime_t *rt = mod_md_runtime_get(c->base_server);
 
     (void)s;
     if (r || !rt || !rt->acme_tls_1_any || !offers
@@ -176,7 +176,7 @@ static int answers_find(answer_files_t *rsa, answer_files_t *ec, md_store_t *sto
 static int md_answer_challenge(conn_rec *c, const char *server_name, const char **pcert_pem,
                                const char **pkey_pem)
 {
-    const mod_md_runtime_t *rt = mod_md_runtime();
+    const mod_md_runtime_t *rt = mod_md_runtime_get(c->base_server);
     const md_conn_t *mc = conn_get(c);
     answer_files_t rsa, ec;
     const answer_files_t *use;
@@ -184,7 +184,7 @@ static int md_answer_challenge(conn_rec *c, const char *server_name, const char 
     const char *cert = NULL;
     const char *key = NULL;
 
-    if (!rt || !is_acme_conn(c) || !server_name) {
+    if (!rt || !rt->store || !is_acme_conn(c) || !server_name) {
         return DECLINED;
     }
     if (!(name = challenge_name(server_name, c->pool))) {
@@ -228,7 +228,7 @@ static int md_answer_challenge(conn_rec *c, const char *server_name, const char 
  * protocol, and close a validation connection at once. */
 static int md_process_connection(conn_rec *c)
 {
-    const mod_md_runtime_t *rt = mod_md_runtime();
+    const mod_md_runtime_t *rt = mod_md_runtime_get(c->base_server);
     apr_bucket_brigade *bb;
     apr_status_t rv;
 

@@ -286,14 +286,23 @@ def test_a2md_status(cli):
     assert r.rc == 0, r
     lines = r.out.splitlines()
     assert lines[0].split()[:3] == ["NAME", "STATE", "KEYS"]
-    assert re.match(r"st\.test\s+incomplete\s+rsa\s+-\s+now\s+-$", lines[1]), r.out
-    assert re.match(r"st2\.test\s+incomplete\s+rsa\s+-\s+manual\s+-$", lines[2]), r.out
+    assert lines[0].split()[-4:] == ["RENEW", "WHY", "LAST", "ERROR"], r.out
+    # when the next attempt starts and why: the server's schedule (md_sched.h)
+    assert re.match(r"st\.test\s+incomplete\s+rsa\s+-\s+now\s+no-certificate\s+-$",
+                    lines[1]), r.out
+    assert re.match(r"st2\.test\s+incomplete\s+rsa\s+-\s+manual\s+manual\s+-$",
+                    lines[2]), r.out
     out = envelope_ok(cli.run("status"), 2)
     for o in out:
         # the md-status object: md.json members plus the status ones
         same_as_stored(o, cli.md_json(o["name"]), {"state", "state-descr", "cert", "renew-at",
-                                                     "watched", "renew", "renewal"})
+                                                     "watched", "renew", "renewal",
+                                                     "renew-schedule"})
         assert o["cert"] == {} and o["watched"] is True
+    assert out[0]["renew-schedule"]["reason"] == "no-certificate"
+    assert "at" in out[0]["renew-schedule"]
+    assert out[1]["renew-schedule"]["reason"] == "manual"
+    assert "at" not in out[1]["renew-schedule"]
     one = envelope_ok(cli.run("status", "st.test"), 1)[0]
     assert one["name"] == "st.test"
     assert cli.run("status", "nope.test").rc == EXIT_INPUT

@@ -119,7 +119,11 @@ def test_a2md_status_and_list_agree(srv):
                 assert listed[name][key] == value, key
         assert listed[name]["state"] == 2 and listed[name]["renew"] is False
     r = cli.run("status", json=False)
-    assert re.search(r"^man\.test\s+complete\s+rsa\s+\S+ \S+\s+manual\s+-$", r.out, re.M), r.out
+    assert re.search(r"^man\.test\s+complete\s+rsa\s+\S+ \S+\s+manual\s+manual\s+-$", r.out,
+                     re.M), r.out
+    # md-status of the server and a2md give the same schedule (md_sched.h)
+    assert served_status["renew-schedule"] == j["renew-schedule"]
+    assert j["renew-schedule"]["reason"] == "manual"
 
 
 def test_a2md_revoke_server_renews(srv):

@@ -9,6 +9,7 @@
 #include "md_acme.h"
 #include "md_acme_int.h"
 #include "md_job.h"
+#include "md_sched.h"
 #include "md_json.h"
 #include "md_result.h"
 #include "md_util.h"
@@ -49,8 +50,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     result->activity = "fuzzing";
     (void)md_result_to_string(result, p);
-    (void)md_job_is_input_error(result);
-    (void)md_job_next_retry(result, 3, 0, apr_time_from_sec(1795000000));
+    (void)md_sched_is_input_error(result);
+    (void)md_sched_retry_at(result, 3, 0, apr_time_from_sec(1795000000), 255);
     j = md_json_pool_own(p, md_result_to_json(result));
     md_result_from_json(back, j);
     (void)md_result_to_string(back, p);

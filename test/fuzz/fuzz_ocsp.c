@@ -9,6 +9,7 @@
 #include "md_crypt.h"
 #include "md_json.h"
 #include "md_ocsp.h"
+#include "md_sched.h"
 #include "md_time.h"
 #include "md_util.h"
 
@@ -52,12 +53,12 @@ static void use(const md_ocsp_resp_t *resp, apr_pool_t *p)
     }
     (void)md_ocsp_stat_name(resp->stat);
     (void)md_ocsp_is_current(resp->valid_from, resp->valid_until, NOW);
-    (void)md_ocsp_renew_at(&window, resp->valid_from, resp->valid_until);
-    (void)md_ocsp_renew_at(&fixed, resp->valid_from, resp->valid_until);
-    (void)md_ocsp_next_fetch(&window, resp->valid_from, resp->valid_until, NOW);
-    delay = md_ocsp_retry_delay(5, apr_time_from_sec(5), resp->valid_from, resp->valid_until,
-                                NOW);
-    if (delay < MD_OCSP_RETRY_MIN || delay > MD_OCSP_RETRY_MAX) {
+    (void)md_sched_ocsp_renew_at(&window, resp->valid_from, resp->valid_until);
+    (void)md_sched_ocsp_renew_at(&fixed, resp->valid_from, resp->valid_until);
+    (void)md_sched_ocsp_next_fetch(&window, resp->valid_from, resp->valid_until, NOW);
+    delay = md_sched_ocsp_retry_delay(5, apr_time_from_sec(5), resp->valid_from,
+                                      resp->valid_until, NOW);
+    if (delay < MD_SCHED_OCSP_RETRY_MIN || delay > MD_SCHED_OCSP_RETRY_MAX) {
         abort();
     }
     /* Saved as the store keeps it, read back: the same bytes. */

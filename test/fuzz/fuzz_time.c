@@ -6,6 +6,7 @@
 
 #include <apr_time.h>
 
+#include "md_sched.h"
 #include "md_time.h"
 
 /* A fixed "now" keeps runs reproducible. */
@@ -66,7 +67,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (t < NOW || t > NOW + apr_time_from_sec(90 * 86400)) {
             abort();
         }
-        (void)md_renew_at(&ts, 0, NOW, NOW + apr_time_from_sec(6 * 86400));
+        (void)md_sched_cert_renew_at(&ts, 0, NOW, NOW + apr_time_from_sec(6 * 86400), NULL);
     }
     else if (!err) {
         abort();

@@ -16,6 +16,7 @@
 #include "md_drive_share.h"
 #include "md_json.h"
 #include "md_keys.h"
+#include "md_sched.h"
 #include "md_store.h"
 
 #define CA1 "https://ca1.test/dir"
@@ -364,7 +365,7 @@ static void test_config_problem_recorded(void **state)
     assert_int_equal(job->errors, 1);
     assert_false(job->finished);
     /* the CA would refuse it the same way tomorrow: the cap */
-    assert_true(job->next_run >= now + MD_JOB_RETRY_MAX - apr_time_from_sec(5));
+    assert_true(job->next_run >= now + MD_SCHED_RETRY_MAX - apr_time_from_sec(5));
     /* what md-status shows */
     assert_int_equal(md_store_load_json(store, MD_SG_STAGING, md->name, MD_FN_JOB, &j, p),
                      APR_SUCCESS);

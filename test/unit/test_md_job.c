@@ -1,4 +1,4 @@
-/* Unit tests of md_job.c: retry delays, ending runs, the bounded log and
+/* Unit tests of md_job.c (retry policy: test_md_sched.c): ending runs, the bounded log and
  * the job.json round trip. */
 #include "unit.h"
 
@@ -10,24 +10,12 @@
 
 #include "md_job.h"
 #include "md_notify.h"
+#include "md_sched.h"
 #include "md_json.h"
 #include "md_keys.h"
 #include "md_time.h"
 #include "md_log.h"
 #include "md_store.h"
-
-static void test_retry_delay_doubles_and_caps(void **state)
-{
-    (void)state;
-    assert_int_equal(md_job_retry_delay(0, MD_JOB_RETRY_BASE), 0);
-    assert_int_equal(md_job_retry_delay(1, MD_JOB_RETRY_BASE), MD_JOB_RETRY_BASE);
-    assert_int_equal(md_job_retry_delay(2, MD_JOB_RETRY_BASE), 2 * MD_JOB_RETRY_BASE);
-    assert_int_equal(md_job_retry_delay(5, MD_JOB_RETRY_BASE), 16 * MD_JOB_RETRY_BASE);
-    assert_int_equal(md_job_retry_delay(40, MD_JOB_RETRY_BASE), MD_JOB_RETRY_MAX);
-    /* However many errors pile up, no overflow into a negative delay. */
-    assert_int_equal(md_job_retry_delay(1000000, MD_JOB_RETRY_BASE), MD_JOB_RETRY_MAX);
-    assert_int_equal(md_job_retry_delay(0x7fffffff, apr_time_from_sec(3600)), MD_JOB_RETRY_MAX);
-}
 
 static void test_end_run_failure_then_success(void **state)
 {
@@ -38,25 +26,25 @@ static void test_end_run_failure_then_success(void **state)
 
     md_result_activity_set(r, "Creating new order");
     md_result_set(r, APR_ECONNREFUSED, "CA down");
-    md_job_end_run(job, r);
+    md_job_end_run(job, r, apr_time_now());
     assert_int_equal(job->errors, 1);
     /* the admin sees what the attempt was doing when it failed */
     assert_string_equal(job->last->activity, "Creating new order");
     assert_false(job->finished);
     /* up to 20% less: jitter */
-    assert_true(job->next_run >= before + MD_JOB_RETRY_BASE - MD_JOB_RETRY_BASE / 5);
-    md_job_end_run(job, r);
+    assert_true(job->next_run >= before + MD_SCHED_RETRY_BASE - MD_SCHED_RETRY_BASE / 5);
+    md_job_end_run(job, r, apr_time_now());
     assert_int_equal(job->errors, 2);
-    assert_true(job->next_run >= before + 2 * MD_JOB_RETRY_BASE - 2 * MD_JOB_RETRY_BASE / 5);
+    assert_true(job->next_run >= before + 2 * MD_SCHED_RETRY_BASE - 2 * MD_SCHED_RETRY_BASE / 5);
     assert_string_equal(job->last->detail, "CA down");
 
     /* The CA's Retry-After wins when it is later than our backoff. */
     r->retry_after = apr_time_now() + apr_time_from_sec(3600);
-    md_job_end_run(job, r);
+    md_job_end_run(job, r, apr_time_now());
     assert_int_equal(job->next_run, r->retry_after);
 
     md_result_set(r, APR_SUCCESS, "ok");
-    md_job_end_run(job, r);
+    md_job_end_run(job, r, apr_time_now());
     assert_int_equal(job->errors, 0);
     assert_true(job->finished);
     assert_int_equal(job->next_run, 0);
@@ -88,7 +76,7 @@ static void test_json_round_trip(void **state)
 
     md_result_problem_set(r, APR_EINVAL, "urn:ietf:params:acme:error:rejectedIdentifier",
                           "no such name", NULL);
-    md_job_end_run(job, r);
+    md_job_end_run(job, r, apr_time_now());
     j = md_json_pool_own(p, md_job_to_json(job));
     assert_string_equal(md_json_get_str(j, MD_KEY_NAME), "a.test");
     assert_int_equal(md_json_get_int(j, MD_KEY_ERRORS, -1), 1);
@@ -175,7 +163,7 @@ static void test_save_load_and_corrupt(void **state)
 
     assert_int_equal(md_job_load(back, store, p), APR_ENOENT);
     md_result_set(r, APR_EGENERAL, "failed");
-    md_job_end_run(job, r);
+    md_job_end_run(job, r, apr_time_now());
     assert_int_equal(md_job_save(job, store, p), APR_SUCCESS);
     assert_int_equal(md_job_load(back, store, p), APR_SUCCESS);
     assert_int_equal(back->errors, 1);
@@ -206,96 +194,6 @@ static md_result_t *failed(apr_pool_t *p, const char *problem)
     return r;
 }
 
-static void test_next_retry_jitter_bounds(void **state)
-{
-    apr_pool_t *p = *state;
-    md_result_t *r = failed(p, NULL);
-    apr_time_t now = SEC(1000000);
-    apr_interval_time_t lo = SEC(100);
-    apr_interval_time_t hi = 0;
-    int errors;
-    int i;
-
-    for (errors = 1; errors <= 40; ++errors) {
-        apr_interval_time_t full = md_job_retry_delay(errors, SEC(2));
-        apr_interval_time_t prev_max = md_job_retry_delay(errors - 1, SEC(2));
-
-        for (i = 0; i < 50; ++i) {
-            apr_interval_time_t d = md_job_next_retry(r, errors, SEC(2), now) - now;
-
-            /* at most 20% shorter, never longer, never beyond the cap */
-            assert_true(d <= full);
-            assert_true(d >= full - full / 5);
-            assert_true(d <= MD_JOB_RETRY_MAX);
-            /* still growing: shorter than before only at the cap */
-            if (full < MD_JOB_RETRY_MAX) {
-                assert_true(d > prev_max);
-            }
-            if (errors == 1) {
-                lo = d < lo ? d : lo;
-                hi = d > hi ? d : hi;
-            }
-        }
-    }
-    /* the jitter is there */
-    assert_true(hi > lo);
-    /* base 0 means the default */
-    assert_true(md_job_next_retry(r, 1, 0, now) - now <= MD_JOB_RETRY_BASE);
-}
-
-static void test_input_errors_wait_the_cap(void **state)
-{
-    apr_pool_t *p = *state;
-    apr_time_t now = SEC(1000000);
-    /* As the stock module classifies them (plus badPublicKey). */
-    static const char *const input[] = {
-        PROB("badCSR"), PROB("malformed"), PROB("rejectedIdentifier"),
-        PROB("unsupportedIdentifier"), PROB("badPublicKey"), PROB("badSignatureAlgorithm"),
-        PROB("externalAccountRequired"), PROB("invalidContact"), PROB("unsupportedContact"),
-        PROB("badRevocationReason"), "urn:acme:error:malformed", NULL
-    };
-    /* Validation failures retry with the normal backoff: the site may be
-     * fixed any minute ("unauthorized" is Let's Encrypt's answer to most
-     * failed http-01 validations). */
-    static const char *const other[] = {
-        PROB("unauthorized"), PROB("connection"), PROB("dns"), PROB("incorrectResponse"),
-        PROB("tls"), PROB("caa"), PROB("serverInternal"), PROB("rateLimited"),
-        PROB("badNonce"), PROB("userActionRequired"), "about:blank", PROB("malformedX"),
-        "challenge-mismatch", "challenge-setup-failure", NULL
-    };
-    int i;
-
-    for (i = 0; input[i]; ++i) {
-        md_result_t *r = failed(p, input[i]);
-        assert_true(md_job_is_input_error(r));
-        assert_true(md_job_next_retry(r, 1, SEC(5), now) == now + MD_JOB_RETRY_MAX);
-    }
-    for (i = 0; other[i]; ++i) {
-        md_result_t *r = failed(p, other[i]);
-        assert_false(md_job_is_input_error(r));
-        assert_true(md_job_next_retry(r, 1, SEC(5), now) <= now + SEC(5));
-    }
-    assert_false(md_job_is_input_error(failed(p, NULL)));
-    assert_false(md_job_is_input_error(NULL));
-}
-
-static void test_retry_after_is_honoured(void **state)
-{
-    apr_pool_t *p = *state;
-    apr_time_t now = SEC(1000000);
-    md_result_t *r = failed(p, PROB("rateLimited"));
-
-    /* later than our backoff: the CA's time */
-    r->retry_after = now + SEC(3600);
-    assert_true(md_job_next_retry(r, 1, SEC(5), now) == now + SEC(3600));
-    /* earlier than our backoff: our backoff (never before the CA's time) */
-    r->retry_after = now + SEC(1);
-    assert_true(md_job_next_retry(r, 3, SEC(5), now) >= now + SEC(16));
-    /* absurdly far: capped */
-    r->retry_after = now + SEC(365 * 86400);
-    assert_true(md_job_next_retry(r, 1, SEC(5), now) == now + MD_JOB_RETRY_AFTER_MAX);
-}
-
 static void test_end_run_uses_retry_base(void **state)
 {
     apr_pool_t *p = *state;
@@ -305,16 +203,16 @@ static void test_end_run_uses_retry_base(void **state)
     md_result_t *ok = md_result_make(p, "a.test");
 
     job->retry_base = SEC(1);
-    md_job_end_run(job, r);
+    md_job_end_run(job, r, apr_time_now());
     assert_int_equal(job->errors, 1);
     assert_true(job->next_run >= before + SEC(1) - SEC(1) / 5);
     assert_true(job->next_run <= apr_time_now() + SEC(1));
-    md_job_end_run(job, r);
+    md_job_end_run(job, r, apr_time_now());
     assert_int_equal(job->errors, 2);
     assert_true(job->next_run >= before + SEC(2) - SEC(2) / 5);
     assert_false(job->finished);
 
-    md_job_end_run(job, ok);
+    md_job_end_run(job, ok, apr_time_now());
     assert_int_equal(job->errors, 0);
     assert_true(job->finished);
     assert_true(job->next_run == 0);
@@ -334,7 +232,7 @@ static void test_stock_members_and_log_types(void **state)
     md_result_t *ok = md_result_make(p, "a.test");
     json_t *j;
 
-    md_job_end_run(job, r);
+    md_job_end_run(job, r, apr_time_now());
     assert_string_equal(entry_at(job, 0, "type"), "renewal-error");
     assert_string_equal(entry_at(job, 0, "status"), PROB("rejectedIdentifier"));
     j = md_json_pool_own(p, md_job_to_json(job));
@@ -344,7 +242,7 @@ static void test_stock_members_and_log_types(void **state)
     assert_non_null(md_json_get_str(md_json_get_obj(j, "last"), "status-description"));
 
     job->valid_from = apr_time_from_sec(1800000000);
-    md_job_end_run(job, ok);
+    md_job_end_run(job, ok, apr_time_now());
     assert_string_equal(entry_at(job, 0, "type"), "finished");
     j = md_json_pool_own(p, md_job_to_json(job));
     assert_null(md_json_get_str(md_json_get_obj(j, "last"), "status-description"));
@@ -356,17 +254,45 @@ static void test_stock_members_and_log_types(void **state)
     assert_string_equal(entry_at(job, 0, "type"), "message-renewing");
     md_job_notified(job, "renewing", 0, NULL);      /* nothing configured: no entry */
     assert_string_equal(entry_at(job, 0, "type"), "message-renewing");
+    md_job_notified(job, "challenge-setup:http-01:a.test", MD_NOTIFY_RAN, NULL);
     md_job_notified(job, "renewed", MD_NOTIFY_RAN | MD_NOTIFY_FAILED_NOTIFY, r);
     assert_string_equal(entry_at(job, 0, "type"), "notify-error");
     assert_string_equal(entry_at(job, 1, "type"), "message-renewed");
+    /* as stock: notified stays what the challenge set-up made it,
+     * notified-renewed says "renewed" was not told in full */
     assert_true(job->notified);
     assert_false(job->notified_renewed);
     md_job_notified(job, "renewed", MD_NOTIFY_RAN | MD_NOTIFY_FAILED_MSG, r);
     assert_string_equal(entry_at(job, 0, "type"), "message-error");
     assert_string_equal(entry_at(job, 0, "status"), "renewed");
-    assert_false(job->notified);
-    assert_true(job->notified_renewed);
+    assert_true(job->notified);
+    assert_false(job->notified_renewed);
     md_job_notified(job, "renewed", 0, NULL);
+    assert_true(job->notified && job->notified_renewed);
+    /* a fresh job: a failed event sets nothing, nor do renewing and
+     * errored (a failed order says false, as stock); a challenge set up does */
+    job->notified = job->notified_renewed = 0;
+    md_job_notified(job, "challenge-setup:http-01:a.test", MD_NOTIFY_RAN | MD_NOTIFY_FAILED_MSG,
+                    r);
+    assert_false(job->notified);
+    md_job_notified(job, "renewing", MD_NOTIFY_RAN, NULL);
+    md_job_notified(job, "errored", MD_NOTIFY_RAN, NULL);
+    assert_false(job->notified);
+    md_job_notified(job, "challenge-setup:http-01:a.test", 0, NULL);
+    assert_true(job->notified);
+    assert_false(job->notified_renewed);
+    /* retries of one part: told in full only when the other is done too */
+    md_job_notified(job, "renewed", MD_NOTIFY_RAN | MD_NOTIFY_SKIP_NOTIFY | MD_NOTIFY_PENDING,
+                    NULL);
+    assert_string_equal(entry_at(job, 0, "type"), "message-renewed");
+    assert_false(job->notified_renewed);
+    md_job_notified(job, "renewed", MD_NOTIFY_RAN | MD_NOTIFY_SKIP_MSG | MD_NOTIFY_FAILED_NOTIFY,
+                    r);
+    assert_string_equal(entry_at(job, 0, "type"), "notify-error");
+    assert_false(job->notified_renewed);
+    md_job_notified(job, "renewed", MD_NOTIFY_RAN | MD_NOTIFY_SKIP_MSG, NULL);
+    /* no "message-renewed" for MDNotifyCmd alone */
+    assert_string_equal(entry_at(job, 0, "type"), "notify-error");
     assert_true(job->notified && job->notified_renewed);
 
     /* and they survive a round trip */
@@ -381,11 +307,7 @@ static void test_stock_members_and_log_types(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        UNIT_TEST(test_retry_delay_doubles_and_caps),
         UNIT_TEST(test_end_run_failure_then_success),
-        UNIT_TEST(test_next_retry_jitter_bounds),
-        UNIT_TEST(test_input_errors_wait_the_cap),
-        UNIT_TEST(test_retry_after_is_honoured),
         UNIT_TEST(test_end_run_uses_retry_base),
         UNIT_TEST(test_log_is_bounded_newest_first),
         UNIT_TEST(test_json_round_trip),

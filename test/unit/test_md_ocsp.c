@@ -518,67 +518,18 @@ static void test_resp_garbage(void **state)
 
 /* --- when ------------------------------------------------------------------- */
 
-static void test_schedule(void **state)
+/* When responses are renewed: test_md_sched.c. */
+static void test_current(void **state)
 {
-    md_timeslice_t pct33 = { 33, 1, 0 };
-    md_timeslice_t two_days = { 0, 0, apr_time_from_sec(2 * DAY) };
     apr_time_t t0 = apr_time_from_sec(1000000000);
     apr_time_t week = apr_time_from_sec(7 * DAY);
-    apr_time_t half_day = apr_time_from_sec(DAY / 2);
-    apr_time_t at;
 
     (void)state;
-    /* 33% of a week before its end. */
-    at = md_ocsp_renew_at(&pct33, t0, t0 + week);
-    assert_true(at == t0 + week - (week * 33) / 100);
-    at = md_ocsp_renew_at(&two_days, t0, t0 + week);
-    assert_true(at == t0 + week - apr_time_from_sec(2 * DAY));
-    /* A window longer than the response: half way. */
-    at = md_ocsp_renew_at(&two_days, t0, t0 + half_day);
-    assert_true(at == t0 + half_day / 2);
-
-    /* After a fetch, the renewal time, or - for a response due already - a
-     * quarter of what it has left, at least MD_OCSP_RETRY_MIN. */
-    assert_true(md_ocsp_next_fetch(&pct33, t0, t0 + week, t0) == t0 + week - (week * 33) / 100);
-    assert_true(md_ocsp_next_fetch(&pct33, t0, t0 + week, t0 + week - apr_time_from_sec(400))
-                == t0 + week - apr_time_from_sec(300));
-    assert_true(md_ocsp_next_fetch(&pct33, t0, t0 + week, t0 + week) ==
-                t0 + week + MD_OCSP_RETRY_MIN);
-
     assert_true(md_ocsp_is_current(t0, t0 + week, t0 + 1));
     assert_true(md_ocsp_is_current(t0 + MD_OCSP_MAX_SKEW, t0 + week, t0));
     assert_false(md_ocsp_is_current(t0 + MD_OCSP_MAX_SKEW + 1, t0 + week, t0));
     assert_false(md_ocsp_is_current(t0, t0 + week, t0 + week));
     assert_false(md_ocsp_is_current(0, 0, t0));
-}
-
-static void test_retry_delay(void **state)
-{
-    apr_time_t now = apr_time_from_sec(1000000000);
-    apr_interval_time_t base = apr_time_from_sec(5);
-    apr_time_t week_ago = now - apr_time_from_sec(7 * DAY);
-
-    (void)state;
-    /* Without a response: doubling from base to the cap. */
-    assert_true(md_ocsp_retry_delay(1, base, 0, 0, now) == base);
-    assert_true(md_ocsp_retry_delay(2, base, 0, 0, now) == 2 * base);
-    assert_true(md_ocsp_retry_delay(4, base, 0, 0, now) == 8 * base);
-    assert_true(md_ocsp_retry_delay(30, base, 0, 0, now) == MD_OCSP_RETRY_MAX);
-    assert_true(md_ocsp_retry_delay(INT_MAX, base, 0, 0, now) == MD_OCSP_RETRY_MAX);
-    assert_true(md_ocsp_retry_delay(1, 0, 0, 0, now) == MD_OCSP_RETRY_MIN);
-    /* A 40s response, valid 40s more: at most 10s, at least the minimum. */
-    assert_true(md_ocsp_retry_delay(5, base, now, now + apr_time_from_sec(40), now)
-                == apr_time_from_sec(10));
-    assert_true(md_ocsp_retry_delay(5, base, now - apr_time_from_sec(40),
-                                    now + apr_time_from_msec(100), now) == MD_OCSP_RETRY_MIN);
-    /* Plenty left: the doubling applies. */
-    assert_true(md_ocsp_retry_delay(2, base, now, now + apr_time_from_sec(DAY), now) == 2 * base);
-    /* Expired: a quarter of its lifetime at most (short-lived responses
-     * are asked for again soon), the cap for long-lived ones. */
-    assert_true(md_ocsp_retry_delay(20, base, now - apr_time_from_sec(60),
-                                    now - apr_time_from_sec(20), now) == apr_time_from_sec(10));
-    assert_true(md_ocsp_retry_delay(20, base, week_ago - apr_time_from_sec(7 * DAY), week_ago,
-                                    now) == MD_OCSP_RETRY_MAX);
 }
 
 static void test_stale(void **state)
@@ -654,6 +605,7 @@ typedef struct {
     int status;             /* V_OCSP_CERTSTATUS_* */
     long validity;          /* seconds, nextUpdate - thisUpdate */
     int garbage;            /* answer something that is no OCSP response */
+    long clock;             /* seconds its clock is ahead (asked later) */
     int calls;
     const char *last_url;
 } responder_t;
@@ -685,7 +637,8 @@ static apr_status_t responder_fn(md_http_response_t **presp, void *baton, const 
     assert_true(OCSP_id_get0_info(NULL, NULL, NULL, &serial, id));
     spec.cert = ASN1_INTEGER_get(serial) == 0x1001 ? pki->leaf.x : pki->leaf2.x;
     spec.status = r->status;
-    spec.next_off = r->validity;
+    spec.this_off += r->clock;
+    spec.next_off = r->validity + r->clock;
     spec.req = req;
     resp = apr_pcalloc(p, sizeof(*resp));
     resp->url = url;
@@ -1147,6 +1100,7 @@ static void test_reg_status(void **state)
     assert_string_equal(md_json_get_str(j, "status"), "revoked");
 }
 
+#ifndef TEST_MD_OCSP_NO_MAIN   /* test_md_ocsp_pg.c reuses the PKI and the mock */
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1159,8 +1113,7 @@ int main(void)
         UNIT_TEST(test_resp_nonce),
         UNIT_TEST(test_resp_times),
         UNIT_TEST(test_resp_garbage),
-        UNIT_TEST(test_schedule),
-        UNIT_TEST(test_retry_delay),
+        UNIT_TEST(test_current),
         UNIT_TEST(test_stale),
         UNIT_TEST(test_files),
         UNIT_TEST(test_reg_prime),
@@ -1175,3 +1128,4 @@ int main(void)
     apr_initialize();
     return cmocka_run_group_tests(tests, pki_setup, pki_teardown);
 }
+#endif

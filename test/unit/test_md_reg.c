@@ -14,14 +14,10 @@
 #include <apr_file_io.h>
 #include <apr_strings.h>
 
-#include <openssl/evp.h>
-#include <openssl/x509.h>
-#include <openssl/x509v3.h>
-
+#include "fixtures/fx.h"
 #include "md.h"
 #include "md_credmemo.h"
 #include "md_crypt.h"
-#include "md_crypt_int.h"
 #include "md_json.h"
 #include "md_keys.h"
 #include "md_reg.h"
@@ -84,93 +80,11 @@ static md_t *make_md(apr_pool_t *p, const char *name, const char *other)
  * Staged sets go live only with a chain whose links verify and whose leaf
  * is not self-signed (md_reg_staged_verify): a test CA issues them. */
 
-static X509 *make_x509(const char *cn, const apr_array_header_t *names, EVP_PKEY *pub,
-                       X509 *issuer, EVP_PKEY *issuer_key, apr_time_t from, apr_time_t until,
-                       int ca)
-{
-    static long serial = 1000;
-    X509 *x = X509_new();
-    X509_NAME *subj = X509_NAME_new();
-    X509V3_CTX ctx;
-    X509_EXTENSION *ext;
-    char san[1024] = "";
-    int i;
-
-    assert_non_null(x);
-    X509_set_version(x, 2);
-    ASN1_INTEGER_set(X509_get_serialNumber(x), ++serial);
-    X509_NAME_add_entry_by_txt(subj, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1, -1, 0);
-    X509_set_subject_name(x, subj);
-    X509_set_issuer_name(x, issuer ? X509_get_subject_name(issuer) : subj);
-    X509_NAME_free(subj);
-    ASN1_TIME_set(X509_getm_notBefore(x), (time_t)apr_time_sec(from));
-    ASN1_TIME_set(X509_getm_notAfter(x), (time_t)apr_time_sec(until));
-    X509_set_pubkey(x, pub);
-    X509V3_set_ctx(&ctx, issuer ? issuer : x, x, NULL, NULL, 0);
-    if (ca) {
-        ext = X509V3_EXT_conf_nid(NULL, &ctx, NID_basic_constraints, "critical,CA:TRUE");
-        X509_add_ext(x, ext, -1);
-        X509_EXTENSION_free(ext);
-    }
-    for (i = 0; names && i < names->nelts; ++i) {
-        apr_snprintf(san + strlen(san), sizeof(san) - strlen(san), "%sDNS:%s", i ? "," : "",
-                     MD_ARR_IDX(names, i, const char *));
-    }
-    if (*san) {
-        ext = X509V3_EXT_conf_nid(NULL, &ctx, NID_subject_alt_name, san);
-        X509_add_ext(x, ext, -1);
-        X509_EXTENSION_free(ext);
-    }
-    assert_true(X509_sign(x, issuer_key, EVP_sha256()) > 0);
-    return x;
-}
-
-typedef struct {
-    EVP_PKEY *key;
-    X509 *cert;
-} test_ca_t;
-
-static apr_status_t ca_cleanup(void *data)
-{
-    test_ca_t *ca = data;
-    X509_free(ca->cert);
-    EVP_PKEY_free(ca->key);
-    return APR_SUCCESS;
-}
-
-static test_ca_t *test_ca(const char *name, apr_pool_t *p)
-{
-    test_ca_t *ca = apr_pcalloc(p, sizeof(*ca));
-    apr_time_t now = apr_time_now();
-
-    ca->key = EVP_EC_gen("P-256");
-    assert_non_null(ca->key);
-    ca->cert = make_x509(name, NULL, ca->key, NULL, ca->key, now - apr_time_from_sec(86400),
-                         now + apr_time_from_sec(3650 * 86400), 1);
-    apr_pool_cleanup_register(p, ca, ca_cleanup, apr_pool_cleanup_null);
-    return ca;
-}
-
-/* [leaf for names with key, valid from..until, issued by ca; ca's certificate]. */
-static apr_array_header_t *issued_chain_at(test_ca_t *ca, const apr_array_header_t *names,
-                                           md_pkey_t *key, apr_time_t from, apr_time_t until,
-                                           apr_pool_t *p)
-{
-    apr_array_header_t *chain = apr_array_make(p, 2, sizeof(md_cert_t *));
-    X509 *leaf = make_x509(MD_ARR_IDX(names, 0, const char *), names, md_pkey_evp(key),
-                           ca->cert, ca->key, from, until, 0);
-
-    APR_ARRAY_PUSH(chain, md_cert_t *) = md_cert_wrap(leaf, p);
-    X509_up_ref(ca->cert);
-    APR_ARRAY_PUSH(chain, md_cert_t *) = md_cert_wrap(ca->cert, p);
-    return chain;
-}
-
 static apr_array_header_t *issued_chain(const apr_array_header_t *names, md_pkey_t *key,
                                         apr_interval_time_t valid_for, apr_pool_t *p)
 {
     apr_time_t now = apr_time_now();
-    return issued_chain_at(test_ca("Test CA", p), names, key, now, now + valid_for, p);
+    return fx_chain_issue(fx_ca_make("Test CA", p), names, key, now, now + valid_for, p);
 }
 
 /* Put a certificate for names, signed by key, into group as the RSA-named
@@ -843,18 +757,18 @@ static void test_staged_verify_refuses_expired_and_older(void **state)
 {
     fixture_t *f = *state;
     md_t *md = make_md(f->p, "a.test", NULL);
-    test_ca_t *ca = test_ca("Test CA", f->p);
+    fx_ca_t *ca = fx_ca_make("Test CA", f->p);
     apr_time_t now = apr_time_now();
     apr_time_t day = apr_time_from_sec(86400);
 
     /* expired */
-    stage_chain(f, md, issued_chain_at(ca, md->domains, f->ec_key, now - 10 * day, now - day,
-                                       f->p), f->ec_key);
+    stage_chain(f, md, fx_chain_issue(ca, md->domains, f->ec_key, now - 10 * day, now - day,
+                                      f->p), f->ec_key);
     expect_verify(f, md, APR_EINVAL, "expired");
     /* an older certificate than the live one: a set of long ago, planted again */
     put_cred(f, MD_SG_DOMAINS, "a.test", md->domains, f->ec_key, 30 * day);
-    stage_chain(f, md, issued_chain_at(ca, md->domains, f->ec_key, now - 5 * day, now + 60 * day,
-                                       f->p), f->ec_key);
+    stage_chain(f, md, fx_chain_issue(ca, md->domains, f->ec_key, now - 5 * day, now + 60 * day,
+                                      f->p), f->ec_key);
     expect_verify(f, md, APR_EINVAL, "older than the live one");
 }
 

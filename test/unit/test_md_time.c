@@ -168,36 +168,6 @@ static void test_timeslice_start(void **state)
     assert_int_equal(md_timeslice_start(&ts, until, from), from);
 }
 
-static void test_renew_at(void **state)
-{
-    md_timeslice_t pct = { .percent = 33, .is_percent = 1 };
-    md_timeslice_t dur = { .duration = 0 };
-    apr_time_t from = SEC(1000000);
-    (void)state;
-
-    /* 90 days, default window: 33% before the end */
-    assert_true(md_renew_at(&pct, 0, from, from + 90 * DAY)
-                == from + 90 * DAY - (90 * DAY / 100) * 33);
-    /* 6 days, default window: half the lifetime, earlier than 33% */
-    assert_true(md_renew_at(&pct, 0, from, from + 6 * DAY) == from + 3 * DAY);
-    /* 120 s certificates of a test CA: half */
-    assert_true(md_renew_at(&pct, 0, from, from + SEC(120)) == from + SEC(60));
-    /* configured windows are taken as they are */
-    assert_true(md_renew_at(&pct, 1, from, from + SEC(120))
-                == from + SEC(120) - (SEC(120) / 100) * 33);
-    dur.duration = SEC(10);
-    assert_true(md_renew_at(&dur, 1, from, from + SEC(120)) == from + SEC(110));
-    /* a default window larger than half stays (renews earlier) */
-    pct.percent = 80;
-    assert_true(md_renew_at(&pct, 0, from, from + SEC(100)) == from + SEC(20));
-    /* exactly 10 days is not short */
-    pct.percent = 33;
-    assert_true(md_renew_at(&pct, 0, from, from + 10 * DAY)
-                == from + 10 * DAY - (10 * DAY / 100) * 33);
-    /* broken dates: right away (the end) */
-    assert_true(md_renew_at(&pct, 0, from, from) == from);
-}
-
 static void test_http_date(void **state)
 {
     apr_pool_t *p = *state;
@@ -266,7 +236,6 @@ int main(void)
         UNIT_TEST(test_timeslice_parse),
         UNIT_TEST(test_timeslice_reject),
         UNIT_TEST(test_timeslice_start),
-        UNIT_TEST(test_renew_at),
         UNIT_TEST(test_http_date),
         UNIT_TEST(test_rfc3339),
         UNIT_TEST(test_retry_after),
