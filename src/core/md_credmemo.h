@@ -19,9 +19,9 @@
  * memo is kept in the store (MD_FN_CRED_MEMO, at the base like the fallback
  * key; it holds nothing secret) and read by every pass: httpd unloads and
  * reloads the module between passes, so nothing survives in memory. Entries
- * no pass asked for are dropped when it is saved. What a pass keeps of an
- * entry (md_live_cert_t) is plain C in the config pool: the JSON goes at the
- * end of the pass. */
+ * no pass asked for are dropped when it is saved. The file's JSON is let go
+ * as soon as it is read: entries are small C structs in the memo's pool, and
+ * what a pass keeps (md_live_cert_t) shares their strings. */
 #ifndef md_credmemo_h
 #define md_credmemo_h
 
@@ -35,8 +35,7 @@
 typedef struct md_credmemo_t md_credmemo_t;
 typedef struct md_credmemo_entry_t md_credmemo_entry_t;
 
-/* An empty memo in p, which must live as long as the memo is used (for the
- * module: the process pool, so that it outlives the config passes). */
+/* An empty memo in p (for the module: the config pool of the pass). */
 md_credmemo_t *md_credmemo_create(apr_pool_t *p);
 
 /* Start a pass: the first time, read what the store keeps; then forget which
