@@ -1037,6 +1037,71 @@ static void test_concurrent_drives_share_one_account(void **state)
     }
 }
 
+/* --- dns-01 --------------------------------------------------------------------- */
+
+/* How many lines of the file start with prefix; with value_len > 0, only
+ * those followed by that many characters (a TXT value) to the line's end. */
+static int count_lines(const char *path, const char *prefix, size_t value_len)
+{
+    char line[512];
+    FILE *f = fopen(path, "r");
+    int n = 0;
+
+    if (!f) {
+        return 0;
+    }
+    while (fgets(line, sizeof(line), f)) {
+        n += !strncmp(line, prefix, strlen(prefix))
+             && (!value_len || strlen(line + strlen(prefix)) == value_len + 1);
+    }
+    fclose(f);
+    return n;
+}
+
+/* base64url of a SHA-256 digest (RFC 8555 §8.4), unpadded */
+#define DNS01_VALUE_LEN 43
+
+/* Neither port 80 nor 443 reaches us, MDChallengeDns01 is set: the CA's
+ * dns-01 challenges are answered through the program, which is asked to
+ * remove every TXT record afterwards, also when the attempt fails. */
+static void test_dns01_through_the_program(void **state)
+{
+    drive_t d;
+    apr_status_t rv;
+    const char *log;
+
+    drive_setup(&d, *state);
+    log = apr_pstrcat(d.p, d.dir, "/dns01.log", NULL);
+    d.env.http_port = 0;
+    d.ca->with_dns01 = 1;
+    d.md->dns01_cmd = fx_strs(d.p, "/bin/sh", "-c", apr_psprintf(d.p,
+                              "echo \"$0 $1 $2\" >> %s", log), NULL);
+
+    /* validation fails: the records are removed all the same */
+    d.ca->fail_challenge = 1;
+    rv = attempt(&d);
+    assert_failure_recorded(&d, rv, 1, NULL);
+    assert_int_equal(d.ca->dns01_posted, 2);
+    assert_int_equal(d.ca->challenges_posted, 2);  /* no http-01 */
+    assert_int_equal(count_lines(log, "setup a.test ", DNS01_VALUE_LEN), 1);
+    assert_int_equal(count_lines(log, "setup www.a.test ", DNS01_VALUE_LEN), 1);
+    assert_int_equal(count_lines(log, "teardown a.test ", 0), 1);
+    assert_int_equal(count_lines(log, "teardown www.a.test ", 0), 1);
+    assert_false(md_store_exists(d.store, MD_SG_CHALLENGES, "a.test", MD_FN_DNS01, d.p));
+    assert_false(md_store_exists(d.store, MD_SG_CHALLENGES, "www.a.test", MD_FN_DNS01, d.p));
+
+    d.ca->fail_challenge = 0;
+    rv = attempt(&d);
+    assert_success_recorded(&d, rv, FX_CA_DIR);
+    assert_int_equal(d.ca->orders_created, 2);
+    assert_int_equal(d.ca->dns01_posted, 4);
+    assert_int_equal(d.ca->challenges_posted, 4);
+    assert_int_equal(count_lines(log, "setup ", 0), 4);
+    assert_int_equal(count_lines(log, "teardown ", 0), 4);
+    assert_false(md_store_exists(d.store, MD_SG_CHALLENGES, "a.test", MD_FN_DNS01, d.p));
+    assert_staged_cert(&d, spec_at(&d, 0), NULL);
+}
+
 /* --- vetoes: nothing is asked of the CA -------------------------------------- */
 
 /* MDMessageCmd failing on "renewing" vetoes the attempt. */
@@ -1187,6 +1252,7 @@ int main(void)
         UNIT_TEST(test_bad_nonces_beyond_the_limit),
         UNIT_TEST(test_rate_limited_order_retried_after),
         UNIT_TEST(test_concurrent_drives_share_one_account),
+        UNIT_TEST(test_dns01_through_the_program),
         UNIT_TEST(test_veto_by_message_cmd),
         UNIT_TEST(test_veto_no_challenge_type),
         UNIT_TEST(test_veto_by_challenge_setup),
