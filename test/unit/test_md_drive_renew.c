@@ -1102,6 +1102,42 @@ static void test_dns01_through_the_program(void **state)
     assert_staged_cert(&d, spec_at(&d, 0), NULL);
 }
 
+/* --- external account binding ---------------------------------------------------- */
+
+/* A CA that requires a binding: none configured, the attempt fails saying
+ * so before any account or order; with MDExternalAccountBinding the new
+ * account carries it; another binding later gets an account of its own
+ * (RFC 8555 §7.3.4: an account belongs to its binding). */
+static void test_eab_required_and_bound(void **state)
+{
+    drive_t d;
+    apr_status_t rv;
+
+    drive_setup(&d, *state);
+    d.ca->eab_required = 1;
+    rv = attempt(&d);
+    assert_failure_recorded(&d, rv, 1, PROBLEM("externalAccountRequired"));
+    assert_int_equal(d.ca->acct_ctr, 0);
+    assert_int_equal(d.ca->orders_created, 0);
+
+    d.md->ca_eab_kid = "kid-1";
+    d.md->ca_eab_hmac = "c2VjcmV0LWtleS1mb3ItdGhlLXRlc3Qtb2YtZWFi";
+    rv = attempt(&d);
+    assert_success_recorded(&d, rv, FX_CA_DIR);
+    assert_int_equal(d.ca->acct_ctr, 1);
+    assert_non_null(d.ca->new_acct_eab_kid);
+    assert_string_equal(d.ca->new_acct_eab_kid, "kid-1");
+
+    /* the next renewal with another binding */
+    assert_int_equal(md_store_purge(d.store, MD_SG_STAGING, MDNAME, d.p), APR_SUCCESS);
+    d.md->ca_eab_kid = "kid-2";
+    rv = attempt(&d);
+    assert_success_recorded(&d, rv, FX_CA_DIR);
+    assert_int_equal(d.ca->acct_ctr, 2);
+    assert_string_equal(d.ca->new_acct_eab_kid, "kid-2");
+    assert_string_equal(d.ca->last_kid, FX_CA_URL "/acct/2");
+}
+
 /* --- vetoes: nothing is asked of the CA -------------------------------------- */
 
 /* MDMessageCmd failing on "renewing" vetoes the attempt. */
@@ -1253,6 +1289,7 @@ int main(void)
         UNIT_TEST(test_rate_limited_order_retried_after),
         UNIT_TEST(test_concurrent_drives_share_one_account),
         UNIT_TEST(test_dns01_through_the_program),
+        UNIT_TEST(test_eab_required_and_bound),
         UNIT_TEST(test_veto_by_message_cmd),
         UNIT_TEST(test_veto_no_challenge_type),
         UNIT_TEST(test_veto_by_challenge_setup),
