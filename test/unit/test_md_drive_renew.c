@@ -1138,6 +1138,54 @@ static void test_eab_required_and_bound(void **state)
     assert_string_equal(d.ca->last_kid, FX_CA_URL "/acct/2");
 }
 
+/* --- renewing a live certificate (ARI, RFC 9773) ---------------------------------- */
+
+/* An MD with a live certificate at a CA with renewalInfo: its newOrder
+ * says which certificate it replaces; a CA that refuses that (replaced
+ * already, another account's) still gets the order, without "replaces". */
+static void test_replaces_the_live_certificate(void **state)
+{
+    drive_t d;
+    apr_status_t rv;
+    md_reg_state_t *st;
+    apr_array_header_t *states;
+    apr_array_header_t *live;
+    apr_time_t now = apr_time_now();
+
+    drive_setup(&d, *state);
+    d.ca->with_ari_profiles = 1;
+    live = fx_chain_issue(d.ca->issuer, d.md->domains, fx_key_ec(d.p),
+                          now - apr_time_from_sec(80 * MD_SECS_PER_DAY),
+                          now + apr_time_from_sec(10 * MD_SECS_PER_DAY), d.p);
+    assert_int_equal(md_store_save_certs(d.store, MD_SG_DOMAINS, MDNAME,
+                                         md_reg_cert_fname(spec_at(&d, 0), d.p), live, d.p),
+                     APR_SUCCESS);
+    st = apr_pcalloc(d.p, sizeof(*st));
+    st->md = d.md;
+    st->has_cert = 1;
+    st->valid_from = now - apr_time_from_sec(80 * MD_SECS_PER_DAY);
+    st->valid_until = now + apr_time_from_sec(10 * MD_SECS_PER_DAY);
+    states = apr_array_make(d.p, 1, sizeof(md_reg_state_t *));
+    APR_ARRAY_PUSH(states, md_reg_state_t *) = st;
+    d.env.watch = md_watch_create(d.p, d.store, states, NULL);
+
+    rv = attempt(&d);
+    assert_success_recorded(&d, rv, FX_CA_DIR);
+    assert_int_equal(d.ca->replaces_seen, 1);
+    assert_non_null(d.ca->last_replaces);
+    assert_non_null(strchr(d.ca->last_replaces, '.'));  /* keyIdentifier.serial */
+
+    /* the next renewal, at a CA that will not have it replaced */
+    assert_int_equal(md_store_purge(d.store, MD_SG_STAGING, MDNAME, d.p), APR_SUCCESS);
+    d.ca->refuse_replaces = 1;
+    rv = attempt(&d);
+    assert_success_recorded(&d, rv, FX_CA_DIR);
+    assert_int_equal(d.ca->replaces_seen, 2);
+    assert_int_equal(d.ca->orders_created, 2);
+    assert_null(d.ca->last_replaces);
+    assert_staged_cert(&d, spec_at(&d, 0), NULL);
+}
+
 /* --- vetoes: nothing is asked of the CA -------------------------------------- */
 
 /* MDMessageCmd failing on "renewing" vetoes the attempt. */
@@ -1290,6 +1338,7 @@ int main(void)
         UNIT_TEST(test_concurrent_drives_share_one_account),
         UNIT_TEST(test_dns01_through_the_program),
         UNIT_TEST(test_eab_required_and_bound),
+        UNIT_TEST(test_replaces_the_live_certificate),
         UNIT_TEST(test_veto_by_message_cmd),
         UNIT_TEST(test_veto_no_challenge_type),
         UNIT_TEST(test_veto_by_challenge_setup),
