@@ -180,6 +180,31 @@ static const char *plural(int n, const char *word, apr_pool_t *p)
     return apr_psprintf(p, "%d %s%s", n, word, n == 1 ? "" : "s");
 }
 
+/* The command line names a command that runs (cur), with as many
+ * arguments as it takes. */
+static apr_status_t check_command(const a2md_args_t *args, const a2md_cmd_t *root,
+                                  const a2md_cmd_t *cur, const char **perr, apr_pool_t *p)
+{
+    if (!cur->run) {
+        *perr = cur == root ? "no command given"
+                            : apr_psprintf(p, "'%s' needs a command", args->path);
+        return APR_EINVAL;
+    }
+    if (args->args->nelts < cur->min_args) {
+        *perr = apr_psprintf(p, "'%s' needs at least %s", args->path,
+                             plural(cur->min_args, "argument", p));
+        return APR_EINVAL;
+    }
+    if (cur->max_args >= 0 && args->args->nelts > cur->max_args) {
+        *perr = cur->max_args == 0
+              ? apr_psprintf(p, "'%s' takes no arguments", args->path)
+              : apr_psprintf(p, "'%s' takes at most %s", args->path,
+                             plural(cur->max_args, "argument", p));
+        return APR_EINVAL;
+    }
+    return APR_SUCCESS;
+}
+
 apr_status_t a2md_args_parse(a2md_args_t **pargs, const a2md_cmd_t *root, int argc,
                              const char *const *argv, const char **perr, apr_pool_t *p)
 {
@@ -244,24 +269,7 @@ apr_status_t a2md_args_parse(a2md_args_t **pargs, const a2md_cmd_t *root, int ar
         args->cmd = NULL;
         return APR_SUCCESS;
     }
-    if (!cur->run) {
-        *perr = cur == root ? "no command given"
-                            : apr_psprintf(p, "'%s' needs a command", args->path);
-        return APR_EINVAL;
-    }
-    if (args->args->nelts < cur->min_args) {
-        *perr = apr_psprintf(p, "'%s' needs at least %s", args->path,
-                             plural(cur->min_args, "argument", p));
-        return APR_EINVAL;
-    }
-    if (cur->max_args >= 0 && args->args->nelts > cur->max_args) {
-        *perr = cur->max_args == 0
-              ? apr_psprintf(p, "'%s' takes no arguments", args->path)
-              : apr_psprintf(p, "'%s' takes at most %s", args->path,
-                             plural(cur->max_args, "argument", p));
-        return APR_EINVAL;
-    }
-    return APR_SUCCESS;
+    return check_command(args, root, cur, perr, p);
 }
 
 int a2md_args_has(const a2md_args_t *args, const char *lname)

@@ -315,6 +315,63 @@ static apr_status_t revoke_one(a2md_ctx_t *ctx, md_acme_t *acme, live_cert_t *lc
     return md_acme_revoke_cert(acme, lc->cert, lc->key, reason, result, ctx->p);
 }
 
+/* The MD's CA (or -a's), set up; unless by_key, with the account to sign
+ * with (*phave_acct 0 when none was found: the certificates' keys sign). */
+static apr_status_t revoke_ca(a2md_ctx_t *ctx, const md_t *md, int by_key, md_acme_t **pacme,
+                              int *phave_acct, md_result_t *result)
+{
+    const char *ca_url;
+    apr_status_t rv;
+
+    *phave_acct = 0;
+    ca_url = ctx->args->ca_url ? ctx->args->ca_url : md_drive_ca_url(md, 0, 0);
+    if (!ca_url) {
+        return a2md_ctx_fail(ctx, A2MD_EXIT_INPUT, APR_EINVAL, "%s: has no CA: give -a <url>",
+                             md->name);
+    }
+    if ((rv = md_acme_create(pacme, ctx->p, ca_url, ctx->args->ca_file, ctx->store))
+        != APR_SUCCESS) {
+        return a2md_ctx_fail(ctx, A2MD_EXIT_INPUT, rv, "'%s' is not a usable CA URL", ca_url);
+    }
+    md_acme_set_proxy(*pacme, ctx->args->proxy ? ctx->args->proxy : md->http_proxy, NULL);
+    if ((rv = md_acme_setup(*pacme, result)) != APR_SUCCESS
+        || (!by_key && (rv = use_account(ctx, *pacme, md, phave_acct, result)) != APR_SUCCESS)) {
+        return a2md_ctx_fail_result(ctx, result, rv, md->name);
+    }
+    return APR_SUCCESS;
+}
+
+/* One revoked certificate into the output: the JSON list, and a line
+ * unless -j. */
+static void print_revoked(a2md_ctx_t *ctx, const md_t *md, const live_cert_t *lc,
+                          const char *serial, json_t *list)
+{
+    json_t *e = json_object();
+
+    md_json_set_str(e, MD_KEY_SERIAL, serial);
+    md_json_set_str(e, MD_KEY_TYPE, md_pkey_spec_name(lc->spec));
+    json_array_append_new(list, e);
+    if (!ctx->args->json) {
+        printf("revoked: %s %s (%s)\n", md->name, serial, md_pkey_spec_name(lc->spec));
+    }
+}
+
+/* Record the revoked serials in the store, so the MD gets new certificates. */
+static apr_status_t mark_revoked(a2md_ctx_t *ctx, const md_t *md,
+                                 const apr_array_header_t *serials, int reason)
+{
+    apr_status_t rv = md_acme_revoke_mark(ctx->store, md->name, serials, reason, ctx->p);
+
+    if (rv != APR_SUCCESS) {
+        return a2md_ctx_fail(ctx, A2MD_EXIT_LOCAL, rv, "%s: revoked, but the store could "
+                             "not record it: run 'a2md drive -f %s'", md->name, md->name);
+    }
+    a2md_ctx_note(ctx, "%s: %s", md->name, md->renew_mode == MD_RENEW_MANUAL
+                  ? "MDRenewMode manual: get a new certificate with 'a2md drive'"
+                  : "a running server renews it now");
+    return APR_SUCCESS;
+}
+
 apr_status_t a2md_cmd_revoke(a2md_ctx_t *ctx)
 {
     const char *name = MD_ARR_IDX(ctx->args->args, 0, const char *);
@@ -326,7 +383,6 @@ apr_status_t a2md_cmd_revoke(a2md_ctx_t *ctx)
     apr_array_header_t *live;
     apr_array_header_t *serials;
     md_acme_t *acme;
-    const char *ca_url;
     json_t *out;
     json_t *list;
     md_t *md;
@@ -341,22 +397,9 @@ apr_status_t a2md_cmd_revoke(a2md_ctx_t *ctx)
     if ((rv = a2md_ctx_store(ctx)) != APR_SUCCESS
         || (rv = a2md_ctx_load_md(ctx, &md, name)) != APR_SUCCESS
         || (rv = load_live(ctx, md, &live)) != APR_SUCCESS
-        || (rv = a2md_ctx_become_user(ctx)) != APR_SUCCESS) {
+        || (rv = a2md_ctx_become_user(ctx)) != APR_SUCCESS
+        || (rv = revoke_ca(ctx, md, by_key, &acme, &have_acct, result)) != APR_SUCCESS) {
         return rv;
-    }
-    ca_url = ctx->args->ca_url ? ctx->args->ca_url : md_drive_ca_url(md, 0, 0);
-    if (!ca_url) {
-        return a2md_ctx_fail(ctx, A2MD_EXIT_INPUT, APR_EINVAL, "%s: has no CA: give -a <url>",
-                             md->name);
-    }
-    if ((rv = md_acme_create(&acme, ctx->p, ca_url, ctx->args->ca_file, ctx->store))
-        != APR_SUCCESS) {
-        return a2md_ctx_fail(ctx, A2MD_EXIT_INPUT, rv, "'%s' is not a usable CA URL", ca_url);
-    }
-    md_acme_set_proxy(acme, ctx->args->proxy ? ctx->args->proxy : md->http_proxy, NULL);
-    if ((rv = md_acme_setup(acme, result)) != APR_SUCCESS
-        || (!by_key && (rv = use_account(ctx, acme, md, &have_acct, result)) != APR_SUCCESS)) {
-        return a2md_ctx_fail_result(ctx, result, rv, md->name);
     }
 
     serials = apr_array_make(ctx->p, live->nelts, sizeof(const char *));
@@ -368,31 +411,20 @@ apr_status_t a2md_cmd_revoke(a2md_ctx_t *ctx)
     for (i = 0; i < live->nelts; ++i) {
         live_cert_t *lc = &APR_ARRAY_IDX(live, i, live_cert_t);
         const char *serial = md_cert_serial_hex(lc->cert, ctx->p);
-        json_t *e;
 
         rv = revoke_one(ctx, acme, lc, by_key || !have_acct, reason, result);
         if (rv != APR_SUCCESS) {
             break;
         }
         APR_ARRAY_PUSH(serials, const char *) = serial;
-        e = json_object();
-        md_json_set_str(e, MD_KEY_SERIAL, serial);
-        md_json_set_str(e, MD_KEY_TYPE, md_pkey_spec_name(lc->spec));
-        json_array_append_new(list, e);
-        if (!ctx->args->json) {
-            printf("revoked: %s %s (%s)\n", md->name, serial, md_pkey_spec_name(lc->spec));
-        }
+        print_revoked(ctx, md, lc, serial, list);
     }
     /* Whatever was revoked must be replaced, also after a later failure. */
     if (serials->nelts > 0) {
-        apr_status_t rv2 = md_acme_revoke_mark(ctx->store, md->name, serials, reason, ctx->p);
+        apr_status_t rv2 = mark_revoked(ctx, md, serials, reason);
         if (rv2 != APR_SUCCESS) {
-            return a2md_ctx_fail(ctx, A2MD_EXIT_LOCAL, rv2, "%s: revoked, but the store could "
-                                 "not record it: run 'a2md drive -f %s'", md->name, md->name);
+            return rv2;
         }
-        a2md_ctx_note(ctx, "%s: %s", md->name, md->renew_mode == MD_RENEW_MANUAL
-                      ? "MDRenewMode manual: get a new certificate with 'a2md drive'"
-                      : "a running server renews it now");
     }
     if (rv != APR_SUCCESS) {
         return ctx->error ? rv : a2md_ctx_fail_result(ctx, result, rv, md->name);

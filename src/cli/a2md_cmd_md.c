@@ -243,8 +243,108 @@ static apr_status_t set_flag(a2md_ctx_t *ctx, int *pflag, const char *aspect, co
     return APR_SUCCESS;
 }
 
-static apr_status_t update_pkeys(a2md_ctx_t *ctx, md_t *md)
+/* What one aspect's handler works on: `a2md update NAME ASPECT VALUE...`. */
+typedef struct {
+    a2md_ctx_t *ctx;
+    md_t *md;                       /* the clone being updated */
+    const apr_array_header_t *mds;  /* all MDs, for the overlap check */
+    const char *aspect;             /* args[1] as typed */
+    const char *value;              /* args[2], NULL when absent */
+} update_t;
+
+/* A keyword a value may be (any case) and what it sets. */
+typedef struct {
+    const char *word;
+    int value;
+} keyword_t;
+
+static const keyword_t RENEW_MODES[] = {
+    { "auto", MD_RENEW_AUTO },
+    { "always", MD_RENEW_ALWAYS },
+    { "manual", MD_RENEW_MANUAL },
+    { NULL, 0 },
+};
+
+static const keyword_t REQUIRE_HTTPS[] = {
+    { "off", MD_REQUIRE_OFF },
+    { "temporary", MD_REQUIRE_TEMPORARY },
+    { "permanent", MD_REQUIRE_PERMANENT },
+    { NULL, 0 },
+};
+
+/* u->value as one of words; accepted lists them for the messages. */
+static apr_status_t parse_keyword(update_t *u, int *pvalue, const keyword_t *words,
+                                  const char *accepted)
 {
+    if (!u->value) {
+        return need_value(u->ctx, u->aspect, accepted);
+    }
+    for (; words->word; ++words) {
+        if (!strcasecmp(u->value, words->word)) {
+            *pvalue = words->value;
+            return APR_SUCCESS;
+        }
+    }
+    return bad_value(u->ctx, u->aspect, u->value, accepted);
+}
+
+static apr_status_t update_domains(update_t *u)
+{
+    apr_status_t rv;
+
+    if ((rv = a2md_ctx_domains(u->ctx, &u->md->domains, 2)) != APR_SUCCESS) {
+        return rv;
+    }
+    return check_overlap(u->ctx, u->md, u->mds);
+}
+
+/* The CA's directory URL, optionally followed by its protocol. */
+static apr_status_t update_ca(update_t *u)
+{
+    md_t *md = u->md;
+
+    if (!u->value) {
+        return need_value(u->ctx, u->aspect, "the CA's directory URL");
+    }
+    if (!url_ok(u->value, u->ctx->p)) {
+        return bad_value(u->ctx, u->aspect, u->value, "an http(s) URL");
+    }
+    md->ca_urls = apr_array_make(u->ctx->p, 1, sizeof(const char *));
+    APR_ARRAY_PUSH(md->ca_urls, const char *) = u->value;
+    md->ca_effective = u->value;
+    if (value_at(u->ctx, 3)) {
+        md->ca_proto = value_at(u->ctx, 3);
+    }
+    return APR_SUCCESS;
+}
+
+static apr_status_t update_account(update_t *u)
+{
+    u->md->ca_account = is_none(u->value) ? NULL : u->value;
+    return APR_SUCCESS;
+}
+
+static apr_status_t update_contacts(update_t *u)
+{
+    return a2md_ctx_contacts(u->ctx, &u->md->contacts, 2);
+}
+
+static apr_status_t update_agreement(update_t *u)
+{
+    const char *v = u->value;
+
+    if (v && strcmp(v, "accepted") && !url_ok(v, u->ctx->p)) {
+        return bad_value(u->ctx, u->aspect, v, "accepted or the URL of the terms of service");
+    }
+    u->md->ca_agreement = is_none(v) ? NULL : v;
+    return APR_SUCCESS;
+}
+
+/* Each key spec is a type with an optional parameter (RSA 3072), so the
+ * values are consumed by md_pkey_spec_parse, not one per word. */
+static apr_status_t update_pkeys(update_t *u)
+{
+    a2md_ctx_t *ctx = u->ctx;
     apr_array_header_t *specs = apr_array_make(ctx->p, 2, sizeof(md_pkey_spec_t *));
     int i = 2;
 
@@ -264,12 +364,13 @@ static apr_status_t update_pkeys(a2md_ctx_t *ctx, md_t *md)
     if (specs->nelts == 0) {
         return need_value(ctx, "pkey", "a key type (RSA [bits], P-256, P-384, ...)");
     }
-    md->pkey_specs = specs;
+    u->md->pkey_specs = specs;
     return APR_SUCCESS;
 }
 
-static apr_status_t update_challenges(a2md_ctx_t *ctx, md_t *md)
+static apr_status_t update_challenges(update_t *u)
 {
+    a2md_ctx_t *ctx = u->ctx;
     apr_array_header_t *types = apr_array_make(ctx->p, 3, sizeof(const char *));
     int i;
 
@@ -278,126 +379,108 @@ static apr_status_t update_challenges(a2md_ctx_t *ctx, md_t *md)
         if (!md_acme_challenge_type_get(t)) {
             return bad_value(ctx, "challenges", t, "http-01, tls-alpn-01 or dns-01");
         }
-        md_array_str_add_missing(types, t);
+        APR_ARRAY_PUSH(types, const char *) = t;
     }
-    md->ca_challenges = types->nelts ? types : NULL;
+    u->md->ca_challenges = types->nelts ? types : NULL;
     return APR_SUCCESS;
 }
 
-static apr_status_t update_window(a2md_ctx_t *ctx, md_timeslice_t *ts, const char *aspect)
+static apr_status_t update_window(update_t *u, md_timeslice_t *ts)
 {
-    const char *v = value_at(ctx, 2);
     const char *err = NULL;
 
-    if (!v) {
-        return need_value(ctx, aspect, "a duration or percentage (30d, 33%)");
+    if (!u->value) {
+        return need_value(u->ctx, u->aspect, "a duration or percentage (30d, 33%)");
     }
-    if (md_timeslice_parse(ts, v, &err, ctx->p) != APR_SUCCESS) {
-        return bad_value(ctx, aspect, v, err ? err : "a duration or percentage (30d, 33%)");
+    if (md_timeslice_parse(ts, u->value, &err, u->ctx->p) != APR_SUCCESS) {
+        return bad_value(u->ctx, u->aspect, u->value,
+                         err ? err : "a duration or percentage (30d, 33%)");
     }
     return APR_SUCCESS;
 }
+
+static apr_status_t update_renew_window(update_t *u)
+{
+    return update_window(u, &u->md->renew_window);
+}
+
+static apr_status_t update_warn_window(update_t *u)
+{
+    return update_window(u, &u->md->warn_window);
+}
+
+static apr_status_t update_must_staple(update_t *u)
+{
+    return set_flag(u->ctx, &u->md->must_staple, u->aspect, u->value);
+}
+
+static apr_status_t update_renew_mode(update_t *u)
+{
+    int mode;
+    apr_status_t rv;
+
+    rv = parse_keyword(u, &mode, RENEW_MODES, "auto, always or manual");
+    if (rv == APR_SUCCESS) {
+        u->md->renew_mode = (md_renew_mode_t)mode;
+    }
+    return rv;
+}
+
+static apr_status_t update_require_https(update_t *u)
+{
+    int req;
+    apr_status_t rv;
+
+    rv = parse_keyword(u, &req, REQUIRE_HTTPS, "off, temporary or permanent");
+    if (rv == APR_SUCCESS) {
+        u->md->require_https = (md_require_t)req;
+    }
+    return rv;
+}
+
+static apr_status_t update_profile(update_t *u)
+{
+    u->md->profile = is_none(u->value) ? NULL : u->value;
+    return APR_SUCCESS;
+}
+
+/* The aspects `a2md update` knows ('a2md help update' lists them);
+ * "key" and "drive-mode" are aliases of "pkey" and "renew-mode". */
+static const struct {
+    const char *name;
+    apr_status_t (*update)(update_t *u);
+} UPDATE_ASPECTS[] = {
+    { "domains", update_domains },
+    { "ca", update_ca },
+    { "account", update_account },
+    { "contacts", update_contacts },
+    { "agreement", update_agreement },
+    { "challenges", update_challenges },
+    { "pkey", update_pkeys },
+    { "key", update_pkeys },
+    { "renew-window", update_renew_window },
+    { "warn-window", update_warn_window },
+    { "must-staple", update_must_staple },
+    { "renew-mode", update_renew_mode },
+    { "drive-mode", update_renew_mode },
+    { "require-https", update_require_https },
+    { "profile", update_profile },
+};
 
 /* One aspect (args[1]) with its values (args[2..]) into md. */
 static apr_status_t update_aspect(a2md_ctx_t *ctx, md_t *md, const apr_array_header_t *mds)
 {
-    const char *aspect = value_at(ctx, 1);
-    const char *v = value_at(ctx, 2);
-    apr_status_t rv;
+    update_t u = { ctx, md, mds, value_at(ctx, 1), value_at(ctx, 2) };
+    size_t i;
 
-    if (!strcmp(aspect, "domains")) {
-        if ((rv = a2md_ctx_domains(ctx, &md->domains, 2)) != APR_SUCCESS) {
-            return rv;
+    for (i = 0; i < sizeof(UPDATE_ASPECTS) / sizeof(UPDATE_ASPECTS[0]); ++i) {
+        if (!strcmp(u.aspect, UPDATE_ASPECTS[i].name)) {
+            return UPDATE_ASPECTS[i].update(&u);
         }
-        return check_overlap(ctx, md, mds);
-    }
-    if (!strcmp(aspect, "ca")) {
-        if (!v) {
-            return need_value(ctx, aspect, "the CA's directory URL");
-        }
-        if (!url_ok(v, ctx->p)) {
-            return bad_value(ctx, aspect, v, "an http(s) URL");
-        }
-        md->ca_urls = apr_array_make(ctx->p, 1, sizeof(const char *));
-        APR_ARRAY_PUSH(md->ca_urls, const char *) = v;
-        md->ca_effective = v;
-        if (value_at(ctx, 3)) {
-            md->ca_proto = value_at(ctx, 3);
-        }
-        return APR_SUCCESS;
-    }
-    if (!strcmp(aspect, "account")) {
-        md->ca_account = is_none(v) ? NULL : v;
-        return APR_SUCCESS;
-    }
-    if (!strcmp(aspect, "contacts")) {
-        return a2md_ctx_contacts(ctx, &md->contacts, 2);
-    }
-    if (!strcmp(aspect, "agreement")) {
-        if (v && strcmp(v, "accepted") && !url_ok(v, ctx->p)) {
-            return bad_value(ctx, aspect, v, "accepted or the URL of the terms of service");
-        }
-        md->ca_agreement = is_none(v) ? NULL : v;
-        return APR_SUCCESS;
-    }
-    if (!strcmp(aspect, "challenges")) {
-        return update_challenges(ctx, md);
-    }
-    if (!strcmp(aspect, "pkey") || !strcmp(aspect, "key")) {
-        return update_pkeys(ctx, md);
-    }
-    if (!strcmp(aspect, "renew-window")) {
-        return update_window(ctx, &md->renew_window, aspect);
-    }
-    if (!strcmp(aspect, "warn-window")) {
-        return update_window(ctx, &md->warn_window, aspect);
-    }
-    if (!strcmp(aspect, "must-staple")) {
-        return set_flag(ctx, &md->must_staple, aspect, v);
-    }
-    if (!strcmp(aspect, "renew-mode") || !strcmp(aspect, "drive-mode")) {
-        if (!v) {
-            return need_value(ctx, aspect, "auto, always or manual");
-        }
-        if (!strcasecmp(v, "auto")) {
-            md->renew_mode = MD_RENEW_AUTO;
-        }
-        else if (!strcasecmp(v, "always")) {
-            md->renew_mode = MD_RENEW_ALWAYS;
-        }
-        else if (!strcasecmp(v, "manual")) {
-            md->renew_mode = MD_RENEW_MANUAL;
-        }
-        else {
-            return bad_value(ctx, aspect, v, "auto, always or manual");
-        }
-        return APR_SUCCESS;
-    }
-    if (!strcmp(aspect, "require-https")) {
-        if (!v) {
-            return need_value(ctx, aspect, "off, temporary or permanent");
-        }
-        if (!strcasecmp(v, "off")) {
-            md->require_https = MD_REQUIRE_OFF;
-        }
-        else if (!strcasecmp(v, "temporary")) {
-            md->require_https = MD_REQUIRE_TEMPORARY;
-        }
-        else if (!strcasecmp(v, "permanent")) {
-            md->require_https = MD_REQUIRE_PERMANENT;
-        }
-        else {
-            return bad_value(ctx, aspect, v, "off, temporary or permanent");
-        }
-        return APR_SUCCESS;
-    }
-    if (!strcmp(aspect, "profile")) {
-        md->profile = is_none(v) ? NULL : v;
-        return APR_SUCCESS;
     }
     return a2md_ctx_fail(ctx, A2MD_EXIT_INPUT, APR_ENOTIMPL, "update: unknown aspect '%s' "
                          "('a2md help update' lists them)",
-                         md_util_str_printable(ctx->p, aspect, 64));
+                         md_util_str_printable(ctx->p, u.aspect, 64));
 }
 
 apr_status_t a2md_cmd_update(a2md_ctx_t *ctx)

@@ -219,23 +219,11 @@ static apr_status_t add_eab(json_t *payload, md_acme_t *acme, const md_pkey_t *k
     return APR_SUCCESS;
 }
 
-apr_status_t md_acme_acct_register(md_acme_t *acme, const apr_array_header_t *contacts,
-                                   const char *agreement, md_result_t *result, apr_pool_t *p)
+/* What we can refuse before generating a key and talking to the CA. */
+static apr_status_t register_precheck(md_acme_t *acme, const apr_array_header_t *contacts,
+                                      const char *agreement, md_result_t *result,
+                                      apr_pool_t *p)
 {
-    md_pkey_spec_t spec = { MD_PKEY_TYPE_EC, 0, "P-256" };
-    md_acme_acct_t *acct;
-    md_acme_resp_t *resp;
-    md_pkey_t *key;
-    json_t *payload;
-    const char *st;
-    apr_status_t rv;
-
-    if (!result) {
-        result = md_result_make(p, NULL);
-    }
-    if (!acme->url_new_account && (rv = md_acme_setup(acme, result)) != APR_SUCCESS) {
-        return rv;
-    }
     if (acme->eab_required && !acme->eab) {
         md_result_problem_set(result, APR_EINVAL,
                               MD_ACME_PROBLEM_PREFIX "externalAccountRequired",
@@ -256,11 +244,19 @@ apr_status_t md_acme_acct_register(md_acme_t *acme, const apr_array_header_t *co
         md_result_printf(result, APR_EINVAL, "too many contacts (%d)", contacts->nelts);
         return APR_EINVAL;
     }
-    rv = md_pkey_gen(&key, acme->p, &spec);
-    if (rv != APR_SUCCESS) {
-        md_result_printf(result, rv, "generating an account key failed");
-        return rv;
-    }
+    return APR_SUCCESS;
+}
+
+/* The newAccount payload: contacts, agreement and, when configured, the
+ * external account binding over the new key. */
+static apr_status_t new_account_payload(json_t **ppayload, md_acme_t *acme,
+                                        const apr_array_header_t *contacts,
+                                        const md_pkey_t *key, md_result_t *result,
+                                        apr_pool_t *p)
+{
+    json_t *payload;
+    apr_status_t rv;
+
     payload = md_json_pool_own(p, register_payload(contacts, acme->tos != NULL));
     if (!payload) {
         return APR_ENOMEM;
@@ -268,6 +264,82 @@ apr_status_t md_acme_acct_register(md_acme_t *acme, const apr_array_header_t *co
     /* A CA that does not ask for a binding ignores one (RFC 8555 §7.3.4):
      * send it whenever it is configured. */
     if (acme->eab && (rv = add_eab(payload, acme, key, result, p)) != APR_SUCCESS) {
+        return rv;
+    }
+    *ppayload = payload;
+    return APR_SUCCESS;
+}
+
+/* RFC 8555 §7.3: 201 (or 200 for an existing key) with the account URL in
+ * Location and an account object whose status, if given, is "valid". */
+static apr_status_t check_new_account(const md_acme_t *acme, const md_acme_resp_t *resp,
+                                      md_result_t *result, apr_pool_t *p)
+{
+    const char *st;
+
+    if ((resp->status != 201 && resp->status != 200) || !resp->location) {
+        md_result_printf(result, APR_EINVAL, "newAccount at %s answered HTTP %d %s",
+                         acme->url, resp->status, resp->location ? "" : "without a Location");
+        return APR_EINVAL;
+    }
+    if (!json_is_object(resp->json)) {
+        md_result_printf(result, APR_EINVAL, "newAccount at %s gave no account object",
+                         acme->url);
+        return APR_EINVAL;
+    }
+    st = md_json_get_str(resp->json, MD_KEY_STATUS);
+    if (st && strcmp(st, ACCT_STATUS_VALID)) {
+        md_result_printf(result, APR_EINVAL, "the new account at %s has status '%s'",
+                         resp->location, md_util_str_printable(p, st, 64));
+        return APR_EINVAL;
+    }
+    return APR_SUCCESS;
+}
+
+/* The account as the CA created it, allocated from acme->p like the key. */
+static md_acme_acct_t *acct_from_new_account(md_acme_t *acme, const md_acme_resp_t *resp,
+                                             const apr_array_header_t *contacts)
+{
+    md_acme_acct_t *acct = apr_pcalloc(acme->p, sizeof(*acct));
+
+    acct->url = apr_pstrdup(acme->p, resp->location);
+    acct->ca_url = acme->url;
+    acct->status = ACCT_STATUS_VALID;
+    acct->contacts = contacts ? md_array_str_clone(acme->p, contacts)
+                              : apr_array_make(acme->p, 0, sizeof(const char *));
+    acct->agreement = acme->tos;
+    acct->orders = pstrdup_or_null(acme->p, md_json_get_str(resp->json, MD_KEY_ORDERS));
+    acct->registration = md_json_pool_own(acme->p, json_deep_copy(resp->json));
+    acct->eab_kid = acme->eab ? acme->eab->kid : NULL;
+    return acct;
+}
+
+apr_status_t md_acme_acct_register(md_acme_t *acme, const apr_array_header_t *contacts,
+                                   const char *agreement, md_result_t *result, apr_pool_t *p)
+{
+    md_pkey_spec_t spec = { MD_PKEY_TYPE_EC, 0, "P-256" };
+    md_acme_acct_t *acct;
+    md_acme_resp_t *resp;
+    md_pkey_t *key;
+    json_t *payload;
+    apr_status_t rv;
+
+    if (!result) {
+        result = md_result_make(p, NULL);
+    }
+    if (!acme->url_new_account && (rv = md_acme_setup(acme, result)) != APR_SUCCESS) {
+        return rv;
+    }
+    if ((rv = register_precheck(acme, contacts, agreement, result, p)) != APR_SUCCESS) {
+        return rv;
+    }
+    rv = md_pkey_gen(&key, acme->p, &spec);
+    if (rv != APR_SUCCESS) {
+        md_result_printf(result, rv, "generating an account key failed");
+        return rv;
+    }
+    rv = new_account_payload(&payload, acme, contacts, key, result, p);
+    if (rv != APR_SUCCESS) {
         return rv;
     }
     /* Without an account the request carries the key as jwk (RFC 8555 §6.2). */
@@ -284,38 +356,14 @@ apr_status_t md_acme_acct_register(md_acme_t *acme, const apr_array_header_t *co
         }
         goto leave;
     }
-    rv = APR_EINVAL;
-    if ((resp->status != 201 && resp->status != 200) || !resp->location) {
-        md_result_printf(result, rv, "newAccount at %s answered HTTP %d %s", acme->url,
-                         resp->status, resp->location ? "" : "without a Location");
+    if ((rv = check_new_account(acme, resp, result, p)) != APR_SUCCESS) {
         goto leave;
     }
-    if (!json_is_object(resp->json)) {
-        md_result_printf(result, rv, "newAccount at %s gave no account object", acme->url);
-        goto leave;
-    }
-    st = md_json_get_str(resp->json, MD_KEY_STATUS);
-    if (st && strcmp(st, ACCT_STATUS_VALID)) {
-        md_result_printf(result, rv, "the new account at %s has status '%s'",
-                         resp->location, md_util_str_printable(p, st, 64));
-        goto leave;
-    }
-
-    acct = apr_pcalloc(acme->p, sizeof(*acct));
-    acct->url = apr_pstrdup(acme->p, resp->location);
-    acct->ca_url = acme->url;
-    acct->status = ACCT_STATUS_VALID;
-    acct->contacts = contacts ? md_array_str_clone(acme->p, contacts)
-                              : apr_array_make(acme->p, 0, sizeof(const char *));
-    acct->agreement = acme->tos;
-    acct->orders = pstrdup_or_null(acme->p, md_json_get_str(resp->json, MD_KEY_ORDERS));
-    acct->registration = md_json_pool_own(acme->p, json_deep_copy(resp->json));
-    acct->eab_kid = acme->eab ? acme->eab->kid : NULL;
+    acct = acct_from_new_account(acme, resp, contacts);
     if (acme->store && (rv = acct_save(acme, acct, key, result, p)) != APR_SUCCESS) {
         goto leave;
     }
     acme->acct = acct;
-    rv = APR_SUCCESS;
     md_log_perror(MD_LOG_MARK, MD_LOG_NOTICE, 0, p, "MD04013: registered ACME account %s "
                   "at %s", acct->id ? acct->id : "(unsaved)", acct->url);
 leave:

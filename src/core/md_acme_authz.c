@@ -330,6 +330,57 @@ static apr_status_t try_challenge(int *pask, const md_acme_challenge_type_t *ct,
     return ct->setup(env, acme, authz->domain, token, key_authz, result, p);
 }
 
+/* The answer to challenge ch of type ct is in place: let the admin's
+ * program see it, then tell the CA to validate. */
+static apr_status_t answer_challenge(md_acme_authz_t *authz, md_acme_t *acme,
+                                     const md_acme_challenge_type_t *ct, const json_t *ch,
+                                     md_result_t *result, apr_pool_t *p)
+{
+    md_acme_resp_t *resp;
+    json_t *empty;
+    apr_status_t rv;
+
+    /* The admin's program may distribute the answer, or veto (MDMessageCmd
+     * challenge-setup:<type>:<domain>), before the CA looks. */
+    if (acme->on_challenge_setup
+        && (rv = acme->on_challenge_setup(acme->on_challenge_setup_baton, ct->name,
+                                          authz->domain, result, p)) != APR_SUCCESS) {
+        return rv;
+    }
+    /* RFC 8555 §7.5.1: an empty object tells the CA we are ready. */
+    empty = md_json_pool_own(p, json_object());
+    rv = md_acme_post(&resp, acme, md_json_get_str(ch, MD_KEY_URL), empty, NULL, result, p);
+    if (rv == APR_SUCCESS) {
+        md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, p, "MD04030: %s: answered the %s "
+                      "challenge at %s", authz->domain, ct->name,
+                      md_json_get_str(ch, MD_KEY_URL));
+    }
+    return rv;
+}
+
+/* No type was answered: either some fit but could not be set up
+ * (failures lists why, failed_rv is the last code), or none fit. */
+static apr_status_t no_type_answered(md_acme_authz_t *authz, const apr_array_header_t *types,
+                                     const char *failures, apr_status_t failed_rv,
+                                     md_result_t *result, apr_pool_t *p)
+{
+    if (failures) {
+        /* As the stock module reports it: a type fit, but none could be set up. */
+        md_result_problem_set(result, failed_rv, MD_PROBLEM_CHALLENGE_SETUP,
+                              apr_psprintf(p, "%s: none of the challenge types could be set "
+                                           "up: %s", authz->domain, failures), NULL);
+        return failed_rv;
+    }
+    md_result_problem_set(result, APR_EINVAL, MD_PROBLEM_CHALLENGE_MISMATCH,
+                          apr_psprintf(p, "%s: the CA offers challenge types %s, none of "
+                                       "them can be used here (%s)", authz->domain,
+                                       offered_types(authz, p),
+                                       (types && types->nelts)
+                                       ? md_array_str_join(types, ", ", p) : CHALLENGE_HTTP01),
+                          NULL);
+    return APR_EINVAL;
+}
+
 apr_status_t md_acme_authz_respond(md_acme_authz_t *authz, md_acme_t *acme,
                                    const md_acme_chal_env_t *env,
                                    const apr_array_header_t *types, md_result_t *result,
@@ -337,11 +388,9 @@ apr_status_t md_acme_authz_respond(md_acme_authz_t *authz, md_acme_t *acme,
 {
     const md_acme_challenge_type_t *ct;
     const json_t *ch;
-    md_acme_resp_t *resp;
     md_result_t *tried;
     const char *failures = NULL;
     const char *name;
-    json_t *empty;
     apr_status_t rv, failed_rv = APR_SUCCESS;
     int k, ask;
 
@@ -385,38 +434,9 @@ apr_status_t md_acme_authz_respond(md_acme_authz_t *authz, md_acme_t *acme,
         if (!ask) {
             return APR_SUCCESS;
         }
-        /* The admin's program may distribute the answer, or veto (MDMessageCmd
-         * challenge-setup:<type>:<domain>), before the CA looks. */
-        if (acme->on_challenge_setup
-            && (rv = acme->on_challenge_setup(acme->on_challenge_setup_baton, ct->name,
-                                              authz->domain, result, p)) != APR_SUCCESS) {
-            return rv;
-        }
-        /* RFC 8555 §7.5.1: an empty object tells the CA we are ready. */
-        empty = md_json_pool_own(p, json_object());
-        rv = md_acme_post(&resp, acme, md_json_get_str(ch, MD_KEY_URL), empty, NULL, result, p);
-        if (rv == APR_SUCCESS) {
-            md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, p, "MD04030: %s: answered the %s "
-                          "challenge at %s", authz->domain, ct->name,
-                          md_json_get_str(ch, MD_KEY_URL));
-        }
-        return rv;
+        return answer_challenge(authz, acme, ct, ch, result, p);
     }
-    if (failures) {
-        /* As the stock module reports it: a type fit, but none could be set up. */
-        md_result_problem_set(result, failed_rv, MD_PROBLEM_CHALLENGE_SETUP,
-                              apr_psprintf(p, "%s: none of the challenge types could be set "
-                                           "up: %s", authz->domain, failures), NULL);
-        return failed_rv;
-    }
-    md_result_problem_set(result, APR_EINVAL, MD_PROBLEM_CHALLENGE_MISMATCH,
-                          apr_psprintf(p, "%s: the CA offers challenge types %s, none of "
-                                       "them can be used here (%s)", authz->domain,
-                                       offered_types(authz, p),
-                                       (types && types->nelts)
-                                       ? md_array_str_join(types, ", ", p) : CHALLENGE_HTTP01),
-                          NULL);
-    return APR_EINVAL;
+    return no_type_answered(authz, types, failures, failed_rv, result, p);
 }
 
 apr_status_t md_acme_authz_teardown(md_acme_t *acme, const md_acme_chal_env_t *env,

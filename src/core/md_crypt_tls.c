@@ -80,12 +80,47 @@ static int tcp_connect(const char *host, int port, apr_interval_time_t timeout,
     return fd;
 }
 
+/* A TLS client on fd that does not verify the server (the point: the
+ * answer is a self-signed certificate), offering protocol alpn of alen
+ * bytes (none when 0) and sending server_name as SNI when given. *pctx and
+ * *pssl are the caller's to free, also on failure. */
+static apr_status_t client_setup(SSL_CTX **pctx, SSL **pssl, int fd, const char *alpn,
+                                 size_t alen, const char *server_name, const char **perr,
+                                 apr_pool_t *p)
+{
+    unsigned char protos[1 + ALPN_MAX_LEN];
+
+    if (!(*pctx = SSL_CTX_new(TLS_client_method()))
+        || !SSL_CTX_set_min_proto_version(*pctx, TLS1_2_VERSION)
+        || !(*pssl = SSL_new(*pctx)) || !SSL_set_fd(*pssl, fd)) {
+        *perr = apr_psprintf(p, "TLS setup failed: %s", md_crypt_last_error(p));
+        return APR_EGENERAL;
+    }
+    SSL_set_verify(*pssl, SSL_VERIFY_NONE, NULL);
+    if (alen > 0) {
+        protos[0] = (unsigned char)alen;
+        memcpy(protos + 1, alpn, alen);
+        /* SSL_set_alpn_protos returns 0 on success. */
+        if (SSL_set_alpn_protos(*pssl, protos, (unsigned int)(alen + 1)) != 0) {
+            *perr = apr_psprintf(p, "TLS setup failed: %s", md_crypt_last_error(p));
+            return APR_EGENERAL;
+        }
+    }
+    /* A copy: OpenSSL's macro casts the const away, which clang's
+     * -Wcast-qual (the fuzzing build) reports. */
+    if (server_name && !SSL_set_tlsext_host_name(*pssl, apr_pstrdup(p, server_name))) {
+        *perr = apr_psprintf(p, "TLS setup failed for name %s: %s", server_name,
+                             md_crypt_last_error(p));
+        return APR_EGENERAL;
+    }
+    return APR_SUCCESS;
+}
+
 apr_status_t md_crypt_tls_probe(md_cert_t **pcert, const char **palpn, const char *host,
                                 int port, const char *server_name, const char *alpn,
                                 apr_interval_time_t timeout, const char **perr,
                                 apr_pool_t *p)
 {
-    unsigned char protos[1 + ALPN_MAX_LEN];
     const unsigned char *sel = NULL;
     unsigned int sel_len = 0;
     SSL_CTX *ctx = NULL;
@@ -106,31 +141,7 @@ apr_status_t md_crypt_tls_probe(md_cert_t **pcert, const char **palpn, const cha
         return rv;
     }
     ERR_clear_error();
-    /* Not verifying is the point: the answer is a self-signed certificate. */
-    if (!(ctx = SSL_CTX_new(TLS_client_method()))
-        || !SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION)
-        || !(ssl = SSL_new(ctx)) || !SSL_set_fd(ssl, fd)) {
-        rv = APR_EGENERAL;
-        *perr = apr_psprintf(p, "TLS setup failed: %s", md_crypt_last_error(p));
-        goto leave;
-    }
-    SSL_set_verify(ssl, SSL_VERIFY_NONE, NULL);
-    if (alen > 0) {
-        protos[0] = (unsigned char)alen;
-        memcpy(protos + 1, alpn, alen);
-        /* SSL_set_alpn_protos returns 0 on success. */
-        if (SSL_set_alpn_protos(ssl, protos, (unsigned int)(alen + 1)) != 0) {
-            rv = APR_EGENERAL;
-            *perr = apr_psprintf(p, "TLS setup failed: %s", md_crypt_last_error(p));
-            goto leave;
-        }
-    }
-    /* A copy: OpenSSL's macro casts the const away, which clang's
-     * -Wcast-qual (the fuzzing build) reports. */
-    if (server_name && !SSL_set_tlsext_host_name(ssl, apr_pstrdup(p, server_name))) {
-        rv = APR_EGENERAL;
-        *perr = apr_psprintf(p, "TLS setup failed for name %s: %s", server_name,
-                             md_crypt_last_error(p));
+    if ((rv = client_setup(&ctx, &ssl, fd, alpn, alen, server_name, perr, p)) != APR_SUCCESS) {
         goto leave;
     }
     if (SSL_connect(ssl) != 1) {

@@ -321,6 +321,39 @@ static CURLcode set_options(md_http_t *http, req_ctx_t *ctx, const char *method,
     return rc;
 }
 
+/* The request's header list and, when http has one, its connect-to list;
+ * both NULL and APR_ENOMEM when either could not be made. The caller frees
+ * them with curl_slist_free_all. */
+static apr_status_t request_lists(struct curl_slist **phdrs, struct curl_slist **pconnect_to,
+                                  const md_http_t *http, const char *content_type,
+                                  const char *accept, apr_pool_t *p)
+{
+    struct curl_slist *hdrs;
+    struct curl_slist *connect_to = NULL;
+
+    *phdrs = NULL;
+    *pconnect_to = NULL;
+    /* "Expect:" keeps curl from waiting for a 100-continue on larger bodies. */
+    hdrs = curl_slist_append(NULL, "Expect:");
+    if (hdrs && content_type) {
+        hdrs = add_header(hdrs, "Content-Type: ", content_type, p);
+    }
+    if (hdrs && accept) {
+        hdrs = add_header(hdrs, "Accept: ", accept, p);
+    }
+    if (hdrs && http->connect_to
+        && !(connect_to = curl_slist_append(NULL, http->connect_to))) {
+        curl_slist_free_all(hdrs);
+        hdrs = NULL;
+    }
+    if (!hdrs) {
+        return APR_ENOMEM;
+    }
+    *phdrs = hdrs;
+    *pconnect_to = connect_to;
+    return APR_SUCCESS;
+}
+
 apr_status_t md_http_request(md_http_response_t **presp, md_http_t *http,
                              const char *method, const char *url,
                              const char *content_type, const char *accept,
@@ -351,21 +384,8 @@ apr_status_t md_http_request(md_http_response_t **presp, md_http_t *http,
     ctx.headers = apr_table_make(p, 16);
     errbuf[0] = '\0';
 
-    /* "Expect:" keeps curl from waiting for a 100-continue on larger bodies. */
-    hdrs = curl_slist_append(NULL, "Expect:");
-    if (hdrs && content_type) {
-        hdrs = add_header(hdrs, "Content-Type: ", content_type, p);
-    }
-    if (hdrs && accept) {
-        hdrs = add_header(hdrs, "Accept: ", accept, p);
-    }
-    if (hdrs && http->connect_to
-        && !(connect_to = curl_slist_append(NULL, http->connect_to))) {
-        curl_slist_free_all(hdrs);
-        hdrs = NULL;
-    }
-    if (!hdrs) {
-        rv = APR_ENOMEM;
+    if ((rv = request_lists(&hdrs, &connect_to, http, content_type, accept, p))
+        != APR_SUCCESS) {
         goto leave;
     }
 

@@ -390,20 +390,13 @@ static void ca_from_json(md_t *md, const json_t *ca, apr_pool_t *p)
     md->ca_challenges = md_json_get_str_array(ca, MD_KEY_CHALLENGES, p);
 }
 
-apr_status_t md_from_json(md_t **pmd, const json_t *json, const char *source, apr_pool_t *p)
+/* The members an MD cannot be without: a safe "name" and a "domains"
+ * array of strings. Logs what is wrong, naming source. */
+static apr_status_t names_from_json(const char **pname, apr_array_header_t **pdomains,
+                                    const json_t *json, const char *source, apr_pool_t *p)
 {
-    apr_array_header_t *domains;
-    const json_t *jp;
-    const char *name;
-    long long n;
-    md_t *md;
-    int i;
+    const char *name = md_json_get_str(json, MD_KEY_NAME);
 
-    *pmd = NULL;
-    if (!source) {
-        source = "md.json";
-    }
-    name = md_json_get_str(json, MD_KEY_NAME);
     if (!name) {
         md_log_perror(MD_LOG_MARK, MD_LOG_ERR, APR_EINVAL, p,
                       "MD06001: %s: member \"%s\" is missing or not a string", source,
@@ -416,36 +409,23 @@ apr_status_t md_from_json(md_t **pmd, const json_t *json, const char *source, ap
                       md_util_str_printable(p, name, 256));
         return APR_EINVAL;
     }
-    domains = md_json_get_str_array(json, MD_KEY_DOMAINS, p);
-    if (!domains) {
+    *pdomains = md_json_get_str_array(json, MD_KEY_DOMAINS, p);
+    if (!*pdomains) {
         md_log_perror(MD_LOG_MARK, MD_LOG_ERR, APR_EINVAL, p,
                       "MD06004: %s: member \"%s\" is missing or not an array of strings",
                       source, MD_KEY_DOMAINS);
         return APR_EINVAL;
     }
+    *pname = name;
+    return APR_SUCCESS;
+}
 
-    md = md_create_empty(p);
-    md->name = apr_pstrdup(p, name);
-    for (i = 0; i < domains->nelts; ++i) {
-        md_array_str_add_missing(md->domains,
-                                 md_util_str_tolower(p, MD_ARR_IDX(domains, i, const char *)));
-    }
-    if ((md->contacts = md_json_get_str_array(json, MD_KEY_CONTACTS, p)) == NULL) {
-        md->contacts = apr_array_make(p, 1, sizeof(const char *));
-    }
-    md->transitive = (int)md_json_get_int(json, MD_KEY_TRANSITIVE, 1) ? 1 : 0;
-    ca_from_json(md, md_json_get_obj(json, MD_KEY_CA), p);
-    eab_from_json(md, json, p);
-
-    if ((jp = json_object_get(json, MD_KEY_PKEY)) != NULL
-        || (jp = json_object_get(json, MD_KEY_PKEY_OLD)) != NULL) {
-        if (pkeys_from_json(&md->pkey_specs, jp, p) != APR_SUCCESS) {
-            md_log_perror(MD_LOG_MARK, MD_LOG_ERR, APR_EINVAL, p,
-                          "MD06005: %s: member \"%s\" is not a valid key specification",
-                          source, MD_KEY_PKEY);
-            return APR_EINVAL;
-        }
-    }
+/* The optional members, each with its default when missing or out of
+ * range (a window that does not parse is logged and left as it was). */
+static void options_from_json(md_t *md, const json_t *json, const char *source, apr_pool_t *p)
+{
+    const json_t *jp;
+    long long n;
 
     n = md_json_get_int(json, MD_KEY_STATE, MD_S_UNKNOWN);
     md->state = (n >= MD_S_UNKNOWN && n <= MD_S_MISSING_INFORMATION) ? (md_state_t)n
@@ -472,6 +452,46 @@ apr_status_t md_from_json(md_t **pmd, const json_t *json, const char *source, ap
     md->ca_certs = str_clone(p, md_json_get_str(json, MD_KEY_CA_CERTS));
     /* Other members ("cmd-dns-01" comes from the config, ...) have no place
      * in md_t and are ignored. */
+}
+
+apr_status_t md_from_json(md_t **pmd, const json_t *json, const char *source, apr_pool_t *p)
+{
+    apr_array_header_t *domains;
+    const json_t *jp;
+    const char *name;
+    md_t *md;
+    int i;
+
+    *pmd = NULL;
+    if (!source) {
+        source = "md.json";
+    }
+    if (names_from_json(&name, &domains, json, source, p) != APR_SUCCESS) {
+        return APR_EINVAL;
+    }
+    md = md_create_empty(p);
+    md->name = apr_pstrdup(p, name);
+    for (i = 0; i < domains->nelts; ++i) {
+        md_array_str_add_missing(md->domains,
+                                 md_util_str_tolower(p, MD_ARR_IDX(domains, i, const char *)));
+    }
+    if ((md->contacts = md_json_get_str_array(json, MD_KEY_CONTACTS, p)) == NULL) {
+        md->contacts = apr_array_make(p, 1, sizeof(const char *));
+    }
+    md->transitive = (int)md_json_get_int(json, MD_KEY_TRANSITIVE, 1) ? 1 : 0;
+    ca_from_json(md, md_json_get_obj(json, MD_KEY_CA), p);
+    eab_from_json(md, json, p);
+
+    if ((jp = json_object_get(json, MD_KEY_PKEY)) != NULL
+        || (jp = json_object_get(json, MD_KEY_PKEY_OLD)) != NULL) {
+        if (pkeys_from_json(&md->pkey_specs, jp, p) != APR_SUCCESS) {
+            md_log_perror(MD_LOG_MARK, MD_LOG_ERR, APR_EINVAL, p,
+                          "MD06005: %s: member \"%s\" is not a valid key specification",
+                          source, MD_KEY_PKEY);
+            return APR_EINVAL;
+        }
+    }
+    options_from_json(md, json, source, p);
     *pmd = md;
     return APR_SUCCESS;
 }

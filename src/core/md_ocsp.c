@@ -270,29 +270,20 @@ static int verify_signer(OCSP_BASICRESP *bs, X509 *issuer, apr_time_t now)
     return ok;
 }
 
-apr_status_t md_ocsp_resp_check(md_ocsp_resp_t **presp, const md_ocsp_cert_t *ocert,
-                                const md_ocsp_request_t *req, const void *der,
-                                apr_size_t len, apr_time_t now, const char **perr,
-                                apr_pool_t *p)
+/* The basic response inside a DER OCSPResponse of len bytes: bounded,
+ * nothing after its end, status "successful". The caller frees *pbs. */
+static apr_status_t decode_basic(OCSP_BASICRESP **pbs, const void *der, apr_size_t len,
+                                 const char **perr, apr_pool_t *p)
 {
     const unsigned char *ptr = der;
     OCSP_RESPONSE *r = NULL;
-    OCSP_BASICRESP *bs = NULL;
-    ASN1_GENERALIZEDTIME *rev = NULL;
-    ASN1_GENERALIZEDTIME *thisupd = NULL;
-    ASN1_GENERALIZEDTIME *nextupd = NULL;
-    md_ocsp_resp_t *resp;
     int status;
-    int reason = -1;
     apr_status_t rv;
 
-    *presp = NULL;
-    *perr = NULL;
-    ERR_clear_error();
+    *pbs = NULL;
     if (!der || len == 0 || len > MD_OCSP_RESP_MAX_LEN) {
-        rv = fail(perr, p, APR_EINVAL, "a response of %" APR_SIZE_T_FMT " bytes (1 to %d "
-                  "are taken)", len, MD_OCSP_RESP_MAX_LEN);
-        goto leave;
+        return fail(perr, p, APR_EINVAL, "a response of %" APR_SIZE_T_FMT " bytes (1 to %d "
+                    "are taken)", len, MD_OCSP_RESP_MAX_LEN);
     }
     r = d2i_OCSP_RESPONSE(NULL, &ptr, (long)len);
     if (!r || ptr != (const unsigned char *)der + len) {
@@ -305,8 +296,56 @@ apr_status_t md_ocsp_resp_check(md_ocsp_resp_t **presp, const md_ocsp_cert_t *oc
         rv = unsuccessful(status, perr, p);
         goto leave;
     }
-    if (!(bs = OCSP_response_get1_basic(r))) {
+    /* get1: a copy of its own, it outlives r. */
+    if (!(*pbs = OCSP_response_get1_basic(r))) {
         rv = fail(perr, p, APR_EINVAL, "the response has no basic response");
+        goto leave;
+    }
+    rv = APR_SUCCESS;
+leave:
+    OCSP_RESPONSE_free(r);
+    return rv;
+}
+
+/* The response's period is one, has begun (within the allowed clock skew)
+ * and has not ended at now. */
+static apr_status_t check_period(const md_ocsp_resp_t *resp, apr_time_t now,
+                                 const char **perr, apr_pool_t *p)
+{
+    if (resp->valid_from <= 0 || resp->valid_until <= 0
+        || resp->valid_until < resp->valid_from) {
+        return fail(perr, p, APR_EINVAL, "the response's thisUpdate/nextUpdate are not a "
+                    "time period");
+    }
+    if (resp->valid_from > now + MD_OCSP_MAX_SKEW) {
+        return fail(perr, p, APR_EINVAL, "the response's thisUpdate %s is in the future",
+                    md_time_format_http(resp->valid_from, p));
+    }
+    if (resp->valid_until <= now) {
+        return fail(perr, p, APR_TIMEUP, "the response expired at %s",
+                    md_time_format_http(resp->valid_until, p));
+    }
+    return APR_SUCCESS;
+}
+
+apr_status_t md_ocsp_resp_check(md_ocsp_resp_t **presp, const md_ocsp_cert_t *ocert,
+                                const md_ocsp_request_t *req, const void *der,
+                                apr_size_t len, apr_time_t now, const char **perr,
+                                apr_pool_t *p)
+{
+    OCSP_BASICRESP *bs = NULL;
+    ASN1_GENERALIZEDTIME *rev = NULL;
+    ASN1_GENERALIZEDTIME *thisupd = NULL;
+    ASN1_GENERALIZEDTIME *nextupd = NULL;
+    md_ocsp_resp_t *resp;
+    int status;
+    int reason = -1;
+    apr_status_t rv;
+
+    *presp = NULL;
+    *perr = NULL;
+    ERR_clear_error();
+    if ((rv = decode_basic(&bs, der, len, perr, p)) != APR_SUCCESS) {
         goto leave;
     }
     if (!verify_signer(bs, ocert->issuer, now)) {
@@ -342,29 +381,14 @@ apr_status_t md_ocsp_resp_check(md_ocsp_resp_t **presp, const md_ocsp_cert_t *oc
                                 : resp->valid_from + MD_OCSP_VALID_DEFAULT;
     resp->revoked_at = rev ? md_asn1_time_to_apr(rev) : 0;
     resp->reason = reason;
-    if (resp->valid_from <= 0 || resp->valid_until <= 0
-        || resp->valid_until < resp->valid_from) {
-        rv = fail(perr, p, APR_EINVAL, "the response's thisUpdate/nextUpdate are not a "
-                  "time period");
-        goto leave;
-    }
-    if (resp->valid_from > now + MD_OCSP_MAX_SKEW) {
-        rv = fail(perr, p, APR_EINVAL, "the response's thisUpdate %s is in the future",
-                  md_time_format_http(resp->valid_from, p));
-        goto leave;
-    }
-    if (resp->valid_until <= now) {
-        rv = fail(perr, p, APR_TIMEUP, "the response expired at %s",
-                  md_time_format_http(resp->valid_until, p));
+    if ((rv = check_period(resp, now, perr, p)) != APR_SUCCESS) {
         goto leave;
     }
     resp->der = apr_pmemdup(p, der, len);
     resp->der_len = len;
     *presp = resp;
-    rv = APR_SUCCESS;
 leave:
     OCSP_BASICRESP_free(bs);
-    OCSP_RESPONSE_free(r);
     ERR_clear_error();
     return rv;
 }

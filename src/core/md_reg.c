@@ -612,16 +612,71 @@ int md_reg_staged_complete(md_store_t *store, const char *name, apr_pool_t *p)
     return 0;
 }
 
+/* The staged keys and certificates in creds (one per spec, NULL chain
+ * where nothing was staged) into tmp/, under the live file names. */
+static apr_status_t save_tmp_creds(md_store_t *store, const md_t *md,
+                                   const apr_array_header_t *specs, const cred_t *creds,
+                                   apr_pool_t *ptemp)
+{
+    apr_status_t rv;
+    int i;
+
+    for (i = 0; i < specs->nelts; ++i) {
+        const md_pkey_spec_t *spec = MD_ARR_IDX(specs, i, md_pkey_spec_t *);
+
+        if (!creds[i].chain) {
+            continue;
+        }
+        rv = md_store_save_pkey(store, MD_SG_TMP, md->name, md_reg_pkey_fname(spec, ptemp),
+                                creds[i].pkey, ptemp);
+        if (rv == APR_SUCCESS) {
+            rv = md_store_save_certs(store, MD_SG_TMP, md->name,
+                                     md_reg_cert_fname(spec, ptemp), creds[i].chain, ptemp);
+        }
+        if (rv != APR_SUCCESS) {
+            return rv;
+        }
+    }
+    return APR_SUCCESS;
+}
+
+/* md.json into tmp/: md with the CA and account the staged certificate
+ * came from (an account staged with it imported to accounts/ first), over
+ * the live md.json so members we never write stay; the staged job.json
+ * goes along when there is one. */
+static apr_status_t save_tmp_md(md_store_t *store, const md_t *md, apr_pool_t *ptemp)
+{
+    json_t *live_json = NULL;
+    json_t *job = NULL;
+    const md_t *with_acct;
+    apr_status_t rv;
+
+    md_store_load_json(store, MD_SG_DOMAINS, md->name, MD_FN_MD, &live_json, ptemp);
+    with_acct = staged_md(store, md, ptemp);
+    if (md_store_exists(store, MD_SG_STAGING, md->name, MD_FN_ACCOUNT, ptemp)) {
+        md_t *copy = md_clone(ptemp, with_acct);
+        import_staged_account(&copy->ca_account, store, md, ptemp);
+        with_acct = copy;
+    }
+    rv = md_store_save_json(store, MD_SG_TMP, md->name, MD_FN_MD,
+                            md_reg_md_json(with_acct, live_json, ptemp), ptemp);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    if (md_store_load_json(store, MD_SG_STAGING, md->name, MD_FN_JOB, &job, ptemp)
+        == APR_SUCCESS) {
+        md_store_save_json(store, MD_SG_TMP, md->name, MD_FN_JOB, job, ptemp);
+    }
+    return APR_SUCCESS;
+}
+
 apr_status_t md_reg_activate_staged(md_store_t *store, const md_t *md, int *pactivated,
                                     apr_pool_t *ptemp)
 {
     const apr_array_header_t *specs = md_pkey_specs(md, ptemp);
     cred_t *creds = apr_pcalloc(ptemp, sizeof(*creds) * (apr_size_t)specs->nelts);
-    int i, all_live = 1, staged = 0;
+    int all_live = 1, staged = 0;
     const char *err = NULL;
-    json_t *job = NULL;
-    json_t *live_json;
-    const md_t *with_acct;
     apr_status_t rv;
 
     *pactivated = 0;
@@ -646,38 +701,9 @@ apr_status_t md_reg_activate_staged(md_store_t *store, const md_t *md, int *pact
     /* Build the complete new set in tmp/, then swap it in with one move. */
     md_testhook_crash("activate", "begin");
     md_store_purge(store, MD_SG_TMP, md->name, ptemp);
-    for (i = 0; i < specs->nelts; ++i) {
-        const md_pkey_spec_t *spec = MD_ARR_IDX(specs, i, md_pkey_spec_t *);
-
-        if (!creds[i].chain) {
-            continue;
-        }
-        rv = md_store_save_pkey(store, MD_SG_TMP, md->name, md_reg_pkey_fname(spec, ptemp),
-                                creds[i].pkey, ptemp);
-        if (rv == APR_SUCCESS) {
-            rv = md_store_save_certs(store, MD_SG_TMP, md->name,
-                                     md_reg_cert_fname(spec, ptemp), creds[i].chain, ptemp);
-        }
-        if (rv != APR_SUCCESS) {
-            goto leave;
-        }
-    }
-    live_json = NULL;
-    md_store_load_json(store, MD_SG_DOMAINS, md->name, MD_FN_MD, &live_json, ptemp);
-    with_acct = staged_md(store, md, ptemp);
-    if (md_store_exists(store, MD_SG_STAGING, md->name, MD_FN_ACCOUNT, ptemp)) {
-        md_t *copy = md_clone(ptemp, with_acct);
-        import_staged_account(&copy->ca_account, store, md, ptemp);
-        with_acct = copy;
-    }
-    rv = md_store_save_json(store, MD_SG_TMP, md->name, MD_FN_MD,
-                            md_reg_md_json(with_acct, live_json, ptemp), ptemp);
-    if (rv != APR_SUCCESS) {
+    if ((rv = save_tmp_creds(store, md, specs, creds, ptemp)) != APR_SUCCESS
+        || (rv = save_tmp_md(store, md, ptemp)) != APR_SUCCESS) {
         goto leave;
-    }
-    if (md_store_load_json(store, MD_SG_STAGING, md->name, MD_FN_JOB, &job, ptemp)
-        == APR_SUCCESS) {
-        md_store_save_json(store, MD_SG_TMP, md->name, MD_FN_JOB, job, ptemp);
     }
     md_testhook_crash("activate", "tmp-built");
     rv = md_store_move(store, MD_SG_TMP, MD_SG_DOMAINS, md->name, 1, ptemp);
@@ -700,6 +726,60 @@ leave:
     return rv;
 }
 
+/* spec has a live certificate valid from..until, not expired: it is
+ * present; the MD's validity and renewal time are the earliest of them. */
+static void note_present(md_reg_state_t *st, const md_t *md, md_pkey_spec_t *spec,
+                         apr_time_t from, apr_time_t until)
+{
+    apr_time_t renew_at;
+    md_sched_why_t why;
+
+    APR_ARRAY_PUSH(st->present_specs, md_pkey_spec_t *) = spec;
+    if (!st->valid_until || until < st->valid_until) {
+        st->valid_from = from;
+        st->valid_until = until;
+    }
+    renew_at = md_sched_cert_renew_at(&md->renew_window, md->renew_window_set, from, until,
+                                      &why);
+    if (st->present_specs->nelts == 1 || renew_at < st->present_renew_at) {
+        st->present_renew_at = renew_at;
+        st->renew_why = why;
+    }
+}
+
+/* The MD's state, and when and why it renews, from what the pass over its
+ * nspecs specs found: expired of them expired, the first reason one is
+ * missing, the first certificate that lacks names. */
+static void assess_conclude(md_reg_state_t *st, const md_t *md, int nspecs, int expired,
+                            const char *missing_descr, const char *uncovered_descr)
+{
+    if (uncovered_descr) {
+        st->present_renew_at = 0;
+        st->renew_why = MD_SCHED_NAMES;
+    }
+    st->has_cert = st->present_specs->nelts > 0;
+    st->renew_at = st->missing_specs->nelts > 0 ? 0 : st->present_renew_at;
+    if (!st->has_cert) {
+        st->renew_why = expired == nspecs ? MD_SCHED_EXPIRED : MD_SCHED_NO_CERT;
+    }
+    else if (st->missing_specs->nelts > 0) {
+        st->renew_why = MD_SCHED_KEY_MISSING;
+    }
+    if (st->has_cert) {
+        st->warn_at = md_sched_warn_at(&md->warn_window, st->valid_from, st->valid_until);
+    }
+    st->state_descr = missing_descr ? missing_descr : uncovered_descr;
+    if (st->missing_specs->nelts == 0 && !uncovered_descr) {
+        st->state = MD_S_COMPLETE;
+    }
+    else if (expired == nspecs) {
+        st->state = MD_S_EXPIRED;
+    }
+    else {
+        st->state = MD_S_INCOMPLETE;
+    }
+}
+
 void md_reg_assess(md_reg_state_t *st, md_store_t *store, const md_t *md, apr_time_t now,
                    apr_pool_t *p)
 {
@@ -717,8 +797,7 @@ void md_reg_assess(md_reg_state_t *st, md_store_t *store, const md_t *md, apr_ti
         md_pkey_spec_t *spec = MD_ARR_IDX(specs, i, md_pkey_spec_t *);
         const md_cert_t *leaf;
         const char *err;
-        apr_time_t from, until, renew_at;
-        md_sched_why_t why;
+        apr_time_t until;
         cred_t cred;
 
         if (load_cred_ex(&cred, store, MD_SG_DOMAINS, md, spec, 0, &err, p) != APR_SUCCESS) {
@@ -727,7 +806,6 @@ void md_reg_assess(md_reg_state_t *st, md_store_t *store, const md_t *md, apr_ti
             continue;
         }
         leaf = MD_ARR_IDX(cred.chain, 0, const md_cert_t *);
-        from = md_cert_valid_from(leaf);
         until = md_cert_valid_until(leaf);
         if (until <= now) {
             APR_ARRAY_PUSH(st->missing_specs, md_pkey_spec_t *) = spec;
@@ -737,17 +815,7 @@ void md_reg_assess(md_reg_state_t *st, md_store_t *store, const md_t *md, apr_ti
             ++expired;
             continue;
         }
-        APR_ARRAY_PUSH(st->present_specs, md_pkey_spec_t *) = spec;
-        if (!st->valid_until || until < st->valid_until) {
-            st->valid_from = from;
-            st->valid_until = until;
-        }
-        renew_at = md_sched_cert_renew_at(&md->renew_window, md->renew_window_set, from, until,
-                                          &why);
-        if (st->present_specs->nelts == 1 || renew_at < st->present_renew_at) {
-            st->present_renew_at = renew_at;
-            st->renew_why = why;
-        }
+        note_present(st, md, spec, md_cert_valid_from(leaf), until);
         if (!uncovered_descr && !md_cert_covers(leaf, md->domains)) {
             /* Names were added: keep serving it for the names it has (as
              * the stock module does) and get new ones for all specs now. */
@@ -756,31 +824,7 @@ void md_reg_assess(md_reg_state_t *st, md_store_t *store, const md_t *md, apr_ti
                                            missing_names(leaf, md, p));
         }
     }
-    if (uncovered_descr) {
-        st->present_renew_at = 0;
-        st->renew_why = MD_SCHED_NAMES;
-    }
-    st->has_cert = st->present_specs->nelts > 0;
-    st->renew_at = st->missing_specs->nelts > 0 ? 0 : st->present_renew_at;
-    if (!st->has_cert) {
-        st->renew_why = expired == specs->nelts ? MD_SCHED_EXPIRED : MD_SCHED_NO_CERT;
-    }
-    else if (st->missing_specs->nelts > 0) {
-        st->renew_why = MD_SCHED_KEY_MISSING;
-    }
-    if (st->has_cert) {
-        st->warn_at = md_sched_warn_at(&md->warn_window, st->valid_from, st->valid_until);
-    }
-    st->state_descr = missing_descr ? missing_descr : uncovered_descr;
-    if (st->missing_specs->nelts == 0 && !uncovered_descr) {
-        st->state = MD_S_COMPLETE;
-    }
-    else if (expired == specs->nelts) {
-        st->state = MD_S_EXPIRED;
-    }
-    else {
-        st->state = MD_S_INCOMPLETE;
-    }
+    assess_conclude(st, md, specs->nelts, expired, missing_descr, uncovered_descr);
 }
 
 const apr_array_header_t *md_reg_specs_to_renew(const md_reg_state_t *st, apr_time_t now)

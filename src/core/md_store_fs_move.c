@@ -212,6 +212,40 @@ static apr_status_t swap_in(const md_fsio_dir_t **pold_dir, const char **pold,
     return APR_SUCCESS;
 }
 
+/* name exists in to_dir already: archive it if asked (*parchived says
+ * where), swap the new one from from_dir in, and remove the old one. */
+static apr_status_t replace_existing(const char **parchived, fs_store_t *fs,
+                                     const md_fsio_dir_t *from_dir,
+                                     const md_fsio_dir_t *to_dir, const char *name,
+                                     int archive, apr_pool_t *ptemp)
+{
+    md_fsio_dir_t *dst;
+    const md_fsio_dir_t *old_dir = NULL;
+    const char *old = NULL;
+    apr_status_t rv = APR_SUCCESS;
+
+    if (archive && (rv = md_fsio_dir_open(&dst, to_dir, name, ptemp)) == APR_SUCCESS) {
+        rv = archive_copy(parchived, fs, dst, name, ptemp);
+    }
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    md_testhook_crash("move", "archived");
+    if ((rv = swap_in(&old_dir, &old, from_dir, to_dir, name, ptemp)) != APR_SUCCESS) {
+        return rv;
+    }
+    md_testhook_crash("move", "swapped");
+    /* Hide it at once: a restart must not find the old set where the
+     * new one came from. */
+    rv = md_fs_remove_item(old_dir, old, ptemp);
+    if (rv != APR_SUCCESS && !APR_STATUS_IS_ENOENT(rv)) {
+        md_log_perror(MD_LOG_MARK, MD_LOG_WARNING, rv, ptemp,
+                      "MD05029: %s/%s: could not remove the replaced item", old_dir->path,
+                      old);
+    }
+    return APR_SUCCESS;
+}
+
 apr_status_t md_fs_move(md_store_t *store, md_store_group_t from, md_store_group_t to,
                         const char *name, int archive, apr_pool_t *p)
 {
@@ -219,9 +253,6 @@ apr_status_t md_fs_move(md_store_t *store, md_store_group_t from, md_store_group
     md_fsio_dir_t *from_dir;
     md_fsio_dir_t *to_dir;
     md_fsio_dir_t *src;
-    md_fsio_dir_t *dst;
-    const md_fsio_dir_t *old_dir = NULL;
-    const char *old = NULL;
     const char *archived = NULL;
     struct stat st;
     apr_pool_t *ptemp;
@@ -251,26 +282,10 @@ apr_status_t md_fs_move(md_store_t *store, md_store_group_t from, md_store_group
     normalize_item(src, to, ptemp);
     rv = md_fsio_stat(&st, to_dir, name);
     if (rv == APR_SUCCESS) {
-        if (archive && (rv = md_fsio_dir_open(&dst, to_dir, name, ptemp)) == APR_SUCCESS) {
-            rv = archive_copy(&archived, fs, dst, name, ptemp);
-        }
-        if (rv != APR_SUCCESS) {
+        if ((rv = replace_existing(&archived, fs, from_dir, to_dir, name, archive, ptemp))
+            != APR_SUCCESS) {
             goto leave;
         }
-        md_testhook_crash("move", "archived");
-        if ((rv = swap_in(&old_dir, &old, from_dir, to_dir, name, ptemp)) != APR_SUCCESS) {
-            goto leave;
-        }
-        md_testhook_crash("move", "swapped");
-        /* Hide it at once: a restart must not find the old set where the
-         * new one came from. */
-        rv = md_fs_remove_item(old_dir, old, ptemp);
-        if (rv != APR_SUCCESS && !APR_STATUS_IS_ENOENT(rv)) {
-            md_log_perror(MD_LOG_MARK, MD_LOG_WARNING, rv, ptemp,
-                          "MD05029: %s/%s: could not remove the replaced item", old_dir->path,
-                          old);
-        }
-        rv = APR_SUCCESS;
     }
     else if (rv != APR_ENOENT) {
         goto leave;
