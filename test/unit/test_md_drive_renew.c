@@ -274,9 +274,7 @@ static void assert_success_recorded(drive_t *d, apr_status_t rv, const char *ca_
     assert_true(json_is_true(json_object_get(job, MD_KEY_FINISHED)));
     assert_int_equal(md_json_get_int(job, MD_KEY_ERRORS, -1), 0);
     assert_non_null(md_json_get_str(job, MD_KEY_VALID_FROM));
-    assert_string_equal(md_json_get_str(json_array_get(md_json_get_array(
-        md_json_get_obj(job, MD_KEY_LOG), MD_KEY_ENTRIES), 0), MD_KEY_TYPE),
-        MD_JOB_LOG_FINISHED);
+    assert_true(job_logged(job, MD_JOB_LOG_FINISHED));
     mdj = staged_json(d, MD_FN_MD);
     assert_string_equal(md_json_get_str(mdj, MD_KEY_NAME), d->md->name);
     assert_string_equal(md_json_get_str(md_json_get_obj(mdj, MD_KEY_CA), MD_KEY_URL), ca_dir);
@@ -1102,6 +1100,46 @@ static void test_dns01_through_the_program(void **state)
     assert_staged_cert(&d, spec_at(&d, 0), NULL);
 }
 
+/* Only port 443 reaches us and the MD's hosts have acme-tls/1: the CA's
+ * tls-alpn-01 challenges are answered with a certificate per name in the
+ * store (there when MDMessageCmd challenge-setup runs), removed after. */
+static void test_tls_alpn01_certificates(void **state)
+{
+    drive_t d;
+    apr_status_t rv;
+    md_watch_cfg_t cfg;
+    const char *log;
+
+    drive_setup(&d, *state);
+    log = apr_pstrcat(d.p, d.dir, "/setup.log", NULL);
+    d.env.http_port = 0;
+    d.env.https_port = 443;
+    d.md->acme_tls_1_domains = fx_strs(d.p, "a.test", "www.a.test", NULL, NULL);
+    d.ca->with_dns01 = 1;           /* offered, not configured: not used */
+    d.ca->with_tls_alpn01 = 1;
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.message_argv = fx_strs(d.p, "/bin/sh", "-c", apr_psprintf(d.p,
+        "case \"$0\" in challenge-setup:*) ls %s/md/challenges/$1 | sed \"s/^/$0 /\" >> %s;; "
+        "esac", d.dir, log), NULL);
+    d.env.watch = md_watch_create(d.p, d.store, apr_array_make(d.p, 1, sizeof(void *)), &cfg);
+
+    rv = attempt(&d);
+    assert_success_recorded(&d, rv, FX_CA_DIR);
+    assert_int_equal(d.ca->tls_alpn01_posted, 2);
+    assert_int_equal(d.ca->challenges_posted, 2);
+    assert_int_equal(count_lines(log, "challenge-setup:tls-alpn-01:a.test "
+                                 MD_FN_TLSALPN01_PREFIX "pubcert", 0), 1);
+    assert_int_equal(count_lines(log, "challenge-setup:tls-alpn-01:www.a.test "
+                                 MD_FN_TLSALPN01_PREFIX "pubcert", 0), 1);
+    assert_true(count_lines(log, "challenge-setup:tls-alpn-01:a.test "
+                            MD_FN_TLSALPN01_PREFIX "privkey", 0) >= 1);
+    assert_false(md_store_exists(d.store, MD_SG_CHALLENGES, "a.test", MD_FN_TLSALPN01_CERT,
+                                 d.p));
+    assert_false(md_store_exists(d.store, MD_SG_CHALLENGES, "a.test",
+                                 MD_FN_TLSALPN01_PREFIX "pubcert.p-256.pem", d.p));
+    assert_staged_cert(&d, spec_at(&d, 0), NULL);
+}
+
 /* --- external account binding ---------------------------------------------------- */
 
 /* A CA that requires a binding: none configured, the attempt fails saying
@@ -1337,6 +1375,7 @@ int main(void)
         UNIT_TEST(test_rate_limited_order_retried_after),
         UNIT_TEST(test_concurrent_drives_share_one_account),
         UNIT_TEST(test_dns01_through_the_program),
+        UNIT_TEST(test_tls_alpn01_certificates),
         UNIT_TEST(test_eab_required_and_bound),
         UNIT_TEST(test_replaces_the_live_certificate),
         UNIT_TEST(test_veto_by_message_cmd),
