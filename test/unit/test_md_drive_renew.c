@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <apr_network_io.h>
 #include <apr_strings.h>
 #include <apr_thread_proc.h>
 
@@ -1100,6 +1101,49 @@ static void test_dns01_through_the_program(void **state)
     assert_staged_cert(&d, spec_at(&d, 0), NULL);
 }
 
+/* A loopback port nobody answers on: bound, never listening (refused),
+ * and taken as long as the socket lives, so nobody else gets it. */
+static int refused_port(apr_socket_t **psock, apr_pool_t *p)
+{
+    apr_sockaddr_t *sa;
+    apr_sockaddr_t *local;
+
+    assert_int_equal(apr_sockaddr_info_get(&sa, "127.0.0.1", APR_INET, 0, 0, p), APR_SUCCESS);
+    assert_int_equal(apr_socket_create(psock, APR_INET, SOCK_STREAM, APR_PROTO_TCP, p),
+                     APR_SUCCESS);
+    assert_int_equal(apr_socket_bind(*psock, sa), APR_SUCCESS);
+    assert_int_equal(apr_socket_addr_get(&local, APR_LOCAL, *psock), APR_SUCCESS);
+    return local->port;
+}
+
+/* http-01 first, but its answer cannot be fetched on the local port where
+ * port 80 arrives (the pre-check): the next type, dns-01, is used instead,
+ * and no http-01 challenge goes to the CA. */
+static void test_fall_through_to_dns01(void **state)
+{
+    drive_t d;
+    apr_status_t rv;
+    apr_socket_t *sock;
+    const char *log;
+
+    drive_setup(&d, *state);
+    log = apr_pstrcat(d.p, d.dir, "/dns01.log", NULL);
+    d.env.http_port = refused_port(&sock, d.p);
+    d.env.http_host = "127.0.0.1";
+    d.ca->with_dns01 = 1;
+    d.md->dns01_cmd = fx_strs(d.p, "/bin/sh", "-c", apr_psprintf(d.p,
+                              "echo \"$0 $1 $2\" >> %s", log), NULL);
+
+    rv = attempt(&d);
+    assert_success_recorded(&d, rv, FX_CA_DIR);
+    assert_int_equal(d.ca->dns01_posted, 2);
+    assert_int_equal(d.ca->challenges_posted, 2);
+    assert_int_equal(count_lines(log, "setup ", 0), 2);
+    assert_int_equal(count_lines(log, "teardown ", 0), 2);
+    assert_staged_cert(&d, spec_at(&d, 0), NULL);
+    apr_socket_close(sock);
+}
+
 /* Only port 443 reaches us and the MD's hosts have acme-tls/1: the CA's
  * tls-alpn-01 challenges are answered with a certificate per name in the
  * store (there when MDMessageCmd challenge-setup runs), removed after. */
@@ -1376,6 +1420,7 @@ int main(void)
         UNIT_TEST(test_concurrent_drives_share_one_account),
         UNIT_TEST(test_dns01_through_the_program),
         UNIT_TEST(test_tls_alpn01_certificates),
+        UNIT_TEST(test_fall_through_to_dns01),
         UNIT_TEST(test_eab_required_and_bound),
         UNIT_TEST(test_replaces_the_live_certificate),
         UNIT_TEST(test_veto_by_message_cmd),
