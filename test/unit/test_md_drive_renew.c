@@ -1268,6 +1268,38 @@ static void test_replaces_the_live_certificate(void **state)
     assert_staged_cert(&d, spec_at(&d, 0), NULL);
 }
 
+/* MDProfile: newOrder asks for a profile the CA offers; one it does not
+ * offer is left out, unless MDProfileMandatory, which fails before any
+ * order, saying why. */
+static void test_profile_requested(void **state)
+{
+    drive_t d;
+    apr_status_t rv;
+
+    drive_setup(&d, *state);
+    d.ca->with_ari_profiles = 1;     /* offers "classic" and "shortlived" */
+    d.md->profile = "shortlived";
+    rv = attempt(&d);
+    assert_success_recorded(&d, rv, FX_CA_DIR);
+    assert_non_null(d.ca->last_profile);
+    assert_string_equal(d.ca->last_profile, "shortlived");
+
+    assert_int_equal(md_store_purge(d.store, MD_SG_STAGING, MDNAME, d.p), APR_SUCCESS);
+    d.md->profile = "tlsserver";
+    rv = attempt(&d);
+    assert_success_recorded(&d, rv, FX_CA_DIR);
+    assert_int_equal(d.ca->orders_created, 2);
+    assert_null(d.ca->last_profile);
+
+    assert_int_equal(md_store_purge(d.store, MD_SG_STAGING, MDNAME, d.p), APR_SUCCESS);
+    d.md->profile_mandatory = 1;
+    rv = attempt(&d);
+    assert_failure_recorded(&d, rv, 1, NULL);
+    assert_int_equal(rv, APR_EINVAL);
+    assert_int_equal(d.ca->orders_created, 2);
+    assert_non_null(strstr(d.result->detail, "tlsserver"));
+}
+
 /* --- vetoes: nothing is asked of the CA -------------------------------------- */
 
 /* MDMessageCmd failing on "renewing" vetoes the attempt. */
@@ -1423,6 +1455,7 @@ int main(void)
         UNIT_TEST(test_fall_through_to_dns01),
         UNIT_TEST(test_eab_required_and_bound),
         UNIT_TEST(test_replaces_the_live_certificate),
+        UNIT_TEST(test_profile_requested),
         UNIT_TEST(test_veto_by_message_cmd),
         UNIT_TEST(test_veto_no_challenge_type),
         UNIT_TEST(test_veto_by_challenge_setup),
