@@ -863,8 +863,10 @@ static void attempt_end(const md_drive_env_t *env, const md_t *md, md_job_t *job
     }
     md_job_end_run(job, result, apr_time_now());
     if (rv == APR_SUCCESS) {
-        /* Told once the programs ran (tell_outcome); without any, told. */
-        job->notified = job->notified_renewed = !md_watch_notifies(env->watch);
+        /* Told once the programs ran (tell_outcome); without any, told.
+         * Else notified is what challenge-setup left (md_job_notified). */
+        job->notified_renewed = !md_watch_notifies(env->watch);
+        job->notified = job->notified || job->notified_renewed;
     }
     md_job_save(job, env->store, p);
     if (rv == APR_SUCCESS) {

@@ -213,16 +213,25 @@ void md_job_notified(md_job_t *job, const char *reason, int what, const md_resul
     if (what & MD_NOTIFY_FAILED_MSG) {
         md_job_log_append_status(job, MD_JOB_LOG_MESSAGE_ERR, reason, detail);
     }
-    else if (what & MD_NOTIFY_RAN) {
+    else if ((what & MD_NOTIFY_RAN) && !(what & MD_NOTIFY_SKIP_MSG)) {
         apr_snprintf(type, sizeof(type), "%s%s", MD_JOB_LOG_MESSAGE, reason);
         md_job_log_append(job, type, NULL);
     }
     if (what & MD_NOTIFY_FAILED_NOTIFY) {
         md_job_log_append_status(job, MD_JOB_LOG_NOTIFY_ERR, NULL, detail);
     }
-    if (!strcmp(reason, "renewed")) {
-        job->notified = !(what & MD_NOTIFY_FAILED_MSG);
-        job->notified_renewed = !(what & MD_NOTIFY_FAILED_NOTIFY);
+    /* As the stock module: an event of the job told without failure sets
+     * notified ("renewing" and "errored" are not the job's: a failed
+     * order says false), notified-renewed says "renewed" was told in
+     * full, both programs. So a job whose challenges were set up says
+     * true, also when "renewed" then failed. */
+    if (!(what & (MD_NOTIFY_FAILED_MSG | MD_NOTIFY_FAILED_NOTIFY))
+        && strcmp(reason, MD_NOTIFY_RENEWING) && strcmp(reason, MD_NOTIFY_ERRORED)) {
+        job->notified = 1;
+    }
+    if (!strcmp(reason, MD_NOTIFY_RENEWED)) {
+        job->notified_renewed = !(what & (MD_NOTIFY_FAILED_MSG | MD_NOTIFY_FAILED_NOTIFY
+                                          | MD_NOTIFY_PENDING));
     }
     job->dirty = 1;
 }

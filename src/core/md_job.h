@@ -18,9 +18,9 @@ typedef struct md_job_t {
     apr_pool_t *p;              /* owns everything below */
     const char *mdname;
     int finished;               /* a certificate is staged */
-    int notified;               /* the admin's programs were told about the staged
-                                 * certificate ("renewed"), as the stock module */
-    int notified_renewed;       /* the same ("notified-renewed") */
+    int notified;               /* the admin's programs were told about an event
+                                 * without failure ("notified", as stock) */
+    int notified_renewed;       /* ... about "renewed" in full ("notified-renewed") */
     int errors;                 /* failed attempts in a row */
     apr_time_t last_run;
     apr_time_t next_run;        /* 0: as soon as possible */
@@ -62,8 +62,11 @@ void md_job_log_append_status(md_job_t *job, const char *type, const char *statu
  * MD_NOTIFY_* bits of md_notify_event_ex; result: the failure, if any), as
  * the stock module does: "message-<reason>" when MDMessageCmd ran fine,
  * "message-error" (status: the reason) or "notify-error" with result's
- * detail when a program failed. For "renewed", notified says MDMessageCmd
- * and notified-renewed MDNotifyCmd was told (or is not configured). */
+ * detail when a program failed. The flags as the stock module sets them:
+ * notified becomes true when an event of the job (not "renewing" or
+ * "errored") was told without failure (nothing configured counts as told);
+ * notified-renewed says whether "renewed" was told in full (both
+ * programs; not while a part is MD_NOTIFY_PENDING). */
 void md_job_notified(md_job_t *job, const char *reason, int what, const md_result_t *result);
 
 /* Record the end of an attempt at now: on success, errors reset and

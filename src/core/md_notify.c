@@ -48,6 +48,18 @@ md_notify_t *md_notify_create(apr_pool_t *p, md_store_t *store,
     return n;
 }
 
+md_notify_t *md_notify_for_store(const md_notify_t *n, md_store_t *store, apr_pool_t *p)
+{
+    md_notify_t *v;
+
+    if (!n) {
+        return NULL;
+    }
+    v = apr_pmemdup(p, n, sizeof(*n));
+    v->store = store;
+    return v;
+}
+
 void md_notify_set_timeout(md_notify_t *n, apr_interval_time_t timeout)
 {
     n->timeout = timeout;
@@ -331,10 +343,43 @@ apr_status_t md_notify_event_ex(md_notify_t *n, const char *mdname, const char *
     return rv;
 }
 
-void md_notify_retry(md_notify_t *n, const char *mdname, apr_time_t *pnext, apr_pool_t *p)
+/* The channels that keep failed notifications for a retry. */
+static const char *const RETRIED_CHANS[] = { MD_NOTIFY_RENEWED, CHAN_NOTIFY,
+                                             MD_NOTIFY_INSTALLED, NULL };
+
+apr_time_t md_notify_pending_next(md_notify_t *n, const char *mdname, apr_pool_t *p)
 {
-    static const char *const chans[] = { MD_NOTIFY_RENEWED, CHAN_NOTIFY, MD_NOTIFY_INSTALLED,
-                                         NULL };
+    json_t *state;
+    const json_t *cs;
+    const char *s;
+    apr_time_t next = 0;
+    apr_time_t retry;
+    int i;
+
+    if (!md_notify_configured(n)) {
+        return 0;
+    }
+    state = state_load(n, mdname, p);
+    for (i = 0; RETRIED_CHANS[i]; ++i) {
+        cs = json_object_get(state, RETRIED_CHANS[i]);
+        if (!md_json_get_str(cs, KEY_PENDING)) {
+            continue;
+        }
+        s = md_json_get_str(cs, KEY_RETRY);
+        retry = s ? md_time_parse_http(s) : 0;
+        /* 1: due at once (0 means none) */
+        retry = retry > 0 ? retry : 1;
+        if (!next || retry < next) {
+            next = retry;
+        }
+    }
+    return next;
+}
+
+void md_notify_retry(md_notify_t *n, const char *mdname, apr_time_t *pnext,
+                     md_notify_retried_fn *retried, void *baton, apr_pool_t *p)
+{
+    const char *const *chans = RETRIED_CHANS;
     md_result_t *result;
     const char *msg_extra[2];
     const char *pending;
@@ -344,6 +389,7 @@ void md_notify_retry(md_notify_t *n, const char *mdname, apr_time_t *pnext, apr_
     apr_time_t now = apr_time_now();
     apr_time_t retry;
     int dirty = 0;
+    int what;
     int i;
 
     *pnext = 0;
@@ -356,6 +402,8 @@ void md_notify_retry(md_notify_t *n, const char *mdname, apr_time_t *pnext, apr_
         if (!(pending = md_json_get_str(cs, KEY_PENDING))) {
             continue;
         }
+        /* Ours: running the channel replaces the string in state. */
+        pending = apr_pstrdup(p, pending);
         s = md_json_get_str(cs, KEY_RETRY);
         retry = s ? md_time_parse_http(s) : 0;
         if (retry > now) {
@@ -372,15 +420,28 @@ void md_notify_retry(md_notify_t *n, const char *mdname, apr_time_t *pnext, apr_
         }
         result = md_result_make(p, mdname);
         if (!strcmp(chans[i], CHAN_NOTIFY)) {
+            what = MD_NOTIFY_SKIP_MSG;
             run_chan(n, "MDNotifyCmd", n->notify_argv, &mdname, 1, mdname, CHAN_NOTIFY,
-                     MD_NOTIFY_RENEWED, *pending ? pending : NULL, state, &dirty, NULL, result,
-                     p);
+                     MD_NOTIFY_RENEWED, *pending ? pending : NULL, state, &dirty, &what,
+                     result, p);
         }
         else {
+            what = MD_NOTIFY_SKIP_NOTIFY;
             msg_extra[0] = chans[i];
             msg_extra[1] = mdname;
             run_chan(n, "MDMessageCmd", n->message_argv, msg_extra, 2, mdname, chans[i],
-                     chans[i], *pending ? pending : NULL, state, &dirty, NULL, result, p);
+                     chans[i], *pending ? pending : NULL, state, &dirty, &what, result, p);
+        }
+        if (retried) {
+            const char *other = !strcmp(chans[i], CHAN_NOTIFY) ? MD_NOTIFY_RENEWED
+                                : !strcmp(chans[i], MD_NOTIFY_RENEWED) ? CHAN_NOTIFY : NULL;
+
+            if (other && md_json_get_str(json_object_get(state, other), KEY_PENDING)) {
+                what |= MD_NOTIFY_PENDING;
+            }
+            retried(baton, mdname, strcmp(chans[i], CHAN_NOTIFY) ? chans[i]
+                                                                 : MD_NOTIFY_RENEWED,
+                    *pending ? pending : NULL, what, result, p);
         }
         cs = json_object_get(state, chans[i]);
         if (md_json_get_str(cs, KEY_PENDING) && (s = md_json_get_str(cs, KEY_RETRY))) {

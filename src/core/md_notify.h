@@ -53,6 +53,12 @@ md_notify_t *md_notify_create(apr_pool_t *p, md_store_t *store,
                               const apr_array_header_t *notify_argv,
                               const apr_array_header_t *message_argv);
 
+/* A copy of n that keeps its state (notify.json) in store instead: the
+ * fenced view of a lease (md_store_fence) whose holder tells, so that a
+ * server that lost the lease writes nothing. From p; n itself unchanged.
+ * n NULL: NULL. */
+md_notify_t *md_notify_for_store(const md_notify_t *n, md_store_t *store, apr_pool_t *p);
+
 /* How long one program may run (default MD_NOTIFY_TIMEOUT_DEF). */
 void md_notify_set_timeout(md_notify_t *n, apr_interval_time_t timeout);
 
@@ -74,20 +80,42 @@ int md_notify_configured(const md_notify_t *n);
 apr_status_t md_notify_event(md_notify_t *n, const char *mdname, const char *reason,
                              const char *key, md_result_t *result, apr_pool_t *p);
 
-/* What md_notify_event_ex did, as bits. */
+/* What md_notify_event_ex (or a retry) did, as bits. */
 #define MD_NOTIFY_RAN           0x01    /* a program was run */
 #define MD_NOTIFY_FAILED_MSG    0x02    /* MDMessageCmd failed */
 #define MD_NOTIFY_FAILED_NOTIFY 0x04    /* MDNotifyCmd failed */
+#define MD_NOTIFY_SKIP_MSG      0x08    /* MDMessageCmd was not part of it (a retry
+                                         * of the MDNotifyCmd part alone) */
+#define MD_NOTIFY_SKIP_NOTIFY   0x10    /* MDNotifyCmd was not part of it */
+#define MD_NOTIFY_PENDING       0x20    /* the other part of it still waits for a
+                                         * retry: the reason is not told in full */
 
 /* The same; *pwhat (may be NULL) gets the MD_NOTIFY_* bits. */
 apr_status_t md_notify_event_ex(md_notify_t *n, const char *mdname, const char *reason,
                                 const char *key, int *pwhat, md_result_t *result,
                                 apr_pool_t *p);
 
+/* What md_notify_retry did about one pending notification: reason
+ * ("renewed" for both its parts, or "installed"), the key it is about
+ * (NULL if none), the MD_NOTIFY_* bits (with MD_NOTIFY_SKIP_* for the
+ * part that was not retried, MD_NOTIFY_PENDING while that part still
+ * waits for its retry) and, when a program failed, result. The
+ * caller records it (job.json's notified flags and log). */
+typedef void md_notify_retried_fn(void *baton, const char *mdname, const char *reason,
+                                  const char *key, int what, const md_result_t *result,
+                                  apr_pool_t *p);
+
 /* Run pending (failed) once-only notifications of mdname whose retry time
- * has come. *pnext is set to the earliest retry time still pending, 0 if
- * none. Blocks while a program runs. */
-void md_notify_retry(md_notify_t *n, const char *mdname, apr_time_t *pnext, apr_pool_t *p);
+ * has come; retried (may be NULL) hears about each run. *pnext is set to
+ * the earliest retry time still pending, 0 if none. Blocks while a
+ * program runs. */
+void md_notify_retry(md_notify_t *n, const char *mdname, apr_time_t *pnext,
+                     md_notify_retried_fn *retried, void *baton, apr_pool_t *p);
+
+/* When md_notify_retry has something to run for mdname: the earliest retry
+ * time of a pending notification (maybe past), 0 if none. Reads the state
+ * only: no program, no write. */
+apr_time_t md_notify_pending_next(md_notify_t *n, const char *mdname, apr_pool_t *p);
 
 /* --- the parts, for tests ------------------------------------------------ */
 

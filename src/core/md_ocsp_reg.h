@@ -17,6 +17,9 @@
  * for that certificate and reads the file once. Without shared memory
  * (seal with NULL) a child looks at the file's time at most once a minute.
  *
+ * Files: md_ocsp_reg.c keeps the table (prime, seal, get, status),
+ * md_ocsp_renew.c does the watchdog's work (renew, cleanup).
+ *
  * Threads: the table of certificates is read-only after seal. Each
  * certificate's response is guarded by its own mutex, held only to copy
  * a pointer or to hand the bytes to the caller's callback; the watchdog's

@@ -141,10 +141,16 @@ apr_status_t md_fs_open_group(md_fsio_dir_t **pdir, const fs_store_t *fs,
         return rv;
     }
     if (make) {
-        return md_fsio_dir_make(pdir, base, md_store_group_name(group), md_fs_modes[group].dir,
-                                p);
+        rv = md_fsio_dir_make(pdir, base, md_store_group_name(group), md_fs_modes[group].dir, p);
     }
-    return md_fsio_dir_open(pdir, base, md_store_group_name(group), p);
+    else {
+        rv = md_fsio_dir_open(pdir, base, md_store_group_name(group), p);
+    }
+    if (rv == APR_SUCCESS && md_fs_modes[group].child) {
+        /* User's: however many entries User makes, we read a bounded few. */
+        md_fsio_dir_limit(*pdir);
+    }
+    return rv;
 }
 
 apr_status_t md_fs_open_item(md_fsio_dir_t **pdir, const fs_store_t *fs,
@@ -579,6 +585,9 @@ static apr_status_t setup_groups(const fs_store_t *fs, const md_fsio_dir_t *base
                               md_fs_modes[g].dir, ptemp);
         if (rv != APR_SUCCESS) {
             return rv;
+        }
+        if (md_fs_modes[g].child) {
+            md_fsio_dir_limit(gdir);
         }
         /* A store from elsewhere (the stock module makes accounts/ 0755)
          * gets our modes; never wider ones. */

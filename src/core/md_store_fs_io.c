@@ -108,6 +108,7 @@ apr_status_t md_fsio_dir_open(md_fsio_dir_t **pdir, const md_fsio_dir_t *parent,
     dir = apr_palloc(p, sizeof(*dir));
     dir->fd = fd;
     dir->path = path_of(parent, name, p);
+    dir->max_entries = parent ? parent->max_entries : 0;
     apr_pool_cleanup_register(p, dir, dir_cleanup, apr_pool_cleanup_null);
     *pdir = dir;
     return APR_SUCCESS;
@@ -140,6 +141,23 @@ apr_status_t md_fsio_dir_make(md_fsio_dir_t **pdir, const md_fsio_dir_t *parent,
     return rv;
 }
 
+static int user_dir_max = MD_FSIO_USER_DIR_MAX;
+
+int md_fsio_user_dir_max(void)
+{
+    return user_dir_max;
+}
+
+void md_fsio_set_user_dir_max(int n)
+{
+    user_dir_max = n > 0 ? n : MD_FSIO_USER_DIR_MAX;
+}
+
+void md_fsio_dir_limit(md_fsio_dir_t *dir)
+{
+    dir->max_entries = user_dir_max;
+}
+
 apr_status_t md_fsio_dir_sync(const md_fsio_dir_t *dir)
 {
     return fsync(dir->fd) == 0 ? APR_SUCCESS : md_fsio_err();
@@ -154,7 +172,10 @@ apr_status_t md_fsio_stat(struct stat *st, const md_fsio_dir_t *dir, const char 
     return APR_SUCCESS;
 }
 
-/* Every name in dir but "." and "..", in directory order. */
+/* Every name in dir but "." and "..", in directory order; in a directory
+ * of User's (max_entries) only the first max_entries: reading on would let
+ * User decide how long and how much memory the parent spends here. The
+ * listing is still good for what it holds; the rest is logged and skipped. */
 static apr_status_t entries(apr_array_header_t **pnames, const md_fsio_dir_t *dir,
                             apr_pool_t *p)
 {
@@ -174,9 +195,16 @@ static apr_status_t entries(apr_array_header_t **pnames, const md_fsio_dir_t *di
         return rv;
     }
     while ((de = readdir(d)) != NULL) {
-        if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..")) {
-            APR_ARRAY_PUSH(names, const char *) = apr_pstrdup(p, de->d_name);
+        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) {
+            continue;
         }
+        if (dir->max_entries > 0 && names->nelts >= dir->max_entries) {
+            md_log_perror(MD_LOG_MARK, MD_LOG_ERR, 0, p, "MD05202: %s: more than %d entries, "
+                          "the rest is not looked at (the store makes far fewer: who put "
+                          "them there?)", dir->path, dir->max_entries);
+            break;
+        }
+        APR_ARRAY_PUSH(names, const char *) = apr_pstrdup(p, de->d_name);
     }
     closedir(d);
     *pnames = names;

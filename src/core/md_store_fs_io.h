@@ -28,12 +28,24 @@
  * than a few levels; a deeper tree is not ours. */
 #define MD_FSIO_MAX_DEPTH   8
 
+/* Most entries read from one directory that the server's User may fill
+ * (max_entries of md_fsio_dir_t): a User who makes millions of them costs
+ * the root parent no more than this per listing, in time and memory (about
+ * 0.1 s and 5 MB measured in a directory of a million long names; all of
+ * it: 10 s and 240 MB). Above what the store itself puts there: an entry
+ * per MD in renewal, domain name in validation or account in a group
+ * directory, a few files in an item's. */
+#define MD_FSIO_USER_DIR_MAX    10000
+
 /* An open directory. The descriptor is closed when the pool it was opened
  * with is cleared; path is for messages (and the test hook) only and is
  * never opened again by name. */
 typedef struct md_fsio_dir_t {
     int fd;
     const char *path;
+    int max_entries;    /* > 0: read at most this many entries (a directory of
+                         * User's, md_fsio_dir_limit); inherited by the
+                         * directories opened in it */
 } md_fsio_dir_t;
 
 /* errno of the last failed call as an APR status (never APR_SUCCESS). */
@@ -53,6 +65,16 @@ apr_status_t md_fsio_dir_open(md_fsio_dir_t **pdir, const md_fsio_dir_t *parent,
  * when it is missing; an existing directory is left as it is. */
 apr_status_t md_fsio_dir_make(md_fsio_dir_t **pdir, const md_fsio_dir_t *parent,
                               const char *name, mode_t mode, apr_pool_t *p);
+
+/* Mark dir as one the server's User may fill: listings in it and in the
+ * directories opened in it read at most md_fsio_user_dir_max() entries;
+ * the rest is skipped with an error naming the directory (MD05202). */
+void md_fsio_dir_limit(md_fsio_dir_t *dir);
+
+/* The cap md_fsio_dir_limit applies: MD_FSIO_USER_DIR_MAX, unless a test
+ * set another (n > 0) to try it with few entries. */
+int md_fsio_user_dir_max(void);
+void md_fsio_set_user_dir_max(int n);
 
 /* fsync a directory, making renames and creations in it durable. */
 apr_status_t md_fsio_dir_sync(const md_fsio_dir_t *dir);
@@ -84,7 +106,8 @@ apr_status_t md_fsio_rm_tree(const md_fsio_dir_t *dir, const char *name, int dep
                              apr_pool_t *p);
 
 /* Sorted names (const char*) of the directories (want_dirs) or regular
- * files in dir; links and names starting with '.' are left out. */
+ * files in dir; links and names starting with '.' are left out. Like every
+ * listing here, of at most dir->max_entries entries when that is set. */
 apr_status_t md_fsio_list(apr_array_header_t **pnames, const md_fsio_dir_t *dir,
                           int want_dirs, apr_pool_t *p);
 

@@ -44,6 +44,8 @@ typedef struct {
     apr_time_t notify_next;         /* next pending retry, 0: none */
     apr_time_t expiring_next;
     apr_time_t ari_renew_at;        /* earliest renew_at of certs, 0: no window */
+    apr_time_t lease_wait;          /* another server holds the MD's lease: not
+                                     * before this */
 } watch_md_t;
 
 /* What a CA's directory said about ARI, so a pass over many MDs reads each
@@ -55,7 +57,8 @@ typedef struct {
 
 struct md_watch_t {
     apr_pool_t *p;
-    md_store_t *store;
+    md_store_t *store;              /* a view's: the fenced view of a lease */
+    apr_interval_time_t lease_time;
     const char *ca_file;
     md_notify_t *notify;
     apr_hash_t *mds;                /* name -> watch_md_t */
@@ -104,6 +107,7 @@ md_watch_t *md_watch_create(apr_pool_t *p, md_store_t *store, const apr_array_he
 
     w->p = p;
     w->store = store;
+    w->lease_time = cfg && cfg->lease_time > 0 ? cfg->lease_time : MD_WATCH_LEASE_DEF;
     w->ca_file = cfg && cfg->ca_file ? apr_pstrdup(p, cfg->ca_file) : NULL;
     w->notify = md_notify_create(p, store, cfg ? cfg->notify_argv : NULL,
                                  cfg ? cfg->message_argv : NULL);
@@ -137,6 +141,19 @@ md_watch_t *md_watch_create(apr_pool_t *p, md_store_t *store, const apr_array_he
 static watch_md_t *watch_md(const md_watch_t *w, const char *name)
 {
     return w && name ? apr_hash_get(w->mds, name, APR_HASH_KEY_STRING) : NULL;
+}
+
+md_watch_t *md_watch_for_store(md_watch_t *w, md_store_t *store, apr_pool_t *p)
+{
+    md_watch_t *v;
+
+    if (!w || store == w->store) {
+        return w;
+    }
+    v = apr_pmemdup(p, w, sizeof(*w));
+    v->store = store;
+    v->notify = md_notify_for_store(w->notify, store, p);
+    return v;
 }
 
 /* --- notifications ------------------------------------------------------------ */
@@ -231,6 +248,31 @@ static apr_status_t tell(md_watch_t *w, watch_md_t *wm, const char *reason, cons
     return rv;
 }
 
+/* A retried notification (md_notify_retry) recorded in the MD's job, as
+ * the first attempt was: a "renewed" that works now sets job.json's
+ * notified flags back to true. Only the job of the certificate it was
+ * about: after activation (no staged job) or a newer renewal, nothing. */
+static void job_retried(void *baton, const char *mdname, const char *reason, const char *key,
+                        int what, const md_result_t *result, apr_pool_t *p)
+{
+    md_watch_t *w = baton;
+    md_job_t *job = md_job_create(p, mdname);
+
+    if (md_job_load(job, w->store, p) != APR_SUCCESS) {
+        return;
+    }
+    if (!strcmp(reason, MD_NOTIFY_RENEWED)
+        && (!key || !job->valid_from || strcmp(key, md_time_format_http(job->valid_from, p)))) {
+        return;
+    }
+    md_job_notified(job, reason, what, (what & (MD_NOTIFY_FAILED_MSG | MD_NOTIFY_FAILED_NOTIFY))
+                                       ? result : NULL);
+    if (md_job_save(job, w->store, p) != APR_SUCCESS) {
+        md_log_perror(MD_LOG_MARK, MD_LOG_WARNING, 0, p, "MD20006: %s: recording the "
+                      "retried '%s' notification in job.json failed", mdname, reason);
+    }
+}
+
 static void notify_pass(md_watch_t *w, watch_md_t *wm, const md_reg_state_t *st,
                         apr_time_t now, apr_pool_t *p)
 {
@@ -239,10 +281,9 @@ static void notify_pass(md_watch_t *w, watch_md_t *wm, const md_reg_state_t *st,
     if (!md_notify_configured(w->notify)) {
         return;
     }
-    if (!wm->notify_checked || apr_atomic_xchg32(&wm->notify_failed, 0)
+    if (apr_atomic_xchg32(&wm->notify_failed, 0)
         || (wm->notify_next && wm->notify_next <= now)) {
-        wm->notify_checked = 1;
-        md_notify_retry(w->notify, wm->name, &wm->notify_next, p);
+        md_notify_retry(w->notify, wm->name, &wm->notify_next, job_retried, w, p);
     }
     if (st->activated && st->has_cert && !wm->installed_told) {
         /* The parent made it live at this start; it must not block on a
@@ -251,7 +292,7 @@ static void notify_pass(md_watch_t *w, watch_md_t *wm, const md_reg_state_t *st,
         wm->installed_told = 1;
         if (tell(w, wm, MD_NOTIFY_INSTALLED, md_time_format_http(st->valid_from, p), p)
             != APR_SUCCESS) {
-            md_notify_retry(w->notify, wm->name, &wm->notify_next, p);
+            md_notify_retry(w->notify, wm->name, &wm->notify_next, job_retried, w, p);
         }
     }
     /* Also for MDs not renewed here (manual, static files): their admin
@@ -432,7 +473,8 @@ static void ari_pass(md_watch_t *w, watch_md_t *wm, const md_reg_state_t *st, ap
     int due = 0;
     apr_status_t rv;
 
-    if (!wm->ari_loaded) {
+    if (!wm->ari_loaded || w->store->shared) {
+        /* In a cluster, another server may have asked meanwhile. */
         ari_load(w, wm, p);
     }
     for (i = 0; i < wm->certs->nelts; ++i) {
@@ -479,18 +521,90 @@ static void ari_pass(md_watch_t *w, watch_md_t *wm, const md_reg_state_t *st, ap
     ari_save(w, wm, p);
 }
 
+/* --- the pass ------------------------------------------------------------------ */
+
+/* Has notify_pass something to run or write? Reading what it needs to
+ * know (pending retries, the warn window) needs no lease, so a server that
+ * starts takes none for MDs with nothing to tell. */
+static int notify_due(md_watch_t *w, watch_md_t *wm, const md_reg_state_t *st,
+                      apr_time_t now, apr_pool_t *p)
+{
+    apr_time_t warn_at;
+
+    if (!md_notify_configured(w->notify)) {
+        return 0;
+    }
+    if (!wm->notify_checked) {
+        wm->notify_checked = 1;
+        wm->notify_next = md_notify_pending_next(w->notify, wm->name, p);
+    }
+    if (st->has_cert && now >= wm->expiring_next && !md_sched_warn_due(st, now, &warn_at)) {
+        wm->expiring_next = warn_at;
+    }
+    return apr_atomic_read32(&wm->notify_failed)
+           || (wm->notify_next && wm->notify_next <= now)
+           || (st->activated && st->has_cert && !wm->installed_told)
+           || (st->has_cert && now >= wm->expiring_next);
+}
+
+/* The same for ARI; the windows an earlier child learnt are read first. */
+static int ari_due(md_watch_t *w, watch_md_t *wm, apr_time_t now, apr_pool_t *p)
+{
+    int i;
+
+    if (!wm->ari_loaded) {
+        ari_load(w, wm, p);
+    }
+    for (i = 0; i < wm->certs->nelts; ++i) {
+        if (APR_ARRAY_IDX(wm->certs, i, watch_cert_t).next_poll <= now) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 void md_watch_pass(md_watch_t *w, const md_reg_state_t *st, apr_pool_t *ptemp)
 {
     watch_md_t *wm = watch_md(w, st ? st->md->name : NULL);
     apr_time_t now = apr_time_now();
+    md_store_lease_t *lease = NULL;
+    md_store_t *fenced = NULL;
+    md_watch_t *v;
+    int ari;
+    apr_status_t rv;
 
-    if (!wm) {
+    if (!wm || now < wm->lease_wait) {
         return;
     }
-    notify_pass(w, wm, st, now, ptemp);
-    if (ari_active(wm, st)) {
-        ari_pass(w, wm, st, now, ptemp);
+    ari = ari_active(wm, st) && ari_due(w, wm, now, ptemp);
+    if (!notify_due(w, wm, st, now, ptemp) && !ari) {
+        return;
     }
+    /* As a renewal: one server at a time, and its writes fenced. A store
+     * of one server grants it at once and is its own fenced view. */
+    rv = md_store_lease_acquire(w->store, wm->name, w->lease_time, &lease, ptemp);
+    if (rv == APR_SUCCESS) {
+        rv = md_store_fence(w->store, lease, &fenced, ptemp);
+    }
+    if (rv != APR_SUCCESS) {
+        md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, rv, ptemp, "MD20007: %s: %s, looking at "
+                      "its notifications and renewal window later", wm->name,
+                      rv == APR_EAGAIN ? apr_psprintf(ptemp, "%s works on it",
+                                                      lease && lease->node ? lease->node
+                                                      : "another server")
+                                       : "its lease cannot be taken now");
+        wm->lease_wait = now + w->lease_time;
+        if (lease && lease->mine) {
+            md_store_lease_release(w->store, lease, ptemp);
+        }
+        return;
+    }
+    v = md_watch_for_store(w, fenced, ptemp);
+    notify_pass(v, wm, st, now, ptemp);
+    if (ari) {
+        ari_pass(v, wm, st, now, ptemp);
+    }
+    md_store_lease_release(w->store, lease, ptemp);
 }
 
 apr_time_t md_watch_ari_at(const md_watch_t *w, const md_reg_state_t *st)
@@ -511,18 +625,20 @@ apr_time_t md_watch_next_run(const md_watch_t *w)
     }
     for (hi = apr_hash_first(NULL, w->mds); hi; hi = apr_hash_next(hi)) {
         const watch_md_t *wm = apr_hash_this_val(hi);
+        apr_time_t first = wm->notify_next;
 
-        if (wm->notify_next && (!next || wm->notify_next < next)) {
-            next = wm->notify_next;
-        }
-        if (!wm->ari_loaded) {
-            continue;   /* not looked at yet: the next pass will */
-        }
-        for (i = 0; i < wm->certs->nelts; ++i) {
+        for (i = 0; wm->ari_loaded && i < wm->certs->nelts; ++i) {
             apr_time_t t = APR_ARRAY_IDX(wm->certs, i, watch_cert_t).next_poll;
-            if (t && (!next || t < next)) {
-                next = t;
+            if (t && (!first || t < first)) {
+                first = t;
             }
+        }
+        /* Not before another server's lease on it may have run out. */
+        if (first && first < wm->lease_wait) {
+            first = wm->lease_wait;
+        }
+        if (first && (!next || first < next)) {
+            next = first;
         }
     }
     return next;

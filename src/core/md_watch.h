@@ -35,7 +35,13 @@ typedef struct md_watch_cfg_t {
     const apr_array_header_t *message_argv; /* MDMessageCmd, or NULL */
     apr_interval_time_t notify_timeout;     /* 0: MD_NOTIFY_TIMEOUT_DEF */
     const char *program_root;               /* relative program names are under it */
+    apr_interval_time_t lease_time;         /* a shared store's MD lease held by a pass
+                                             * (MDStoreLeaseTime); 0: MD_WATCH_LEASE_DEF */
 } md_watch_cfg_t;
+
+/* How long a pass holds an MD's lease of a shared store by default, and
+ * how long it leaves an MD alone whose lease another server holds. */
+#define MD_WATCH_LEASE_DEF      apr_time_from_sec(60)
 
 /* For the MDs of states (md_reg_state_t*, as assessed at start-up): note
  * the ARI ids of their live certificates. Allocates from p (lives as long
@@ -48,7 +54,13 @@ md_watch_t *md_watch_create(apr_pool_t *p, md_store_t *store, const apr_array_he
  * "expiring" inside MDWarnWindow, retry failed notifications that are due,
  * and ask the CA for renewal windows whose time has come (network; bounded
  * by the CA's Retry-After). Never fails: problems are logged and retried
- * later. Watchdog thread only. */
+ * later. Watchdog thread only.
+ * When there is something to do, the pass holds the MD's lease of the
+ * store (md_store_lease_acquire, as a renewal does) and writes notify.json,
+ * job.json and ari.json through its fenced view: in a cluster one server
+ * at a time does it, and one that lost the lease meanwhile writes nothing.
+ * An MD whose lease another server holds is looked at again
+ * MD_WATCH_LEASE_DEF (or cfg's lease_time) later. */
 void md_watch_pass(md_watch_t *w, const md_reg_state_t *st, apr_pool_t *ptemp);
 
 /* The time picked inside the CA's ARI window for st's certificates (the
@@ -61,6 +73,11 @@ apr_time_t md_watch_ari_at(const md_watch_t *w, const md_reg_state_t *st);
  * window to ask for, a notification to retry), 0 if none. Watchdog thread
  * only. */
 apr_time_t md_watch_next_run(const md_watch_t *w);
+
+/* A view of w for a renewal that holds the MD's lease: what its events
+ * write (notify.json, job.json) goes through store, the lease's fenced
+ * view (md_store_fence). Shares all else with w. From p; w NULL: NULL. */
+md_watch_t *md_watch_for_store(md_watch_t *w, md_store_t *store, apr_pool_t *p);
 
 /* Tell the programs about reason for mdname (md_notify_event). A failed
  * once-only notification is retried by later passes. Blocks while a

@@ -186,6 +186,8 @@ static void drive_task(void *data)
         apr_pool_destroy(p);
         return;
     }
+    /* The admin's programs' state, too, is written under the lease. */
+    env.watch = md_watch_for_store(ctx->env.watch, env.store, p);
     ap_log_error(APLOG_MARK, APLOG_INFO, 0, ctx->s,
                  "MD12001: %s: %s, getting a new certificate (%d of at most %d renewals "
                  "running)", md->name, item->state->has_cert
@@ -651,7 +653,8 @@ static void env_setup(drive_ctx_t *ctx, const mod_md_runtime_t *rt)
     const mod_md_global_t *g = rt->g;
     const md_srv_conf_t *sc = mod_md_config_get(rt->s);
     md_watch_cfg_t wcfg = { g->ca_file, mod_md_config_notify_argv(sc),
-                            mod_md_config_message_argv(sc), 0, ap_server_root };
+                            mod_md_config_message_argv(sc), 0, ap_server_root,
+                            g->store_lease_time };
 
     ctx->env.store = rt->store;
     ctx->env.ca_file = g->ca_file;

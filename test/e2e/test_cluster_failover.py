@@ -8,7 +8,8 @@ per MD at the CA in all).
 
 A fifth node is frozen (SIGSTOP) right after saving its order and only let
 go (SIGCONT) when the survivor has taken the work over and finished it:
-its late writes carry the old lease epoch and are refused.
+its late writes carry the old lease epoch and are refused, also the state
+of the admin's program it tells about its failure (notify.json).
 
 The survivor starts first, with every MD but a first look delayed
 (MDInitialDelay), so the victims take the leases; the CA's challenge
@@ -52,7 +53,10 @@ def failover(e2e, postgres):
         conf.write()
         for step, node in victims.items():
             cl.node_config(node, [KILLED[step]], extra=["MDPrivateKeys secp256r1"]).write()
-        cl.node_config(stalled, [STALLED], extra=["MDPrivateKeys secp256r1"]).write()
+        # it tells a program about its failure: that state is written under
+        # the lease too (notify.json), so it is refused as well
+        cl.node_config(stalled, [STALLED], extra=["MDPrivateKeys secp256r1",
+                                                  "MDMessageCmd /bin/true"]).write()
         # the CA reaches the survivor only: frozen nodes answer nothing
         cl.route([survivor])
         cl.start([survivor])
@@ -122,3 +126,21 @@ def test_stalled_node_writes_are_refused(failover):
                     "AND aspect = 'md.json'" % STALLED) == [["0"]]
     # and it ordered nothing new
     assert cl.pebble.count_orders_created() == len(ALL)
+
+
+def test_stalled_node_notification_state_is_refused(failover):
+    """After its drive failed, the stalled node tells MDMessageCmd "errored";
+    the rate-limit state it then writes (staging/<md>/notify.json) carries
+    the old epoch too and does not reach the database."""
+    cl = failover.cl
+    stalled = failover.stalled
+    if stalled.processes() and not stalled.count_log(r"MD24040: "):
+        for pid in stalled.processes():
+            os.kill(pid, signal.SIGCONT)
+    stalled.wait_for_log(r"MD21003: %s: MDMessageCmd /bin/true for 'errored' done"
+                         % re.escape(STALLED), timeout=90)
+    stalled.wait_for_log(r"MD24040: staging/%s/notify.json: write refused: it was made "
+                         r"under lease %s epoch 1" % (re.escape(STALLED), re.escape(STALLED)),
+                         timeout=30)
+    assert cl.query("SELECT count(*) FROM md_values WHERE grp = 'staging' AND name = '%s' "
+                    "AND aspect = 'notify.json'" % STALLED) == [["0"]]

@@ -7,6 +7,7 @@ The program is a script that appends its argv (joined with "|") to a file;
 a file fail-<reason>-<md> makes it exit 1 for that reason and MD, a file
 failonce-<reason>-<md> once.
 """
+import json
 import os
 import re
 import stat
@@ -51,6 +52,16 @@ def _count(d, line):
     return _calls(d).count(line)
 
 
+def _notified_job(a, md):
+    """The staged job.json of md once it says "renewed" was told, else None."""
+    try:
+        with open(os.path.join(a.staging_dir(md), "job.json")) as f:
+            job = json.load(f)
+    except (OSError, ValueError):
+        return None
+    return job if job.get("notified-renewed") else None
+
+
 @pytest.fixture(scope="module")
 def notified(e2e):
     d = os.path.join(e2e.workdir, "notify")
@@ -88,8 +99,11 @@ def notified(e2e):
         a.start()
         a.wait_staged(OK)
         a.wait_staged(RETRY)
-        # the failed "renewed" is told again, and then works
+        # the failed "renewed" is told again, and then works: job.json says
+        # so again (it said notified false after the first attempt)
         wait_calls("msg|renewed|%s|" % RETRY, 2)
+        retry_job = a.wait_for(lambda: _notified_job(a, RETRY), timeout=60,
+                               what="staging job.json of %s notified again" % RETRY)
         # two vetoed attempts each: the rate limit on "errored" shows
         wait_calls("msg|renewing|%s|" % VETO, 2)
         wait_calls("msg|challenge-setup:http-01:%s|%s|" % (CHVETO, CHVETO), 2)
@@ -100,7 +114,8 @@ def notified(e2e):
         a.graceful()
         wait_calls("msg|installed|%s|" % OK)
         wait_calls("msg|expiring|%s|" % OK)
-        yield types.SimpleNamespace(apache=a, dir=d, staged_calls=staged_calls, mark=mark)
+        yield types.SimpleNamespace(apache=a, dir=d, staged_calls=staged_calls, mark=mark,
+                                    retry_job=retry_job)
     finally:
         a.stop()
 
@@ -160,3 +175,16 @@ def test_message_failed_renewed_is_retried(notified):
     # the MDNotifyCmd part worked the first time and is not repeated
     assert _count(d, "notify|%s|" % RETRY) == 1, _calls(d)
     assert not os.path.exists(os.path.join(d, "failonce-renewed-%s" % RETRY))
+
+
+def test_retried_renewed_sets_notified_in_job(notified):
+    """After the retry worked, job.json says notified and notified-renewed
+    as after a first success, and its log has the failure and then the
+    message (test_notify_retried.py compares with the stock module)."""
+    job = notified.retry_job
+    assert job["notified"] is True
+    assert job["notified-renewed"] is True
+    types_ = [e.get("type") for e in job["log"]["entries"]]
+    assert "message-renewed" in types_ and "message-error" in types_, types_
+    assert types_.index("message-renewed") < types_.index("message-error"), \
+        "newest first: the retry after the failure"

@@ -10,13 +10,14 @@ makes every restart). imp.test renews at every start (MDRenewWindow 3000d),
 so there is always a staged set to activate.
 """
 import json
+import re
 import os
 import stat
 import types
 
 import pytest
 
-from mdtest import attacker
+from mdtest import attacker, certs
 
 MD = "imp.test"
 
@@ -104,3 +105,30 @@ def test_hard_link_in_staging_is_not_chowned(srv):
     assert stat.S_IMODE(st.st_mode) == 0o600
     assert a.log_lines(r"MD05201: .*staging/%s/evil: has other names" % MD, since=mark)
     os.unlink(precious)
+
+
+def _stuff(directory, count):
+    for i in range(count):
+        os.close(os.open(os.path.join(directory, "junk%06d" % i),
+                         os.O_CREAT | os.O_WRONLY | os.O_EXCL, 0o644))
+
+
+def test_stuffed_directory_is_read_up_to_the_cap(srv):
+    """www-data fills challenges/ with more entries than root reads from a
+    directory of User's (MD_FSIO_USER_DIR_MAX, 10000): at the restart root
+    lists the first 10000, says which directory is stuffed, and the server
+    goes on: the staged set is activated and served."""
+    a = srv.apache
+    challenges = os.path.join(a.store, "challenges")
+    attacker.run(_stuff, challenges, 10000 + 1000)
+    try:
+        staged = certs.load_pem_file(a.staged_pubcert(MD))[0]
+        mark = _graceful_and_restage(a)
+        assert a.log_lines(r"MD05202: %s: more than 10000 entries" % re.escape(challenges),
+                           since=mark)
+        # the set staged before the restart is the one served now
+        assert a.get_served_cert(MD).serial_number == staged.serial_number
+    finally:
+        for name in os.listdir(challenges):
+            if name.startswith("junk"):
+                os.unlink(os.path.join(challenges, name))

@@ -254,17 +254,45 @@ static void test_stock_members_and_log_types(void **state)
     assert_string_equal(entry_at(job, 0, "type"), "message-renewing");
     md_job_notified(job, "renewing", 0, NULL);      /* nothing configured: no entry */
     assert_string_equal(entry_at(job, 0, "type"), "message-renewing");
+    md_job_notified(job, "challenge-setup:http-01:a.test", MD_NOTIFY_RAN, NULL);
     md_job_notified(job, "renewed", MD_NOTIFY_RAN | MD_NOTIFY_FAILED_NOTIFY, r);
     assert_string_equal(entry_at(job, 0, "type"), "notify-error");
     assert_string_equal(entry_at(job, 1, "type"), "message-renewed");
+    /* as stock: notified stays what the challenge set-up made it,
+     * notified-renewed says "renewed" was not told in full */
     assert_true(job->notified);
     assert_false(job->notified_renewed);
     md_job_notified(job, "renewed", MD_NOTIFY_RAN | MD_NOTIFY_FAILED_MSG, r);
     assert_string_equal(entry_at(job, 0, "type"), "message-error");
     assert_string_equal(entry_at(job, 0, "status"), "renewed");
-    assert_false(job->notified);
-    assert_true(job->notified_renewed);
+    assert_true(job->notified);
+    assert_false(job->notified_renewed);
     md_job_notified(job, "renewed", 0, NULL);
+    assert_true(job->notified && job->notified_renewed);
+    /* a fresh job: a failed event sets nothing, nor do renewing and
+     * errored (a failed order says false, as stock); a challenge set up does */
+    job->notified = job->notified_renewed = 0;
+    md_job_notified(job, "challenge-setup:http-01:a.test", MD_NOTIFY_RAN | MD_NOTIFY_FAILED_MSG,
+                    r);
+    assert_false(job->notified);
+    md_job_notified(job, "renewing", MD_NOTIFY_RAN, NULL);
+    md_job_notified(job, "errored", MD_NOTIFY_RAN, NULL);
+    assert_false(job->notified);
+    md_job_notified(job, "challenge-setup:http-01:a.test", 0, NULL);
+    assert_true(job->notified);
+    assert_false(job->notified_renewed);
+    /* retries of one part: told in full only when the other is done too */
+    md_job_notified(job, "renewed", MD_NOTIFY_RAN | MD_NOTIFY_SKIP_NOTIFY | MD_NOTIFY_PENDING,
+                    NULL);
+    assert_string_equal(entry_at(job, 0, "type"), "message-renewed");
+    assert_false(job->notified_renewed);
+    md_job_notified(job, "renewed", MD_NOTIFY_RAN | MD_NOTIFY_SKIP_MSG | MD_NOTIFY_FAILED_NOTIFY,
+                    r);
+    assert_string_equal(entry_at(job, 0, "type"), "notify-error");
+    assert_false(job->notified_renewed);
+    md_job_notified(job, "renewed", MD_NOTIFY_RAN | MD_NOTIFY_SKIP_MSG, NULL);
+    /* no "message-renewed" for MDNotifyCmd alone */
+    assert_string_equal(entry_at(job, 0, "type"), "notify-error");
     assert_true(job->notified && job->notified_renewed);
 
     /* and they survive a round trip */

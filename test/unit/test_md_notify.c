@@ -282,11 +282,11 @@ static void test_events(void **state)
     assert_int_equal(md_notify_event(n, "a.test", "renewed", "cert-2", result, p),
                      APR_EGENERAL);
     assert_int_equal(count_lines(read_text(log, p)), 8);
-    md_notify_retry(n, "a.test", &next, p);
+    md_notify_retry(n, "a.test", &next, NULL, NULL, p);
     assert_true(next > apr_time_now());
     assert_int_equal(count_lines(read_text(log, p)), 8);
     retry_now(store, "renewed", p);
-    md_notify_retry(n, "a.test", &next, p);
+    md_notify_retry(n, "a.test", &next, NULL, NULL, p);
     assert_int_equal(count_lines(read_text(log, p)), 9);
     assert_true(next > apr_time_now());     /* failed again, both still pending */
 
@@ -294,11 +294,11 @@ static void test_events(void **state)
     set_rc(dir, 0, p);
     retry_now(store, "renewed", p);
     retry_now(store, "notify-renewed", p);
-    md_notify_retry(n, "a.test", &next, p);
+    md_notify_retry(n, "a.test", &next, NULL, NULL, p);
     assert_int_equal(next, 0);
     assert_true(strstr(read_text(log, p), "msg renewed a.test\nnotify a.test\n") != NULL);
     assert_int_equal(count_lines(read_text(log, p)), 11);
-    md_notify_retry(n, "a.test", &next, p);
+    md_notify_retry(n, "a.test", &next, NULL, NULL, p);
     assert_int_equal(md_notify_event(n, "a.test", "renewed", "cert-2", result, p),
                      APR_SUCCESS);
     assert_int_equal(count_lines(read_text(log, p)), 11);
@@ -310,12 +310,86 @@ static void test_events(void **state)
     assert_true(strstr(result->detail, "did not finish") != NULL);
 }
 
+/* What the retries report to their caller (who records it in job.json). */
+typedef struct {
+    int calls;
+    char seen[8][64];
+} heard_t;
+
+static void heard(void *baton, const char *mdname, const char *reason, const char *key,
+                  int what, const md_result_t *result, apr_pool_t *p)
+{
+    heard_t *h = baton;
+
+    (void)p;
+    assert_string_equal(mdname, "a.test");
+    assert_string_equal(key, "cert-3");
+    assert_true(h->calls < 8);
+    /* failures come with the result that says why */
+    if (what & (MD_NOTIFY_FAILED_MSG | MD_NOTIFY_FAILED_NOTIFY)) {
+        assert_non_null(result);
+        assert_non_null(result->detail);
+    }
+    snprintf(h->seen[h->calls++], sizeof(h->seen[0]), "%s:%s%s%s%s%s", reason,
+             (what & MD_NOTIFY_SKIP_MSG) ? "notify" : "msg",
+             (what & MD_NOTIFY_RAN) ? ":ran" : "",
+             (what & (MD_NOTIFY_FAILED_MSG | MD_NOTIFY_FAILED_NOTIFY)) ? ":failed" : "",
+             (what & MD_NOTIFY_PENDING) ? ":pending" : "",
+             (what & MD_NOTIFY_SKIP_NOTIFY) && (what & MD_NOTIFY_SKIP_MSG) ? ":both?" : "");
+}
+
+static void test_retry_reports(void **state)
+{
+    apr_pool_t *p = *state;
+    const char *dir = tmpdir_make(p);
+    md_store_t *store = store_make(dir, p);
+    const char *cmd = script_make(dir, p);
+    md_notify_t *n = md_notify_create(p, store, args(p, cmd, "notify", NULL),
+                                      args(p, cmd, "msg", NULL));
+    md_result_t *result = md_result_make(p, "a.test");
+    apr_time_t next = 0;
+    heard_t h;
+
+    memset(&h, 0, sizeof(h));
+    set_rc(dir, 2, p);
+    assert_int_equal(md_notify_event(n, "a.test", "renewed", "cert-3", result, p),
+                     APR_EGENERAL);
+    /* not due yet: nothing run, nothing heard */
+    assert_true(md_notify_pending_next(n, "a.test", p) > apr_time_now());
+    md_notify_retry(n, "a.test", &next, heard, &h, p);
+    assert_int_equal(h.calls, 0);
+    /* due and failing again: each part reports its failure */
+    retry_now(store, "renewed", p);
+    assert_true(md_notify_pending_next(n, "a.test", p) <= apr_time_now());
+    retry_now(store, "notify-renewed", p);
+    md_notify_retry(n, "a.test", &next, heard, &h, p);
+    assert_int_equal(h.calls, 2);
+    assert_string_equal(h.seen[0], "renewed:msg:ran:failed:pending");
+    assert_string_equal(h.seen[1], "renewed:notify:ran:failed:pending");
+    /* working: the first part done while the other still waits, then the
+     * other, then nothing is pending */
+    set_rc(dir, 0, p);
+    retry_now(store, "renewed", p);
+    md_notify_retry(n, "a.test", &next, heard, &h, p);
+    assert_int_equal(h.calls, 3);
+    assert_string_equal(h.seen[2], "renewed:msg:ran:pending");
+    retry_now(store, "notify-renewed", p);
+    md_notify_retry(n, "a.test", &next, heard, &h, p);
+    assert_int_equal(h.calls, 4);
+    assert_string_equal(h.seen[3], "renewed:notify:ran");
+    assert_int_equal(next, 0);
+    assert_int_equal(md_notify_pending_next(n, "a.test", p), 0);
+    md_notify_retry(n, "a.test", &next, heard, &h, p);
+    assert_int_equal(h.calls, 4);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         UNIT_TEST(test_exec),
         UNIT_TEST(test_rate_limits),
         UNIT_TEST(test_events),
+        UNIT_TEST(test_retry_reports),
     };
 
     return UNIT_RUN(tests);

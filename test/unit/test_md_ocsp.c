@@ -605,6 +605,7 @@ typedef struct {
     int status;             /* V_OCSP_CERTSTATUS_* */
     long validity;          /* seconds, nextUpdate - thisUpdate */
     int garbage;            /* answer something that is no OCSP response */
+    long clock;             /* seconds its clock is ahead (asked later) */
     int calls;
     const char *last_url;
 } responder_t;
@@ -636,7 +637,8 @@ static apr_status_t responder_fn(md_http_response_t **presp, void *baton, const 
     assert_true(OCSP_id_get0_info(NULL, NULL, NULL, &serial, id));
     spec.cert = ASN1_INTEGER_get(serial) == 0x1001 ? pki->leaf.x : pki->leaf2.x;
     spec.status = r->status;
-    spec.next_off = r->validity;
+    spec.this_off += r->clock;
+    spec.next_off = r->validity + r->clock;
     spec.req = req;
     resp = apr_pcalloc(p, sizeof(*resp));
     resp->url = url;
@@ -1098,6 +1100,7 @@ static void test_reg_status(void **state)
     assert_string_equal(md_json_get_str(j, "status"), "revoked");
 }
 
+#ifndef TEST_MD_OCSP_NO_MAIN   /* test_md_ocsp_pg.c reuses the PKI and the mock */
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1125,3 +1128,4 @@ int main(void)
     apr_initialize();
     return cmocka_run_group_tests(tests, pki_setup, pki_teardown);
 }
+#endif

@@ -1222,6 +1222,121 @@ static void test_user_symlinks_are_not_deleted_through(void **state)
     assert_int_equal(count_entries(apr_pstrcat(p, base, "/staging", NULL)), 0);
 }
 
+/* --- User fills a directory with entries (issue 11) ------------------------ */
+
+#define SMALL_CAP   1000
+
+static apr_status_t cap_reset(void *data)
+{
+    (void)data;
+    md_fsio_set_user_dir_max(0);
+    return APR_SUCCESS;
+}
+
+/* count empty files (or directories) named <prefix>NNNNN in dir */
+static void plant_entries(const char *dir, const char *prefix, int count, int dirs,
+                          apr_pool_t *p)
+{
+    int i;
+
+    for (i = 0; i < count; ++i) {
+        const char *path = apr_psprintf(p, "%s/%s%05d", dir, prefix, i);
+        if (dirs) {
+            assert_int_equal(mkdir(path, 0755), 0);
+        }
+        else {
+            int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0644);
+            assert_true(fd >= 0);
+            close(fd);
+        }
+    }
+}
+
+/* User makes cap + 1000 entries in an item and in a group of its own: root
+ * reads no more than the cap of them, says which directory, and the store
+ * keeps working (values read by name, listings, purge, chown). A small cap
+ * for the groups (directories are slow to make), the real one
+ * (MD_FSIO_USER_DIR_MAX) for an item's files. */
+static void test_user_many_entries_are_capped(void **state)
+{
+    apr_pool_t *p = *state;
+    const char *base = make_tmpdir(p);
+    md_store_t *store = open_store(base, p);
+    apr_array_header_t *names = NULL;
+    const char *item = apr_pstrcat(p, base, "/staging/a.org", NULL);
+    const char *text = NULL;
+    json_t *j = NULL;
+
+    md_fsio_set_user_dir_max(SMALL_CAP);
+    apr_pool_cleanup_register(p, NULL, cap_reset, apr_pool_cleanup_null);
+    assert_int_equal(md_fsio_user_dir_max(), SMALL_CAP);
+    stage(store, "a.org", "x", p);
+    stage(store, "b.org", "y", p);
+    plant_entries(item, "junk", SMALL_CAP + 1000, 0, p);
+    plant_entries(apr_pstrcat(p, base, "/staging", NULL), "junk", SMALL_CAP + 1000, 1, p);
+    plant_entries(apr_pstrcat(p, base, "/challenges", NULL), "c", SMALL_CAP + 1000, 0, p);
+
+    /* an item's aspects: the cap, every one a regular file */
+    clear_log();
+    assert_int_equal(md_store_list_aspects(store, MD_SG_STAGING, "a.org", &names, p),
+                     APR_SUCCESS);
+    assert_int_equal(names->nelts, SMALL_CAP);
+    assert_non_null(strstr(last_errors, apr_psprintf(p, "MD05202: %s: more than %d entries",
+                                                     item, SMALL_CAP)));
+    /* the group: no more than the cap of items */
+    clear_log();
+    assert_int_equal(md_store_list(store, MD_SG_STAGING, &names, p), APR_SUCCESS);
+    assert_true(names->nelts <= SMALL_CAP);
+    assert_non_null(strstr(last_errors, apr_psprintf(p, "MD05202: %s/staging: more than",
+                                                     base)));
+    clear_log();
+    assert_int_equal(md_store_list(store, MD_SG_CHALLENGES, &names, p), APR_SUCCESS);
+    assert_int_equal(names->nelts, 0);
+    assert_non_null(strstr(last_errors, "/challenges: more than"));
+
+    /* values by name are read as ever */
+    assert_int_equal(md_store_load_json(store, MD_SG_STAGING, "a.org", MD_FN_JOB, &j, p),
+                     APR_SUCCESS);
+    assert_int_equal(md_store_load_text(store, MD_SG_STAGING, "b.org", MD_FN_PUBCERT, &text, p),
+                     APR_SUCCESS);
+    assert_string_equal(text, "y");
+
+    /* a restart (leftovers, chown as root) comes through */
+    store = open_store(base, p);
+    if (geteuid() == 0) {
+        md_store_set_owner(store, 65534, 65534, p);
+        assert_int_equal(owner_of(apr_pstrcat(p, base, "/staging", NULL)), 65534);
+    }
+    /* purging the stuffed item takes the cap per go: it goes in the end */
+    assert_int_equal(md_store_list_aspects(store, MD_SG_STAGING, "a.org", &names, p),
+                     APR_SUCCESS);
+    md_store_purge(store, MD_SG_STAGING, "a.org", p);
+    md_store_purge(store, MD_SG_STAGING, "a.org", p);
+    assert_false(path_exists(item));
+
+    /* the cap in production, the same way */
+    md_fsio_set_user_dir_max(0);
+    assert_int_equal(md_fsio_user_dir_max(), MD_FSIO_USER_DIR_MAX);
+    stage(store, "big.org", "x", p);
+    plant_entries(apr_pstrcat(p, base, "/staging/big.org", NULL), "junk",
+                  MD_FSIO_USER_DIR_MAX + 1000, 0, p);
+    clear_log();
+    assert_int_equal(md_store_list_aspects(store, MD_SG_STAGING, "big.org", &names, p),
+                     APR_SUCCESS);
+    assert_int_equal(names->nelts, MD_FSIO_USER_DIR_MAX);
+    assert_non_null(strstr(last_errors, "/staging/big.org: more than"));
+
+    /* root's own directories have no cap */
+    clear_log();
+    assert_int_equal(md_store_save_text(store, MD_SG_DOMAINS, "d.org", MD_FN_PUBCERT, "z", p),
+                     APR_SUCCESS);
+    plant_entries(apr_pstrcat(p, base, "/domains/d.org", NULL), "f", SMALL_CAP + 1000, 0, p);
+    assert_int_equal(md_store_list_aspects(store, MD_SG_DOMAINS, "d.org", &names, p),
+                     APR_SUCCESS);
+    assert_int_equal(names->nelts, SMALL_CAP + 1001);
+    assert_null(strstr(last_errors, "MD05202"));
+}
+
 /* The race User wins against path-based walks: a directory of the item,
  * once looked at, is swapped with a symlink to a directory outside before
  * root walks into it. A thread plays User: it swaps staging/a.org/sub and
@@ -1343,6 +1458,7 @@ int main(void)
         UNIT_TEST(test_user_symlinks_are_not_deleted_through),
         UNIT_TEST(test_user_swap_race_chown),
         UNIT_TEST(test_user_swap_race_delete),
+        UNIT_TEST(test_user_many_entries_are_capped),
     };
 
     md_log_set(log_level, log_print, NULL);

@@ -1,13 +1,7 @@
 /* Unit tests of the PostgreSQL store (md_store_pg*.c) against a real
- * PostgreSQL: `make test-unit` runs this binary through
- * test/e2e/mdtest/postgres.py, which starts a server in a temp dir and
- * passes its connection string in MD_TEST_PG_CONNINFO. Without it the
- * tests fail (a database is needed, never a mock).
- *
- * Each test starts from an empty database (the store's tables dropped)
- * and fresh local directories; "nodes" are stores opened on directories
- * of their own, as servers of a cluster would. */
+ * PostgreSQL (see unit_pg.h). */
 #include "unit.h"
+#include "unit_pg.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -45,92 +39,18 @@ static void log_print(const char *file, int line, md_log_level_t level, apr_stat
     }
 }
 
-static const char *conninfo(void)
-{
-    const char *c = getenv("MD_TEST_PG_CONNINFO");
-    if (!c || !*c) {
-        fail_msg("MD_TEST_PG_CONNINFO is not set: run through "
-                 "test/e2e/mdtest/postgres.py run -- <this binary> (make test-unit does)");
-    }
-    return c;
-}
-
-/* A query as the admin; the first value of the first row (or NULL). */
-static char *sql1(const char *sql, apr_pool_t *p)
-{
-    PGconn *conn = PQconnectdb(conninfo());
-    PGresult *res;
-    char *v = NULL;
-
-    assert_int_equal(PQstatus(conn), CONNECTION_OK);
-    res = PQexec(conn, sql);
-    assert_true(PQresultStatus(res) == PGRES_TUPLES_OK || PQresultStatus(res) == PGRES_COMMAND_OK);
-    if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) > 0 && !PQgetisnull(res, 0, 0)) {
-        v = apr_pstrdup(p, PQgetvalue(res, 0, 0));
-    }
-    PQclear(res);
-    PQfinish(conn);
-    return v;
-}
-
 static int setup(void **state)
 {
-    apr_pool_t *p;
-    char *dir;
-
-    if (unit_pool_setup(state) != 0) {
+    if (unit_pg_setup(state) != 0) {
         return -1;
     }
-    p = *state;
     md_log_set(log_level, log_print, NULL);
-    sql1("SET client_min_messages = warning; "
-         "DROP TABLE IF EXISTS md_meta, md_items, md_values, md_leases", p);
-    dir = apr_pstrdup(p, "/tmp/test_md_store_pg.XXXXXX");
-    if (!mkdtemp(dir)) {
-        return -1;
-    }
-    apr_pool_cleanup_register(p, dir, unit_tmpdir_cleanup, apr_pool_cleanup_null);
-    apr_pool_userdata_set(dir, "dir", apr_pool_cleanup_null, p);
     return 0;
-}
-
-static const char *tmpdir(apr_pool_t *p)
-{
-    void *d = NULL;
-    apr_pool_userdata_get(&d, "dir", p);
-    return d;
-}
-
-static const char *node_conninfo(const char *node, apr_pool_t *p)
-{
-    return apr_psprintf(p, "%s application_name=%s", conninfo(), node);
-}
-
-static md_store_t *open_node(const char *node, apr_pool_t *p)
-{
-    md_store_t *store = NULL;
-    const char *dir = apr_pstrcat(p, tmpdir(p), "/", node, NULL);
-
-    assert_int_equal(md_store_pg_open(&store, p, node_conninfo(node, p), dir), APR_SUCCESS);
-    assert_non_null(store);
-    return store;
-}
-
-/* A second server of the same cluster: it gets the first one's store key. */
-static md_store_t *open_peer(const char *node, const char *from, apr_pool_t *p)
-{
-    const char *dir = apr_pstrcat(p, tmpdir(p), "/", node, NULL);
-    const char *src = apr_pstrcat(p, tmpdir(p), "/", from, "/", MD_FN_STORE_JSON, NULL);
-
-    assert_int_equal(apr_dir_make_recursive(dir, APR_FPROT_OS_DEFAULT, p), APR_SUCCESS);
-    assert_int_equal(apr_file_copy(src, apr_pstrcat(p, dir, "/", MD_FN_STORE_JSON, NULL),
-                                   APR_FPROT_FILE_SOURCE_PERMS, p), APR_SUCCESS);
-    return open_node(node, p);
 }
 
 static const char *local_path(const char *node, const char *rel, apr_pool_t *p)
 {
-    return apr_pstrcat(p, tmpdir(p), "/", node, "/", rel, NULL);
+    return apr_pstrcat(p, unit_pg_tmpdir(p), "/", node, "/", rel, NULL);
 }
 
 static int exists(const char *path)
@@ -176,7 +96,7 @@ static md_pkey_t *new_key(apr_pool_t *p)
 static void test_values_roundtrip(void **state)
 {
     apr_pool_t *p = *state;
-    md_store_t *s = open_node("a", p);
+    md_store_t *s = unit_pg_open_node("a", p);
     apr_array_header_t *names = NULL;
     json_t *j = NULL;
     const char *text;
@@ -185,7 +105,8 @@ static void test_values_roundtrip(void **state)
     assert_string_equal(s->backend, MD_STORE_BACKEND_POSTGRESQL);
     assert_string_equal(s->node, "a");
     assert_non_null(s->key);
-    assert_string_equal(sql1("SELECT value FROM md_meta WHERE name = 'schema-version'", p), "1");
+    assert_string_equal(unit_pg_sql1("SELECT value FROM md_meta WHERE name = 'schema-version'",
+                                     p), "1");
 
     assert_int_equal(md_store_save_json(s, MD_SG_STAGING, "x.test", MD_FN_JOB,
                                         obj("name", "x.test", p), p), APR_SUCCESS);
@@ -227,7 +148,7 @@ static void test_values_roundtrip(void **state)
 static void test_keys_sealed(void **state)
 {
     apr_pool_t *p = *state;
-    md_store_t *s = open_node("a", p);
+    md_store_t *s = unit_pg_open_node("a", p);
     md_pkey_t *key = new_key(p), *back = NULL;
     const char *fname = NULL;
     char *data;
@@ -238,8 +159,8 @@ static void test_keys_sealed(void **state)
     /* Plain in domains for mod_ssl: sealed in the database, plain on disk. */
     assert_int_equal(md_store_save_pkey(s, MD_SG_DOMAINS, "x.test", MD_FN_PRIVKEY, key, p),
                      APR_SUCCESS);
-    assert_string_equal(sql1("SELECT count(*) FROM md_values WHERE sealed", p), "2");
-    assert_string_equal(sql1("SELECT count(*) FROM md_values WHERE position('PRIVATE' in "
+    assert_string_equal(unit_pg_sql1("SELECT count(*) FROM md_values WHERE sealed", p), "2");
+    assert_string_equal(unit_pg_sql1("SELECT count(*) FROM md_values WHERE position('PRIVATE' in "
                              "encode(data, 'escape')) > 0", p), "0");
     assert_int_equal(md_store_get_fname(s, MD_SG_DOMAINS, "x.test", MD_FN_PRIVKEY, &fname, p),
                      APR_SUCCESS);
@@ -254,19 +175,19 @@ static void test_keys_sealed(void **state)
 static void test_peer_and_key_mismatch(void **state)
 {
     apr_pool_t *p = *state;
-    md_store_t *a = open_node("a", p);
+    md_store_t *a = unit_pg_open_node("a", p);
     md_store_t *b, *c;
     md_pkey_t *key = NULL;
 
     assert_int_equal(md_store_save_pkey(a, MD_SG_ACCOUNTS, "acct-1", MD_FN_ACCT_KEY,
                                         new_key(p), p), APR_SUCCESS);
     /* A node with the cluster's key reads it. */
-    b = open_peer("b", "a", p);
+    b = unit_pg_open_peer("b", "a", p);
     assert_non_null(b->key);
     assert_int_equal(md_store_load_pkey(b, MD_SG_ACCOUNTS, "acct-1", MD_FN_ACCT_KEY, &key, p),
                      APR_SUCCESS);
     /* A node with a key of its own is told, and neither reads nor writes keys. */
-    c = open_node("c", p);
+    c = unit_pg_open_node("c", p);
     assert_null(c->key);
     assert_non_null(strstr(c->key_problem, "not the one of the store database"));
     assert_int_not_equal(md_store_load_pkey(c, MD_SG_ACCOUNTS, "acct-1", MD_FN_ACCT_KEY, &key,
@@ -280,8 +201,8 @@ static void test_peer_and_key_mismatch(void **state)
 static void test_leases_and_fencing(void **state)
 {
     apr_pool_t *p = *state;
-    md_store_t *a = open_node("a", p);
-    md_store_t *b = open_peer("b", "a", p);
+    md_store_t *a = unit_pg_open_node("a", p);
+    md_store_t *b = unit_pg_open_peer("b", "a", p);
     md_store_lease_t *la = NULL, *lb = NULL, *again = NULL;
     md_store_t *fa = NULL, *fb = NULL;
     apr_array_header_t *leases = NULL;
@@ -327,8 +248,8 @@ static void test_leases_and_fencing(void **state)
 static void test_lease_expiry(void **state)
 {
     apr_pool_t *p = *state;
-    md_store_t *a = open_node("a", p);
-    md_store_t *b = open_peer("b", "a", p);
+    md_store_t *a = unit_pg_open_node("a", p);
+    md_store_t *b = unit_pg_open_peer("b", "a", p);
     md_store_lease_t *la = NULL, *lb = NULL;
     md_store_t *fa = NULL;
 
@@ -351,7 +272,7 @@ static void test_lease_expiry(void **state)
 static void test_unfenced_staging_purge_ends_lease(void **state)
 {
     apr_pool_t *p = *state;
-    md_store_t *a = open_node("a", p);
+    md_store_t *a = unit_pg_open_node("a", p);
     md_store_lease_t *la = NULL, *again = NULL;
     md_store_t *fa = NULL;
 
@@ -370,8 +291,8 @@ static void test_unfenced_staging_purge_ends_lease(void **state)
 static void test_store_lock(void **state)
 {
     apr_pool_t *p = *state;
-    md_store_t *a = open_node("a", p);
-    md_store_t *b = open_peer("b", "a", p);
+    md_store_t *a = unit_pg_open_node("a", p);
+    md_store_t *b = unit_pg_open_peer("b", "a", p);
 
     assert_int_equal(md_store_lock(a, apr_time_from_msec(100), p), APR_SUCCESS);
     assert_int_equal(md_store_lock(b, apr_time_from_msec(300), p), APR_TIMEUP);
@@ -407,9 +328,9 @@ static void test_lease_race(void **state)
     apr_status_t trv;
     int i, won = 0;
 
-    racers[0].store = open_node("n0", p);
+    racers[0].store = unit_pg_open_node("n0", p);
     for (i = 1; i < 6; ++i) {
-        racers[i].store = open_peer(apr_psprintf(p, "n%d", i), "n0", p);
+        racers[i].store = unit_pg_open_peer(apr_psprintf(p, "n%d", i), "n0", p);
     }
     for (i = 0; i < 6; ++i) {
         assert_int_equal(apr_thread_create(&threads[i], NULL, race, &racers[i], p),
@@ -425,7 +346,8 @@ static void test_lease_race(void **state)
         }
     }
     assert_int_equal(won, 1);
-    assert_string_equal(sql1("SELECT epoch FROM md_leases WHERE name = 'race.test'", p), "1");
+    assert_string_equal(unit_pg_sql1("SELECT epoch FROM md_leases WHERE name = 'race.test'",
+                                     p), "1");
 }
 
 /* --- activation and the local copies ------------------------------------------- */
@@ -443,8 +365,8 @@ static void stage_set(md_store_t *s, md_store_group_t group, const char *name,
 static void test_activation_and_mirror(void **state)
 {
     apr_pool_t *p = *state;
-    md_store_t *a = open_node("a", p);
-    md_store_t *b = open_peer("b", "a", p);
+    md_store_t *a = unit_pg_open_node("a", p);
+    md_store_t *b = unit_pg_open_peer("b", "a", p);
     apr_array_header_t *changes = NULL, *names = NULL;
     const char *fname = NULL, *text = NULL;
 
@@ -486,7 +408,7 @@ static void test_activation_and_mirror(void **state)
     assert_int_equal(md_store_get_fname(b, MD_SG_DOMAINS, "x.test", MD_FN_PUBCERT, &fname, p),
                      APR_SUCCESS);
     assert_string_equal(slurp(fname, p), "cert-1");
-    b = open_peer("b2", "a", p);
+    b = unit_pg_open_peer("b2", "a", p);
     assert_int_equal(md_store_get_fname(b, MD_SG_DOMAINS, "x.test", MD_FN_PUBCERT, &fname, p),
                      APR_SUCCESS);
     assert_string_equal(slurp(fname, p), "cert-2");
@@ -495,7 +417,7 @@ static void test_activation_and_mirror(void **state)
 static void test_staging_move_and_rename(void **state)
 {
     apr_pool_t *p = *state;
-    md_store_t *a = open_node("a", p);
+    md_store_t *a = unit_pg_open_node("a", p);
     const char *text = NULL;
     apr_array_header_t *names = NULL;
 
@@ -520,7 +442,7 @@ static void test_staging_move_and_rename(void **state)
 static void test_import_file_store(void **state)
 {
     apr_pool_t *p = *state;
-    const char *dir = apr_pstrcat(p, tmpdir(p), "/a", NULL);
+    const char *dir = apr_pstrcat(p, unit_pg_tmpdir(p), "/a", NULL);
     md_store_t *fs = NULL, *a, *b;
     json_t *j = NULL;
     md_pkey_t *key = NULL;
@@ -540,10 +462,10 @@ static void test_import_file_store(void **state)
     assert_int_equal(md_store_save_json(fs, MD_SG_STAGING, "y.test", MD_FN_JOB,
                                         obj("name", "y.test", p), p), APR_SUCCESS);
 
-    a = open_node("a", p);
-    assert_non_null(sql1("SELECT value FROM md_meta WHERE name = 'initialized'", p));
+    a = unit_pg_open_node("a", p);
+    assert_non_null(unit_pg_sql1("SELECT value FROM md_meta WHERE name = 'initialized'", p));
     /* Everything but the server's own fallback certificate. */
-    assert_string_equal(sql1("SELECT count(*) FROM md_values", p), "7");
+    assert_string_equal(unit_pg_sql1("SELECT count(*) FROM md_values", p), "7");
     assert_int_equal(md_store_load_pkey(a, MD_SG_ACCOUNTS, "ACME-x-0000", MD_FN_ACCT_KEY,
                                         &key, p), APR_SUCCESS);
     assert_int_equal(md_store_load_json(a, MD_SG_STAGING, "y.test", MD_FN_JOB, &j, p),
@@ -558,12 +480,12 @@ static void test_import_file_store(void **state)
                         "fallback");
 
     /* Once: a peer with a file store of its own imports nothing. */
-    assert_int_equal(md_store_fs_open(&fs, p, apr_pstrcat(p, tmpdir(p), "/b", NULL)),
+    assert_int_equal(md_store_fs_open(&fs, p, apr_pstrcat(p, unit_pg_tmpdir(p), "/b", NULL)),
                      APR_SUCCESS);
-    b = open_peer("b", "a", p);
+    b = unit_pg_open_peer("b", "a", p);
     stage_set(fs, MD_SG_DOMAINS, "other.test", "other", p);
-    b = open_peer("b", "a", p);
-    assert_string_equal(sql1("SELECT count(*) FROM md_items WHERE name = 'other.test'", p),
+    b = unit_pg_open_peer("b", "a", p);
+    assert_string_equal(unit_pg_sql1("SELECT count(*) FROM md_items WHERE name = 'other.test'", p),
                         "0");
     assert_int_equal(md_store_changes(b, MD_SG_DOMAINS, &changes, p), APR_SUCCESS);
     assert_int_equal(changes->nelts, 1);
@@ -574,8 +496,8 @@ static void test_import_file_store(void **state)
 static void test_database_away(void **state)
 {
     apr_pool_t *p = *state;
-    const char *dir = apr_pstrcat(p, tmpdir(p), "/a", NULL);
-    md_store_t *a = open_node("a", p);
+    const char *dir = apr_pstrcat(p, unit_pg_tmpdir(p), "/a", NULL);
+    md_store_t *a = unit_pg_open_node("a", p);
     md_store_t *down = NULL;
     md_store_lease_t *lease = NULL;
     const char *text = NULL;
@@ -607,19 +529,19 @@ static void test_database_away(void **state)
 static void test_schema_versions(void **state)
 {
     apr_pool_t *p = *state;
-    md_store_t *a = open_node("a", p);
+    md_store_t *a = unit_pg_open_node("a", p);
     md_store_t *b = NULL;
     const char *text = NULL;
 
     assert_int_equal(md_store_save_text(a, MD_SG_STAGING, "x.test", "a", "1", p), APR_SUCCESS);
     /* A database set up by a newer module: not used (nothing changed in it). */
-    sql1("UPDATE md_meta SET value = '99' WHERE name = 'schema-version'", p);
-    b = open_peer("b", "a", p);
+    unit_pg_sql1("UPDATE md_meta SET value = '99' WHERE name = 'schema-version'", p);
+    b = unit_pg_open_peer("b", "a", p);
     assert_int_not_equal(md_store_load_text(b, MD_SG_STAGING, "x.test", "a", &text, p),
                          APR_SUCCESS);
     assert_int_not_equal(md_store_save_text(b, MD_SG_STAGING, "x.test", "a", "2", p),
                          APR_SUCCESS);
-    assert_string_equal(sql1("SELECT convert_from(data, 'UTF8') FROM md_values WHERE "
+    assert_string_equal(unit_pg_sql1("SELECT convert_from(data, 'UTF8') FROM md_values WHERE "
                              "name = 'x.test' AND aspect = 'a'", p), "1");
 }
 
@@ -631,7 +553,8 @@ static void test_file_store_defaults(void **state)
     md_store_lease_t *lease = NULL;
     apr_array_header_t *arr = NULL;
 
-    assert_int_equal(md_store_open(&fs, NULL, NULL, apr_pstrcat(p, tmpdir(p), "/fs", NULL), p),
+    assert_int_equal(md_store_open(&fs, NULL, NULL,
+                                   apr_pstrcat(p, unit_pg_tmpdir(p), "/fs", NULL), p),
                      APR_SUCCESS);
     assert_false(fs->shared);
     assert_string_equal(fs->backend, MD_STORE_BACKEND_FILE);
@@ -647,7 +570,7 @@ static void test_file_store_defaults(void **state)
     assert_int_equal(md_store_changes(fs, MD_SG_DOMAINS, &arr, p), APR_SUCCESS);
     assert_int_equal(arr->nelts, 0);
     md_store_idle(fs);
-    assert_int_equal(md_store_open(&fs, "nosql", NULL, tmpdir(p), p), APR_EINVAL);
+    assert_int_equal(md_store_open(&fs, "nosql", NULL, unit_pg_tmpdir(p), p), APR_EINVAL);
 }
 
 int main(void)

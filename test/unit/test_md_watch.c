@@ -14,6 +14,7 @@
 
 #include "md.h"
 #include "md_acme.h"
+#include "md_job.h"
 #include "md_json.h"
 #include "md_keys.h"
 #include "md_reg.h"
@@ -67,6 +68,8 @@ static void fixture(fixture_t *f, apr_pool_t *p)
     f->st->valid_from = apr_time_now() - apr_time_from_sec(MD_SECS_PER_DAY);
     f->st->valid_until = apr_time_now() + apr_time_from_sec(89 * MD_SECS_PER_DAY);
     f->st->renew_at = apr_time_now() + apr_time_from_sec(60 * MD_SECS_PER_DAY);
+    f->st->warn_at = md_sched_warn_at(&f->md->warn_window, f->st->valid_from,
+                                      f->st->valid_until);
     f->states = apr_array_make(p, 1, sizeof(md_reg_state_t *));
     APR_ARRAY_PUSH(f->states, md_reg_state_t *) = f->st;
 }
@@ -226,12 +229,75 @@ static void test_installed_and_expiring_told_once(void **state)
     assert_int_equal(count_lines(log), 2);
 }
 
+/* notify.json: "renewed" for the certificate valid from key failed once
+ * and is due for a retry. */
+static void save_pending_renewed(md_store_t *store, const char *key, apr_time_t now,
+                                 apr_pool_t *p)
+{
+    json_t *pending = json_pack("{s:{s:s, s:s, s:i}}", "renewed", "pending", key, "retry",
+                                md_time_format_http(now - apr_time_from_sec(1), p),
+                                "errors", 1);
+
+    assert_int_equal(md_store_save_json(store, MD_SG_STAGING, "a.test", MD_FN_NOTIFY,
+                                        md_json_pool_own(p, pending), p), APR_SUCCESS);
+}
+
+/* A "renewed" that failed and works at a later pass: the staged job says
+ * notified again (as after a first success), only for its certificate. */
+static void test_retried_renewed_sets_job_notified(void **state)
+{
+    apr_pool_t *p = *state;
+    apr_time_t now = apr_time_now();
+    apr_time_t staged_from = apr_time_from_sec(apr_time_sec(now) - 3600);
+    md_watch_cfg_t cfg;
+    fixture_t f;
+    md_watch_t *w;
+    md_job_t *job;
+    apr_array_header_t *argv = apr_array_make(p, 1, sizeof(const char *));
+    const char *key = md_time_format_http(staged_from, p);
+
+    fixture(&f, p);
+    f.md->ari_renewals = 0;
+    memset(&cfg, 0, sizeof(cfg));
+    APR_ARRAY_PUSH(argv, const char *) = "/bin/true";
+    cfg.message_argv = argv;
+    /* what the drive left: a staged certificate, MDMessageCmd failed */
+    job = md_job_create(p, "a.test");
+    job->finished = 1;
+    job->valid_from = staged_from;
+    job->notified = 1;
+    job->notified_renewed = 0;
+    assert_int_equal(md_job_save(job, f.store, p), APR_SUCCESS);
+    save_pending_renewed(f.store, key, now, p);
+    w = md_watch_create(p, f.store, f.states, &cfg);
+    md_watch_pass(w, f.st, p);
+
+    job = md_job_create(p, "a.test");
+    assert_int_equal(md_job_load(job, f.store, p), APR_SUCCESS);
+    assert_true(job->notified);
+    assert_true(job->notified_renewed);
+    assert_string_equal(md_json_get_str(json_array_get(job->log, 0), "type"),
+                        "message-renewed");
+
+    /* a pending one about another certificate leaves this job alone */
+    job->notified_renewed = 0;
+    assert_int_equal(md_job_save(job, f.store, p), APR_SUCCESS);
+    save_pending_renewed(f.store,
+                         md_time_format_http(staged_from - apr_time_from_sec(86400), p), now, p);
+    w = md_watch_create(p, f.store, f.states, &cfg);
+    md_watch_pass(w, f.st, p);
+    job = md_job_create(p, "a.test");
+    assert_int_equal(md_job_load(job, f.store, p), APR_SUCCESS);
+    assert_false(job->notified_renewed);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         UNIT_TEST(test_order_opts),
         UNIT_TEST(test_renew_at_from_stored_window),
         UNIT_TEST(test_installed_and_expiring_told_once),
+        UNIT_TEST(test_retried_renewed_sets_job_notified),
     };
 
     return UNIT_RUN(tests);

@@ -37,7 +37,7 @@ def store_json(key):
 class Cluster:
     def __init__(self, e2e, pg, name, nodes=3, db=None, lease_time=LEASE_TIME,
                  poll_interval=POLL_INTERVAL, pebble_env=None, module=None,
-                 log_level="md:debug"):
+                 log_level="md:debug", pebble_config=None):
         self.e2e = e2e
         self.pg = pg
         self.name = name
@@ -48,7 +48,8 @@ class Cluster:
         self.http_port, self.https_port = util.free_ports(2)
         # the CA validates at the proxies: any node may answer
         self.pebble = e2e.new_pebble(name="pebble-%s" % name, http_port=self.http_port,
-                                     https_port=self.https_port, env_extra=pebble_env)
+                                     https_port=self.https_port, env_extra=pebble_env,
+                                     config_extra=pebble_config)
         self.key = secrets.token_bytes(48)
         self.nodes = []
         for i in range(nodes):
