@@ -166,37 +166,20 @@ static int peer_fetched(md_ocsp_entry_t *e, apr_time_t now, apr_pool_t *p)
     return 1;
 }
 
-/* Ask e's responder. failed: responder URL -> md_result_t* of a responder
- * that could not be reached in this pass. */
-static apr_status_t entry_renew(md_ocsp_entry_t *e, md_http_t *http, apr_hash_t *failed,
-                                md_result_t *result, apr_time_t now, apr_pool_t *p)
+/* Ask e's responder for a response to req. failed: responder URL ->
+ * md_result_t* of a responder that could not be reached in this pass. */
+static apr_status_t entry_fetch(md_http_response_t **presp, md_ocsp_entry_t *e,
+                                const md_ocsp_request_t *req, md_http_t *http,
+                                apr_hash_t *failed, md_result_t *result, apr_pool_t *p)
 {
-    md_ocsp_reg_t *reg = e->reg;
     const char *url = md_ocsp_cert_responder(e->ocert);
-    const char *serial = md_ocsp_cert_serial(e->ocert);
     md_http_response_t *resp = NULL;
-    md_ocsp_request_t *req = NULL;
-    md_ocsp_resp_t *r = NULL;
-    const md_result_t *prior;
-    md_result_t *keep;
     const unsigned char *der;
-    const char *why = NULL;
+    md_result_t *keep;
     apr_size_t len;
-    apr_time_t mtime = 0;
     char buf[128];
-    md_ocsp_snap_t s;
     apr_status_t rv;
 
-    md_result_activity_printf(result, "getting the OCSP response for the certificate with "
-                              "serial %s from %s", serial, url);
-    if ((prior = apr_hash_get(failed, url, APR_HASH_KEY_STRING))) {
-        md_result_set(result, prior->status, prior->detail);
-        return prior->status;
-    }
-    if ((rv = md_ocsp_request_make(&req, e->ocert, 1, p)) != APR_SUCCESS) {
-        md_result_set(result, rv, "cannot make the OCSP request");
-        return rv;
-    }
     md_ocsp_request_der(req, &der, &len);
     rv = md_http_request(&resp, http, "POST", url, CT_OCSP_REQUEST, CT_OCSP_RESPONSE,
                          (const char *)der, len, p);
@@ -222,11 +205,20 @@ static apr_status_t entry_renew(md_ocsp_entry_t *e, md_http_t *http, apr_hash_t 
                          url, resp->status);
         return APR_EGENERAL;
     }
-    rv = md_ocsp_resp_check(&r, e->ocert, req, resp->body, resp->body_len, now, &why, p);
-    if (rv != APR_SUCCESS) {
-        md_result_printf(result, rv, "the OCSP responder %s: %s", url, why);
-        return rv;
-    }
+    *presp = resp;
+    return APR_SUCCESS;
+}
+
+/* Keep the checked response r for e: in the store for the other processes,
+ * in e for this one. */
+static void entry_keep(md_ocsp_entry_t *e, const md_ocsp_resp_t *r, md_result_t *result,
+                       apr_time_t now, apr_pool_t *p)
+{
+    md_ocsp_reg_t *reg = e->reg;
+    const char *serial = md_ocsp_cert_serial(e->ocert);
+    apr_time_t mtime = 0;
+    md_ocsp_snap_t s;
+
     md_ocsp_entry_snap(e, &s);
     if (md_store_save_json(reg->store, MD_SG_OCSP, e->mdname, e->fname,
                            md_json_pool_own(p, md_ocsp_file_json(r, p)), p) == APR_SUCCESS) {
@@ -251,6 +243,40 @@ static apr_status_t entry_renew(md_ocsp_entry_t *e, md_http_t *http, apr_hash_t 
                      "from %s until %s", md_ocsp_stat_name(r->stat),
                      md_time_format_http(r->valid_from, p),
                      md_time_format_http(r->valid_until, p));
+}
+
+/* Ask e's responder and keep a response that checks out. failed: see
+ * entry_fetch. */
+static apr_status_t entry_renew(md_ocsp_entry_t *e, md_http_t *http, apr_hash_t *failed,
+                                md_result_t *result, apr_time_t now, apr_pool_t *p)
+{
+    const char *url = md_ocsp_cert_responder(e->ocert);
+    md_http_response_t *resp = NULL;
+    md_ocsp_request_t *req = NULL;
+    md_ocsp_resp_t *r = NULL;
+    const md_result_t *prior;
+    const char *why = NULL;
+    apr_status_t rv;
+
+    md_result_activity_printf(result, "getting the OCSP response for the certificate with "
+                              "serial %s from %s", md_ocsp_cert_serial(e->ocert), url);
+    if ((prior = apr_hash_get(failed, url, APR_HASH_KEY_STRING))) {
+        md_result_set(result, prior->status, prior->detail);
+        return prior->status;
+    }
+    if ((rv = md_ocsp_request_make(&req, e->ocert, 1, p)) != APR_SUCCESS) {
+        md_result_set(result, rv, "cannot make the OCSP request");
+        return rv;
+    }
+    if ((rv = entry_fetch(&resp, e, req, http, failed, result, p)) != APR_SUCCESS) {
+        return rv;
+    }
+    rv = md_ocsp_resp_check(&r, e->ocert, req, resp->body, resp->body_len, now, &why, p);
+    if (rv != APR_SUCCESS) {
+        md_result_printf(result, rv, "the OCSP responder %s: %s", url, why);
+        return rv;
+    }
+    entry_keep(e, r, result, now, p);
     return APR_SUCCESS;
 }
 
@@ -263,32 +289,96 @@ static apr_time_t entry_due(const md_ocsp_entry_t *e, const md_ocsp_snap_t *s)
     return s->has ? s->renew_at : 0;
 }
 
+/* How the renewals of one MD's entries went in this pass. */
+typedef struct {
+    md_result_t *last_ok;
+    md_result_t *last_err;
+    apr_time_t retry;           /* the earliest retry of a failed entry */
+    int errors;                 /* the most consecutive errors of an entry */
+} renew_tally_t;
+
+/* Renew e now (s: e as it was before) and record how it went in job, the
+ * log and tally. */
+static void entry_attempt(md_ocsp_entry_t *e, const md_ocsp_snap_t *s, md_job_t *job,
+                          md_http_t *http, apr_hash_t *failed, renew_tally_t *tally,
+                          apr_time_t now, apr_pool_t *p)
+{
+    md_ocsp_reg_t *reg = e->reg;
+    md_result_t *result = md_result_make(p, e->mdname);
+
+    if (entry_renew(e, http, failed, result, now, p) == APR_SUCCESS) {
+        e->errors = 0;
+        tally->last_ok = result;
+        md_job_log_append(job, LOG_PROGRESS, apr_pstrcat(p, result->activity, ": ",
+                                                         result->detail, NULL));
+        md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, p, "MD22007: %s: OCSP response for "
+                      "the certificate with serial %s: %s", e->mdname,
+                      md_ocsp_cert_serial(e->ocert), result->detail);
+        return;
+    }
+    ++e->errors;
+    e->retry_at = now + md_sched_ocsp_retry_delay(e->errors, reg->cfg.retry_base,
+                                                  s->has ? s->valid_from : 0,
+                                                  s->has ? s->valid_until : 0, now);
+    tally->last_err = result;
+    tally->retry = md_ocsp_earliest(tally->retry, e->retry_at);
+    md_job_log_append(job, LOG_ERROR, result->detail);
+    md_log_perror(MD_LOG_MARK, MD_LOG_WARNING, result->status, p,
+                  "MD22008: %s: %s: %s (attempt %d, next in %s)%s", e->mdname,
+                  result->activity, result->detail, e->errors,
+                  md_duration_print(e->retry_at - now, p),
+                  s->has && md_ocsp_is_current(s->valid_from, s->valid_until, now)
+                  ? apr_psprintf(p, "; the response stapled now is valid until %s",
+                                 md_time_format_http(s->valid_until, p))
+                  : "; no OCSP response to staple");
+}
+
+/* The MD's job.json after a pass that renewed (or tried) some entries. */
+static void job_finish(md_ocsp_reg_t *reg, md_job_t *job, const renew_tally_t *tally,
+                       md_ocsp_notify_fn *notify, void *baton, apr_time_t now,
+                       apr_pool_t *p)
+{
+    md_result_t *last = tally->last_err ? tally->last_err : tally->last_ok;
+
+    job->finished = 1;
+    job->last_run = now;
+    job->errors = tally->errors;
+    job->next_run = tally->last_err ? tally->retry : 0;
+    md_result_assign(job->last, last);
+    md_result_activity_set(job->last, last->activity);
+    if (tally->last_ok) {
+        tell(job, notify, baton, MD_OCSP_EV_RENEWED, MD_OCSP_EV_RENEWED_MIN, tally->last_ok,
+             now, p);
+    }
+    if (tally->last_err) {
+        tell(job, notify, baton, MD_OCSP_EV_ERRORED, MD_OCSP_EV_ERRORED_MIN, tally->last_err,
+             now, p);
+    }
+    job_save(reg, job, p);
+}
+
 /* Renew what is due of one MD's entries [from, to), with one job.json. */
 static apr_time_t renew_md(md_ocsp_reg_t *reg, int from, int to, md_http_t *http,
                            md_ocsp_notify_fn *notify, void *baton, apr_hash_t *failed,
                            apr_time_t now, apr_pool_t *p)
 {
     const char *mdname = MD_OCSP_ENTRY(reg, from)->mdname;
-    md_result_t *last_ok = NULL;
-    md_result_t *last_err = NULL;
+    renew_tally_t tally = { NULL, NULL, 0, 0 };
     md_job_t *job = NULL;
     md_store_lease_t *lease = NULL;
     apr_time_t next = 0;
-    apr_time_t retry = 0;
-    int errors = 0;
     int leased = 0;
     int i;
 
     for (i = from; i < to; ++i) {
         md_ocsp_entry_t *e = MD_OCSP_ENTRY(reg, i);
-        md_result_t *result;
         md_ocsp_snap_t s;
 
         md_ocsp_entry_sync(e, now);
         md_ocsp_entry_snap(e, &s);
         if (entry_due(e, &s) > now) {
             next = md_ocsp_earliest(next, entry_due(e, &s));
-            errors = e->errors > errors ? e->errors : errors;
+            tally.errors = e->errors > tally.errors ? e->errors : tally.errors;
             continue;
         }
         if (!leased) {
@@ -306,53 +396,13 @@ static apr_time_t renew_md(md_ocsp_reg_t *reg, int from, int to, md_http_t *http
         if (!job) {
             job = job_load(reg, mdname, p);
         }
-        result = md_result_make(p, mdname);
-        if (entry_renew(e, http, failed, result, now, p) == APR_SUCCESS) {
-            e->errors = 0;
-            last_ok = result;
-            md_job_log_append(job, LOG_PROGRESS, apr_pstrcat(p, result->activity, ": ",
-                                                             result->detail, NULL));
-            md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, p, "MD22007: %s: OCSP response for "
-                          "the certificate with serial %s: %s", mdname,
-                          md_ocsp_cert_serial(e->ocert), result->detail);
-        }
-        else {
-            ++e->errors;
-            e->retry_at = now + md_sched_ocsp_retry_delay(e->errors, reg->cfg.retry_base,
-                                                    s.has ? s.valid_from : 0,
-                                                    s.has ? s.valid_until : 0, now);
-            last_err = result;
-            retry = md_ocsp_earliest(retry, e->retry_at);
-            md_job_log_append(job, LOG_ERROR, result->detail);
-            md_log_perror(MD_LOG_MARK, MD_LOG_WARNING, result->status, p,
-                          "MD22008: %s: %s: %s (attempt %d, next in %s)%s", mdname,
-                          result->activity, result->detail, e->errors,
-                          md_duration_print(e->retry_at - now, p),
-                          s.has && md_ocsp_is_current(s.valid_from, s.valid_until, now)
-                          ? apr_psprintf(p, "; the response stapled now is valid until %s",
-                                         md_time_format_http(s.valid_until, p))
-                          : "; no OCSP response to staple");
-        }
+        entry_attempt(e, &s, job, http, failed, &tally, now, p);
         md_ocsp_entry_snap(e, &s);
         next = md_ocsp_earliest(next, entry_due(e, &s));
-        errors = e->errors > errors ? e->errors : errors;
+        tally.errors = e->errors > tally.errors ? e->errors : tally.errors;
     }
     if (job) {
-        job->finished = 1;
-        job->last_run = now;
-        job->errors = errors;
-        job->next_run = last_err ? retry : 0;
-        md_result_assign(job->last, last_err ? last_err : last_ok);
-        md_result_activity_set(job->last, (last_err ? last_err : last_ok)->activity);
-        if (last_ok) {
-            tell(job, notify, baton, MD_OCSP_EV_RENEWED, MD_OCSP_EV_RENEWED_MIN, last_ok,
-                 now, p);
-        }
-        if (last_err) {
-            tell(job, notify, baton, MD_OCSP_EV_ERRORED, MD_OCSP_EV_ERRORED_MIN, last_err,
-                 now, p);
-        }
-        job_save(reg, job, p);
+        job_finish(reg, job, &tally, notify, baton, now, p);
     }
     if (lease) {
         md_store_lease_release(reg->store, lease, p);

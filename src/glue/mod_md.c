@@ -56,7 +56,7 @@ AP_DECLARE_MODULE(md) = {
     NULL,                       /* per-directory config */
     NULL,                       /* merge per-directory */
     mod_md_config_create_svr,   /* per-server config */
-    NULL,                       /* merge per-server: a vhost has nothing of its own */
+    mod_md_config_merge_svr,    /* merge per-server: MDStapling, MDStapleOthers */
     mod_md_cmds,                /* directives */
     md_register_hooks,
     AP_MODULE_FLAG_NONE,

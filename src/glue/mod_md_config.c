@@ -115,10 +115,13 @@ static mod_md_check_fn check_backend;
 #define SET(f)   APR_OFFSETOF(mod_md_settings_t, f)
 #define GLB(f)   APR_OFFSETOF(mod_md_global_t, f)
 #define MDF(f)   APR_OFFSETOF(md_t, f)
+#define SRV(f)   APR_OFFSETOF(md_srv_conf_t, f)
 
 /* Contexts: per-MD directives are accepted in a <VirtualHost> and do
  * nothing there (as in the stock module); server-wide ones apply to the
- * whole server from a <VirtualHost> too. */
+ * whole server from a <VirtualHost> too. Rows with a .srv_off are the
+ * exception: a <VirtualHost> sets its own value (MDStapling,
+ * MDStapleOthers). */
 #define PER_MD          (CTX_SERVER | CTX_VHOST | CTX_SECTION)
 #define SERVER_WIDE     (CTX_SERVER | CTX_VHOST)
 
@@ -269,8 +272,10 @@ const command_rec mod_md_cmds[] = {
     DIRECTIVE("MDRenewViaARI",
               "on|off: renew when the CA's ACME Renewal Information (RFC 9773) says",
               MD_FLAG(ari_renewals, "on")),
-    DIRECTIVE("MDStapling", "on|off: staple OCSP responses for the MD's certificates",
-              MD_FLAG(stapling, "off")),
+    DIRECTIVE("MDStapling", "on|off: staple OCSP responses for the MD's certificates; "
+              "in a <VirtualHost>, for its certificates not from an MD (with MDStapleOthers)",
+              FLAG(SCOPE_MD, SET(stapling), "off"), .contexts = PER_MD, .to_md = TO_MD_INT,
+              .md_off = MDF(stapling), .srv_off = SRV(stapling)),
 
     /* the whole server */
     DIRECTIVE("MDStoreDir", "Directory of the certificate store (default: md under "
@@ -342,7 +347,7 @@ const command_rec mod_md_cmds[] = {
     DIRECTIVE("MDStapleOthers", "on|off: staple OCSP responses for certificates not "
               "managed here too (with MDStapling on)",
               GLOBAL_FLAG(staple_others, "on", SERVER_WIDE | CTX_SECTION),
-              .no_effect = CTX_SECTION),
+              .no_effect = CTX_SECTION, .srv_off = SRV(staple_others)),
     DIRECTIVE("MDStaplingKeepResponse", "How long to keep OCSP responses in the store "
               "(days without a unit)",
               GLOBAL_DURATION(stapling_keep_response, "7d", "d", SERVER_WIDE | CTX_SECTION),
@@ -568,6 +573,32 @@ const char *mod_md_config_set(cmd_parms *cmd, const mod_md_row_t *row,
     return set_value(cmd, row, set, set->set_at, set->problems, argc, argv);
 }
 
+/* The struct a row's value is read into, for scope. */
+static void *scope_base(const mod_md_row_t *row, mod_md_global_t *g, int in_section)
+{
+    if (row->scope == SCOPE_GLOBAL) {
+        return g;
+    }
+    return in_section ? g->current_settings : g->defaults;
+}
+
+/* A row's value inside a <VirtualHost> that has its own (row->srv_off):
+ * read (with the given-twice rule of that vhost) and kept in its config
+ * only. */
+static const char *set_server_value(cmd_parms *cmd, const mod_md_row_t *row,
+                                    md_srv_conf_t *sc, int argc, char *const argv[])
+{
+    void *scratch = row->scope == SCOPE_MD
+                    ? (void *)mod_md_config_settings_make(cmd->pool)
+                    : apr_pcalloc(cmd->pool, sizeof(mod_md_global_t));
+    const char *err = set_value(cmd, row, scratch, sc->set_at, NULL, argc, argv);
+
+    if (!err) {
+        *FIELD(sc, row->srv_off, int) = *FIELD(scratch, row->off, int);
+    }
+    return err;
+}
+
 const char *mod_md_config_set_directive(cmd_parms *cmd, void *dc, int argc, char *const argv[])
 {
     const mod_md_row_t *row = cmd->info;
@@ -597,15 +628,25 @@ const char *mod_md_config_set_directive(cmd_parms *cmd, void *dc, int argc, char
         }
         return NULL;
     }
+    if (row->srv_off && ctx == CTX_VHOST) {
+        return set_server_value(cmd, row, mod_md_config_get(cmd->server), argc, argv);
+    }
     if (row->scope == SCOPE_GLOBAL) {
         if (ctx == CTX_SECTION) {
             mod_md_config_warn(cmd, "%s inside <MDomainSet %s> applies to the whole server",
                                mod_md_config_dname(cmd), g->current->name);
         }
-        return set_value(cmd, row, g, g->set_at, NULL, argc, argv);
+        err = set_value(cmd, row, g, g->set_at, NULL, argc, argv);
     }
-    return mod_md_config_set(cmd, row, ctx == CTX_SECTION ? g->current_settings : g->defaults,
-                             argc, argv);
+    else {
+        err = mod_md_config_set(cmd, row, scope_base(row, g, ctx == CTX_SECTION), argc, argv);
+    }
+    if (!err && row->srv_off && ctx == CTX_SERVER) {
+        /* The base server's own value: what vhosts inherit. */
+        *FIELD(mod_md_config_get(cmd->server), row->srv_off, int) =
+            *FIELD(scope_base(row, g, 0), row->off, int);
+    }
+    return err;
 }
 
 /* --- reading each kind of value ------------------------------------------- */
@@ -1112,18 +1153,81 @@ static mod_md_global_t *global_get(apr_pool_t *p)
     return g;
 }
 
+/* The table's default of each value a server has of its own. */
+static void server_defaults(md_srv_conf_t *sc, const mod_md_global_t *g, apr_pool_t *p)
+{
+    int i;
+
+    for (i = 0; i < g->rows->nelts; ++i) {
+        const mod_md_row_t *row = MD_ARR_IDX(g->rows, i, const mod_md_row_t *);
+        mod_md_parse_t x;
+        void *scratch;
+        char *argv[1];
+
+        if (!row->srv_off) {
+            continue;
+        }
+        scratch = row->scope == SCOPE_MD ? (void *)mod_md_config_settings_make(p)
+                                         : apr_pcalloc(p, sizeof(mod_md_global_t));
+        memset(&x, 0, sizeof(x));
+        x.p = p;
+        x.row = row;
+        x.quiet = 1;
+        x.shown = row->def;
+        ap_assert(row->kind == KIND_ENUM && row->def);
+        argv[0] = apr_pstrdup(p, row->def);
+        ap_assert(read_value(&x, scratch, 1, argv) == NULL);
+        *FIELD(sc, row->srv_off, int) = *FIELD(scratch, row->off, int);
+    }
+}
+
 void *mod_md_config_create_svr(apr_pool_t *p, server_rec *s)
 {
     md_srv_conf_t *sc = apr_pcalloc(p, sizeof(*sc));
 
     sc->s = s;
     sc->global = global_get(p);
+    sc->set_at = apr_hash_make(p);
+    server_defaults(sc, sc->global, p);
+    return sc;
+}
+
+void *mod_md_config_merge_svr(apr_pool_t *p, void *basev, void *addv)
+{
+    md_srv_conf_t *base = basev;
+    const md_srv_conf_t *add = addv;
+    md_srv_conf_t *sc = apr_pmemdup(p, add, sizeof(*sc));
+    const mod_md_global_t *g = add->global;
+    int i;
+
+    for (i = 0; i < g->rows->nelts; ++i) {
+        const mod_md_row_t *row = MD_ARR_IDX(g->rows, i, const mod_md_row_t *);
+
+        if (row->srv_off && !apr_hash_get(add->set_at, row, sizeof(*row))) {
+            *FIELD(sc, row->srv_off, int) = *FIELD(base, row->srv_off, int);
+        }
+    }
     return sc;
 }
 
 md_srv_conf_t *mod_md_config_get(const server_rec *s)
 {
     return ap_get_module_config(s->module_config, &md_module);
+}
+
+int mod_md_config_server_sets(const server_rec *s, const char *directive)
+{
+    const md_srv_conf_t *sc = mod_md_config_get(s);
+    int i;
+
+    for (i = 0; sc && mod_md_cmds[i].name; ++i) {
+        const mod_md_row_t *row = mod_md_cmds[i].cmd_data;
+
+        if (row && row->srv_off && !ap_cstr_casecmp(mod_md_cmds[i].name, directive)) {
+            return apr_hash_get(sc->set_at, row, sizeof(*row)) != NULL;
+        }
+    }
+    return 0;
 }
 
 void mod_md_config_add_problem(apr_pool_t *p, mod_md_settings_t *set, const char *type,

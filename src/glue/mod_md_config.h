@@ -9,6 +9,10 @@
  *     config set the default of every MD; inside <MDomainSet>/<MDomain>
  *     they apply to that MD and win. Inside <VirtualHost> they are
  *     accepted and have no effect, as in the stock module (with a warning).
+ *   - MDStapling and MDStapleOthers inside <VirtualHost> set that server's
+ *     own values (md_srv_conf_t), which decide, as in the stock module,
+ *     whether its certificates not from an MD are stapled; a VirtualHost
+ *     that sets none inherits the server config's (merge_server_config).
  *   - server-wide directives (MDStoreDir, MDPortMap, ...) apply to the
  *     whole server wherever they stand, <VirtualHost> included; inside an
  *     MD section only those the stock module takes there.
@@ -41,8 +45,8 @@
  * the one directive allowed there writes nothing.)
  *
  * What mod_md.c does with this header: create_server_config =
- * mod_md_config_create_svr, no merge function (a vhost has nothing of its
- * own), cmds = mod_md_cmds; ap_hook_check_config(mod_md_config_check_config)
+ * mod_md_config_create_svr, merge_server_config = mod_md_config_merge_svr,
+ * cmds = mod_md_cmds; ap_hook_check_config(mod_md_config_check_config)
  * (check_config, not post_config: `apache2 -t` runs only the former) and
  * ap_hook_post_config(mod_md_config_post_config).
  */
@@ -171,10 +175,18 @@ typedef struct mod_md_global_t {
 } mod_md_global_t;
 
 /* Per server_rec (base server and each VirtualHost): all the same cycle's
- * global. */
+ * global, and the values a VirtualHost may set for itself (as in the stock
+ * module: its own, else the server config's, else the default). */
 typedef struct md_srv_conf_t {
     server_rec *s;                     /* the server this config was made for */
     mod_md_global_t *global;           /* never NULL */
+    int stapling;                      /* MDStapling of this server: with
+                                        * staple_others, staple certificates of
+                                        * the server not from an MD */
+    int staple_others;                 /* MDStapleOthers of this server */
+    /* private to mod_md_config*.c: */
+    apr_hash_t *set_at;                /* row -> directive, for the values above
+                                        * set in this <VirtualHost> */
 } md_srv_conf_t;
 
 extern const command_rec mod_md_cmds[];
@@ -183,8 +195,16 @@ extern const command_rec mod_md_cmds[];
  * userdata of p, pconf). */
 void *mod_md_config_create_svr(apr_pool_t *p, server_rec *s);
 
+/* merge_server_config: a VirtualHost's own values, the base server's
+ * (server config or default) where it sets none. */
+void *mod_md_config_merge_svr(apr_pool_t *p, void *basev, void *addv);
+
 /* The module config of s. */
 md_srv_conf_t *mod_md_config_get(const server_rec *s);
+
+/* Does the <VirtualHost> s set directive (one with a value of its own per
+ * server: MDStapling, MDStapleOthers) itself, rather than inherit it? */
+int mod_md_config_server_sets(const server_rec *s, const char *directive);
 
 /* check_config hook: runs mod_md_config_finalize on the base server s and,
  * on error, logs it (MD10002, emerg, to stderr at that point) and returns

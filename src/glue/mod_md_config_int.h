@@ -103,6 +103,10 @@ struct mod_md_row_t {
                                  * the first word of KIND_PAIR */
     mod_md_check_fn *check2;    /* the second word of KIND_PAIR */
     mod_md_parse_fn *parse;     /* KIND_CUSTOM */
+    apr_size_t srv_off;         /* KIND_ENUM: the int field of md_srv_conf_t that
+                                 * holds each server's own value (a <VirtualHost>
+                                 * sets its own, else inherits the server
+                                 * config's); 0: the row has none */
 };
 
 /* The row MDMember(s) and MDomain's auto|manual set: MDMembers. */

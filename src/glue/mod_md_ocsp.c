@@ -81,14 +81,28 @@ static ocsp_rt_t *ocsp_of(const server_rec *s)
 
 /* --- start-up (parent) ----------------------------------------------------- */
 
-/* MDStapling as it applies to certificates outside MDs in s: the server
- * config's (inside a VirtualHost the directive has no effect, with a
- * warning from the config; see the README's differences). */
-static int server_stapling(const server_rec *s)
+/* Are certificates of s that are not from an MD stapled? As in the stock
+ * module, when both MDStapling and MDStapleOthers of s are on: the
+ * VirtualHost's own values, else the server config's (mod_md_config.h). */
+static int server_staples_others(const server_rec *s)
 {
     const md_srv_conf_t *sc = mod_md_config_get(s);
 
-    return sc && sc->global->defaults && sc->global->defaults->stapling == 1;
+    return sc && sc->stapling && sc->staple_others;
+}
+
+/* Is the certificate of s (from md, or not from an MD) stapled? As in the
+ * stock module, when md staples or s staples others; but an MD whose own
+ * MDStapling is off is stapled only when the VirtualHost itself says
+ * MDStapling on, not when it inherits that from the server config (stock
+ * staples it then too, while its md-status says stapling is off: see the
+ * README's differences). */
+static int staple_here(const server_rec *s, const md_t *md)
+{
+    if (md && md->stapling) {
+        return 1;
+    }
+    return server_staples_others(s) && (!md || mod_md_config_server_sets(s, "MDStapling"));
 }
 
 static int anything_to_staple(server_rec *base, const mod_md_global_t *g)
@@ -101,8 +115,8 @@ static int anything_to_staple(server_rec *base, const mod_md_global_t *g)
             return 1;
         }
     }
-    for (s = base; g->staple_others && s; s = s->next) {
-        if (server_stapling(s)) {
+    for (s = base; s; s = s->next) {
+        if (server_staples_others(s)) {
             return 1;
         }
     }
@@ -187,7 +201,7 @@ static int ocsp_prime(server_rec *s, apr_pool_t *p, const char *id, apr_size_t i
         return DECLINED;
     }
     md = mod_md_server_md(ort->owner, s);
-    if (md ? !md->stapling : !(ort->g->staple_others && server_stapling(s))) {
+    if (!staple_here(s, md)) {
         return DECLINED;
     }
 

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <apr_network_io.h>
 #include <apr_strings.h>
 #include <apr_thread_proc.h>
 
@@ -274,9 +275,7 @@ static void assert_success_recorded(drive_t *d, apr_status_t rv, const char *ca_
     assert_true(json_is_true(json_object_get(job, MD_KEY_FINISHED)));
     assert_int_equal(md_json_get_int(job, MD_KEY_ERRORS, -1), 0);
     assert_non_null(md_json_get_str(job, MD_KEY_VALID_FROM));
-    assert_string_equal(md_json_get_str(json_array_get(md_json_get_array(
-        md_json_get_obj(job, MD_KEY_LOG), MD_KEY_ENTRIES), 0), MD_KEY_TYPE),
-        MD_JOB_LOG_FINISHED);
+    assert_true(job_logged(job, MD_JOB_LOG_FINISHED));
     mdj = staged_json(d, MD_FN_MD);
     assert_string_equal(md_json_get_str(mdj, MD_KEY_NAME), d->md->name);
     assert_string_equal(md_json_get_str(md_json_get_obj(mdj, MD_KEY_CA), MD_KEY_URL), ca_dir);
@@ -1037,6 +1036,270 @@ static void test_concurrent_drives_share_one_account(void **state)
     }
 }
 
+/* --- dns-01 --------------------------------------------------------------------- */
+
+/* How many lines of the file start with prefix; with value_len > 0, only
+ * those followed by that many characters (a TXT value) to the line's end. */
+static int count_lines(const char *path, const char *prefix, size_t value_len)
+{
+    char line[512];
+    FILE *f = fopen(path, "r");
+    int n = 0;
+
+    if (!f) {
+        return 0;
+    }
+    while (fgets(line, sizeof(line), f)) {
+        n += !strncmp(line, prefix, strlen(prefix))
+             && (!value_len || strlen(line + strlen(prefix)) == value_len + 1);
+    }
+    fclose(f);
+    return n;
+}
+
+/* base64url of a SHA-256 digest (RFC 8555 §8.4), unpadded */
+#define DNS01_VALUE_LEN 43
+
+/* Neither port 80 nor 443 reaches us, MDChallengeDns01 is set: the CA's
+ * dns-01 challenges are answered through the program, which is asked to
+ * remove every TXT record afterwards, also when the attempt fails. */
+static void test_dns01_through_the_program(void **state)
+{
+    drive_t d;
+    apr_status_t rv;
+    const char *log;
+
+    drive_setup(&d, *state);
+    log = apr_pstrcat(d.p, d.dir, "/dns01.log", NULL);
+    d.env.http_port = 0;
+    d.ca->with_dns01 = 1;
+    d.md->dns01_cmd = fx_strs(d.p, "/bin/sh", "-c", apr_psprintf(d.p,
+                              "echo \"$0 $1 $2\" >> %s", log), NULL);
+
+    /* validation fails: the records are removed all the same */
+    d.ca->fail_challenge = 1;
+    rv = attempt(&d);
+    assert_failure_recorded(&d, rv, 1, NULL);
+    assert_int_equal(d.ca->dns01_posted, 2);
+    assert_int_equal(d.ca->challenges_posted, 2);  /* no http-01 */
+    assert_int_equal(count_lines(log, "setup a.test ", DNS01_VALUE_LEN), 1);
+    assert_int_equal(count_lines(log, "setup www.a.test ", DNS01_VALUE_LEN), 1);
+    assert_int_equal(count_lines(log, "teardown a.test ", 0), 1);
+    assert_int_equal(count_lines(log, "teardown www.a.test ", 0), 1);
+    assert_false(md_store_exists(d.store, MD_SG_CHALLENGES, "a.test", MD_FN_DNS01, d.p));
+    assert_false(md_store_exists(d.store, MD_SG_CHALLENGES, "www.a.test", MD_FN_DNS01, d.p));
+
+    d.ca->fail_challenge = 0;
+    rv = attempt(&d);
+    assert_success_recorded(&d, rv, FX_CA_DIR);
+    assert_int_equal(d.ca->orders_created, 2);
+    assert_int_equal(d.ca->dns01_posted, 4);
+    assert_int_equal(d.ca->challenges_posted, 4);
+    assert_int_equal(count_lines(log, "setup ", 0), 4);
+    assert_int_equal(count_lines(log, "teardown ", 0), 4);
+    assert_false(md_store_exists(d.store, MD_SG_CHALLENGES, "a.test", MD_FN_DNS01, d.p));
+    assert_staged_cert(&d, spec_at(&d, 0), NULL);
+}
+
+/* A loopback port nobody answers on: bound, never listening (refused),
+ * and taken as long as the socket lives, so nobody else gets it. */
+static int refused_port(apr_socket_t **psock, apr_pool_t *p)
+{
+    apr_sockaddr_t *sa;
+    apr_sockaddr_t *local;
+
+    assert_int_equal(apr_sockaddr_info_get(&sa, "127.0.0.1", APR_INET, 0, 0, p), APR_SUCCESS);
+    assert_int_equal(apr_socket_create(psock, APR_INET, SOCK_STREAM, APR_PROTO_TCP, p),
+                     APR_SUCCESS);
+    assert_int_equal(apr_socket_bind(*psock, sa), APR_SUCCESS);
+    assert_int_equal(apr_socket_addr_get(&local, APR_LOCAL, *psock), APR_SUCCESS);
+    return local->port;
+}
+
+/* http-01 first, but its answer cannot be fetched on the local port where
+ * port 80 arrives (the pre-check): the next type, dns-01, is used instead,
+ * and no http-01 challenge goes to the CA. */
+static void test_fall_through_to_dns01(void **state)
+{
+    drive_t d;
+    apr_status_t rv;
+    apr_socket_t *sock;
+    const char *log;
+
+    drive_setup(&d, *state);
+    log = apr_pstrcat(d.p, d.dir, "/dns01.log", NULL);
+    d.env.http_port = refused_port(&sock, d.p);
+    d.env.http_host = "127.0.0.1";
+    d.ca->with_dns01 = 1;
+    d.md->dns01_cmd = fx_strs(d.p, "/bin/sh", "-c", apr_psprintf(d.p,
+                              "echo \"$0 $1 $2\" >> %s", log), NULL);
+
+    rv = attempt(&d);
+    assert_success_recorded(&d, rv, FX_CA_DIR);
+    assert_int_equal(d.ca->dns01_posted, 2);
+    assert_int_equal(d.ca->challenges_posted, 2);
+    assert_int_equal(count_lines(log, "setup ", 0), 2);
+    assert_int_equal(count_lines(log, "teardown ", 0), 2);
+    assert_staged_cert(&d, spec_at(&d, 0), NULL);
+    apr_socket_close(sock);
+}
+
+/* Only port 443 reaches us and the MD's hosts have acme-tls/1: the CA's
+ * tls-alpn-01 challenges are answered with a certificate per name in the
+ * store (there when MDMessageCmd challenge-setup runs), removed after. */
+static void test_tls_alpn01_certificates(void **state)
+{
+    drive_t d;
+    apr_status_t rv;
+    md_watch_cfg_t cfg;
+    const char *log;
+
+    drive_setup(&d, *state);
+    log = apr_pstrcat(d.p, d.dir, "/setup.log", NULL);
+    d.env.http_port = 0;
+    d.env.https_port = 443;
+    d.md->acme_tls_1_domains = fx_strs(d.p, "a.test", "www.a.test", NULL, NULL);
+    d.ca->with_dns01 = 1;           /* offered, not configured: not used */
+    d.ca->with_tls_alpn01 = 1;
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.message_argv = fx_strs(d.p, "/bin/sh", "-c", apr_psprintf(d.p,
+        "case \"$0\" in challenge-setup:*) ls %s/md/challenges/$1 | sed \"s/^/$0 /\" >> %s;; "
+        "esac", d.dir, log), NULL);
+    d.env.watch = md_watch_create(d.p, d.store, apr_array_make(d.p, 1, sizeof(void *)), &cfg);
+
+    rv = attempt(&d);
+    assert_success_recorded(&d, rv, FX_CA_DIR);
+    assert_int_equal(d.ca->tls_alpn01_posted, 2);
+    assert_int_equal(d.ca->challenges_posted, 2);
+    assert_int_equal(count_lines(log, "challenge-setup:tls-alpn-01:a.test "
+                                 MD_FN_TLSALPN01_PREFIX "pubcert", 0), 1);
+    assert_int_equal(count_lines(log, "challenge-setup:tls-alpn-01:www.a.test "
+                                 MD_FN_TLSALPN01_PREFIX "pubcert", 0), 1);
+    assert_true(count_lines(log, "challenge-setup:tls-alpn-01:a.test "
+                            MD_FN_TLSALPN01_PREFIX "privkey", 0) >= 1);
+    assert_false(md_store_exists(d.store, MD_SG_CHALLENGES, "a.test", MD_FN_TLSALPN01_CERT,
+                                 d.p));
+    assert_false(md_store_exists(d.store, MD_SG_CHALLENGES, "a.test",
+                                 MD_FN_TLSALPN01_PREFIX "pubcert.p-256.pem", d.p));
+    assert_staged_cert(&d, spec_at(&d, 0), NULL);
+}
+
+/* --- external account binding ---------------------------------------------------- */
+
+/* A CA that requires a binding: none configured, the attempt fails saying
+ * so before any account or order; with MDExternalAccountBinding the new
+ * account carries it; another binding later gets an account of its own
+ * (RFC 8555 §7.3.4: an account belongs to its binding). */
+static void test_eab_required_and_bound(void **state)
+{
+    drive_t d;
+    apr_status_t rv;
+
+    drive_setup(&d, *state);
+    d.ca->eab_required = 1;
+    rv = attempt(&d);
+    assert_failure_recorded(&d, rv, 1, PROBLEM("externalAccountRequired"));
+    assert_int_equal(d.ca->acct_ctr, 0);
+    assert_int_equal(d.ca->orders_created, 0);
+
+    d.md->ca_eab_kid = "kid-1";
+    d.md->ca_eab_hmac = "c2VjcmV0LWtleS1mb3ItdGhlLXRlc3Qtb2YtZWFi";
+    rv = attempt(&d);
+    assert_success_recorded(&d, rv, FX_CA_DIR);
+    assert_int_equal(d.ca->acct_ctr, 1);
+    assert_non_null(d.ca->new_acct_eab_kid);
+    assert_string_equal(d.ca->new_acct_eab_kid, "kid-1");
+
+    /* the next renewal with another binding */
+    assert_int_equal(md_store_purge(d.store, MD_SG_STAGING, MDNAME, d.p), APR_SUCCESS);
+    d.md->ca_eab_kid = "kid-2";
+    rv = attempt(&d);
+    assert_success_recorded(&d, rv, FX_CA_DIR);
+    assert_int_equal(d.ca->acct_ctr, 2);
+    assert_string_equal(d.ca->new_acct_eab_kid, "kid-2");
+    assert_string_equal(d.ca->last_kid, FX_CA_URL "/acct/2");
+}
+
+/* --- renewing a live certificate (ARI, RFC 9773) ---------------------------------- */
+
+/* An MD with a live certificate at a CA with renewalInfo: its newOrder
+ * says which certificate it replaces; a CA that refuses that (replaced
+ * already, another account's) still gets the order, without "replaces". */
+static void test_replaces_the_live_certificate(void **state)
+{
+    drive_t d;
+    apr_status_t rv;
+    md_reg_state_t *st;
+    apr_array_header_t *states;
+    apr_array_header_t *live;
+    apr_time_t now = apr_time_now();
+
+    drive_setup(&d, *state);
+    d.ca->with_ari_profiles = 1;
+    live = fx_chain_issue(d.ca->issuer, d.md->domains, fx_key_ec(d.p),
+                          now - apr_time_from_sec(80 * MD_SECS_PER_DAY),
+                          now + apr_time_from_sec(10 * MD_SECS_PER_DAY), d.p);
+    assert_int_equal(md_store_save_certs(d.store, MD_SG_DOMAINS, MDNAME,
+                                         md_reg_cert_fname(spec_at(&d, 0), d.p), live, d.p),
+                     APR_SUCCESS);
+    st = apr_pcalloc(d.p, sizeof(*st));
+    st->md = d.md;
+    st->has_cert = 1;
+    st->valid_from = now - apr_time_from_sec(80 * MD_SECS_PER_DAY);
+    st->valid_until = now + apr_time_from_sec(10 * MD_SECS_PER_DAY);
+    states = apr_array_make(d.p, 1, sizeof(md_reg_state_t *));
+    APR_ARRAY_PUSH(states, md_reg_state_t *) = st;
+    d.env.watch = md_watch_create(d.p, d.store, states, NULL);
+
+    rv = attempt(&d);
+    assert_success_recorded(&d, rv, FX_CA_DIR);
+    assert_int_equal(d.ca->replaces_seen, 1);
+    assert_non_null(d.ca->last_replaces);
+    assert_non_null(strchr(d.ca->last_replaces, '.'));  /* keyIdentifier.serial */
+
+    /* the next renewal, at a CA that will not have it replaced */
+    assert_int_equal(md_store_purge(d.store, MD_SG_STAGING, MDNAME, d.p), APR_SUCCESS);
+    d.ca->refuse_replaces = 1;
+    rv = attempt(&d);
+    assert_success_recorded(&d, rv, FX_CA_DIR);
+    assert_int_equal(d.ca->replaces_seen, 2);
+    assert_int_equal(d.ca->orders_created, 2);
+    assert_null(d.ca->last_replaces);
+    assert_staged_cert(&d, spec_at(&d, 0), NULL);
+}
+
+/* MDProfile: newOrder asks for a profile the CA offers; one it does not
+ * offer is left out, unless MDProfileMandatory, which fails before any
+ * order, saying why. */
+static void test_profile_requested(void **state)
+{
+    drive_t d;
+    apr_status_t rv;
+
+    drive_setup(&d, *state);
+    d.ca->with_ari_profiles = 1;     /* offers "classic" and "shortlived" */
+    d.md->profile = "shortlived";
+    rv = attempt(&d);
+    assert_success_recorded(&d, rv, FX_CA_DIR);
+    assert_non_null(d.ca->last_profile);
+    assert_string_equal(d.ca->last_profile, "shortlived");
+
+    assert_int_equal(md_store_purge(d.store, MD_SG_STAGING, MDNAME, d.p), APR_SUCCESS);
+    d.md->profile = "tlsserver";
+    rv = attempt(&d);
+    assert_success_recorded(&d, rv, FX_CA_DIR);
+    assert_int_equal(d.ca->orders_created, 2);
+    assert_null(d.ca->last_profile);
+
+    assert_int_equal(md_store_purge(d.store, MD_SG_STAGING, MDNAME, d.p), APR_SUCCESS);
+    d.md->profile_mandatory = 1;
+    rv = attempt(&d);
+    assert_failure_recorded(&d, rv, 1, NULL);
+    assert_int_equal(rv, APR_EINVAL);
+    assert_int_equal(d.ca->orders_created, 2);
+    assert_non_null(strstr(d.result->detail, "tlsserver"));
+}
+
 /* --- vetoes: nothing is asked of the CA -------------------------------------- */
 
 /* MDMessageCmd failing on "renewing" vetoes the attempt. */
@@ -1187,6 +1450,12 @@ int main(void)
         UNIT_TEST(test_bad_nonces_beyond_the_limit),
         UNIT_TEST(test_rate_limited_order_retried_after),
         UNIT_TEST(test_concurrent_drives_share_one_account),
+        UNIT_TEST(test_dns01_through_the_program),
+        UNIT_TEST(test_tls_alpn01_certificates),
+        UNIT_TEST(test_fall_through_to_dns01),
+        UNIT_TEST(test_eab_required_and_bound),
+        UNIT_TEST(test_replaces_the_live_certificate),
+        UNIT_TEST(test_profile_requested),
         UNIT_TEST(test_veto_by_message_cmd),
         UNIT_TEST(test_veto_no_challenge_type),
         UNIT_TEST(test_veto_by_challenge_setup),
