@@ -98,8 +98,8 @@ def test_hard_link_in_staging_is_not_chowned(srv):
     link = os.path.join(a.staging_dir(MD), "evil")
     os.link(precious, link)
 
-    mark = a.log_mark()
-    a.graceful()
+    # the next test needs a staged set again: wait for it here
+    mark = _graceful_and_restage(a)
     st = os.stat(precious)
     assert (st.st_uid, st.st_gid) == (0, 0), "root handed %s to www-data" % precious
     assert stat.S_IMODE(st.st_mode) == 0o600
