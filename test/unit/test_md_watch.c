@@ -23,6 +23,7 @@
 #include "md_time.h"
 #include "md_util.h"
 #include "md_watch.h"
+#include "fixtures/fx.h"
 
 /* The fixture of test_md_ari.c: ARI id aYhba4dGQEHhs3uEe6CuLN4ByNQ.AIdlQyE */
 static const char CERT_RFC[] =
@@ -47,14 +48,9 @@ typedef struct {
 
 static void fixture(fixture_t *f, apr_pool_t *p)
 {
-    char *dir = apr_pstrdup(p, "/tmp/test_md_watch.XXXXXX");
     apr_array_header_t *chain = NULL;
 
-    assert_non_null(mkdtemp(dir));
-    apr_pool_cleanup_register(p, dir, unit_tmpdir_cleanup, apr_pool_cleanup_null);
-    f->dir = dir;
-    assert_int_equal(md_store_fs_open(&f->store, p, apr_pstrcat(p, dir, "/md", NULL)),
-                     APR_SUCCESS);
+    f->store = fx_store_make("test_md_watch", &f->dir, p);
     assert_int_equal(md_certs_from_pem(&chain, CERT_RFC, strlen(CERT_RFC), p), APR_SUCCESS);
     assert_int_equal(md_store_save_certs(f->store, MD_SG_DOMAINS, "a.test", MD_FN_PUBCERT,
                                          chain, p), APR_SUCCESS);
