@@ -1,8 +1,8 @@
 /* Unit tests of md_ari.c: the certificate id of RFC 9773 §4.1, reading
  * renewal windows, when to ask again, the pick inside a window, and a fetch
  * against the shared mock CA (fixtures/fx_mock_ca.c). The certificates
- * are fixtures we made for these tests: the first has the AKI and serial of
- * the RFC's example. */
+ * are fixtures we made for these tests: fx_cert_ari_pem (fixtures/fx.h) has
+ * the AKI and serial of the RFC's example. */
 #include "unit.h"
 
 #include <string.h>
@@ -16,19 +16,6 @@
 #include "md_time.h"
 #include "md_util.h"
 #include "fixtures/fx.h"
-
-/* AKI 69:88:5B:6B:87:46:40:41:E1:B3:7B:84:7B:A0:AE:2C:DE:01:C8:D4,
- * serial 0x87654321 (DER 00 87 65 43 21). */
-static const char CERT_RFC[] =
-    "-----BEGIN CERTIFICATE-----\n"
-    "MIIBOjCB4qADAgECAgUAh2VDITAKBggqhkjOPQQDAjATMREwDwYDVQQDDAhhcmku\n"
-    "dGVzdDAeFw0yNTAxMDEwMDAwMDBaFw0zNDEyMzAwMDAwMDBaMBMxETAPBgNVBAMM\n"
-    "CGFyaS50ZXN0MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEqkYGE6OuPxA8BjxL\n"
-    "59/xXX5Lcll1srRh2HAlxuX/FEOvguPKN7UUCrmh6sFCvF9TabtyXiZ2IyvKfquZ\n"
-    "itZdeKMjMCEwHwYDVR0jBBgwFoAUaYhba4dGQEHhs3uEe6CuLN4ByNQwCgYIKoZI\n"
-    "zj0EAwIDRwAwRAIgIOjguiWEQXOiRtThNXThSUAx2m5c6D/0OH8L7RN1nvQCIB60\n"
-    "1asqjL5MQx1dyceWh+amoi06bzsGFQnFbKnN4oFX\n"
-    "-----END CERTIFICATE-----\n";
 
 /* No AKI, serial 0x012345. */
 static const char CERT_NO_AKI[] =
@@ -65,10 +52,10 @@ static void test_cert_id(void **state)
     const char *id;
 
     /* RFC 9773 §4.1 example */
-    assert_int_equal(md_ari_cert_id(&id, cert_of(CERT_RFC, p), p), APR_SUCCESS);
+    assert_int_equal(md_ari_cert_id(&id, cert_of(fx_cert_ari_pem, p), p), APR_SUCCESS);
     assert_string_equal(id, "aYhba4dGQEHhs3uEe6CuLN4ByNQ.AIdlQyE");
     /* the serial keeps its leading zero byte */
-    assert_int_equal(md_cert_serial_der(&bytes, &len, cert_of(CERT_RFC, p), p), APR_SUCCESS);
+    assert_int_equal(md_cert_serial_der(&bytes, &len, cert_of(fx_cert_ari_pem, p), p), APR_SUCCESS);
     assert_int_equal(len, 5);
     assert_int_equal(bytes[0], 0x00);
     assert_int_equal(bytes[1], 0x87);
