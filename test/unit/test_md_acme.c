@@ -660,7 +660,8 @@ static void test_full_flow(void **state)
                                             MD_ARR_IDX(order->authz_urls, 1, const char *),
                                             result, p), APR_SUCCESS);
     assert_string_equal(authz->domain, "192.0.2.1");
-    assert_int_equal(md_acme_authz_respond(authz, acme, chal_env(store, p), NULL, result, p), APR_SUCCESS);
+    assert_int_equal(md_acme_authz_respond(authz, acme, chal_env(store, p), NULL, result, p),
+                     APR_SUCCESS);
     assert_int_equal(ca->challenges_posted, 2);
     assert_string_equal(ca->last_url, CA "/chall/1-1");
 

@@ -38,7 +38,8 @@ static void fixture(fixture_t *f, apr_pool_t *p)
     apr_array_header_t *chain = NULL;
 
     f->store = fx_store_make("test_md_watch", &f->dir, p);
-    assert_int_equal(md_certs_from_pem(&chain, fx_cert_ari_pem, strlen(fx_cert_ari_pem), p), APR_SUCCESS);
+    assert_int_equal(md_certs_from_pem(&chain, fx_cert_ari_pem, strlen(fx_cert_ari_pem), p),
+                     APR_SUCCESS);
     assert_int_equal(md_store_save_certs(f->store, MD_SG_DOMAINS, "a.test", MD_FN_PUBCERT,
                                          chain, p), APR_SUCCESS);
     f->md = md_create_empty(p);

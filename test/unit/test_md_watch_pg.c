@@ -94,7 +94,8 @@ static md_reg_state_t *live_md_ex(md_store_t *store, const char *name, int ari,
     APR_ARRAY_PUSH(md->ca_urls, const char *) = CA_NOWHERE;
     md->ari_renewals = ari;
     assert_int_equal(md_timeslice_parse(&md->warn_window, warn, &err, p), APR_SUCCESS);
-    assert_int_equal(md_certs_from_pem(&chain, fx_cert_ari_pem, strlen(fx_cert_ari_pem), p), APR_SUCCESS);
+    assert_int_equal(md_certs_from_pem(&chain, fx_cert_ari_pem, strlen(fx_cert_ari_pem), p),
+                     APR_SUCCESS);
     assert_int_equal(md_store_save_certs(store, MD_SG_DOMAINS, name, MD_FN_PUBCERT, chain, p),
                      APR_SUCCESS);
     st->md = md;
