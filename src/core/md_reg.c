@@ -6,6 +6,7 @@
 #include <apr_strings.h>
 
 #include "md.h"
+#include "md_credmemo.h"
 #include "md_crypt.h"
 #include "md_json.h"
 #include "md_keys.h"
@@ -124,13 +125,21 @@ json_t *md_reg_md_json(const md_t *md, json_t *stored, apr_pool_t *p)
     return now;
 }
 
-apr_status_t md_reg_sync(md_store_t *store, md_t *md, apr_pool_t *ptemp)
+/* What sync learns is kept in md (from p); everything it reads and makes on
+ * the way goes with a pool of its own: with thousands of MDs, md.json's
+ * text and JSON kept in the config pool until the next pass were most of
+ * the parent's memory beyond mod_ssl's (issue 13). */
+apr_status_t md_reg_sync(md_store_t *store, md_t *md, apr_pool_t *p)
 {
     json_t *stored = NULL;
     json_t *now;
     md_t *old = NULL;
+    apr_pool_t *ptemp;
     apr_status_t rv;
 
+    if ((rv = apr_pool_create(&ptemp, p)) != APR_SUCCESS) {
+        return rv;
+    }
     rv = md_store_load_json(store, MD_SG_DOMAINS, md->name, MD_FN_MD, &stored, ptemp);
     if (rv == APR_SUCCESS) {
         const char *fname = NULL;
@@ -139,11 +148,11 @@ apr_status_t md_reg_sync(md_store_t *store, md_t *md, apr_pool_t *ptemp)
         if (md_from_json(&old, stored, fname, ptemp) == APR_SUCCESS) {
             /* The config does not say which account is in use; the store does. */
             if (!md->ca_account && old->ca_account) {
-                md->ca_account = apr_pstrdup(ptemp, old->ca_account);
+                md->ca_account = apr_pstrdup(p, old->ca_account);
             }
             if (!md->ca_effective && old->ca_effective
                 && md_array_str_index(md->ca_urls, old->ca_effective, 0, 1) >= 0) {
-                md->ca_effective = old->ca_effective;
+                md->ca_effective = apr_pstrdup(p, old->ca_effective);
             }
         }
     }
@@ -162,10 +171,18 @@ apr_status_t md_reg_sync(md_store_t *store, md_t *md, apr_pool_t *ptemp)
     }
 
     now = md_reg_md_json(md, stored, ptemp);
-    if (stored && json_equal(stored, now)) {
-        return APR_SUCCESS;
+    rv = APR_SUCCESS;
+    if (!stored) {
+        /* A new MD: nothing is lost with it that the next start would not
+         * write again from the config. An md.json that holds what the store
+         * learned (the account) is replaced durably. */
+        rv = md_store_save_json_volatile(store, MD_SG_DOMAINS, md->name, MD_FN_MD, now, ptemp);
     }
-    return md_store_save_json(store, MD_SG_DOMAINS, md->name, MD_FN_MD, now, ptemp);
+    else if (!json_equal(stored, now)) {
+        rv = md_store_save_json(store, MD_SG_DOMAINS, md->name, MD_FN_MD, now, ptemp);
+    }
+    apr_pool_destroy(ptemp);
+    return rv;
 }
 
 /* --- renamed and removed MDs ------------------------------------------------ */
@@ -726,6 +743,67 @@ leave:
     return rv;
 }
 
+/* The live certificate of spec: what the memo knows of it (md_credmemo.h),
+ * parsing the files (and checking the leaf against its key) only when their
+ * bytes are new. *pleaf is the parsed leaf when it was parsed, else NULL. */
+static apr_status_t live_cert_entry(md_credmemo_entry_t **pentry, const md_cert_t **pleaf, md_store_t *store,
+                                    const md_t *md, const md_pkey_spec_t *spec,
+                                    md_credmemo_t *memo, const char **perr, apr_pool_t *p)
+{
+    const char *kname, *cname, *digest;
+    cred_t cred;
+    apr_status_t rv;
+
+    *pentry = NULL;
+    *pleaf = NULL;
+    *perr = NULL;
+    md_reg_find_fnames(&kname, &cname, store, MD_SG_DOMAINS, md->name, spec, p);
+    digest = md_credmemo_digest(store, MD_SG_DOMAINS, md->name, kname, cname, p);
+    if (digest && (*pentry = md_credmemo_find(memo, digest)) != NULL) {
+        return APR_SUCCESS;
+    }
+    rv = load_cred_ex(&cred, store, MD_SG_DOMAINS, md, spec, 0, perr, p);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    *pleaf = MD_ARR_IDX(cred.chain, 0, const md_cert_t *);
+    /* Read between the digest and the load: a file replaced in between is
+     * parsed again next time. */
+    *pentry = md_credmemo_add(memo, digest, *pleaf, p);
+    return APR_SUCCESS;
+}
+
+/* The leaf of spec's live certificate, parsed. */
+static const md_cert_t *live_leaf(md_store_t *store, const md_t *md, const md_pkey_spec_t *spec,
+                                  apr_pool_t *p)
+{
+    const char *kname, *cname;
+    apr_array_header_t *chain;
+
+    md_reg_find_fnames(&kname, &cname, store, MD_SG_DOMAINS, md->name, spec, p);
+    if (md_store_load_certs(store, MD_SG_DOMAINS, md->name, cname, &chain, p) != APR_SUCCESS) {
+        return NULL;
+    }
+    return MD_ARR_IDX(chain, 0, const md_cert_t *);
+}
+
+/* Does the live certificate cover md's names? Asks the memo first. */
+static int live_cert_covers(md_credmemo_entry_t *entry, const md_cert_t **pleaf, md_store_t *store,
+                            const md_t *md, const md_pkey_spec_t *spec, md_credmemo_t *memo,
+                            apr_pool_t *p)
+{
+    int covers = md_credmemo_covers(entry, md->domains, p);
+
+    if (covers < 0) {
+        if (!*pleaf && !(*pleaf = live_leaf(store, md, spec, p))) {
+            return 0;
+        }
+        covers = md_cert_covers(*pleaf, md->domains);
+        md_credmemo_set_covers(memo, entry, md->domains, covers, p);
+    }
+    return covers;
+}
+
 /* spec has a live certificate valid from..until, not expired: it is
  * present; the MD's validity and renewal time are the earliest of them. */
 static void note_present(md_reg_state_t *st, const md_t *md, md_pkey_spec_t *spec,
@@ -780,8 +858,8 @@ static void assess_conclude(md_reg_state_t *st, const md_t *md, int nspecs, int 
     }
 }
 
-void md_reg_assess(md_reg_state_t *st, md_store_t *store, const md_t *md, apr_time_t now,
-                   apr_pool_t *p)
+void md_reg_assess_memo(md_reg_state_t *st, md_store_t *store, const md_t *md, apr_time_t now,
+                        md_credmemo_t *memo, apr_pool_t *p)
 {
     const apr_array_header_t *specs = md_pkey_specs(md, p);
     const char *missing_descr = NULL;
@@ -789,24 +867,36 @@ void md_reg_assess(md_reg_state_t *st, md_store_t *store, const md_t *md, apr_ti
     int expired = 0;
     int i;
 
+    apr_pool_t *ptemp;
+
+    if (!memo) {
+        memo = md_credmemo_create(p);
+    }
+    apr_pool_create(&ptemp, p);
     memset(st, 0, sizeof(*st));
     st->md = md;
     st->present_specs = apr_array_make(p, specs->nelts, sizeof(md_pkey_spec_t *));
     st->missing_specs = apr_array_make(p, specs->nelts, sizeof(md_pkey_spec_t *));
+    st->live_certs = apr_array_make(p, specs->nelts, sizeof(md_live_cert_t *));
     for (i = 0; i < specs->nelts; ++i) {
         md_pkey_spec_t *spec = MD_ARR_IDX(specs, i, md_pkey_spec_t *);
         const md_cert_t *leaf;
         const char *err;
         apr_time_t until;
-        cred_t cred;
+        md_credmemo_entry_t *entry;
 
-        if (load_cred_ex(&cred, store, MD_SG_DOMAINS, md, spec, 0, &err, p) != APR_SUCCESS) {
+        /* what is read and parsed on the way goes with ptemp (cleared per
+         * spec): p keeps only the results */
+        apr_pool_clear(ptemp);
+        if (live_cert_entry(&entry, &leaf, store, md, spec, memo, &err, ptemp)
+            != APR_SUCCESS) {
             APR_ARRAY_PUSH(st->missing_specs, md_pkey_spec_t *) = spec;
-            missing_descr = missing_descr ? missing_descr : err;
+            missing_descr = missing_descr ? missing_descr : apr_pstrdup(p, err);
             continue;
         }
-        leaf = MD_ARR_IDX(cred.chain, 0, const md_cert_t *);
-        until = md_cert_valid_until(leaf);
+        APR_ARRAY_PUSH(st->live_certs, md_live_cert_t *) =
+            md_credmemo_live_cert(entry, md_pkey_spec_name(spec), p);
+        until = md_credmemo_until(entry);
         if (until <= now) {
             APR_ARRAY_PUSH(st->missing_specs, md_pkey_spec_t *) = spec;
             missing_descr = missing_descr ? missing_descr
@@ -815,16 +905,26 @@ void md_reg_assess(md_reg_state_t *st, md_store_t *store, const md_t *md, apr_ti
             ++expired;
             continue;
         }
-        note_present(st, md, spec, md_cert_valid_from(leaf), until);
-        if (!uncovered_descr && !md_cert_covers(leaf, md->domains)) {
+        note_present(st, md, spec, md_credmemo_from(entry), until);
+        if (!uncovered_descr && !live_cert_covers(entry, &leaf, store, md, spec, memo, ptemp)) {
             /* Names were added: keep serving it for the names it has (as
              * the stock module does) and get new ones for all specs now. */
+            if (!leaf) {
+                leaf = live_leaf(store, md, spec, ptemp);
+            }
             uncovered_descr = apr_psprintf(p, "certificate(%s) does not cover %s",
                                            md_pkey_spec_name(spec),
-                                           missing_names(leaf, md, p));
+                                           leaf ? missing_names(leaf, md, p) : "all names");
         }
     }
+    apr_pool_destroy(ptemp);
     assess_conclude(st, md, specs->nelts, expired, missing_descr, uncovered_descr);
+}
+
+void md_reg_assess(md_reg_state_t *st, md_store_t *store, const md_t *md, apr_time_t now,
+                   apr_pool_t *p)
+{
+    md_reg_assess_memo(st, store, md, now, NULL, p);
 }
 
 const apr_array_header_t *md_reg_specs_to_renew(const md_reg_state_t *st, apr_time_t now)
@@ -851,52 +951,92 @@ apr_status_t md_reg_cred_files(const char **pkeyfile, const char **pcertfile,
     return rv;
 }
 
-apr_status_t md_reg_fallback_key(md_pkey_t **pkey, md_store_t *store, apr_pool_t *p)
+/* Fallbacks come in two types, so that every client finds one it can take
+ * (as the stock module's, one per key spec): EC P-256 and RSA 2048, each with
+ * a key shared by all MDs (RSA key generation is slow) and a certificate per
+ * MD. The EC names are those of before there was an RSA fallback. */
+static int fallback_rsa(md_pkey_type_t type)
 {
-    md_pkey_spec_t spec = { MD_PKEY_TYPE_EC, 0, "P-256" };
+    return type != MD_PKEY_TYPE_EC;
+}
+
+apr_status_t md_reg_fallback_key_of(md_pkey_t **pkey, md_store_t *store, md_pkey_type_t type,
+                                    apr_pool_t *p)
+{
+    md_pkey_spec_t ec = { MD_PKEY_TYPE_EC, 0, "P-256" };
+    md_pkey_spec_t rsa = { MD_PKEY_TYPE_RSA, MD_PKEY_RSA_BITS_DEF, NULL };
+    const char *fname = fallback_rsa(type) ? MD_FN_FALLBACK_PKEY_RSA : MD_FN_FALLBACK_PKEY;
     apr_status_t rv;
 
-    rv = md_store_load_pkey(store, MD_SG_NONE, NULL, MD_FN_FALLBACK_PKEY, pkey, p);
-    if (rv == APR_SUCCESS) {
+    rv = md_store_load_pkey(store, MD_SG_NONE, NULL, fname, pkey, p);
+    if (rv == APR_SUCCESS && fallback_rsa(md_pkey_type(*pkey)) == fallback_rsa(type)) {
         return rv;
     }
-    rv = md_pkey_gen(pkey, p, &spec);
+    rv = md_pkey_gen(pkey, p, fallback_rsa(type) ? &rsa : &ec);
     if (rv == APR_SUCCESS) {
-        rv = md_store_save_pkey(store, MD_SG_NONE, NULL, MD_FN_FALLBACK_PKEY, *pkey, p);
+        rv = md_store_save_pkey(store, MD_SG_NONE, NULL, fname, *pkey, p);
     }
     if (rv != APR_SUCCESS) {
         md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p,
-                      "MD07006: cannot make the key for fallback certificates");
+                      "MD07006: cannot make the key for fallback certificates (%s)", fname);
     }
     return rv;
 }
 
-/* Is the fallback certificate in the store still good for md? Only the
- * certificate is read: the key is the shared one, already in memory. */
+apr_status_t md_reg_fallback_key(md_pkey_t **pkey, md_store_t *store, apr_pool_t *p)
+{
+    return md_reg_fallback_key_of(pkey, store, MD_PKEY_TYPE_EC, p);
+}
+
+/* Is the fallback certificate cname in the store still good for md? The
+ * key is the shared one (kname at the store's base), already in memory; the
+ * memo (if any) answers for bytes it has seen. */
 static int fallback_usable(md_store_t *store, const md_t *md, const md_pkey_t *key,
+                           const char *kname, const char *cname, md_credmemo_t *memo,
                            apr_pool_t *p)
 {
     apr_array_header_t *chain;
     const md_cert_t *cert;
+    const char *kd, *cd, *digest = NULL;
+    md_credmemo_entry_t *entry = NULL;
+    apr_time_t min_until = apr_time_now() + FALLBACK_MIN_LEFT;
+    int covers;
 
-    if (md_store_load_certs(store, MD_SG_DOMAINS, md->name, MD_FN_FALLBACK_CERT, &chain, p)
-        != APR_SUCCESS) {
+    if (memo && md_store_digest(store, MD_SG_NONE, NULL, kname, &kd, p) == APR_SUCCESS
+        && md_store_digest(store, MD_SG_DOMAINS, md->name, cname, &cd, p) == APR_SUCCESS) {
+        digest = apr_pstrcat(p, kd, ".", cd, NULL);
+        entry = md_credmemo_find(memo, digest);
+    }
+    if (entry && (covers = md_credmemo_covers(entry, md->domains, p)) >= 0) {
+        return covers && md_credmemo_until(entry) > min_until;
+    }
+    if (md_store_load_certs(store, MD_SG_DOMAINS, md->name, cname, &chain, p) != APR_SUCCESS) {
         return 0;
     }
     cert = MD_ARR_IDX(chain, 0, const md_cert_t *);
-    return md_cert_matches_key(cert, key) && md_cert_covers(cert, md->domains)
-        && md_cert_valid_until(cert) > apr_time_now() + FALLBACK_MIN_LEFT;
+    if (!md_cert_matches_key(cert, key)) {
+        return 0;
+    }
+    covers = md_cert_covers(cert, md->domains);
+    if (memo && digest) {
+        entry = entry ? entry : md_credmemo_add(memo, digest, cert, p);
+        md_credmemo_set_covers(memo, entry, md->domains, covers, p);
+    }
+    return covers && md_cert_valid_until(cert) > min_until;
 }
 
 apr_status_t md_reg_fallback_files(const char **pkeyfile, const char **pcertfile,
                                    md_store_t *store, const md_t *md, md_pkey_t *fallback_key,
-                                   apr_pool_t *p)
+                                   md_credmemo_t *memo, apr_pool_t *p)
 {
+    int rsa = fallback_rsa(md_pkey_type(fallback_key));
+    const char *kname = rsa ? MD_FN_FALLBACK_PKEY_RSA : MD_FN_FALLBACK_PKEY;
+    const char *cname = rsa ? MD_FN_FALLBACK_CERT_RSA : MD_FN_FALLBACK_CERT;
     apr_pool_t *ptemp;
     apr_status_t rv = APR_SUCCESS;
 
     apr_pool_create(&ptemp, p);
-    if (!fallback_usable(store, md, fallback_key, ptemp)) {
+    if (!fallback_usable(store, md, fallback_key, kname, cname, memo, ptemp)) {
         md_cert_t *cert;
         apr_array_header_t *chain = apr_array_make(ptemp, 1, sizeof(md_cert_t *));
 
@@ -906,21 +1046,20 @@ apr_status_t md_reg_fallback_files(const char **pkeyfile, const char **pcertfile
             goto leave;
         }
         APR_ARRAY_PUSH(chain, md_cert_t *) = cert;
-        rv = md_store_save_certs_volatile(store, MD_SG_DOMAINS, md->name, MD_FN_FALLBACK_CERT,
-                                          chain, ptemp);
+        rv = md_store_save_certs_volatile(store, MD_SG_DOMAINS, md->name, cname, chain, ptemp);
         if (rv != APR_SUCCESS) {
             goto leave;
         }
     }
-    rv = md_store_get_fname(store, MD_SG_NONE, NULL, MD_FN_FALLBACK_PKEY, pkeyfile, p);
+    rv = md_store_get_fname(store, MD_SG_NONE, NULL, kname, pkeyfile, p);
     if (rv == APR_SUCCESS) {
-        rv = md_store_get_fname(store, MD_SG_DOMAINS, md->name, MD_FN_FALLBACK_CERT,
-                                pcertfile, p);
+        rv = md_store_get_fname(store, MD_SG_DOMAINS, md->name, cname, pcertfile, p);
     }
 leave:
     if (rv != APR_SUCCESS) {
         md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, ptemp,
-                      "MD07005: %s: cannot create a fallback certificate", md->name);
+                      "MD07005: %s: cannot create a fallback certificate (%s)", md->name,
+                      rsa ? "RSA" : "EC");
     }
     apr_pool_destroy(ptemp);
     return rv;

@@ -18,6 +18,8 @@
 #include "md_sched.h"
 #include "md_store.h"
 
+struct md_credmemo_t;
+
 /* What the parent found for one MD at start-up. */
 typedef struct md_reg_state_t {
     const md_t *md;
@@ -42,6 +44,10 @@ typedef struct md_reg_state_t {
     int watched;                 /* renewed when due: MDRenewMode always, or auto
                                   * (or manual) and a virtual host uses the MD, as
                                   * the stock module's "watched"; set by the caller */
+    apr_array_header_t *live_certs; /* md_live_cert_t* (md_credmemo.h): each live
+                                  * certificate that loaded, expired ones too, in
+                                  * spec order: status and ARI read these instead
+                                  * of parsing the files again */
 } md_reg_state_t;
 
 /* Store file names for a key spec, as the stock module names them:
@@ -66,7 +72,7 @@ json_t *md_reg_md_json(const md_t *md, json_t *stored, apr_pool_t *p);
 
 /* Write domains/<md>/md.json from the configured md, keeping what the store
  * knew that the config does not say (account in use). */
-apr_status_t md_reg_sync(md_store_t *store, md_t *md, apr_pool_t *ptemp);
+apr_status_t md_reg_sync(md_store_t *store, md_t *md, apr_pool_t *p);
 
 /* Before syncing the configured mds (md_t* array) at start-up: an MD that
  * is new to the store takes over the stored MD its names moved from, as
@@ -124,6 +130,10 @@ apr_status_t md_reg_staged_verify(md_store_t *store, const md_t *md, apr_time_t 
  * others are served. */
 void md_reg_assess(md_reg_state_t *st, md_store_t *store, const md_t *md, apr_time_t now,
                    apr_pool_t *p);
+/* The same, parsing only the certificates and keys whose bytes memo has not
+ * seen (NULL: parse all). */
+void md_reg_assess_memo(md_reg_state_t *st, md_store_t *store, const md_t *md, apr_time_t now,
+                        struct md_credmemo_t *memo, apr_pool_t *p);
 
 /* The key specs the next renewal at time now must order: NULL for all of
  * them (the present certificates are due too), else only the missing ones
@@ -135,17 +145,23 @@ apr_status_t md_reg_cred_files(const char **pkeyfile, const char **pcertfile,
                                md_store_t *store, const md_t *md,
                                const md_pkey_spec_t *spec, apr_pool_t *p);
 
-/* The one key that signs every fallback certificate: loaded from the
- * store's base (fallback-privkey.pem, root-only), or made (EC P-256, cheap)
- * and saved there when missing or unreadable. */
+/* The key that signs every fallback certificate of a type: EC (P-256, from
+ * the store's base fallback-privkey.pem, root-only) for MD_PKEY_TYPE_EC,
+ * RSA 2048 (fallback-privkey.rsa.pem) for the others; made and saved there
+ * when missing or unreadable (RSA: once per store, it is slow to make).
+ * md_reg_fallback_key is the EC one. */
+apr_status_t md_reg_fallback_key_of(md_pkey_t **pkey, md_store_t *store, md_pkey_type_t type,
+                                    apr_pool_t *p);
 apr_status_t md_reg_fallback_key(md_pkey_t **pkey, md_store_t *store, apr_pool_t *p);
 
 /* Paths of a self-signed fallback certificate for md, signed with the
- * shared fallback key (from md_reg_fallback_key); created (or refreshed when
- * names changed or it expires within a day) as needed. Fallback
- * certificates are saved MD_STORE_VOLATILE: they are made again if lost. */
+ * shared fallback key of its type (from md_reg_fallback_key_of): EC in
+ * fallback-pubcert.pem, RSA in fallback-pubcert.rsa.pem; created (or
+ * refreshed when names changed or it expires within a day) as needed.
+ * Fallback certificates are saved MD_STORE_VOLATILE: they are made again if
+ * lost. memo (or NULL) spares parsing a certificate it has seen. */
 apr_status_t md_reg_fallback_files(const char **pkeyfile, const char **pcertfile,
                                    md_store_t *store, const md_t *md, md_pkey_t *fallback_key,
-                                   apr_pool_t *p);
+                                   struct md_credmemo_t *memo, apr_pool_t *p);
 
 #endif /* md_reg_h */

@@ -1,10 +1,12 @@
 /* Status of managed domains as JSON (see md_status.h). */
+#include <stdlib.h>
 #include <string.h>
 
 #include <apr_strings.h>
 
 #include "md_acme_revoke.h"
 #include "md_ari.h"
+#include "md_credmemo.h"
 #include "md_json.h"
 #include "md_keys.h"
 #include "md_log.h"
@@ -72,12 +74,10 @@ typedef struct {
     int count;
 } certs_acc_t;
 
-static void certs_add(certs_acc_t *acc, const char *key, const md_cert_t *leaf, apr_pool_t *p)
+static void acc_add(certs_acc_t *acc, const char *key, json_t *cert, apr_time_t from,
+                    apr_time_t until)
 {
-    apr_time_t from = md_cert_valid_from(leaf);
-    apr_time_t until = md_cert_valid_until(leaf);
-
-    json_object_set(acc->json, key, md_status_cert_json(leaf, p));
+    json_object_set(acc->json, key, cert);
     if (!acc->count || from > acc->from) {
         acc->from = from;
     }
@@ -85,6 +85,12 @@ static void certs_add(certs_acc_t *acc, const char *key, const md_cert_t *leaf, 
         acc->until = until;
     }
     ++acc->count;
+}
+
+static void certs_add(certs_acc_t *acc, const char *key, const md_cert_t *leaf, apr_pool_t *p)
+{
+    acc_add(acc, key, md_status_cert_json(leaf, p), md_cert_valid_from(leaf),
+            md_cert_valid_until(leaf));
 }
 
 static apr_status_t certs_done(json_t **pjson, certs_acc_t *acc, apr_pool_t *p)
@@ -142,27 +148,68 @@ apr_status_t md_status_static_certs(json_t **pjson, const md_t *md, apr_pool_t *
 
 /* --- snapshot (parent) -------------------------------------------------- */
 
+/* The live certificates as the assessment keeps them: the same as
+ * md_status_store_certs would show, without parsing them again. */
+static void live_certs(json_t **pjson, const md_reg_state_t *st, apr_pool_t *p)
+{
+    certs_acc_t acc = { md_json_pool_own(p, json_object()), 0, 0, 0 };
+    int i;
+
+    for (i = 0; i < st->live_certs->nelts; ++i) {
+        const md_live_cert_t *lc = MD_ARR_IDX(st->live_certs, i, const md_live_cert_t *);
+        json_t *cert = json_loads(lc->status_json, 0, NULL);
+
+        if (cert) {
+            acc_add(&acc, lc->spec_name, cert, lc->valid_from, lc->valid_until);
+            json_decref(cert);
+        }
+    }
+    certs_done(pjson, &acc, p);
+}
+
+/* The certificates' JSON of a snapshot as text (one allocation per MD
+ * instead of a tree of them); md_status_md_json parses it. */
+static const char *json_text(json_t *j, apr_pool_t *p)
+{
+    char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    const char *copy = text ? apr_pstrdup(p, text) : NULL;
+
+    free(text);
+    return copy;
+}
+
 md_status_snap_t *md_status_snap_make(md_store_t *store, const md_reg_state_t *st,
                                       apr_pool_t *p)
 {
     md_status_snap_t *snap = apr_pcalloc(p, sizeof(*snap));
     json_t *job = NULL;
+    apr_pool_t *ptemp;
 
     snap->md = st->md;
     snap->state = st;
-    if (md_static_is(st->md)) {
-        md_status_static_certs(&snap->cert, st->md, p);
-    }
-    else {
-        md_status_store_certs(&snap->cert, store, MD_SG_DOMAINS, st->md, p);
-    }
-    /* Activation moves the job of the renewal that made the live
-     * certificate into domains/ with it. */
-    if (md_store_load_json(store, MD_SG_DOMAINS, st->md->name, MD_FN_JOB, &job, p)
-        == APR_SUCCESS && md_json_get_bool(job, MD_KEY_FINISHED, 0)) {
-        const char *last = md_json_get_str(job, MD_KEY_LAST_RUN);
+    if (apr_pool_create(&ptemp, p) == APR_SUCCESS) {
+        json_t *cert = NULL;
 
-        snap->last_success = last ? md_time_parse_http(last) : 0;
+        if (md_static_is(st->md)) {
+            md_status_static_certs(&cert, st->md, ptemp);
+        }
+        else if (st->live_certs) {
+            live_certs(&cert, st, ptemp);
+        }
+        else {
+            md_status_store_certs(&cert, store, MD_SG_DOMAINS, st->md, ptemp);
+        }
+        snap->cert_json = json_text(cert, p);
+        /* Activation moves the job of the renewal that made the live
+         * certificate into domains/ with it. Only its time is kept: the
+         * snapshot lives as long as the config, once per MD. */
+        if (md_store_load_json(store, MD_SG_DOMAINS, st->md->name, MD_FN_JOB, &job, ptemp)
+            == APR_SUCCESS && md_json_get_bool(job, MD_KEY_FINISHED, 0)) {
+            const char *last = md_json_get_str(job, MD_KEY_LAST_RUN);
+
+            snap->last_success = last ? md_time_parse_http(last) : 0;
+        }
+        apr_pool_destroy(ptemp);
     }
     return snap;
 }
@@ -251,14 +298,16 @@ static json_t *config_problem_renewal(const md_t *md, const json_t *renewal)
 static apr_array_header_t *live_ari_ids(const md_status_snap_t *snap, apr_pool_t *p)
 {
     apr_array_header_t *ids = apr_array_make(p, 2, sizeof(const char *));
+    json_t *certs = snap->cert_json ? json_loads(snap->cert_json, 0, NULL) : NULL;
     const char *key;
     json_t *c;
 
-    json_object_foreach(snap->cert, key, c) {
+    md_json_pool_own(p, certs);
+    json_object_foreach(certs, key, c) {
         const char *id = json_is_object(c) ? md_json_get_str(c, MD_KEY_ARI_CERT_ID) : NULL;
 
         if (id) {
-            APR_ARRAY_PUSH(ids, const char *) = id;
+            APR_ARRAY_PUSH(ids, const char *) = apr_pstrdup(p, id);
         }
     }
     return ids;
@@ -311,11 +360,12 @@ json_t *md_status_md_json(const md_status_snap_t *snap, const json_t *renewal,
     /* As the stock module: the certificate's own renew time (a CA window
      * or a revocation show in "renew-schedule"). */
     apr_time_t renew_at = st->has_cert ? md_sched_renew_at(st, 0, 0, NULL) : now;
+    json_t *cert;
 
     strip_secrets(j);
     /* The snapshot is shared by all threads: copy, never share references. */
-    json_object_set_new(j, MD_KEY_CERT, snap->cert ? json_deep_copy(snap->cert)
-                                                   : json_object());
+    cert = snap->cert_json ? json_loads(snap->cert_json, 0, NULL) : NULL;
+    json_object_set_new(j, MD_KEY_CERT, cert ? cert : json_object());
     md_json_set_str(j, MD_KEY_RENEW_AT, md_time_format_http(renew_at, p));
     if (sched) {
         json_object_set_new(j, MD_KEY_RENEW_SCHEDULE, schedule_json(sched, now, p));

@@ -97,8 +97,8 @@ apr_status_t md_store_load_json(md_store_t *store, md_store_group_t group, const
     return APR_SUCCESS;
 }
 
-apr_status_t md_store_save_json(md_store_t *store, md_store_group_t group, const char *name,
-                                const char *aspect, const json_t *json, apr_pool_t *p)
+static apr_status_t save_json(md_store_t *store, md_store_group_t group, const char *name,
+                              const char *aspect, const json_t *json, int flags, apr_pool_t *p)
 {
     const char *text = json ? md_json_dump(json, 1, p) : NULL;
 
@@ -107,7 +107,20 @@ apr_status_t md_store_save_json(md_store_t *store, md_store_group_t group, const
                       where(store, group, name, aspect, p));
         return APR_EINVAL;
     }
-    return store->ops->save(store, group, name, aspect, text, strlen(text), 0, p);
+    return store->ops->save(store, group, name, aspect, text, strlen(text), flags, p);
+}
+
+apr_status_t md_store_save_json(md_store_t *store, md_store_group_t group, const char *name,
+                                const char *aspect, const json_t *json, apr_pool_t *p)
+{
+    return save_json(store, group, name, aspect, json, 0, p);
+}
+
+apr_status_t md_store_save_json_volatile(md_store_t *store, md_store_group_t group,
+                                         const char *name, const char *aspect,
+                                         const json_t *json, apr_pool_t *p)
+{
+    return save_json(store, group, name, aspect, json, MD_STORE_VOLATILE, p);
 }
 
 /* Keys the unprivileged child can touch, or that sit around for long, are
@@ -260,6 +273,22 @@ apr_status_t md_store_save_certs_volatile(md_store_t *store, md_store_group_t gr
                                           const apr_array_header_t *certs, apr_pool_t *p)
 {
     return save_certs(store, group, name, aspect, certs, MD_STORE_VOLATILE, p);
+}
+
+apr_status_t md_store_digest(md_store_t *store, md_store_group_t group, const char *name,
+                             const char *aspect, const char **pdigest, apr_pool_t *p)
+{
+    apr_size_t len = 0;
+    char *data = NULL;
+    apr_status_t rv;
+
+    *pdigest = NULL;
+    if ((rv = load(&data, &len, store, group, name, aspect, p)) != APR_SUCCESS) {
+        return rv;
+    }
+    rv = md_crypt_sha256_b64url(pdigest, data, len, p);
+    cleanse(data, len);
+    return rv;
 }
 
 apr_status_t md_store_load_text(md_store_t *store, md_store_group_t group, const char *name,

@@ -195,6 +195,12 @@ apr_status_t md_store_load_json(md_store_t *store, md_store_group_t group, const
                                 const char *aspect, json_t **pjson, apr_pool_t *p);
 apr_status_t md_store_save_json(md_store_t *store, md_store_group_t group, const char *name,
                                 const char *aspect, const json_t *json, apr_pool_t *p);
+/* The same, MD_STORE_VOLATILE: for values made again when lost (an md.json
+ * written from the config where there was none), so that 1000s of them do
+ * not cost two fsyncs each. */
+apr_status_t md_store_save_json_volatile(md_store_t *store, md_store_group_t group,
+                                         const char *name, const char *aspect,
+                                         const json_t *json, apr_pool_t *p);
 
 /* Private keys: encrypted with the store key in MD_SG_ACCOUNTS, MD_SG_STAGING
  * and MD_SG_ARCHIVE, plain (but secret) in MD_SG_DOMAINS (mod_ssl reads
@@ -215,6 +221,12 @@ apr_status_t md_store_save_certs(md_store_t *store, md_store_group_t group, cons
 apr_status_t md_store_save_certs_volatile(md_store_t *store, md_store_group_t group,
                                           const char *name, const char *aspect,
                                           const apr_array_header_t *certs, apr_pool_t *p);
+
+/* base64url(SHA-256) of a stored value's bytes (any kind, keys included:
+ * the bytes are wiped after hashing), to tell whether it changed without
+ * parsing it. */
+apr_status_t md_store_digest(md_store_t *store, md_store_group_t group, const char *name,
+                             const char *aspect, const char **pdigest, apr_pool_t *p);
 
 /* Text values (challenge responses). */
 apr_status_t md_store_load_text(md_store_t *store, md_store_group_t group, const char *name,

@@ -366,19 +366,27 @@ static apr_status_t setup_store_json(fs_store_t *fs, const md_fsio_dir_t *base, 
 
 /* --- the operations ------------------------------------------------------ */
 
+/* The directories an operation opens live in a pool of its own: the
+ * caller's pool may be the config's, and 1000 MDs would otherwise keep
+ * thousands of descriptors open until it goes. */
 static apr_status_t fs_load(md_store_t *store, md_store_group_t group, const char *name,
                             const char *aspect, char **pdata, apr_size_t *plen, apr_pool_t *p)
 {
     md_fsio_dir_t *dir;
+    apr_pool_t *ptemp;
     apr_status_t rv;
 
     *pdata = NULL;
     *plen = 0;
     if ((rv = md_fs_check_addr(group, name, aspect, 1, p)) != APR_SUCCESS
-        || (rv = md_fs_open_item(&dir, fs_of(store), group, name, 0, p)) != APR_SUCCESS) {
+        || (rv = apr_pool_create(&ptemp, p)) != APR_SUCCESS) {
         return rv;
     }
-    return md_fsio_read(pdata, plen, dir, aspect, MD_STORE_MAX_VALUE_LEN, p);
+    if ((rv = md_fs_open_item(&dir, fs_of(store), group, name, 0, ptemp)) == APR_SUCCESS) {
+        rv = md_fsio_read(pdata, plen, dir, aspect, MD_STORE_MAX_VALUE_LEN, p);
+    }
+    apr_pool_destroy(ptemp);
+    return rv;
 }
 
 static apr_status_t fs_save(md_store_t *store, md_store_group_t group, const char *name,
@@ -409,16 +417,19 @@ static apr_status_t fs_remove(md_store_t *store, md_store_group_t group, const c
                               const char *aspect, apr_pool_t *p)
 {
     md_fsio_dir_t *dir;
+    apr_pool_t *ptemp;
     apr_status_t rv;
 
     if ((rv = md_fs_check_addr(group, name, aspect, 1, p)) != APR_SUCCESS
-        || (rv = md_fs_open_item(&dir, fs_of(store), group, name, 0, p)) != APR_SUCCESS) {
+        || (rv = apr_pool_create(&ptemp, p)) != APR_SUCCESS) {
         return rv;
     }
-    if (unlinkat(dir->fd, aspect, 0) != 0) {
-        return md_fsio_err();
+    if ((rv = md_fs_open_item(&dir, fs_of(store), group, name, 0, ptemp)) == APR_SUCCESS
+        && unlinkat(dir->fd, aspect, 0) != 0) {
+        rv = md_fsio_err();
     }
-    return APR_SUCCESS;
+    apr_pool_destroy(ptemp);
+    return rv;
 }
 
 static apr_status_t fs_purge(md_store_t *store, md_store_group_t group, const char *name,
@@ -426,6 +437,7 @@ static apr_status_t fs_purge(md_store_t *store, md_store_group_t group, const ch
 {
     md_fsio_dir_t *gdir;
     struct stat st;
+    apr_pool_t *ptemp;
     apr_status_t rv;
 
     if ((rv = md_fs_check_addr(group, name, NULL, 0, p)) != APR_SUCCESS) {
@@ -434,18 +446,23 @@ static apr_status_t fs_purge(md_store_t *store, md_store_group_t group, const ch
     if (group == MD_SG_NONE) {
         return bad_name("group for purge", "none", p);
     }
-    if ((rv = md_fs_open_group(&gdir, fs_of(store), group, 0, p)) != APR_SUCCESS
-        || (rv = md_fsio_stat(&st, gdir, name)) != APR_SUCCESS) {
+    if ((rv = apr_pool_create(&ptemp, p)) != APR_SUCCESS) {
         return rv;
     }
-    /* Whatever it is (a link too): renamed and removed, never followed. */
-    return md_fs_remove_item(gdir, name, p);
+    if ((rv = md_fs_open_group(&gdir, fs_of(store), group, 0, ptemp)) == APR_SUCCESS
+        && (rv = md_fsio_stat(&st, gdir, name)) == APR_SUCCESS) {
+        /* Whatever it is (a link too): renamed and removed, never followed. */
+        rv = md_fs_remove_item(gdir, name, ptemp);
+    }
+    apr_pool_destroy(ptemp);
+    return rv;
 }
 
 static apr_status_t fs_list(md_store_t *store, md_store_group_t group,
                             apr_array_header_t **pnames, apr_pool_t *p)
 {
     md_fsio_dir_t *gdir;
+    apr_pool_t *ptemp;
     apr_status_t rv;
 
     *pnames = NULL;
@@ -454,10 +471,14 @@ static apr_status_t fs_list(md_store_t *store, md_store_group_t group,
                       "MD05018: cannot list items of store group %d", (int)group);
         return APR_EINVAL;
     }
-    rv = md_fs_open_group(&gdir, fs_of(store), group, 0, p);
+    if ((rv = apr_pool_create(&ptemp, p)) != APR_SUCCESS) {
+        return rv;
+    }
+    rv = md_fs_open_group(&gdir, fs_of(store), group, 0, ptemp);
     if (rv == APR_SUCCESS) {
         rv = md_fsio_list(pnames, gdir, 1, p);
     }
+    apr_pool_destroy(ptemp);
     if (APR_STATUS_IS_ENOENT(rv)) {
         *pnames = apr_array_make(p, 1, sizeof(const char *));
         rv = APR_SUCCESS;
@@ -469,14 +490,19 @@ static apr_status_t fs_list_aspects(md_store_t *store, md_store_group_t group, c
                                     apr_array_header_t **paspects, apr_pool_t *p)
 {
     md_fsio_dir_t *dir;
+    apr_pool_t *ptemp;
     apr_status_t rv;
 
     *paspects = NULL;
     if ((rv = md_fs_check_addr(group, name, NULL, 0, p)) != APR_SUCCESS
-        || (rv = md_fs_open_item(&dir, fs_of(store), group, name, 0, p)) != APR_SUCCESS) {
+        || (rv = apr_pool_create(&ptemp, p)) != APR_SUCCESS) {
         return rv;
     }
-    return md_fsio_list(paspects, dir, 0, p);
+    if ((rv = md_fs_open_item(&dir, fs_of(store), group, name, 0, ptemp)) == APR_SUCCESS) {
+        rv = md_fsio_list(paspects, dir, 0, p);
+    }
+    apr_pool_destroy(ptemp);
+    return rv;
 }
 
 /* Only a regular file is a value: a link or a FIFO is not there. */
@@ -485,11 +511,18 @@ static apr_time_t fs_get_mtime(md_store_t *store, md_store_group_t group, const 
 {
     md_fsio_dir_t *dir;
     struct stat st;
+    apr_pool_t *ptemp;
     apr_time_t t;
+    int found;
 
     if (md_fs_check_addr(group, name, aspect, 1, p) != APR_SUCCESS
-        || md_fs_open_item(&dir, fs_of(store), group, name, 0, p) != APR_SUCCESS
-        || md_fsio_stat(&st, dir, aspect) != APR_SUCCESS || !S_ISREG(st.st_mode)) {
+        || apr_pool_create(&ptemp, p) != APR_SUCCESS) {
+        return 0;
+    }
+    found = md_fs_open_item(&dir, fs_of(store), group, name, 0, ptemp) == APR_SUCCESS
+            && md_fsio_stat(&st, dir, aspect) == APR_SUCCESS && S_ISREG(st.st_mode);
+    apr_pool_destroy(ptemp);
+    if (!found) {
         return 0;
     }
     t = apr_time_from_sec(st.st_mtim.tv_sec) + st.st_mtim.tv_nsec / 1000;

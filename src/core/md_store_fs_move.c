@@ -317,6 +317,7 @@ apr_status_t md_fs_rename(md_store_t *store, md_store_group_t group, const char 
                           const char *to, apr_pool_t *p)
 {
     md_fsio_dir_t *gdir;
+    apr_pool_t *ptemp;
     apr_status_t rv;
 
     if (group == MD_SG_NONE) {
@@ -326,13 +327,16 @@ apr_status_t md_fs_rename(md_store_t *store, md_store_group_t group, const char 
     }
     if ((rv = md_fs_check_addr(group, from, NULL, 0, p)) != APR_SUCCESS
         || (rv = md_fs_check_addr(group, to, NULL, 0, p)) != APR_SUCCESS
-        || (rv = md_fs_open_group(&gdir, fs_of(store), group, 0, p)) != APR_SUCCESS) {
+        || (rv = apr_pool_create(&ptemp, p)) != APR_SUCCESS) {
         return rv;
     }
-    if ((rv = md_fsio_rename(gdir, from, gdir, to, 1)) != APR_SUCCESS) {
-        return rv;
+    /* The directory is closed with ptemp, not with the caller's pool. */
+    if ((rv = md_fs_open_group(&gdir, fs_of(store), group, 0, ptemp)) == APR_SUCCESS
+        && (rv = md_fsio_rename(gdir, from, gdir, to, 1)) == APR_SUCCESS) {
+        rv = md_fsio_dir_sync(gdir);
     }
-    return md_fsio_dir_sync(gdir);
+    apr_pool_destroy(ptemp);
+    return rv;
 }
 
 /* --- the store lock ----------------------------------------------------- */
@@ -341,6 +345,7 @@ apr_status_t md_fs_lock(md_store_t *store, apr_interval_time_t max_wait, apr_poo
 {
     fs_store_t *fs = fs_of(store);
     md_fsio_dir_t *base;
+    apr_pool_t *ptemp;
     apr_status_t rv;
 
     if (fs->lock_fd >= 0) {
@@ -348,10 +353,14 @@ apr_status_t md_fs_lock(md_store_t *store, apr_interval_time_t max_wait, apr_poo
                       "is held already", fs->base);
         return APR_EINVAL;
     }
-    if ((rv = md_fs_open_group(&base, fs, MD_SG_NONE, 0, p)) != APR_SUCCESS) {
+    if ((rv = apr_pool_create(&ptemp, p)) != APR_SUCCESS) {
         return rv;
     }
-    return md_fsio_lock(&fs->lock_fd, base, MD_FN_STORE_LOCK, max_wait, p);
+    if ((rv = md_fs_open_group(&base, fs, MD_SG_NONE, 0, ptemp)) == APR_SUCCESS) {
+        rv = md_fsio_lock(&fs->lock_fd, base, MD_FN_STORE_LOCK, max_wait, ptemp);
+    }
+    apr_pool_destroy(ptemp);
+    return rv;
 }
 
 apr_status_t md_fs_unlock(md_store_t *store, apr_pool_t *p)

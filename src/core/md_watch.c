@@ -8,6 +8,7 @@
 
 #include "md_acme.h"
 #include "md_ari.h"
+#include "md_credmemo.h"
 #include "md_json.h"
 #include "md_keys.h"
 #include "md_log.h"
@@ -80,6 +81,21 @@ static void note_certs(md_watch_t *w, watch_md_t *wm, const md_reg_state_t *st, 
     const char *id;
     int i;
 
+    if (st->live_certs) {
+        /* the assessment has them: no second parse */
+        for (i = 0; i < st->live_certs->nelts; ++i) {
+            const md_live_cert_t *lc = MD_ARR_IDX(st->live_certs, i, const md_live_cert_t *);
+            watch_cert_t *wc;
+
+            if (lc->ari_id) {
+                wc = apr_array_push(wm->certs);
+                memset(wc, 0, sizeof(*wc));
+                wc->spec_name = apr_pstrdup(w->p, lc->spec_name);
+                wc->id = apr_pstrdup(w->p, lc->ari_id);
+            }
+        }
+        return;
+    }
     for (i = 0; i < specs->nelts; ++i) {
         const md_pkey_spec_t *spec = MD_ARR_IDX(specs, i, const md_pkey_spec_t *);
         watch_cert_t *wc;

@@ -449,7 +449,8 @@ static int revocation_seen(drive_ctx_t *ctx, apr_pool_t *ptemp)
  * windows, the store), outside the mutex; not while a worker drives the
  * MD: only this thread sets busy, so an MD not busy now stays so until it
  * is queued. Returns REVOKED_*. */
-static int pass_look(drive_ctx_t *ctx, drive_item_t *item, apr_pool_t *p)
+static int pass_look(drive_ctx_t *ctx, drive_item_t *item, apr_hash_t *in_staging,
+                     apr_pool_t *p)
 {
     const md_t *md = item->state->md;
 
@@ -457,7 +458,8 @@ static int pass_look(drive_ctx_t *ctx, drive_item_t *item, apr_pool_t *p)
     if (md->renew_mode == MD_RENEW_MANUAL) {
         return REVOKED_NOT;
     }
-    if (md_acme_revoke_pending(ctx->env.store, md->name, p)) {
+    if ((!in_staging || apr_hash_get(in_staging, md->name, APR_HASH_KEY_STRING))
+        && md_acme_revoke_pending(ctx->env.store, md->name, p)) {
         return REVOKED_MARKER;
     }
     /* ...or a current OCSP response says so, as stock. */
@@ -494,6 +496,25 @@ static apr_time_t pass_queue(drive_ctx_t *ctx, drive_item_t *item, int busy, int
     return when;
 }
 
+/* The MDs with anything in staging/, where a revoked.json would be: one
+ * listing per pass instead of a probe of the store per MD, which was 86% of
+ * an idle pass over 3000 MDs (issue 13). NULL when staging/ cannot be listed:
+ * then every MD is probed. */
+static apr_hash_t *names_in_staging(drive_ctx_t *ctx, apr_pool_t *p)
+{
+    apr_array_header_t *names;
+    apr_hash_t *in = apr_hash_make(p);
+    int i;
+
+    if (md_store_list(ctx->env.store, MD_SG_STAGING, &names, p) != APR_SUCCESS) {
+        return NULL;
+    }
+    for (i = 0; i < names->nelts; ++i) {
+        apr_hash_set(in, MD_ARR_IDX(names, i, const char *), APR_HASH_KEY_STRING, "");
+    }
+    return in;
+}
+
 /* One look at all MDs: queue the due ones, return when to look again. */
 static apr_interval_time_t run_pass(drive_ctx_t *ctx, apr_pool_t *ptemp)
 {
@@ -503,6 +524,7 @@ static apr_interval_time_t run_pass(drive_ctx_t *ctx, apr_pool_t *ptemp)
     apr_interval_time_t wait;
     apr_time_t when;
     apr_pool_t *iter;
+    apr_hash_t *in_staging;
     unsigned char r = 0;
     int queued = 0;
     int any_busy = 0;
@@ -510,6 +532,7 @@ static apr_interval_time_t run_pass(drive_ctx_t *ctx, apr_pool_t *ptemp)
 
     md_crypt_random(&r, 1);
     md_sched_wake_init(&wake, now, ctx->check_interval, r);
+    in_staging = names_in_staging(ctx, ptemp);
     apr_pool_create(&iter, ptemp);
     for (i = 0; i < ctx->items->nelts; ++i) {
         drive_item_t *item = &APR_ARRAY_IDX(ctx->items, i, drive_item_t);
@@ -524,7 +547,7 @@ static apr_interval_time_t run_pass(drive_ctx_t *ctx, apr_pool_t *ptemp)
             break;
         }
         md_sched_wake_at(&wake, when);
-        revoked = busy ? REVOKED_NOT : pass_look(ctx, item, iter);
+        revoked = busy ? REVOKED_NOT : pass_look(ctx, item, in_staging, iter);
         apr_thread_mutex_lock(ctx->mutex);
         when = pass_queue(ctx, item, busy, revoked, now, &queued, iter);
         any_busy |= item->busy;

@@ -18,6 +18,7 @@
 #include <unixd.h>
 
 #include "md.h"
+#include "md_credmemo.h"
 #include "md_dns.h"
 #include "md_http.h"
 #include "md_keys.h"
@@ -320,7 +321,7 @@ static md_reg_state_t *start_md(mod_md_runtime_t *rt, md_t *md, apr_hash_t *used
         md_static_assess(st, rt->store, md, apr_time_now(), rt->pconf);
     }
     else {
-        md_reg_assess(st, rt->store, md, apr_time_now(), rt->pconf);
+        md_reg_assess_memo(st, rt->store, md, apr_time_now(), rt->cred_memo, rt->pconf);
     }
     st->activated = activated;
     /* As the stock module: what no virtual host uses is not renewed,
@@ -355,6 +356,12 @@ static apr_status_t start_mds(mod_md_runtime_t *rt, apr_hash_t *used, apr_pool_t
     }
     mod_md_challenges_setup(rt, ptemp);
     locked = lock_store(rt->store, rt->s, g, ptemp);
+    /* Per pass: httpd unloads and reloads the module between passes, so
+     * nothing of ours (not even libjansson's hash seed) survives in memory
+     * from one to the next. */
+    rt->cred_memo = md_credmemo_create(rt->pconf);
+    rt->cred_memo_save = locked;
+    md_credmemo_begin(rt->cred_memo, rt->store, ptemp);
     if (locked) {
         md_reg_sync_renames(rt->store, g->mds, ptemp);
         /* A shared store: other servers may work on MDs this one does not

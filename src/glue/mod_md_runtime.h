@@ -44,6 +44,10 @@ typedef struct mod_md_runtime_t {
     apr_hash_t *states;             /* md name -> md_reg_state_t* */
     apr_array_header_t *state_list; /* md_reg_state_t*, in config order */
     md_pkey_t *fallback_key;        /* one shared key for all fallbacks, made on demand */
+    md_pkey_t *fallback_rsa_key;    /* the same for RSA fallbacks */
+    struct md_credmemo_t *cred_memo;/* this pass's credential memo (md_credmemo.h), read
+                                     * from the store; ended after mod_ssl's post_config */
+    int cred_memo_save;             /* this pass may write the store */
     /* Where the CA's ports 80 and 443 arrive (MDPortMap), when the server
      * listens there: the local port (0: not served) and an address to reach
      * it from this host. Recorded in the store's httpd.json. */

@@ -16,6 +16,7 @@
 
 #include "fixtures/fx.h"
 #include "md.h"
+#include "md_credmemo.h"
 #include "md_crypt.h"
 #include "md_json.h"
 #include "md_keys.h"
@@ -228,6 +229,57 @@ static void test_assess_missing_then_complete(void **state)
     assert_non_null(strstr(st.state_descr, "cover"));
 }
 
+/* The memo answers for bytes it has seen and only for those: a key replaced
+ * by garbage or a new certificate is parsed again; names the certificate
+ * was not checked against are checked. */
+static void test_assess_memo(void **state)
+{
+    fixture_t *f = *state;
+    md_t *md = make_md(f->p, "a.test", "www.a.test");
+    md_credmemo_t *memo = md_credmemo_create(f->p);
+    md_reg_state_t st, again;
+    apr_time_t now = apr_time_now();
+    const char *digest, *kname, *cname;
+    md_pkey_spec_t spec = { MD_PKEY_TYPE_RSA, 0, NULL };
+
+    put_cred(f, MD_SG_DOMAINS, "a.test", md->domains, f->ec_key, apr_time_from_sec(90 * 86400));
+    md_credmemo_begin(memo, f->store, f->p);
+    md_reg_assess_memo(&st, f->store, md, now, memo, f->p);
+    assert_int_equal(st.state, MD_S_COMPLETE);
+    md_reg_find_fnames(&kname, &cname, f->store, MD_SG_DOMAINS, md->name, &spec, f->p);
+    digest = md_credmemo_digest(f->store, MD_SG_DOMAINS, md->name, kname, cname, f->p);
+    assert_non_null(digest);
+    assert_non_null(md_credmemo_find(memo, digest));
+    md_credmemo_end(memo, f->store, 1, f->p);
+    assert_non_null(read_file(f, MD_FN_CRED_MEMO));
+
+    /* a new memo from the store: same answer, from the entry */
+    memo = md_credmemo_create(f->p);
+    md_credmemo_begin(memo, f->store, f->p);
+    assert_non_null(md_credmemo_find(memo, digest));
+    md_reg_assess_memo(&again, f->store, md, now, memo, f->p);
+    assert_int_equal(again.state, MD_S_COMPLETE);
+    assert_true(again.valid_until == st.valid_until);
+    assert_int_equal(again.live_certs->nelts, 1);
+    assert_string_equal(MD_ARR_IDX(again.live_certs, 0, md_live_cert_t *)->status_json,
+                        MD_ARR_IDX(st.live_certs, 0, md_live_cert_t *)->status_json);
+
+    /* a name added: checked, not taken from the memo */
+    APR_ARRAY_PUSH(md->domains, const char *) = "new.a.test";
+    md_reg_assess_memo(&again, f->store, md, now, memo, f->p);
+    assert_int_equal(again.state, MD_S_INCOMPLETE);
+    assert_non_null(strstr(again.state_descr, "new.a.test"));
+    apr_array_pop(md->domains);
+
+    /* garbage in place of the key: not a hit, the key does not load */
+    assert_int_equal(md_store_save_text(f->store, MD_SG_DOMAINS, md->name, kname,
+                                        "-----BEGIN PRIVATE KEY-----\nbm90IGEga2V5\n"
+                                        "-----END PRIVATE KEY-----\n", f->p), APR_SUCCESS);
+    md_reg_assess_memo(&again, f->store, md, now, memo, f->p);
+    assert_false(again.has_cert);
+    assert_non_null(strstr(again.state_descr, "private key"));
+}
+
 static void test_activate_moves_staging_into_domains(void **state)
 {
     fixture_t *f = *state;
@@ -370,7 +422,7 @@ static void test_fallback_created_once_and_reused(void **state)
     const char *kf, *cf, *first, *second;
     apr_array_header_t *chain;
 
-    assert_int_equal(md_reg_fallback_files(&kf, &cf, f->store, md, f->ec_key, f->p),
+    assert_int_equal(md_reg_fallback_files(&kf, &cf, f->store, md, f->ec_key, NULL, f->p),
                      APR_SUCCESS);
     assert_non_null(strstr(cf, "domains/a.test/fallback-pubcert.pem"));
     first = read_file(f, "domains/a.test/fallback-pubcert.pem");
@@ -378,14 +430,14 @@ static void test_fallback_created_once_and_reused(void **state)
                                          MD_FN_FALLBACK_CERT, &chain, f->p), APR_SUCCESS);
     assert_true(md_cert_covers(MD_ARR_IDX(chain, 0, const md_cert_t *), md->domains));
 
-    assert_int_equal(md_reg_fallback_files(&kf, &cf, f->store, md, f->ec_key, f->p),
+    assert_int_equal(md_reg_fallback_files(&kf, &cf, f->store, md, f->ec_key, NULL, f->p),
                      APR_SUCCESS);
     second = read_file(f, "domains/a.test/fallback-pubcert.pem");
     assert_string_equal(first, second);
 
     /* New names: a new fallback. */
     APR_ARRAY_PUSH(md->domains, const char *) = "new.a.test";
-    assert_int_equal(md_reg_fallback_files(&kf, &cf, f->store, md, f->ec_key, f->p),
+    assert_int_equal(md_reg_fallback_files(&kf, &cf, f->store, md, f->ec_key, NULL, f->p),
                      APR_SUCCESS);
     assert_string_not_equal(first, read_file(f, "domains/a.test/fallback-pubcert.pem"));
 }
@@ -975,6 +1027,7 @@ int main(void)
         REG_TEST(test_sync_writes_md_json_and_keeps_account),
         UNIT_TEST(test_md_json_keeps_foreign_only),
         REG_TEST(test_assess_missing_then_complete),
+        REG_TEST(test_assess_memo),
         REG_TEST(test_activate_moves_staging_into_domains),
         REG_TEST(test_activate_keeps_account_of_staged_certificate),
         REG_TEST(test_activate_incomplete_staging_is_left_alone),
