@@ -1,17 +1,12 @@
 /* Unit tests of the ACME client (md_acme*.c) without network: the parsing
- * and mapping functions directly, and whole flows against a mock CA that
- * sits behind md_http_set_mock. The CA documents are written from RFC 8555,
- * including the malformed ones. */
+ * and mapping functions directly, and whole flows against the shared mock
+ * CA of the fixtures (fixtures/fx_mock_ca.c) behind md_http_set_mock. The
+ * documents the parsing tests feed are written from RFC 8555, including
+ * malformed ones. */
 #include "unit.h"
 
-#include <ftw.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
-#include <apr_hash.h>
 #include <apr_strings.h>
 
 #include "md_acme.h"
@@ -22,9 +17,10 @@
 #include "md_store.h"
 #include "md_time.h"
 #include "md_util.h"
+#include "fixtures/fx.h"
 
-#define CA        "https://ca.test"
-#define DIR_URL   CA "/dir"
+#define CA        FX_CA_URL     /* the shared mock CA's (fixtures/fx.h) */
+#define DIR_URL   FX_CA_DIR
 #define ERR(t)    MD_ACME_PROBLEM_PREFIX t
 
 /* --- helpers ------------------------------------------------------------- */
@@ -73,28 +69,10 @@ static const md_acme_chal_env_t *chal_env(md_store_t *store, apr_pool_t *p)
     return env;
 }
 
-static md_store_t *store_make(apr_pool_t *p)
-{
-    char *dir = apr_pstrdup(p, "/tmp/test_md_acme.XXXXXX");
-    md_store_t *store = NULL;
-
-    assert_non_null(mkdtemp(dir));
-    apr_pool_cleanup_register(p, dir, unit_tmpdir_cleanup, apr_pool_cleanup_null);
-    assert_int_equal(md_store_fs_open(&store, p, apr_pstrcat(p, dir, "/md", NULL)),
-                     APR_SUCCESS);
-    return store;
-}
-
+/* fx_strs for up to two strings */
 static apr_array_header_t *strs(apr_pool_t *p, const char *s1, const char *s2)
 {
-    apr_array_header_t *a = apr_array_make(p, 2, sizeof(const char *));
-    if (s1) {
-        APR_ARRAY_PUSH(a, const char *) = s1;
-    }
-    if (s2) {
-        APR_ARRAY_PUSH(a, const char *) = s2;
-    }
-    return a;
+    return fx_strs(p, s1, s2, NULL, NULL);
 }
 
 /* --- problem documents and status mapping ------------------------------- */
@@ -534,259 +512,14 @@ static void test_acct_json(void **state)
                      APR_EINVAL);
 }
 
-/* --- a mock CA ------------------------------------------------------------ */
+/* --- the shared mock CA (test/unit/fixtures/fx_mock_ca.c) ----------------- */
 
-typedef struct {
-    apr_pool_t *p;
-    int nonce_ctr;
-    apr_hash_t *used_nonces;
-    int bad_nonces;             /* reject this many POSTs with badNonce */
-    int bad_nonces_sent;
-    int with_tos;
-    int eab_required;           /* meta.externalAccountRequired */
-    int with_ari_profiles;      /* renewalInfo and meta.profiles */
-    int no_new_order;           /* directory without newOrder */
-    int acct_reject;            /* account URL says unauthorized */
-    int eab_reject;             /* newAccount refuses the binding: unauthorized */
-    int acct_malformed;         /* account URL says malformed */
-    int acct_ctr;
-    int fail_challenge;
-    int never_ready;
-    int challenged;
-    int finalized;
-    int polls_after_finalize;
-    const char *cert_pem;
-    /* what the last POST carried */
-    const char *last_url;
-    const char *last_kid;
-    int last_had_jwk;
-    json_t *last_payload;
-    int errors;                 /* protocol violations the mock saw */
-} mock_ca_t;
-
-static md_http_response_t *mock_resp(mock_ca_t *ca, apr_pool_t *p, int status,
-                                     const char *ctype, const char *body, const char *location)
+/* A new session with ca, after ca forgot what happened (counters, orders,
+ * nonces) and its switches: each step below sets up the CA it needs. */
+static md_acme_t *mock_acme(fx_mock_ca_t *ca, md_store_t *store, apr_pool_t *p)
 {
-    md_http_response_t *r = hresp_make(p, status, ctype, body);
-
-    apr_table_set(r->headers, "Replay-Nonce", apr_psprintf(ca->p, "nonce%d", ++ca->nonce_ctr));
-    if (location) {
-        apr_table_set(r->headers, "Location", location);
-    }
-    return r;
-}
-
-static md_http_response_t *problem(mock_ca_t *ca, apr_pool_t *p, int status, const char *type,
-                                   const char *detail)
-{
-    return mock_resp(ca, p, status, "application/problem+json",
-                     apr_psprintf(p, "{\"type\": \"%s\", \"detail\": \"%s\"}", type, detail),
-                     NULL);
-}
-
-/* Decode and check the JWS; 0 if it breaks a rule. */
-static int mock_read_jws(mock_ca_t *ca, const char *url, const char *body, apr_size_t len,
-                         apr_pool_t *p)
-{
-    json_t *jws = NULL;
-    json_t *prot = NULL;
-    unsigned char *data;
-    apr_size_t dlen;
-    const char *nonce;
-    const char *s;
-
-    if (md_json_parse(&jws, body, len, "jws", NULL, p) != APR_SUCCESS
-        || !(s = md_json_get_str(jws, "protected"))
-        || md_util_base64url_decode(&data, &dlen, s, p) != APR_SUCCESS
-        || md_json_parse(&prot, (const char *)data, dlen, "protected", NULL, p) != APR_SUCCESS) {
-        return 0;
-    }
-    nonce = md_json_get_str(prot, "nonce");
-    if (!nonce || apr_hash_get(ca->used_nonces, nonce, APR_HASH_KEY_STRING)
-        || strncmp(nonce, "nonce", 5) || atoi(nonce + 5) > ca->nonce_ctr) {
-        return 0;
-    }
-    apr_hash_set(ca->used_nonces, apr_pstrdup(ca->p, nonce), APR_HASH_KEY_STRING, "");
-    if (!md_json_get_str(prot, "url") || strcmp(md_json_get_str(prot, "url"), url)) {
-        return 0;
-    }
-    s = md_json_get_str(prot, "kid");
-    ca->last_kid = s ? apr_pstrdup(ca->p, s) : NULL;
-    ca->last_had_jwk = json_object_get(prot, "jwk") != NULL;
-    if ((ca->last_kid != NULL) == ca->last_had_jwk) {
-        return 0;   /* exactly one of them */
-    }
-    ca->last_url = apr_pstrdup(ca->p, url);
-    ca->last_payload = NULL;
-    s = md_json_get_str(jws, "payload");
-    if (s && *s) {
-        if (md_util_base64url_decode(&data, &dlen, s, p) != APR_SUCCESS) {
-            return 0;
-        }
-        md_json_parse(&ca->last_payload, (const char *)data, dlen, "payload", NULL, ca->p);
-    }
-    return 1;
-}
-
-static const char *mock_order_json(mock_ca_t *ca, apr_pool_t *p)
-{
-    const char *status;
-
-    if (ca->finalized) {
-        status = ca->polls_after_finalize++ > 0 ? "valid" : "processing";
-    }
-    else if (ca->challenged && ca->fail_challenge) {
-        status = "invalid";
-    }
-    else if (ca->challenged && !ca->never_ready) {
-        status = "ready";
-    }
-    else {
-        status = "pending";
-    }
-    return apr_psprintf(p, "{\"status\": \"%s\", \"identifiers\": [{\"type\": \"dns\", "
-                        "\"value\": \"x.test\"}], \"authorizations\": [\"" CA "/authz/1\"], "
-                        "\"finalize\": \"" CA "/finalize/1\"%s}", status,
-                        strcmp(status, "valid") ? "" : ", \"certificate\": \"" CA "/cert/1\"");
-}
-
-static const char *mock_authz_json(mock_ca_t *ca, apr_pool_t *p)
-{
-    const char *astatus = "pending";
-    const char *cstatus = "pending";
-    const char *err = "";
-
-    if (ca->challenged) {
-        astatus = cstatus = ca->fail_challenge ? "invalid" : "valid";
-        if (ca->fail_challenge) {
-            err = ", \"error\": {\"type\": \"" ERR("connection") "\", \"detail\": "
-                  "\"Connection refused fetching http://x.test/.well-known/acme-challenge/"
-                  "tok-1\"}";
-        }
-    }
-    return apr_psprintf(p, "{\"identifier\": {\"type\": \"dns\", \"value\": \"x.test\"}, "
-                        "\"status\": \"%s\", \"challenges\": [{\"type\": \"http-01\", "
-                        "\"url\": \"" CA "/chall/1\", \"token\": \"tok-1\", \"status\": "
-                        "\"%s\"%s}]}", astatus, cstatus, err);
-}
-
-static apr_status_t mock_fn(md_http_response_t **presp, void *baton, const char *method,
-                            const char *url, const char *content_type, const char *accept,
-                            const char *body, apr_size_t body_len, apr_pool_t *p)
-{
-    mock_ca_t *ca = baton;
-    const char *path;
-    const char *j = "application/json";
-
-    (void)accept;
-    *presp = NULL;
-    if (strncmp(url, CA "/", strlen(CA) + 1)) {
-        return APR_ECONNREFUSED;
-    }
-    path = url + strlen(CA);
-    if (!strcmp(method, "GET") && !strcmp(path, "/dir")) {
-        *presp = mock_resp(ca, p, 200, j, apr_psprintf(p,
-            "{\"newNonce\": \"" CA "/nonce\", \"newAccount\": \"" CA "/new-acct\", %s"
-            " \"revokeCert\": \"" CA "/revoke\", \"keyChange\": \"" CA "/key-change\""
-            "%s, \"meta\": {\"caaIdentities\": [\"ca.test\"]%s%s%s}}",
-            ca->no_new_order ? "" : "\"newOrder\": \"" CA "/new-order\",",
-            ca->with_ari_profiles ? ", \"renewalInfo\": \"" CA "/ari/\"" : "",
-            ca->with_tos ? ", \"termsOfService\": \"" CA "/tos.pdf\"" : "",
-            ca->eab_required ? ", \"externalAccountRequired\": true" : "",
-            ca->with_ari_profiles ? ", \"profiles\": {\"classic\": \"the usual\", "
-                                    "\"shortlived\": \"6 days\"}" : ""), NULL);
-        return APR_SUCCESS;
-    }
-    if (!strcmp(method, "HEAD") && !strcmp(path, "/nonce")) {
-        *presp = mock_resp(ca, p, 200, NULL, NULL, NULL);
-        return APR_SUCCESS;
-    }
-    if (strcmp(method, "POST") || !content_type
-        || strcmp(content_type, "application/jose+json")
-        || !mock_read_jws(ca, url, body, body_len, p)) {
-        ++ca->errors;
-        *presp = problem(ca, p, 400, ERR("malformed"), "bad request");
-        return APR_SUCCESS;
-    }
-    if (ca->bad_nonces > 0) {
-        --ca->bad_nonces;
-        ++ca->bad_nonces_sent;
-        *presp = problem(ca, p, 400, ERR("badNonce"), "JWS has an invalid anti-replay nonce");
-        return APR_SUCCESS;
-    }
-    if (!strcmp(path, "/new-acct") && ca->eab_reject) {
-        *presp = problem(ca, p, 403, ERR("unauthorized"), "the binding MAC does not verify");
-    }
-    else if (!strcmp(path, "/new-acct")) {
-        ++ca->acct_ctr;
-        *presp = mock_resp(ca, p, 201, j, "{\"status\": \"valid\", \"orders\": \"" CA
-                           "/orders/1\"}", apr_psprintf(p, CA "/acct/%d", ca->acct_ctr));
-    }
-    else if (!strncmp(path, "/acct/", 6)) {
-        /* like pebble: account data by POST-as-GET only */
-        if (ca->last_payload || ca->acct_malformed) {
-            *presp = problem(ca, p, 400, ERR("malformed"), "Use POST-as-GET");
-        }
-        else if (ca->acct_reject) {
-            *presp = problem(ca, p, 403, ERR("unauthorized"), "account is unknown");
-        }
-        else {
-            *presp = mock_resp(ca, p, 200, j, "{\"status\": \"valid\"}", NULL);
-        }
-    }
-    else if (!strcmp(path, "/new-order")) {
-        *presp = mock_resp(ca, p, 201, j, mock_order_json(ca, p), CA "/order/1");
-    }
-    else if (!strcmp(path, "/order/1")) {
-        *presp = mock_resp(ca, p, 200, j, mock_order_json(ca, p), NULL);
-    }
-    else if (!strcmp(path, "/authz/1")) {
-        *presp = mock_resp(ca, p, 200, j, mock_authz_json(ca, p), NULL);
-    }
-    else if (!strcmp(path, "/chall/1")) {
-        ca->challenged = 1;
-        *presp = mock_resp(ca, p, 200, j, "{\"type\": \"http-01\", \"status\": \"processing\","
-                           " \"url\": \"" CA "/chall/1\", \"token\": \"tok-1\"}", NULL);
-    }
-    else if (!strcmp(path, "/finalize/1")) {
-        ca->finalized = 1;
-        *presp = mock_resp(ca, p, 200, j, mock_order_json(ca, p), NULL);
-    }
-    else if (!strcmp(path, "/cert/1")) {
-        *presp = mock_resp(ca, p, 200, "application/pem-certificate-chain", ca->cert_pem, NULL);
-    }
-    else {
-        *presp = problem(ca, p, 404, ERR("malformed"), "no such resource");
-    }
-    return APR_SUCCESS;
-}
-
-static md_acme_t *mock_acme(mock_ca_t *ca, apr_pool_t *p, md_store_t *store)
-{
-    md_acme_t *acme = acme_make(p, DIR_URL, store);
-
-    memset(ca, 0, sizeof(*ca));
-    ca->p = p;
-    ca->used_nonces = apr_hash_make(p);
-    md_http_set_mock(acme->http, mock_fn, ca);
-    return acme;
-}
-
-static const char *self_signed_pem(apr_pool_t *p)
-{
-    md_pkey_spec_t spec = { MD_PKEY_TYPE_EC, 0, "P-256" };
-    md_pkey_t *key;
-    md_cert_t *cert;
-    apr_array_header_t *certs = apr_array_make(p, 1, sizeof(md_cert_t *));
-    const char *pem;
-    apr_size_t len;
-
-    assert_int_equal(md_pkey_gen(&key, p, &spec), APR_SUCCESS);
-    assert_int_equal(md_cert_self_sign(&cert, "x.test", strs(p, "x.test", NULL), key,
-                                       apr_time_from_sec(MD_SECS_PER_DAY), p), APR_SUCCESS);
-    APR_ARRAY_PUSH(certs, md_cert_t *) = cert;
-    assert_int_equal(md_certs_to_pem(&pem, &len, certs, p), APR_SUCCESS);
-    return pem;
+    fx_mock_ca_reset(ca);
+    return fx_mock_ca_session(ca, store, p);
 }
 
 /* --- flows against the mock ----------------------------------------------- */
@@ -794,11 +527,11 @@ static const char *self_signed_pem(apr_pool_t *p)
 static void test_setup(void **state)
 {
     apr_pool_t *p = *state;
-    mock_ca_t ca;
-    md_acme_t *acme = mock_acme(&ca, p, NULL);
+    fx_mock_ca_t *ca = fx_mock_ca_make(NULL, p);
+    md_acme_t *acme = mock_acme(ca, NULL, p);
     md_result_t *result = md_result_make(p, NULL);
 
-    ca.with_tos = 1;
+    ca->with_tos = 1;
     assert_int_equal(md_acme_setup(acme, result), APR_SUCCESS);
     assert_string_equal(acme->url_new_nonce, CA "/nonce");
     assert_string_equal(acme->url_new_account, CA "/new-acct");
@@ -807,13 +540,13 @@ static void test_setup(void **state)
     assert_string_equal(acme->tos, CA "/tos.pdf");
     assert_false(acme->eab_required);
 
-    ca.no_new_order = 1;
+    ca->no_new_order = 1;
     assert_int_equal(md_acme_setup(acme, result), APR_EINVAL);
     assert_true(contains(result->detail, "newOrder"));
     assert_true(contains(result->detail, DIR_URL));
 
     /* nobody there */
-    acme = mock_acme(&ca, p, NULL);
+    acme = mock_acme(ca, NULL, p);
     acme->url = "https://elsewhere.test/dir";
     assert_int_equal(md_acme_setup(acme, result), APR_ECONNREFUSED);
     assert_true(contains(result->detail, "https://elsewhere.test/dir"));
@@ -822,39 +555,39 @@ static void test_setup(void **state)
 static void test_tos_required(void **state)
 {
     apr_pool_t *p = *state;
-    mock_ca_t ca;
-    md_acme_t *acme = mock_acme(&ca, p, store_make(p));
+    fx_mock_ca_t *ca = fx_mock_ca_make(NULL, p);
+    md_acme_t *acme = mock_acme(ca, fx_store_make("test_md_acme", NULL, p), p);
     md_result_t *result = md_result_make(p, NULL);
 
-    ca.with_tos = 1;
+    ca->with_tos = 1;
     assert_int_equal(md_acme_acct_register(acme, strs(p, "mailto:a@x.test", NULL), NULL,
                                            result, p), APR_EINVAL);
     assert_true(contains(result->detail, CA "/tos.pdf"));
     assert_true(contains(result->detail, "MDCertificateAgreement accepted"));
     assert_null(acme->acct);
-    assert_int_equal(ca.acct_ctr, 0);
+    assert_int_equal(ca->acct_ctr, 0);
 }
 
 static void test_bad_nonce_exhausted(void **state)
 {
     apr_pool_t *p = *state;
-    mock_ca_t ca;
-    md_acme_t *acme = mock_acme(&ca, p, NULL);
+    fx_mock_ca_t *ca = fx_mock_ca_make(NULL, p);
+    md_acme_t *acme = mock_acme(ca, NULL, p);
     md_result_t *result = md_result_make(p, NULL);
 
-    ca.bad_nonces = 100;
+    ca->bad_nonces = 100;
     assert_int_equal(md_acme_acct_register(acme, NULL, NULL, result, p), APR_EAGAIN);
-    assert_int_equal(ca.bad_nonces_sent, MD_ACME_NONCE_RETRIES + 1);
+    assert_int_equal(ca->bad_nonces_sent, MD_ACME_NONCE_RETRIES + 1);
     assert_string_equal(result->problem, ERR("badNonce"));
-    assert_int_equal(ca.errors, 0);
+    assert_int_equal(ca->errors, 0);
 }
 
 static void test_full_flow(void **state)
 {
     apr_pool_t *p = *state;
-    mock_ca_t ca;
-    md_store_t *store = store_make(p);
-    md_acme_t *acme = mock_acme(&ca, p, store);
+    fx_mock_ca_t *ca = fx_mock_ca_make(NULL, p);
+    md_store_t *store = fx_store_make("test_md_acme", NULL, p);
+    md_acme_t *acme = mock_acme(ca, store, p);
     md_result_t *result = md_result_make(p, "x.test");
     apr_array_header_t *contacts = strs(p, "mailto:admin@x.test", NULL);
     md_acme_order_t *order = NULL;
@@ -865,18 +598,18 @@ static void test_full_flow(void **state)
     const char *ka = NULL;
     const json_t *ident;
 
-    ca.with_tos = 1;
-    ca.cert_pem = self_signed_pem(p);
+    ca->with_tos = 1;
+    ca->cert_pem = fx_self_signed_pem(strs(p, "x.test", NULL), p);
     /* RFC 8555 §6.5: badNonce is retried with the fresh nonce */
-    ca.bad_nonces = 2;
+    ca->bad_nonces = 2;
     assert_int_equal(md_acme_acct_register(acme, contacts, "accepted", result, p),
                      APR_SUCCESS);
-    assert_int_equal(ca.bad_nonces_sent, 2);
+    assert_int_equal(ca->bad_nonces_sent, 2);
     assert_int_equal(result->status, APR_SUCCESS);
-    assert_true(ca.last_had_jwk);
-    assert_true(json_is_true(json_object_get(ca.last_payload, "termsOfServiceAgreed")));
+    assert_true(ca->last_had_jwk);
+    assert_true(json_is_true(json_object_get(ca->last_payload, "termsOfServiceAgreed")));
     assert_string_equal(json_string_value(json_array_get(
-        json_object_get(ca.last_payload, "contact"), 0)), "mailto:admin@x.test");
+        json_object_get(ca->last_payload, "contact"), 0)), "mailto:admin@x.test");
     assert_non_null(acme->acct);
     assert_string_equal(acme->acct->id, "ACME-ca.test-0000");
     assert_string_equal(acme->acct->url, CA "/acct/1");
@@ -896,36 +629,48 @@ static void test_full_flow(void **state)
     /* order: kid from now on; an IP literal becomes an "ip" identifier */
     assert_int_equal(md_acme_order_new(&order, acme, strs(p, "x.test", "192.0.2.1"), result,
                                        p), APR_SUCCESS);
-    assert_string_equal(ca.last_kid, CA "/acct/1");
-    assert_false(ca.last_had_jwk);
-    ident = json_array_get(json_object_get(ca.last_payload, "identifiers"), 0);
+    assert_string_equal(ca->last_kid, CA "/acct/1");
+    assert_false(ca->last_had_jwk);
+    ident = json_array_get(json_object_get(ca->last_payload, "identifiers"), 0);
     assert_string_equal(md_json_get_str(ident, "type"), "dns");
     assert_string_equal(md_json_get_str(ident, "value"), "x.test");
-    ident = json_array_get(json_object_get(ca.last_payload, "identifiers"), 1);
+    ident = json_array_get(json_object_get(ca->last_payload, "identifiers"), 1);
     assert_string_equal(md_json_get_str(ident, "type"), "ip");
     assert_string_equal(order->url, CA "/order/1");
     assert_int_equal(order->status, MD_ACME_ORDER_PENDING);
 
-    /* authorization and http-01 */
+    /* authorization and http-01, one per name */
+    assert_int_equal(order->authz_urls->nelts, 2);
     assert_int_equal(md_acme_authz_retrieve(&authz, acme,
                                             MD_ARR_IDX(order->authz_urls, 0, const char *),
                                             result, p), APR_SUCCESS);
-    assert_null(ca.last_payload);   /* POST-as-GET */
+    assert_null(ca->last_payload);   /* POST-as-GET */
     assert_int_equal(md_acme_authz_respond(authz, acme, chal_env(store, p), NULL, result, p), APR_SUCCESS);
-    assert_true(ca.challenged);
-    assert_string_equal(ca.last_url, CA "/chall/1");
-    assert_true(json_is_object(ca.last_payload) && json_object_size(ca.last_payload) == 0);
+    assert_int_equal(ca->challenges_posted, 1);
+    assert_string_equal(ca->last_url, CA "/chall/1-0");
+    assert_true(json_is_object(ca->last_payload) && json_object_size(ca->last_payload) == 0);
     assert_int_equal(md_store_load_text(store, MD_SG_CHALLENGES, "x.test", MD_FN_HTTP01,
                                         &text, p), APR_SUCCESS);
-    assert_int_equal(md_acme_key_authz(&ka, acme, "tok-1", p), APR_SUCCESS);
+    assert_int_equal(md_acme_key_authz(&ka, acme, "tok-1-0", p), APR_SUCCESS);
     assert_string_equal(text, ka);
+    /* the order is ready only once the IP address answered too */
+    assert_int_equal(md_acme_order_await_ready(order, acme, apr_time_from_msec(250), result, p),
+                     APR_TIMEUP);
+    assert_int_equal(md_acme_authz_retrieve(&authz, acme,
+                                            MD_ARR_IDX(order->authz_urls, 1, const char *),
+                                            result, p), APR_SUCCESS);
+    assert_string_equal(authz->domain, "192.0.2.1");
+    assert_int_equal(md_acme_authz_respond(authz, acme, chal_env(store, p), NULL, result, p),
+                     APR_SUCCESS);
+    assert_int_equal(ca->challenges_posted, 2);
+    assert_string_equal(ca->last_url, CA "/chall/1-1");
 
     assert_int_equal(md_acme_order_await_ready(order, acme, apr_time_from_sec(10), result, p),
                      APR_SUCCESS);
     assert_int_equal(order->status, MD_ACME_ORDER_READY);
 
     assert_int_equal(md_acme_order_finalize(order, acme, "Q1NSCg", result, p), APR_SUCCESS);
-    assert_string_equal(md_json_get_str(ca.last_payload, "csr"), "Q1NSCg");
+    assert_string_equal(md_json_get_str(ca->last_payload, "csr"), "Q1NSCg");
     assert_int_equal(order->status, MD_ACME_ORDER_PROCESSING);
     assert_int_equal(md_acme_order_await_valid(order, acme, apr_time_from_sec(10), result, p),
                      APR_SUCCESS);
@@ -934,17 +679,19 @@ static void test_full_flow(void **state)
     assert_int_equal(md_acme_order_get_chain(&chain, order, acme, result, p), APR_SUCCESS);
     assert_int_equal(chain->nelts, 1);
 
+    assert_int_equal(ca->cert_downloads, 1);
+
     assert_int_equal(md_acme_authz_teardown(acme, chal_env(store, p), "x.test", result, p), APR_SUCCESS);
     assert_false(md_store_exists(store, MD_SG_CHALLENGES, "x.test", MD_FN_HTTP01, p));
-    assert_int_equal(ca.errors, 0);
+    assert_int_equal(ca->errors, 0);
 }
 
 static void test_acct_find(void **state)
 {
     apr_pool_t *p = *state;
-    mock_ca_t ca;
-    md_store_t *store = store_make(p);
-    md_acme_t *acme = mock_acme(&ca, p, store);
+    fx_mock_ca_t *ca = fx_mock_ca_make(NULL, p);
+    md_store_t *store = fx_store_make("test_md_acme", NULL, p);
+    md_acme_t *acme = mock_acme(ca, store, p);
     md_result_t *result = md_result_make(p, NULL);
     apr_array_header_t *contacts = strs(p, "mailto:a@x.test", "mailto:b@x.test");
 
@@ -955,28 +702,28 @@ static void test_acct_find(void **state)
     assert_null(acme->acct->agreement);
 
     /* a new session finds it (contacts in another order and case) */
-    acme = mock_acme(&ca, p, store);
+    acme = mock_acme(ca, store, p);
     assert_int_equal(md_acme_acct_find(acme, strs(p, "mailto:B@x.test", "mailto:a@x.test"),
                                        result, p), APR_SUCCESS);
     assert_string_equal(acme->acct->id, "ACME-ca.test-0000");
-    assert_string_equal(ca.last_kid, CA "/acct/1");
+    assert_string_equal(ca->last_kid, CA "/acct/1");
     assert_non_null(acme->acct_key);
 
     /* other contacts: none */
-    acme = mock_acme(&ca, p, store);
+    acme = mock_acme(ca, store, p);
     assert_int_equal(md_acme_acct_find(acme, strs(p, "mailto:a@x.test", NULL), result, p),
                      APR_ENOENT);
     assert_null(acme->acct);
 
     /* a request the CA calls malformed ends the search: no new account */
-    acme = mock_acme(&ca, p, store);
-    ca.acct_malformed = 1;
+    acme = mock_acme(ca, store, p);
+    ca->acct_malformed = 1;
     assert_int_equal(md_acme_acct_find(acme, contacts, result, p), APR_EINVAL);
     assert_null(acme->acct);
 
     /* the CA forgot it: skipped, the file stays */
-    acme = mock_acme(&ca, p, store);
-    ca.acct_reject = 1;
+    acme = mock_acme(ca, store, p);
+    ca->acct_reject = 1;
     assert_int_equal(md_acme_acct_find(acme, contacts, result, p), APR_ENOENT);
     assert_null(acme->acct);
     assert_null(acme->acct_key);
@@ -987,10 +734,10 @@ static void test_acct_find(void **state)
     assert_string_equal(acme->acct->id, "ACME-ca.test-0001");
 
     /* load by id, no network */
-    acme = mock_acme(&ca, p, store);
+    acme = mock_acme(ca, store, p);
     assert_int_equal(md_acme_acct_load(acme, "ACME-ca.test-0001", p), APR_SUCCESS);
     assert_string_equal(acme->acct->url, CA "/acct/1");
-    assert_int_equal(ca.nonce_ctr, 0);
+    assert_int_equal(ca->nonce_ctr, 0);
     assert_int_equal(md_acme_acct_load(acme, "ACME-ca.test-0009", p), APR_ENOENT);
     /* an account of another CA is not used for this one */
     acme = acme_make(p, "https://other.test/dir", store);
@@ -999,7 +746,7 @@ static void test_acct_find(void **state)
 
 /* Check the externalAccountBinding the mock saw: a JWS with alg, kid and the
  * newAccount URL, over the account key's JWK, MAC'd with key. */
-static void check_eab_binding(mock_ca_t *ca, md_acme_t *acme, const char *alg,
+static void check_eab_binding(fx_mock_ca_t *ca, md_acme_t *acme, const char *alg,
                               const char *digest, const unsigned char *key, apr_size_t key_len,
                               apr_pool_t *p)
 {
@@ -1044,18 +791,18 @@ static void test_eab(void **state)
     static const unsigned char key[] = { 0xfb, 0xff, 0x00, 0x01, 0x7e, 0x3f, 0x80, 0x99,
                                          0x10, 0x20, 0x30, 0x40 };
     const char *key64 = md_util_base64url_encode(key, sizeof(key), p);
-    mock_ca_t ca;
-    md_store_t *store = store_make(p);
-    md_acme_t *acme = mock_acme(&ca, p, store);
+    fx_mock_ca_t *ca = fx_mock_ca_make(NULL, p);
+    md_store_t *store = fx_store_make("test_md_acme", NULL, p);
+    md_acme_t *acme = mock_acme(ca, store, p);
     md_result_t *result = md_result_make(p, NULL);
     json_t *j = NULL;
 
     /* required but not configured: refused locally, naming the directive */
-    ca.eab_required = 1;
+    ca->eab_required = 1;
     assert_int_equal(md_acme_acct_register(acme, NULL, NULL, result, p), APR_EINVAL);
     assert_string_equal(result->problem, ERR("externalAccountRequired"));
     assert_true(contains(result->detail, "MDExternalAccountBinding"));
-    assert_int_equal(ca.acct_ctr, 0);
+    assert_int_equal(ca->acct_ctr, 0);
 
     /* keys that do not decode or algorithms we lack: refused, key never quoted */
     assert_int_equal(md_acme_set_eab(acme, "kid-1", "not base64!", NULL, result),
@@ -1073,7 +820,7 @@ static void test_eab(void **state)
     assert_int_equal(acme->eab->hmac_len, sizeof(key));
     assert_memory_equal(acme->eab->hmac, key, sizeof(key));
     assert_int_equal(md_acme_acct_register(acme, NULL, NULL, result, p), APR_SUCCESS);
-    check_eab_binding(&ca, acme, "HS384", "SHA384", key, sizeof(key), p);
+    check_eab_binding(ca, acme, "HS384", "SHA384", key, sizeof(key), p);
     assert_string_equal(acme->acct->eab_kid, "kid-1");
 
     /* account.json records the kid, never the key */
@@ -1084,7 +831,7 @@ static void test_eab(void **state)
     assert_false(contains(md_json_dump(j, 0, p), key64));
 
     /* reused for the same kid only */
-    acme = mock_acme(&ca, p, store);
+    acme = mock_acme(ca, store, p);
     assert_int_equal(md_acme_acct_find(acme, NULL, result, p), APR_ENOENT);
     assert_int_equal(md_acme_set_eab(acme, "kid-2", key64, NULL, result), APR_SUCCESS);
     assert_int_equal(md_acme_acct_find(acme, NULL, result, p), APR_ENOENT);
@@ -1093,22 +840,22 @@ static void test_eab(void **state)
     assert_string_equal(acme->acct->eab_kid, "kid-1");
 
     /* HS256 is the default; a CA that does not ask still gets the binding */
-    acme = mock_acme(&ca, p, NULL);
+    acme = mock_acme(ca, NULL, p);
     assert_int_equal(md_acme_set_eab(acme, "kid-1", key64, NULL, result), APR_SUCCESS);
     assert_int_equal(md_acme_acct_register(acme, NULL, NULL, result, p), APR_SUCCESS);
-    check_eab_binding(&ca, acme, "HS256", "SHA256", key, sizeof(key), p);
-    assert_int_equal(ca.errors, 0);
+    check_eab_binding(ca, acme, "HS256", "SHA256", key, sizeof(key), p);
+    assert_int_equal(ca->errors, 0);
 
     /* a binding the CA refuses: the CA's problem type stays with the
      * explanation that names the key id */
-    ca.eab_reject = 1;
+    ca->eab_reject = 1;
     acme->acct = NULL;
     assert_int_equal(md_acme_set_eab(acme, "kid-9", key64, NULL, result), APR_SUCCESS);
     assert_int_not_equal(md_acme_acct_register(acme, NULL, NULL, result, p), APR_SUCCESS);
     assert_string_equal(result->problem, ERR("unauthorized"));
     assert_true(contains(result->detail, "kid-9"));
     assert_true(contains(result->detail, "does not verify"));
-    ca.eab_reject = 0;
+    ca->eab_reject = 0;
 }
 
 /* renewalInfo and meta.profiles from the directory; profile and replaces
@@ -1116,8 +863,8 @@ static void test_eab(void **state)
 static void test_ari_profiles_directory(void **state)
 {
     apr_pool_t *p = *state;
-    mock_ca_t ca;
-    md_acme_t *acme = mock_acme(&ca, p, NULL);
+    fx_mock_ca_t *ca = fx_mock_ca_make(NULL, p);
+    md_acme_t *acme = mock_acme(ca, NULL, p);
     md_result_t *result = md_result_make(p, NULL);
     md_acme_order_opts_t opts = { "shortlived", "aYhba4dGQEHhs3uEe6CuLN4ByNQ.AIdlQyE" };
     md_acme_order_t *order;
@@ -1127,7 +874,7 @@ static void test_ari_profiles_directory(void **state)
     assert_null(acme->profiles);
     assert_false(md_acme_profile_offered(acme, "classic"));
 
-    ca.with_ari_profiles = 1;
+    ca->with_ari_profiles = 1;
     assert_int_equal(md_acme_setup(acme, result), APR_SUCCESS);
     assert_string_equal(acme->url_renewal_info, CA "/ari/");
     assert_true(md_acme_profile_offered(acme, "classic"));
@@ -1138,30 +885,30 @@ static void test_ari_profiles_directory(void **state)
     assert_int_equal(md_acme_acct_register(acme, NULL, NULL, result, p), APR_SUCCESS);
     assert_int_equal(md_acme_order_new(&order, acme, strs(p, "x.test", NULL), result, p),
                      APR_SUCCESS);
-    assert_null(json_object_get(ca.last_payload, "profile"));
-    assert_null(json_object_get(ca.last_payload, "replaces"));
+    assert_null(json_object_get(ca->last_payload, "profile"));
+    assert_null(json_object_get(ca->last_payload, "replaces"));
     assert_int_equal(md_acme_order_new_ext(&order, acme, strs(p, "x.test", NULL), &opts,
                                            result, p), APR_SUCCESS);
-    assert_string_equal(md_json_get_str(ca.last_payload, "profile"), "shortlived");
-    assert_string_equal(md_json_get_str(ca.last_payload, "replaces"), opts.replaces);
-    assert_int_equal(ca.errors, 0);
+    assert_string_equal(md_json_get_str(ca->last_payload, "profile"), "shortlived");
+    assert_string_equal(md_json_get_str(ca->last_payload, "replaces"), opts.replaces);
+    assert_int_equal(ca->errors, 0);
 }
 
 static void test_order_invalid(void **state)
 {
     apr_pool_t *p = *state;
-    mock_ca_t ca;
-    md_store_t *store = store_make(p);
-    md_acme_t *acme = mock_acme(&ca, p, store);
+    fx_mock_ca_t *ca = fx_mock_ca_make(NULL, p);
+    md_store_t *store = fx_store_make("test_md_acme", NULL, p);
+    md_acme_t *acme = mock_acme(ca, store, p);
     md_result_t *result = md_result_make(p, "x.test");
     md_acme_order_t *order = NULL;
     md_acme_authz_t *authz = NULL;
 
-    ca.fail_challenge = 1;
+    ca->fail_challenge = 1;
     assert_int_equal(md_acme_acct_register(acme, NULL, NULL, result, p), APR_SUCCESS);
     assert_int_equal(md_acme_order_new(&order, acme, strs(p, "x.test", NULL), result, p),
                      APR_SUCCESS);
-    assert_int_equal(md_acme_authz_retrieve(&authz, acme, CA "/authz/1", result, p),
+    assert_int_equal(md_acme_authz_retrieve(&authz, acme, CA "/authz/1-0", result, p),
                      APR_SUCCESS);
     assert_int_equal(md_acme_authz_respond(authz, acme, chal_env(store, p), strs(p, "tls-alpn-01",
                                                                      "http-01"), result, p),
@@ -1174,7 +921,7 @@ static void test_order_invalid(void **state)
     assert_true(contains(result->detail, "Connection refused"));
 
     /* responding to the now invalid authorization says why */
-    assert_int_equal(md_acme_authz_retrieve(&authz, acme, CA "/authz/1", result, p),
+    assert_int_equal(md_acme_authz_retrieve(&authz, acme, CA "/authz/1-0", result, p),
                      APR_SUCCESS);
     assert_int_equal(md_acme_authz_respond(authz, acme, chal_env(store, p), NULL, result, p), APR_EINVAL);
     assert_string_equal(result->problem, ERR("connection"));
@@ -1183,12 +930,12 @@ static void test_order_invalid(void **state)
 static void test_order_timeout(void **state)
 {
     apr_pool_t *p = *state;
-    mock_ca_t ca;
-    md_acme_t *acme = mock_acme(&ca, p, store_make(p));
+    fx_mock_ca_t *ca = fx_mock_ca_make(NULL, p);
+    md_acme_t *acme = mock_acme(ca, fx_store_make("test_md_acme", NULL, p), p);
     md_result_t *result = md_result_make(p, NULL);
     md_acme_order_t *order = NULL;
 
-    ca.never_ready = 1;
+    ca->never_ready = 1;
     assert_int_equal(md_acme_acct_register(acme, NULL, NULL, result, p), APR_SUCCESS);
     assert_int_equal(md_acme_order_new(&order, acme, strs(p, "x.test", NULL), result, p),
                      APR_SUCCESS);
@@ -1200,9 +947,9 @@ static void test_order_timeout(void **state)
 static void test_respond_checks(void **state)
 {
     apr_pool_t *p = *state;
-    mock_ca_t ca;
-    md_store_t *store = store_make(p);
-    md_acme_t *acme = mock_acme(&ca, p, store);
+    fx_mock_ca_t *ca = fx_mock_ca_make(NULL, p);
+    md_store_t *store = fx_store_make("test_md_acme", NULL, p);
+    md_acme_t *acme = mock_acme(ca, store, p);
     md_result_t *result = md_result_make(p, NULL);
     md_acme_authz_t *authz = NULL;
 
@@ -1225,9 +972,9 @@ static void test_respond_checks(void **state)
     assert_int_equal(md_acme_authz_parse(&authz, acme,
                                          parse(AUTHZ_JSON("x.test", "valid", "../x"), p),
                                          CA "/authz/1", result, p), APR_SUCCESS);
-    ca.last_url = NULL;
+    ca->last_url = NULL;
     assert_int_equal(md_acme_authz_respond(authz, acme, chal_env(store, p), NULL, result, p), APR_SUCCESS);
-    assert_null(ca.last_url);
+    assert_null(ca->last_url);
 }
 
 #define AUTHZ_DNS_HTTP_JSON \
@@ -1243,9 +990,9 @@ static void test_respond_checks(void **state)
 static void test_respond_falls_through(void **state)
 {
     apr_pool_t *p = *state;
-    mock_ca_t ca;
-    md_store_t *store = store_make(p);
-    md_acme_t *acme = mock_acme(&ca, p, store);
+    fx_mock_ca_t *ca = fx_mock_ca_make(NULL, p);
+    md_store_t *store = fx_store_make("test_md_acme", NULL, p);
+    md_acme_t *acme = mock_acme(ca, store, p);
     md_result_t *result = md_result_make(p, "x.test");
     md_acme_chal_env_t *env = apr_pcalloc(p, sizeof(*env));
     md_acme_authz_t *authz = NULL;
@@ -1257,21 +1004,21 @@ static void test_respond_falls_through(void **state)
                                          CA "/authz/1", result, p), APR_SUCCESS);
 
     /* dns-01 first: its program fails, so http-01 answers */
-    ca.last_url = NULL;
+    ca->last_url = NULL;
     assert_int_equal(md_acme_authz_respond(authz, acme, env, strs(p, "dns-01", "http-01"),
                                            result, p), APR_SUCCESS);
-    assert_string_equal(ca.last_url, CA "/chall/1");
+    assert_string_equal(ca->last_url, CA "/chall/1");
     assert_true(md_store_exists(store, MD_SG_CHALLENGES, "x.test", MD_FN_HTTP01, p));
     /* the failed type was cleaned up */
     assert_false(md_store_exists(store, MD_SG_CHALLENGES, "x.test", MD_FN_DNS01, p));
 
     /* only types that fail: challenge-setup-failure, naming what failed */
-    ca.last_url = NULL;
+    ca->last_url = NULL;
     assert_int_not_equal(md_acme_authz_respond(authz, acme, env, strs(p, "dns-01", NULL),
                                                result, p), APR_SUCCESS);
     assert_string_equal(result->problem, MD_PROBLEM_CHALLENGE_SETUP);
     assert_true(contains(result->detail, "dns-01"));
-    assert_null(ca.last_url);
+    assert_null(ca->last_url);
 
     /* a missing program is a failure like any other, not a crash */
     env->dns01_cmd = strs(p, "/nonexistent/dns-hook", NULL);
@@ -1283,7 +1030,7 @@ static void test_respond_falls_through(void **state)
     assert_int_equal(md_acme_authz_respond(authz, acme, env, strs(p, "tls-alpn-01", NULL),
                                            result, p), APR_EINVAL);
     assert_string_equal(result->problem, MD_PROBLEM_CHALLENGE_MISMATCH);
-    assert_null(ca.last_url);
+    assert_null(ca->last_url);
 }
 
 int main(void)

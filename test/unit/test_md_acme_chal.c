@@ -1,8 +1,6 @@
 /* Unit tests of md_acme_chal.c: the dns-01 value, the dns-01 program's
  * setup and teardown (a script written by the test logs its arguments),
  * the tls-alpn-01 files, and pre-checks that report where they failed. */
-#define _DEFAULT_SOURCE   /* mkdtemp */
-
 #include "unit.h"
 
 #include <ftw.h>
@@ -23,20 +21,12 @@
 #include "md_keys.h"
 #include "md_store.h"
 #include "md_util.h"
+#include "fixtures/fx.h"
 
 /* base64url(SHA-256("tok.thumb")), computed with
  * printf tok.thumb | openssl dgst -sha256 -binary | base64 | tr '+/' '-_' */
 #define VECTOR_KEY_AUTHZ    "tok.thumb"
 #define VECTOR_VALUE        "sYAwVrqDtVOuJZvAHurSAYPoEt5fFV_C4bdSOOW-o5Y"
-
-static const char *tmpdir_make(apr_pool_t *p)
-{
-    char *dir = apr_pstrdup(p, "/tmp/test_md_acme_chal.XXXXXX");
-
-    assert_non_null(mkdtemp(dir));
-    apr_pool_cleanup_register(p, dir, unit_tmpdir_cleanup, apr_pool_cleanup_null);
-    return dir;
-}
 
 /* A program that appends its arguments to dir/log and exits with rc. */
 static const char *script_make(const char *dir, const char *name, int rc, apr_pool_t *p)
@@ -120,7 +110,7 @@ static void test_dns01_value(void **state)
 static void test_dns01_setup_teardown_v1(void **state)
 {
     apr_pool_t *p = *state;
-    const char *dir = tmpdir_make(p);
+    const char *dir = fx_tmpdir("test_md_acme_chal", p);
     md_acme_chal_env_t *env = env_make(dir, script_make(dir, "dns.sh", 0, p), 1, p);
     md_result_t *result = md_result_make(p, "x.test");
     json_t *values = NULL;
@@ -148,7 +138,7 @@ static void test_dns01_setup_teardown_v1(void **state)
 static void test_dns01_teardown_v2_gets_values(void **state)
 {
     apr_pool_t *p = *state;
-    const char *dir = tmpdir_make(p);
+    const char *dir = fx_tmpdir("test_md_acme_chal", p);
     md_acme_chal_env_t *env = env_make(dir, script_make(dir, "dns.sh", 0, p), 2, p);
     md_result_t *result = md_result_make(p, "x.test");
     const char *v2 = NULL;
@@ -167,7 +157,7 @@ static void test_dns01_teardown_v2_gets_values(void **state)
 static void test_dns01_failing_program(void **state)
 {
     apr_pool_t *p = *state;
-    const char *dir = tmpdir_make(p);
+    const char *dir = fx_tmpdir("test_md_acme_chal", p);
     const char *prog = script_make(dir, "bad.sh", 3, p);
     md_acme_chal_env_t *env = env_make(dir, prog, 1, p);
     md_result_t *result = md_result_make(p, "x.test");
@@ -193,7 +183,7 @@ static void test_dns01_failing_program(void **state)
 static void test_tlsalpn01_files(void **state)
 {
     apr_pool_t *p = *state;
-    const char *dir = tmpdir_make(p);
+    const char *dir = fx_tmpdir("test_md_acme_chal", p);
     md_acme_chal_env_t *env = env_make(dir, NULL, 1, p);
     md_result_t *result = md_result_make(p, "x.test");
     apr_array_header_t *certs = NULL;
@@ -271,7 +261,7 @@ static void test_tlsalpn01_files(void **state)
 static void test_prechecks_name_the_port(void **state)
 {
     apr_pool_t *p = *state;
-    const char *dir = tmpdir_make(p);
+    const char *dir = fx_tmpdir("test_md_acme_chal", p);
     md_acme_chal_env_t *env = env_make(dir, NULL, 1, p);
     md_result_t *result = md_result_make(p, "x.test");
     int port = closed_port();

@@ -18,6 +18,7 @@
 #include "md_keys.h"
 #include "md_store.h"
 #include "md_util.h"
+#include "fixtures/fx.h"
 
 #define CA        "https://ca.test"
 #define DIR_URL   CA "/dir"
@@ -152,32 +153,12 @@ static apr_status_t mock_fn(md_http_response_t **presp, void *baton, const char 
     return APR_EGENERAL;
 }
 
-static md_store_t *store_make(apr_pool_t *p)
-{
-    char *dir = apr_pstrdup(p, "/tmp/test_md_acme_revoke.XXXXXX");
-    md_store_t *store = NULL;
-
-    assert_non_null(mkdtemp(dir));
-    apr_pool_cleanup_register(p, dir, unit_tmpdir_cleanup, apr_pool_cleanup_null);
-    assert_int_equal(md_store_fs_open(&store, p, apr_pstrcat(p, dir, "/md", NULL)), APR_SUCCESS);
-    return store;
-}
-
-static md_pkey_t *ec_key(apr_pool_t *p)
-{
-    md_pkey_spec_t spec = { MD_PKEY_TYPE_EC, 0, "P-256" };
-    md_pkey_t *key = NULL;
-
-    assert_int_equal(md_pkey_gen(&key, p, &spec), APR_SUCCESS);
-    return key;
-}
-
 /* A session with the mock CA and a stored account in use. */
 static md_acme_t *session(mock_ca_t *ca, md_store_t *store, apr_pool_t *p)
 {
     md_acme_t *acme = NULL;
     md_acme_acct_t *acct = apr_pcalloc(p, sizeof(*acct));
-    md_pkey_t *key = ec_key(p);
+    md_pkey_t *key = fx_key_ec(p);
 
     memset(ca, 0, sizeof(*ca));
     ca->p = p;
@@ -249,7 +230,7 @@ static void test_revoke_by_account(void **state)
     apr_pool_t *p = *state;
     mock_ca_t ca;
     md_acme_t *acme = session(&ca, NULL, p);
-    md_cert_t *cert = cert_make(ec_key(p), p);
+    md_cert_t *cert = cert_make(fx_key_ec(p), p);
     md_result_t *result = md_result_make(p, "x.test");
     const unsigned char *der;
     apr_size_t der_len;
@@ -282,7 +263,7 @@ static void test_revoke_by_cert_key(void **state)
     apr_pool_t *p = *state;
     mock_ca_t ca;
     md_acme_t *acme = session(&ca, NULL, p);
-    md_pkey_t *cert_key = ec_key(p);
+    md_pkey_t *cert_key = fx_key_ec(p);
     md_pkey_t *acct_key = acme->acct_key;
     md_cert_t *cert = cert_make(cert_key, p);
     md_result_t *result = md_result_make(p, "x.test");
@@ -307,7 +288,7 @@ static void test_revoke_answers(void **state)
     apr_pool_t *p = *state;
     mock_ca_t ca;
     md_acme_t *acme = session(&ca, NULL, p);
-    md_cert_t *cert = cert_make(ec_key(p), p);
+    md_cert_t *cert = cert_make(fx_key_ec(p), p);
     md_result_t *result = md_result_make(p, "x.test");
 
     /* revoked already: done */
@@ -330,7 +311,7 @@ static void test_revoke_answers(void **state)
 static void test_revoke_marker(void **state)
 {
     apr_pool_t *p = *state;
-    md_store_t *store = store_make(p);
+    md_store_t *store = fx_store_make("test_md_acme_revoke", NULL, p);
     apr_array_header_t *serials = apr_array_make(p, 2, sizeof(const char *));
     json_t *j = NULL;
     json_t *list;
@@ -371,7 +352,7 @@ static void test_revoke_marker(void **state)
 static void test_acct_validate_agree_deactivate(void **state)
 {
     apr_pool_t *p = *state;
-    md_store_t *store = store_make(p);
+    md_store_t *store = fx_store_make("test_md_acme_revoke", NULL, p);
     mock_ca_t ca;
     md_acme_t *acme = session(&ca, store, p);
     md_result_t *result = md_result_make(p, NULL);
@@ -408,7 +389,7 @@ static void test_acct_validate_agree_deactivate(void **state)
 static void test_acct_deactivate_unknown(void **state)
 {
     apr_pool_t *p = *state;
-    md_store_t *store = store_make(p);
+    md_store_t *store = fx_store_make("test_md_acme_revoke", NULL, p);
     mock_ca_t ca;
     md_acme_t *acme = session(&ca, store, p);
     md_result_t *result = md_result_make(p, NULL);
@@ -430,7 +411,7 @@ static void test_acct_deactivate_unknown(void **state)
 static void test_acct_keychange(void **state)
 {
     apr_pool_t *p = *state;
-    md_store_t *store = store_make(p);
+    md_store_t *store = fx_store_make("test_md_acme_revoke", NULL, p);
     mock_ca_t ca;
     md_acme_t *acme = session(&ca, store, p);
     md_result_t *result = md_result_make(p, NULL);
@@ -469,7 +450,7 @@ static void test_acct_keychange(void **state)
 static void test_acct_keychange_conflict(void **state)
 {
     apr_pool_t *p = *state;
-    md_store_t *store = store_make(p);
+    md_store_t *store = fx_store_make("test_md_acme_revoke", NULL, p);
     mock_ca_t ca;
     md_acme_t *acme = session(&ca, store, p);
     md_result_t *result = md_result_make(p, NULL);

@@ -1,7 +1,8 @@
 /* Unit tests of md_ari.c: the certificate id of RFC 9773 §4.1, reading
  * renewal windows, when to ask again, the pick inside a window, and a fetch
- * against a mock CA. The certificates are fixtures we made for these tests:
- * the first has the AKI and serial of the RFC's example. */
+ * against the shared mock CA (fixtures/fx_mock_ca.c). The certificates
+ * are fixtures we made for these tests: fx_cert_ari_pem (fixtures/fx.h) has
+ * the AKI and serial of the RFC's example. */
 #include "unit.h"
 
 #include <string.h>
@@ -14,19 +15,7 @@
 #include "md_json.h"
 #include "md_time.h"
 #include "md_util.h"
-
-/* AKI 69:88:5B:6B:87:46:40:41:E1:B3:7B:84:7B:A0:AE:2C:DE:01:C8:D4,
- * serial 0x87654321 (DER 00 87 65 43 21). */
-static const char CERT_RFC[] =
-    "-----BEGIN CERTIFICATE-----\n"
-    "MIIBOjCB4qADAgECAgUAh2VDITAKBggqhkjOPQQDAjATMREwDwYDVQQDDAhhcmku\n"
-    "dGVzdDAeFw0yNTAxMDEwMDAwMDBaFw0zNDEyMzAwMDAwMDBaMBMxETAPBgNVBAMM\n"
-    "CGFyaS50ZXN0MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEqkYGE6OuPxA8BjxL\n"
-    "59/xXX5Lcll1srRh2HAlxuX/FEOvguPKN7UUCrmh6sFCvF9TabtyXiZ2IyvKfquZ\n"
-    "itZdeKMjMCEwHwYDVR0jBBgwFoAUaYhba4dGQEHhs3uEe6CuLN4ByNQwCgYIKoZI\n"
-    "zj0EAwIDRwAwRAIgIOjguiWEQXOiRtThNXThSUAx2m5c6D/0OH8L7RN1nvQCIB60\n"
-    "1asqjL5MQx1dyceWh+amoi06bzsGFQnFbKnN4oFX\n"
-    "-----END CERTIFICATE-----\n";
+#include "fixtures/fx.h"
 
 /* No AKI, serial 0x012345. */
 static const char CERT_NO_AKI[] =
@@ -63,10 +52,10 @@ static void test_cert_id(void **state)
     const char *id;
 
     /* RFC 9773 §4.1 example */
-    assert_int_equal(md_ari_cert_id(&id, cert_of(CERT_RFC, p), p), APR_SUCCESS);
+    assert_int_equal(md_ari_cert_id(&id, cert_of(fx_cert_ari_pem, p), p), APR_SUCCESS);
     assert_string_equal(id, "aYhba4dGQEHhs3uEe6CuLN4ByNQ.AIdlQyE");
     /* the serial keeps its leading zero byte */
-    assert_int_equal(md_cert_serial_der(&bytes, &len, cert_of(CERT_RFC, p), p), APR_SUCCESS);
+    assert_int_equal(md_cert_serial_der(&bytes, &len, cert_of(fx_cert_ari_pem, p), p), APR_SUCCESS);
     assert_int_equal(len, 5);
     assert_int_equal(bytes[0], 0x00);
     assert_int_equal(bytes[1], 0x87);
@@ -157,104 +146,60 @@ static void test_next_poll_and_pick(void **state)
 
 /* --- fetch against a mock CA --------------------------------------------- */
 
-typedef struct {
-    int status;
-    const char *retry_after;
-    const char *body;
-    const char *last_url;
-    const char *last_method;
-} mock_t;
-
-static apr_status_t mock_fn(md_http_response_t **presp, void *baton, const char *method,
-                            const char *url, const char *content_type, const char *accept,
-                            const char *body, apr_size_t body_len, apr_pool_t *p)
-{
-    mock_t *m = baton;
-    md_http_response_t *r = apr_pcalloc(p, sizeof(*r));
-
-    (void)content_type;
-    (void)accept;
-    (void)body;
-    (void)body_len;
-    r->url = url;
-    r->headers = apr_table_make(p, 4);
-    apr_table_set(r->headers, "Content-Type", "application/json");
-    if (!strcmp(url, "https://ca.test/dir")) {
-        r->status = 200;
-        r->body = "{\"newNonce\": \"https://ca.test/nonce\", \"newAccount\": "
-                  "\"https://ca.test/acct\", \"newOrder\": \"https://ca.test/order\", "
-                  "\"renewalInfo\": \"https://ca.test/renewal-info\"}";
-    }
-    else {
-        m->last_url = apr_pstrdup(p, url);
-        m->last_method = apr_pstrdup(p, method);
-        r->status = m->status;
-        r->body = m->body;
-        if (m->retry_after) {
-            apr_table_set(r->headers, "Retry-After", m->retry_after);
-        }
-        if (m->status >= 400) {
-            apr_table_set(r->headers, "Content-Type", "application/problem+json");
-        }
-    }
-    r->body_len = strlen(r->body);
-    *presp = r;
-    return APR_SUCCESS;
-}
-
 static void test_fetch(void **state)
 {
     apr_pool_t *p = *state;
     md_result_t *result = md_result_make(p, NULL);
-    md_acme_t *acme = NULL;
+    fx_mock_ca_t *ca = fx_mock_ca_make(NULL, p);
+    md_acme_t *acme = fx_mock_ca_session(ca, NULL, p);
     md_ari_window_t w;
-    mock_t m;
     apr_time_t before;
 
-    memset(&m, 0, sizeof(m));
     memset(&w, 0, sizeof(w));
-    assert_int_equal(md_acme_create(&acme, p, "https://ca.test/dir", NULL, NULL),
-                     APR_SUCCESS);
-    md_http_set_mock(acme->http, mock_fn, &m);
+    ca->with_ari_profiles = 1;      /* the directory names renewalInfo */
     /* not set up yet: no ARI known */
     assert_int_equal(md_ari_fetch(&w, acme, "a.b", result, p), APR_ENOTIMPL);
     assert_int_equal(md_acme_setup(acme, result), APR_SUCCESS);
-    assert_string_equal(md_ari_url(acme, "a.b", p), "https://ca.test/renewal-info/a.b");
+    assert_string_equal(md_ari_url(acme, "a.b", p), FX_CA_URL "/ari/a.b");
 
-    m.status = 200;
-    m.retry_after = "21600";
-    m.body = "{\"suggestedWindow\": {\"start\": \"2025-01-02T04:00:00Z\", "
-             "\"end\": \"2025-01-03T04:00:00Z\"}}";
+    ca->ari_status = 200;
+    ca->ari_retry_after = "21600";
+    ca->ari_body = "{\"suggestedWindow\": {\"start\": \"2025-01-02T04:00:00Z\", "
+                   "\"end\": \"2025-01-03T04:00:00Z\"}}";
     before = apr_time_now();
     assert_int_equal(md_ari_fetch(&w, acme, "aYhba4dGQEHhs3uEe6CuLN4ByNQ.AIdlQyE", result, p),
                      APR_SUCCESS);
-    assert_string_equal(m.last_method, "GET");
-    assert_string_equal(m.last_url,
-                        "https://ca.test/renewal-info/aYhba4dGQEHhs3uEe6CuLN4ByNQ.AIdlQyE");
+    assert_int_equal(ca->ari_gets, 1);
+    assert_string_equal(ca->last_ari_url,
+                        FX_CA_URL "/ari/aYhba4dGQEHhs3uEe6CuLN4ByNQ.AIdlQyE");
     assert_true(w.start == md_time_parse_rfc3339("2025-01-02T04:00:00Z"));
     assert_true(w.next_poll >= before + apr_time_from_sec(21600) - apr_time_from_sec(2));
     assert_true(w.next_poll <= apr_time_now() + apr_time_from_sec(21600));
 
     /* without Retry-After: the default */
-    m.retry_after = NULL;
+    ca->ari_retry_after = NULL;
     before = apr_time_now();
     assert_int_equal(md_ari_fetch(&w, acme, "a.b", result, p), APR_SUCCESS);
     assert_true(w.next_poll >= before + MD_ARI_POLL_DEF);
 
     /* the CA does not know the certificate */
-    m.status = 404;
-    m.body = "{\"type\": \"urn:ietf:params:acme:error:malformed\", \"detail\": \"unknown\"}";
+    ca->ari_status = 404;
+    ca->ari_body = "{\"type\": \"urn:ietf:params:acme:error:malformed\", "
+                   "\"detail\": \"unknown\"}";
     assert_int_equal(md_ari_fetch(&w, acme, "a.b", result, p), APR_ENOENT);
     /* rate limited, with a time to come back */
-    m.status = 429;
-    m.retry_after = "120";
-    m.body = "{\"type\": \"urn:ietf:params:acme:error:rateLimited\", \"detail\": \"slow\"}";
+    ca->ari_status = 429;
+    ca->ari_retry_after = "120";
+    ca->ari_body = "{\"type\": \"urn:ietf:params:acme:error:rateLimited\", "
+                   "\"detail\": \"slow\"}";
     assert_int_equal(md_ari_fetch(&w, acme, "a.b", result, p), APR_EAGAIN);
     assert_true(result->retry_after > apr_time_now());
     /* a broken window */
-    m.status = 200;
-    m.body = "{\"suggestedWindow\": {}}";
+    ca->ari_status = 200;
+    ca->ari_body = "{\"suggestedWindow\": {}}";
     assert_int_equal(md_ari_fetch(&w, acme, "a.b", result, p), APR_EINVAL);
+    assert_int_equal(ca->ari_gets, 5);
+    assert_int_equal(ca->errors, 0);
 }
 
 int main(void)

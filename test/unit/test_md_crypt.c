@@ -2,8 +2,6 @@
  * PEM forms (also against the openssl command line tool), JWK and
  * thumbprints, JWS signatures, certificates and CSRs. Results are checked
  * with OpenSSL directly, independently of the code under test. */
-#define _DEFAULT_SOURCE   /* mkdtemp */
-
 #include "unit.h"
 
 #include <limits.h>
@@ -32,6 +30,7 @@
 #include "md_crypt.h"
 #include "md_json.h"
 #include "md_util.h"
+#include "fixtures/fx.h"
 
 /* RFC 7638 §3.1: the example RSA key and its SHA-256 thumbprint. */
 #define RFC7638_N "0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPF" \
@@ -446,14 +445,13 @@ static int run(const char *cmd)
 static void test_pem_openssl_cli(void **state)
 {
     apr_pool_t *p = *state;
-    char dir[] = "/tmp/test_md_crypt.XXXXXX";
+    const char *dir = fx_tmpdir("test_md_crypt", p);
     const char *path;
     const char *pem;
     const char *out;
     md_pkey_t *back;
     apr_size_t len;
 
-    assert_non_null(mkdtemp(dir));
     path = apr_pstrcat(p, dir, "/ours.pem", NULL);
     out = apr_pstrcat(p, dir, "/out.txt", NULL);
 
@@ -505,7 +503,6 @@ static void test_pem_openssl_cli(void **state)
     assert_int_equal(md_pkey_from_pem(&back, pem, len, "xyzzy", 5, p), APR_SUCCESS);
     assert_int_equal(md_pkey_from_pem(&back, pem, len, "plugh", 5, p), APR_EACCES);
 
-    assert_int_equal(run(apr_psprintf(p, "rm -rf %s", dir)), 0);
     assert_int_equal(ERR_peek_error(), 0);
 }
 

@@ -18,6 +18,7 @@
 #include "md_keys.h"
 #include "md_sched.h"
 #include "md_store.h"
+#include "fixtures/fx.h"
 
 #define CA1 "https://ca1.test/dir"
 #define CA2 "https://ca2.test/dir"
@@ -71,42 +72,26 @@ static void test_ca_url_failover(void **state)
 
 static md_store_t *store_make(apr_pool_t *p)
 {
-    char *dir = apr_pstrdup(p, "/tmp/test_md_drive.XXXXXX");
-    md_store_t *store = NULL;
-
-    assert_non_null(mkdtemp(dir));
-    apr_pool_cleanup_register(p, dir, unit_tmpdir_cleanup, apr_pool_cleanup_null);
-    assert_int_equal(md_store_fs_open(&store, p, apr_pstrcat(p, dir, "/md", NULL)),
-                     APR_SUCCESS);
-    return store;
+    return fx_store_make("test_md_drive", NULL, p);
 }
 
 static apr_array_header_t *strs(apr_pool_t *p, const char *s1, const char *s2)
 {
-    apr_array_header_t *a = apr_array_make(p, 2, sizeof(const char *));
-    if (s1) {
-        APR_ARRAY_PUSH(a, const char *) = s1;
-    }
-    if (s2) {
-        APR_ARRAY_PUSH(a, const char *) = s2;
-    }
-    return a;
+    return fx_strs(p, s1, s2, NULL, NULL);
 }
 
 /* An account of ca_url as the store holds it after a registration. */
 static void acct_store(md_store_t *store, const char *id, const char *ca_url,
                        apr_array_header_t *contacts, apr_pool_t *p)
 {
-    md_pkey_spec_t spec = { MD_PKEY_TYPE_EC, 0, "P-256" };
     md_acme_acct_t acct;
-    md_pkey_t *key;
+    md_pkey_t *key = fx_key_ec(p);
 
     memset(&acct, 0, sizeof(acct));
     acct.url = apr_pstrcat(p, ca_url, "/acct/", id, NULL);
     acct.ca_url = ca_url;
     acct.status = "valid";
     acct.contacts = contacts;
-    assert_int_equal(md_pkey_gen(&key, p, &spec), APR_SUCCESS);
     assert_int_equal(md_store_save_pkey(store, MD_SG_ACCOUNTS, id, MD_FN_ACCT_KEY, key, p),
                      APR_SUCCESS);
     assert_int_equal(md_store_save_json(store, MD_SG_ACCOUNTS, id, MD_FN_ACCOUNT,
@@ -223,7 +208,6 @@ static void test_accts_key_rollover_reloads(void **state)
     apr_pool_t *p = *state;
     md_store_t *store = store_make(p);
     apr_array_header_t *c1 = strs(p, "mailto:a@x.test", NULL);
-    md_pkey_spec_t spec = { MD_PKEY_TYPE_EC, 0, "P-256" };
     md_drive_share_t *share;
     md_pkey_t *new_key;
     md_acme_t *acme;
@@ -239,7 +223,7 @@ static void test_accts_key_rollover_reloads(void **state)
     md_drive_share_unlock(share);
 
     apr_sleep(apr_time_from_msec(10));
-    assert_int_equal(md_pkey_gen(&new_key, p, &spec), APR_SUCCESS);
+    new_key = fx_key_ec(p);
     assert_int_equal(md_store_save_pkey(store, MD_SG_ACCOUNTS, "ACME-ca1.test-0000",
                                         MD_FN_ACCT_KEY, new_key, p), APR_SUCCESS);
     md_drive_share_lock(share);

@@ -16,6 +16,7 @@
 #include "md_time.h"
 #include "md_log.h"
 #include "md_store.h"
+#include "fixtures/fx.h"
 
 static void test_end_run_failure_then_success(void **state)
 {
@@ -106,17 +107,6 @@ static void test_from_json_rejects_silly_values(void **state)
 
 /* --- job.json in the store, members of other modules kept --- */
 
-static md_store_t *make_store(apr_pool_t *p)
-{
-    char *dir = apr_pstrdup(p, "/tmp/test_md_job.XXXXXX");
-    md_store_t *store = NULL;
-
-    assert_non_null(mkdtemp(dir));
-    apr_pool_cleanup_register(p, dir, unit_tmpdir_cleanup, apr_pool_cleanup_null);
-    assert_int_equal(md_store_fs_open(&store, p, dir), APR_SUCCESS);
-    return store;
-}
-
 static json_t *parse(const char *text, apr_pool_t *p)
 {
     json_t *j = NULL;
@@ -156,7 +146,7 @@ static void test_roundtrip_keeps_unknown_members(void **state)
 static void test_save_load_and_corrupt(void **state)
 {
     apr_pool_t *p = *state;
-    md_store_t *store = make_store(p);
+    md_store_t *store = fx_store_make("test_md_job", NULL, p);
     md_job_t *job = md_job_create(p, "a.org");
     md_job_t *back = md_job_create(p, "a.org");
     md_result_t *r = md_result_make(p, "a.org");

@@ -17,15 +17,7 @@
 #include "md_store.h"
 #include "md_time.h"
 #include "md_util.h"
-
-static const char *tmpdir_make(apr_pool_t *p)
-{
-    char *dir = apr_pstrdup(p, "/tmp/test_md_notify.XXXXXX");
-
-    assert_non_null(mkdtemp(dir));
-    apr_pool_cleanup_register(p, dir, unit_tmpdir_cleanup, apr_pool_cleanup_null);
-    return dir;
-}
+#include "fixtures/fx.h"
 
 static apr_array_header_t *args(apr_pool_t *p, const char *a0, const char *a1,
                                 const char *a2)
@@ -90,7 +82,7 @@ static void set_rc(const char *dir, int rc, apr_pool_t *p)
 static void test_exec(void **state)
 {
     apr_pool_t *p = *state;
-    const char *dir = tmpdir_make(p);
+    const char *dir = fx_tmpdir("test_md_notify", p);
     const char *out = apr_pstrcat(p, dir, "/out", NULL);
     const char *extra[] = { "a b", "'$HOME'", ";x" };
     const char *output = NULL;
@@ -239,7 +231,7 @@ static void retry_now(md_store_t *store, const char *chan, apr_pool_t *p)
 static void test_events(void **state)
 {
     apr_pool_t *p = *state;
-    const char *dir = tmpdir_make(p);
+    const char *dir = fx_tmpdir("test_md_notify", p);
     const char *log = apr_pstrcat(p, dir, "/log", NULL);
     md_store_t *store = store_make(dir, p);
     const char *cmd = script_make(dir, p);
@@ -341,7 +333,7 @@ static void heard(void *baton, const char *mdname, const char *reason, const cha
 static void test_retry_reports(void **state)
 {
     apr_pool_t *p = *state;
-    const char *dir = tmpdir_make(p);
+    const char *dir = fx_tmpdir("test_md_notify", p);
     md_store_t *store = store_make(dir, p);
     const char *cmd = script_make(dir, p);
     md_notify_t *n = md_notify_create(p, store, args(p, cmd, "notify", NULL),

@@ -30,6 +30,7 @@
 #include "md_store.h"
 #include "md_time.h"
 #include "md_util.h"
+#include "fixtures/fx.h"
 
 #define RESPONDER       "http://ocsp.test/"
 #define NO_NEXT         LONG_MIN
@@ -690,15 +691,10 @@ typedef struct {
 
 static void rfixture(rfix_t *f, apr_pool_t *p)
 {
-    char *dir = apr_pstrdup(p, "/tmp/test_md_ocsp.XXXXXX");
     unsigned int n = 0;
 
     memset(f, 0, sizeof(*f));
-    assert_non_null(mkdtemp(dir));
-    apr_pool_cleanup_register(p, dir, unit_tmpdir_cleanup, apr_pool_cleanup_null);
-    f->dir = dir;
-    assert_int_equal(md_store_fs_open(&f->store, p, apr_pstrcat(p, dir, "/md", NULL)),
-                     APR_SUCCESS);
+    f->store = fx_store_make("test_md_ocsp", &f->dir, p);
     assert_int_equal(md_http_global_init(), APR_SUCCESS);
     assert_int_equal(md_http_create(&f->http, p, "test", NULL), APR_SUCCESS);
     f->responder.status = V_OCSP_CERTSTATUS_GOOD;

@@ -26,7 +26,7 @@
 
 typedef struct {
     apr_pool_t *p;
-    char *dir;
+    const char *dir;
     md_store_t *store;
     md_pkey_t *ec_key;
 } fixture_t;
@@ -35,20 +35,12 @@ static int setup(void **state)
 {
     fixture_t *f;
     apr_pool_t *p;
-    char tmpl[] = "/tmp/md-test-reg-XXXXXX";
-    md_pkey_spec_t spec = { MD_PKEY_TYPE_EC, 0, "P-256" };
 
     apr_pool_create(&p, NULL);
     f = apr_pcalloc(p, sizeof(*f));
     f->p = p;
-    if (!mkdtemp(tmpl)) {
-        return -1;
-    }
-    f->dir = apr_pstrdup(p, tmpl);
-    if (md_store_fs_open(&f->store, p, apr_pstrcat(p, f->dir, "/md", NULL)) != APR_SUCCESS
-        || md_pkey_gen(&f->ec_key, p, &spec) != APR_SUCCESS) {
-        return -1;
-    }
+    f->store = fx_store_make("test_md_reg", &f->dir, p);
+    f->ec_key = fx_key_ec(p);
     *state = f;
     return 0;
 }
@@ -56,8 +48,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fixture_t *f = *state;
-    unit_tmpdir_cleanup(f->dir);
-    apr_pool_destroy(f->p);
+    apr_pool_destroy(f->p);     /* removes the temp dir */
     return 0;
 }
 
@@ -457,14 +448,7 @@ static void test_fallback_created_once_and_reused(void **state)
 
 static md_store_t *store_make(apr_pool_t *p)
 {
-    char *dir = apr_pstrdup(p, "/tmp/md-test-reg-specs-XXXXXX");
-    md_store_t *store = NULL;
-
-    assert_non_null(mkdtemp(dir));
-    apr_pool_cleanup_register(p, dir, unit_tmpdir_cleanup, apr_pool_cleanup_null);
-    assert_int_equal(md_store_fs_open(&store, p, apr_pstrcat(p, dir, "/md", NULL)),
-                     APR_SUCCESS);
-    return store;
+    return fx_store_make("test_md_reg", NULL, p);
 }
 
 static md_pkey_spec_t *spec_make(apr_pool_t *p, const char *word)
@@ -793,15 +777,12 @@ static void test_staged_verify_refuses_uncovered_or_foreign_key(void **state)
 /* --- the store side: activation only of finished sets, archive, names
  * added, renamed and removed MDs, md.json members we do not write --- */
 
+/* A store whose base is *pbase. */
 static md_store_t *store_at(const char **pbase, apr_pool_t *p)
 {
-    char *dir = apr_pstrdup(p, "/tmp/md-test-reg-store-XXXXXX");
-    md_store_t *store = NULL;
+    md_store_t *store = fx_store_make("test_md_reg", pbase, p);
 
-    assert_non_null(mkdtemp(dir));
-    apr_pool_cleanup_register(p, dir, unit_tmpdir_cleanup, apr_pool_cleanup_null);
-    assert_int_equal(md_store_fs_open(&store, p, dir), APR_SUCCESS);
-    *pbase = dir;
+    *pbase = apr_pstrcat(p, *pbase, "/md", NULL);
     return store;
 }
 

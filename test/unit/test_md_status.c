@@ -24,27 +24,15 @@
 #include "md_time.h"
 #include "md_util.h"
 #include "md_version.h"
+#include "fixtures/fx.h"
 
 #define DAY     apr_time_from_sec(MD_SECS_PER_DAY)
 
 /* --- fixtures ------------------------------------------------------------ */
 
-static const char *make_tmpdir(apr_pool_t *p)
-{
-    char *dir = apr_pstrdup(p, "/tmp/test_md_status.XXXXXX");
-
-    assert_non_null(mkdtemp(dir));
-    apr_pool_cleanup_register(p, dir, unit_tmpdir_cleanup, apr_pool_cleanup_null);
-    return dir;
-}
-
 static md_store_t *new_store(apr_pool_t *p)
 {
-    md_store_t *store = NULL;
-
-    assert_int_equal(md_store_fs_open(&store, p, apr_pstrcat(p, make_tmpdir(p), "/md", NULL)),
-                     APR_SUCCESS);
-    return store;
+    return fx_store_make("test_md_status", NULL, p);
 }
 
 static md_t *new_md(apr_pool_t *p, const char *name, const char *alias)
@@ -60,15 +48,6 @@ static md_t *new_md(apr_pool_t *p, const char *name, const char *alias)
     APR_ARRAY_PUSH(md->ca_urls, const char *) = "https://ca.test/dir";
     md->ca_agreement = "accepted";
     return md;
-}
-
-static md_pkey_t *ec_key(apr_pool_t *p)
-{
-    md_pkey_spec_t spec = { MD_PKEY_TYPE_EC, 0, "P-256" };
-    md_pkey_t *pkey;
-
-    assert_int_equal(md_pkey_gen(&pkey, p, &spec), APR_SUCCESS);
-    return pkey;
 }
 
 static apr_array_header_t *chain_for(const md_t *md, md_pkey_t *pkey, apr_interval_time_t life,
@@ -89,7 +68,7 @@ static const md_cert_t *put_cred(md_store_t *store, md_store_group_t group, cons
                                  apr_interval_time_t life, apr_pool_t *p)
 {
     const md_pkey_spec_t *spec = MD_ARR_IDX(md_pkey_specs(md, p), 0, const md_pkey_spec_t *);
-    md_pkey_t *pkey = ec_key(p);
+    md_pkey_t *pkey = fx_key_ec(p);
     apr_array_header_t *chain = chain_for(md, pkey, life, p);
 
     assert_int_equal(md_store_save_pkey(store, group, md->name, md_reg_pkey_fname(spec, p),
@@ -502,9 +481,9 @@ static void test_static_files_assessed_and_shown(void **state)
 {
     apr_pool_t *p = *state;
     md_store_t *store = new_store(p);
-    const char *dir = make_tmpdir(p);
+    const char *dir = fx_tmpdir("test_md_status", p);
     md_t *probe = new_md(p, "st.test", NULL);
-    md_pkey_t *pkey = ec_key(p);
+    md_pkey_t *pkey = fx_key_ec(p);
     apr_array_header_t *chain = chain_for(probe, pkey, 10 * DAY, p);
     md_t *md = static_md(write_file(dir, "c.pem", cert_pem(chain, p), p),
                          write_file(dir, "k.pem", key_pem(pkey, p), p), p);
@@ -532,13 +511,13 @@ static void test_static_files_assessed_and_shown(void **state)
 static void test_static_problems(void **state)
 {
     apr_pool_t *p = *state;
-    const char *dir = make_tmpdir(p);
+    const char *dir = fx_tmpdir("test_md_status", p);
     md_t *probe = new_md(p, "st.test", NULL);
     md_t *other = new_md(p, "other.test", NULL);
-    md_pkey_t *pkey = ec_key(p);
+    md_pkey_t *pkey = fx_key_ec(p);
     const char *good = write_file(dir, "c.pem", cert_pem(chain_for(probe, pkey, DAY, p), p), p);
     const char *key = write_file(dir, "k.pem", key_pem(pkey, p), p);
-    const char *wrongkey = write_file(dir, "k2.pem", key_pem(ec_key(p), p), p);
+    const char *wrongkey = write_file(dir, "k2.pem", key_pem(fx_key_ec(p), p), p);
     const char *wrongname = write_file(dir, "c2.pem",
                                        cert_pem(chain_for(other, pkey, DAY, p), p), p);
     const char *garbage = write_file(dir, "c3.pem", "not a certificate\n", p);

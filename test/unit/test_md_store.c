@@ -27,6 +27,7 @@
 #include "md_store.h"
 #include "md_store_fs_io.h"
 #include "md_util.h"
+#include "fixtures/fx.h"
 
 /* --- log capture: messages at ERR and above are kept for assertions --- */
 
@@ -60,31 +61,16 @@ static void clear_log(void)
 
 /* --- a temp directory per test --------------------------------------- */
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
 static void rm_rf(const char *path)
 {
-    nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-static apr_status_t tmpdir_cleanup(void *data)
-{
-    rm_rf(data);
-    return APR_SUCCESS;
+    nftw(path, unit_rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 /* A fresh directory, removed with the pool; the store goes in <dir>/md. */
 static const char *make_tmpdir(apr_pool_t *p)
 {
-    char *dir = apr_pstrdup(p, "/tmp/test_md_store.XXXXXX");
-    assert_non_null(mkdtemp(dir));
-    apr_pool_cleanup_register(p, dir, tmpdir_cleanup, apr_pool_cleanup_null);
+    const char *dir = fx_tmpdir("test_md_store", p);
+
     clear_log();
     return dir;
 }

@@ -23,19 +23,7 @@
 #include "md_time.h"
 #include "md_util.h"
 #include "md_watch.h"
-
-/* The fixture of test_md_ari.c: ARI id aYhba4dGQEHhs3uEe6CuLN4ByNQ.AIdlQyE */
-static const char CERT_RFC[] =
-    "-----BEGIN CERTIFICATE-----\n"
-    "MIIBOjCB4qADAgECAgUAh2VDITAKBggqhkjOPQQDAjATMREwDwYDVQQDDAhhcmku\n"
-    "dGVzdDAeFw0yNTAxMDEwMDAwMDBaFw0zNDEyMzAwMDAwMDBaMBMxETAPBgNVBAMM\n"
-    "CGFyaS50ZXN0MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEqkYGE6OuPxA8BjxL\n"
-    "59/xXX5Lcll1srRh2HAlxuX/FEOvguPKN7UUCrmh6sFCvF9TabtyXiZ2IyvKfquZ\n"
-    "itZdeKMjMCEwHwYDVR0jBBgwFoAUaYhba4dGQEHhs3uEe6CuLN4ByNQwCgYIKoZI\n"
-    "zj0EAwIDRwAwRAIgIOjguiWEQXOiRtThNXThSUAx2m5c6D/0OH8L7RN1nvQCIB60\n"
-    "1asqjL5MQx1dyceWh+amoi06bzsGFQnFbKnN4oFX\n"
-    "-----END CERTIFICATE-----\n";
-#define CERT_ID "aYhba4dGQEHhs3uEe6CuLN4ByNQ.AIdlQyE"
+#include "fixtures/fx.h"
 
 typedef struct {
     const char *dir;
@@ -47,15 +35,11 @@ typedef struct {
 
 static void fixture(fixture_t *f, apr_pool_t *p)
 {
-    char *dir = apr_pstrdup(p, "/tmp/test_md_watch.XXXXXX");
     apr_array_header_t *chain = NULL;
 
-    assert_non_null(mkdtemp(dir));
-    apr_pool_cleanup_register(p, dir, unit_tmpdir_cleanup, apr_pool_cleanup_null);
-    f->dir = dir;
-    assert_int_equal(md_store_fs_open(&f->store, p, apr_pstrcat(p, dir, "/md", NULL)),
+    f->store = fx_store_make("test_md_watch", &f->dir, p);
+    assert_int_equal(md_certs_from_pem(&chain, fx_cert_ari_pem, strlen(fx_cert_ari_pem), p),
                      APR_SUCCESS);
-    assert_int_equal(md_certs_from_pem(&chain, CERT_RFC, strlen(CERT_RFC), p), APR_SUCCESS);
     assert_int_equal(md_store_save_certs(f->store, MD_SG_DOMAINS, "a.test", MD_FN_PUBCERT,
                                          chain, p), APR_SUCCESS);
     f->md = md_create_empty(p);
@@ -96,7 +80,7 @@ static void test_order_opts(void **state)
     /* with ARI: the live certificate's id */
     acme->url_renewal_info = "https://ca.test/ari";
     assert_int_equal(md_watch_order_opts(&opts, w, acme, f.md, spec, result, p), APR_SUCCESS);
-    assert_string_equal(opts.replaces, CERT_ID);
+    assert_string_equal(opts.replaces, FX_CERT_ARI_ID);
     /* not without a watch, nor with MDRenewViaARI off */
     assert_int_equal(md_watch_order_opts(&opts, NULL, acme, f.md, spec, result, p),
                      APR_SUCCESS);
@@ -151,7 +135,7 @@ static void test_renew_at_from_stored_window(void **state)
 
     fixture(&f, p);
     /* what an earlier child learnt: asked again in an hour, no network now */
-    save_ari(&f, CERT_ID, now + 2 * day, now + 3 * day, now + 2 * day + hour, now + hour, p);
+    save_ari(&f, FX_CERT_ARI_ID, now + 2 * day, now + 3 * day, now + 2 * day + hour, now + hour, p);
     w = md_watch_create(p, f.store, f.states, NULL);
     /* before the pass looked, MDRenewWindow alone */
     assert_true(md_watch_ari_at(w, f.st) == 0);

@@ -27,18 +27,7 @@
 #include "md_time.h"
 #include "md_util.h"
 #include "md_watch.h"
-
-/* A certificate with an ARI id (the fixture of test_md_ari.c). */
-static const char CERT_RFC[] =
-    "-----BEGIN CERTIFICATE-----\n"
-    "MIIBOjCB4qADAgECAgUAh2VDITAKBggqhkjOPQQDAjATMREwDwYDVQQDDAhhcmku\n"
-    "dGVzdDAeFw0yNTAxMDEwMDAwMDBaFw0zNDEyMzAwMDAwMDBaMBMxETAPBgNVBAMM\n"
-    "CGFyaS50ZXN0MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEqkYGE6OuPxA8BjxL\n"
-    "59/xXX5Lcll1srRh2HAlxuX/FEOvguPKN7UUCrmh6sFCvF9TabtyXiZ2IyvKfquZ\n"
-    "itZdeKMjMCEwHwYDVR0jBBgwFoAUaYhba4dGQEHhs3uEe6CuLN4ByNQwCgYIKoZI\n"
-    "zj0EAwIDRwAwRAIgIOjguiWEQXOiRtThNXThSUAx2m5c6D/0OH8L7RN1nvQCIB60\n"
-    "1asqjL5MQx1dyceWh+amoi06bzsGFQnFbKnN4oFX\n"
-    "-----END CERTIFICATE-----\n";
+#include "fixtures/fx.h"
 
 /* Nothing listens there: asking the CA for a renewal window fails at
  * once, and the pass saves when to ask again (a write). */
@@ -105,7 +94,8 @@ static md_reg_state_t *live_md_ex(md_store_t *store, const char *name, int ari,
     APR_ARRAY_PUSH(md->ca_urls, const char *) = CA_NOWHERE;
     md->ari_renewals = ari;
     assert_int_equal(md_timeslice_parse(&md->warn_window, warn, &err, p), APR_SUCCESS);
-    assert_int_equal(md_certs_from_pem(&chain, CERT_RFC, strlen(CERT_RFC), p), APR_SUCCESS);
+    assert_int_equal(md_certs_from_pem(&chain, fx_cert_ari_pem, strlen(fx_cert_ari_pem), p),
+                     APR_SUCCESS);
     assert_int_equal(md_store_save_certs(store, MD_SG_DOMAINS, name, MD_FN_PUBCERT, chain, p),
                      APR_SUCCESS);
     st->md = md;
