@@ -143,8 +143,9 @@ def _run(e2e, ca, module, name):
         a.wait_for(lambda: _renewal(a, BLOCKED).get("errors", 0) >= 1, timeout=90,
                    what="a failed renewal of %s" % BLOCKED)
         _eventually(lambda: "msg expiring %s" % STATIC in _calls(d), 30)
-        # "renewed" is told after the job says finished (ours saves finished
-        # first; a challenge set up already made notified true): wait for it
+        # "renewed" is told after the job says finished (both modules save
+        # finished first, test_notify_window.py; a challenge set up already
+        # made notified true): wait for it
         _eventually(lambda: all(_renewal(a, md).get("notified-renewed") for md in RENEWED),
                     30)
         ns.before = {md: status.md_status(a, md) for md in SHOWN}
