@@ -150,7 +150,8 @@ test-unit: $(UNIT_BIN)
 HELGRIND_TESTS := $(BUILD)/test/test_md_workers
 test-helgrind: $(HELGRIND_TESTS)
 	@set -e; for t in $(HELGRIND_TESTS); do echo "== helgrind $$t"; \
-	    valgrind --tool=helgrind --error-exitcode=1 -q $$t; done
+	    valgrind --tool=helgrind --error-exitcode=1 -q \
+	        --suppressions=test/unit/helgrind.supp $$t; done
 
 # The e2e crash tests load this one (test/e2e/mdtest: crash_hook_module_path).
 testhooks:
