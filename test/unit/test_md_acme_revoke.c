@@ -20,53 +20,13 @@
 #include "md_util.h"
 #include "fixtures/fx.h"
 
-#define CA        "https://ca.test"
-#define DIR_URL   CA "/dir"
+#define CA        FX_CA_URL
 #define ACCT_URL  CA "/acct/1"
 #define ACCT_ID   "ACME-ca.test-0000"
 #define ERR(t)    "urn:ietf:params:acme:error:" t
 
-typedef struct {
-    apr_pool_t *p;
-    int nonce;
-    /* the last signed request per path */
-    json_t *revoke_req;
-    json_t *keychange_req;
-    json_t *acct_req;
-    /* answers */
-    const char *revoke_problem;     /* NULL: 200 */
-    int revoke_status;
-    const char *acct_problem;       /* for POSTs to the account URL */
-    int acct_http;
-    const char *acct_status;        /* "valid", "deactivated" */
-    int keychange_status;           /* 200, 409 */
-    json_t *known_jwk;              /* the key the CA has for the account */
-} mock_ca_t;
-
-static md_http_response_t *resp_make(mock_ca_t *ca, apr_pool_t *p, int status,
-                                     const char *ctype, const char *body)
-{
-    md_http_response_t *r = apr_pcalloc(p, sizeof(*r));
-
-    r->url = CA "/x";
-    r->status = status;
-    r->headers = apr_table_make(p, 4);
-    apr_table_set(r->headers, "Replay-Nonce", apr_psprintf(p, "nonce-%d", ++ca->nonce));
-    if (ctype) {
-        apr_table_set(r->headers, "Content-Type", ctype);
-    }
-    r->body = body ? body : "";
-    r->body_len = strlen(r->body);
-    return r;
-}
-
-static md_http_response_t *problem(mock_ca_t *ca, apr_pool_t *p, int status, const char *type)
-{
-    return resp_make(ca, p, status, "application/problem+json",
-                     apr_psprintf(p, "{\"type\": \"%s\", \"detail\": \"mock says %s\"}",
-                                  type, type));
-}
-
+/* The JSON in a base64url member of a JWS (protected, payload); NULL for an
+ * empty payload (POST-as-GET). */
 static json_t *decode_part(const json_t *jws, const char *part, apr_pool_t *p)
 {
     unsigned char *data;
@@ -83,92 +43,29 @@ static json_t *decode_part(const json_t *jws, const char *part, apr_pool_t *p)
     return j;
 }
 
-/* The JWK the CA would know the signer of a request by (kid -> account). */
-static int signed_by_known(mock_ca_t *ca, const json_t *req, apr_pool_t *p)
+/* The last request ca saw, which went to path; the raw JWS. */
+static json_t *last_req(const fx_mock_ca_t *ca, const char *path)
 {
-    json_t *prot = decode_part(req, "protected", p);
-    return md_json_get_str(prot, "kid") && ca->known_jwk != NULL;
+    assert_non_null(ca->last_url);
+    assert_string_equal(ca->last_url, apr_pstrcat(ca->p, ca->url, path, NULL));
+    assert_non_null(ca->last_jws);
+    assert_int_equal(ca->errors, 0);
+    return ca->last_jws;
 }
 
-static apr_status_t mock_fn(md_http_response_t **presp, void *baton, const char *method,
-                            const char *url, const char *content_type, const char *accept,
-                            const char *body, apr_size_t body_len, apr_pool_t *p)
+/* A session with the mock CA (which takes account updates and has terms of
+ * service) and a stored account in use. */
+static md_acme_t *session(fx_mock_ca_t *ca, md_store_t *store, apr_pool_t *p)
 {
-    mock_ca_t *ca = baton;
-    const char *path = url + strlen(CA);
-    json_t *req = NULL;
-
-    (void)content_type;
-    (void)accept;
-    if (!strcmp(method, "GET") && !strcmp(path, "/dir")) {
-        *presp = resp_make(ca, p, 200, "application/json",
-            "{\"newNonce\": \"" CA "/nonce\", \"newAccount\": \"" CA "/new-acct\","
-            " \"newOrder\": \"" CA "/new-order\", \"revokeCert\": \"" CA "/revoke\","
-            " \"keyChange\": \"" CA "/key-change\", \"meta\": {\"termsOfService\": \""
-            CA "/tos\"}}");
-        return APR_SUCCESS;
-    }
-    if (!strcmp(method, "HEAD")) {
-        *presp = resp_make(ca, p, 200, NULL, NULL);
-        return APR_SUCCESS;
-    }
-    assert_string_equal(method, "POST");
-    assert_int_equal(md_json_parse(&req, body, body_len, url, NULL, ca->p), APR_SUCCESS);
-    if (!strcmp(path, "/revoke")) {
-        ca->revoke_req = req;
-        *presp = ca->revoke_problem ? problem(ca, p, ca->revoke_status, ca->revoke_problem)
-                                    : resp_make(ca, p, 200, NULL, NULL);
-        return APR_SUCCESS;
-    }
-    if (!strcmp(path, "/key-change")) {
-        ca->keychange_req = req;
-        if (ca->keychange_status == 409) {
-            *presp = problem(ca, p, 409, ERR("conflict"));
-            apr_table_set((*presp)->headers, "Location", CA "/acct/2");
-            return APR_SUCCESS;
-        }
-        /* the CA knows the account by the new key from now on */
-        {
-            json_t *payload = decode_part(req, "payload", p);
-            json_t *inner_prot = decode_part(payload, "protected", ca->p);
-            ca->known_jwk = json_deep_copy(json_object_get(inner_prot, "jwk"));
-            md_json_pool_own(ca->p, ca->known_jwk);
-        }
-        *presp = resp_make(ca, p, 200, "application/json", "{\"status\": \"valid\"}");
-        return APR_SUCCESS;
-    }
-    if (!strcmp(path, "/acct/1")) {
-        ca->acct_req = req;
-        if (ca->acct_problem) {
-            *presp = problem(ca, p, ca->acct_http, ca->acct_problem);
-            return APR_SUCCESS;
-        }
-        assert_true(signed_by_known(ca, req, p));
-        *presp = resp_make(ca, p, 200, "application/json",
-                           apr_psprintf(p, "{\"status\": \"%s\", \"contact\": "
-                                        "[\"mailto:a@x.test\"]}", ca->acct_status));
-        return APR_SUCCESS;
-    }
-    fail_msg("unexpected request %s %s", method, url);
-    return APR_EGENERAL;
-}
-
-/* A session with the mock CA and a stored account in use. */
-static md_acme_t *session(mock_ca_t *ca, md_store_t *store, apr_pool_t *p)
-{
-    md_acme_t *acme = NULL;
+    md_acme_t *acme = fx_mock_ca_session(ca, store, p);
     md_acme_acct_t *acct = apr_pcalloc(p, sizeof(*acct));
     md_pkey_t *key = fx_key_ec(p);
 
-    memset(ca, 0, sizeof(*ca));
-    ca->p = p;
-    ca->acct_status = "valid";
-    ca->known_jwk = md_json_pool_own(p, md_pkey_to_jwk(key));
-    assert_int_equal(md_acme_create(&acme, p, DIR_URL, NULL, store), APR_SUCCESS);
-    md_http_set_mock(acme->http, mock_fn, ca);
+    ca->acct_updates = 1;
+    ca->with_tos = 1;
     acct->id = ACCT_ID;
     acct->url = ACCT_URL;
-    acct->ca_url = DIR_URL;
+    acct->ca_url = FX_CA_DIR;
     acct->status = "valid";
     acct->contacts = apr_array_make(p, 1, sizeof(const char *));
     APR_ARRAY_PUSH(acct->contacts, const char *) = "mailto:a@x.test";
@@ -228,8 +125,8 @@ static void test_reasons(void **state)
 static void test_revoke_by_account(void **state)
 {
     apr_pool_t *p = *state;
-    mock_ca_t ca;
-    md_acme_t *acme = session(&ca, NULL, p);
+    fx_mock_ca_t *ca = fx_mock_ca_make(NULL, p);
+    md_acme_t *acme = session(ca, NULL, p);
     md_cert_t *cert = cert_make(fx_key_ec(p), p);
     md_result_t *result = md_result_make(p, "x.test");
     const unsigned char *der;
@@ -237,8 +134,8 @@ static void test_revoke_by_account(void **state)
     json_t *prot, *payload;
 
     assert_int_equal(md_acme_revoke_cert(acme, cert, NULL, 1, result, p), APR_SUCCESS);
-    prot = decode_part(ca.revoke_req, "protected", p);
-    payload = decode_part(ca.revoke_req, "payload", p);
+    prot = decode_part(last_req(ca, "/revoke"), "protected", p);
+    payload = decode_part(last_req(ca, "/revoke"), "payload", p);
     /* RFC 8555 §7.6: by the account: kid, the revokeCert URL, a nonce */
     assert_string_equal(md_json_get_str(prot, "kid"), ACCT_URL);
     assert_null(json_object_get(prot, "jwk"));
@@ -254,15 +151,15 @@ static void test_revoke_by_account(void **state)
     /* no reason: no member */
     assert_int_equal(md_acme_revoke_cert(acme, cert, NULL, MD_REVOKE_REASON_NONE, result, p),
                      APR_SUCCESS);
-    payload = decode_part(ca.revoke_req, "payload", p);
+    payload = decode_part(last_req(ca, "/revoke"), "payload", p);
     assert_null(json_object_get(payload, "reason"));
 }
 
 static void test_revoke_by_cert_key(void **state)
 {
     apr_pool_t *p = *state;
-    mock_ca_t ca;
-    md_acme_t *acme = session(&ca, NULL, p);
+    fx_mock_ca_t *ca = fx_mock_ca_make(NULL, p);
+    md_acme_t *acme = session(ca, NULL, p);
     md_pkey_t *cert_key = fx_key_ec(p);
     md_pkey_t *acct_key = acme->acct_key;
     md_cert_t *cert = cert_make(cert_key, p);
@@ -271,7 +168,7 @@ static void test_revoke_by_cert_key(void **state)
     json_t *jwk = md_json_pool_own(p, md_pkey_to_jwk(cert_key));
 
     assert_int_equal(md_acme_revoke_cert(acme, cert, cert_key, 4, result, p), APR_SUCCESS);
-    prot = decode_part(ca.revoke_req, "protected", p);
+    prot = decode_part(last_req(ca, "/revoke"), "protected", p);
     /* signed with the certificate's key, which the header carries as jwk */
     assert_null(json_object_get(prot, "kid"));
     assert_true(json_equal(json_object_get(prot, "jwk"), jwk));
@@ -281,31 +178,34 @@ static void test_revoke_by_cert_key(void **state)
     /* without an account, only by key */
     acme->acct = NULL;
     assert_int_equal(md_acme_revoke_cert(acme, cert, NULL, 4, result, p), APR_EINVAL);
+    assert_int_equal(ca->revokes, 1);
 }
 
 static void test_revoke_answers(void **state)
 {
     apr_pool_t *p = *state;
-    mock_ca_t ca;
-    md_acme_t *acme = session(&ca, NULL, p);
+    fx_mock_ca_t *ca = fx_mock_ca_make(NULL, p);
+    md_acme_t *acme = session(ca, NULL, p);
     md_cert_t *cert = cert_make(fx_key_ec(p), p);
     md_result_t *result = md_result_make(p, "x.test");
 
     /* revoked already: done */
-    ca.revoke_problem = ERR("alreadyRevoked");
-    ca.revoke_status = 400;
+    ca->revoke_problem = ERR("alreadyRevoked");
+    ca->revoke_problem_status = 400;
     assert_int_equal(md_acme_revoke_cert(acme, cert, NULL, 1, result, p), APR_SUCCESS);
     assert_null(result->problem);
     /* not this account's certificate */
-    ca.revoke_problem = ERR("unauthorized");
-    ca.revoke_status = 403;
+    ca->revoke_problem = ERR("unauthorized");
+    ca->revoke_problem_status = 403;
     assert_int_equal(md_acme_revoke_cert(acme, cert, NULL, 1, result, p), APR_EACCES);
     assert_string_equal(result->problem, ERR("unauthorized"));
     /* a reason the CA does not take */
-    ca.revoke_problem = ERR("badRevocationReason");
-    ca.revoke_status = 400;
+    ca->revoke_problem = ERR("badRevocationReason");
+    ca->revoke_problem_status = 400;
     assert_int_equal(md_acme_revoke_cert(acme, cert, NULL, 6, result, p), APR_EINVAL);
     assert_string_equal(result->problem, ERR("badRevocationReason"));
+    assert_int_equal(ca->revokes, 3);
+    assert_int_equal(ca->errors, 0);
 }
 
 static void test_revoke_marker(void **state)
@@ -353,36 +253,37 @@ static void test_acct_validate_agree_deactivate(void **state)
 {
     apr_pool_t *p = *state;
     md_store_t *store = fx_store_make("test_md_acme_revoke", NULL, p);
-    mock_ca_t ca;
-    md_acme_t *acme = session(&ca, store, p);
+    fx_mock_ca_t *ca = fx_mock_ca_make(NULL, p);
+    md_acme_t *acme = session(ca, store, p);
     md_result_t *result = md_result_make(p, NULL);
     const char *url = NULL;
     json_t *payload;
     json_t *j = NULL;
 
     assert_int_equal(md_acme_acct_peek(&url, store, ACCT_ID, p), APR_SUCCESS);
-    assert_string_equal(url, DIR_URL);
+    assert_string_equal(url, FX_CA_DIR);
     assert_int_equal(md_acme_acct_peek(&url, store, "ACME-nope-0000", p), APR_ENOENT);
 
     assert_int_equal(md_acme_acct_validate(acme, result, p), APR_SUCCESS);
     /* POST-as-GET */
-    assert_string_equal(md_json_get_str(ca.acct_req, "payload"), "");
-    ca.acct_status = "deactivated";
+    assert_string_equal(md_json_get_str(last_req(ca, "/acct/1"), "payload"), "");
+    ca->acct_status = "deactivated";
     assert_int_equal(md_acme_acct_validate(acme, result, p), APR_EACCES);
-    ca.acct_status = "valid";
+    ca->acct_status = "valid";
 
     assert_int_equal(md_acme_acct_agree(acme, NULL, result, p), APR_SUCCESS);
-    payload = decode_part(ca.acct_req, "payload", p);
+    payload = decode_part(last_req(ca, "/acct/1"), "payload", p);
     assert_true(md_json_get_bool(payload, "termsOfServiceAgreed", 0));
     assert_non_null(json_object_get(payload, "contact"));
     assert_int_equal(md_store_load_json(store, MD_SG_ACCOUNTS, ACCT_ID, MD_FN_ACCOUNT, &j, p),
                      APR_SUCCESS);
-    assert_string_equal(md_json_get_str(j, "agreement"), CA "/tos");
+    assert_string_equal(md_json_get_str(j, "agreement"), CA "/tos.pdf");
 
-    ca.acct_status = "deactivated";
     assert_int_equal(md_acme_acct_deactivate(acme, result, p), APR_SUCCESS);
-    payload = decode_part(ca.acct_req, "payload", p);
+    payload = decode_part(last_req(ca, "/acct/1"), "payload", p);
     assert_string_equal(md_json_get_str(payload, "status"), "deactivated");
+    assert_string_equal(ca->acct_status, "deactivated");
+    assert_int_equal(ca->acct_posts, 4);
     assert_false(md_store_exists(store, MD_SG_ACCOUNTS, ACCT_ID, MD_FN_ACCOUNT, p));
 }
 
@@ -390,20 +291,20 @@ static void test_acct_deactivate_unknown(void **state)
 {
     apr_pool_t *p = *state;
     md_store_t *store = fx_store_make("test_md_acme_revoke", NULL, p);
-    mock_ca_t ca;
-    md_acme_t *acme = session(&ca, store, p);
+    fx_mock_ca_t *ca = fx_mock_ca_make(NULL, p);
+    md_acme_t *acme = session(ca, store, p);
     md_result_t *result = md_result_make(p, NULL);
 
     /* gone at the CA already: removed here too */
-    ca.acct_problem = ERR("accountDoesNotExist");
-    ca.acct_http = 400;
+    ca->acct_problem = ERR("accountDoesNotExist");
+    ca->acct_problem_status = 400;
     assert_int_equal(md_acme_acct_deactivate(acme, result, p), APR_SUCCESS);
     assert_false(md_store_exists(store, MD_SG_ACCOUNTS, ACCT_ID, MD_FN_ACCOUNT, p));
 
     /* the CA not answering: the account stays */
-    acme = session(&ca, store, p);
-    ca.acct_problem = ERR("serverInternal");
-    ca.acct_http = 500;
+    acme = session(ca, store, p);
+    ca->acct_problem = ERR("serverInternal");
+    ca->acct_problem_status = 500;
     assert_int_equal(md_acme_acct_deactivate(acme, result, p), APR_EAGAIN);
     assert_true(md_store_exists(store, MD_SG_ACCOUNTS, ACCT_ID, MD_FN_ACCOUNT, p));
 }
@@ -412,8 +313,8 @@ static void test_acct_keychange(void **state)
 {
     apr_pool_t *p = *state;
     md_store_t *store = fx_store_make("test_md_acme_revoke", NULL, p);
-    mock_ca_t ca;
-    md_acme_t *acme = session(&ca, store, p);
+    fx_mock_ca_t *ca = fx_mock_ca_make(NULL, p);
+    md_acme_t *acme = session(ca, store, p);
     md_result_t *result = md_result_make(p, NULL);
     md_pkey_t *old_key = acme->acct_key;
     json_t *old_jwk = md_json_pool_own(p, md_pkey_to_jwk(old_key));
@@ -422,13 +323,13 @@ static void test_acct_keychange(void **state)
 
     assert_int_equal(md_acme_acct_keychange(acme, result, p), APR_SUCCESS);
     /* outer: an ordinary request of the account, signed by the old key */
-    outer = decode_part(ca.keychange_req, "protected", p);
+    outer = decode_part(last_req(ca, "/key-change"), "protected", p);
     assert_string_equal(md_json_get_str(outer, "kid"), ACCT_URL);
     assert_string_equal(md_json_get_str(outer, "url"), CA "/key-change");
     assert_non_null(md_json_get_str(outer, "nonce"));
     /* inner (RFC 8555 §7.3.5): the new key as jwk, same url, no nonce;
      * payload: the account and its old key */
-    inner = decode_part(ca.keychange_req, "payload", p);
+    inner = decode_part(last_req(ca, "/key-change"), "payload", p);
     inner_prot = decode_part(inner, "protected", p);
     assert_non_null(json_object_get(inner_prot, "jwk"));
     assert_null(json_object_get(inner_prot, "kid"));
@@ -443,6 +344,9 @@ static void test_acct_keychange(void **state)
                                         p), APR_SUCCESS);
     stored_jwk = md_json_pool_own(p, md_pkey_to_jwk(stored));
     assert_true(json_equal(stored_jwk, json_object_get(inner_prot, "jwk")));
+    /* and so has the CA */
+    assert_non_null(ca->acct_jwk);
+    assert_true(json_equal(stored_jwk, ca->acct_jwk));
     assert_false(md_store_exists(store, MD_SG_ACCOUNTS, ACCT_ID, MD_FN_ACCT_KEY_NEW, p));
     assert_ptr_not_equal(acme->acct_key, old_key);
 }
@@ -451,15 +355,18 @@ static void test_acct_keychange_conflict(void **state)
 {
     apr_pool_t *p = *state;
     md_store_t *store = fx_store_make("test_md_acme_revoke", NULL, p);
-    mock_ca_t ca;
-    md_acme_t *acme = session(&ca, store, p);
+    fx_mock_ca_t *ca = fx_mock_ca_make(NULL, p);
+    md_acme_t *acme = session(ca, store, p);
     md_result_t *result = md_result_make(p, NULL);
     md_pkey_t *old_key = acme->acct_key;
     md_pkey_t *stored = NULL;
     json_t *a, *b;
 
-    ca.keychange_status = 409;
+    ca->key_change_conflict = 1;
     assert_int_equal(md_acme_acct_keychange(acme, result, p), APR_EEXIST);
+    assert_int_equal(ca->key_changes, 1);
+    assert_int_equal(ca->errors, 0);
+    assert_null(ca->acct_jwk);
     assert_ptr_equal(acme->acct_key, old_key);
     /* the account key in the store is unchanged */
     assert_int_equal(md_store_load_pkey(store, MD_SG_ACCOUNTS, ACCT_ID, MD_FN_ACCT_KEY, &stored,
@@ -472,13 +379,13 @@ static void test_acct_keychange_conflict(void **state)
 static void test_acct_keychange_needs_account(void **state)
 {
     apr_pool_t *p = *state;
-    mock_ca_t ca;
-    md_acme_t *acme = session(&ca, NULL, p);
+    fx_mock_ca_t *ca = fx_mock_ca_make(NULL, p);
+    md_acme_t *acme = session(ca, NULL, p);
     md_result_t *result = md_result_make(p, NULL);
 
     /* no store: nowhere to keep the new key */
     assert_int_equal(md_acme_acct_keychange(acme, result, p), APR_EINVAL);
-    assert_null(ca.keychange_req);
+    assert_int_equal(ca->key_changes, 0);
 }
 
 int main(void)
