@@ -91,8 +91,13 @@ static void setup(void)
     snap = apr_pcalloc(p, sizeof(*snap));
     snap->md = md;
     snap->state = st;
-    snap->cert = md_json_pool_own(p, json_object());
-    json_object_set(snap->cert, "secp256r1", md_status_cert_json(cert, p));
+    {
+        json_t *certs = json_object();
+
+        json_object_set(certs, "secp256r1", md_status_cert_json(cert, p));
+        snap->cert_json = md_json_dump(certs, 0, p);
+        json_decref(certs);
+    }
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
