@@ -461,3 +461,10 @@ void md_store_idle(md_store_t *store)
         store->ops->idle(store);
     }
 }
+
+void md_store_batch_begin(md_store_t *store, apr_pool_t *p)
+{
+    if (store->ops->batch_begin) {
+        store->ops->batch_begin(store, p);
+    }
+}

@@ -132,44 +132,117 @@ static apr_status_t open_base(md_fsio_dir_t **pdir, const fs_store_t *fs, apr_po
 apr_status_t md_fs_open_group(md_fsio_dir_t **pdir, const fs_store_t *fs,
                               md_store_group_t group, int make, apr_pool_t *p)
 {
+    md_fs_batch_t *batch = fs->batch;
     md_fsio_dir_t *base;
     apr_status_t rv;
 
     *pdir = NULL;
-    if ((rv = open_base(&base, fs, p)) != APR_SUCCESS || group == MD_SG_NONE) {
-        *pdir = base;
-        return rv;
+    if (batch) {
+        if (batch->groups[group]) {
+            *pdir = batch->groups[group];
+            return APR_SUCCESS;
+        }
+        p = batch->p;
     }
-    if (make) {
-        rv = md_fsio_dir_make(pdir, base, md_store_group_name(group), md_fs_modes[group].dir, p);
+    if (group == MD_SG_NONE) {
+        rv = open_base(pdir, fs, p);
     }
-    else {
-        rv = md_fsio_dir_open(pdir, base, md_store_group_name(group), p);
+    else if ((rv = md_fs_open_group(&base, fs, MD_SG_NONE, 0, p)) == APR_SUCCESS) {
+        if (make) {
+            rv = md_fsio_dir_make(pdir, base, md_store_group_name(group),
+                                  md_fs_modes[group].dir, p);
+        }
+        else {
+            rv = md_fsio_dir_open(pdir, base, md_store_group_name(group), p);
+        }
+        if (rv == APR_SUCCESS && md_fs_modes[group].child) {
+            /* User's: however many entries User makes, we read a bounded few. */
+            md_fsio_dir_limit(*pdir);
+        }
     }
-    if (rv == APR_SUCCESS && md_fs_modes[group].child) {
-        /* User's: however many entries User makes, we read a bounded few. */
-        md_fsio_dir_limit(*pdir);
+    if (rv == APR_SUCCESS && batch) {
+        batch->groups[group] = *pdir;
     }
     return rv;
+}
+
+static int batch_holds(const md_fs_batch_t *batch, md_store_group_t group, const char *name)
+{
+    return batch && batch->item && batch->item_group == group
+           && strcmp(batch->item_name, name) == 0;
 }
 
 apr_status_t md_fs_open_item(md_fsio_dir_t **pdir, const fs_store_t *fs,
                              md_store_group_t group, const char *name, int make,
                              apr_pool_t *p)
 {
+    md_fs_batch_t *batch = fs->batch;
     md_fsio_dir_t *gdir;
     apr_status_t rv;
 
     *pdir = NULL;
+    if (batch_holds(batch, group, name)) {
+        *pdir = batch->item;
+        return APR_SUCCESS;
+    }
     if ((rv = md_fs_open_group(&gdir, fs, group, make, p)) != APR_SUCCESS
         || group == MD_SG_NONE) {
         *pdir = gdir;
         return rv;
     }
-    if (make) {
-        return md_fsio_dir_make(pdir, gdir, name, md_fs_modes[group].item, p);
+    if (batch) {
+        md_fs_batch_forget_item(fs);
+        p = batch->item_p;
     }
-    return md_fsio_dir_open(pdir, gdir, name, p);
+    if (make) {
+        rv = md_fsio_dir_make(pdir, gdir, name, md_fs_modes[group].item, p);
+    }
+    else {
+        rv = md_fsio_dir_open(pdir, gdir, name, p);
+    }
+    if (rv == APR_SUCCESS && batch) {
+        batch->item = *pdir;
+        batch->item_group = group;
+        batch->item_name = apr_pstrdup(p, name);
+    }
+    return rv;
+}
+
+void md_fs_batch_forget_item(const fs_store_t *fs)
+{
+    if (fs->batch && fs->batch->item) {
+        fs->batch->item = NULL;
+        apr_pool_clear(fs->batch->item_p);
+    }
+}
+
+static apr_status_t batch_end(void *data)
+{
+    fs_store_t *fs = data;
+
+    fs->batch = NULL;
+    return APR_SUCCESS;
+}
+
+/* The batch's directories live in a pool of its own below p: they close
+ * when p is cleared or destroyed, and the store forgets them then. */
+static void fs_batch_begin(md_store_t *store, apr_pool_t *p)
+{
+    fs_store_t *fs = fs_of(store);
+    md_fs_batch_t *batch;
+    apr_pool_t *bp;
+
+    if (fs->batch || apr_pool_create(&bp, p) != APR_SUCCESS) {
+        return;
+    }
+    batch = apr_pcalloc(bp, sizeof(*batch));
+    batch->p = bp;
+    if (apr_pool_create(&batch->item_p, bp) != APR_SUCCESS) {
+        apr_pool_destroy(bp);
+        return;
+    }
+    apr_pool_cleanup_register(bp, fs, batch_end, apr_pool_cleanup_null);
+    fs->batch = batch;
 }
 
 /* Take an item out of sight in one rename, then delete it: readers see the
@@ -449,6 +522,7 @@ static apr_status_t fs_purge(md_store_t *store, md_store_group_t group, const ch
     if ((rv = apr_pool_create(&ptemp, p)) != APR_SUCCESS) {
         return rv;
     }
+    md_fs_batch_forget_item(fs_of(store));
     if ((rv = md_fs_open_group(&gdir, fs_of(store), group, 0, ptemp)) == APR_SUCCESS
         && (rv = md_fsio_stat(&st, gdir, name)) == APR_SUCCESS) {
         /* Whatever it is (a link too): renamed and removed, never followed. */
@@ -600,6 +674,7 @@ static const md_store_ops_t fs_ops = {
     md_fs_unlock,
     /* Shared-store operations: none, a store of one server (md_store.h). */
     NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+    fs_batch_begin,
 };
 
 /* Make the group directories and give them our modes; clean up what a

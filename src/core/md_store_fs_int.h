@@ -16,11 +16,26 @@
  * that it is never listed and a rename there needs no other permissions. */
 #define GONE_PREFIX         ".gone."
 
+/* What a batch (md_store_batch_begin) keeps open: the base and group
+ * directories, and the item directory opened last. Group directories are
+ * never moved or removed while the store is open (User cannot rename
+ * entries of the root-owned base), items are: move, rename and purge
+ * forget the item (md_fs_batch_forget_item). */
+typedef struct {
+    apr_pool_t *p;                          /* the batch's: groups[] live here */
+    md_fsio_dir_t *groups[MD_SG_COUNT];     /* [MD_SG_NONE]: the base */
+    apr_pool_t *item_p;                     /* cleared for each other item */
+    md_store_group_t item_group;
+    const char *item_name;
+    md_fsio_dir_t *item;                    /* NULL: none held */
+} md_fs_batch_t;
+
 typedef struct {
     md_store_t s;           /* first: the md_store_t* we hand out is this */
     apr_pool_t *p;          /* the store's own pool (it was allocated from) */
     const char *base;
     int lock_fd;            /* the store lock while held, else -1 */
+    md_fs_batch_t *batch;   /* while a batch is open, else NULL */
 } fs_store_t;
 
 /* Modes per group: of the group directory, of item directories in it and of
@@ -53,6 +68,8 @@ apr_status_t md_fs_open_group(md_fsio_dir_t **pdir, const fs_store_t *fs,
 apr_status_t md_fs_open_item(md_fsio_dir_t **pdir, const fs_store_t *fs,
                              md_store_group_t group, const char *name, int make,
                              apr_pool_t *p);
+/* Items are about to move or go: a batch must not hand out the one it holds. */
+void md_fs_batch_forget_item(const fs_store_t *fs);
 /* Take the item name in gdir out of sight in one rename, then delete it. */
 apr_status_t md_fs_remove_item(const md_fsio_dir_t *gdir, const char *name, apr_pool_t *p);
 

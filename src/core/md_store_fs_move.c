@@ -270,6 +270,7 @@ apr_status_t md_fs_move(md_store_t *store, md_store_group_t from, md_store_group
     if ((rv = apr_pool_create(&ptemp, p)) != APR_SUCCESS) {
         return rv;
     }
+    md_fs_batch_forget_item(fs);
     if ((rv = md_fs_open_group(&from_dir, fs, from, 0, ptemp)) != APR_SUCCESS
         || (rv = md_fs_open_group(&to_dir, fs, to, 1, ptemp)) != APR_SUCCESS) {
         goto leave;
@@ -330,7 +331,9 @@ apr_status_t md_fs_rename(md_store_t *store, md_store_group_t group, const char 
         || (rv = apr_pool_create(&ptemp, p)) != APR_SUCCESS) {
         return rv;
     }
-    /* The directory is closed with ptemp, not with the caller's pool. */
+    md_fs_batch_forget_item(fs_of(store));
+    /* The directory is closed with ptemp (or the batch), not with the
+     * caller's pool. */
     if ((rv = md_fs_open_group(&gdir, fs_of(store), group, 0, ptemp)) == APR_SUCCESS
         && (rv = md_fsio_rename(gdir, from, gdir, to, 1)) == APR_SUCCESS) {
         rv = md_fsio_dir_sync(gdir);

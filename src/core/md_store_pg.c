@@ -690,6 +690,7 @@ static const md_store_ops_t pg_ops = {
     md_pg_fence,
     md_pg_changes,
     pg_idle,
+    NULL,       /* batch_begin: most reads are the database's */
 };
 
 static apr_status_t shared_cleanup(void *data)

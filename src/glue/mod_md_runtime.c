@@ -343,6 +343,7 @@ static md_reg_state_t *start_md(mod_md_runtime_t *rt, md_t *md, apr_hash_t *used
 static apr_status_t start_mds(mod_md_runtime_t *rt, apr_hash_t *used, apr_pool_t *ptemp)
 {
     mod_md_global_t *g = rt->g;
+    apr_pool_t *pmd;
     int i, locked;
 
     if (md_http_global_init() != APR_SUCCESS) {
@@ -351,9 +352,13 @@ static apr_status_t start_mds(mod_md_runtime_t *rt, apr_hash_t *used, apr_pool_t
     }
     rt->states = apr_hash_make(rt->pconf);
     rt->state_list = apr_array_make(rt->pconf, g->mds->nelts, sizeof(md_reg_state_t *));
-    if (open_store(&rt->store, rt->s, g, rt->pconf) != APR_SUCCESS) {
+    if (open_store(&rt->store, rt->s, g, rt->pconf) != APR_SUCCESS
+        || apr_pool_create(&pmd, ptemp) != APR_SUCCESS) {
         return APR_EGENERAL;
     }
+    /* The whole config pass, mod_ssl asking for our files included, is one
+     * thread's; httpd destroys ptemp before it forks children. */
+    md_store_batch_begin(rt->store, ptemp);
     mod_md_challenges_setup(rt, ptemp);
     locked = lock_store(rt->store, rt->s, g, ptemp);
     /* Per pass: httpd unloads and reloads the module between passes, so
@@ -372,11 +377,11 @@ static apr_status_t start_mds(mod_md_runtime_t *rt, apr_hash_t *used, apr_pool_t
     }
     for (i = 0; i < g->mds->nelts; ++i) {
         md_t *md = MD_ARR_IDX(g->mds, i, md_t *);
-        md_reg_state_t *st = start_md(rt, md, used, locked, ptemp);
+        md_reg_state_t *st = start_md(rt, md, used, locked, pmd);
 
         apr_hash_set(rt->states, md->name, APR_HASH_KEY_STRING, st);
         APR_ARRAY_PUSH(rt->state_list, md_reg_state_t *) = st;
-        apr_pool_clear(ptemp);
+        apr_pool_clear(pmd);
     }
     if (locked) {
         hand_to_user(rt->store, ptemp);
@@ -409,7 +414,7 @@ static int runtime_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *
         rt->server_mds = apr_hash_make(pconf);
         rt->server_other_mds = apr_hash_make(pconf);
         rt->fallback_servers = apr_hash_make(pconf);
-        used = apr_hash_make(pconf);   /* ptemp is cleared per MD */
+        used = apr_hash_make(pconf);
         if (assign_servers(rt, used, s, g, pconf) != APR_SUCCESS
             || start_mds(rt, used, ptemp) != APR_SUCCESS) {
             return !OK;

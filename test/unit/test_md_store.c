@@ -1411,6 +1411,94 @@ static void test_user_swap_race_delete(void **state)
     race(apr_pstrcat(p, tmp, "/md", NULL), make_victim(tmp, p), 0, p);
 }
 
+/* --- batches: what a run of operations opens stays open ------------------ */
+
+static int open_fds(void)
+{
+    return count_entries("/proc/self/fd");
+}
+
+static const char *live_text(md_store_t *store, const char *name, apr_pool_t *p)
+{
+    const char *text = NULL;
+
+    if (md_store_load_text(store, MD_SG_DOMAINS, name, MD_FN_PUBCERT, &text, p) != APR_SUCCESS) {
+        return NULL;
+    }
+    return text;
+}
+
+/* The batch holds the group directories and the item last used, and lets
+ * go of them, and of itself, when its pool goes: nothing it held may
+ * reach a child forked later. */
+static void test_batch_holds_and_releases(void **state)
+{
+    apr_pool_t *p = *state;
+    md_store_t *store = open_store(make_tmpdir(p), p);
+    apr_pool_t *bp;
+    int before, held;
+
+    stage(store, "a.org", "v1", p);
+    assert_int_equal(md_store_move(store, MD_SG_STAGING, MD_SG_DOMAINS, "a.org", 1, p),
+                     APR_SUCCESS);
+    before = open_fds();
+    assert_int_equal(apr_pool_create(&bp, p), APR_SUCCESS);
+    md_store_batch_begin(store, bp);
+    assert_string_equal(live_text(store, "a.org", p), "v1");
+    /* base, domains/, domains/a.org */
+    held = open_fds();
+    assert_int_equal(held, before + 3);
+    assert_string_equal(live_text(store, "a.org", p), "v1");
+    assert_true(md_store_exists(store, MD_SG_DOMAINS, "a.org", MD_FN_PUBCERT, p));
+    assert_int_equal(open_fds(), held);
+    /* Another item: the first one's directory is closed. */
+    assert_null(live_text(store, "b.org", p));
+    assert_int_equal(open_fds(), held - 1);
+    apr_pool_destroy(bp);
+    assert_int_equal(open_fds(), before);
+    /* Without a batch, every operation opens and closes its own. */
+    assert_string_equal(live_text(store, "a.org", p), "v1");
+    assert_int_equal(open_fds(), before);
+}
+
+/* Within a batch, items replaced by move, rename and purge are read anew:
+ * never the directory held from before (now in archive/ or gone). */
+static void test_batch_follows_moves(void **state)
+{
+    apr_pool_t *p = *state;
+    md_store_t *store = open_store(make_tmpdir(p), p);
+    apr_pool_t *bp;
+
+    assert_int_equal(apr_pool_create(&bp, p), APR_SUCCESS);
+    md_store_batch_begin(store, bp);
+    stage(store, "a.org", "v1", p);
+    assert_int_equal(md_store_move(store, MD_SG_STAGING, MD_SG_DOMAINS, "a.org", 1, p),
+                     APR_SUCCESS);
+    assert_string_equal(live_text(store, "a.org", p), "v1");
+    stage(store, "a.org", "v2", p);
+    assert_string_equal(live_text(store, "a.org", p), "v1");
+    assert_int_equal(md_store_move(store, MD_SG_STAGING, MD_SG_DOMAINS, "a.org", 1, p),
+                     APR_SUCCESS);
+    assert_string_equal(live_text(store, "a.org", p), "v2");
+
+    assert_int_equal(md_store_rename(store, MD_SG_DOMAINS, "a.org", "b.org", p), APR_SUCCESS);
+    assert_null(live_text(store, "a.org", p));
+    assert_string_equal(live_text(store, "b.org", p), "v2");
+    assert_int_equal(md_store_save_text(store, MD_SG_DOMAINS, "a.org", MD_FN_PUBCERT, "v3", p),
+                     APR_SUCCESS);
+    assert_string_equal(live_text(store, "a.org", p), "v3");
+
+    assert_int_equal(md_store_purge(store, MD_SG_DOMAINS, "a.org", p), APR_SUCCESS);
+    assert_null(live_text(store, "a.org", p));
+    assert_false(md_store_exists(store, MD_SG_DOMAINS, "a.org", MD_FN_PUBCERT, p));
+    assert_int_equal(md_store_save_text(store, MD_SG_DOMAINS, "a.org", MD_FN_PUBCERT, "v4", p),
+                     APR_SUCCESS);
+    assert_string_equal(live_text(store, "a.org", p), "v4");
+    apr_pool_destroy(bp);
+    assert_string_equal(live_text(store, "a.org", p), "v4");
+    assert_string_equal(live_text(store, "b.org", p), "v2");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1445,6 +1533,8 @@ int main(void)
         UNIT_TEST(test_user_swap_race_chown),
         UNIT_TEST(test_user_swap_race_delete),
         UNIT_TEST(test_user_many_entries_are_capped),
+        UNIT_TEST(test_batch_holds_and_releases),
+        UNIT_TEST(test_batch_follows_moves),
     };
 
     md_log_set(log_level, log_print, NULL);
