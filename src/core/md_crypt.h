@@ -88,6 +88,12 @@ int md_pkey_pem_is_encrypted(const char *pem, apr_size_t len);
 
 md_pkey_type_t md_pkey_type(const md_pkey_t *pkey);
 
+/* Encode pkey's public half once, for md_cert_self_sign to copy into each
+ * certificate: OpenSSL 3 encodes and decodes it again for each (about
+ * 250 us), and one key signs the fallbacks of every MD. Call before pkey
+ * is shared between threads. */
+apr_status_t md_pkey_prepare_pub(md_pkey_t *pkey);
+
 /* Public JWK (RFC 7517) of the key: RSA {"e","kty","n"}, EC {"crv","kty","x","y"}.
  * New reference. */
 json_t *md_pkey_to_jwk(const md_pkey_t *pkey);

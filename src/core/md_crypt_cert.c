@@ -714,6 +714,53 @@ static int add_acme_identifier(X509 *x509, const unsigned char *digest)
     return ok;
 }
 
+/* A copy of the algorithm's parameters: a curve's name, or none. */
+static int dup_param(int ptype, const void *pval, void **pcopy)
+{
+    *pcopy = NULL;
+    if (ptype == V_ASN1_OBJECT) {
+        return (*pcopy = OBJ_dup(pval)) != NULL;
+    }
+    return ptype == V_ASN1_NULL || ptype == V_ASN1_UNDEF;
+}
+
+/* The certificate's public key: copied from what md_pkey_prepare_pub
+ * encoded, else encoded here. */
+static int set_pubkey(X509 *x509, const md_pkey_t *pkey)
+{
+    const X509_PUBKEY *pub = md_pkey_x509_pub(pkey);
+    ASN1_OBJECT *alg_obj;
+    const ASN1_OBJECT *cobj;
+    X509_ALGOR *alg;
+    const unsigned char *bits;
+    unsigned char *bits_copy;
+    const void *pval;
+    void *param;
+    int ptype, len;
+
+    if (!pub) {
+        return X509_set_pubkey(x509, md_pkey_evp(pkey));
+    }
+    if (!X509_PUBKEY_get0_param(NULL, &bits, &len, &alg, pub) || len <= 0) {
+        return 0;
+    }
+    X509_ALGOR_get0(&cobj, &ptype, &pval, alg);
+    if (!dup_param(ptype, pval, &param)) {
+        return X509_set_pubkey(x509, md_pkey_evp(pkey));
+    }
+    alg_obj = OBJ_dup(cobj);
+    bits_copy = OPENSSL_memdup(bits, (size_t)len);
+    if (!alg_obj || !bits_copy
+        || !X509_PUBKEY_set0_param(X509_get_X509_PUBKEY(x509), alg_obj, ptype, param,
+                                   bits_copy, len)) {
+        ASN1_OBJECT_free(alg_obj);
+        ASN1_OBJECT_free(param);
+        OPENSSL_free(bits_copy);
+        return 0;
+    }
+    return 1;
+}
+
 /* A self-signed certificate; with acme_id (32 bytes) it carries the
  * acmeIdentifier extension of tls-alpn-01. */
 static apr_status_t self_sign(md_cert_t **pcert, const char *cn,
@@ -741,7 +788,7 @@ static apr_status_t self_sign(md_cert_t **pcert, const char *cn,
         || !X509_set_subject_name(x509, xn) || !X509_set_issuer_name(x509, xn)
         || !ASN1_TIME_set(X509_getm_notBefore(x509), now - 24 * 60 * 60)
         || !ASN1_TIME_set(X509_getm_notAfter(x509), now + (time_t)apr_time_sec(valid_for))
-        || !X509_set_pubkey(x509, evp) || !self_sign_exts(x509, names, !has_cn)
+        || !set_pubkey(x509, pkey) || !self_sign_exts(x509, names, !has_cn)
         || (acme_id && !add_acme_identifier(x509, acme_id))
         || !X509_sign(x509, evp, EVP_sha256())) {
         md_log_perror(MD_LOG_MARK, MD_LOG_ERR, APR_EGENERAL, p,

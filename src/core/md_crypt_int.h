@@ -11,6 +11,10 @@
 /* The OpenSSL key inside pkey; owned by pkey's pool, do not free. */
 EVP_PKEY *md_pkey_evp(const md_pkey_t *pkey);
 
+/* The public half of pkey as a certificate carries it, if
+ * md_pkey_prepare_pub made it; else NULL. */
+const X509_PUBKEY *md_pkey_x509_pub(const md_pkey_t *pkey);
+
 /* Wrap x509 (ownership passes to the result, freed with p). */
 md_cert_t *md_cert_wrap(X509 *x509, apr_pool_t *p);
 

@@ -969,12 +969,15 @@ apr_status_t md_reg_fallback_key_of(md_pkey_t **pkey, md_store_t *store, md_pkey
     apr_status_t rv;
 
     rv = md_store_load_pkey(store, MD_SG_NONE, NULL, fname, pkey, p);
-    if (rv == APR_SUCCESS && fallback_rsa(md_pkey_type(*pkey)) == fallback_rsa(type)) {
-        return rv;
+    if (rv != APR_SUCCESS || fallback_rsa(md_pkey_type(*pkey)) != fallback_rsa(type)) {
+        rv = md_pkey_gen(pkey, p, fallback_rsa(type) ? &rsa : &ec);
+        if (rv == APR_SUCCESS) {
+            rv = md_store_save_pkey(store, MD_SG_NONE, NULL, fname, *pkey, p);
+        }
     }
-    rv = md_pkey_gen(pkey, p, fallback_rsa(type) ? &rsa : &ec);
     if (rv == APR_SUCCESS) {
-        rv = md_store_save_pkey(store, MD_SG_NONE, NULL, fname, *pkey, p);
+        /* It signs a certificate for every MD without one. */
+        rv = md_pkey_prepare_pub(*pkey);
     }
     if (rv != APR_SUCCESS) {
         md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p,

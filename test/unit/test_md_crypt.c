@@ -896,6 +896,56 @@ static void test_self_sign_ec(void **state)
     assert_int_equal(ERR_peek_error(), 0);
 }
 
+/* The public key as DER, from what OpenSSL reads of the certificate. */
+static int spki_der(unsigned char **der, const md_cert_t *cert, apr_pool_t *p)
+{
+    X509 *x = x509_of(cert, p);
+    int len;
+
+    assert_int_equal(X509_verify(x, X509_get0_pubkey(x)), 1);
+    *der = NULL;
+    len = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(x), der);
+    X509_free(x);
+    assert_true(len > 0);
+    return len;
+}
+
+/* A key prepared for many certificates (md_pkey_prepare_pub, the shared
+ * fallback key) makes the same certificates as one that is not. */
+static void test_self_sign_prepared(void **state)
+{
+    apr_pool_t *p = *state;
+    md_pkey_t *keys[] = { RSA_KEY, EC256, EC384 };
+    apr_interval_time_t day = apr_time_from_sec(24 * 3600);
+
+    for (size_t i = 0; i < 3; ++i) {
+        md_pkey_t *copy;
+        md_cert_t *cert;
+        unsigned char *a, *b;
+        const char *pem;
+        apr_size_t len;
+        int alen, blen;
+
+        assert_int_equal(md_pkey_to_pem(&pem, &len, keys[i], NULL, 0, p), APR_SUCCESS);
+        assert_int_equal(md_pkey_from_pem(&copy, pem, len, NULL, 0, p), APR_SUCCESS);
+        assert_int_equal(md_pkey_prepare_pub(copy), APR_SUCCESS);
+        assert_int_equal(md_pkey_prepare_pub(copy), APR_SUCCESS);
+        for (int n = 0; n < 2; ++n) {
+            cert = reparse(self_signed(copy, SS_NAMES, day, p), p);
+            assert_true(md_cert_matches_key(cert, keys[i]));
+            assert_false(md_cert_matches_key(cert, keys[(i + 1) % 3]));
+            assert_true(md_cert_covers(cert, names_of(p, SS_NAMES)));
+        }
+        alen = spki_der(&a, cert, p);
+        blen = spki_der(&b, reparse(self_signed(keys[i], SS_NAMES, day, p), p), p);
+        assert_int_equal(alen, blen);
+        assert_memory_equal(a, b, (size_t)alen);
+        OPENSSL_free(a);
+        OPENSSL_free(b);
+    }
+    assert_int_equal(ERR_peek_error(), 0);
+}
+
 static void test_self_sign_long_cn(void **state)
 {
     apr_pool_t *p = *state;
@@ -1505,6 +1555,7 @@ int main(int argc, char **argv)
         UNIT_TEST(test_thread_done_before_exit),
         UNIT_TEST(test_self_sign_rsa),
         UNIT_TEST(test_self_sign_ec),
+        UNIT_TEST(test_self_sign_prepared),
         UNIT_TEST(test_self_sign_long_cn),
         UNIT_TEST(test_self_sign_many),
         UNIT_TEST(test_cert_covers),
