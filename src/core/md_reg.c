@@ -1028,6 +1028,22 @@ static int fallback_usable(md_store_t *store, const md_t *md, const md_pkey_t *k
     return covers && md_cert_valid_until(cert) > min_until;
 }
 
+/* A fallback just made is remembered as one found good would be: the next
+ * pass (the daemon's, right after the dry run) need not parse it again. */
+static void remember_fallback(md_store_t *store, const md_t *md, const md_cert_t *cert,
+                              const char *kname, const char *cname, md_credmemo_t *memo,
+                              apr_pool_t *p)
+{
+    md_credmemo_entry_t *entry;
+    const char *kd, *cd;
+
+    if (memo && md_store_digest(store, MD_SG_NONE, NULL, kname, &kd, p) == APR_SUCCESS
+        && md_store_digest(store, MD_SG_DOMAINS, md->name, cname, &cd, p) == APR_SUCCESS
+        && (entry = md_credmemo_add(memo, apr_pstrcat(p, kd, ".", cd, NULL), cert, p))) {
+        md_credmemo_set_covers(memo, entry, md->domains, 1, p);
+    }
+}
+
 apr_status_t md_reg_fallback_files(const char **pkeyfile, const char **pcertfile,
                                    md_store_t *store, const md_t *md, md_pkey_t *fallback_key,
                                    md_credmemo_t *memo, apr_pool_t *p)
@@ -1053,6 +1069,7 @@ apr_status_t md_reg_fallback_files(const char **pkeyfile, const char **pcertfile
         if (rv != APR_SUCCESS) {
             goto leave;
         }
+        remember_fallback(store, md, cert, kname, cname, memo, ptemp);
     }
     rv = md_store_get_fname(store, MD_SG_NONE, NULL, kname, pkeyfile, p);
     if (rv == APR_SUCCESS) {

@@ -442,6 +442,40 @@ static void test_fallback_created_once_and_reused(void **state)
     assert_string_not_equal(first, read_file(f, "domains/a.test/fallback-pubcert.pem"));
 }
 
+/* A fallback made in one pass is in the memo for the next (the daemon's
+ * pass right after the dry run): it is not read and parsed again there. */
+static void test_fallback_made_is_remembered(void **state)
+{
+    fixture_t *f = *state;
+    md_t *md = make_md(f->p, "a.test", "www.a.test");
+    md_credmemo_t *memo = md_credmemo_create(f->p);
+    md_credmemo_entry_t *entry;
+    md_pkey_t *key;
+    const char *kf, *cf, *kd, *cd, *digest, *made;
+
+    /* the shared key, as the server has it: in the store */
+    assert_int_equal(md_reg_fallback_key(&key, f->store, f->p), APR_SUCCESS);
+    md_credmemo_begin(memo, f->store, f->p);
+    assert_int_equal(md_reg_fallback_files(&kf, &cf, f->store, md, key, memo, f->p),
+                     APR_SUCCESS);
+    made = read_file(f, "domains/a.test/fallback-pubcert.pem");
+    assert_int_equal(md_store_digest(f->store, MD_SG_NONE, NULL, MD_FN_FALLBACK_PKEY, &kd, f->p),
+                     APR_SUCCESS);
+    assert_int_equal(md_store_digest(f->store, MD_SG_DOMAINS, "a.test", MD_FN_FALLBACK_CERT,
+                                     &cd, f->p), APR_SUCCESS);
+    digest = apr_pstrcat(f->p, kd, ".", cd, NULL);
+    md_credmemo_end(memo, f->store, 1, f->p);
+
+    memo = md_credmemo_create(f->p);
+    md_credmemo_begin(memo, f->store, f->p);
+    entry = md_credmemo_find(memo, digest);
+    assert_non_null(entry);
+    assert_int_equal(md_credmemo_covers(entry, md->domains, f->p), 1);
+    assert_int_equal(md_reg_fallback_files(&kf, &cf, f->store, md, key, memo, f->p),
+                     APR_SUCCESS);
+    assert_string_equal(read_file(f, "domains/a.test/fallback-pubcert.pem"), made);
+}
+
 #define DAY     apr_time_from_sec(24 * 3600)
 
 /* --- several key types (tests with a plain pool state) --- */
@@ -1041,6 +1075,7 @@ int main(void)
         REG_TEST(test_staged_verify_refuses_expired_and_older),
         REG_TEST(test_staged_verify_refuses_uncovered_or_foreign_key),
         REG_TEST(test_fallback_created_once_and_reused),
+        REG_TEST(test_fallback_made_is_remembered),
         UNIT_TEST(test_assess_missing_spec_keeps_the_other),
         UNIT_TEST(test_assess_none_or_expired),
         UNIT_TEST(test_activate_merges_renewed_specs),
