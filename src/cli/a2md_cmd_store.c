@@ -12,7 +12,7 @@
 /* Write domains/<name>/md.json; the lock is held by the caller. */
 static apr_status_t save_md(a2md_ctx_t *ctx, const md_t *md)
 {
-    json_t *j = md_json_pool_own(ctx->p, md_to_json(md));
+    json_t *j = md_to_json(md, ctx->p);
     apr_status_t rv;
 
     rv = j ? md_store_save_json(ctx->store, MD_SG_DOMAINS, md->name, MD_FN_MD, j, ctx->p)

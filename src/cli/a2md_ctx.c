@@ -242,7 +242,7 @@ void a2md_ctx_note(a2md_ctx_t *ctx, const char *fmt, ...)
 void a2md_ctx_print_md(a2md_ctx_t *ctx, const md_t *md, json_t *extra)
 {
     if (ctx->args->json) {
-        json_t *j = md_json_pool_own(ctx->p, md_to_json(md));
+        json_t *j = md_to_json(md, ctx->p);
 
         if (j && extra) {
             json_object_update(j, extra);

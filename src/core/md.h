@@ -129,8 +129,8 @@ const char *md_common_name(const md_t *md1, const md_t *md2);
 /* The key specs to use: md->pkey_specs or the default (RSA 2048). */
 const apr_array_header_t *md_pkey_specs(const md_t *md, apr_pool_t *p);
 
-/* md.json form (stock mod_md keys). New reference. */
-json_t *md_to_json(const md_t *md);
+/* md.json form (stock mod_md keys), owned by p. */
+json_t *md_to_json(const md_t *md, apr_pool_t *p);
 /* Parse md.json; APR_EINVAL (and a logged message naming source) if the
  * required "name" or "domains" are missing or of the wrong type. */
 apr_status_t md_from_json(md_t **pmd, const json_t *json, const char *source, apr_pool_t *p);

@@ -595,7 +595,7 @@ static apr_status_t stage_md(const md_drive_env_t *env, const md_t *md, const ch
         staged->ca_account = account;
     }
     rv = md_store_save_json(env->store, MD_SG_STAGING, md->name, MD_FN_MD,
-                            md_json_pool_own(p, md_to_json(staged)), p);
+                            md_to_json(staged, p), p);
     if (rv != APR_SUCCESS) {
         md_result_printf(result, rv, "saving md.json to staging failed");
     }

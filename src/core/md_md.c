@@ -226,16 +226,13 @@ static json_t *pkeys_to_json(const apr_array_header_t *specs)
     return arr;
 }
 
-json_t *md_to_json(const md_t *md)
+json_t *md_to_json(const md_t *md, apr_pool_t *p)
 {
-    json_t *j = json_object();
+    json_t *j = md_json_pool_own(p, json_object());
     json_t *proto;
-    apr_pool_t *p;
     const char *req;
 
-    /* An unmanaged pool shares nothing with other threads' pools. */
-    if (!j || apr_pool_create_unmanaged_ex(&p, NULL, NULL) != APR_SUCCESS) {
-        json_decref(j);
+    if (!j) {
         return NULL;
     }
     md_json_set_str(j, MD_KEY_NAME, md->name);
@@ -278,7 +275,6 @@ json_t *md_to_json(const md_t *md)
     md_json_set_str(j, MD_KEY_PROXY_CA_CERTS, md->http_proxy_ca_file);
     md_json_set_str(j, MD_KEY_CA_CERTS, md->ca_certs);
     eab_to_json(j, md);
-    apr_pool_destroy(p);
     return j;
 }
 

@@ -111,7 +111,7 @@ static void keep_unlisted(json_t *to, json_t *from, const char *const *keys)
 
 json_t *md_reg_md_json(const md_t *md, json_t *stored, apr_pool_t *p)
 {
-    json_t *now = md_json_pool_own(p, md_to_json(md));
+    json_t *now = md_to_json(md, p);
 
     if (now && json_is_object(stored)) {
         json_t *ca_now = json_object_get(now, MD_KEY_CA);

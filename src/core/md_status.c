@@ -356,7 +356,7 @@ json_t *md_status_md_json(const md_status_snap_t *snap, const json_t *renewal,
                           const md_sched_in_t *sched, apr_time_t now, apr_pool_t *p)
 {
     const md_reg_state_t *st = snap->state;
-    json_t *j = md_json_pool_own(p, md_to_json(snap->md));
+    json_t *j = md_to_json(snap->md, p);
     /* As the stock module: the certificate's own renew time (a CA window
      * or a revocation show in "renew-schedule"). */
     apr_time_t renew_at = st->has_cert ? md_sched_renew_at(st, 0, 0, NULL) : now;

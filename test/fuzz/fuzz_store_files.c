@@ -30,7 +30,7 @@ static void md_json_file(const json_t *j, apr_pool_t *p)
     if (md_cert_relevant_changed(md, clone)) {
         abort();
     }
-    saved = md_json_pool_own(p, md_to_json(md));
+    saved = md_to_json(md, p);
     if (md_from_json(&back, saved, "again", p) != APR_SUCCESS
         || strcmp(back->name, md->name) || !md_array_str_eq(back->domains, md->domains, 0)) {
         abort();

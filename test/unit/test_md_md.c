@@ -89,7 +89,7 @@ static void test_reads_stock_eab_and_old_members(void **state)
     assert_string_equal(md->ca_eab_hmac, "c2VjcmV0");
     assert_string_equal(md->ca_certs, "/etc/ca.pem");
     /* written back: the kid where the stock module has it, not the key */
-    j = md_json_pool_own(p, md_to_json(md));
+    j = md_to_json(md, p);
     assert_string_equal(md_json_get_str(md_json_get_obj(j, "eab"), "kid"), "kid-7");
     assert_null(md_json_get_str(md_json_get_obj(j, "eab"), "hmac"));
 
@@ -100,7 +100,7 @@ static void test_reads_stock_eab_and_old_members(void **state)
     assert_string_equal(md->ca_eab_kid, "kid-8");
     assert_int_equal(md->pkey_specs->nelts, 1);
     assert_string_equal(MD_ARR_IDX(md->pkey_specs, 0, md_pkey_spec_t *)->curve, "secp384r1");
-    j = md_json_pool_own(p, md_to_json(md));
+    j = md_to_json(md, p);
     assert_non_null(json_object_get(j, "privkey"));
     assert_null(json_object_get(j, "pkey"));
     /* "none" is no binding */
@@ -136,7 +136,7 @@ static void test_stock_round_trip(void **state)
     assert_int_equal(md->require_https, MD_REQUIRE_UNSET);
     assert_null(md->pkey_specs);
 
-    out = md_json_pool_own(p, md_to_json(md));
+    out = md_to_json(md, p);
     assert_true(json_equal(in, out));
     /* and the same key order as the stock module */
     assert_string_equal(md_json_dump(out, 0, p), md_json_dump(in, 0, p));
@@ -168,10 +168,10 @@ static void test_static_files_round_trip(void **state)
     copy = md_clone(p, md);
     assert_ptr_not_equal(copy->cert_files, md->cert_files);
     assert_string_equal(MD_ARR_IDX(copy->pkey_files, 0, const char *), "/etc/x/key.pem");
-    out = md_json_pool_own(p, md_to_json(copy));
+    out = md_to_json(copy, p);
     assert_string_equal(md_json_dump(out, 0, p), md_json_dump(in, 0, p));
     /* an MD without files writes neither member */
-    assert_null(json_object_get(md_json_pool_own(p, md_to_json(md_create_empty(p))),
+    assert_null(json_object_get(md_to_json(md_create_empty(p), p),
                                 "cert-files"));
 }
 
@@ -211,7 +211,7 @@ static void test_full_round_trip(void **state)
     md->http_proxy_ca_file = "/etc/proxy-ca.pem";
     md->ca_certs = "/etc/ca.pem";
 
-    j = md_json_pool_own(p, md_to_json(md));
+    j = md_to_json(md, p);
     /* the binding's key id only, where the stock module has it: the MAC key
      * is no md.json business */
     assert_string_equal(md_json_get_str(md_json_get_obj(j, "eab"), "kid"), "kid-1");
@@ -247,12 +247,12 @@ static void test_full_round_trip(void **state)
     assert_string_equal(back->http_proxy, "http://proxy.test:3128");
     assert_string_equal(back->http_proxy_ca_file, "/etc/proxy-ca.pem");
     assert_string_equal(back->ca_certs, "/etc/ca.pem");
-    j2 = md_json_pool_own(p, md_to_json(back));
+    j2 = md_to_json(back, p);
     assert_true(json_equal(j, j2));
 
     /* one spec is written as an object */
     apr_array_pop(md->pkey_specs);
-    j = md_json_pool_own(p, md_to_json(md));
+    j = md_to_json(md, p);
     assert_true(json_is_object(json_object_get(j, "privkey")));
     assert_int_equal(md_from_json(&back, j, "t", p), APR_SUCCESS);
     assert_int_equal(back->pkey_specs->nelts, 1);

@@ -96,7 +96,7 @@ static void put_cred(fixture_t *f, md_store_group_t group, const char *name,
 static void stage_finished(fixture_t *f, const md_t *md)
 {
     assert_int_equal(md_store_save_json(f->store, MD_SG_STAGING, md->name, MD_FN_MD,
-                                        md_json_pool_own(f->p, md_to_json(md)), f->p),
+                                        md_to_json(md, f->p), f->p),
                      APR_SUCCESS);
 }
 
@@ -336,7 +336,7 @@ static void test_activate_keeps_account_of_staged_certificate(void **state)
     staged->ca_account = "ACME-127.0.0.1-0007";
     staged->ca_effective = "https://127.0.0.1:1/dir";
     assert_int_equal(md_store_save_json(f->store, MD_SG_STAGING, "a.test", MD_FN_MD,
-                                        md_json_pool_own(f->p, md_to_json(staged)), f->p),
+                                        md_to_json(staged, f->p), f->p),
                      APR_SUCCESS);
     put_cred(f, MD_SG_STAGING, "a.test", md->domains, f->ec_key, apr_time_from_sec(86400));
     assert_int_equal(md_reg_activate_staged(f->store, md, &activated, f->p), APR_SUCCESS);
@@ -622,7 +622,7 @@ static void test_activate_merges_renewed_specs(void **state)
     assert_null(live_fingerprint(store, md, ec, p));
 
     assert_int_equal(md_store_save_json(store, MD_SG_STAGING, md->name, MD_FN_MD,
-                                        md_json_pool_own(p, md_to_json(md)), p), APR_SUCCESS);
+                                        md_to_json(md, p), p), APR_SUCCESS);
     assert_int_equal(md_reg_activate_staged(store, md, &activated, p), APR_SUCCESS);
     assert_true(activated);
     /* the new EC certificate is live, the RSA one carried over */
@@ -636,7 +636,7 @@ static void test_activate_merges_renewed_specs(void **state)
     rsa_fp = cred_save(store, MD_SG_STAGING, md, rsa, 90 * DAY, p);
     ec_fp = cred_save(store, MD_SG_STAGING, md, ec, 90 * DAY, p);
     assert_int_equal(md_store_save_json(store, MD_SG_STAGING, md->name, MD_FN_MD,
-                                        md_json_pool_own(p, md_to_json(md)), p), APR_SUCCESS);
+                                        md_to_json(md, p), p), APR_SUCCESS);
     assert_int_equal(md_reg_activate_staged(store, md, &activated, p), APR_SUCCESS);
     assert_true(activated);
     assert_string_equal(live_fingerprint(store, md, rsa, p), rsa_fp);
@@ -868,7 +868,7 @@ static const md_cert_t *cred_put(md_store_t *store, md_store_group_t group, cons
 static void md_json_save(md_store_t *store, md_store_group_t group, const md_t *md, apr_pool_t *p)
 {
     assert_int_equal(md_store_save_json(store, group, md->name, MD_FN_MD,
-                                        md_json_pool_own(p, md_to_json(md)), p), APR_SUCCESS);
+                                        md_to_json(md, p), p), APR_SUCCESS);
 }
 
 static const char *fp_of(const md_cert_t *cert, apr_pool_t *p)
@@ -1037,7 +1037,7 @@ static void test_sync_keeps_members_we_do_not_write(void **state)
     const char *base;
     md_store_t *store = store_at(&base, p);
     md_t *md = md_names(p, "a.org", NULL);
-    json_t *j = md_json_pool_own(p, md_to_json(md));
+    json_t *j = md_to_json(md, p);
     json_t *back = NULL;
 
     json_object_set_new(j, "x-future", json_string("kept"));
