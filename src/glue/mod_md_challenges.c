@@ -110,6 +110,7 @@ static void save_httpd_json(const mod_md_runtime_t *rt, server_rec *base, apr_po
     json_t *j = md_json_pool_own(ptemp, json_object());
     json_t *proto = json_object();
     json_t *ports = json_object();
+    json_t *old = NULL;
     apr_status_t rv;
 
     if (!j || !proto || !ports) {
@@ -124,6 +125,12 @@ static void save_httpd_json(const mod_md_runtime_t *rt, server_rec *base, apr_po
     json_object_set_new(ports, MD_KEY_HTTPS, json_integer(rt->https_port));
     json_object_set_new(j, MD_KEY_PORTS, ports);
     json_object_set_new(j, MD_PROTO_ACME_TLS_1, json_boolean(rt->acme_tls_1_any));
+    /* As the last pass left it (the usual restart): a durable write costs
+     * two fsyncs, in each of the two passes of every start. */
+    if (md_store_load_json(rt->store, MD_SG_NONE, NULL, MD_FN_HTTPD_JSON, &old, ptemp)
+        == APR_SUCCESS && json_equal(old, j)) {
+        return;
+    }
     rv = md_store_save_json(rt->store, MD_SG_NONE, NULL, MD_FN_HTTPD_JSON, j, ptemp);
     if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_WARNING, rv, base,

@@ -127,3 +127,17 @@ def test_no_challenge_type_possible_is_reported_plainly(alpn):
     assert a.log_lines(r"MD16522: MDomain none\.test: no ACME challenge type can work")
     assert not a.log_lines(r"MD08010: none\.test: Creating new order")
     assert certs.is_self_signed(a.get_served_cert(NONE))
+
+
+def test_unchanged_httpd_json_is_not_written_again(alpn):
+    """A restart with the same ports leaves httpd.json as it was: no new
+    file (its durable write costs two fsyncs in each config pass)."""
+    a = alpn.apache
+    path = os.path.join(a.store, "httpd.json")
+    before = os.stat(path)
+    a.graceful()
+    a.wait_served(ALPN)
+    after = os.stat(path)
+    assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
+    with open(path) as f:
+        assert json.load(f)["ports"]["https"] == a.https_port
