@@ -991,25 +991,34 @@ apr_status_t md_reg_fallback_key(md_pkey_t **pkey, md_store_t *store, apr_pool_t
     return md_reg_fallback_key_of(pkey, store, MD_PKEY_TYPE_EC, p);
 }
 
+/* The memo's name for md's fallback cname: the digests of the shared key
+ * (kd, the same for every MD) and of the certificate. NULL without kd or
+ * the certificate. */
+static const char *fallback_digest(md_store_t *store, const md_t *md, const char *kd,
+                                   const char *cname, apr_pool_t *p)
+{
+    const char *cd;
+
+    if (!kd || md_store_digest(store, MD_SG_DOMAINS, md->name, cname, &cd, p) != APR_SUCCESS) {
+        return NULL;
+    }
+    return apr_pstrcat(p, kd, ".", cd, NULL);
+}
+
 /* Is the fallback certificate cname in the store still good for md? The
- * key is the shared one (kname at the store's base), already in memory; the
- * memo (if any) answers for bytes it has seen. */
+ * key is the shared one, already in memory; the memo (if any, with kd the
+ * key's digest) answers for bytes it has seen. */
 static int fallback_usable(md_store_t *store, const md_t *md, const md_pkey_t *key,
-                           const char *kname, const char *cname, md_credmemo_t *memo,
+                           const char *kd, const char *cname, md_credmemo_t *memo,
                            apr_pool_t *p)
 {
     apr_array_header_t *chain;
     const md_cert_t *cert;
-    const char *kd, *cd, *digest = NULL;
-    md_credmemo_entry_t *entry = NULL;
+    const char *digest = memo ? fallback_digest(store, md, kd, cname, p) : NULL;
+    md_credmemo_entry_t *entry = digest ? md_credmemo_find(memo, digest) : NULL;
     apr_time_t min_until = apr_time_now() + FALLBACK_MIN_LEFT;
     int covers;
 
-    if (memo && md_store_digest(store, MD_SG_NONE, NULL, kname, &kd, p) == APR_SUCCESS
-        && md_store_digest(store, MD_SG_DOMAINS, md->name, cname, &cd, p) == APR_SUCCESS) {
-        digest = apr_pstrcat(p, kd, ".", cd, NULL);
-        entry = md_credmemo_find(memo, digest);
-    }
     if (entry && (covers = md_credmemo_covers(entry, md->domains, p)) >= 0) {
         return covers && md_credmemo_until(entry) > min_until;
     }
@@ -1031,15 +1040,13 @@ static int fallback_usable(md_store_t *store, const md_t *md, const md_pkey_t *k
 /* A fallback just made is remembered as one found good would be: the next
  * pass (the daemon's, right after the dry run) need not parse it again. */
 static void remember_fallback(md_store_t *store, const md_t *md, const md_cert_t *cert,
-                              const char *kname, const char *cname, md_credmemo_t *memo,
+                              const char *kd, const char *cname, md_credmemo_t *memo,
                               apr_pool_t *p)
 {
+    const char *digest = memo ? fallback_digest(store, md, kd, cname, p) : NULL;
     md_credmemo_entry_t *entry;
-    const char *kd, *cd;
 
-    if (memo && md_store_digest(store, MD_SG_NONE, NULL, kname, &kd, p) == APR_SUCCESS
-        && md_store_digest(store, MD_SG_DOMAINS, md->name, cname, &cd, p) == APR_SUCCESS
-        && (entry = md_credmemo_add(memo, apr_pstrcat(p, kd, ".", cd, NULL), cert, p))) {
+    if (digest && (entry = md_credmemo_add(memo, digest, cert, p)) != NULL) {
         md_credmemo_set_covers(memo, entry, md->domains, 1, p);
     }
 }
@@ -1051,11 +1058,16 @@ apr_status_t md_reg_fallback_files(const char **pkeyfile, const char **pcertfile
     int rsa = fallback_rsa(md_pkey_type(fallback_key));
     const char *kname = rsa ? MD_FN_FALLBACK_PKEY_RSA : MD_FN_FALLBACK_PKEY;
     const char *cname = rsa ? MD_FN_FALLBACK_CERT_RSA : MD_FN_FALLBACK_CERT;
+    const char *kd = NULL;
     apr_pool_t *ptemp;
     apr_status_t rv = APR_SUCCESS;
 
     apr_pool_create(&ptemp, p);
-    if (!fallback_usable(store, md, fallback_key, kname, cname, memo, ptemp)) {
+    /* The shared key's digest, once for both looks into the memo. */
+    if (memo && md_store_digest(store, MD_SG_NONE, NULL, kname, &kd, ptemp) != APR_SUCCESS) {
+        kd = NULL;
+    }
+    if (!fallback_usable(store, md, fallback_key, kd, cname, memo, ptemp)) {
         md_cert_t *cert;
         apr_array_header_t *chain = apr_array_make(ptemp, 1, sizeof(md_cert_t *));
 
@@ -1069,7 +1081,7 @@ apr_status_t md_reg_fallback_files(const char **pkeyfile, const char **pcertfile
         if (rv != APR_SUCCESS) {
             goto leave;
         }
-        remember_fallback(store, md, cert, kname, cname, memo, ptemp);
+        remember_fallback(store, md, cert, kd, cname, memo, ptemp);
     }
     rv = md_store_get_fname(store, MD_SG_NONE, NULL, kname, pkeyfile, p);
     if (rv == APR_SUCCESS) {
