@@ -21,30 +21,12 @@
 #include "md_store_pg.h"
 #include "md_util.h"
 
-static int log_level(void *baton, md_log_level_t level)
-{
-    (void)baton;
-    return getenv("MD_TEST_LOG") ? 1 : level <= MD_LOG_ERR;
-}
-
-static void log_print(const char *file, int line, md_log_level_t level, apr_status_t rv,
-                      void *baton, const char *msg)
-{
-    (void)file;
-    (void)line;
-    (void)rv;
-    (void)baton;
-    if (getenv("MD_TEST_LOG") || level <= MD_LOG_ERR) {
-        fprintf(stderr, "  log[%d]: %s\n", (int)level, msg);
-    }
-}
-
 static int setup(void **state)
 {
     if (unit_pg_setup(state) != 0) {
         return -1;
     }
-    md_log_set(log_level, log_print, NULL);
+    unit_pg_log_setup(MD_LOG_ERR, NULL);
     return 0;
 }
 

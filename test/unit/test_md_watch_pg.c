@@ -34,36 +34,13 @@
 #define CA_NOWHERE      "https://127.0.0.1:1/dir"
 #define WAIT_MAX        apr_time_from_sec(30)
 
-static volatile int refused;
-
-static int log_level(void *baton, md_log_level_t level)
-{
-    (void)baton;
-    return getenv("MD_TEST_LOG") ? 1 : level <= MD_LOG_WARNING;
-}
-
-static void log_print(const char *file, int line, md_log_level_t level, apr_status_t rv,
-                      void *baton, const char *msg)
-{
-    (void)file;
-    (void)line;
-    (void)rv;
-    (void)baton;
-    if (strstr(msg, "MD24040:")) {
-        ++refused;
-    }
-    if (getenv("MD_TEST_LOG") || level <= MD_LOG_ERR) {
-        fprintf(stderr, "  log[%d]: %s\n", (int)level, msg);
-    }
-}
-
 static int setup(void **state)
 {
     if (unit_pg_setup(state) != 0) {
         return -1;
     }
-    md_log_set(log_level, log_print, NULL);
-    refused = 0;
+    /* the refused writes of a fenced driver are counted */
+    unit_pg_log_setup(MD_LOG_WARNING, "MD24040:");
     return 0;
 }
 
@@ -197,7 +174,7 @@ static void test_pass_writes_refused_after_takeover(void **state)
     assert_true(has_value(b, "ok.test", MD_FN_NOTIFY, p));
     assert_true(has_value(b, "ok.test", MD_FN_JOB, p));
     assert_true(has_value(b, "ok.test", MD_FN_ARI, p));
-    assert_int_equal(refused, 0);
+    assert_int_equal(unit_pg_log_seen, 0);
 
     assert_int_equal(apr_thread_create(&thread, NULL, takeover, &t, p), APR_SUCCESS);
     md_watch_pass(w, stale, p);
@@ -209,13 +186,13 @@ static void test_pass_writes_refused_after_takeover(void **state)
     assert_false(has_value(b, "stale.test", MD_FN_NOTIFY, p));
     assert_false(has_value(b, "stale.test", MD_FN_JOB, p));
     assert_false(has_value(b, "stale.test", MD_FN_ARI, p));
-    assert_true(refused >= 3);
+    assert_true(unit_pg_log_seen >= 3);
 
     /* while the other server holds it, the next pass leaves the MD alone */
-    refused = 0;
+    unit_pg_log_seen = 0;
     md_watch_pass(w, stale, p);
     assert_false(has_value(b, "stale.test", MD_FN_NOTIFY, p));
-    assert_int_equal(refused, 0);
+    assert_int_equal(unit_pg_log_seen, 0);
     assert_true(md_watch_next_run(w) >= apr_time_now() + apr_time_from_msec(100));
 }
 
@@ -275,7 +252,7 @@ static void test_drive_events_refused_after_takeover(void **state)
     assert_int_equal(md_watch_event(view, "drive.test", MD_NOTIFY_ERRORED, NULL, result, p),
                      APR_SUCCESS);
     assert_true(has_value(b, "drive.test", MD_FN_NOTIFY, p));
-    assert_int_equal(refused, 0);
+    assert_int_equal(unit_pg_log_seen, 0);
 
     /* paused past the lease, taken over: "renewed" is told, but its
      * once-per-certificate state is not written over the new holder's */
@@ -284,7 +261,7 @@ static void test_drive_events_refused_after_takeover(void **state)
                      APR_SUCCESS);
     assert_int_equal(md_watch_event(view, "drive.test", MD_NOTIFY_RENEWED, "cert-1", result, p),
                      APR_SUCCESS);
-    assert_int_equal(refused, 1);
+    assert_int_equal(unit_pg_log_seen, 1);
     {
         json_t *j = NULL;
         assert_int_equal(md_store_load_json(b, MD_SG_STAGING, "drive.test", MD_FN_NOTIFY, &j,

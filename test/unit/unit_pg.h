@@ -10,13 +10,16 @@
 #ifndef unit_pg_h
 #define unit_pg_h
 
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <apr_file_io.h>
 #include <apr_strings.h>
 #include <libpq-fe.h>
 
 #include "md_keys.h"
+#include "md_log.h"
 #include "md_store.h"
 #include "md_store_pg.h"
 
@@ -103,6 +106,45 @@ static inline md_store_t *unit_pg_open_peer(const char *node, const char *from, 
     assert_int_equal(apr_file_copy(src, apr_pstrcat(p, dir, "/", MD_FN_STORE_JSON, NULL),
                                    APR_FPROT_FILE_SOURCE_PERMS, p), APR_SUCCESS);
     return unit_pg_open_node(node, p);
+}
+
+/* --- the log, as the PostgreSQL tests want it ---------------------------- */
+
+/* Messages up to unit_pg_log_max reach the hook (every one with
+ * MD_TEST_LOG set); errors are printed. Those naming unit_pg_log_code are
+ * counted in unit_pg_log_seen. */
+static md_log_level_t unit_pg_log_max = MD_LOG_ERR;
+static const char *unit_pg_log_code;
+static volatile int unit_pg_log_seen;
+
+static inline int unit_pg_log_level(void *baton, md_log_level_t level)
+{
+    (void)baton;
+    return getenv("MD_TEST_LOG") ? 1 : level <= unit_pg_log_max;
+}
+
+static inline void unit_pg_log_print(const char *file, int line, md_log_level_t level,
+                                     apr_status_t rv, void *baton, const char *msg)
+{
+    (void)file;
+    (void)line;
+    (void)rv;
+    (void)baton;
+    if (unit_pg_log_code && strstr(msg, unit_pg_log_code)) {
+        ++unit_pg_log_seen;
+    }
+    if (getenv("MD_TEST_LOG") || level <= MD_LOG_ERR) {
+        fprintf(stderr, "  log[%d]: %s\n", (int)level, msg);
+    }
+}
+
+/* The hook above, with messages up to max and code counted (NULL: none). */
+static inline void unit_pg_log_setup(md_log_level_t max, const char *code)
+{
+    unit_pg_log_max = max;
+    unit_pg_log_code = code;
+    unit_pg_log_seen = 0;
+    md_log_set(unit_pg_log_level, unit_pg_log_print, NULL);
 }
 
 #endif /* unit_pg_h */
