@@ -7,13 +7,12 @@ MDMessageCmd is a script that fails its first "renewed" call; at its
 second one it copies the staged job.json, so the state written after the
 failure is seen exactly, whatever the timing.
 """
-import json
 import os
 import types
 
 import pytest
 
-from mdtest import STOCK_MD_MODULE
+from mdtest import notify
 
 MD = "n-retried.test"
 SCRIPT = """#!/bin/sh
@@ -29,26 +28,12 @@ exit 0
 """
 
 
-def _job(path):
-    try:
-        with open(path) as f:
-            return json.load(f)
-    except (OSError, ValueError):
-        return None
-
-
 def _run(e2e, which, module):
     a = e2e.new_apache(name="retried-%s" % which, module=module)
-    d = os.path.join(a.root, "notify")
-    os.makedirs(d)
-    os.chmod(d, 0o777)     # the watchdog child (www-data) writes here
+    job = os.path.join(a.staging_dir(MD), "job.json")
+    d, script = notify.program(a, SCRIPT, job)
     open(os.path.join(d, "failonce"), "w").close()
     os.chmod(os.path.join(d, "failonce"), 0o666)
-    job = os.path.join(a.staging_dir(MD), "job.json")
-    script = os.path.join(d, "cmd.sh")
-    with open(script, "w") as f:
-        f.write(SCRIPT % {"d": d, "job": job})
-    os.chmod(script, 0o755)
     conf = a.config()
     conf.add("MDMessageCmd %s msg" % script)
     # the stock module tells again after its retry delay
@@ -58,20 +43,19 @@ def _run(e2e, which, module):
     conf.write()
     try:
         a.start()
-        final = a.wait_for(lambda: (_job(job) or {}).get("notified-renewed") and _job(job),
+        final = a.wait_for(lambda: (notify.read_json(job) or {}).get("notified-renewed")
+                           and notify.read_json(job),
                            timeout=120, what="%s: job.json notified-renewed" % which)
-        with open(os.path.join(d, "calls.log")) as f:
-            calls = [l.split() for l in f if l.strip()]
-        return types.SimpleNamespace(at_retry=_job(os.path.join(d, "job-at-retry.json")),
-                                     final=final, calls=calls)
+        return types.SimpleNamespace(
+            at_retry=notify.read_json(os.path.join(d, "job-at-retry.json")),
+            final=final, calls=notify.calls(d))
     finally:
         a.stop()
 
 
 @pytest.fixture(scope="module")
 def runs(e2e):
-    return {which: _run(e2e, which, module)
-            for which, module in (("stock", STOCK_MD_MODULE), ("ours", e2e.module))}
+    return notify.both_modules(e2e, _run)
 
 
 @pytest.mark.parametrize("which", ["stock", "ours"])

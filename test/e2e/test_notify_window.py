@@ -16,14 +16,13 @@ job to say "renewed" was told. A thread polls md-status all along, so the
 report can list every state it saw in order (informative only: a poll can
 miss a short state, so only the held states are compared).
 """
-import json
 import os
 import threading
 import types
 
 import pytest
 
-from mdtest import STOCK_MD_MODULE, status
+from mdtest import notify, status
 
 MD = "n-window.test"
 SCRIPT = """#!/bin/sh
@@ -40,14 +39,6 @@ exit 0
 FLAGS = ("finished", "notified", "notified-renewed")
 # the states md-status goes through, in this order (a poll may miss some)
 ORDER = [(False, False, False), (False, True, False), (True, True, False), (True, True, True)]
-
-
-def _job(path):
-    try:
-        with open(path) as f:
-            return json.load(f)
-    except (OSError, ValueError):
-        return None
 
 
 def _flags(doc):
@@ -81,14 +72,8 @@ class _Poller(threading.Thread):
 
 def _run(e2e, which, module):
     a = e2e.new_apache(name="window-%s" % which, module=module)
-    d = os.path.join(a.root, "notify")
-    os.makedirs(d)
-    os.chmod(d, 0o777)     # the watchdog child (www-data) writes here
     job = os.path.join(a.staging_dir(MD), "job.json")
-    script = os.path.join(d, "cmd.sh")
-    with open(script, "w") as f:
-        f.write(SCRIPT % {"d": d, "job": job})
-    os.chmod(script, 0o755)
+    d, script = notify.program(a, SCRIPT, job)
     conf = a.config()
     conf.add("MDNotifyCmd %s notify" % script)
     conf.add_md([MD])
@@ -100,18 +85,18 @@ def _run(e2e, which, module):
         a.start()
         poller.start()
         a.wait_for_file(os.path.join(d, "started"), timeout=120)
-        during = types.SimpleNamespace(status=_renewal(a), job=_job(job),
-                                       at_start=_job(os.path.join(d, "job-at-start.json")))
+        during = types.SimpleNamespace(
+            status=_renewal(a), job=notify.read_json(job),
+            at_start=notify.read_json(os.path.join(d, "job-at-start.json")))
         # still held: nothing the test read was after the program ended
         assert not os.path.exists(os.path.join(d, "release"))
         open(os.path.join(d, "release"), "w").close()
         a.wait_for(lambda: (_renewal(a) or {}).get("notified-renewed"), timeout=60,
                    what="%s: md-status notified-renewed" % which)
-        after = types.SimpleNamespace(status=_renewal(a), job=_job(job))
+        after = types.SimpleNamespace(status=_renewal(a), job=notify.read_json(job))
         poller.halt.set()
         poller.join()
-        with open(os.path.join(d, "calls.log")) as f:
-            calls = [l.split() for l in f if l.strip()]
+        calls = notify.calls(d)
         print("%s: md-status states seen: %s" % (which, poller.seen))
         return types.SimpleNamespace(during=during, after=after, calls=calls, seen=poller.seen)
     finally:
@@ -121,8 +106,7 @@ def _run(e2e, which, module):
 
 @pytest.fixture(scope="module")
 def runs(e2e):
-    return {which: _run(e2e, which, module)
-            for which, module in (("stock", STOCK_MD_MODULE), ("ours", e2e.module))}
+    return notify.both_modules(e2e, _run)
 
 
 @pytest.mark.parametrize("which", ["stock", "ours"])
