@@ -10,13 +10,13 @@
 #include <http_ssl.h>
 
 #include "md.h"
-#include "md_credmemo.h"
 #include "md_reg.h"
 #include "md_static.h"
 #include "md_util.h"
 #include "mod_md_certs.h"
 #include "mod_md_config.h"
 #include "mod_md_runtime.h"
+#include "mod_md_start.h"
 
 APLOG_USE_MODULE(md);
 
@@ -68,17 +68,19 @@ static int md_add_cert_files(server_rec *s, apr_pool_t *p, apr_array_header_t *c
         return OK;
     }
     /* Every key type with a usable certificate: mod_ssl picks per client. */
-    specs = st->present_specs;
-    for (i = 0; i < specs->nelts; ++i) {
-        const char *keyfile, *certfile;
+    if (!mod_md_start_files(rt, st, cert_files, key_files)) {
+        specs = st->present_specs;
+        for (i = 0; i < specs->nelts; ++i) {
+            const char *keyfile, *certfile;
 
-        if (md_reg_cred_files(&keyfile, &certfile, rt->store, st->md,
-                              MD_ARR_IDX(specs, i, const md_pkey_spec_t *), p)
-            != APR_SUCCESS) {
-            return DECLINED;
+            if (md_reg_cred_files(&keyfile, &certfile, rt->store, st->md,
+                                  MD_ARR_IDX(specs, i, const md_pkey_spec_t *), p)
+                != APR_SUCCESS) {
+                return DECLINED;
+            }
+            APR_ARRAY_PUSH(cert_files, const char *) = certfile;
+            APR_ARRAY_PUSH(key_files, const char *) = keyfile;
         }
-        APR_ARRAY_PUSH(cert_files, const char *) = certfile;
-        APR_ARRAY_PUSH(key_files, const char *) = keyfile;
     }
     ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s,
                  "MD11010: %s: serving the managed certificate for %s:%u", st->md->name,
@@ -86,51 +88,20 @@ static int md_add_cert_files(server_rec *s, apr_pool_t *p, apr_array_header_t *c
     return OK;
 }
 
-/* The shared fallback key of a type, loaded (or made) once per config pass. */
-static md_pkey_t *fallback_key(mod_md_runtime_t *rt, md_pkey_type_t type, server_rec *s)
-{
-    md_pkey_t **pkey = type == MD_PKEY_TYPE_EC ? &rt->fallback_key : &rt->fallback_rsa_key;
-
-    if (!*pkey
-        && md_reg_fallback_key_of(pkey, rt->store, type, s->process->pconf) != APR_SUCCESS) {
-        *pkey = NULL;
-    }
-    return *pkey;
-}
-
-/* One fallback per key type the MD is configured for (EC, RSA), as the stock
- * module makes one per key spec: a client that takes only RSA (or only
- * ECDSA) completes its handshake whichever the MD's certificates will be. */
+/* The fallbacks (mod_md_start.c makes them, ahead when it can). */
 static int md_add_fallback_cert_files(server_rec *s, apr_pool_t *p,
                                       apr_array_header_t *cert_files,
                                       apr_array_header_t *key_files)
 {
     mod_md_runtime_t *rt = mod_md_runtime_get(s);
     md_reg_state_t *st = mod_md_server_state(rt, s);
-    const apr_array_header_t *specs;
-    int i, have_ec = 0, have_rsa = 0;
     server_rec **key;
 
     if (!st || st->has_cert || mod_md_server_other_md(rt, s)) {
         return DECLINED;
     }
-    specs = md_pkey_specs(st->md, p);
-    for (i = 0; i < specs->nelts; ++i) {
-        md_pkey_type_t type = MD_ARR_IDX(specs, i, const md_pkey_spec_t *)->type;
-        int *have = type == MD_PKEY_TYPE_EC ? &have_ec : &have_rsa;
-        const char *keyfile, *certfile;
-        md_pkey_t *pkey;
-
-        if (*have || !(pkey = fallback_key(rt, type, s))
-            || md_reg_fallback_files(&keyfile, &certfile, rt->store, st->md, pkey,
-                                     rt->cred_memo, p) != APR_SUCCESS) {
-            continue;
-        }
-        *have = 1;
-        APR_ARRAY_PUSH(cert_files, const char *) = certfile;
-        APR_ARRAY_PUSH(key_files, const char *) = keyfile;
-    }
-    if (!have_ec && !have_rsa) {
+    if (!mod_md_start_files(rt, st, cert_files, key_files)
+        && !mod_md_start_fallbacks(rt, st, cert_files, key_files, p)) {
         return DECLINED;
     }
     /* mod_ssl asks only for hosts without certificates of their own: a
@@ -171,10 +142,7 @@ static int md_check_after_ssl(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *p
 
     (void)pconf;
     (void)plog;
-    /* mod_ssl has asked for all certificates and fallbacks of this pass */
-    if (rt && rt->cred_memo) {
-        md_credmemo_end(rt->cred_memo, rt->store, rt->cred_memo_save, ptemp);
-    }
+    (void)ptemp;
     return (rt && rt->ssl_conflict) ? !OK : OK;
 }
 

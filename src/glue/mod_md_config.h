@@ -168,7 +168,8 @@ typedef struct mod_md_global_t {
     apr_array_header_t *md_settings;   /* mod_md_settings_t*, index as mds */
     apr_hash_t *set_at;                /* row -> directive, for the fields above */
     apr_array_header_t *warnings;      /* "file:line: text" of the config's warnings */
-    apr_hash_t *ssl_vhosts;            /* "file:line" of a <VirtualHost> -> "on"|"off" */
+    apr_hash_t *ssl_vhosts;            /* "file:line" of a <VirtualHost> -> "on"|"off"|
+                                        * "cert" (on, with SSLCertificateFile) */
     md_t *current;                     /* the MD whose section is being read */
     mod_md_settings_t *current_settings;
     int finalized;
@@ -234,6 +235,9 @@ const char *mod_md_config_check_overlaps(apr_pool_t *p, const apr_array_header_t
  * the server config)? Known from mod_md_config_finalize on; the base
  * server counts as without. */
 int mod_md_config_server_has_ssl(const server_rec *s);
+/* Does it have SSL and SSLCertificateFile (its own or the server config's)?
+ * Then mod_ssl will not ask for a fallback certificate for it. */
+int mod_md_config_server_has_cert_file(const server_rec *s);
 
 /* The local port that the outside reaches as external_port (80 or 443),
  * 0 if not reachable (MDPortMap "-"), -1 for any other external_port. */

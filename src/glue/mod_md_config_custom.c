@@ -626,44 +626,67 @@ static const char *vhost_key(apr_pool_t *p, const char *file, int line)
     return apr_psprintf(p, "%s:%d", file ? file : "", line);
 }
 
+static int cert_file(const ap_directive_t *d)
+{
+    return !ap_cstr_casecmp(d->directive, "SSLCertificateFile");
+}
+
 /* mod_ssl keeps whether a vhost has SSL to itself, and tells only in its
  * post_config, after ours: read it from the configuration tree (Include
  * and <IfModule> are expanded there). A vhost without SSLEngine gets the
- * server config's, as mod_ssl merges it. */
+ * server config's, as mod_ssl merges it; so does one without
+ * SSLCertificateFile ("cert": SSL with certificate files of the admin's,
+ * mod_ssl will not want a fallback for it). */
 void mod_md_config_find_ssl_vhosts(mod_md_global_t *g, apr_pool_t *p)
 {
     const ap_directive_t *d;
     const ap_directive_t *c;
     int global_on = 0;
+    int global_cert = 0;
 
     g->ssl_vhosts = apr_hash_make(p);
     for (d = ap_conftree; d; d = d->next) {
         global_on = engine_on(d) ? 1 : (engine_off(d) ? 0 : global_on);
+        global_cert = global_cert || cert_file(d);
     }
     for (d = ap_conftree; d; d = d->next) {
         int on = global_on;
+        int cert = global_cert;
 
         if (ap_cstr_casecmp(d->directive, "<VirtualHost")) {
             continue;
         }
         for (c = d->first_child; c; c = c->next) {
             on = engine_on(c) ? 1 : (engine_off(c) ? 0 : on);
+            cert = cert || cert_file(c);
         }
         apr_hash_set(g->ssl_vhosts, vhost_key(p, d->filename, d->line_num),
-                     APR_HASH_KEY_STRING, on ? "on" : "off");
+                     APR_HASH_KEY_STRING, !on ? "off" : (cert ? "cert" : "on"));
     }
+}
+
+static const char *vhost_ssl(const server_rec *s)
+{
+    const mod_md_global_t *g = mod_md_config_get(s)->global;
+    apr_pool_t *p = g->ssl_vhosts ? apr_hash_pool_get(g->ssl_vhosts) : NULL;
+
+    if (!p) {
+        return NULL;
+    }
+    return apr_hash_get(g->ssl_vhosts, vhost_key(p, s->defn_name, (int)s->defn_line_number),
+                        APR_HASH_KEY_STRING);
 }
 
 int mod_md_config_server_has_ssl(const server_rec *s)
 {
-    const mod_md_global_t *g = mod_md_config_get(s)->global;
-    apr_pool_t *p = g->ssl_vhosts ? apr_hash_pool_get(g->ssl_vhosts) : NULL;
-    const char *on;
+    const char *on = vhost_ssl(s);
 
-    if (!p) {
-        return 0;
-    }
-    on = apr_hash_get(g->ssl_vhosts, vhost_key(p, s->defn_name, (int)s->defn_line_number),
-                      APR_HASH_KEY_STRING);
-    return on && !strcmp(on, "on");
+    return on && (!strcmp(on, "on") || !strcmp(on, "cert"));
+}
+
+int mod_md_config_server_has_cert_file(const server_rec *s)
+{
+    const char *on = vhost_ssl(s);
+
+    return on && !strcmp(on, "cert");
 }

@@ -1,13 +1,9 @@
 /* The generation's runtime (see mod_md_runtime.h): built by post_config in
- * the parent before mod_ssl's, which asks for our certificates there.
- *
- * Process model (STYLE §12): the parent reads the config and the store
- * here, activates staged certificates and assesses the MDs as root; it
- * never touches the network and never generates keys per MD. The glue
- * parts get the runtime from here and set up their own state in it.
+ * the parent before mod_ssl's, which asks for our certificates there; the
+ * MDs are started beside mod_ssl's (mod_md_start.c). The glue parts get
+ * the runtime from here and set up their own state in it.
  */
 #include <string.h>
-#include <unistd.h>
 
 #include <apr_strings.h>
 
@@ -15,25 +11,16 @@
 #include <http_config.h>
 #include <http_core.h>
 #include <http_log.h>
-#include <unixd.h>
 
 #include "md.h"
-#include "md_credmemo.h"
 #include "md_dns.h"
-#include "md_http.h"
-#include "md_keys.h"
-#include "md_log.h"
-#include "md_reg.h"
-#include "md_static.h"
-#include "md_store.h"
 #include "md_util.h"
-#include "mod_md_activate.h"
-#include "mod_md_challenges.h"
 #include "mod_md_cluster.h"
 #include "mod_md_config.h"
 #include "mod_md_drive.h"
 #include "mod_md_ocsp.h"
 #include "mod_md_runtime.h"
+#include "mod_md_start.h"
 #include "mod_md_status.h"
 
 APLOG_USE_MODULE(md);
@@ -61,19 +48,24 @@ const md_t *mod_md_server_other_md(const mod_md_runtime_t *rt, const server_rec 
 md_reg_state_t *mod_md_server_state(const mod_md_runtime_t *rt, const server_rec *s)
 {
     const md_t *md = mod_md_server_md(rt, s);
+    md_reg_state_t *st = md ? apr_hash_get(rt->states, md->name, APR_HASH_KEY_STRING) : NULL;
 
-    return md ? apr_hash_get(rt->states, md->name, APR_HASH_KEY_STRING) : NULL;
+    mod_md_start_wait(rt, st);
+    return st;
 }
 
 md_reg_state_t *mod_md_host_state(const mod_md_runtime_t *rt, const server_rec *s,
                                   const char *host, apr_pool_t *p)
 {
     const md_t *md = rt && rt->names && host ? md_name_index_find(rt->names, host, p) : NULL;
+    md_reg_state_t *st;
 
     if (!md || (md != mod_md_server_md(rt, s) && md != mod_md_server_other_md(rt, s))) {
         return NULL;
     }
-    return apr_hash_get(rt->states, md->name, APR_HASH_KEY_STRING);
+    st = apr_hash_get(rt->states, md->name, APR_HASH_KEY_STRING);
+    mod_md_start_wait(rt, st);
+    return st;
 }
 
 int mod_md_runtime_dry_run(void)
@@ -233,165 +225,6 @@ static apr_status_t assign_servers(mod_md_runtime_t *rt, apr_hash_t *used, serve
     return APR_SUCCESS;
 }
 
-/* --- the store ------------------------------------------------------------------ */
-
-/* The watchdog child runs as User and writes accounts, challenges and
- * staging: they are its (again after activation, which may add accounts). */
-static void hand_to_user(md_store_t *store, apr_pool_t *p)
-{
-    if (geteuid() == 0) {
-        store->ops->set_owner(store, (int)ap_unixd_config.user_id,
-                              (int)ap_unixd_config.group_id, p);
-    }
-}
-
-static apr_status_t open_store(md_store_t **pstore, server_rec *s, mod_md_global_t *g,
-                               apr_pool_t *p)
-{
-    apr_status_t rv = md_store_open(pstore, g->store_backend, g->store_backend_args,
-                                    g->store_dir, p);
-
-    if (rv != APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s,
-                     "MD11005: cannot open the certificate store at %s (MDStoreDir%s%s)",
-                     g->store_dir, g->store_backend ? ", MDStoreBackend " : "",
-                     g->store_backend ? g->store_backend : "");
-        return rv;
-    }
-    hand_to_user(*pstore, p);
-    return APR_SUCCESS;
-}
-
-/* MDStoreLocks: servers sharing a store (on a network file system) take
- * turns syncing and activating. Without the lock in time, this start
- * serves what the store holds and changes nothing. Returns whether the
- * store may be written. */
-static int lock_store(md_store_t *store, server_rec *s, const mod_md_global_t *g,
-                      apr_pool_t *ptemp)
-{
-    const char *fname = NULL;
-    apr_interval_time_t wait = mod_md_cluster_lock_wait(store, g);
-    apr_status_t rv;
-
-    if (wait <= 0) {
-        return 1;
-    }
-    rv = md_store_lock(store, wait, ptemp);
-    if (rv == APR_SUCCESS) {
-        return 1;
-    }
-    if (mod_md_cluster_lock_failed(store, s, rv, wait, ptemp)) {
-        return 0;
-    }
-    md_store_get_fname(store, MD_SG_NONE, NULL, MD_FN_STORE_LOCK, &fname, ptemp);
-    ap_log_error(APLOG_MARK, APLOG_ERR, rv, s,
-                 "MD11012: %s: %s within %s (MDStoreLocks); another server using this "
-                 "store is holding it. Starting without syncing the store or activating "
-                 "staged certificates: they will be activated at the next restart",
-                 fname ? fname : g->store_dir,
-                 APR_STATUS_IS_TIMEUP(rv) ? "could not get the store lock"
-                                          : "could not lock the store",
-                 md_duration_print(wait, ptemp));
-    return 0;
-}
-
-/* --- the MDs at start-up ------------------------------------------------------------ */
-
-/* One MD: activate what is staged, assess the live certificates, bring
- * md.json up to date. Keep going: one bad MD must not stop the others.
- * Activation first, so that sync learns the account of a new certificate;
- * sync keeps what it learns in md, so it gets md's pool. Sync after the
- * assessment: md.json records the state and why, as the stock module's
- * does. Without the store lock (MDStoreLocks, locked 0) nothing is
- * written. */
-static md_reg_state_t *start_md(mod_md_runtime_t *rt, md_t *md, apr_hash_t *used, int locked,
-                                apr_pool_t *ptemp)
-{
-    md_reg_state_t *st = apr_pcalloc(rt->pconf, sizeof(*st));
-    int activated = 0;
-
-    if (locked
-        && !mod_md_activate_delayed(rt->store, md, rt->g->activation_delay, apr_time_now(),
-                                    ptemp)) {
-        /* MDActivationDelay holds a new certificate back, also from a
-         * restart made by hand. */
-        md_reg_activate_staged(rt->store, md, &activated, ptemp);
-    }
-    if (md_static_is(md)) {
-        md_static_assess(st, rt->store, md, apr_time_now(), rt->pconf);
-    }
-    else {
-        md_reg_assess_memo(st, rt->store, md, apr_time_now(), rt->cred_memo, rt->pconf);
-    }
-    st->activated = activated;
-    /* As the stock module: what no virtual host uses is not renewed,
-     * unless the admin says always. */
-    st->watched = md->renew_mode == MD_RENEW_ALWAYS
-                  || apr_hash_get(used, md->name, APR_HASH_KEY_STRING) != NULL;
-    md->state = st->state;
-    md->state_descr = st->state_descr;
-    if (locked) {
-        md_reg_sync(rt->store, md, rt->pconf);
-    }
-    ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, rt->s, "MD11007: %s: %s%s%s", md->name,
-                 st->has_cert ? "certificate present" : "no usable certificate",
-                 st->state_descr ? ": " : "", st->state_descr ? st->state_descr : "");
-    return st;
-}
-
-/* The store and every MD's state (rt->states, rt->state_list). */
-static apr_status_t start_mds(mod_md_runtime_t *rt, apr_hash_t *used, apr_pool_t *ptemp)
-{
-    mod_md_global_t *g = rt->g;
-    apr_pool_t *pmd;
-    int i, locked;
-
-    if (md_http_global_init() != APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, rt->s, "MD11006: cannot initialize libcurl");
-        return APR_EGENERAL;
-    }
-    rt->states = apr_hash_make(rt->pconf);
-    rt->state_list = apr_array_make(rt->pconf, g->mds->nelts, sizeof(md_reg_state_t *));
-    if (open_store(&rt->store, rt->s, g, rt->pconf) != APR_SUCCESS
-        || apr_pool_create(&pmd, ptemp) != APR_SUCCESS) {
-        return APR_EGENERAL;
-    }
-    /* The whole config pass, mod_ssl asking for our files included, is one
-     * thread's; httpd destroys ptemp before it forks children. */
-    md_store_batch_begin(rt->store, ptemp);
-    mod_md_challenges_setup(rt, ptemp);
-    locked = lock_store(rt->store, rt->s, g, ptemp);
-    /* Per pass: httpd unloads and reloads the module between passes, so
-     * nothing of ours (not even libjansson's hash seed) survives in memory
-     * from one to the next. */
-    rt->cred_memo = md_credmemo_create(rt->pconf);
-    rt->cred_memo_save = locked;
-    md_credmemo_begin(rt->cred_memo, rt->store, ptemp);
-    if (locked) {
-        md_reg_sync_renames(rt->store, g->mds, ptemp);
-        /* A shared store: other servers may work on MDs this one does not
-         * have (a configuration being rolled out), leave those alone. */
-        if (!rt->store->shared) {
-            md_reg_cleanup_stale(rt->store, g->mds, ptemp);
-        }
-    }
-    for (i = 0; i < g->mds->nelts; ++i) {
-        md_t *md = MD_ARR_IDX(g->mds, i, md_t *);
-        md_reg_state_t *st = start_md(rt, md, used, locked, pmd);
-
-        apr_hash_set(rt->states, md->name, APR_HASH_KEY_STRING, st);
-        APR_ARRAY_PUSH(rt->state_list, md_reg_state_t *) = st;
-        apr_pool_clear(pmd);
-    }
-    if (locked) {
-        hand_to_user(rt->store, ptemp);
-    }
-    if (locked && mod_md_cluster_lock_wait(rt->store, g) > 0) {
-        md_store_unlock(rt->store, ptemp);
-    }
-    return APR_SUCCESS;
-}
-
 /* --- the generation -------------------------------------------------------------- */
 
 static int runtime_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
@@ -416,12 +249,28 @@ static int runtime_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *
         rt->fallback_servers = apr_hash_make(pconf);
         used = apr_hash_make(pconf);
         if (assign_servers(rt, used, s, g, pconf) != APR_SUCCESS
-            || start_mds(rt, used, ptemp) != APR_SUCCESS) {
+            || mod_md_start_begin(rt, used, ptemp) != APR_SUCCESS) {
             return !OK;
         }
     }
     /* MDStapleOthers needs no MD. */
     mod_md_ocsp_setup(rt);
+    return OK;
+}
+
+/* After mod_ssl's: the MDs are started (mod_md_start.h), the parts that
+ * read every state set up. */
+static int runtime_after_ssl(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
+                             server_rec *s)
+{
+    mod_md_runtime_t *rt = mod_md_runtime_get(s);
+
+    (void)pconf;
+    (void)plog;
+    if (!rt) {
+        return OK;
+    }
+    mod_md_start_end(rt, ptemp);
     mod_md_status_setup(rt);
     if (rt->has_mds && !mod_md_runtime_dry_run()
         && mod_md_drive_setup(rt) != APR_SUCCESS) {
@@ -432,8 +281,9 @@ static int runtime_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *
 
 void mod_md_runtime_register_hooks(void)
 {
-    static const char *const before_ssl[] = { "mod_ssl.c", NULL };
+    static const char *const ssl[] = { "mod_ssl.c", NULL };
 
     /* Before mod_ssl's post_config: it asks for our certificates there. */
-    ap_hook_post_config(runtime_post_config, NULL, before_ssl, APR_HOOK_MIDDLE);
+    ap_hook_post_config(runtime_post_config, NULL, ssl, APR_HOOK_MIDDLE);
+    ap_hook_post_config(runtime_after_ssl, ssl, NULL, APR_HOOK_MIDDLE);
 }

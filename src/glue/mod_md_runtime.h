@@ -29,6 +29,7 @@ typedef struct mod_md_drive_t mod_md_drive_t;       /* mod_md_drive.c */
 typedef struct mod_md_ocsp_t mod_md_ocsp_t;         /* mod_md_ocsp.c */
 typedef struct mod_md_status_t mod_md_status_t;     /* mod_md_status.c */
 typedef struct mod_md_cluster_t mod_md_cluster_t;   /* mod_md_cluster.c */
+struct mod_md_start_t;                              /* mod_md_start.c */
 
 typedef struct mod_md_runtime_t {
     server_rec *s;                  /* the base server */
@@ -41,8 +42,11 @@ typedef struct mod_md_runtime_t {
     apr_hash_t *server_other_mds;   /* server_rec* -> a second md_t* its names are in */
     md_name_index_t *names;         /* every MD's names, wildcards honoured */
     int ssl_conflict;               /* a vhost with SSL has names in two MDs */
-    apr_hash_t *states;             /* md name -> md_reg_state_t* */
+    apr_hash_t *states;             /* md name -> md_reg_state_t* (filled while the MDs
+                                     * start: mod_md_server_state waits for one) */
     apr_array_header_t *state_list; /* md_reg_state_t*, in config order */
+    struct mod_md_start_t *start;   /* the MDs' start while it runs (mod_md_start.h),
+                                     * NULL after mod_ssl's post_config */
     md_pkey_t *fallback_key;        /* one shared key for all fallbacks, made on demand */
     md_pkey_t *fallback_rsa_key;    /* the same for RSA fallbacks */
     struct md_credmemo_t *cred_memo;/* this pass's credential memo (md_credmemo.h), read
