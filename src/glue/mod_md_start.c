@@ -6,6 +6,9 @@
  * never touches the network and never generates keys per MD.
  */
 #include <unistd.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include <apr_strings.h>
 #include <apr_thread_cond.h>
@@ -38,6 +41,7 @@ APLOG_USE_MODULE(md);
 typedef struct {
     md_reg_state_t st;              /* first: a state converts back to its started_md_t */
     int wants_fallback;             /* an SSL vhost without certificate files uses it */
+    int done;                       /* started (under the start's mutex) */
     apr_array_header_t *cert_files; /* made ahead for mod_ssl, NULL: nothing */
     apr_array_header_t *key_files;
 } started_md_t;
@@ -48,13 +52,16 @@ struct mod_md_start_t {
     int locked;                     /* the store may be written */
     started_md_t *mds;              /* [rt->g->mds->nelts], in config order */
     int count;
+    int *order;                     /* indices into mds, in the order mod_ssl asks */
     apr_pool_t *p;                  /* the work's results: as long as pconf */
     apr_pool_t *ptemp;              /* the work's scratch, gone when it ends */
     md_store_t *store;              /* the store object the work uses */
     apr_thread_t *thread;           /* NULL: worked through inline (or joined) */
-    apr_thread_mutex_t *mutex;      /* guards done */
-    apr_thread_cond_t *cond;        /* signalled when done grows */
-    int done;                       /* mds[0..done-1] are done */
+    apr_thread_mutex_t *mutex;      /* guards mds[].done */
+    apr_thread_cond_t *cond;        /* signalled when an MD is done */
+    apr_time_t began;               /* when the work began */
+    apr_time_t took;                /* how long it took (set by the work) */
+    apr_interval_time_t waited;     /* the main thread waited for it (main thread's) */
 };
 
 /* --- the store ------------------------------------------------------------------ */
@@ -247,14 +254,14 @@ static void prepare_files(mod_md_start_t *sx, started_md_t *sm, apr_pool_t *ptem
 
 /* --- all of them ------------------------------------------------------------------- */
 
-static void md_done(mod_md_start_t *sx, int i)
+static void md_done(mod_md_start_t *sx, started_md_t *sm)
 {
     if (!sx->mutex) {
-        sx->done = i + 1;
+        sm->done = 1;
         return;
     }
     apr_thread_mutex_lock(sx->mutex);
-    sx->done = i + 1;
+    sm->done = 1;
     apr_thread_cond_broadcast(sx->cond);
     apr_thread_mutex_unlock(sx->mutex);
 }
@@ -281,12 +288,12 @@ static void start_all(mod_md_start_t *sx)
     }
     apr_pool_create(&pmd, sx->ptemp);
     for (i = 0; i < sx->count; ++i) {
-        started_md_t *sm = &sx->mds[i];
+        started_md_t *sm = &sx->mds[sx->order[i]];
 
-        start_md(sx, sm, MD_ARR_IDX(g->mds, i, md_t *), pmd);
+        start_md(sx, sm, MD_ARR_IDX(g->mds, sx->order[i], md_t *), pmd);
         prepare_files(sx, sm, pmd);
         apr_pool_clear(pmd);
-        md_done(sx, i);
+        md_done(sx, sm);
     }
     if (sx->locked) {
         hand_to_user(sx->store, sx->ptemp);
@@ -298,6 +305,7 @@ static void start_all(mod_md_start_t *sx)
     }
     apr_pool_destroy(sx->ptemp);
     sx->ptemp = NULL;
+    sx->took = apr_time_now() - sx->began;
 }
 
 static void *APR_THREAD_FUNC start_thread(apr_thread_t *thread, void *data)
@@ -319,15 +327,20 @@ static apr_status_t join_on_cleanup(void *data)
     return APR_SUCCESS;
 }
 
-/* Which MDs mod_ssl will want a fallback for, as far as the config tells:
- * wrong guesses cost an unused fallback file, or one made on demand. */
-static void mark_fallbacks(mod_md_start_t *sx)
+/* The order of the work is the order in which mod_ssl will ask: its
+ * servers' (httpd lists vhosts in the reverse of the config's order), then
+ * the MDs no server has. And which MDs mod_ssl will want a fallback for, as
+ * far as the config tells: wrong guesses cost an unused fallback file, or
+ * one made on demand. */
+static void plan_work(mod_md_start_t *sx)
 {
     mod_md_runtime_t *rt = sx->rt;
     apr_hash_t *pos = apr_hash_make(sx->ptemp);
+    char *placed = apr_pcalloc(sx->ptemp, (apr_size_t)sx->count + 1);
     server_rec *s;
-    int i;
+    int i, n = 0;
 
+    sx->order = apr_pcalloc(sx->p, ((apr_size_t)sx->count + 1) * sizeof(int));
     for (i = 0; i < sx->count; ++i) {
         apr_hash_set(pos, sx->mds[i].st.md->name, APR_HASH_KEY_STRING, &sx->mds[i]);
     }
@@ -335,9 +348,21 @@ static void mark_fallbacks(mod_md_start_t *sx)
         const md_t *md = mod_md_server_md(rt, s);
         started_md_t *sm = md ? apr_hash_get(pos, md->name, APR_HASH_KEY_STRING) : NULL;
 
-        if (sm && !mod_md_server_other_md(rt, s) && mod_md_config_server_has_ssl(s)
+        if (!sm) {
+            continue;
+        }
+        if (!placed[sm - sx->mds]) {
+            placed[sm - sx->mds] = 1;
+            sx->order[n++] = (int)(sm - sx->mds);
+        }
+        if (!mod_md_server_other_md(rt, s) && mod_md_config_server_has_ssl(s)
             && !mod_md_config_server_has_cert_file(s)) {
             sm->wants_fallback = 1;
+        }
+    }
+    for (i = 0; i < sx->count; ++i) {
+        if (!placed[i]) {
+            sx->order[n++] = i;
         }
     }
 }
@@ -425,10 +450,11 @@ apr_status_t mod_md_start_begin(mod_md_runtime_t *rt, apr_hash_t *used, apr_pool
         apr_hash_set(rt->states, sm->st.md->name, APR_HASH_KEY_STRING, &sm->st);
         APR_ARRAY_PUSH(rt->state_list, md_reg_state_t *) = &sm->st;
     }
-    mark_fallbacks(sx);
+    plan_work(sx);
     mod_md_challenges_setup(rt, ptemp);
     sx->locked = lock_store(rt->store, rt->s, g, ptemp);
     rt->cred_memo_save = sx->locked;
+    sx->began = apr_time_now();
     if (!start_thread_for(sx, ptemp)) {
         start_all(sx);
     }
@@ -439,15 +465,18 @@ void mod_md_start_wait(const mod_md_runtime_t *rt, const md_reg_state_t *st)
 {
     mod_md_start_t *sx = rt ? rt->start : NULL;
     const started_md_t *sm = (const started_md_t *)st;
-    int i;
 
     if (!sx || !sx->thread || !st) {
         return;
     }
-    i = (int)(sm - sx->mds);
     apr_thread_mutex_lock(sx->mutex);
-    while (sx->done <= i) {
-        apr_thread_cond_wait(sx->cond, sx->mutex);
+    if (!sm->done) {
+        apr_time_t t0 = apr_time_now();
+
+        while (!sm->done) {
+            apr_thread_cond_wait(sx->cond, sx->mutex);
+        }
+        sx->waited += apr_time_now() - t0;
     }
     apr_thread_mutex_unlock(sx->mutex);
 }
@@ -485,6 +514,17 @@ void mod_md_start_end(mod_md_runtime_t *rt, apr_pool_t *ptemp)
         return;
     }
     mod_md_start_join(rt);
+    ap_log_error(APLOG_MARK, APLOG_INFO, 0, rt->s,
+                 "MD11014: %d MDs started in %" APR_TIME_T_FMT " ms%s, mod_ssl waited %"
+                 APR_TIME_T_FMT " ms for them", sx->count, apr_time_as_msec(sx->took),
+                 sx->mutex ? " beside mod_ssl" : "", apr_time_as_msec(sx->waited));
+#ifdef __GLIBC__
+    /* The thread's malloc arena keeps what the work freed: give it back
+     * before the children inherit it. */
+    if (sx->mutex) {
+        malloc_trim(0);
+    }
+#endif
     /* mod_ssl has asked for all certificates and fallbacks of this pass */
     md_credmemo_end(rt->cred_memo, rt->store, rt->cred_memo_save, ptemp);
     rt->start = NULL;

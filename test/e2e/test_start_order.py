@@ -1,7 +1,8 @@
 """The MDs at start-up (issue 13): our module starts its MDs on a thread
-beside mod_ssl's post_config, and mod_ssl's certificate hooks wait for the
-MD they ask about (src/glue/mod_md_start.h). Whatever order mod_ssl asks
-in, every host must get what the stock module gives it:
+beside mod_ssl's post_config, in the order of httpd's server list (the
+order mod_ssl asks in), and mod_ssl's certificate hooks wait for the MD
+they ask about (src/glue/mod_md_start.h). Every host must get what the
+stock module gives it:
 
   live MDs       a certificate planted in domains/<md>/: served, no 503
                  (the site's own answer: 404, there is no index)
@@ -10,11 +11,11 @@ in, every host must get what the stock module gives it:
                  SSLCertificateFile: the admin's certificate, no 503, and
                  no fallback made for it (our thread makes fallbacks ahead
                  only for hosts that will ask)
+  unused.order.test  no vhost: started after the others (md.json written)
 
-The MDs are declared in one order and their vhosts in the reverse order,
-so mod_ssl asks for the MD started last first. Each module runs the same
-config: a first start, then a graceful restart (the second config pass on
-a known store). No CA: the CA URL is a closed port.
+The MDs are declared in one order and their vhosts in another. Each module
+runs the same config: a first start, then a graceful restart (the second
+config pass on a known store). No CA: the CA URL is a closed port.
 """
 import os
 
@@ -26,6 +27,7 @@ NAMES = ["m%02d.order.test" % i for i in range(1, 13)]
 LIVE = NAMES[0::2]
 NEW = NAMES[1::2]
 OWN = "own.order.test"
+UNUSED = "unused.order.test"
 KEY_FILE, CERT_FILE = "privkey.secp256r1.pem", "pubcert.secp256r1.pem"
 
 
@@ -64,9 +66,9 @@ def _run(e2e, module, tag, files, own):
                        ca_url="https://127.0.0.1:%d/dir" % util.free_port())
     conf = a.config()
     conf.add("MDPrivateKeys secp256r1")
-    for name in NAMES + [OWN]:
+    for name in [NAMES[0], UNUSED] + NAMES[1:] + [OWN]:
         conf.add_md([name])
-    for name in reversed(NAMES):
+    for name in NAMES[6:] + list(reversed(NAMES[:6])):
         conf.add_vhost(name)
     conf.add_vhost(OWN, lines=["SSLCertificateFile %s" % own[0],
                                "SSLCertificateKeyFile %s" % own[1]])
@@ -78,9 +80,10 @@ def _run(e2e, module, tag, files, own):
         a.graceful()
         second = _seen(a)
         fallbacks = _fallback_mds(a)
+        unused_synced = os.path.exists(os.path.join(a.domain_dir(UNUSED), "md.json"))
     finally:
         a.stop()
-    return first, second, fallbacks
+    return first, second, fallbacks, unused_synced
 
 
 @pytest.fixture(scope="module")
@@ -121,10 +124,15 @@ def test_fallbacks_only_for_hosts_that_ask(runs, which):
     assert runs[which][2] == sorted(NEW), which
 
 
+@pytest.mark.parametrize("which", ["stock", "ours"])
+def test_md_without_vhost_is_started_too(runs, which):
+    assert runs[which][3], which
+
+
 def test_same_outcome_as_stock(runs):
     def outcome(run):
         return [{n: (s in (runs["files"].get(n + ":serial"), runs["own_serial"]), st)
-                 for n, (s, st) in seen.items()} for seen in run[:2]] + [run[2]]
+                 for n, (s, st) in seen.items()} for seen in run[:2]] + list(run[2:])
     assert outcome(runs["ours"]) == outcome(runs["stock"])
 
 
@@ -147,6 +155,7 @@ def _run_base(e2e, module, tag):
         cert = a.get_served_cert(BASE)
         status = a.https_get(BASE).status
         fallbacks = _fallback_mds(a)
+        unused_synced = os.path.exists(os.path.join(a.domain_dir(UNUSED), "md.json"))
     finally:
         a.stop()
     return certs.subject_cn(cert), certs.dns_sans(cert), status, fallbacks
