@@ -57,9 +57,8 @@ static int md_add_cert_files(server_rec *s, apr_pool_t *p, apr_array_header_t *c
 {
     mod_md_runtime_t *rt = mod_md_runtime_get(s);
     md_reg_state_t *st = mod_md_server_state(rt, s);
-    const apr_array_header_t *specs;
-    int i;
 
+    (void)p;
     if (!st || has_two_mds(rt, s) || !st->has_cert) {
         return DECLINED;
     }
@@ -67,20 +66,10 @@ static int md_add_cert_files(server_rec *s, apr_pool_t *p, apr_array_header_t *c
         add_static_files(st->md, cert_files, key_files);
         return OK;
     }
-    /* Every key type with a usable certificate: mod_ssl picks per client. */
+    /* Every key type with a usable certificate (mod_ssl picks per client),
+     * named by mod_md_start.c. */
     if (!mod_md_start_files(rt, st, cert_files, key_files)) {
-        specs = st->present_specs;
-        for (i = 0; i < specs->nelts; ++i) {
-            const char *keyfile, *certfile;
-
-            if (md_reg_cred_files(&keyfile, &certfile, rt->store, st->md,
-                                  MD_ARR_IDX(specs, i, const md_pkey_spec_t *), p)
-                != APR_SUCCESS) {
-                return DECLINED;
-            }
-            APR_ARRAY_PUSH(cert_files, const char *) = certfile;
-            APR_ARRAY_PUSH(key_files, const char *) = keyfile;
-        }
+        return DECLINED;
     }
     ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s,
                  "MD11010: %s: serving the managed certificate for %s:%u", st->md->name,
