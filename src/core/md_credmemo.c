@@ -101,6 +101,11 @@ static json_t *entry_to_json(const md_credmemo_entry_t *e)
     return j;
 }
 
+unsigned int md_credmemo_count(const md_credmemo_t *memo)
+{
+    return apr_hash_count(memo->kept);
+}
+
 void md_credmemo_begin(md_credmemo_t *memo, md_store_t *store, apr_pool_t *ptemp)
 {
     (void)ptemp;

@@ -277,7 +277,6 @@ static void start_all(mod_md_start_t *sx)
 
     md_store_batch_begin(sx->store, sx->ptemp);
     hand_to_user(sx->store, sx->ptemp);
-    md_credmemo_begin(rt->cred_memo, sx->store, sx->ptemp);
     if (sx->locked) {
         md_reg_sync_renames(sx->store, g->mds, sx->ptemp);
         /* A shared store: other servers may work on MDs this one does not
@@ -386,7 +385,11 @@ static apr_status_t make_pools(mod_md_start_t *sx, apr_pool_t *pconf)
     return rv;
 }
 
-/* A thread with a store object of its own; 0: work inline. */
+/* A thread with a store object of its own; 0: work inline. The thread pays
+ * when the pass parses or makes files: on a store it has not seen, or with
+ * new MDs (fewer memo entries than MDs). On a known store the work is about
+ * 0.1 ms per MD, and a second thread in OpenSSL's shared locks slows
+ * mod_ssl by more than that (measured: bench/README.md, session 5). */
 static int start_thread_for(mod_md_start_t *sx, apr_pool_t *ptemp)
 {
     mod_md_runtime_t *rt = sx->rt;
@@ -395,6 +398,7 @@ static int start_thread_for(mod_md_start_t *sx, apr_pool_t *ptemp)
     md_store_t *own;
 
     if (rt->store->shared || sx->count < 2
+        || md_credmemo_count(rt->cred_memo) >= (unsigned int)sx->count
         || apr_thread_mutex_create(&sx->mutex, APR_THREAD_MUTEX_DEFAULT, sx->p) != APR_SUCCESS
         || apr_thread_cond_create(&sx->cond, sx->p) != APR_SUCCESS
         || md_store_open(&own, g->store_backend, g->store_backend_args, g->store_dir,
@@ -454,6 +458,7 @@ apr_status_t mod_md_start_begin(mod_md_runtime_t *rt, apr_hash_t *used, apr_pool
     mod_md_challenges_setup(rt, ptemp);
     sx->locked = lock_store(rt->store, rt->s, g, ptemp);
     rt->cred_memo_save = sx->locked;
+    md_credmemo_begin(rt->cred_memo, rt->store, ptemp);
     sx->began = apr_time_now();
     if (!start_thread_for(sx, ptemp)) {
         start_all(sx);

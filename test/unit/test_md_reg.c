@@ -244,6 +244,7 @@ static void test_assess_memo(void **state)
 
     put_cred(f, MD_SG_DOMAINS, "a.test", md->domains, f->ec_key, apr_time_from_sec(90 * 86400));
     md_credmemo_begin(memo, f->store, f->p);
+    assert_int_equal(md_credmemo_count(memo), 0);
     md_reg_assess_memo(&st, f->store, md, now, memo, f->p);
     assert_int_equal(st.state, MD_S_COMPLETE);
     md_reg_find_fnames(&kname, &cname, f->store, MD_SG_DOMAINS, md->name, &spec, f->p);
@@ -256,6 +257,7 @@ static void test_assess_memo(void **state)
     /* a new memo from the store: same answer, from the entry */
     memo = md_credmemo_create(f->p);
     md_credmemo_begin(memo, f->store, f->p);
+    assert_int_equal(md_credmemo_count(memo), 1);
     assert_non_null(md_credmemo_find(memo, digest));
     md_reg_assess_memo(&again, f->store, md, now, memo, f->p);
     assert_int_equal(again.state, MD_S_COMPLETE);
