@@ -258,9 +258,35 @@ def print_start(runs, args):
     print("1st start: on a store the module has not seen (live) or with no certificate "
           "(new: fallbacks made); 2nd start: the same store again. PSS after the 2nd start.\n"
           "CPU: seconds of CPU of the start (both config passes, the children so far).")
+    print_paired(runs, args)
     for r in runs:
         if r["status"] != "ok":
             print("  %s rep %d: %s" % (r["setup"], r["rep"] + 1, r["status"]))
+
+
+def print_paired(runs, args):
+    """The median of per-repetition ratios: each set-up against static's start
+    in the same repetition, a minute apart at most. On a VM whose speed drifts
+    over minutes, this moves less than the ratio of the medians."""
+    static = {r["rep"]: r for r in runs if r["setup"] == "static" and r["status"] == "ok"}
+    parts = []
+    for setup in args.setups:
+        if setup == "static":
+            continue
+        ratios = {"first": [], "second": []}
+        for r in runs:
+            base = static.get(r["rep"])
+            if r["setup"] != setup or r["status"] != "ok" or not base or r["mds"] != args.mds:
+                continue
+            for k in ratios:
+                if r[k] and base[k]:
+                    ratios[k].append(r[k] / base[k])
+        if ratios["first"]:
+            parts.append("%s %s / %s" % (
+                setup, common.fmt_ratio(common.median(ratios["first"])),
+                common.fmt_ratio(common.median(ratios["second"]))))
+    if parts:
+        print("Per-repetition ratios to static (median; 1st / 2nd start): " + "; ".join(parts))
 
 
 def print_restarts(results, args):
