@@ -1,11 +1,12 @@
 /* The MDs at start-up: each config pass opens the store, then activates,
  * assesses and syncs every MD and makes the files mod_ssl asks for.
  *
- * That work runs on a thread of its own beside mod_ssl's post_config: on a
- * start with many MDs, mod_ssl loads the certificates of the first hosts
- * while the thread prepares the next ones, so a machine with two cores
- * starts about as fast as with static certificate files. mod_ssl's hooks
- * (mod_md_certs.c) wait for their MD only.
+ * When a pass has files to make or parse (new MDs, a store never seen),
+ * that work runs on a thread of its own beside mod_ssl's post_config:
+ * mod_ssl loads the certificates of the first hosts while the thread
+ * prepares the next ones, in the order mod_ssl asks. mod_ssl's hooks
+ * (mod_md_certs.c) wait for their MD only. On a known store the work is
+ * done inline (see start_thread_for).
  *
  * Threads (STYLE §12): the thread is started in our post_config and
  * joined in the post_config after mod_ssl's (mod_md_start_end), before
