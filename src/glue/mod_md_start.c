@@ -273,7 +273,7 @@ static void start_all(mod_md_start_t *sx)
     mod_md_runtime_t *rt = sx->rt;
     mod_md_global_t *g = rt->g;
     apr_pool_t *pmd;
-    int i;
+    int i, activated = 0;
 
     md_store_batch_begin(sx->store, sx->ptemp);
     hand_to_user(sx->store, sx->ptemp);
@@ -292,10 +292,16 @@ static void start_all(mod_md_start_t *sx)
         start_md(sx, sm, MD_ARR_IDX(g->mds, sx->order[i], md_t *), pmd);
         prepare_files(sx, sm, pmd);
         apr_pool_clear(pmd);
+        activated |= sm->st.activated;
         md_done(sx, sm);
     }
     if (sx->locked) {
-        hand_to_user(sx->store, sx->ptemp);
+        /* An activation may have added an account (as root); nothing
+         * else of this pass writes into the User's directories (renames
+         * keep owners), so without one the walk above stands. */
+        if (activated) {
+            hand_to_user(sx->store, sx->ptemp);
+        }
         /* The lock is rt->store's, which only this thread locks or unlocks
          * while it runs. */
         if (mod_md_cluster_lock_wait(rt->store, g) > 0) {
