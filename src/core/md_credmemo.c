@@ -39,6 +39,7 @@ struct md_credmemo_t {
     int loaded;                 /* the store's copy was read */
     apr_hash_t *kept;           /* digest -> entry, as the store keeps it */
     apr_hash_t *used;           /* digest -> entry, those this pass asked for */
+    apr_hash_t *base_digests;   /* file name at the store's base -> its digest, this pass */
     int changed;                /* this pass added or changed an entry */
 };
 
@@ -49,6 +50,7 @@ md_credmemo_t *md_credmemo_create(apr_pool_t *p)
     memo->p = p;
     memo->kept = apr_hash_make(p);
     memo->used = apr_hash_make(p);
+    memo->base_digests = apr_hash_make(p);
     return memo;
 }
 
@@ -136,7 +138,18 @@ void md_credmemo_begin(md_credmemo_t *memo, md_store_t *store, apr_pool_t *ptemp
         apr_pool_destroy(lp);
     }
     apr_hash_clear(memo->used);
+    apr_hash_clear(memo->base_digests);
     memo->changed = 0;
+}
+
+const char *md_credmemo_base_digest(md_credmemo_t *memo, md_store_t *store, const char *fname)
+{
+    const char *d = apr_hash_get(memo->base_digests, fname, APR_HASH_KEY_STRING);
+
+    if (!d && md_store_digest(store, MD_SG_NONE, NULL, fname, &d, memo->p) == APR_SUCCESS) {
+        apr_hash_set(memo->base_digests, apr_pstrdup(memo->p, fname), APR_HASH_KEY_STRING, d);
+    }
+    return d;
 }
 
 const char *md_credmemo_digest(md_store_t *store, md_store_group_t group, const char *name,

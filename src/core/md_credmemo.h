@@ -44,6 +44,9 @@ void md_credmemo_begin(md_credmemo_t *memo, md_store_t *store, apr_pool_t *ptemp
 
 /* How many entries the store's memo had (after md_credmemo_begin). */
 unsigned int md_credmemo_count(const md_credmemo_t *memo);
+/* The digest of fname at the store's base (a shared fallback key), read
+ * once per pass: the pass loaded that key once too. NULL when unreadable. */
+const char *md_credmemo_base_digest(md_credmemo_t *memo, md_store_t *store, const char *fname);
 /* The digest of the key in kname and the chain in cname of group/name, or
  * NULL when either cannot be read. */
 const char *md_credmemo_digest(md_store_t *store, md_store_group_t group, const char *name,

@@ -1063,9 +1063,9 @@ apr_status_t md_reg_fallback_files(const char **pkeyfile, const char **pcertfile
     apr_status_t rv = APR_SUCCESS;
 
     apr_pool_create(&ptemp, p);
-    /* The shared key's digest, once for both looks into the memo. */
-    if (memo && md_store_digest(store, MD_SG_NONE, NULL, kname, &kd, ptemp) != APR_SUCCESS) {
-        kd = NULL;
+    /* The shared key's digest, once per pass for all MDs. */
+    if (memo) {
+        kd = md_credmemo_base_digest(memo, store, kname);
     }
     if (!fallback_usable(store, md, fallback_key, kd, cname, memo, ptemp)) {
         md_cert_t *cert;

@@ -466,6 +466,8 @@ static void test_fallback_made_is_remembered(void **state)
     assert_int_equal(md_store_digest(f->store, MD_SG_DOMAINS, "a.test", MD_FN_FALLBACK_CERT,
                                      &cd, f->p), APR_SUCCESS);
     digest = apr_pstrcat(f->p, kd, ".", cd, NULL);
+    /* the shared key's digest was taken once for the pass */
+    assert_string_equal(md_credmemo_base_digest(memo, f->store, MD_FN_FALLBACK_PKEY), kd);
     md_credmemo_end(memo, f->store, 1, f->p);
 
     memo = md_credmemo_create(f->p);
@@ -476,6 +478,29 @@ static void test_fallback_made_is_remembered(void **state)
     assert_int_equal(md_reg_fallback_files(&kf, &cf, f->store, md, key, memo, f->p),
                      APR_SUCCESS);
     assert_string_equal(read_file(f, "domains/a.test/fallback-pubcert.pem"), made);
+}
+
+/* The shared key's digest is read once per pass (the pass loaded the key
+ * once), and again in the next pass. */
+static void test_base_digest_once_per_pass(void **state)
+{
+    fixture_t *f = *state;
+    md_credmemo_t *memo = md_credmemo_create(f->p);
+    const char *first, *again;
+
+    assert_int_equal(md_store_save_text(f->store, MD_SG_NONE, NULL, MD_FN_FALLBACK_PKEY,
+                                        "one", f->p), APR_SUCCESS);
+    md_credmemo_begin(memo, f->store, f->p);
+    first = md_credmemo_base_digest(memo, f->store, MD_FN_FALLBACK_PKEY);
+    assert_non_null(first);
+    assert_int_equal(md_store_save_text(f->store, MD_SG_NONE, NULL, MD_FN_FALLBACK_PKEY,
+                                        "two", f->p), APR_SUCCESS);
+    assert_string_equal(md_credmemo_base_digest(memo, f->store, MD_FN_FALLBACK_PKEY), first);
+    md_credmemo_begin(memo, f->store, f->p);
+    again = md_credmemo_base_digest(memo, f->store, MD_FN_FALLBACK_PKEY);
+    assert_non_null(again);
+    assert_string_not_equal(again, first);
+    assert_null(md_credmemo_base_digest(memo, f->store, "no-such-file.pem"));
 }
 
 #define DAY     apr_time_from_sec(24 * 3600)
@@ -1078,6 +1103,7 @@ int main(void)
         REG_TEST(test_staged_verify_refuses_uncovered_or_foreign_key),
         REG_TEST(test_fallback_created_once_and_reused),
         REG_TEST(test_fallback_made_is_remembered),
+        REG_TEST(test_base_digest_once_per_pass),
         UNIT_TEST(test_assess_missing_spec_keeps_the_other),
         UNIT_TEST(test_assess_none_or_expired),
         UNIT_TEST(test_activate_merges_renewed_specs),
