@@ -149,10 +149,12 @@ apr_status_t md_status_static_certs(json_t **pjson, const md_t *md, apr_pool_t *
 /* --- snapshot (parent) -------------------------------------------------- */
 
 /* The live certificates as the assessment keeps them: the same as
- * md_status_store_certs would show, without parsing them again. */
-static void live_certs(json_t **pjson, const md_reg_state_t *st, apr_pool_t *p)
+ * md_status_store_certs would show, without parsing them again. A new
+ * reference, the caller's. */
+static json_t *live_certs(const md_reg_state_t *st, apr_pool_t *p)
 {
-    certs_acc_t acc = { md_json_pool_own(p, json_object()), 0, 0, 0 };
+    certs_acc_t acc = { json_object(), 0, 0, 0 };
+    json_t *certs;
     int i;
 
     for (i = 0; i < st->live_certs->nelts; ++i) {
@@ -164,7 +166,22 @@ static void live_certs(json_t **pjson, const md_reg_state_t *st, apr_pool_t *p)
             json_decref(cert);
         }
     }
-    certs_done(pjson, &acc, p);
+    certs_done(&certs, &acc, p);
+    return certs;
+}
+
+/* The certificates of a snapshot: a new reference, the caller's. The
+ * live ones are made from the assessment on request: at start-up that
+ * would be a parse and a dump per MD for a page few ask for. */
+static json_t *snap_certs(const md_status_snap_t *snap, apr_pool_t *p)
+{
+    if (snap->cert_json) {
+        return json_loads(snap->cert_json, 0, NULL);
+    }
+    if (snap->state && snap->state->live_certs && !md_static_is(snap->md)) {
+        return live_certs(snap->state, p);
+    }
+    return NULL;
 }
 
 /* The certificates' JSON of a snapshot as text (one allocation per MD
@@ -193,13 +210,11 @@ md_status_snap_t *md_status_snap_make(md_store_t *store, const md_reg_state_t *s
         if (md_static_is(st->md)) {
             md_status_static_certs(&cert, st->md, ptemp);
         }
-        else if (st->live_certs) {
-            live_certs(&cert, st, ptemp);
-        }
-        else {
+        else if (!st->live_certs) {
             md_status_store_certs(&cert, store, MD_SG_DOMAINS, st->md, ptemp);
         }
-        snap->cert_json = json_text(cert, p);
+        /* else: made on request (snap_certs) */
+        snap->cert_json = cert ? json_text(cert, p) : NULL;
         /* Activation moves the job of the renewal that made the live
          * certificate into domains/ with it. Only its time is kept: the
          * snapshot lives as long as the config, once per MD. */
@@ -298,7 +313,7 @@ static json_t *config_problem_renewal(const md_t *md, const json_t *renewal)
 static apr_array_header_t *live_ari_ids(const md_status_snap_t *snap, apr_pool_t *p)
 {
     apr_array_header_t *ids = apr_array_make(p, 2, sizeof(const char *));
-    json_t *certs = snap->cert_json ? json_loads(snap->cert_json, 0, NULL) : NULL;
+    json_t *certs = snap_certs(snap, p);
     const char *key;
     json_t *c;
 
@@ -364,7 +379,7 @@ json_t *md_status_md_json(const md_status_snap_t *snap, const json_t *renewal,
 
     strip_secrets(j);
     /* The snapshot is shared by all threads: copy, never share references. */
-    cert = snap->cert_json ? json_loads(snap->cert_json, 0, NULL) : NULL;
+    cert = snap_certs(snap, p);
     json_object_set_new(j, MD_KEY_CERT, cert ? cert : json_object());
     md_json_set_str(j, MD_KEY_RENEW_AT, md_time_format_http(renew_at, p));
     if (sched) {

@@ -59,8 +59,10 @@ apr_status_t md_status_static_certs(json_t **pjson, const md_t *md, apr_pool_t *
 typedef struct md_status_snap_t {
     const md_t *md;
     const md_reg_state_t *state;    /* the start-up assessment */
-    const char *cert_json;          /* live certificates as JSON text ("{}" if none; a
-                                     * text per MD, not a tree: 1000s of MDs) */
+    const char *cert_json;          /* live certificates as JSON text (a text per MD,
+                                     * not a tree: 1000s of MDs); NULL when the
+                                     * assessment's live_certs (made into JSON on
+                                     * request) or nothing shows them */
     apr_time_t last_success;        /* when the renewal that produced the live
                                      * certificate finished (its job.json in
                                      * domains/), 0 if unknown */

@@ -27,6 +27,7 @@
 #include "md_log.h"
 #include "md_reg.h"
 #include "md_static.h"
+#include "md_status.h"
 #include "md_store.h"
 #include "md_util.h"
 #include "mod_md_activate.h"
@@ -44,6 +45,7 @@ typedef struct {
     int done;                       /* started (under the start's mutex) */
     apr_array_header_t *cert_files; /* made ahead for mod_ssl, NULL: nothing */
     apr_array_header_t *key_files;
+    md_status_snap_t *snap;         /* what md-status shows of it */
 } started_md_t;
 
 struct mod_md_start_t {
@@ -291,6 +293,9 @@ static void start_all(mod_md_start_t *sx)
 
         start_md(sx, sm, MD_ARR_IDX(g->mds, sx->order[i], md_t *), pmd);
         prepare_files(sx, sm, pmd);
+        /* Here, where the batch holds the MD's directory open: made later,
+         * each snapshot would walk the store from its base again. */
+        sm->snap = md_status_snap_make(sx->store, &sm->st, sx->p);
         apr_pool_clear(pmd);
         activated |= sm->st.activated;
         md_done(sx, sm);
@@ -504,6 +509,11 @@ int mod_md_start_files(const mod_md_runtime_t *rt, const md_reg_state_t *st,
     apr_array_cat(cert_files, sm->cert_files);
     apr_array_cat(key_files, sm->key_files);
     return 1;
+}
+
+md_status_snap_t *mod_md_start_snap(const md_reg_state_t *st)
+{
+    return st ? ((const started_md_t *)st)->snap : NULL;
 }
 
 void mod_md_start_join(mod_md_runtime_t *rt)

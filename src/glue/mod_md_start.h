@@ -25,6 +25,7 @@
 #include <apr_tables.h>
 
 #include "md_reg.h"
+#include "md_status.h"
 #include "mod_md_runtime.h"
 
 typedef struct mod_md_start_t mod_md_start_t;
@@ -43,6 +44,10 @@ void mod_md_start_wait(const mod_md_runtime_t *rt, const md_reg_state_t *st);
  * else returns 0 (nothing made ahead: ask the store). */
 int mod_md_start_files(const mod_md_runtime_t *rt, const md_reg_state_t *st,
                        apr_array_header_t *cert_files, apr_array_header_t *key_files);
+
+/* What md-status shows of the MD of st, as the start left it (after
+ * mod_md_start_join; it lives as long as the config). */
+md_status_snap_t *mod_md_start_snap(const md_reg_state_t *st);
 
 /* Until every MD is done and the thread is gone: then the main thread may
  * use the memo and make what was not made ahead. */

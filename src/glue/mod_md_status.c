@@ -29,6 +29,7 @@
 #include "mod_md_config.h"
 #include "mod_md_ocsp.h"
 #include "mod_md_runtime.h"
+#include "mod_md_start.h"
 #include "mod_md_status.h"
 
 APLOG_USE_MODULE(md);
@@ -122,7 +123,11 @@ void mod_md_status_setup(mod_md_runtime_t *rt)
         x->store = rt->store;
         for (i = 0; i < rt->state_list->nelts; ++i) {
             const md_reg_state_t *st = MD_ARR_IDX(rt->state_list, i, const md_reg_state_t *);
-            md_status_snap_t *snap = md_status_snap_make(rt->store, st, pconf);
+            md_status_snap_t *snap = mod_md_start_snap(st);
+
+            if (!snap) {
+                snap = md_status_snap_make(rt->store, st, pconf);
+            }
 
             APR_ARRAY_PUSH(x->snaps, md_status_snap_t *) = snap;
             apr_hash_set(x->by_name, st->md->name, APR_HASH_KEY_STRING, snap);
