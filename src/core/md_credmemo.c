@@ -20,6 +20,8 @@
 #define KEY_CERT   "cert"
 #define KEY_COVERS "covers"
 #define KEY_ARI    "ari"
+#define KEY_FILES  "@files"
+#define KEY_SYNCED "@synced"
 
 /* A memo bigger than this is not read (and so made again): no store has
  * that many certificates in use. */
@@ -34,6 +36,18 @@ struct md_credmemo_entry_t {
     int covers;
 };
 
+/* A map as the store keeps it, and the part of it this pass asked for
+ * (which is what the store keeps next). */
+typedef struct {
+    apr_hash_t *kept;
+    apr_hash_t *used;
+} pass_map_t;
+
+typedef struct {
+    const char *account;        /* or NULL */
+    const char *effective;      /* or NULL */
+} synced_t;
+
 struct md_credmemo_t {
     apr_pool_t *p;
     int loaded;                 /* the store's copy was read */
@@ -41,7 +55,26 @@ struct md_credmemo_t {
     apr_hash_t *used;           /* digest -> entry, those this pass asked for */
     apr_hash_t *base_digests;   /* file name at the store's base -> its digest, this pass */
     int changed;                /* this pass added or changed an entry */
+    /* What is known under the store's versions of files, only while a
+     * pass runs: in a pool of their own, gone at its end. */
+    int versions;               /* this pass trusts the store's versions */
+    apr_pool_t *dp;             /* NULL: not read from the store (yet) */
+    pass_map_t digests;         /* version -> digest (md_credmemo_file_digest) */
+    pass_map_t synced;          /* sync key -> synced_t (md_credmemo_synced) */
 };
+
+/* The pass's pool of its own goes with the memo, also when a start ends
+ * before md_credmemo_end. */
+static apr_status_t drop_pass_pool(void *data)
+{
+    md_credmemo_t *memo = data;
+
+    if (memo->dp) {
+        apr_pool_destroy(memo->dp);
+        memo->dp = NULL;
+    }
+    return APR_SUCCESS;
+}
 
 md_credmemo_t *md_credmemo_create(apr_pool_t *p)
 {
@@ -51,6 +84,7 @@ md_credmemo_t *md_credmemo_create(apr_pool_t *p)
     memo->kept = apr_hash_make(p);
     memo->used = apr_hash_make(p);
     memo->base_digests = apr_hash_make(p);
+    apr_pool_cleanup_register(p, memo, drop_pass_pool, apr_pool_cleanup_null);
     return memo;
 }
 
@@ -108,34 +142,135 @@ unsigned int md_credmemo_count(const md_credmemo_t *memo)
     return apr_hash_count(memo->kept);
 }
 
-void md_credmemo_begin(md_credmemo_t *memo, md_store_t *store, apr_pool_t *ptemp)
+static void pass_map_make(pass_map_t *m, apr_pool_t *p)
 {
-    (void)ptemp;
-    if (!memo->loaded && store) {
-        apr_pool_t *lp;
-        json_t *stored = NULL;
-        const char *digest;
-        json_t *j;
+    m->kept = apr_hash_make(p);
+    m->used = apr_hash_make(p);
+}
 
-        memo->loaded = 1;
-        /* Its own allocator: the file's text (hundreds of kB with 1000s of
-         * MDs) goes back to the system, not to a free list that stays. */
-        if (apr_pool_create_unmanaged_ex(&lp, NULL, NULL) != APR_SUCCESS) {
-            return;
+/* The value of key: used in this pass, else kept (then now used). */
+static void *pass_map_get(pass_map_t *m, const char *key, apr_pool_t *p)
+{
+    void *v = apr_hash_get(m->used, key, APR_HASH_KEY_STRING);
+
+    if (!v && (v = apr_hash_get(m->kept, key, APR_HASH_KEY_STRING)) != NULL) {
+        apr_hash_set(m->used, apr_pstrdup(p, key), APR_HASH_KEY_STRING, v);
+    }
+    return v;
+}
+
+static int pass_map_same(const pass_map_t *m)
+{
+    return apr_hash_count(m->kept) == apr_hash_count(m->used);
+}
+
+static const char *str_or_null(json_t *j, apr_pool_t *p)
+{
+    return json_is_string(j) ? apr_pstrdup(p, json_string_value(j)) : NULL;
+}
+
+/* "@files": { version: digest }, "@synced": { key: [account, effective] } */
+static void pass_map_from_json(md_credmemo_t *memo, pass_map_t *m, json_t *j, int synced)
+{
+    const char *key;
+    json_t *v;
+
+    if (!json_is_object(j) || json_object_size(j) > 2 * MEMO_MAX_ENTRIES) {
+        return;
+    }
+    json_object_foreach(j, key, v) {
+        void *value = NULL;
+
+        if (!synced && json_is_string(v)) {
+            value = apr_pstrdup(memo->dp, json_string_value(v));
         }
-        if (md_store_load_json(store, MD_SG_NONE, NULL, MD_FN_CRED_MEMO, &stored, lp)
-            == APR_SUCCESS && json_is_object(stored)
-            && json_object_size(stored) <= MEMO_MAX_ENTRIES) {
-            json_object_foreach(stored, digest, j) {
-                md_credmemo_entry_t *e = entry_from_json(j, memo->p);
+        else if (synced && json_is_array(v) && json_array_size(v) == 2) {
+            synced_t *s = apr_pcalloc(memo->dp, sizeof(*s));
 
-                if (e) {
-                    apr_hash_set(memo->kept, apr_pstrdup(memo->p, digest),
-                                 APR_HASH_KEY_STRING, e);
+            s->account = str_or_null(json_array_get(v, 0), memo->dp);
+            s->effective = str_or_null(json_array_get(v, 1), memo->dp);
+            value = s;
+        }
+        if (value) {
+            apr_hash_set(m->kept, apr_pstrdup(memo->dp, key), APR_HASH_KEY_STRING, value);
+        }
+    }
+}
+
+static json_t *pass_map_to_json(const pass_map_t *m, int synced, apr_pool_t *ptemp)
+{
+    apr_hash_index_t *hi;
+    json_t *j = json_object();
+
+    for (hi = apr_hash_first(ptemp, m->used); hi; hi = apr_hash_next(hi)) {
+        const void *key;
+        void *v;
+
+        apr_hash_this(hi, &key, NULL, &v);
+        if (synced) {
+            const synced_t *s = v;
+
+            json_object_set_new(j, key, json_pack("[s?s?]", s->account, s->effective));
+        }
+        else {
+            json_object_set_new(j, key, json_string(v));
+        }
+    }
+    return j;
+}
+
+/* Read what the store keeps: the entries (once per memo) and the file
+ * digests (for a pass that uses them). */
+static void load(md_credmemo_t *memo, md_store_t *store, int entries, int digests)
+{
+    apr_pool_t *lp;
+    json_t *stored = NULL;
+    const char *digest;
+    json_t *j;
+
+    /* Its own allocator: the file's text (hundreds of kB with 1000s of
+     * MDs) goes back to the system, not to a free list that stays. */
+    if (apr_pool_create_unmanaged_ex(&lp, NULL, NULL) != APR_SUCCESS) {
+        return;
+    }
+    if (md_store_load_json(store, MD_SG_NONE, NULL, MD_FN_CRED_MEMO, &stored, lp)
+        == APR_SUCCESS && json_is_object(stored)
+        && json_object_size(stored) <= MEMO_MAX_ENTRIES + 2) {
+        json_object_foreach(stored, digest, j) {
+            md_credmemo_entry_t *e;
+
+            if (!strcmp(digest, KEY_FILES) || !strcmp(digest, KEY_SYNCED)) {
+                if (digests) {
+                    pass_map_from_json(memo, !strcmp(digest, KEY_FILES) ? &memo->digests
+                                                                         : &memo->synced,
+                                       j, !strcmp(digest, KEY_SYNCED));
                 }
             }
+            else if (entries && (e = entry_from_json(j, memo->p)) != NULL) {
+                apr_hash_set(memo->kept, apr_pstrdup(memo->p, digest), APR_HASH_KEY_STRING, e);
+            }
         }
-        apr_pool_destroy(lp);
+    }
+    apr_pool_destroy(lp);
+}
+
+void md_credmemo_begin(md_credmemo_t *memo, md_store_t *store, int versions, apr_pool_t *ptemp)
+{
+    int digests = versions && !memo->dp;
+
+    (void)ptemp;
+    memo->versions = versions;
+    /* An allocator of its own: the thread that starts the MDs may fill it. */
+    if (digests && apr_pool_create_unmanaged_ex(&memo->dp, NULL, NULL) == APR_SUCCESS) {
+        pass_map_make(&memo->digests, memo->dp);
+        pass_map_make(&memo->synced, memo->dp);
+    }
+    else {
+        digests = 0;
+    }
+    if (store && (!memo->loaded || digests)) {
+        load(memo, store, !memo->loaded, digests);
+        memo->loaded = 1;
     }
     apr_hash_clear(memo->used);
     apr_hash_clear(memo->base_digests);
@@ -152,13 +287,75 @@ const char *md_credmemo_base_digest(md_credmemo_t *memo, md_store_t *store, cons
     return d;
 }
 
-const char *md_credmemo_digest(md_store_t *store, md_store_group_t group, const char *name,
-                               const char *kname, const char *cname, apr_pool_t *p)
+const char *md_credmemo_version(md_credmemo_t *memo, md_store_t *store,
+                                md_store_group_t group, const char *name, const char *aspect,
+                                apr_pool_t *p)
+{
+    const char *version = NULL;
+
+    if (!memo || !memo->versions || !memo->dp
+        || md_store_version(store, group, name, aspect, &version, p) != APR_SUCCESS) {
+        return NULL;
+    }
+    return version;
+}
+
+int md_credmemo_synced(md_credmemo_t *memo, const char *key, const char **paccount,
+                       const char **peffective)
+{
+    const synced_t *s = memo && memo->dp ? pass_map_get(&memo->synced, key, memo->dp) : NULL;
+
+    *paccount = s ? s->account : NULL;
+    *peffective = s ? s->effective : NULL;
+    return s != NULL;
+}
+
+void md_credmemo_set_synced(md_credmemo_t *memo, const char *key, const char *account,
+                            const char *effective)
+{
+    synced_t *s;
+
+    if (!memo || !memo->dp) {
+        return;
+    }
+    s = apr_pcalloc(memo->dp, sizeof(*s));
+    s->account = account ? apr_pstrdup(memo->dp, account) : NULL;
+    s->effective = effective ? apr_pstrdup(memo->dp, effective) : NULL;
+    apr_hash_set(memo->synced.used, apr_pstrdup(memo->dp, key), APR_HASH_KEY_STRING, s);
+    memo->changed = 1;
+}
+
+const char *md_credmemo_file_digest(md_credmemo_t *memo, md_store_t *store,
+                                    md_store_group_t group, const char *name,
+                                    const char *aspect, apr_pool_t *p)
+{
+    const char *version = md_credmemo_version(memo, store, group, name, aspect, p);
+    const char *d;
+
+    if (version && (d = pass_map_get(&memo->digests, version, memo->dp)) != NULL) {
+        return d;
+    }
+    if (md_store_digest(store, group, name, aspect, &d, p) != APR_SUCCESS) {
+        return NULL;
+    }
+    if (version) {
+        /* The version was taken before the read: a file replaced in between
+         * has a new one by the next pass, which reads it again. */
+        apr_hash_set(memo->digests.used, apr_pstrdup(memo->dp, version), APR_HASH_KEY_STRING,
+                     apr_pstrdup(memo->dp, d));
+        memo->changed = 1;
+    }
+    return d;
+}
+
+const char *md_credmemo_digest(md_credmemo_t *memo, md_store_t *store, md_store_group_t group,
+                               const char *name, const char *kname, const char *cname,
+                               apr_pool_t *p)
 {
     const char *kd, *cd;
 
-    if (md_store_digest(store, group, name, kname, &kd, p) != APR_SUCCESS
-        || md_store_digest(store, group, name, cname, &cd, p) != APR_SUCCESS) {
+    if (!(kd = md_credmemo_file_digest(memo, store, group, name, kname, p))
+        || !(cd = md_credmemo_file_digest(memo, store, group, name, cname, p))) {
         return NULL;
     }
     return apr_pstrcat(p, kd, ".", cd, NULL);
@@ -244,9 +441,11 @@ void md_credmemo_end(md_credmemo_t *memo, md_store_t *store, int save, apr_pool_
     apr_hash_index_t *hi;
     json_t *j;
 
-    /* used holds only entries of kept unless changed: same count, same set */
-    if (!memo->changed && apr_hash_count(memo->kept) == apr_hash_count(memo->used)) {
-        return;
+    /* used holds only entries of kept unless changed: same count, same set
+     * (and so for the digests) */
+    if (!memo->changed && apr_hash_count(memo->kept) == apr_hash_count(memo->used)
+        && (!memo->dp || (pass_map_same(&memo->digests) && pass_map_same(&memo->synced)))) {
+        goto done;
     }
     if (save && store) {
         j = md_json_pool_own(ptemp, json_object());
@@ -257,6 +456,10 @@ void md_credmemo_end(md_credmemo_t *memo, md_store_t *store, int save, apr_pool_
             apr_hash_this(hi, &digest, NULL, &e);
             json_object_set_new(j, digest, entry_to_json(e));
         }
+        if (memo->dp) {
+            json_object_set_new(j, KEY_FILES, pass_map_to_json(&memo->digests, 0, ptemp));
+            json_object_set_new(j, KEY_SYNCED, pass_map_to_json(&memo->synced, 1, ptemp));
+        }
         if (md_store_save_json(store, MD_SG_NONE, NULL, MD_FN_CRED_MEMO, j, ptemp)
             != APR_SUCCESS) {
             md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, ptemp, "MD27000: %s not saved: the "
@@ -265,4 +468,12 @@ void md_credmemo_end(md_credmemo_t *memo, md_store_t *store, int save, apr_pool_
     }
     memo->kept = apr_hash_copy(memo->p, memo->used);
     memo->changed = 0;
+done:
+    /* The digests serve the pass only: their pool goes, and a next pass on
+     * this memo reads them from the store again. */
+    if (memo->dp) {
+        drop_pass_pool(memo);
+        memset(&memo->digests, 0, sizeof(memo->digests));
+        memset(&memo->synced, 0, sizeof(memo->synced));
+    }
 }

@@ -14,6 +14,14 @@
  *   "ari"            its ARI certificate id (RFC 9773), if it has one
  *   "covers"         { "<names joined by spaces>": true|false }: md_cert_covers
  *                    for the name list it was last asked about
+ * and under keys that are no digest ('@' is not in base64url), what a pass
+ * learned under the store's versions of files (md_store_version): while a
+ * file's version stays the same, the next pass takes it from here instead
+ * of reading the file:
+ *   "@files"         { "<version>": "<digest of the file>" }
+ *   "@synced"        { "<md.json's version> <digest of the MD's JSON as
+ *                    configured>": [account, CA url] }: md_reg_sync found
+ *                    that md.json in sync with that MD, and learned these
  * An entry exists only for a pair that parsed and whose leaf matches the key:
  * the same bytes always give the same answer, so a hit needs no check. The
  * memo is kept in the store (MD_FN_CRED_MEMO, at the base like the fallback
@@ -39,18 +47,39 @@ typedef struct md_credmemo_entry_t md_credmemo_entry_t;
 md_credmemo_t *md_credmemo_create(apr_pool_t *p);
 
 /* Start a pass: the first time, read what the store keeps; then forget which
- * entries were used. */
-void md_credmemo_begin(md_credmemo_t *memo, md_store_t *store, apr_pool_t *ptemp);
+ * entries were used. With versions, file digests are taken from the memo
+ * while the store's version of a file stays the same; without, every file
+ * is read (a store on a network file system others write, whose file
+ * attributes the client caches). */
+void md_credmemo_begin(md_credmemo_t *memo, md_store_t *store, int versions, apr_pool_t *ptemp);
 
 /* How many entries the store's memo had (after md_credmemo_begin). */
 unsigned int md_credmemo_count(const md_credmemo_t *memo);
 /* The digest of fname at the store's base (a shared fallback key), read
  * once per pass: the pass loaded that key once too. NULL when unreadable. */
 const char *md_credmemo_base_digest(md_credmemo_t *memo, md_store_t *store, const char *fname);
+/* The store's version of the value at group/name/aspect, or NULL when the
+ * pass does not go by versions or the store cannot tell. From p. */
+const char *md_credmemo_version(md_credmemo_t *memo, md_store_t *store,
+                                md_store_group_t group, const char *name, const char *aspect,
+                                apr_pool_t *p);
+/* Whether a pass found the sync key (md_reg_sync) in sync, and what it
+ * learned then (each may be NULL). */
+int md_credmemo_synced(md_credmemo_t *memo, const char *key, const char **paccount,
+                       const char **peffective);
+void md_credmemo_set_synced(md_credmemo_t *memo, const char *key, const char *account,
+                            const char *effective);
+
+/* The digest of the value at group/name/aspect, or NULL when it cannot be
+ * read. memo may be NULL (then the value is read). The digest lives in p. */
+const char *md_credmemo_file_digest(md_credmemo_t *memo, md_store_t *store,
+                                    md_store_group_t group, const char *name,
+                                    const char *aspect, apr_pool_t *p);
 /* The digest of the key in kname and the chain in cname of group/name, or
  * NULL when either cannot be read. */
-const char *md_credmemo_digest(md_store_t *store, md_store_group_t group, const char *name,
-                               const char *kname, const char *cname, apr_pool_t *p);
+const char *md_credmemo_digest(md_credmemo_t *memo, md_store_t *store, md_store_group_t group,
+                               const char *name, const char *kname, const char *cname,
+                               apr_pool_t *p);
 
 /* The entry for digest, or NULL. Marks it used in this pass. It lives as
  * long as the memo. */

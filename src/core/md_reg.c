@@ -125,20 +125,57 @@ json_t *md_reg_md_json(const md_t *md, json_t *stored, apr_pool_t *p)
     return now;
 }
 
+/* The config does not say which account is in use, nor which of its CAs;
+ * the store does. */
+static void learn(md_t *md, const char *account, const char *effective, apr_pool_t *p)
+{
+    if (!md->ca_account && account) {
+        md->ca_account = apr_pstrdup(p, account);
+    }
+    if (!md->ca_effective && effective && md_array_str_index(md->ca_urls, effective, 0, 1) >= 0) {
+        md->ca_effective = apr_pstrdup(p, effective);
+    }
+}
+
+/* The memo's name for md as configured (before sync learns anything) and
+ * its md.json as the store holds it now; NULL when the store cannot tell
+ * md.json's version. What sync does depends on these two only. */
+static const char *sync_key(md_store_t *store, const md_t *md, md_credmemo_t *memo,
+                            apr_pool_t *p)
+{
+    const char *version = md_credmemo_version(memo, store, MD_SG_DOMAINS, md->name, MD_FN_MD, p);
+    const char *text, *digest;
+
+    if (!version || !(text = md_json_dump(md_to_json(md, p), 0, p))
+        || md_crypt_sha256_b64url(&digest, text, strlen(text), p) != APR_SUCCESS) {
+        return NULL;
+    }
+    return apr_pstrcat(p, version, " ", digest, NULL);
+}
+
 /* What sync learns is kept in md (from p); everything it reads and makes on
  * the way goes with a pool of its own: with thousands of MDs, md.json's
  * text and JSON kept in the config pool until the next pass were most of
- * the parent's memory beyond mod_ssl's (issue 13). */
-apr_status_t md_reg_sync(md_store_t *store, md_t *md, apr_pool_t *p)
+ * the parent's memory beyond mod_ssl's (issue 13). With a memo, md.json is
+ * read and parsed only when it or the configured md changed since a pass
+ * found the two in sync. */
+apr_status_t md_reg_sync_memo(md_store_t *store, md_t *md, md_credmemo_t *memo, apr_pool_t *p)
 {
     json_t *stored = NULL;
     json_t *now;
     md_t *old = NULL;
     apr_pool_t *ptemp;
+    const char *key, *account = NULL, *effective = NULL;
     apr_status_t rv;
 
     if ((rv = apr_pool_create(&ptemp, p)) != APR_SUCCESS) {
         return rv;
+    }
+    key = memo ? sync_key(store, md, memo, ptemp) : NULL;
+    if (key && md_credmemo_synced(memo, key, &account, &effective)) {
+        learn(md, account, effective, p);
+        apr_pool_destroy(ptemp);
+        return APR_SUCCESS;
     }
     rv = md_store_load_json(store, MD_SG_DOMAINS, md->name, MD_FN_MD, &stored, ptemp);
     if (rv == APR_SUCCESS) {
@@ -146,14 +183,9 @@ apr_status_t md_reg_sync(md_store_t *store, md_t *md, apr_pool_t *p)
 
         md_store_get_fname(store, MD_SG_DOMAINS, md->name, MD_FN_MD, &fname, ptemp);
         if (md_from_json(&old, stored, fname, ptemp) == APR_SUCCESS) {
-            /* The config does not say which account is in use; the store does. */
-            if (!md->ca_account && old->ca_account) {
-                md->ca_account = apr_pstrdup(p, old->ca_account);
-            }
-            if (!md->ca_effective && old->ca_effective
-                && md_array_str_index(md->ca_urls, old->ca_effective, 0, 1) >= 0) {
-                md->ca_effective = apr_pstrdup(p, old->ca_effective);
-            }
+            account = old->ca_account;
+            effective = old->ca_effective;
+            learn(md, account, effective, p);
         }
     }
     else if (rv != APR_ENOENT) {
@@ -181,8 +213,17 @@ apr_status_t md_reg_sync(md_store_t *store, md_t *md, apr_pool_t *p)
     else if (!json_equal(stored, now)) {
         rv = md_store_save_json(store, MD_SG_DOMAINS, md->name, MD_FN_MD, now, ptemp);
     }
+    else if (key && old) {
+        /* In sync as it was read: key still names this md.json. */
+        md_credmemo_set_synced(memo, key, account, effective);
+    }
     apr_pool_destroy(ptemp);
     return rv;
+}
+
+apr_status_t md_reg_sync(md_store_t *store, md_t *md, apr_pool_t *p)
+{
+    return md_reg_sync_memo(store, md, NULL, p);
 }
 
 /* --- renamed and removed MDs ------------------------------------------------ */
@@ -758,7 +799,7 @@ static apr_status_t live_cert_entry(md_credmemo_entry_t **pentry, const md_cert_
     *pleaf = NULL;
     *perr = NULL;
     md_reg_find_fnames(&kname, &cname, store, MD_SG_DOMAINS, md->name, spec, p);
-    digest = md_credmemo_digest(store, MD_SG_DOMAINS, md->name, kname, cname, p);
+    digest = md_credmemo_digest(memo, store, MD_SG_DOMAINS, md->name, kname, cname, p);
     if (digest && (*pentry = md_credmemo_find(memo, digest)) != NULL) {
         return APR_SUCCESS;
     }
@@ -995,11 +1036,11 @@ apr_status_t md_reg_fallback_key(md_pkey_t **pkey, md_store_t *store, apr_pool_t
  * (kd, the same for every MD) and of the certificate. NULL without kd or
  * the certificate. */
 static const char *fallback_digest(md_store_t *store, const md_t *md, const char *kd,
-                                   const char *cname, apr_pool_t *p)
+                                   const char *cname, md_credmemo_t *memo, apr_pool_t *p)
 {
     const char *cd;
 
-    if (!kd || md_store_digest(store, MD_SG_DOMAINS, md->name, cname, &cd, p) != APR_SUCCESS) {
+    if (!kd || !(cd = md_credmemo_file_digest(memo, store, MD_SG_DOMAINS, md->name, cname, p))) {
         return NULL;
     }
     return apr_pstrcat(p, kd, ".", cd, NULL);
@@ -1014,7 +1055,7 @@ static int fallback_usable(md_store_t *store, const md_t *md, const md_pkey_t *k
 {
     apr_array_header_t *chain;
     const md_cert_t *cert;
-    const char *digest = memo ? fallback_digest(store, md, kd, cname, p) : NULL;
+    const char *digest = memo ? fallback_digest(store, md, kd, cname, memo, p) : NULL;
     md_credmemo_entry_t *entry = digest ? md_credmemo_find(memo, digest) : NULL;
     apr_time_t min_until = apr_time_now() + FALLBACK_MIN_LEFT;
     int covers;
@@ -1043,7 +1084,7 @@ static void remember_fallback(md_store_t *store, const md_t *md, const md_cert_t
                               const char *kd, const char *cname, md_credmemo_t *memo,
                               apr_pool_t *p)
 {
-    const char *digest = memo ? fallback_digest(store, md, kd, cname, p) : NULL;
+    const char *digest = memo ? fallback_digest(store, md, kd, cname, memo, p) : NULL;
     md_credmemo_entry_t *entry;
 
     if (digest && (entry = md_credmemo_add(memo, digest, cert, p)) != NULL) {

@@ -73,6 +73,10 @@ json_t *md_reg_md_json(const md_t *md, json_t *stored, apr_pool_t *p);
 /* Write domains/<md>/md.json from the configured md, keeping what the store
  * knew that the config does not say (account in use). */
 apr_status_t md_reg_sync(md_store_t *store, md_t *md, apr_pool_t *p);
+/* The same, skipping the read when memo (or NULL) knows md.json is in sync
+ * with md as it is configured now. */
+apr_status_t md_reg_sync_memo(md_store_t *store, md_t *md, struct md_credmemo_t *memo,
+                              apr_pool_t *p);
 
 /* Before syncing the configured mds (md_t* array) at start-up: an MD that
  * is new to the store takes over the stored MD its names moved from, as

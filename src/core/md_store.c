@@ -356,6 +356,16 @@ apr_time_t md_store_get_mtime(md_store_t *store, md_store_group_t group, const c
     return store->ops->get_mtime(store, group, name, aspect, p);
 }
 
+apr_status_t md_store_version(md_store_t *store, md_store_group_t group, const char *name,
+                              const char *aspect, const char **pversion, apr_pool_t *p)
+{
+    *pversion = NULL;
+    if (!store->ops->version) {
+        return APR_ENOTIMPL;
+    }
+    return store->ops->version(store, group, name, aspect, pversion, p);
+}
+
 int md_store_exists(md_store_t *store, md_store_group_t group, const char *name,
                     const char *aspect, apr_pool_t *p)
 {

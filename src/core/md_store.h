@@ -125,6 +125,14 @@ typedef struct md_store_ops_t {
      * file store: its directories) until p is cleared or destroyed. NULL:
      * the store gains nothing from it. */
     void (*batch_begin)(md_store_t *store, apr_pool_t *p);
+
+    /* A text that differs whenever the value has been replaced or changed,
+     * told without reading it (the file store: the file's device, inode,
+     * size, mtime and ctime). APR_EAGAIN: changed too recently to tell the
+     * next change apart; APR_ENOENT: not there. NULL: the store cannot tell
+     * more cheaply than by reading (md_store_version: APR_ENOTIMPL). */
+    apr_status_t (*version)(md_store_t *store, md_store_group_t group, const char *name,
+                            const char *aspect, const char **pversion, apr_pool_t *p);
 } md_store_ops_t;
 
 struct md_store_t {
@@ -256,6 +264,8 @@ apr_status_t md_store_list_aspects(md_store_t *store, md_store_group_t group, co
                                   apr_array_header_t **paspects, apr_pool_t *p);
 apr_time_t md_store_get_mtime(md_store_t *store, md_store_group_t group, const char *name,
                               const char *aspect, apr_pool_t *p);
+apr_status_t md_store_version(md_store_t *store, md_store_group_t group, const char *name,
+                              const char *aspect, const char **pversion, apr_pool_t *p);
 apr_status_t md_store_set_owner(md_store_t *store, int uid, int gid, apr_pool_t *p);
 apr_status_t md_store_rename(md_store_t *store, md_store_group_t group, const char *from,
                              const char *to, apr_pool_t *p);

@@ -604,6 +604,54 @@ static apr_time_t fs_get_mtime(md_store_t *store, md_store_group_t group, const 
     return t > 0 ? t : 1;
 }
 
+/* Writes replace a file by renaming a new one over it: a new inode, and
+ * a new ctime that nobody but root can set back. File times move in clock
+ * ticks, though: a file changed within the last seconds might change again
+ * within the same tick, at the same size and (reused) inode, so it gets no
+ * version until it has rested (as git treats "racily clean" files). */
+#define VERSION_REST_SEC 2
+
+static apr_uint64_t ns_of(const struct timespec *t)
+{
+    return (apr_uint64_t)t->tv_sec * 1000000000u + (apr_uint64_t)t->tv_nsec;
+}
+
+static apr_status_t fs_version(md_store_t *store, md_store_group_t group, const char *name,
+                               const char *aspect, const char **pversion, apr_pool_t *p)
+{
+    md_fsio_dir_t *dir;
+    struct stat st;
+    apr_pool_t *ptemp;
+    apr_status_t rv;
+
+    *pversion = NULL;
+    if ((rv = md_fs_check_addr(group, name, aspect, 1, p)) != APR_SUCCESS
+        || (rv = apr_pool_create(&ptemp, p)) != APR_SUCCESS) {
+        return rv;
+    }
+    if ((rv = md_fs_open_item(&dir, fs_of(store), group, name, 0, ptemp)) == APR_SUCCESS) {
+        rv = md_fsio_stat(&st, dir, aspect);
+    }
+    apr_pool_destroy(ptemp);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        return APR_ENOENT;
+    }
+    if (st.st_ctim.tv_sec > apr_time_sec(apr_time_now()) - VERSION_REST_SEC
+        || st.st_mtim.tv_sec > apr_time_sec(apr_time_now()) - VERSION_REST_SEC) {
+        return APR_EAGAIN;
+    }
+    /* hex: device, inode, size, mtime and ctime in ns */
+    *pversion = apr_psprintf(p, "%" APR_UINT64_T_HEX_FMT ".%" APR_UINT64_T_HEX_FMT ".%"
+                             APR_UINT64_T_HEX_FMT ".%" APR_UINT64_T_HEX_FMT ".%"
+                             APR_UINT64_T_HEX_FMT, (apr_uint64_t)st.st_dev,
+                             (apr_uint64_t)st.st_ino, (apr_uint64_t)st.st_size,
+                             ns_of(&st.st_mtim), ns_of(&st.st_ctim));
+    return APR_SUCCESS;
+}
+
 static apr_status_t fs_get_fname(md_store_t *store, md_store_group_t group, const char *name,
                                  const char *aspect, const char **pfname, apr_pool_t *p)
 {
@@ -675,6 +723,7 @@ static const md_store_ops_t fs_ops = {
     /* Shared-store operations: none, a store of one server (md_store.h). */
     NULL, NULL, NULL, NULL, NULL, NULL, NULL,
     fs_batch_begin,
+    fs_version,
 };
 
 /* Make the group directories and give them our modes; clean up what a

@@ -691,6 +691,7 @@ static const md_store_ops_t pg_ops = {
     md_pg_changes,
     pg_idle,
     NULL,       /* batch_begin: most reads are the database's */
+    NULL,       /* version: asking costs a query, as reading does */
 };
 
 static apr_status_t shared_cleanup(void *data)

@@ -161,7 +161,7 @@ static void start_md(mod_md_start_t *sx, started_md_t *sm, md_t *md, apr_pool_t 
     md->state = st->state;
     md->state_descr = st->state_descr;
     if (sx->locked) {
-        md_reg_sync(sx->store, md, sx->p);
+        md_reg_sync_memo(sx->store, md, rt->cred_memo, sx->p);
     }
     ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, rt->s, "MD11007: %s: %s%s%s", md->name,
                  st->has_cert ? "certificate present" : "no usable certificate",
@@ -469,7 +469,10 @@ apr_status_t mod_md_start_begin(mod_md_runtime_t *rt, apr_hash_t *used, apr_pool
     mod_md_challenges_setup(rt, ptemp);
     sx->locked = lock_store(rt->store, rt->s, g, ptemp);
     rt->cred_memo_save = sx->locked;
-    md_credmemo_begin(rt->cred_memo, rt->store, ptemp);
+    /* Servers sharing a store on a network file system (MDStoreLocks) see
+     * cached file attributes: there, every file is read. */
+    md_credmemo_begin(rt->cred_memo, rt->store,
+                      !rt->store->shared && mod_md_cluster_lock_wait(rt->store, g) <= 0, ptemp);
     sx->began = apr_time_now();
     if (!start_thread_for(sx, ptemp)) {
         start_all(sx);

@@ -243,12 +243,12 @@ static void test_assess_memo(void **state)
     md_pkey_spec_t spec = { MD_PKEY_TYPE_RSA, 0, NULL };
 
     put_cred(f, MD_SG_DOMAINS, "a.test", md->domains, f->ec_key, apr_time_from_sec(90 * 86400));
-    md_credmemo_begin(memo, f->store, f->p);
+    md_credmemo_begin(memo, f->store, 1, f->p);
     assert_int_equal(md_credmemo_count(memo), 0);
     md_reg_assess_memo(&st, f->store, md, now, memo, f->p);
     assert_int_equal(st.state, MD_S_COMPLETE);
     md_reg_find_fnames(&kname, &cname, f->store, MD_SG_DOMAINS, md->name, &spec, f->p);
-    digest = md_credmemo_digest(f->store, MD_SG_DOMAINS, md->name, kname, cname, f->p);
+    digest = md_credmemo_digest(memo, f->store, MD_SG_DOMAINS, md->name, kname, cname, f->p);
     assert_non_null(digest);
     assert_non_null(md_credmemo_find(memo, digest));
     md_credmemo_end(memo, f->store, 1, f->p);
@@ -256,7 +256,7 @@ static void test_assess_memo(void **state)
 
     /* a new memo from the store: same answer, from the entry */
     memo = md_credmemo_create(f->p);
-    md_credmemo_begin(memo, f->store, f->p);
+    md_credmemo_begin(memo, f->store, 1, f->p);
     assert_int_equal(md_credmemo_count(memo), 1);
     assert_non_null(md_credmemo_find(memo, digest));
     md_reg_assess_memo(&again, f->store, md, now, memo, f->p);
@@ -457,7 +457,7 @@ static void test_fallback_made_is_remembered(void **state)
 
     /* the shared key, as the server has it: in the store */
     assert_int_equal(md_reg_fallback_key(&key, f->store, f->p), APR_SUCCESS);
-    md_credmemo_begin(memo, f->store, f->p);
+    md_credmemo_begin(memo, f->store, 1, f->p);
     assert_int_equal(md_reg_fallback_files(&kf, &cf, f->store, md, key, memo, f->p),
                      APR_SUCCESS);
     made = read_file(f, "domains/a.test/fallback-pubcert.pem");
@@ -471,7 +471,7 @@ static void test_fallback_made_is_remembered(void **state)
     md_credmemo_end(memo, f->store, 1, f->p);
 
     memo = md_credmemo_create(f->p);
-    md_credmemo_begin(memo, f->store, f->p);
+    md_credmemo_begin(memo, f->store, 1, f->p);
     entry = md_credmemo_find(memo, digest);
     assert_non_null(entry);
     assert_int_equal(md_credmemo_covers(entry, md->domains, f->p), 1);
@@ -490,17 +490,148 @@ static void test_base_digest_once_per_pass(void **state)
 
     assert_int_equal(md_store_save_text(f->store, MD_SG_NONE, NULL, MD_FN_FALLBACK_PKEY,
                                         "one", f->p), APR_SUCCESS);
-    md_credmemo_begin(memo, f->store, f->p);
+    md_credmemo_begin(memo, f->store, 1, f->p);
     first = md_credmemo_base_digest(memo, f->store, MD_FN_FALLBACK_PKEY);
     assert_non_null(first);
     assert_int_equal(md_store_save_text(f->store, MD_SG_NONE, NULL, MD_FN_FALLBACK_PKEY,
                                         "two", f->p), APR_SUCCESS);
     assert_string_equal(md_credmemo_base_digest(memo, f->store, MD_FN_FALLBACK_PKEY), first);
-    md_credmemo_begin(memo, f->store, f->p);
+    md_credmemo_begin(memo, f->store, 1, f->p);
     again = md_credmemo_base_digest(memo, f->store, MD_FN_FALLBACK_PKEY);
     assert_non_null(again);
     assert_string_not_equal(again, first);
     assert_null(md_credmemo_base_digest(memo, f->store, "no-such-file.pem"));
+}
+
+/* --- what a pass takes by the store's versions of files --- */
+
+/* Until the value has rested (md_store_version tells its version). */
+static const char *rested(fixture_t *f, const char *name, const char *aspect)
+{
+    apr_time_t deadline = apr_time_now() + apr_time_from_sec(30);
+    const char *v = NULL;
+    apr_status_t rv;
+
+    while ((rv = md_store_version(f->store, MD_SG_DOMAINS, name, aspect, &v, f->p))
+           == APR_EAGAIN && apr_time_now() < deadline) {
+        apr_sleep(apr_time_from_msec(100));
+    }
+    assert_int_equal(rv, APR_SUCCESS);
+    return v;
+}
+
+/* Change the memo as the store keeps it: what a pass takes from there
+ * unread shows. */
+static void memo_plant(fixture_t *f, const char *section, const char *key, json_t *value)
+{
+    json_t *j;
+
+    assert_int_equal(md_store_load_json(f->store, MD_SG_NONE, NULL, MD_FN_CRED_MEMO, &j, f->p),
+                     APR_SUCCESS);
+    assert_non_null(json_object_get(json_object_get(j, section), key));
+    json_object_set_new(json_object_get(j, section), key, value);
+    assert_int_equal(md_store_save_json(f->store, MD_SG_NONE, NULL, MD_FN_CRED_MEMO, j, f->p),
+                     APR_SUCCESS);
+}
+
+static void test_digest_by_version(void **state)
+{
+    fixture_t *f = *state;
+    md_credmemo_t *memo = md_credmemo_create(f->p);
+    const char *real, *version;
+
+    assert_int_equal(md_store_save_text(f->store, MD_SG_DOMAINS, "a.test", MD_FN_PUBCERT, "c1",
+                                        f->p), APR_SUCCESS);
+    assert_int_equal(md_store_digest(f->store, MD_SG_DOMAINS, "a.test", MD_FN_PUBCERT, &real,
+                                     f->p), APR_SUCCESS);
+    version = rested(f, "a.test", MD_FN_PUBCERT);
+    md_credmemo_begin(memo, f->store, 1, f->p);
+    assert_string_equal(md_credmemo_file_digest(memo, f->store, MD_SG_DOMAINS, "a.test",
+                                                MD_FN_PUBCERT, f->p), real);
+    md_credmemo_end(memo, f->store, 1, f->p);
+
+    /* while the version stays, the file is not read */
+    memo_plant(f, "@files", version, json_string("planted"));
+    memo = md_credmemo_create(f->p);
+    md_credmemo_begin(memo, f->store, 1, f->p);
+    assert_string_equal(md_credmemo_file_digest(memo, f->store, MD_SG_DOMAINS, "a.test",
+                                                MD_FN_PUBCERT, f->p), "planted");
+    md_credmemo_end(memo, f->store, 1, f->p);
+    /* a pass that does not go by versions reads it */
+    memo = md_credmemo_create(f->p);
+    md_credmemo_begin(memo, f->store, 0, f->p);
+    assert_string_equal(md_credmemo_file_digest(memo, f->store, MD_SG_DOMAINS, "a.test",
+                                                MD_FN_PUBCERT, f->p), real);
+    /* the same bytes written again: a new version, read again */
+    memo_plant(f, "@files", version, json_string("planted"));
+    assert_int_equal(md_store_save_text(f->store, MD_SG_DOMAINS, "a.test", MD_FN_PUBCERT, "c1",
+                                        f->p), APR_SUCCESS);
+    memo = md_credmemo_create(f->p);
+    md_credmemo_begin(memo, f->store, 1, f->p);
+    assert_string_equal(md_credmemo_file_digest(memo, f->store, MD_SG_DOMAINS, "a.test",
+                                                MD_FN_PUBCERT, f->p), real);
+    assert_null(md_credmemo_file_digest(memo, f->store, MD_SG_DOMAINS, "a.test", "none.pem",
+                                        f->p));
+}
+
+/* The memo's sync key for md as it is now (as md_reg_sync_memo makes it). */
+static const char *sync_key_of(fixture_t *f, const md_t *md)
+{
+    const char *text = md_json_dump(md_to_json(md, f->p), 0, f->p), *digest;
+
+    assert_int_equal(md_crypt_sha256_b64url(&digest, text, strlen(text), f->p), APR_SUCCESS);
+    return apr_pstrcat(f->p, rested(f, md->name, MD_FN_MD), " ", digest, NULL);
+}
+
+static void test_sync_skipped_while_unchanged(void **state)
+{
+    fixture_t *f = *state;
+    md_t *md = make_md(f->p, "a.test", "www.a.test");
+    md_credmemo_t *memo;
+    json_t *j;
+
+    assert_int_equal(md_reg_sync(f->store, md, f->p), APR_SUCCESS);
+    rested(f, "a.test", MD_FN_MD);
+    /* in sync: remembered */
+    memo = md_credmemo_create(f->p);
+    md_credmemo_begin(memo, f->store, 1, f->p);
+    md = make_md(f->p, "a.test", "www.a.test");
+    assert_int_equal(md_reg_sync_memo(f->store, md, memo, f->p), APR_SUCCESS);
+    assert_null(md->ca_account);
+    md_credmemo_end(memo, f->store, 1, f->p);
+
+    /* md.json and the MD unchanged: not read, the account as remembered */
+    md = make_md(f->p, "a.test", "www.a.test");
+    memo_plant(f, "@synced", sync_key_of(f, md), json_pack("[ss]", "acct-planted", "x"));
+    memo = md_credmemo_create(f->p);
+    md_credmemo_begin(memo, f->store, 1, f->p);
+    assert_int_equal(md_reg_sync_memo(f->store, md, memo, f->p), APR_SUCCESS);
+    assert_string_equal(md->ca_account, "acct-planted");
+    /* learned only as sync would: the CA url is not one of the MD's */
+    assert_null(md->ca_effective);
+
+    /* the MD changed: read and written again */
+    md = make_md(f->p, "a.test", "www.a.test");
+    APR_ARRAY_PUSH(md->contacts, const char *) = "mailto:new@a.test";
+    assert_int_equal(md_reg_sync_memo(f->store, md, memo, f->p), APR_SUCCESS);
+    assert_null(md->ca_account);
+    assert_int_equal(md_store_load_json(f->store, MD_SG_DOMAINS, "a.test", MD_FN_MD, &j, f->p),
+                     APR_SUCCESS);
+    assert_string_equal(json_string_value(json_array_get(json_object_get(j, MD_KEY_CONTACTS),
+                                                         0)), "mailto:new@a.test");
+    md_credmemo_end(memo, f->store, 1, f->p);
+
+    /* md.json changed (another module wrote it): read again */
+    json_object_set_new(md_json_get_obj(j, MD_KEY_CA), MD_KEY_ACCOUNT, json_string("acct-1"));
+    assert_int_equal(md_store_save_json(f->store, MD_SG_DOMAINS, "a.test", MD_FN_MD, j, f->p),
+                     APR_SUCCESS);
+    rested(f, "a.test", MD_FN_MD);
+    memo = md_credmemo_create(f->p);
+    md_credmemo_begin(memo, f->store, 1, f->p);
+    md = make_md(f->p, "a.test", "www.a.test");
+    APR_ARRAY_PUSH(md->contacts, const char *) = "mailto:new@a.test";
+    assert_int_equal(md_reg_sync_memo(f->store, md, memo, f->p), APR_SUCCESS);
+    assert_string_equal(md->ca_account, "acct-1");
 }
 
 #define DAY     apr_time_from_sec(24 * 3600)
@@ -1104,6 +1235,8 @@ int main(void)
         REG_TEST(test_fallback_created_once_and_reused),
         REG_TEST(test_fallback_made_is_remembered),
         REG_TEST(test_base_digest_once_per_pass),
+        REG_TEST(test_digest_by_version),
+        REG_TEST(test_sync_skipped_while_unchanged),
         UNIT_TEST(test_assess_missing_spec_keeps_the_other),
         UNIT_TEST(test_assess_none_or_expired),
         UNIT_TEST(test_activate_merges_renewed_specs),
