@@ -1081,6 +1081,116 @@ apr_status_t md_crypt_sha256_b64url(const char **pb64, const void *data, apr_siz
     return rv;
 }
 
+/* What md_crypt_sha256_json_b64url feeds the digest, gathered in a buffer:
+ * one EVP_DigestUpdate per few hundred bytes, not per member. */
+typedef struct {
+    EVP_MD_CTX *ctx;
+    unsigned char buf[512];
+    size_t len;
+    int ok;
+} json_digest_t;
+
+static void jd_put(json_digest_t *d, const void *data, size_t len)
+{
+    if (d->len + len > sizeof(d->buf)) {
+        d->ok = d->ok && EVP_DigestUpdate(d->ctx, d->buf, d->len);
+        d->len = 0;
+        if (len > sizeof(d->buf)) {
+            d->ok = d->ok && EVP_DigestUpdate(d->ctx, data, len);
+            return;
+        }
+    }
+    memcpy(d->buf + d->len, data, len);
+    d->len += len;
+}
+
+/* A type tag and a length or a number, big-endian: unambiguous. */
+static void jd_tag(json_digest_t *d, char tag, apr_uint64_t n)
+{
+    unsigned char b[9];
+    int i;
+
+    b[0] = (unsigned char)tag;
+    for (i = 8; i > 0; --i, n >>= 8) {
+        b[i] = (unsigned char)(n & 0xff);
+    }
+    jd_put(d, b, sizeof(b));
+}
+
+static void jd_value(json_digest_t *d, json_t *j, int depth)
+{
+    const char *key;
+    json_t *v;
+    size_t i;
+    double r;
+    apr_uint64_t bits;
+
+    if (depth > 32) {
+        d->ok = 0;
+        return;
+    }
+    switch (json_typeof(j)) {
+    case JSON_OBJECT:
+        jd_tag(d, 'o', json_object_size(j));
+        json_object_foreach(j, key, v) {
+            jd_tag(d, 'k', strlen(key));
+            jd_put(d, key, strlen(key));
+            jd_value(d, v, depth + 1);
+        }
+        break;
+    case JSON_ARRAY:
+        jd_tag(d, 'a', json_array_size(j));
+        for (i = 0; i < json_array_size(j); ++i) {
+            jd_value(d, json_array_get(j, i), depth + 1);
+        }
+        break;
+    case JSON_STRING:
+        jd_tag(d, 's', json_string_length(j));
+        jd_put(d, json_string_value(j), json_string_length(j));
+        break;
+    case JSON_INTEGER:
+        jd_tag(d, 'i', (apr_uint64_t)json_integer_value(j));
+        break;
+    case JSON_REAL:
+        r = json_real_value(j);
+        memcpy(&bits, &r, sizeof(bits));
+        jd_tag(d, 'r', bits);
+        break;
+    case JSON_TRUE:
+        jd_tag(d, 't', 0);
+        break;
+    case JSON_FALSE:
+        jd_tag(d, 'f', 0);
+        break;
+    default:
+        jd_tag(d, 'n', 0);
+        break;
+    }
+}
+
+apr_status_t md_crypt_sha256_json_b64url(const char **pb64, json_t *j, apr_pool_t *p)
+{
+    json_digest_t d;
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int md_len = 0;
+
+    *pb64 = NULL;
+    memset(&d, 0, sizeof(d));
+    d.ok = j && (d.ctx = EVP_MD_CTX_new()) != NULL
+           && EVP_DigestInit_ex(d.ctx, EVP_sha256(), NULL);
+    if (d.ok) {
+        jd_value(&d, j, 0);
+        d.ok = d.ok && EVP_DigestUpdate(d.ctx, d.buf, d.len)
+               && EVP_DigestFinal_ex(d.ctx, md, &md_len) && md_len == 32;
+    }
+    EVP_MD_CTX_free(d.ctx);
+    if (!d.ok) {
+        return APR_EINVAL;
+    }
+    *pb64 = md_util_base64url_encode(md, 32, p);
+    return APR_SUCCESS;
+}
+
 apr_status_t md_crypt_hmac(const unsigned char **pmac, apr_size_t *pmac_len, const char *digest,
                            const void *key, apr_size_t key_len, const void *data, apr_size_t len,
                            apr_pool_t *p)

@@ -252,6 +252,11 @@ apr_status_t md_crypt_sha256(const unsigned char **pdigest, const void *data, ap
 /* base64url(SHA-256(data)) */
 apr_status_t md_crypt_sha256_b64url(const char **pb64, const void *data, apr_size_t len,
                                     apr_pool_t *p);
+/* base64url of the SHA-256 of a JSON value's types, members (in their
+ * order) and contents, fed to the digest as they are, without dumping the
+ * value to text first: values that dump alike digest alike. APR_EINVAL
+ * for a value nested deeper than 32. */
+apr_status_t md_crypt_sha256_json_b64url(const char **pb64, json_t *j, apr_pool_t *p);
 /* HMAC-SHA256 of data under key (JWS "HS256", as ACME external account
  * binding uses it, RFC 8555 §7.3.4); *pmac (32 bytes) allocated from p. */
 apr_status_t md_crypt_hmac_sha256(const unsigned char **pmac, const void *key, apr_size_t key_len,

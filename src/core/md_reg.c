@@ -144,10 +144,9 @@ static const char *sync_key(md_store_t *store, const md_t *md, md_credmemo_t *me
                             apr_pool_t *p)
 {
     const char *version = md_credmemo_version(memo, store, MD_SG_DOMAINS, md->name, MD_FN_MD, p);
-    const char *text, *digest;
+    const char *digest;
 
-    if (!version || !(text = md_json_dump(md_to_json(md, p), 0, p))
-        || md_crypt_sha256_b64url(&digest, text, strlen(text), p) != APR_SUCCESS) {
+    if (!version || md_crypt_sha256_json_b64url(&digest, md_to_json(md, p), p) != APR_SUCCESS) {
         return NULL;
     }
     return apr_pstrcat(p, version, " ", digest, NULL);
@@ -293,17 +292,22 @@ apr_status_t md_reg_sync_renames(md_store_t *store, const apr_array_header_t *md
 {
     apr_array_header_t *stored = NULL;
     apr_hash_t *taken = apr_hash_make(ptemp);
+    apr_hash_t *in_store = apr_hash_make(ptemp);
     apr_status_t rv;
     int i;
 
     if ((rv = md_store_list(store, MD_SG_DOMAINS, &stored, ptemp)) != APR_SUCCESS) {
         return rv;
     }
+    /* a set: thousands of MDs, each looked up */
+    for (i = 0; i < stored->nelts; ++i) {
+        apr_hash_set(in_store, MD_ARR_IDX(stored, i, const char *), APR_HASH_KEY_STRING, "");
+    }
     for (i = 0; i < mds->nelts; ++i) {
         const md_t *md = MD_ARR_IDX(mds, i, const md_t *);
         const char *from;
 
-        if (md_array_str_index(stored, md->name, 0, 1) >= 0) {
+        if (apr_hash_get(in_store, md->name, APR_HASH_KEY_STRING)) {
             continue;
         }
         from = rename_source(store, md, mds, stored, taken, ptemp);

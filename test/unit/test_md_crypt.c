@@ -675,6 +675,61 @@ static void test_digest(void **state)
     assert_string_equal(s, "47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU");
 }
 
+/* The digest of a JSON value's structure: the same for values built alike,
+ * another for any difference a dump would show, including ones that plain
+ * concatenation would hide. */
+static const char *json_digest(const char *text, apr_pool_t *p)
+{
+    json_t *j = json_loads(text, JSON_DECODE_ANY, NULL);
+    const char *d = NULL;
+
+    assert_non_null(j);
+    assert_int_equal(md_crypt_sha256_json_b64url(&d, j, p), APR_SUCCESS);
+    json_decref(j);
+    assert_int_equal(strlen(d), 43);
+    return d;
+}
+
+static void test_digest_json(void **state)
+{
+    apr_pool_t *p = *state;
+    const char *base = json_digest("{\"a\": [\"x\", 1, true, null], \"b\": {\"c\": 1.5}}", p);
+    json_t *deep = json_array();
+    const char *d;
+    int i;
+
+    assert_string_equal(json_digest("{\"a\":[\"x\",1,true,null],\"b\":{\"c\":1.5}}", p), base);
+    assert_string_not_equal(json_digest("{\"a\": [\"y\", 1, true, null], \"b\": {\"c\": 1.5}}",
+                                        p), base);
+    assert_string_not_equal(json_digest("{\"a\": [\"x\", 2, true, null], \"b\": {\"c\": 1.5}}",
+                                        p), base);
+    assert_string_not_equal(json_digest("{\"a\": [\"x\", 1, false, null], \"b\": {\"c\": 1.5}}",
+                                        p), base);
+    assert_string_not_equal(json_digest("{\"a\": [\"x\", 1, true, null], \"b\": {\"c\": 1.25}}",
+                                        p), base);
+    /* members in another order: another digest (a dump differs too) */
+    assert_string_not_equal(json_digest("{\"b\": {\"c\": 1.5}, \"a\": [\"x\", 1, true, null]}",
+                                        p), base);
+    /* boundaries and types are part of it */
+    assert_string_not_equal(json_digest("[\"ab\", \"c\"]", p), json_digest("[\"a\", \"bc\"]", p));
+    assert_string_not_equal(json_digest("[\"1\"]", p), json_digest("[1]", p));
+    assert_string_not_equal(json_digest("[[]]", p), json_digest("[{}]", p));
+    assert_string_not_equal(json_digest("{\"a\": \"b\"}", p), json_digest("{\"ab\": \"\"}", p));
+    /* a long string goes past the buffer */
+    d = json_digest(apr_psprintf(p, "[\"%0600d\"]", 7), p);
+    assert_string_not_equal(d, json_digest(apr_psprintf(p, "[\"%0600d\"]", 8), p));
+    /* bounded nesting */
+    for (i = 0; i < 40; ++i) {
+        json_t *inner = json_array();
+
+        json_array_append_new(inner, deep);
+        deep = inner;
+    }
+    assert_int_equal(md_crypt_sha256_json_b64url(&d, deep, p), APR_EINVAL);
+    assert_null(d);
+    json_decref(deep);
+}
+
 static void test_random(void **state)
 {
     unsigned char a[32];
@@ -1550,6 +1605,7 @@ int main(int argc, char **argv)
         UNIT_TEST(test_jwk),
         UNIT_TEST(test_sign_jws),
         UNIT_TEST(test_digest),
+        UNIT_TEST(test_digest_json),
         UNIT_TEST(test_random),
         UNIT_TEST(test_last_error),
         UNIT_TEST(test_thread_done_before_exit),
