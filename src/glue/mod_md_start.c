@@ -542,14 +542,13 @@ void mod_md_start_end(mod_md_runtime_t *rt, apr_pool_t *ptemp)
                  "MD11014: %d MDs started in %" APR_TIME_T_FMT " ms%s, mod_ssl waited %"
                  APR_TIME_T_FMT " ms for them", sx->count, apr_time_as_msec(sx->took),
                  sx->mutex ? " beside mod_ssl" : "", apr_time_as_msec(sx->waited));
-#ifdef __GLIBC__
-    /* The thread's malloc arena keeps what the work freed: give it back
-     * before the children inherit it. */
-    if (sx->mutex) {
-        malloc_trim(0);
-    }
-#endif
     /* mod_ssl has asked for all certificates and fallbacks of this pass */
     md_credmemo_end(rt->cred_memo, rt->store, rt->cred_memo_save, ptemp);
+#ifdef __GLIBC__
+    /* The work's scratch (the thread's malloc arena, the memo's text and
+     * the pass's maps) is free now but kept by malloc: give it back before
+     * the children inherit it. */
+    malloc_trim(0);
+#endif
     rt->start = NULL;
 }
