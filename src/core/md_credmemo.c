@@ -9,19 +9,14 @@
 #include <apr_strings.h>
 
 #include "md_credmemo.h"
-#include "md_json.h"
 #include "md_keys.h"
 #include "md_log.h"
 #include "md_status.h"
 #include "md_util.h"
 
-#define KEY_FROM   "from"
-#define KEY_UNTIL  "until"
-#define KEY_CERT   "cert"
-#define KEY_COVERS "covers"
-#define KEY_ARI    "ari"
-#define KEY_FILES  "@files"
-#define KEY_SYNCED "@synced"
+/* The file's first line: a memo in another format (an older one was
+ * JSON) is not read, and so made again. */
+#define MEMO_MAGIC "md-cred-memo 1\n"
 
 /* A memo bigger than this is not read (and so made again): no store has
  * that many certificates in use. */
@@ -88,55 +83,193 @@ md_credmemo_t *md_credmemo_create(apr_pool_t *p)
     return memo;
 }
 
-/* An entry of the store's JSON, or NULL when it is not what this code
- * writes (then it is dropped, not trusted). */
-static md_credmemo_entry_t *entry_from_json(json_t *j, apr_pool_t *p)
-{
-    md_credmemo_entry_t *e;
-    json_t *covers = json_object_get(j, KEY_COVERS);
-    const char *names;
-    json_t *v;
+/* --- the memo as the store keeps it -------------------------------------
+ * Text, a record per line, fields separated by tabs (no field holds a tab
+ * or a newline: records that would are not written):
+ *   e <digest> <from> <until> <ari> <covers> <names> <cert>   an entry
+ *   f <version> <digest>                                      a file digest
+ *   s <sync key> <account> <CA url>                           md.json in sync
+ * from/until in seconds since the epoch; covers "1", "0" or "-" (not known,
+ * names empty); an empty ari, account or url is none. A line that is not
+ * one of these is skipped: the pass parses or reads what it names again.
+ * Text because every pass reads the memo: a JSON parser took 130 instructions
+ * per byte of it, a line scan takes a few. */
 
-    if (!json_is_object(j) || !json_is_integer(json_object_get(j, KEY_FROM))
-        || !json_is_integer(json_object_get(j, KEY_UNTIL))
-        || !json_is_string(json_object_get(j, KEY_CERT)) || !json_is_object(covers)) {
-        return NULL;
+typedef struct {
+    const char *s;
+    apr_size_t len;
+} span_t;
+
+/* The tab-separated fields of the line [s, end) into fields[max]. Returns
+ * how many there are, max + 1 when there are more: no field this code
+ * writes holds a tab, so such a line is not its. */
+static int split_line(span_t *fields, int max, const char *s, const char *end)
+{
+    int n = 0;
+
+    for (;;) {
+        const char *tab = memchr(s, '\t', (apr_size_t)(end - s));
+
+        if (n == max) {
+            return max + 1;
+        }
+        fields[n].s = s;
+        fields[n].len = (apr_size_t)((tab ? tab : end) - s);
+        ++n;
+        if (!tab) {
+            return n;
+        }
+        s = tab + 1;
     }
-    e = apr_pcalloc(p, sizeof(*e));
-    e->from = apr_time_from_sec(md_json_get_int(j, KEY_FROM, 0));
-    e->until = apr_time_from_sec(md_json_get_int(j, KEY_UNTIL, 0));
-    e->cert = apr_pstrdup(p, md_json_get_str(j, KEY_CERT));
-    if (md_json_get_str(j, KEY_ARI)) {
-        e->ari = apr_pstrdup(p, md_json_get_str(j, KEY_ARI));
+}
+
+static const char *span_dup(const span_t *f, apr_pool_t *p)
+{
+    return f->len ? apr_pstrmemdup(p, f->s, f->len) : NULL;
+}
+
+static int span_is(const span_t *f, const char *s)
+{
+    return f->len == strlen(s) && !memcmp(f->s, s, f->len);
+}
+
+/* Seconds since the epoch, as this code writes them. */
+static int span_secs(const span_t *f, apr_time_t *pt)
+{
+    char buf[24];
+    apr_size_t i;
+
+    if (f->len == 0 || f->len > 15) {   /* beyond year 9999: not ours */
+        return 0;
     }
-    json_object_foreach(covers, names, v) {
-        if (json_is_boolean(v)) {
-            e->names = apr_pstrdup(p, names);
-            e->covers = json_is_true(v);
-            break;
+    for (i = 0; i < f->len; ++i) {
+        if (f->s[i] < '0' || f->s[i] > '9') {
+            return 0;
         }
     }
+    memcpy(buf, f->s, f->len);
+    buf[f->len] = '\0';
+    *pt = apr_time_from_sec(apr_atoi64(buf));
+    return 1;
+}
+
+static md_credmemo_entry_t *entry_from_line(const span_t *f, apr_pool_t *p)
+{
+    md_credmemo_entry_t *e = apr_pcalloc(p, sizeof(*e));
+    int known = !span_is(&f[5], "-");
+
+    if (!f[1].len || !f[7].len || !span_secs(&f[2], &e->from) || !span_secs(&f[3], &e->until)
+        || (known && !span_is(&f[5], "0") && !span_is(&f[5], "1"))) {
+        return NULL;
+    }
+    e->ari = span_dup(&f[4], p);
+    if (known) {
+        e->covers = span_is(&f[5], "1");
+        e->names = f[6].len ? span_dup(&f[6], p) : "";
+    }
+    e->cert = span_dup(&f[7], p);
     return e;
 }
 
-static json_t *entry_to_json(const md_credmemo_entry_t *e)
+/* The records of text into the memo: entries (with entries) and the pass's
+ * maps (with digests). */
+static void parse_memo(md_credmemo_t *memo, const char *text, int entries, int digests)
 {
-    json_t *j = json_object();
-    json_t *covers = json_object();
+    const char *s = text + strlen(MEMO_MAGIC), *end = text + strlen(text);
+    unsigned int lines = 0;
 
-    json_object_set_new(j, KEY_FROM, json_integer((json_int_t)apr_time_sec(e->from)));
-    json_object_set_new(j, KEY_UNTIL, json_integer((json_int_t)apr_time_sec(e->until)));
-    md_json_set_str(j, KEY_CERT, e->cert);
-    if (e->ari) {
-        md_json_set_str(j, KEY_ARI, e->ari);
+    if (strncmp(text, MEMO_MAGIC, strlen(MEMO_MAGIC))) {
+        return;
     }
-    if (e->names) {
-        json_object_set_new(covers, e->names, json_boolean(e->covers));
+    while (s < end && lines++ < 4 * MEMO_MAX_ENTRIES) {
+        const char *eol = memchr(s, '\n', (apr_size_t)(end - s));
+        span_t f[8];
+        int n;
+
+        eol = eol ? eol : end;
+        n = split_line(f, 8, s, eol);
+        if (entries && n == 8 && span_is(&f[0], "e")) {
+            md_credmemo_entry_t *e = entry_from_line(f, memo->p);
+
+            if (e) {
+                apr_hash_set(memo->kept, span_dup(&f[1], memo->p), APR_HASH_KEY_STRING, e);
+            }
+        }
+        else if (digests && n == 3 && span_is(&f[0], "f") && f[1].len && f[2].len) {
+            apr_hash_set(memo->digests.kept, span_dup(&f[1], memo->dp), APR_HASH_KEY_STRING,
+                         span_dup(&f[2], memo->dp));
+        }
+        else if (digests && n == 4 && span_is(&f[0], "s") && f[1].len) {
+            synced_t *sy = apr_pcalloc(memo->dp, sizeof(*sy));
+
+            sy->account = span_dup(&f[2], memo->dp);
+            sy->effective = span_dup(&f[3], memo->dp);
+            apr_hash_set(memo->synced.kept, span_dup(&f[1], memo->dp), APR_HASH_KEY_STRING, sy);
+        }
+        s = eol + 1;
     }
-    json_object_set_new(j, KEY_COVERS, covers);
-    return j;
 }
 
+/* A field this code may write: no separator in it. */
+static int writable(const char *s)
+{
+    return !s || !strpbrk(s, "\t\n");
+}
+
+static const char *or_empty(const char *s)
+{
+    return s ? s : "";
+}
+
+/* The memo as text: the entries and maps this pass used. */
+static const char *memo_text(const md_credmemo_t *memo, apr_pool_t *ptemp)
+{
+    apr_array_header_t *lines = apr_array_make(ptemp, 1024, sizeof(const char *));
+    apr_hash_index_t *hi;
+
+    APR_ARRAY_PUSH(lines, const char *) = MEMO_MAGIC;
+    for (hi = apr_hash_first(ptemp, memo->used); hi; hi = apr_hash_next(hi)) {
+        const void *digest;
+        void *v;
+        const md_credmemo_entry_t *e;
+
+        apr_hash_this(hi, &digest, NULL, &v);
+        e = v;
+        if (writable(digest) && writable(e->ari) && writable(e->names) && writable(e->cert)) {
+            APR_ARRAY_PUSH(lines, const char *) = apr_psprintf(
+                ptemp, "e\t%s\t%" APR_INT64_T_FMT "\t%" APR_INT64_T_FMT "\t%s\t%s\t%s\t%s\n",
+                (const char *)digest, (apr_int64_t)apr_time_sec(e->from),
+                (apr_int64_t)apr_time_sec(e->until), or_empty(e->ari),
+                e->names ? (e->covers ? "1" : "0") : "-", or_empty(e->names), e->cert);
+        }
+    }
+    for (hi = memo->dp ? apr_hash_first(ptemp, memo->digests.used) : NULL; hi;
+         hi = apr_hash_next(hi)) {
+        const void *version;
+        void *d;
+
+        apr_hash_this(hi, &version, NULL, &d);
+        if (writable(version) && writable(d)) {
+            APR_ARRAY_PUSH(lines, const char *) = apr_pstrcat(ptemp, "f\t", version, "\t",
+                                                              (const char *)d, "\n", NULL);
+        }
+    }
+    for (hi = memo->dp ? apr_hash_first(ptemp, memo->synced.used) : NULL; hi;
+         hi = apr_hash_next(hi)) {
+        const void *key;
+        void *v;
+        const synced_t *sy;
+
+        apr_hash_this(hi, &key, NULL, &v);
+        sy = v;
+        if (writable(key) && writable(sy->account) && writable(sy->effective)) {
+            APR_ARRAY_PUSH(lines, const char *) = apr_pstrcat(
+                ptemp, "s\t", key, "\t", or_empty(sy->account), "\t", or_empty(sy->effective),
+                "\n", NULL);
+        }
+    }
+    return apr_array_pstrcat(ptemp, lines, '\0');
+}
 unsigned int md_credmemo_count(const md_credmemo_t *memo)
 {
     return apr_hash_count(memo->kept);
@@ -164,92 +297,21 @@ static int pass_map_same(const pass_map_t *m)
     return apr_hash_count(m->kept) == apr_hash_count(m->used);
 }
 
-static const char *str_or_null(json_t *j, apr_pool_t *p)
-{
-    return json_is_string(j) ? apr_pstrdup(p, json_string_value(j)) : NULL;
-}
-
-/* "@files": { version: digest }, "@synced": { key: [account, effective] } */
-static void pass_map_from_json(md_credmemo_t *memo, pass_map_t *m, json_t *j, int synced)
-{
-    const char *key;
-    json_t *v;
-
-    if (!json_is_object(j) || json_object_size(j) > 2 * MEMO_MAX_ENTRIES) {
-        return;
-    }
-    json_object_foreach(j, key, v) {
-        void *value = NULL;
-
-        if (!synced && json_is_string(v)) {
-            value = apr_pstrdup(memo->dp, json_string_value(v));
-        }
-        else if (synced && json_is_array(v) && json_array_size(v) == 2) {
-            synced_t *s = apr_pcalloc(memo->dp, sizeof(*s));
-
-            s->account = str_or_null(json_array_get(v, 0), memo->dp);
-            s->effective = str_or_null(json_array_get(v, 1), memo->dp);
-            value = s;
-        }
-        if (value) {
-            apr_hash_set(m->kept, apr_pstrdup(memo->dp, key), APR_HASH_KEY_STRING, value);
-        }
-    }
-}
-
-static json_t *pass_map_to_json(const pass_map_t *m, int synced, apr_pool_t *ptemp)
-{
-    apr_hash_index_t *hi;
-    json_t *j = json_object();
-
-    for (hi = apr_hash_first(ptemp, m->used); hi; hi = apr_hash_next(hi)) {
-        const void *key;
-        void *v;
-
-        apr_hash_this(hi, &key, NULL, &v);
-        if (synced) {
-            const synced_t *s = v;
-
-            json_object_set_new(j, key, json_pack("[s?s?]", s->account, s->effective));
-        }
-        else {
-            json_object_set_new(j, key, json_string(v));
-        }
-    }
-    return j;
-}
-
-/* Read what the store keeps: the entries (once per memo) and the file
- * digests (for a pass that uses them). */
+/* Read what the store keeps: the entries (once per memo) and the pass's
+ * maps (for a pass that uses them). */
 static void load(md_credmemo_t *memo, md_store_t *store, int entries, int digests)
 {
     apr_pool_t *lp;
-    json_t *stored = NULL;
-    const char *digest;
-    json_t *j;
+    const char *text = NULL;
 
     /* Its own allocator: the file's text (hundreds of kB with 1000s of
      * MDs) goes back to the system, not to a free list that stays. */
     if (apr_pool_create_unmanaged_ex(&lp, NULL, NULL) != APR_SUCCESS) {
         return;
     }
-    if (md_store_load_json(store, MD_SG_NONE, NULL, MD_FN_CRED_MEMO, &stored, lp)
-        == APR_SUCCESS && json_is_object(stored)
-        && json_object_size(stored) <= MEMO_MAX_ENTRIES + 2) {
-        json_object_foreach(stored, digest, j) {
-            md_credmemo_entry_t *e;
-
-            if (!strcmp(digest, KEY_FILES) || !strcmp(digest, KEY_SYNCED)) {
-                if (digests) {
-                    pass_map_from_json(memo, !strcmp(digest, KEY_FILES) ? &memo->digests
-                                                                         : &memo->synced,
-                                       j, !strcmp(digest, KEY_SYNCED));
-                }
-            }
-            else if (entries && (e = entry_from_json(j, memo->p)) != NULL) {
-                apr_hash_set(memo->kept, apr_pstrdup(memo->p, digest), APR_HASH_KEY_STRING, e);
-            }
-        }
+    if (md_store_load_text(store, MD_SG_NONE, NULL, MD_FN_CRED_MEMO, &text, lp)
+        == APR_SUCCESS) {
+        parse_memo(memo, text, entries, digests);
     }
     apr_pool_destroy(lp);
 }
@@ -438,9 +500,6 @@ md_live_cert_t *md_credmemo_live_cert(const md_credmemo_entry_t *e, const char *
 
 void md_credmemo_end(md_credmemo_t *memo, md_store_t *store, int save, apr_pool_t *ptemp)
 {
-    apr_hash_index_t *hi;
-    json_t *j;
-
     /* used holds only entries of kept unless changed: same count, same set
      * (and so for the digests) */
     if (!memo->changed && apr_hash_count(memo->kept) == apr_hash_count(memo->used)
@@ -448,23 +507,13 @@ void md_credmemo_end(md_credmemo_t *memo, md_store_t *store, int save, apr_pool_
         goto done;
     }
     if (save && store) {
-        j = md_json_pool_own(ptemp, json_object());
-        for (hi = apr_hash_first(ptemp, memo->used); hi; hi = apr_hash_next(hi)) {
-            const void *digest;
-            void *e;
-
-            apr_hash_this(hi, &digest, NULL, &e);
-            json_object_set_new(j, digest, entry_to_json(e));
-        }
-        if (memo->dp) {
-            json_object_set_new(j, KEY_FILES, pass_map_to_json(&memo->digests, 0, ptemp));
-            json_object_set_new(j, KEY_SYNCED, pass_map_to_json(&memo->synced, 1, ptemp));
-        }
-        if (md_store_save_json(store, MD_SG_NONE, NULL, MD_FN_CRED_MEMO, j, ptemp)
-            != APR_SUCCESS) {
+        if (md_store_save_text(store, MD_SG_NONE, NULL, MD_FN_CRED_MEMO,
+                               memo_text(memo, ptemp), ptemp) != APR_SUCCESS) {
             md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, ptemp, "MD27000: %s not saved: the "
                           "next start parses the certificates once more", MD_FN_CRED_MEMO);
         }
+        /* the JSON memo of earlier builds, read no more */
+        md_store_remove(store, MD_SG_NONE, NULL, "cred-memo.json", ptemp);
     }
     memo->kept = apr_hash_copy(memo->p, memo->used);
     memo->changed = 0;

@@ -6,28 +6,24 @@
  * md-status, ARI) and each key once more, which made a start with 1000 MDs
  * take twice as long as the same certificates as static files (issue 13).
  *
- * In the store an entry is a JSON object (in memory a small struct):
- *   "from", "until"  the leaf's validity (seconds since the epoch)
- *   "cert"           the leaf as md-status shows it (md_status_cert_json), as
- *                    compact JSON text: a text costs a fraction of the memory
- *                    of a JSON tree, and only md-status requests parse it
- *   "ari"            its ARI certificate id (RFC 9773), if it has one
- *   "covers"         { "<names joined by spaces>": true|false }: md_cert_covers
- *                    for the name list it was last asked about
- * and under keys that are no digest ('@' is not in base64url), what a pass
- * learned under the store's versions of files (md_store_version): while a
- * file's version stays the same, the next pass takes it from here instead
- * of reading the file:
- *   "@files"         { "<version>": "<digest of the file>" }
- *   "@synced"        { "<md.json's version> <digest of the MD's JSON as
- *                    configured>": [account, CA url] }: md_reg_sync found
- *                    that md.json in sync with that MD, and learned these
+ * An entry (in memory a small struct) holds the leaf's validity, the leaf
+ * as md-status shows it (md_status_cert_json, as compact JSON text: a text
+ * costs a fraction of the memory of a JSON tree, and only md-status
+ * requests parse it), its ARI certificate id (RFC 9773) if it has one, and
+ * whether it covers the name list it was last asked about (md_cert_covers).
+ * Beside the entries, the memo keeps what a pass learned under the store's
+ * versions of files (md_store_version): while a file's version stays the
+ * same, the next pass takes it from the memo instead of reading the file:
+ * the digest of each file a pass hashed, and which md.json (by version)
+ * md_reg_sync found in sync with which MD as configured (by the digest of
+ * its JSON), with the account and CA it learned there. In the store the
+ * memo is text, a record per line (md_credmemo.c).
  * An entry exists only for a pair that parsed and whose leaf matches the key:
  * the same bytes always give the same answer, so a hit needs no check. The
  * memo is kept in the store (MD_FN_CRED_MEMO, at the base like the fallback
  * key; it holds nothing secret) and read by every pass: httpd unloads and
  * reloads the module between passes, so nothing survives in memory. Entries
- * no pass asked for are dropped when it is saved. The file's JSON is let go
+ * no pass asked for are dropped when it is saved. The file's text is let go
  * as soon as it is read: entries are small C structs in the memo's pool, and
  * what a pass keeps (md_live_cert_t) shares their strings. */
 #ifndef md_credmemo_h

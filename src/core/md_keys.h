@@ -15,7 +15,7 @@
 #define MD_FN_FALLBACK_PKEY     "fallback-privkey.pem"      /* EC P-256, shared */
 #define MD_FN_FALLBACK_PKEY_RSA "fallback-privkey.rsa.pem"  /* RSA 2048, shared */
 #define MD_FN_FALLBACK_CERT_RSA "fallback-pubcert.rsa.pem"  /* per MD, beside the EC one */
-#define MD_FN_CRED_MEMO         "cred-memo.json"    /* ours: md_credmemo.h */
+#define MD_FN_CRED_MEMO         "cred-memo.txt"     /* ours: md_credmemo.h */
 #define MD_FN_FALLBACK_CERT     "fallback-pubcert.pem"
 #define MD_FN_ACCOUNT           "account.json"
 #define MD_FN_ACCT_KEY          "account.pem"

@@ -1,14 +1,15 @@
-/* The credential memo (cred-memo.json at the store's base) as every config
+/* The credential memo (cred-memo.txt at the store's base) as every config
  * pass reads it, through md_credmemo_begin on a real file store: whatever
  * the file holds, what the pass takes from it is an entry of the shape it
- * writes, a digest string, or a sync record; and what the pass saves reads
- * back as the entries it used, no more. */
+ * writes or a sync record with no empty strings; and what the pass saves
+ * reads back as the entries it used, no more. */
 #include "fuzz.h"
 
 #include <stdio.h>
 
+#include <apr_hash.h>
+
 #include "md_credmemo.h"
-#include "md_json.h"
 #include "md_keys.h"
 #include "md_store.h"
 
@@ -28,47 +29,54 @@ static void open_store(void)
     }
 }
 
-/* Ask the memo for every key of the document, as a pass would; returns how
- * many entries it found. */
-static unsigned int ask(md_credmemo_t *memo, json_t *doc, apr_pool_t *p)
+/* Ask the memo for the key of every record in text, as a pass would;
+ * returns how many entries it found (by distinct key). */
+static unsigned int ask(md_credmemo_t *memo, const char *text, apr_size_t len, apr_pool_t *p)
 {
     apr_array_header_t *names = apr_array_make(p, 1, sizeof(const char *));
-    json_t *synced = json_object_get(doc, "@synced");
-    const char *key, *account, *effective;
-    unsigned int found = 0;
-    json_t *v;
+    const char *s = text, *end = text + len, *account, *effective;
+    apr_hash_t *seen = apr_hash_make(p);
 
     APR_ARRAY_PUSH(names, const char *) = "a.test";
-    json_object_foreach(doc, key, v) {
-        md_credmemo_entry_t *e = md_credmemo_find(memo, key);
-        md_live_cert_t *lc;
-        int covers;
+    while (s < end) {
+        const char *eol = memchr(s, '\n', (size_t)(end - s));
+        const char *tab, *key;
+        md_credmemo_entry_t *e;
 
-        if (!e) {
+        eol = eol ? eol : end;
+        if (eol - s <= 2 || s[1] != '\t') {
+            s = eol + 1;
             continue;
         }
-        ++found;
-        covers = md_credmemo_covers(e, names, p);
-        lc = md_credmemo_live_cert(e, "P-256", p);
-        if (covers < -1 || covers > 1 || !lc->status_json
-            || lc->valid_from != md_credmemo_from(e) || lc->valid_until != md_credmemo_until(e)) {
-            abort();
+        tab = memchr(s + 2, '\t', (size_t)(eol - s - 2));
+        key = apr_pstrmemdup(p, s + 2, (apr_size_t)((tab ? tab : eol) - (s + 2)));
+        if (s[0] == 'e' && (e = md_credmemo_find(memo, key)) != NULL) {
+            int covers = md_credmemo_covers(e, names, p);
+            md_live_cert_t *lc = md_credmemo_live_cert(e, "P-256", p);
+
+            apr_hash_set(seen, key, APR_HASH_KEY_STRING, e);
+            if (covers < -1 || covers > 1 || !lc->status_json || !*lc->status_json
+                || lc->valid_from != md_credmemo_from(e)
+                || lc->valid_until != md_credmemo_until(e)) {
+                abort();
+            }
         }
-    }
-    json_object_foreach(synced, key, v) {
-        if (md_credmemo_synced(memo, key, &account, &effective)) {
-            (void)(account && strlen(account));
-            (void)(effective && strlen(effective));
+        else if (s[0] == 's' && md_credmemo_synced(memo, key, &account, &effective)) {
+            if ((account && !*account) || (effective && !*effective)) {
+                abort();
+            }
         }
+        s = eol + 1;
     }
-    return found;
+    return apr_hash_count(seen);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     apr_pool_t *p = fuzz_pool_begin();
+    /* as the store reads it: up to the first NUL */
+    const char *text = apr_pstrmemdup(p, (const char *)data, size);
     md_credmemo_t *memo;
-    json_t *doc = NULL;
     unsigned int found;
 
     if (!store) {
@@ -80,16 +88,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     memo = md_credmemo_create(p);
     md_credmemo_begin(memo, store, 1, p);
-    if (md_json_parse(&doc, (const char *)data, size, "memo", NULL, p) != APR_SUCCESS) {
-        if (md_credmemo_count(memo) != 0) {
-            abort();
-        }
-        fuzz_pool_end(p);
-        return 0;
+    found = ask(memo, text, strlen(text), p);
+    /* every entry the memo read has a record its key names */
+    if (md_credmemo_count(memo) < found) {
+        abort();
     }
-    found = ask(memo, doc, p);
     md_credmemo_end(memo, store, 1, p);
-    /* What was saved holds the entries the pass used. */
+    /* What was saved holds the entries the pass used, no more. */
     memo = md_credmemo_create(p);
     md_credmemo_begin(memo, store, 1, p);
     if (md_credmemo_count(memo) != found) {

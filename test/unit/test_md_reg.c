@@ -520,18 +520,74 @@ static const char *rested(fixture_t *f, const char *name, const char *aspect)
     return v;
 }
 
-/* Change the memo as the store keeps it: what a pass takes from there
- * unread shows. */
-static void memo_plant(fixture_t *f, const char *section, const char *key, json_t *value)
+/* Change a record of the memo as the store keeps it (md_credmemo.c: a line
+ * "<kind>\t<key>\t<rest>"): what a pass takes from there unread shows. */
+static void memo_plant(fixture_t *f, const char *kind, const char *key, const char *rest)
 {
-    json_t *j;
+    const char *prefix = apr_pstrcat(f->p, "\n", kind, "\t", key, "\t", NULL);
+    const char *text = NULL, *at, *eol;
 
-    assert_int_equal(md_store_load_json(f->store, MD_SG_NONE, NULL, MD_FN_CRED_MEMO, &j, f->p),
+    assert_int_equal(md_store_load_text(f->store, MD_SG_NONE, NULL, MD_FN_CRED_MEMO, &text,
+                                        f->p), APR_SUCCESS);
+    at = strstr(text, prefix);
+    assert_non_null(at);
+    eol = strchr(at + 1, '\n');
+    text = apr_pstrcat(f->p, apr_pstrmemdup(f->p, text, (apr_size_t)(at - text)), prefix, rest,
+                       eol ? eol : "\n", NULL);
+    assert_int_equal(md_store_save_text(f->store, MD_SG_NONE, NULL, MD_FN_CRED_MEMO, text, f->p),
                      APR_SUCCESS);
-    assert_non_null(json_object_get(json_object_get(j, section), key));
-    json_object_set_new(json_object_get(j, section), key, value);
-    assert_int_equal(md_store_save_json(f->store, MD_SG_NONE, NULL, MD_FN_CRED_MEMO, j, f->p),
+}
+
+/* The memo as the store keeps it: a record that is not what this code
+ * writes is skipped (and so parsed again), the others stand; a file
+ * without the first line (an older JSON memo) is not read at all. */
+static void test_memo_text_skips_bad_records(void **state)
+{
+    fixture_t *f = *state;
+    md_credmemo_t *memo;
+    md_credmemo_entry_t *e;
+    const char *good = "e\td1\t100\t200\tari-1\t1\ta.test www.a.test\t{\"serial\":\"01\"}\n";
+
+    assert_int_equal(md_store_save_text(f->store, MD_SG_NONE, NULL, MD_FN_CRED_MEMO, apr_pstrcat(
+        f->p, "md-cred-memo 1\n", good,
+        "e\td2\t1x\t200\t\t1\ta.test\t{}\n",                /* from not a number */
+        "e\td3\t100\t200\t\tyes\ta.test\t{}\n",             /* covers neither 0, 1 nor - */
+        "e\td4\t100\t200\t\t-\t\n",                         /* no certificate */
+        "e\td5\t100\t200\n",                                /* fields missing */
+        "e\t\t100\t200\t\t-\t\t{}\n",                       /* no digest */
+        "e\td6\t1234567890123456\t200\t\t-\t\t{}\n",        /* beyond year 9999 */
+        "x\td7\t100\t200\t\t-\t\t{}\n\n",                   /* not a record */
+        "e\td8\t300\t400\t\t-\t\t{}", NULL), f->p), APR_SUCCESS);
+    memo = md_credmemo_create(f->p);
+    md_credmemo_begin(memo, f->store, 1, f->p);
+    assert_int_equal(md_credmemo_count(memo), 2);
+    e = md_credmemo_find(memo, "d1");
+    assert_non_null(e);
+    assert_true(md_credmemo_from(e) == apr_time_from_sec(100));
+    assert_true(md_credmemo_until(e) == apr_time_from_sec(200));
+    assert_int_equal(md_credmemo_covers(e, make_md(f->p, "a.test", "www.a.test")->domains, f->p),
+                     1);
+    assert_int_equal(md_credmemo_covers(e, make_md(f->p, "a.test", NULL)->domains, f->p), -1);
+    assert_string_equal(md_credmemo_live_cert(e, "P-256", f->p)->ari_id, "ari-1");
+    /* the last line needs no newline; coverage not known is "-" */
+    e = md_credmemo_find(memo, "d8");
+    assert_non_null(e);
+    assert_int_equal(md_credmemo_covers(e, make_md(f->p, "a.test", NULL)->domains, f->p), -1);
+    assert_null(md_credmemo_live_cert(e, "P-256", f->p)->ari_id);
+    /* saved: what the pass used, as it was */
+    md_credmemo_end(memo, f->store, 1, f->p);
+    memo = md_credmemo_create(f->p);
+    md_credmemo_begin(memo, f->store, 1, f->p);
+    assert_int_equal(md_credmemo_count(memo), 2);
+    assert_string_equal(md_credmemo_live_cert(md_credmemo_find(memo, "d1"), "P-256", f->p)
+                        ->status_json, "{\"serial\":\"01\"}");
+
+    /* no first line: not read */
+    assert_int_equal(md_store_save_text(f->store, MD_SG_NONE, NULL, MD_FN_CRED_MEMO, good, f->p),
                      APR_SUCCESS);
+    memo = md_credmemo_create(f->p);
+    md_credmemo_begin(memo, f->store, 1, f->p);
+    assert_int_equal(md_credmemo_count(memo), 0);
 }
 
 static void test_digest_by_version(void **state)
@@ -551,7 +607,7 @@ static void test_digest_by_version(void **state)
     md_credmemo_end(memo, f->store, 1, f->p);
 
     /* while the version stays, the file is not read */
-    memo_plant(f, "@files", version, json_string("planted"));
+    memo_plant(f, "f", version, "planted");
     memo = md_credmemo_create(f->p);
     md_credmemo_begin(memo, f->store, 1, f->p);
     assert_string_equal(md_credmemo_file_digest(memo, f->store, MD_SG_DOMAINS, "a.test",
@@ -563,7 +619,7 @@ static void test_digest_by_version(void **state)
     assert_string_equal(md_credmemo_file_digest(memo, f->store, MD_SG_DOMAINS, "a.test",
                                                 MD_FN_PUBCERT, f->p), real);
     /* the same bytes written again: a new version, read again */
-    memo_plant(f, "@files", version, json_string("planted"));
+    memo_plant(f, "f", version, "planted");
     assert_int_equal(md_store_save_text(f->store, MD_SG_DOMAINS, "a.test", MD_FN_PUBCERT, "c1",
                                         f->p), APR_SUCCESS);
     memo = md_credmemo_create(f->p);
@@ -603,7 +659,7 @@ static void test_sync_skipped_while_unchanged(void **state)
 
     /* md.json and the MD unchanged: not read, the account as remembered */
     md = make_md(f->p, "a.test", "www.a.test");
-    memo_plant(f, "@synced", sync_key_of(f, md), json_pack("[ss]", "acct-planted", "x"));
+    memo_plant(f, "s", sync_key_of(f, md), "acct-planted\tx");
     memo = md_credmemo_create(f->p);
     md_credmemo_begin(memo, f->store, 1, f->p);
     assert_int_equal(md_reg_sync_memo(f->store, md, memo, f->p), APR_SUCCESS);
@@ -1236,6 +1292,7 @@ int main(void)
         REG_TEST(test_fallback_created_once_and_reused),
         REG_TEST(test_fallback_made_is_remembered),
         REG_TEST(test_base_digest_once_per_pass),
+        REG_TEST(test_memo_text_skips_bad_records),
         REG_TEST(test_digest_by_version),
         REG_TEST(test_sync_skipped_while_unchanged),
         UNIT_TEST(test_assess_missing_spec_keeps_the_other),
