@@ -1,7 +1,7 @@
 /* The credential memo (see md_credmemo.h). In memory an entry is a small C
- * struct in the memo's pool: the store's JSON is read into a pool of its own
- * and let go before the pass goes on, so that neither its text nor its
- * tree stays in the parent (and in every child) for the config's life. */
+ * struct in the memo's pool: the store's text is read into a pool of its
+ * own and let go before the pass goes on, so that it does not stay in the
+ * parent (and in every child) for the config's life. */
 #include <stdlib.h>
 #include <string.h>
 
