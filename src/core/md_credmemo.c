@@ -46,8 +46,7 @@ typedef struct {
 struct md_credmemo_t {
     apr_pool_t *p;
     int loaded;                 /* the store's copy was read */
-    apr_hash_t *kept;           /* digest -> entry, as the store keeps it */
-    apr_hash_t *used;           /* digest -> entry, those this pass asked for */
+    pass_map_t entries;         /* digest -> entry */
     apr_hash_t *base_digests;   /* file name at the store's base -> its digest, this pass */
     int changed;                /* this pass added or changed an entry */
     /* What is known under the store's versions of files, only while a
@@ -57,6 +56,36 @@ struct md_credmemo_t {
     pass_map_t digests;         /* version -> digest (md_credmemo_file_digest) */
     pass_map_t synced;          /* sync key -> synced_t (md_credmemo_synced) */
 };
+
+static void pass_map_make(pass_map_t *m, apr_pool_t *p)
+{
+    m->kept = apr_hash_make(p);
+    m->used = apr_hash_make(p);
+}
+
+/* The value of key: used in this pass, else kept (then now used). */
+static void *pass_map_get(pass_map_t *m, const char *key, apr_pool_t *p)
+{
+    void *v = apr_hash_get(m->used, key, APR_HASH_KEY_STRING);
+
+    if (!v && (v = apr_hash_get(m->kept, key, APR_HASH_KEY_STRING)) != NULL) {
+        apr_hash_set(m->used, apr_pstrdup(p, key), APR_HASH_KEY_STRING, v);
+    }
+    return v;
+}
+
+/* Remember value under key in this pass. */
+static void pass_map_put(pass_map_t *m, const char *key, void *value, apr_pool_t *p)
+{
+    apr_hash_set(m->used, apr_pstrdup(p, key), APR_HASH_KEY_STRING, value);
+}
+
+/* used holds only what kept holds, unless something was put: then the
+ * same count is the same set. */
+static int pass_map_same(const pass_map_t *m)
+{
+    return apr_hash_count(m->kept) == apr_hash_count(m->used);
+}
 
 /* The pass's pool of its own goes with the memo, also when a start ends
  * before md_credmemo_end. */
@@ -76,8 +105,7 @@ md_credmemo_t *md_credmemo_create(apr_pool_t *p)
     md_credmemo_t *memo = apr_pcalloc(p, sizeof(*memo));
 
     memo->p = p;
-    memo->kept = apr_hash_make(p);
-    memo->used = apr_hash_make(p);
+    pass_map_make(&memo->entries, p);
     memo->base_digests = apr_hash_make(p);
     apr_pool_cleanup_register(p, memo, drop_pass_pool, apr_pool_cleanup_null);
     return memo;
@@ -192,7 +220,8 @@ static void parse_memo(md_credmemo_t *memo, const char *text, int entries, int d
             md_credmemo_entry_t *e = entry_from_line(f, memo->p);
 
             if (e) {
-                apr_hash_set(memo->kept, span_dup(&f[1], memo->p), APR_HASH_KEY_STRING, e);
+                apr_hash_set(memo->entries.kept, span_dup(&f[1], memo->p), APR_HASH_KEY_STRING,
+                             e);
             }
         }
         else if (digests && n == 3 && span_is(&f[0], "f") && f[1].len && f[2].len) {
@@ -228,7 +257,7 @@ static const char *memo_text(const md_credmemo_t *memo, apr_pool_t *ptemp)
     apr_hash_index_t *hi;
 
     APR_ARRAY_PUSH(lines, const char *) = MEMO_MAGIC;
-    for (hi = apr_hash_first(ptemp, memo->used); hi; hi = apr_hash_next(hi)) {
+    for (hi = apr_hash_first(ptemp, memo->entries.used); hi; hi = apr_hash_next(hi)) {
         const void *digest;
         void *v;
         const md_credmemo_entry_t *e;
@@ -270,31 +299,10 @@ static const char *memo_text(const md_credmemo_t *memo, apr_pool_t *ptemp)
     }
     return apr_array_pstrcat(ptemp, lines, '\0');
 }
+
 unsigned int md_credmemo_count(const md_credmemo_t *memo)
 {
-    return apr_hash_count(memo->kept);
-}
-
-static void pass_map_make(pass_map_t *m, apr_pool_t *p)
-{
-    m->kept = apr_hash_make(p);
-    m->used = apr_hash_make(p);
-}
-
-/* The value of key: used in this pass, else kept (then now used). */
-static void *pass_map_get(pass_map_t *m, const char *key, apr_pool_t *p)
-{
-    void *v = apr_hash_get(m->used, key, APR_HASH_KEY_STRING);
-
-    if (!v && (v = apr_hash_get(m->kept, key, APR_HASH_KEY_STRING)) != NULL) {
-        apr_hash_set(m->used, apr_pstrdup(p, key), APR_HASH_KEY_STRING, v);
-    }
-    return v;
-}
-
-static int pass_map_same(const pass_map_t *m)
-{
-    return apr_hash_count(m->kept) == apr_hash_count(m->used);
+    return apr_hash_count(memo->entries.kept);
 }
 
 /* Read what the store keeps: the entries (once per memo) and the pass's
@@ -334,7 +342,7 @@ void md_credmemo_begin(md_credmemo_t *memo, md_store_t *store, int versions, apr
         load(memo, store, !memo->loaded, digests);
         memo->loaded = 1;
     }
-    apr_hash_clear(memo->used);
+    apr_hash_clear(memo->entries.used);
     apr_hash_clear(memo->base_digests);
     memo->changed = 0;
 }
@@ -383,7 +391,7 @@ void md_credmemo_set_synced(md_credmemo_t *memo, const char *key, const char *ac
     s = apr_pcalloc(memo->dp, sizeof(*s));
     s->account = account ? apr_pstrdup(memo->dp, account) : NULL;
     s->effective = effective ? apr_pstrdup(memo->dp, effective) : NULL;
-    apr_hash_set(memo->synced.used, apr_pstrdup(memo->dp, key), APR_HASH_KEY_STRING, s);
+    pass_map_put(&memo->synced, key, s, memo->dp);
     memo->changed = 1;
 }
 
@@ -403,8 +411,7 @@ const char *md_credmemo_file_digest(md_credmemo_t *memo, md_store_t *store,
     if (version) {
         /* The version was taken before the read: a file replaced in between
          * has a new one by the next pass, which reads it again. */
-        apr_hash_set(memo->digests.used, apr_pstrdup(memo->dp, version), APR_HASH_KEY_STRING,
-                     apr_pstrdup(memo->dp, d));
+        pass_map_put(&memo->digests, version, apr_pstrdup(memo->dp, d), memo->dp);
         memo->changed = 1;
     }
     return d;
@@ -425,12 +432,7 @@ const char *md_credmemo_digest(md_credmemo_t *memo, md_store_t *store, md_store_
 
 md_credmemo_entry_t *md_credmemo_find(md_credmemo_t *memo, const char *digest)
 {
-    md_credmemo_entry_t *e = apr_hash_get(memo->used, digest, APR_HASH_KEY_STRING);
-
-    if (!e && (e = apr_hash_get(memo->kept, digest, APR_HASH_KEY_STRING)) != NULL) {
-        apr_hash_set(memo->used, apr_pstrdup(memo->p, digest), APR_HASH_KEY_STRING, e);
-    }
-    return e;
+    return pass_map_get(&memo->entries, digest, memo->p);
 }
 
 md_credmemo_entry_t *md_credmemo_add(md_credmemo_t *memo, const char *digest,
@@ -448,7 +450,7 @@ md_credmemo_entry_t *md_credmemo_add(md_credmemo_t *memo, const char *digest,
     free(text);
     e->ari = ari ? apr_pstrdup(ep, ari) : NULL;
     if (digest) {
-        apr_hash_set(memo->used, apr_pstrdup(memo->p, digest), APR_HASH_KEY_STRING, e);
+        pass_map_put(&memo->entries, digest, e, memo->p);
         memo->changed = 1;
     }
     return e;
@@ -500,9 +502,7 @@ md_live_cert_t *md_credmemo_live_cert(const md_credmemo_entry_t *e, const char *
 
 void md_credmemo_end(md_credmemo_t *memo, md_store_t *store, int save, apr_pool_t *ptemp)
 {
-    /* used holds only entries of kept unless changed: same count, same set
-     * (and so for the digests) */
-    if (!memo->changed && apr_hash_count(memo->kept) == apr_hash_count(memo->used)
+    if (!memo->changed && pass_map_same(&memo->entries)
         && (!memo->dp || (pass_map_same(&memo->digests) && pass_map_same(&memo->synced)))) {
         goto done;
     }
@@ -515,7 +515,7 @@ void md_credmemo_end(md_credmemo_t *memo, md_store_t *store, int save, apr_pool_
         /* the JSON memo of earlier builds, read no more */
         md_store_remove(store, MD_SG_NONE, NULL, "cred-memo.json", ptemp);
     }
-    memo->kept = apr_hash_copy(memo->p, memo->used);
+    memo->entries.kept = apr_hash_copy(memo->p, memo->entries.used);
     memo->changed = 0;
 done:
     /* The digests serve the pass only: their pool goes, and a next pass on
