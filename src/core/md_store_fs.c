@@ -579,24 +579,33 @@ static apr_status_t fs_list_aspects(md_store_t *store, md_store_group_t group, c
     return rv;
 }
 
-/* Only a regular file is a value: a link or a FIFO is not there. */
+/* The stat of a value. Only a regular file is a value: a link or a FIFO
+ * is not there (APR_ENOENT). */
+static apr_status_t stat_value(struct stat *st, md_store_t *store, md_store_group_t group,
+                               const char *name, const char *aspect, apr_pool_t *p)
+{
+    md_fsio_dir_t *dir;
+    apr_pool_t *ptemp;
+    apr_status_t rv;
+
+    if ((rv = md_fs_check_addr(group, name, aspect, 1, p)) != APR_SUCCESS
+        || (rv = apr_pool_create(&ptemp, p)) != APR_SUCCESS) {
+        return rv;
+    }
+    if ((rv = md_fs_open_item(&dir, fs_of(store), group, name, 0, ptemp)) == APR_SUCCESS) {
+        rv = md_fsio_stat(st, dir, aspect);
+    }
+    apr_pool_destroy(ptemp);
+    return rv == APR_SUCCESS && !S_ISREG(st->st_mode) ? APR_ENOENT : rv;
+}
+
 static apr_time_t fs_get_mtime(md_store_t *store, md_store_group_t group, const char *name,
                                const char *aspect, apr_pool_t *p)
 {
-    md_fsio_dir_t *dir;
     struct stat st;
-    apr_pool_t *ptemp;
     apr_time_t t;
-    int found;
 
-    if (md_fs_check_addr(group, name, aspect, 1, p) != APR_SUCCESS
-        || apr_pool_create(&ptemp, p) != APR_SUCCESS) {
-        return 0;
-    }
-    found = md_fs_open_item(&dir, fs_of(store), group, name, 0, ptemp) == APR_SUCCESS
-            && md_fsio_stat(&st, dir, aspect) == APR_SUCCESS && S_ISREG(st.st_mode);
-    apr_pool_destroy(ptemp);
-    if (!found) {
+    if (stat_value(&st, store, group, name, aspect, p) != APR_SUCCESS) {
         return 0;
     }
     t = apr_time_from_sec(st.st_mtim.tv_sec) + st.st_mtim.tv_nsec / 1000;
@@ -619,28 +628,15 @@ static apr_uint64_t ns_of(const struct timespec *t)
 static apr_status_t fs_version(md_store_t *store, md_store_group_t group, const char *name,
                                const char *aspect, const char **pversion, apr_pool_t *p)
 {
-    md_fsio_dir_t *dir;
+    apr_time_t rested = apr_time_sec(apr_time_now()) - VERSION_REST_SEC;
     struct stat st;
-    apr_pool_t *ptemp;
     apr_status_t rv;
 
     *pversion = NULL;
-    if ((rv = md_fs_check_addr(group, name, aspect, 1, p)) != APR_SUCCESS
-        || (rv = apr_pool_create(&ptemp, p)) != APR_SUCCESS) {
+    if ((rv = stat_value(&st, store, group, name, aspect, p)) != APR_SUCCESS) {
         return rv;
     }
-    if ((rv = md_fs_open_item(&dir, fs_of(store), group, name, 0, ptemp)) == APR_SUCCESS) {
-        rv = md_fsio_stat(&st, dir, aspect);
-    }
-    apr_pool_destroy(ptemp);
-    if (rv != APR_SUCCESS) {
-        return rv;
-    }
-    if (!S_ISREG(st.st_mode)) {
-        return APR_ENOENT;
-    }
-    if (st.st_ctim.tv_sec > apr_time_sec(apr_time_now()) - VERSION_REST_SEC
-        || st.st_mtim.tv_sec > apr_time_sec(apr_time_now()) - VERSION_REST_SEC) {
+    if (st.st_ctim.tv_sec > rested || st.st_mtim.tv_sec > rested) {
         return APR_EAGAIN;
     }
     /* hex: device, inode, size, mtime and ctime in ns */
