@@ -1133,8 +1133,10 @@ static void jd_value(json_digest_t *d, json_t *j, int depth)
     case JSON_OBJECT:
         jd_tag(d, 'o', json_object_size(j));
         json_object_foreach(j, key, v) {
-            jd_tag(d, 'k', strlen(key));
-            jd_put(d, key, strlen(key));
+            size_t klen = strlen(key);
+
+            jd_tag(d, 'k', klen);
+            jd_put(d, key, klen);
             jd_value(d, v, depth + 1);
         }
         break;

@@ -45,8 +45,9 @@ void mod_md_start_wait(const mod_md_runtime_t *rt, const md_reg_state_t *st);
 int mod_md_start_files(const mod_md_runtime_t *rt, const md_reg_state_t *st,
                        apr_array_header_t *cert_files, apr_array_header_t *key_files);
 
-/* What md-status shows of the MD of st, as the start left it (after
- * mod_md_start_join; it lives as long as the config). */
+/* What md-status shows of the MD of st (from rt->states), as the start
+ * made it for every MD (after mod_md_start_join; it lives as long as the
+ * config). */
 md_status_snap_t *mod_md_start_snap(const md_reg_state_t *st);
 
 /* Until every MD is done and the thread is gone: then the main thread may

@@ -125,10 +125,6 @@ void mod_md_status_setup(mod_md_runtime_t *rt)
             const md_reg_state_t *st = MD_ARR_IDX(rt->state_list, i, const md_reg_state_t *);
             md_status_snap_t *snap = mod_md_start_snap(st);
 
-            if (!snap) {
-                snap = md_status_snap_make(rt->store, st, pconf);
-            }
-
             APR_ARRAY_PUSH(x->snaps, md_status_snap_t *) = snap;
             apr_hash_set(x->by_name, st->md->name, APR_HASH_KEY_STRING, snap);
             for (j = 0; j < st->md->domains->nelts; ++j) {
