@@ -508,16 +508,7 @@ static void test_base_digest_once_per_pass(void **state)
 /* Until the value has rested (md_store_version tells its version). */
 static const char *rested(fixture_t *f, const char *name, const char *aspect)
 {
-    apr_time_t deadline = apr_time_now() + apr_time_from_sec(30);
-    const char *v = NULL;
-    apr_status_t rv;
-
-    while ((rv = md_store_version(f->store, MD_SG_DOMAINS, name, aspect, &v, f->p))
-           == APR_EAGAIN && apr_time_now() < deadline) {
-        apr_sleep(apr_time_from_msec(100));
-    }
-    assert_int_equal(rv, APR_SUCCESS);
-    return v;
+    return fx_store_rested_version(f->store, MD_SG_DOMAINS, name, aspect, f->p);
 }
 
 /* Change a record of the memo as the store keeps it (md_credmemo.c: a line

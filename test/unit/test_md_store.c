@@ -436,25 +436,8 @@ static void test_fname_mtime_exists_remove(void **state)
     assert_int_equal(md_store_remove(store, MD_SG_DOMAINS, "a.org", MD_FN_MD, p), APR_ENOENT);
 }
 
-/* A value's version, once it has rested (md_store.h): the same while the
- * file is, another after any write, even of the same bytes. Waits for the
- * rest period as a condition, with a generous deadline. */
-static const char *rested_version(md_store_t *store, const char *aspect, apr_pool_t *p)
-{
-    apr_time_t deadline = apr_time_now() + apr_time_from_sec(30);
-    const char *v = NULL;
-    apr_status_t rv;
-
-    while ((rv = md_store_version(store, MD_SG_DOMAINS, "a.org", aspect, &v, p)) == APR_EAGAIN
-           && apr_time_now() < deadline) {
-        assert_null(v);
-        apr_sleep(apr_time_from_msec(100));
-    }
-    assert_int_equal(rv, APR_SUCCESS);
-    assert_non_null(v);
-    return v;
-}
-
+/* A value's version (md_store.h): the same while the file is, another
+ * after any write, even of the same bytes. */
 static void test_version(void **state)
 {
     apr_pool_t *p = *state;
@@ -470,12 +453,12 @@ static void test_version(void **state)
     /* just written: too fresh to tell a next write in the same clock tick */
     assert_int_equal(md_store_version(store, MD_SG_DOMAINS, "a.org", MD_FN_MD, &v, p),
                      APR_EAGAIN);
-    v1 = rested_version(store, MD_FN_MD, p);
-    assert_string_equal(rested_version(store, MD_FN_MD, p), v1);
+    v1 = fx_store_rested_version(store, MD_SG_DOMAINS, "a.org", MD_FN_MD, p);
+    assert_string_equal(fx_store_rested_version(store, MD_SG_DOMAINS, "a.org", MD_FN_MD, p), v1);
     /* the same bytes written again: a new version */
     assert_int_equal(md_store_save_text(store, MD_SG_DOMAINS, "a.org", MD_FN_MD, "{}", p),
                      APR_SUCCESS);
-    v2 = rested_version(store, MD_FN_MD, p);
+    v2 = fx_store_rested_version(store, MD_SG_DOMAINS, "a.org", MD_FN_MD, p);
     assert_string_not_equal(v1, v2);
     /* a link is no value (the file store never follows one) */
     assert_int_equal(symlink(apr_pstrcat(p, base, "/domains/a.org/md.json", NULL),
