@@ -25,7 +25,7 @@
 struct md_credmemo_entry_t {
     apr_time_t from;
     apr_time_t until;
-    const char *cert;           /* md-status JSON text of the leaf */
+    const char *cert;           /* md-status JSON text of the leaf ("{}": validity only) */
     const char *ari;            /* or NULL */
     const char *names;          /* the name list coverage is known for, or NULL */
     int covers;
@@ -370,6 +370,11 @@ const char *md_credmemo_version(md_credmemo_t *memo, md_store_t *store,
     return version;
 }
 
+int md_credmemo_keeps_synced(const md_credmemo_t *memo)
+{
+    return memo->dp != NULL;
+}
+
 int md_credmemo_synced(md_credmemo_t *memo, const char *key, const char **paccount,
                        const char **peffective)
 {
@@ -435,25 +440,41 @@ md_credmemo_entry_t *md_credmemo_find(md_credmemo_t *memo, const char *digest)
     return pass_map_get(&memo->entries, digest, memo->p);
 }
 
-md_credmemo_entry_t *md_credmemo_add(md_credmemo_t *memo, const char *digest,
-                                     const md_cert_t *leaf, apr_pool_t *p)
+static md_credmemo_entry_t *add(md_credmemo_t *memo, const char *digest, const md_cert_t *leaf,
+                                int for_status, apr_pool_t *p)
 {
     /* files that could not be hashed: an answer for this pass only, in p */
     apr_pool_t *ep = digest ? memo->p : p;
     md_credmemo_entry_t *e = apr_pcalloc(ep, sizeof(*e));
-    const char *ari = md_cert_ari_cert_id(leaf, p);
-    char *text = json_dumps(md_status_cert_json(leaf, p), JSON_COMPACT);
 
     e->from = md_cert_valid_from(leaf);
     e->until = md_cert_valid_until(leaf);
-    e->cert = apr_pstrdup(ep, text ? text : "{}");
-    free(text);
-    e->ari = ari ? apr_pstrdup(ep, ari) : NULL;
+    e->cert = "{}";
+    if (for_status) {
+        const char *ari = md_cert_ari_cert_id(leaf, p);
+        char *text = json_dumps(md_status_cert_json(leaf, p), JSON_COMPACT);
+
+        e->cert = apr_pstrdup(ep, text ? text : "{}");
+        free(text);
+        e->ari = ari ? apr_pstrdup(ep, ari) : NULL;
+    }
     if (digest) {
         pass_map_put(&memo->entries, digest, e, memo->p);
         memo->changed = 1;
     }
     return e;
+}
+
+md_credmemo_entry_t *md_credmemo_add(md_credmemo_t *memo, const char *digest,
+                                     const md_cert_t *leaf, apr_pool_t *p)
+{
+    return add(memo, digest, leaf, 1, p);
+}
+
+md_credmemo_entry_t *md_credmemo_add_validity(md_credmemo_t *memo, const char *digest,
+                                              const md_cert_t *leaf, apr_pool_t *p)
+{
+    return add(memo, digest, leaf, 0, p);
 }
 
 static const char *names_key(const apr_array_header_t *names, apr_pool_t *p)

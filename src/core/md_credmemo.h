@@ -14,9 +14,10 @@
  * Beside the entries, the memo keeps what a pass learned under the store's
  * versions of files (md_store_version): while a file's version stays the
  * same, the next pass takes it from the memo instead of reading the file:
- * the digest of each file a pass hashed, and which md.json (by version)
- * md_reg_sync found in sync with which MD as configured (by the digest of
- * its JSON), with the account and CA it learned there. In the store the
+ * the digest of each file a pass hashed, and which md.json (by the digest
+ * of its bytes) md_reg_sync found in sync with which MD as configured (by
+ * the digest of its JSON), or wrote from it, with the account and CA it
+ * learned there. In the store the
  * memo is text, a record per line (md_credmemo.c).
  * An entry exists only for a pair that parsed and whose leaf matches the key:
  * the same bytes always give the same answer, so a hit needs no check. The
@@ -59,6 +60,8 @@ const char *md_credmemo_base_digest(md_credmemo_t *memo, md_store_t *store, cons
 const char *md_credmemo_version(md_credmemo_t *memo, md_store_t *store,
                                 md_store_group_t group, const char *name, const char *aspect,
                                 apr_pool_t *p);
+/* Whether this pass keeps sync records (it goes by versions). */
+int md_credmemo_keeps_synced(const md_credmemo_t *memo);
 /* Whether a pass found the sync key (md_reg_sync) in sync, and what it
  * learned then (each may be NULL). */
 int md_credmemo_synced(md_credmemo_t *memo, const char *key, const char **paccount,
@@ -85,6 +88,10 @@ md_credmemo_entry_t *md_credmemo_find(md_credmemo_t *memo, const char *digest);
  * (with digest NULL: not remembered, the entry lives in p). */
 md_credmemo_entry_t *md_credmemo_add(md_credmemo_t *memo, const char *digest,
                                      const md_cert_t *leaf, apr_pool_t *p);
+/* The same with the leaf's validity only (no md-status JSON, no ARI id):
+ * for certificates md-status never shows, the fallbacks. */
+md_credmemo_entry_t *md_credmemo_add_validity(md_credmemo_t *memo, const char *digest,
+                                              const md_cert_t *leaf, apr_pool_t *p);
 
 /* Whether the entry's leaf covers names: 1, 0, or -1 when not known yet
  * (then md_credmemo_set_covers once it is). */

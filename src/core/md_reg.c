@@ -39,20 +39,24 @@ const char *md_reg_cert_fname(const md_pkey_spec_t *spec, apr_pool_t *p)
     return apr_psprintf(p, "pubcert.%s.pem", md_pkey_spec_fname_part(spec, p));
 }
 
-void md_reg_find_fnames(const char **pkeyname, const char **pcertname, md_store_t *store,
-                        md_store_group_t group, const char *name, const md_pkey_spec_t *spec,
-                        apr_pool_t *p)
+int md_reg_find_fnames(const char **pkeyname, const char **pcertname, md_store_t *store,
+                       md_store_group_t group, const char *name, const md_pkey_spec_t *spec,
+                       apr_pool_t *p)
 {
-    apr_array_header_t *parts = md_pkey_spec_fname_parts(spec, p);
+    apr_array_header_t *parts;
     int i;
 
     *pkeyname = md_reg_pkey_fname(spec, p);
     *pcertname = md_reg_cert_fname(spec, p);
-    if (is_default_spec(spec) || md_store_exists(store, group, name, *pcertname, p)) {
-        return;
+    if (md_store_exists(store, group, name, *pcertname, p)) {
+        return 1;
+    }
+    if (is_default_spec(spec)) {
+        return 0;
     }
     /* Another spelling of the same curve (P-256 and secp256r1): the store
      * of another module, or of an older config. */
+    parts = md_pkey_spec_fname_parts(spec, p);
     for (i = 1; i < parts->nelts; ++i) {
         const char *part = MD_ARR_IDX(parts, i, const char *);
         const char *cert = apr_psprintf(p, "pubcert.%s.pem", part);
@@ -60,9 +64,10 @@ void md_reg_find_fnames(const char **pkeyname, const char **pcertname, md_store_
         if (md_store_exists(store, group, name, cert, p)) {
             *pcertname = cert;
             *pkeyname = apr_psprintf(p, "privkey.%s.pem", part);
-            return;
+            return 1;
         }
     }
+    return 0;
 }
 
 /* md.json members md_to_json may write (top level and in "ca"): the values
@@ -137,40 +142,57 @@ static void learn(md_t *md, const char *account, const char *effective, apr_pool
     }
 }
 
-/* The memo's name for md as configured (before sync learns anything) and
- * its md.json as the store holds it now; NULL when the store cannot tell
- * md.json's version. What sync does depends on these two only. */
-static const char *sync_key(md_store_t *store, const md_t *md, md_credmemo_t *memo,
-                            apr_pool_t *p)
+/* The digest of md as configured, before sync learns anything into it;
+ * NULL without a memo that keeps sync records. */
+static const char *config_digest(const md_t *md, md_credmemo_t *memo, apr_pool_t *p)
 {
-    const char *version = md_credmemo_version(memo, store, MD_SG_DOMAINS, md->name, MD_FN_MD, p);
     const char *digest;
 
-    if (!version || md_crypt_sha256_json_b64url(&digest, md_to_json(md, p), p) != APR_SUCCESS) {
+    if (!memo || !md_credmemo_keeps_synced(memo)
+        || md_crypt_sha256_json_b64url(&digest, md_to_json(md, p), p) != APR_SUCCESS) {
         return NULL;
     }
-    return apr_pstrcat(p, version, " ", digest, NULL);
+    return digest;
+}
+
+/* The memo's name for md.json's bytes as the store holds them now and md as
+ * configured (config, from config_digest): what sync does depends on these
+ * two only. The digest of md.json comes from the memo while the file's
+ * version stays, else from reading it (a file just written has no version
+ * yet: hashing it costs a fraction of parsing it). NULL when there is no
+ * md.json or no config digest. */
+static const char *sync_key(md_store_t *store, const md_t *md, const char *config,
+                            md_credmemo_t *memo, apr_pool_t *p)
+{
+    const char *file;
+
+    if (!config
+        || !(file = md_credmemo_file_digest(memo, store, MD_SG_DOMAINS, md->name, MD_FN_MD, p))) {
+        return NULL;
+    }
+    return apr_pstrcat(p, file, " ", config, NULL);
 }
 
 /* What sync learns is kept in md (from p); everything it reads and makes on
  * the way goes with a pool of its own: with thousands of MDs, md.json's
  * text and JSON kept in the config pool until the next pass were most of
  * the parent's memory beyond mod_ssl's (issue 13). With a memo, md.json is
- * read and parsed only when it or the configured md changed since a pass
- * found the two in sync. */
+ * parsed only when its bytes or the configured md changed since a pass
+ * found the two in sync, or wrote md.json from md. */
 apr_status_t md_reg_sync_memo(md_store_t *store, md_t *md, md_credmemo_t *memo, apr_pool_t *p)
 {
     json_t *stored = NULL;
     json_t *now;
     md_t *old = NULL;
     apr_pool_t *ptemp;
-    const char *key, *account = NULL, *effective = NULL;
+    const char *config, *key, *account = NULL, *effective = NULL;
     apr_status_t rv;
 
     if ((rv = apr_pool_create(&ptemp, p)) != APR_SUCCESS) {
         return rv;
     }
-    key = memo ? sync_key(store, md, memo, ptemp) : NULL;
+    config = config_digest(md, memo, ptemp);
+    key = sync_key(store, md, config, memo, ptemp);
     if (key && md_credmemo_synced(memo, key, &account, &effective)) {
         learn(md, account, effective, p);
         apr_pool_destroy(ptemp);
@@ -202,7 +224,6 @@ apr_status_t md_reg_sync_memo(md_store_t *store, md_t *md, md_credmemo_t *memo, 
     }
 
     now = md_reg_md_json(md, stored, ptemp);
-    rv = APR_SUCCESS;
     if (!stored) {
         /* A new MD: nothing is lost with it that the next start would not
          * write again from the config. An md.json that holds what the store
@@ -212,9 +233,17 @@ apr_status_t md_reg_sync_memo(md_store_t *store, md_t *md, md_credmemo_t *memo, 
     else if (!json_equal(stored, now)) {
         rv = md_store_save_json(store, MD_SG_DOMAINS, md->name, MD_FN_MD, now, ptemp);
     }
-    else if (key && old) {
+    else {
         /* In sync as it was read: key still names this md.json. */
-        md_credmemo_set_synced(memo, key, account, effective);
+        if (key && old) {
+            md_credmemo_set_synced(memo, key, account, effective);
+        }
+        apr_pool_destroy(ptemp);
+        return APR_SUCCESS;
+    }
+    if (rv == APR_SUCCESS && (key = sync_key(store, md, config, memo, ptemp)) != NULL) {
+        /* Written from md: read back, it gives what md holds now. */
+        md_credmemo_set_synced(memo, key, md->ca_account, md->ca_effective);
     }
     apr_pool_destroy(ptemp);
     return rv;
@@ -382,17 +411,16 @@ typedef struct {
     md_pkey_t *pkey;
 } cred_t;
 
-static apr_status_t load_cred_ex(cred_t *cred, md_store_t *store, md_store_group_t group,
-                                 const md_t *md, const md_pkey_spec_t *spec, int need_cover,
-                                 const char **perr, apr_pool_t *p)
+/* The same from the files kname and cname (md_reg_find_fnames). */
+static apr_status_t load_cred_named(cred_t *cred, md_store_t *store, md_store_group_t group,
+                                    const md_t *md, const md_pkey_spec_t *spec,
+                                    const char *kname, const char *cname, int need_cover,
+                                    const char **perr, apr_pool_t *p)
 {
-    const char *kname;
-    const char *cname;
     const md_cert_t *leaf;
     apr_status_t rv;
 
     *perr = NULL;
-    md_reg_find_fnames(&kname, &cname, store, group, md->name, spec, p);
     rv = md_store_load_certs(store, group, md->name, cname, &cred->chain, p);
     if (rv != APR_SUCCESS) {
         *perr = apr_psprintf(p, "certificate(%s) is missing", md_pkey_spec_name(spec));
@@ -416,6 +444,16 @@ static apr_status_t load_cred_ex(cred_t *cred, md_store_t *store, md_store_group
         return APR_EINVAL;
     }
     return APR_SUCCESS;
+}
+
+static apr_status_t load_cred_ex(cred_t *cred, md_store_t *store, md_store_group_t group,
+                                 const md_t *md, const md_pkey_spec_t *spec, int need_cover,
+                                 const char **perr, apr_pool_t *p)
+{
+    const char *kname, *cname;
+
+    md_reg_find_fnames(&kname, &cname, store, group, md->name, spec, p);
+    return load_cred_named(cred, store, group, md, spec, kname, cname, need_cover, perr, p);
 }
 
 static apr_status_t load_cred(cred_t *cred, md_store_t *store, md_store_group_t group,
@@ -795,19 +833,21 @@ static apr_status_t live_cert_entry(md_credmemo_entry_t **pentry, const md_cert_
                                     const md_t *md, const md_pkey_spec_t *spec,
                                     md_credmemo_t *memo, const char **perr, apr_pool_t *p)
 {
-    const char *kname, *cname, *digest;
+    const char *kname, *cname, *digest = NULL;
     cred_t cred;
     apr_status_t rv;
 
     *pentry = NULL;
     *pleaf = NULL;
     *perr = NULL;
-    md_reg_find_fnames(&kname, &cname, store, MD_SG_DOMAINS, md->name, spec, p);
-    digest = md_credmemo_digest(memo, store, MD_SG_DOMAINS, md->name, kname, cname, p);
+    /* No certificate (a new MD): nothing to hash, the load says so. */
+    if (md_reg_find_fnames(&kname, &cname, store, MD_SG_DOMAINS, md->name, spec, p)) {
+        digest = md_credmemo_digest(memo, store, MD_SG_DOMAINS, md->name, kname, cname, p);
+    }
     if (digest && (*pentry = md_credmemo_find(memo, digest)) != NULL) {
         return APR_SUCCESS;
     }
-    rv = load_cred_ex(&cred, store, MD_SG_DOMAINS, md, spec, 0, perr, p);
+    rv = load_cred_named(&cred, store, MD_SG_DOMAINS, md, spec, kname, cname, 0, perr, p);
     if (rv != APR_SUCCESS) {
         return rv;
     }
@@ -1067,6 +1107,9 @@ static int fallback_usable(md_store_t *store, const md_t *md, const md_pkey_t *k
     if (entry && (covers = md_credmemo_covers(entry, md->domains, p)) >= 0) {
         return covers && md_credmemo_until(entry) > min_until;
     }
+    if (memo && kd && !digest) {
+        return 0;   /* the certificate could not be read (a new MD: not there) */
+    }
     if (md_store_load_certs(store, MD_SG_DOMAINS, md->name, cname, &chain, p) != APR_SUCCESS) {
         return 0;
     }
@@ -1076,7 +1119,7 @@ static int fallback_usable(md_store_t *store, const md_t *md, const md_pkey_t *k
     }
     covers = md_cert_covers(cert, md->domains);
     if (memo && digest) {
-        entry = entry ? entry : md_credmemo_add(memo, digest, cert, p);
+        entry = entry ? entry : md_credmemo_add_validity(memo, digest, cert, p);
         md_credmemo_set_covers(memo, entry, md->domains, covers, p);
     }
     return covers && md_cert_valid_until(cert) > min_until;
@@ -1091,7 +1134,7 @@ static void remember_fallback(md_store_t *store, const md_t *md, const md_cert_t
     const char *digest = memo ? fallback_digest(store, md, kd, cname, memo, p) : NULL;
     md_credmemo_entry_t *entry;
 
-    if (digest && (entry = md_credmemo_add(memo, digest, cert, p)) != NULL) {
+    if (digest && (entry = md_credmemo_add_validity(memo, digest, cert, p)) != NULL) {
         md_credmemo_set_covers(memo, entry, md->domains, 1, p);
     }
 }

@@ -61,8 +61,9 @@ const char *md_reg_cert_fname(const md_pkey_spec_t *spec, apr_pool_t *p);
 /* The names under which group/name holds spec's key and certificate: the
  * names above, or those of another spelling of the same curve when only
  * that is there ("pubcert.secp256r1.pem" for a "P-256" spec). Readers use
- * this, so a store written by either module or config is found. */
-void md_reg_find_fnames(const char **pkeyname, const char **pcertname, md_store_t *store,
+ * this, so a store written by either module or config is found. Returns
+ * whether the certificate is there (under *pcertname). */
+int md_reg_find_fnames(const char **pkeyname, const char **pcertname, md_store_t *store,
                         md_store_group_t group, const char *name, const md_pkey_spec_t *spec,
                         apr_pool_t *p);
 

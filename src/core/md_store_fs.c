@@ -166,9 +166,10 @@ apr_status_t md_fs_open_group(md_fsio_dir_t **pdir, const fs_store_t *fs,
     return rv;
 }
 
-static int batch_holds(const md_fs_batch_t *batch, md_store_group_t group, const char *name)
+/* Whether the batch knows group/name: held open, or not there. */
+static int batch_knows(const md_fs_batch_t *batch, md_store_group_t group, const char *name)
 {
-    return batch && batch->item && batch->item_group == group
+    return batch && (batch->item || batch->item_missing) && batch->item_group == group
            && strcmp(batch->item_name, name) == 0;
 }
 
@@ -181,9 +182,9 @@ apr_status_t md_fs_open_item(md_fsio_dir_t **pdir, const fs_store_t *fs,
     apr_status_t rv;
 
     *pdir = NULL;
-    if (batch_holds(batch, group, name)) {
+    if (batch_knows(batch, group, name) && (batch->item || !make)) {
         *pdir = batch->item;
-        return APR_SUCCESS;
+        return batch->item ? APR_SUCCESS : APR_ENOENT;
     }
     if ((rv = md_fs_open_group(&gdir, fs, group, make, p)) != APR_SUCCESS
         || group == MD_SG_NONE) {
@@ -200,8 +201,9 @@ apr_status_t md_fs_open_item(md_fsio_dir_t **pdir, const fs_store_t *fs,
     else {
         rv = md_fsio_dir_open(pdir, gdir, name, p);
     }
-    if (rv == APR_SUCCESS && batch) {
+    if (batch && (rv == APR_SUCCESS || (!make && APR_STATUS_IS_ENOENT(rv)))) {
         batch->item = *pdir;
+        batch->item_missing = rv != APR_SUCCESS;
         batch->item_group = group;
         batch->item_name = apr_pstrdup(p, name);
     }
@@ -210,8 +212,9 @@ apr_status_t md_fs_open_item(md_fsio_dir_t **pdir, const fs_store_t *fs,
 
 void md_fs_batch_forget_item(const fs_store_t *fs)
 {
-    if (fs->batch && fs->batch->item) {
+    if (fs->batch && (fs->batch->item || fs->batch->item_missing)) {
         fs->batch->item = NULL;
+        fs->batch->item_missing = 0;
         apr_pool_clear(fs->batch->item_p);
     }
 }

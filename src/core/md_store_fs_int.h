@@ -20,7 +20,10 @@
  * directories, and the item directory opened last. Group directories are
  * never moved or removed while the store is open (User cannot rename
  * entries of the root-owned base), items are: move, rename and purge
- * forget the item (md_fs_batch_forget_item). */
+ * forget the item (md_fs_batch_forget_item). The batch also remembers an
+ * item it did not find, until it makes or opens another: probing a new
+ * MD's files (key and certificate names of every spelling) then costs one
+ * lookup, not one per file. */
 typedef struct {
     apr_pool_t *p;                          /* the batch's: groups[] live here */
     md_fsio_dir_t *groups[MD_SG_COUNT];     /* [MD_SG_NONE]: the base */
@@ -28,6 +31,7 @@ typedef struct {
     md_store_group_t item_group;
     const char *item_name;
     md_fsio_dir_t *item;                    /* NULL: none held */
+    int item_missing;                       /* item NULL: item_name is not there */
 } md_fs_batch_t;
 
 typedef struct {

@@ -622,13 +622,16 @@ static void test_digest_by_version(void **state)
 }
 
 /* The memo's sync key for md as it is now (as md_reg_sync_memo makes it). */
+/* The sync record's key: md.json's bytes and md as configured. */
 static const char *sync_key_of(fixture_t *f, const md_t *md)
 {
-    const char *digest;
+    const char *file, *config;
 
-    assert_int_equal(md_crypt_sha256_json_b64url(&digest, md_to_json(md, f->p), f->p),
+    assert_int_equal(md_store_digest(f->store, MD_SG_DOMAINS, md->name, MD_FN_MD, &file, f->p),
                      APR_SUCCESS);
-    return apr_pstrcat(f->p, rested(f, md->name, MD_FN_MD), " ", digest, NULL);
+    assert_int_equal(md_crypt_sha256_json_b64url(&config, md_to_json(md, f->p), f->p),
+                     APR_SUCCESS);
+    return apr_pstrcat(f->p, file, " ", config, NULL);
 }
 
 static void test_sync_skipped_while_unchanged(void **state)
@@ -680,6 +683,36 @@ static void test_sync_skipped_while_unchanged(void **state)
     APR_ARRAY_PUSH(md->contacts, const char *) = "mailto:new@a.test";
     assert_int_equal(md_reg_sync_memo(f->store, md, memo, f->p), APR_SUCCESS);
     assert_string_equal(md->ca_account, "acct-1");
+}
+
+/* An md.json sync writes is remembered under its bytes: the next pass (the
+ * daemon's, right after the first) hashes the new file but does not parse
+ * it, before the file has rested long enough to have a version. */
+static void test_sync_written_is_remembered(void **state)
+{
+    fixture_t *f = *state;
+    md_t *md = make_md(f->p, "b.test", "www.b.test");
+    md_credmemo_t *memo = md_credmemo_create(f->p);
+
+    md_credmemo_begin(memo, f->store, 1, f->p);
+    assert_int_equal(md_reg_sync_memo(f->store, md, memo, f->p), APR_SUCCESS);
+    md_credmemo_end(memo, f->store, 1, f->p);
+
+    /* the record is there, under md.json's bytes and the MD as configured */
+    md = make_md(f->p, "b.test", "www.b.test");
+    memo_plant(f, "s", sync_key_of(f, md), "acct-planted\tx");
+    memo = md_credmemo_create(f->p);
+    md_credmemo_begin(memo, f->store, 1, f->p);
+    assert_int_equal(md_reg_sync_memo(f->store, md, memo, f->p), APR_SUCCESS);
+    assert_string_equal(md->ca_account, "acct-planted");
+    md_credmemo_end(memo, f->store, 1, f->p);
+
+    /* without versions (a shared store) there are no records: md.json is read */
+    md = make_md(f->p, "b.test", "www.b.test");
+    memo = md_credmemo_create(f->p);
+    md_credmemo_begin(memo, f->store, 0, f->p);
+    assert_int_equal(md_reg_sync_memo(f->store, md, memo, f->p), APR_SUCCESS);
+    assert_null(md->ca_account);
 }
 
 #define DAY     apr_time_from_sec(24 * 3600)
@@ -1286,6 +1319,7 @@ int main(void)
         REG_TEST(test_memo_text_skips_bad_records),
         REG_TEST(test_digest_by_version),
         REG_TEST(test_sync_skipped_while_unchanged),
+        REG_TEST(test_sync_written_is_remembered),
         UNIT_TEST(test_assess_missing_spec_keeps_the_other),
         UNIT_TEST(test_assess_none_or_expired),
         UNIT_TEST(test_activate_merges_renewed_specs),

@@ -1468,7 +1468,8 @@ static const char *live_text(md_store_t *store, const char *name, apr_pool_t *p)
 static void test_batch_holds_and_releases(void **state)
 {
     apr_pool_t *p = *state;
-    md_store_t *store = open_store(make_tmpdir(p), p);
+    const char *base = make_tmpdir(p);
+    md_store_t *store = open_store(base, p);
     apr_pool_t *bp;
     int before, held;
 
@@ -1488,6 +1489,15 @@ static void test_batch_holds_and_releases(void **state)
     /* Another item: the first one's directory is closed. */
     assert_null(live_text(store, "b.org", p));
     assert_int_equal(open_fds(), held - 1);
+    /* An item not there is looked up once: made behind the batch's back,
+     * it stays unseen until the batch opens another item. */
+    assert_int_equal(mkdir(apr_pstrcat(p, base, "/domains/b.org", NULL), 0700), 0);
+    write_all(apr_pstrcat(p, base, "/domains/b.org/", MD_FN_PUBCERT, NULL), "b0");
+    assert_false(md_store_exists(store, MD_SG_DOMAINS, "b.org", MD_FN_PUBCERT, p));
+    assert_string_equal(live_text(store, "a.org", p), "v1");
+    assert_int_equal(md_store_save_text(store, MD_SG_DOMAINS, "b.org", MD_FN_PUBCERT, "b1", p),
+                     APR_SUCCESS);
+    assert_string_equal(live_text(store, "b.org", p), "b1");
     apr_pool_destroy(bp);
     assert_int_equal(open_fds(), before);
     /* Without a batch, every operation opens and closes its own. */
@@ -1505,6 +1515,8 @@ static void test_batch_follows_moves(void **state)
 
     assert_int_equal(apr_pool_create(&bp, p), APR_SUCCESS);
     md_store_batch_begin(store, bp);
+    /* not there yet, then moved in */
+    assert_null(live_text(store, "a.org", p));
     stage(store, "a.org", "v1", p);
     assert_int_equal(md_store_move(store, MD_SG_STAGING, MD_SG_DOMAINS, "a.org", 1, p),
                      APR_SUCCESS);
