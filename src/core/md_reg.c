@@ -411,7 +411,8 @@ typedef struct {
     md_pkey_t *pkey;
 } cred_t;
 
-/* The same from the files kname and cname (md_reg_find_fnames). */
+/* Load and check cred from the files kname and cname, as
+ * md_reg_find_fnames names them. */
 static apr_status_t load_cred_named(cred_t *cred, md_store_t *store, md_store_group_t group,
                                     const md_t *md, const md_pkey_spec_t *spec,
                                     const char *kname, const char *cname, int need_cover,
@@ -446,6 +447,7 @@ static apr_status_t load_cred_named(cred_t *cred, md_store_t *store, md_store_gr
     return APR_SUCCESS;
 }
 
+/* The same from the files md_reg_find_fnames finds. */
 static apr_status_t load_cred_ex(cred_t *cred, md_store_t *store, md_store_group_t group,
                                  const md_t *md, const md_pkey_spec_t *spec, int need_cover,
                                  const char **perr, apr_pool_t *p)

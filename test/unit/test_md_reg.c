@@ -135,21 +135,30 @@ static void test_fnames(void **state)
     assert_string_equal(md_reg_cert_fname(&ec, f->p), "pubcert.p-384.pem");
     assert_string_equal(md_reg_pkey_fname(&ec2, f->p), "privkey.secp384r1.pem");
 
-    /* readers find a store written with another spelling of the curve */
-    md_reg_find_fnames(&kname, &cname, f->store, MD_SG_DOMAINS, "f.test", &ec, f->p);
+    /* readers find a store written with another spelling of the curve;
+     * the return says whether the certificate is there */
+    assert_false(md_reg_find_fnames(&kname, &cname, f->store, MD_SG_DOMAINS, "f.test", &ec,
+                                    f->p));
     assert_string_equal(cname, "pubcert.p-384.pem");
     assert_int_equal(md_store_save_text(f->store, MD_SG_DOMAINS, "f.test",
                                         "pubcert.secp384r1.pem", "x", f->p), APR_SUCCESS);
-    md_reg_find_fnames(&kname, &cname, f->store, MD_SG_DOMAINS, "f.test", &ec, f->p);
+    assert_true(md_reg_find_fnames(&kname, &cname, f->store, MD_SG_DOMAINS, "f.test", &ec,
+                                   f->p));
     assert_string_equal(cname, "pubcert.secp384r1.pem");
     assert_string_equal(kname, "privkey.secp384r1.pem");
     /* the written spelling wins when both are there */
     assert_int_equal(md_store_save_text(f->store, MD_SG_DOMAINS, "f.test",
                                         "pubcert.p-384.pem", "x", f->p), APR_SUCCESS);
-    md_reg_find_fnames(&kname, &cname, f->store, MD_SG_DOMAINS, "f.test", &ec, f->p);
+    assert_true(md_reg_find_fnames(&kname, &cname, f->store, MD_SG_DOMAINS, "f.test", &ec,
+                                   f->p));
     assert_string_equal(cname, "pubcert.p-384.pem");
-    md_reg_find_fnames(&kname, &cname, f->store, MD_SG_DOMAINS, "f.test", &rsa, f->p);
+    assert_false(md_reg_find_fnames(&kname, &cname, f->store, MD_SG_DOMAINS, "f.test", &rsa,
+                                    f->p));
     assert_string_equal(cname, "pubcert.pem");
+    assert_int_equal(md_store_save_text(f->store, MD_SG_DOMAINS, "f.test", "pubcert.pem", "x",
+                                        f->p), APR_SUCCESS);
+    assert_true(md_reg_find_fnames(&kname, &cname, f->store, MD_SG_DOMAINS, "f.test", &rsa,
+                                   f->p));
 }
 
 static void test_sync_writes_md_json_and_keeps_account(void **state)
