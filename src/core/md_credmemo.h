@@ -17,8 +17,8 @@
  * the digest of each file a pass hashed, and which md.json (by the digest
  * of its bytes) md_reg_sync found in sync with which MD as configured (by
  * the digest of its JSON), or wrote from it, with the account and CA it
- * learned there. In the store the
- * memo is text, a record per line (md_credmemo.c).
+ * learned there. In the store the memo is text, a record per line
+ * (md_credmemo.c).
  * An entry exists only for a pair that parsed and whose leaf matches the key:
  * the same bytes always give the same answer, so a hit needs no check. The
  * memo is kept in the store (MD_FN_CRED_MEMO, at the base like the fallback

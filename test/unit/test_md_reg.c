@@ -643,6 +643,20 @@ static const char *sync_key_of(fixture_t *f, const md_t *md)
     return apr_pstrcat(f->p, file, " ", config, NULL);
 }
 
+/* A new pass syncing md after an account was planted in md's sync record
+ * (which must be there): md learns it only if sync took the record instead
+ * of reading md.json. Returns the pass's memo. */
+static md_credmemo_t *sync_with_planted_record(fixture_t *f, md_t *md)
+{
+    md_credmemo_t *memo;
+
+    memo_plant(f, "s", sync_key_of(f, md), "acct-planted\tx");
+    memo = md_credmemo_create(f->p);
+    md_credmemo_begin(memo, f->store, 1, f->p);
+    assert_int_equal(md_reg_sync_memo(f->store, md, memo, f->p), APR_SUCCESS);
+    return memo;
+}
+
 static void test_sync_skipped_while_unchanged(void **state)
 {
     fixture_t *f = *state;
@@ -662,10 +676,7 @@ static void test_sync_skipped_while_unchanged(void **state)
 
     /* md.json and the MD unchanged: not read, the account as remembered */
     md = make_md(f->p, "a.test", "www.a.test");
-    memo_plant(f, "s", sync_key_of(f, md), "acct-planted\tx");
-    memo = md_credmemo_create(f->p);
-    md_credmemo_begin(memo, f->store, 1, f->p);
-    assert_int_equal(md_reg_sync_memo(f->store, md, memo, f->p), APR_SUCCESS);
+    memo = sync_with_planted_record(f, md);
     assert_string_equal(md->ca_account, "acct-planted");
     /* learned only as sync would: the CA url is not one of the MD's */
     assert_null(md->ca_effective);
@@ -709,10 +720,7 @@ static void test_sync_written_is_remembered(void **state)
 
     /* the record is there, under md.json's bytes and the MD as configured */
     md = make_md(f->p, "b.test", "www.b.test");
-    memo_plant(f, "s", sync_key_of(f, md), "acct-planted\tx");
-    memo = md_credmemo_create(f->p);
-    md_credmemo_begin(memo, f->store, 1, f->p);
-    assert_int_equal(md_reg_sync_memo(f->store, md, memo, f->p), APR_SUCCESS);
+    memo = sync_with_planted_record(f, md);
     assert_string_equal(md->ca_account, "acct-planted");
     md_credmemo_end(memo, f->store, 1, f->p);
 
