@@ -8,6 +8,9 @@
  * threads with a root pool each, and joins ended threads and destroys
  * their pools.
  */
+#include <errno.h>
+#include <sys/resource.h>
+
 #include <apr_strings.h>
 #include <apr_thread_mutex.h>
 #include <apr_thread_proc.h>
@@ -34,6 +37,7 @@ struct md_workers_t {
     apr_pool_t *p;              /* the owner's: this, the mutex, records */
     apr_thread_mutex_t *mutex;
     int max;
+    int nice;                   /* set before the first push, then read only */
     /* guarded by mutex: */
     task_t *head;               /* queued, oldest first */
     task_t *tail;
@@ -46,12 +50,37 @@ struct md_workers_t {
     int stopping;
 };
 
+/* Lower the calling thread's priority by incr. Linux keeps a nice value
+ * per thread, and "who" 0 is the calling thread; POSIX systems that keep
+ * it per process would lower the whole process, so only Linux does this. */
+static void lower_priority(int incr)
+{
+#ifdef __linux__
+    int now;
+
+    errno = 0;
+    now = getpriority(PRIO_PROCESS, 0);
+    if (now == -1 && errno != 0) {
+        return;
+    }
+    if (setpriority(PRIO_PROCESS, 0, now + incr > 19 ? 19 : now + incr) != 0) {
+        md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, APR_FROM_OS_ERROR(errno), NULL,
+                      "MD25001: cannot lower a worker thread's priority");
+    }
+#else
+    (void)incr;
+#endif
+}
+
 static void *APR_THREAD_FUNC thread_main(apr_thread_t *thread, void *data)
 {
     thread_t *me = data;
     md_workers_t *w = me->workers;
 
     (void)thread;
+    if (w->nice > 0) {
+        lower_priority(w->nice);
+    }
     apr_thread_mutex_lock(w->mutex);
     for (;;) {
         task_t *task;
@@ -193,6 +222,11 @@ apr_status_t md_workers_create(md_workers_t **pworkers, int max, apr_pool_t *p)
     apr_pool_cleanup_register(p, w, workers_cleanup, apr_pool_cleanup_null);
     *pworkers = w;
     return APR_SUCCESS;
+}
+
+void md_workers_set_nice(md_workers_t *w, int incr)
+{
+    w->nice = incr > 0 ? incr : 0;
 }
 
 apr_status_t md_workers_push(md_workers_t *w, md_workers_fn *fn, void *baton)

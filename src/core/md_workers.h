@@ -29,6 +29,13 @@ typedef void md_workers_fn(void *baton);
  * (md_workers_stop). */
 apr_status_t md_workers_create(md_workers_t **pworkers, int max, apr_pool_t *p);
 
+/* Threads started from now on run incr (> 0) nice levels below the thread
+ * that made the pool, at most at 19: background work yields the CPU to
+ * whatever the process does at its own priority. On Linux the nice value
+ * belongs to a thread; elsewhere this does nothing. Call before the first
+ * push. */
+void md_workers_set_nice(md_workers_t *workers, int incr);
+
 /* Queue fn(baton); starts a thread when fewer than max run. Also joins
  * the threads that ended. One thread at a time may push (and
  * stop). APR_EINVAL after stop; another error if no thread runs and none

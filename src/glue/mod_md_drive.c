@@ -67,6 +67,8 @@ APLOG_USE_MODULE(md);
 /* How often to try the lock while an older child still drives. */
 #define MD_PASS_LOCKED          apr_time_from_sec(1)
 #define MD_DNS01_TIMEOUT        apr_time_from_sec(120)
+/* Nice levels of the renewal workers below the child's request threads. */
+#define MD_RENEW_NICE           10
 
 typedef mod_md_drive_t drive_ctx_t;
 
@@ -307,6 +309,12 @@ static apr_status_t workers_start(drive_ctx_t *ctx)
     }
     if (rv == APR_SUCCESS) {
         rv = md_workers_create(&ctx->workers, ctx->parallel, ctx->wp);
+    }
+    if (rv == APR_SUCCESS) {
+        /* Renewals wait for nothing urgent: requests served by this child
+         * (and a server coming up beside a first pass over many new MDs)
+         * get the CPU first. */
+        md_workers_set_nice(ctx->workers, MD_RENEW_NICE);
     }
     if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_ERR, rv, ctx->s,

@@ -3,6 +3,8 @@ nothing of the server but their arguments (issue 11, finding 6): no open
 descriptor (httpd's listening sockets, curl's connections to the CA, the
 store's files), a minimal environment, a process group of their own; and a
 program that exits 0 but leaves a child holding its stdout has succeeded.
+Programs run by a renewal run at its priority: 10 nice levels below the
+server's (ours; stock runs them at the server's own).
 """
 import os
 import re
@@ -26,6 +28,8 @@ for fd in os.listdir("/proc/self/fd"):
         fds.append("%%s %%s" %% (fd, target))
 with open(out + ".env", "w") as f:
     f.write("".join("%%s=%%s\\n" %% kv for kv in os.environ.items()))
+with open(out + ".nice", "w") as f:
+    f.write(str(os.nice(0)))
 with open(out + ".fds", "w") as f:
     f.write("\\n".join(fds))
 os.rename(out + ".fds", out + ".fds.done")
@@ -80,6 +84,9 @@ def test_programs_get_no_descriptors_and_a_minimal_environment(apache):
         assert env.get("TZ") == "UTC"
         assert env.get("PATH") == "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
         assert not [k for k in env if k.startswith("APACHE") or k.startswith("MD_")], env
+        # "renewing" and "renewed" come from the renewal's worker thread
+        with open(os.path.join(d, name.replace(".fds.done", ".nice"))) as f:
+            assert int(f.read()) == min(19, os.nice(0) + 10), name
 
 
 def _kill_helpers(d):

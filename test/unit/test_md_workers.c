@@ -7,6 +7,8 @@
  * state is guarded by a mutex (helgrind does not know atomics). */
 #include "unit.h"
 
+#include <sys/resource.h>
+
 #include <apr_thread_cond.h>
 #include <apr_thread_mutex.h>
 #include <apr_thread_proc.h>
@@ -228,6 +230,49 @@ static void test_pool_cleanup_stops(void **state)
     assert_int_equal(counter_get(c, &c->done), 4);
 }
 
+#ifdef __linux__
+typedef struct {
+    counter_t *c;
+    int nice;           /* the worker's nice value, under c->mutex */
+} nice_seen_t;
+
+static void note_nice(void *baton)
+{
+    nice_seen_t *seen = baton;
+    int nice = getpriority(PRIO_PROCESS, 0);
+
+    apr_thread_mutex_lock(seen->c->mutex);
+    seen->nice = nice;
+    ++seen->c->done;
+    apr_thread_mutex_unlock(seen->c->mutex);
+}
+
+static int done_is(counter_t *c, md_workers_t *w, int n)
+{
+    (void)w;
+    return counter_get(c, &c->done) == n;
+}
+
+/* Workers run below the pushing thread's priority, which stays. */
+static void test_nice_lowers_workers_only(void **state)
+{
+    apr_pool_t *p = *state;
+    counter_t *c = counter_make(p, 0);
+    nice_seen_t seen = {c, -100};
+    int mine = getpriority(PRIO_PROCESS, 0);
+    int want = mine + 5 > 19 ? 19 : mine + 5;
+    md_workers_t *w = NULL;
+
+    assert_int_equal(md_workers_create(&w, 1, p), APR_SUCCESS);
+    md_workers_set_nice(w, 5);
+    assert_int_equal(md_workers_push(w, note_nice, &seen), APR_SUCCESS);
+    wait_until(done_is, c, w, 1, "the task to run");
+    md_workers_stop(w);
+    assert_int_equal(counter_get(c, &seen.nice), want);
+    assert_int_equal(getpriority(PRIO_PROCESS, 0), mine);
+}
+#endif
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -235,6 +280,9 @@ int main(void)
         UNIT_TEST(test_idle_threads_end_and_are_joined),
         UNIT_TEST(test_stop_drops_queued_and_waits_for_running),
         UNIT_TEST(test_pool_cleanup_stops),
+#ifdef __linux__
+        UNIT_TEST(test_nice_lowers_workers_only),
+#endif
     };
 
     return UNIT_RUN(tests);
