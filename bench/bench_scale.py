@@ -20,8 +20,12 @@ the same run, in an order that alternates per repetition:
 
 1. start: a fresh instance per set-up and repetition: a first start (on a
    store the module has not seen, or on new MDs), a stop, a second start on
-   the same store. Seconds from just before `apache2 -k start` to a TLS
-   handshake with SNI = the last vhost's name (probed every 20 ms).
+   the same store at once, a stop, and a third ("settled") once every file
+   of the store is more than SETTLED_AGE seconds old, as on a server
+   restarted some time after it last wrote its store (the module trusts a
+   file's version only when it is that old; the second start still reads
+   what the first wrote). Seconds from just before `apache2 -k start` to a
+   TLS handshake with SNI = the last vhost's name (probed every 20 ms).
    After the second start, once the parent and its StartServers children
    are there: the summed PSS (/proc/<pid>/smaps_rollup) of all processes of
    the instance, and the parent's alone. Medians over --reps; ratios to static.
@@ -60,6 +64,9 @@ from cryptography.x509.oid import NameOID  # noqa: E402
 OURS = os.path.join(common.REPO_ROOT, "build", "mod_md.so")
 SETUPS = ["static", "ours-live", "stock-live", "ours-new", "stock-new"]
 START_SERVERS = 2
+STARTS = ("first", "second", "settled")
+# md_store_version: a file changed less than 2 s ago has no version yet.
+SETTLED_AGE = 3.0
 KEY_FILE, CERT_FILE = "privkey.secp256r1.pem", "pubcert.secp256r1.pem"
 
 
@@ -157,6 +164,20 @@ def settled_memory(a, timeout=120):
     return total, ppss, prss
 
 
+def store_age(a):
+    """Seconds since the newest file or directory in a's store changed
+    (a static instance has none: infinite)."""
+    newest = 0.0
+    for root, dirs, files in os.walk(a.store_dir or a.md_dir):
+        for n in dirs + files:
+            try:
+                st = os.lstat(os.path.join(root, n))
+            except OSError:
+                continue
+            newest = max(newest, st.st_mtime, st.st_ctime)
+    return time.time() - newest if newest else float("inf")
+
+
 def children_cpu():
     ru = resource.getrusage(resource.RUSAGE_CHILDREN)
     return ru.ru_utime + ru.ru_stime
@@ -166,10 +187,14 @@ def start_run(session, args, setup, count, files, rep):
     names = startup.vhost_names(count)
     a = new_instance(session, args, setup, names, files, "start%d" % rep)
     r = {"setup": setup, "mds": count, "rep": rep, "status": "ok",
-         "first": None, "second": None, "pss": None, "parent_pss": None, "cert": None,
-         "first_cpu": None, "second_cpu": None}
+         "pss": None, "parent_pss": None, "cert": None}
+    for which in STARTS:
+        r[which] = r[which + "_cpu"] = None
     try:
-        for which in ("first", "second"):
+        for which in STARTS:
+            if which == "settled":
+                a.wait_for(lambda: store_age(a) > SETTLED_AGE, timeout=60,
+                           what="the store's files %.0f s old" % SETTLED_AGE)
             cpu0 = children_cpu()
             secs, _pid_secs, status, der = startup._timed_start(a, names[-1], args.timeout)
             r[which] = secs
@@ -217,12 +242,12 @@ def mb(kb):
 
 def print_start(runs, args):
     static = [r for r in runs if r["setup"] == "static"]
-    base = {k: common.median(r[k] for r in static)
-            for k in ("first", "second", "pss", "first_cpu", "second_cpu")}
+    keys = STARTS + tuple(w + "_cpu" for w in STARTS) + ("pss", "parent_pss")
+    base = {k: common.median(r[k] for r in static) for k in keys}
     print("\nStart with %d vhosts (median of runs; ratio to static)" % args.mds)
-    hdr = ("set-up", "MDs", "1st start", "1st/static", "2nd start", "2nd/static", "PSS",
-           "PSS/static", "parent PSS", "CPU 1st", "/static", "CPU 2nd", "/static",
-           "runs (1st/2nd)")
+    hdr = ("set-up", "MDs", "1st start", "1st/static", "2nd start", "2nd/static", "settled",
+           "/static", "PSS", "PSS/static", "parent PSS", "CPU 1st", "/static", "CPU 2nd",
+           "/static", "CPU settled", "/static", "runs (1st/2nd/settled)")
     rows = []
     for setup in args.setups:
         rs = [r for r in runs if r["setup"] == setup]
@@ -233,31 +258,29 @@ def print_start(runs, args):
         # memory is shown as measured, without a ratio
         scale = args.mds / count if count != args.mds else 1
         mark = "~" if scale != 1 else ""
-        med = {k: common.median(r[k] for r in rs)
-               for k in ("first", "second", "pss", "parent_pss", "first_cpu", "second_cpu")}
-        first = None if med["first"] is None else med["first"] * scale
-        second = None if med["second"] is None else med["second"] * scale
+        med = {k: common.median(r[k] for r in rs) for k in keys}
+        row = [setup, "%d%s" % (count, " (x%g)" % scale if mark else "")]
+        for which in STARTS:
+            secs = None if med[which] is None else med[which] * scale
+            row += [mark + common.fmt_secs(secs),
+                    common.fmt_ratio(common.ratio(secs, base[which]))]
         pss_ratio = common.ratio(med["pss"], base["pss"]) if not mark else None
-        rows.append((setup, "%d%s" % (count, " (x%g)" % scale if mark else ""),
-                     mark + common.fmt_secs(first),
-                     common.fmt_ratio(common.ratio(first, base["first"])),
-                     mark + common.fmt_secs(second),
-                     common.fmt_ratio(common.ratio(second, base["second"])),
-                     mb(med["pss"]), common.fmt_ratio(pss_ratio), mb(med["parent_pss"]),
-                     common.fmt_secs(med["first_cpu"]),
-                     common.fmt_ratio(common.ratio(med["first_cpu"], base["first_cpu"])
-                                      if not mark else None),
-                     common.fmt_secs(med["second_cpu"]),
-                     common.fmt_ratio(common.ratio(med["second_cpu"], base["second_cpu"])
-                                      if not mark else None),
-                     " ".join("%s/%s" % (common.fmt_secs(r["first"]), common.fmt_secs(r["second"]))
-                              for r in rs)))
+        row += [mb(med["pss"]), common.fmt_ratio(pss_ratio), mb(med["parent_pss"])]
+        for which in STARTS:
+            cpu = med[which + "_cpu"]
+            row += [common.fmt_secs(cpu),
+                    common.fmt_ratio(common.ratio(cpu, base[which + "_cpu"]) if not mark
+                                     else None)]
+        row.append(" ".join("/".join(common.fmt_secs(r[w]) for w in STARTS) for r in rs))
+        rows.append(row)
     widths = [max(len(str(x[i])) for x in [hdr] + rows) for i in range(len(hdr))]
     for row in [hdr, ["-" * w for w in widths]] + rows:
         print("  ".join("%-*s" % (w, c) for w, c in zip(widths, row)).rstrip())
     print("1st start: on a store the module has not seen (live) or with no certificate "
-          "(new: fallbacks made); 2nd start: the same store again. PSS after the 2nd start.\n"
-          "CPU: seconds of CPU of the start (both config passes, the children so far).")
+          "(new: fallbacks made); 2nd start: the same store again at once; settled: again, "
+          "once the store's files are %.0f s old. PSS after the 2nd start.\n"
+          "CPU: seconds of CPU of the start (both config passes, the children so far)."
+          % SETTLED_AGE)
     print_paired(runs, args)
     for r in runs:
         if r["status"] != "ok":
@@ -273,7 +296,7 @@ def print_paired(runs, args):
     for setup in args.setups:
         if setup == "static":
             continue
-        ratios = {"first": [], "second": []}
+        ratios = {w: [] for w in STARTS}
         for r in runs:
             base = static.get(r["rep"])
             if r["setup"] != setup or r["status"] != "ok" or not base or r["mds"] != args.mds:
@@ -282,11 +305,12 @@ def print_paired(runs, args):
                 if r[k] and base[k]:
                     ratios[k].append(r[k] / base[k])
         if ratios["first"]:
-            parts.append("%s %s / %s" % (
-                setup, common.fmt_ratio(common.median(ratios["first"])),
-                common.fmt_ratio(common.median(ratios["second"]))))
+            parts.append("%s %s" % (setup, " / ".join(
+                common.fmt_ratio(common.median(ratios[w]) if ratios[w] else None)
+                for w in STARTS)))
     if parts:
-        print("Per-repetition ratios to static (median; 1st / 2nd start): " + "; ".join(parts))
+        print("Per-repetition ratios to static (median; 1st / 2nd / settled start): "
+              + "; ".join(parts))
 
 
 def print_restarts(results, args):
@@ -343,9 +367,10 @@ def main(argv):
                 for setup in order:
                     r = start_run(session, args, setup, args.mds, files, rep)
                     runs.append(r)
-                    common.say("start %-10s rep %d: 1st %s, 2nd %s, PSS %s%s" % (
+                    common.say("start %-10s rep %d: 1st %s, 2nd %s, settled %s, PSS %s%s" % (
                         setup, rep + 1, common.fmt_secs(r["first"]), common.fmt_secs(r["second"]),
-                        mb(r["pss"]), "" if r["status"] == "ok" else " (%s)" % r["status"]))
+                        common.fmt_secs(r["settled"]), mb(r["pss"]),
+                        "" if r["status"] == "ok" else " (%s)" % r["status"]))
                     if rep == 0:
                         common.say("  served for the last vhost: %s" % r["cert"])
             if "stock-new" in args.setups and args.stock_new_mds > 0:
