@@ -60,6 +60,9 @@ struct md_watch_t {
     apr_pool_t *p;
     md_store_t *store;              /* a view's: the fenced view of a lease */
     apr_interval_time_t lease_time;
+    md_watch_lease_keep_fn *lease_keep;
+    md_watch_lease_drop_fn *lease_drop;
+    void *lease_baton;
     const char *ca_file;
     md_notify_t *notify;
     apr_hash_t *mds;                /* name -> watch_md_t */
@@ -124,6 +127,11 @@ md_watch_t *md_watch_create(apr_pool_t *p, md_store_t *store, const apr_array_he
     w->p = p;
     w->store = store;
     w->lease_time = cfg && cfg->lease_time > 0 ? cfg->lease_time : MD_WATCH_LEASE_DEF;
+    if (cfg && cfg->lease_keep && cfg->lease_drop) {
+        w->lease_keep = cfg->lease_keep;
+        w->lease_drop = cfg->lease_drop;
+        w->lease_baton = cfg->lease_baton;
+    }
     w->ca_file = cfg && cfg->ca_file ? apr_pstrdup(p, cfg->ca_file) : NULL;
     w->notify = md_notify_create(p, store, cfg ? cfg->notify_argv : NULL,
                                  cfg ? cfg->message_argv : NULL);
@@ -586,6 +594,7 @@ void md_watch_pass(md_watch_t *w, const md_reg_state_t *st, apr_pool_t *ptemp)
     md_store_lease_t *lease = NULL;
     md_store_t *fenced = NULL;
     md_watch_t *v;
+    void *kept;
     int ari;
     apr_status_t rv;
 
@@ -615,10 +624,16 @@ void md_watch_pass(md_watch_t *w, const md_reg_state_t *st, apr_pool_t *ptemp)
         }
         return;
     }
+    /* A program may run longer than the lease: were it to run out, another
+     * server would take over and tell the admin again. */
+    kept = w->lease_keep ? w->lease_keep(w->lease_baton, w->store, lease, ptemp) : NULL;
     v = md_watch_for_store(w, fenced, ptemp);
     notify_pass(v, wm, st, now, ptemp);
     if (ari) {
         ari_pass(v, wm, st, now, ptemp);
+    }
+    if (kept) {
+        w->lease_drop(w->lease_baton, kept);
     }
     md_store_lease_release(w->store, lease, ptemp);
 }

@@ -29,6 +29,16 @@
 
 typedef struct md_watch_t md_watch_t;
 
+/* A pass's lease kept alive while the pass runs (an admin's program may
+ * take longer than the lease): lease_keep starts renewing it from another
+ * thread (mod_md_cluster.c's keeper) and returns what lease_drop needs to
+ * stop, NULL when it cannot (the pass then runs as before). Called only
+ * for a lease held on the watch's store, on the watchdog thread; p lives
+ * until lease_drop. */
+typedef void *md_watch_lease_keep_fn(void *baton, md_store_t *store, md_store_lease_t *lease,
+                                     apr_pool_t *p);
+typedef void md_watch_lease_drop_fn(void *baton, void *kept);
+
 typedef struct md_watch_cfg_t {
     const char *ca_file;                    /* MDCACertificateFile, or NULL */
     const apr_array_header_t *notify_argv;  /* MDNotifyCmd, or NULL */
@@ -37,6 +47,9 @@ typedef struct md_watch_cfg_t {
     const char *program_root;               /* relative program names are under it */
     apr_interval_time_t lease_time;         /* a shared store's MD lease held by a pass
                                              * (MDStoreLeaseTime); 0: MD_WATCH_LEASE_DEF */
+    md_watch_lease_keep_fn *lease_keep;     /* optional: keeps a pass's lease alive */
+    md_watch_lease_drop_fn *lease_drop;
+    void *lease_baton;
 } md_watch_cfg_t;
 
 /* How long a pass holds an MD's lease of a shared store by default, and

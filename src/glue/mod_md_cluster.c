@@ -310,6 +310,40 @@ void mod_md_cluster_drive_end(mod_md_cluster_drive_t *d)
     }
 }
 
+/* --- a watchdog pass's lease (md_watch_cfg_t's lease_keep) ---------------------------- */
+
+void *mod_md_cluster_lease_keep(void *baton, md_store_t *store, md_store_lease_t *lease,
+                                apr_pool_t *p)
+{
+    mod_md_cluster_t *c = baton;
+    mod_md_cluster_drive_t *d;
+
+    if (!c || !store->shared || !lease) {
+        return NULL;
+    }
+    d = apr_pcalloc(p, sizeof(*d));
+    d->cluster = c;
+    d->store = store;
+    d->lease = lease;
+    if (keeper_add(c, d) != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, c->keeper.s, "MD24912: %s: cannot keep the "
+                     "lease of this pass alive; it runs within the lease time",
+                     lease->name);
+        return NULL;
+    }
+    return d;
+}
+
+void mod_md_cluster_lease_drop(void *baton, void *kept)
+{
+    mod_md_cluster_drive_t *d = kept;
+
+    (void)baton;
+    if (d) {
+        keeper_remove(d->cluster, d);
+    }
+}
+
 /* --- one ACME account for the cluster ----------------------------------------------- */
 
 typedef struct {

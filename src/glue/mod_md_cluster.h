@@ -74,6 +74,13 @@ apr_status_t mod_md_cluster_drive_begin(mod_md_cluster_drive_t **pdrive, md_stor
                                         int *pfinished, apr_time_t *pretry_at, apr_pool_t *p);
 void mod_md_cluster_drive_end(mod_md_cluster_drive_t *drive);
 
+/* md_watch_cfg_t's lease_keep/lease_drop (baton: rt->cluster): the keeper
+ * renews a watchdog pass's lease while the pass runs the admin's programs,
+ * as it does a drive's. NULL (nothing kept) for a store of one server. */
+void *mod_md_cluster_lease_keep(void *baton, md_store_t *store, md_store_lease_t *lease,
+                                apr_pool_t *p);
+void mod_md_cluster_lease_drop(void *baton, void *kept);
+
 /* Make the account selection of share cluster-wide (no-op for a store of
  * one server). Call where share is created, in the child. */
 void mod_md_cluster_share_setup(md_drive_share_t *share, md_store_t *store, server_rec *s);

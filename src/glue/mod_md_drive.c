@@ -685,7 +685,8 @@ static void env_setup(drive_ctx_t *ctx, const mod_md_runtime_t *rt)
     const md_srv_conf_t *sc = mod_md_config_get(rt->s);
     md_watch_cfg_t wcfg = { g->ca_file, mod_md_config_notify_argv(sc),
                             mod_md_config_message_argv(sc), 0, ap_server_root,
-                            g->store_lease_time };
+                            g->store_lease_time, mod_md_cluster_lease_keep,
+                            mod_md_cluster_lease_drop, rt->cluster };
 
     ctx->env.store = rt->store;
     ctx->env.ca_file = g->ca_file;
