@@ -23,6 +23,7 @@
 #include <jansson.h>
 
 #include "md.h"
+#include "md_conf.h"
 #include "md_result.h"
 #include "md_store.h"
 
@@ -120,6 +121,11 @@ struct a2md_ctx_t {
     const char *error;              /* the one-line message, or NULL */
     int privs_dropped;
 };
+
+/* The binding of the command's -e FILE (md_conf_eab_file_read), or NULL
+ * without -e; a2md_ctx_fail (input) when the file is not usable. Read it
+ * before a2md_ctx_become_user: the file is usually root's. */
+apr_status_t a2md_ctx_eab(a2md_ctx_t *ctx, const md_conf_eab_t **peab);
 
 /* Open the store named by -d (APR_EINVAL, usage, without one). */
 apr_status_t a2md_ctx_store(a2md_ctx_t *ctx);

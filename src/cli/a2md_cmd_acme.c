@@ -40,11 +40,13 @@ static apr_status_t open_acme(a2md_ctx_t *ctx, md_acme_t **pacme, const char *ca
 apr_status_t a2md_cmd_acme_newreg(a2md_ctx_t *ctx)
 {
     md_result_t *result = md_result_make(ctx->p, NULL);
+    const md_conf_eab_t *eab;
     apr_array_header_t *contacts;
     md_acme_t *acme;
     apr_status_t rv;
 
-    if ((rv = a2md_ctx_contacts(ctx, &contacts, 0)) != APR_SUCCESS) {
+    if ((rv = a2md_ctx_contacts(ctx, &contacts, 0)) != APR_SUCCESS
+        || (rv = a2md_ctx_eab(ctx, &eab)) != APR_SUCCESS) {
         return rv;
     }
     if (!ctx->args->ca_url) {
@@ -54,6 +56,10 @@ apr_status_t a2md_cmd_acme_newreg(a2md_ctx_t *ctx)
     if ((rv = a2md_ctx_store(ctx)) != APR_SUCCESS || (rv = a2md_ctx_become_user(ctx)) != APR_SUCCESS
         || (rv = open_acme(ctx, &acme, ctx->args->ca_url)) != APR_SUCCESS) {
         return rv;
+    }
+    if (eab && (rv = md_acme_set_eab(acme, eab->kid, eab->hmac, eab->alg, result))
+               != APR_SUCCESS) {
+        return a2md_ctx_fail_result(ctx, result, rv, "-e");
     }
     if ((rv = md_acme_setup(acme, result)) != APR_SUCCESS) {
         return a2md_ctx_fail_result(ctx, result, rv, ctx->args->ca_url);

@@ -26,10 +26,16 @@
 #define A2MD_ACME_TIMEOUT   apr_time_from_sec(120)
 #define A2MD_DNS01_TIMEOUT  apr_time_from_sec(120)
 
-/* The options that change an MD for this run only: -a, -t, -p, -c. */
-static apr_status_t apply_overrides(a2md_ctx_t *ctx, md_t *md)
+/* The options that change an MD for this run only: -a, -t, -p, -c, -e. */
+static apr_status_t apply_overrides(a2md_ctx_t *ctx, md_t *md, const md_conf_eab_t *eab)
 {
     const char *types = a2md_args_get(ctx->args, "challenge");
+
+    if (eab) {
+        md->ca_eab_kid = eab->kid;
+        md->ca_eab_hmac = eab->hmac;
+        md->ca_eab_alg = eab->alg;
+    }
 
     if (ctx->args->ca_url) {
         md->ca_urls = apr_array_make(ctx->p, 1, sizeof(const char *));
@@ -158,13 +164,15 @@ static apr_status_t drive_one(a2md_ctx_t *ctx, const md_drive_env_t *env, const 
 apr_status_t a2md_cmd_drive(a2md_ctx_t *ctx)
 {
     const apr_array_header_t *names = ctx->args->args;
+    const md_conf_eab_t *eab;
     apr_array_header_t *mds;
     drive_md_t *todo;
     md_drive_env_t env;
     apr_status_t rv, first = APR_SUCCESS;
     int i;
 
-    if ((rv = a2md_ctx_store(ctx)) != APR_SUCCESS || (rv = a2md_ctx_lock(ctx)) != APR_SUCCESS) {
+    if ((rv = a2md_ctx_eab(ctx, &eab)) != APR_SUCCESS || (rv = a2md_ctx_store(ctx)) != APR_SUCCESS
+        || (rv = a2md_ctx_lock(ctx)) != APR_SUCCESS) {
         return rv;
     }
     /* Root's part: the MDs and their live certificates (domains/). */
@@ -192,7 +200,7 @@ apr_status_t a2md_cmd_drive(a2md_ctx_t *ctx)
 
         d->md = MD_ARR_IDX(mds, i, md_t *);
         d->st = apr_pcalloc(ctx->p, sizeof(*d->st));
-        if ((rv = apply_overrides(ctx, d->md)) != APR_SUCCESS) {
+        if ((rv = apply_overrides(ctx, d->md, eab)) != APR_SUCCESS) {
             return rv;
         }
         md_reg_assess(d->st, ctx->store, d->md, apr_time_now(), ctx->p);

@@ -26,9 +26,19 @@ static const a2md_opt_t remove_opts[] = {
     { 0, NULL, 0, NULL, NULL }
 };
 
+#define EAB_OPT { 'e', "eab", 1, "FILE", "external account binding for a new account: a " \
+                                     "JSON file {\"kid\", \"hmac\", \"alg\"} as " \
+                                     "MDExternalAccountBinding takes it" }
+
+static const a2md_opt_t newreg_opts[] = {
+    EAB_OPT,
+    { 0, NULL, 0, NULL, NULL }
+};
+
 static const a2md_opt_t drive_opts[] = {
     { 'c', "challenge", 1, "TYPE", "the challenge type(s) to use (http-01, tls-alpn-01, "
                                    "dns-01; comma separated)" },
+    EAB_OPT,
     { 'f', "force", 0, NULL, "get a new certificate even when the current one is good" },
     { 'r', "reset", 0, NULL, "throw away what an earlier attempt left in staging first" },
     { 0, NULL, 0, NULL, NULL }
@@ -77,9 +87,10 @@ static const a2md_cmd_t store_cmd = {
 /* --- acme ------------------------------------------------------------------- */
 
 static const a2md_cmd_t acme_newreg = {
-    "newreg", NULL, NULL, 1, NO_ARGS_MAX, "<contact> [<contact>...]",
+    "newreg", NULL, newreg_opts, 1, NO_ARGS_MAX, "[-e FILE] <contact> [<contact>...]",
     "register a new account at the CA (-a) with these contacts (email addresses)",
-    "Agreeing to the CA's terms of service takes -t accepted (or its URL).\n"
+    "Agreeing to the CA's terms of service takes -t accepted (or its URL); a CA\n"
+    "that requires external account binding, -e with the key id and MAC key.\n"
     "Prints \"registered: <account>\" (the account's name in the store).",
     a2md_cmd_acme_newreg
 };
@@ -154,11 +165,14 @@ static const a2md_cmd_t update_cmd = {
 };
 
 static const a2md_cmd_t drive_cmd = {
-    "drive", NULL, drive_opts, 0, NO_ARGS_MAX, "[-c type] [-f] [-r] [<name>...]",
+    "drive", NULL, drive_opts, 0, NO_ARGS_MAX, "[-c type] [-e FILE] [-f] [-r] [<name>...]",
     "get certificates from the CA for managed domains (all without names)",
     "The new certificate is staged in the store; the server puts it live (by itself\n"
     "with MDActivationAuto, else at its next graceful restart). An MD whose\n"
-    "certificate is good and not due is left alone unless -f.",
+    "certificate is good and not due is left alone unless -f. The store keeps only\n"
+    "the key id of an MD's MDExternalAccountBinding: an account bound to it is\n"
+    "used, and registering a new one takes -e (which replaces the MD's binding\n"
+    "for this run).",
     a2md_cmd_drive
 };
 

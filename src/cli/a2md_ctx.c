@@ -94,6 +94,34 @@ static int md_store_exists_at(const char *dir)
     return lstat(path, &st) == 0;
 }
 
+apr_status_t a2md_ctx_eab(a2md_ctx_t *ctx, const md_conf_eab_t **peab)
+{
+    const char *path = a2md_args_get(ctx->args, "eab");
+    const char *perr = NULL;
+    md_conf_eab_t *eab;
+    apr_status_t rv;
+
+    *peab = NULL;
+    if (!path) {
+        return APR_SUCCESS;
+    }
+    eab = apr_pcalloc(ctx->p, sizeof(*eab));
+    rv = md_conf_eab_file_read(eab, path, &perr, ctx->p);
+    if (APR_STATUS_IS_ENOENT(rv)) {
+        return a2md_ctx_fail(ctx, A2MD_EXIT_INPUT, rv, "-e: %s is not a file",
+                             md_util_str_printable(ctx->p, path, 256));
+    }
+    if (rv != APR_SUCCESS) {
+        return a2md_ctx_fail(ctx, A2MD_EXIT_INPUT, rv, "-e: %s", perr);
+    }
+    if (!eab->kid || !eab->hmac) {
+        return a2md_ctx_fail(ctx, A2MD_EXIT_INPUT, APR_EINVAL, "-e: %s has no \"kid\" or "
+                             "no \"hmac\"", md_util_str_printable(ctx->p, path, 256));
+    }
+    *peab = eab;
+    return APR_SUCCESS;
+}
+
 apr_status_t a2md_ctx_store(a2md_ctx_t *ctx)
 {
     apr_status_t rv;

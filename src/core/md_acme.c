@@ -153,8 +153,17 @@ apr_status_t md_acme_set_eab(md_acme_t *acme, const char *kid, const char *hmac6
                          "HS256, HS384, HS512", md_util_str_printable(result->p, alg, 32));
         return APR_EINVAL;
     }
+    eab = apr_pcalloc(acme->p, sizeof(*eab));
+    eab->kid = apr_pstrdup(acme->p, kid);
+    eab->alg = apr_pstrdup(acme->p, alg);
+    if (!hmac64) {
+        /* An MD read from md.json, which keeps only the key id: an account
+         * bound to it can be used, a new one cannot be registered. */
+        acme->eab = eab;
+        return APR_SUCCESS;
+    }
     /* Never echo the key: say only that it is unusable. */
-    if (!hmac64 || md_util_base64any_decode(&key, &len, hmac64, acme->p) != APR_SUCCESS || len == 0) {
+    if (md_util_base64any_decode(&key, &len, hmac64, acme->p) != APR_SUCCESS || len == 0) {
         md_result_problem_set(result, APR_EINVAL, MD_PROBLEM_EAB_HMAC_INVALID,
                               apr_psprintf(result->p, "the external account binding MAC key "
                                            "for key id '%s' is not valid base64url",
@@ -163,11 +172,8 @@ apr_status_t md_acme_set_eab(md_acme_t *acme, const char *kid, const char *hmac6
         return APR_EINVAL;
     }
     md_crypt_cleanse_on_clear(acme->p, key, len);
-    eab = apr_pcalloc(acme->p, sizeof(*eab));
-    eab->kid = apr_pstrdup(acme->p, kid);
     eab->hmac = key;
     eab->hmac_len = len;
-    eab->alg = apr_pstrdup(acme->p, alg);
     acme->eab = eab;
     return APR_SUCCESS;
 }

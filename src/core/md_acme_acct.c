@@ -230,7 +230,19 @@ static apr_status_t register_precheck(md_acme_t *acme, const apr_array_header_t 
                               apr_psprintf(result->p, "the CA at %s requires an external "
                                            "account binding: get a key id and MAC key from "
                                            "the CA and configure them with "
-                                           "MDExternalAccountBinding", acme->url),
+                                           "MDExternalAccountBinding (a2md: --eab FILE)",
+                                           acme->url),
+                              NULL);
+        return APR_EINVAL;
+    }
+    if (acme->eab && !acme->eab->hmac) {
+        md_result_problem_set(result, APR_EINVAL, MD_PROBLEM_EAB_HMAC_INVALID,
+                              apr_psprintf(result->p, "no account with external account "
+                                           "binding key id '%s' is in the store, and its MAC "
+                                           "key, needed to register one, is not at hand (the "
+                                           "store keeps only the key id; a2md takes the key "
+                                           "with --eab FILE)",
+                                           md_util_str_printable(p, acme->eab->kid, 128)),
                               NULL);
         return APR_EINVAL;
     }

@@ -3,10 +3,14 @@
 #include <errno.h>
 #include <string.h>
 
+#include <apr_file_info.h>
+#include <apr_file_io.h>
 #include <apr_lib.h>
 #include <apr_strings.h>
 
 #include "md_conf.h"
+#include "md_json.h"
+#include "md_keys.h"
 #include "md_util.h"
 
 #define USECS_PER_SEC   ((apr_int64_t)APR_USEC_PER_SEC)
@@ -157,4 +161,55 @@ apr_status_t md_conf_int_parse(apr_int64_t *pn, int *ptrailing, int *psaturated,
         return APR_SUCCESS;
     }
     return APR_EINVAL;
+}
+
+static const char *json_str_dup(const json_t *j, const char *key, apr_pool_t *p)
+{
+    const char *s = md_json_get_str(j, key);
+
+    return s ? apr_pstrdup(p, s) : NULL;
+}
+
+apr_status_t md_conf_eab_file_read(md_conf_eab_t *eab, const char *path, const char **perr,
+                                   apr_pool_t *p)
+{
+    apr_finfo_t finfo;
+    apr_file_t *f;
+    apr_size_t len;
+    const char *jerr = NULL;
+    char *data;
+    json_t *j;
+    apr_status_t rv;
+
+    memset(eab, 0, sizeof(*eab));
+    *perr = NULL;
+    if (apr_stat(&finfo, path, APR_FINFO_TYPE | APR_FINFO_SIZE, p) != APR_SUCCESS
+        || finfo.filetype != APR_REG) {
+        return APR_ENOENT;
+    }
+    if (finfo.size > MD_CONF_EAB_FILE_MAX) {
+        *perr = apr_psprintf(p, "file %s is too large", path);
+        return APR_EINVAL;
+    }
+    len = (apr_size_t)finfo.size;
+    data = apr_palloc(p, len + 1);
+    if ((rv = apr_file_open(&f, path, APR_FOPEN_READ, 0, p)) != APR_SUCCESS) {
+        *perr = apr_psprintf(p, "cannot read %s", path);
+        return APR_EINVAL;
+    }
+    rv = apr_file_read_full(f, data, len, &len);
+    apr_file_close(f);
+    if (rv != APR_SUCCESS) {
+        *perr = apr_psprintf(p, "cannot read %s", path);
+        return APR_EINVAL;
+    }
+    if (md_json_parse(&j, data, len, path, &jerr, p) != APR_SUCCESS || !json_is_object(j)) {
+        *perr = apr_psprintf(p, "%s is not a JSON object with \"kid\" and \"hmac\"%s%s", path,
+                             jerr ? ": " : "", jerr ? jerr : "");
+        return APR_EINVAL;
+    }
+    eab->kid = json_str_dup(j, MD_KEY_KID, p);
+    eab->hmac = json_str_dup(j, MD_KEY_HMAC, p);
+    eab->alg = json_str_dup(j, MD_KEY_ALG, p);
+    return APR_SUCCESS;
 }

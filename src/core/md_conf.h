@@ -44,4 +44,22 @@ apr_status_t md_conf_timeslice_parse(md_timeslice_t *ts, int *psaturated, const 
 apr_status_t md_conf_int_parse(apr_int64_t *pn, int *ptrailing, int *psaturated,
                                const char *value);
 
+/* MDExternalAccountBinding's file form, {"kid": "...", "hmac": "...",
+ * "alg": "HS256"} with alg optional, which keeps the MAC key out of the
+ * (often world-readable) config and off command lines. The strings are
+ * copied into p as they are, NULL when missing: the config glue and
+ * md_acme_set_eab check them. APR_ENOENT when path is not a regular file;
+ * APR_EINVAL with *perr (from p, naming path) when it is larger than
+ * MD_CONF_EAB_FILE_MAX, cannot be read, or is not a JSON object. */
+#define MD_CONF_EAB_FILE_MAX    (64 * 1024)
+
+typedef struct md_conf_eab_t {
+    const char *kid;
+    const char *hmac;           /* the MAC key, base64 or base64url */
+    const char *alg;            /* HS256, HS384, HS512 or NULL */
+} md_conf_eab_t;
+
+apr_status_t md_conf_eab_file_read(md_conf_eab_t *eab, const char *path, const char **perr,
+                                   apr_pool_t *p);
+
 #endif /* md_conf_h */

@@ -74,6 +74,7 @@
 #define MD_KEY_EAB              "eab"
 #define MD_KEY_KID              "kid"
 #define MD_KEY_HMAC             "hmac"
+#define MD_KEY_ALG              "alg"        /* MDExternalAccountBinding's file */
 #define MD_KEY_ARI_RENEWALS     "ari-renewals"
 #define MD_KEY_CA_CERTS         "ca-certs"   /* MDCACertificateFile */
 #define MD_KEY_PROXY_CA_CERTS   "proxy-ca-certs" /* MDHttpProxyCACertificateFile */
@@ -183,7 +184,6 @@
 #define MD_KEY_NOT_AFTER        "not-after"
 #define MD_KEY_REQUESTS         "requests"
 #define MD_KEY_FAILURES         "failures"
-#define MD_KEY_HMAC             "hmac"
 
 /* --- OCSP stapling (md_ocsp.h): response files and status --- */
 #define MD_KEY_RESPONSE         "response"

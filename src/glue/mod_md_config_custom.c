@@ -37,7 +37,6 @@
 /* What the CA says of a name it will not issue for (RFC 8555 §6.7); md-status
  * shows it as the problem of such an MD. */
 #define PROBLEM_REJECTED_IDENTIFIER "urn:ietf:params:acme:error:rejectedIdentifier"
-#define EAB_FILE_MAX_LEN   (64 * 1024)
 
 static int is_word(const char *s, const char *word)
 {
@@ -421,46 +420,26 @@ static const char *eab_check(mod_md_parse_t *x, const mod_md_eab_t *eab, const c
     return NULL;
 }
 
-/* {"kid": "...", "hmac": "...", "alg": "HS256"} from a file (alg optional),
- * so the key need not be in the (often world-readable) config. */
+/* The file form (md_conf_eab_file_read), relative to the ServerRoot. */
 static const char *eab_from_file(mod_md_parse_t *x, mod_md_eab_t *eab, const char *value)
 {
     const char *path = ap_server_root_relative(x->p, value);
     const char *perr = NULL;
-    const char *where;
-    apr_file_t *f;
-    apr_finfo_t finfo;
-    apr_size_t len;
-    char *data;
-    json_t *j;
+    md_conf_eab_t file;
+    apr_status_t rv;
 
-    if (!path || apr_stat(&finfo, path, APR_FINFO_TYPE | APR_FINFO_SIZE, x->p) != APR_SUCCESS
-        || finfo.filetype != APR_REG) {
+    rv = path ? md_conf_eab_file_read(&file, path, &perr, x->p) : APR_ENOENT;
+    if (APR_STATUS_IS_ENOENT(rv)) {
         return apr_psprintf(x->p, "\"%s\" is neither \"none\", a key id with a MAC key, nor "
                             "a JSON file", value);
     }
-    where = apr_psprintf(x->p, " (in %s)", path);
-    if (finfo.size > EAB_FILE_MAX_LEN) {
-        return apr_psprintf(x->p, "file %s is too large", path);
+    if (rv != APR_SUCCESS) {
+        return perr;
     }
-    len = (apr_size_t)finfo.size;
-    data = apr_palloc(x->p, len + 1);
-    if (apr_file_open(&f, path, APR_FOPEN_READ, 0, x->p) != APR_SUCCESS
-        || apr_file_read_full(f, data, len, &len) != APR_SUCCESS) {
-        return apr_psprintf(x->p, "cannot read %s", path);
-    }
-    apr_file_close(f);
-    if (md_json_parse(&j, data, len, path, &perr, x->p) != APR_SUCCESS || !json_is_object(j)) {
-        return apr_psprintf(x->p, "%s is not a JSON object with \"kid\" and \"hmac\"%s%s",
-                            path, perr ? ": " : "", perr ? perr : "");
-    }
-    eab->kid = md_json_get_str(j, MD_KEY_KID);
-    eab->hmac = md_json_get_str(j, MD_KEY_HMAC);
-    eab->alg = md_json_get_str(j, "alg");
-    eab->kid = eab->kid ? apr_pstrdup(x->p, eab->kid) : NULL;
-    eab->hmac = eab->hmac ? apr_pstrdup(x->p, eab->hmac) : NULL;
-    eab->alg = eab->alg ? apr_pstrdup(x->p, eab->alg) : NULL;
-    return eab_check(x, eab, where);
+    eab->kid = file.kid;
+    eab->hmac = file.hmac;
+    eab->alg = file.alg;
+    return eab_check(x, eab, apr_psprintf(x->p, " (in %s)", path));
 }
 
 const char *mod_md_config_parse_eab(mod_md_parse_t *x, void *base, int argc,

@@ -12,11 +12,14 @@ import types
 
 import pytest
 
+from mdtest.a2md import A2md, EXIT_INPUT, EXIT_OK
+
 GOOD = "eab-good.test"
 WRONG = "eab-wrong.test"
 NONE = "eab-none.test"
 FILE = "eab-file.test"       # phase 2: kid-1 again, from a JSON file, HS512
 OTHER = "eab-other.test"     # phase 2: kid-2, HS384
+CLI = "eab-cli.test"         # phase 2: kid-3, MDRenewMode manual: a2md drives it
 
 
 def _b64url(data):
@@ -45,7 +48,8 @@ def _store_text(a):
 @pytest.fixture(scope="module")
 def eab(e2e, tmp_path_factory):
     # 64-byte keys: enough for HS512, and pebble wants base64url
-    keys = {"kid-1": secrets.token_bytes(64), "kid-2": secrets.token_bytes(64)}
+    keys = {"kid-1": secrets.token_bytes(64), "kid-2": secrets.token_bytes(64),
+            "kid-3": secrets.token_bytes(64)}
     ca = e2e.new_pebble(config_extra={
         "externalAccountBindingRequired": True,
         "externalAccountMACKeys": {k: _b64url(v) for k, v in keys.items()},
@@ -83,8 +87,11 @@ def eab(e2e, tmp_path_factory):
         conf.add_md([FILE], ["MDExternalAccountBinding %s" % key_file])
         conf.add_md([OTHER], ["MDExternalAccountBinding kid-2 %s HS384"
                               % _b64url(keys["kid-2"])])
+        conf.add_md([CLI], ["MDExternalAccountBinding kid-3 %s" % _b64url(keys["kid-3"]),
+                            "MDRenewMode manual"])
         conf.add_vhost(FILE)
         conf.add_vhost(OTHER)
+        conf.add_vhost(CLI)
         conf.write()
         mark = a.log_mark()
         a.graceful()
@@ -157,3 +164,46 @@ def test_eab_mac_key_never_logged_or_stored(eab):
     assert eab.wrong not in log
     for acct in _accounts(a):
         assert "hmac" not in acct.get("eab", {})
+
+
+def _eab_file(directory, kid, key):
+    path = os.path.join(str(directory), "%s.json" % kid)
+    with open(path, "w") as f:
+        json.dump({"kid": kid, "hmac": _b64url(key)}, f)
+    os.chmod(path, 0o600)       # root's: a2md reads it before it becomes the User
+    return path
+
+
+def test_eab_a2md_drive_takes_the_mac_key_from_a_file(eab, tmp_path):
+    """md.json keeps only the key id: a2md drive uses an account bound to it,
+    and registers a new one only with the MAC key from -e FILE (ours)."""
+    a = eab.apache
+    cli = A2md(a.store, eab.ca)
+    assert cli.md_json(CLI)["eab"] == {"kid": "kid-3"}
+    # no account for kid-3 yet, no MAC key: refused before the CA is asked
+    r = cli.run("drive", CLI)
+    assert r.rc != EXIT_OK, r
+    assert "kid-3" in r.err and "--eab" in r.err, r
+    r = cli.run("drive", "-e", str(tmp_path / "missing.json"), CLI)
+    assert r.rc == EXIT_INPUT and "is not a file" in r.err, r
+    r = cli.run("drive", "-e", _eab_file(tmp_path, "kid-3", eab.keys["kid-3"]), CLI)
+    assert r.rc == EXIT_OK, r
+    assert os.path.exists(a.staged_pubcert(CLI))
+    assert "kid-3" in [acct.get("eab", {}).get("kid") for acct in _accounts(a)]
+    # then the account bound to kid-3 serves without the key
+    r = cli.run("drive", "-f", CLI)
+    assert r.rc == EXIT_OK, r
+    raw = _b64url(eab.keys["kid-3"])
+    assert raw not in _store_text(a) and raw not in a.log_text()
+
+
+def test_eab_a2md_newreg_with_binding(eab, tmp_path):
+    cli = A2md(eab.apache.store, eab.ca)
+    r = cli.run("-t", "accepted", "acme", "newreg", "admin@eab-cli.test")
+    assert r.rc != EXIT_OK and "--eab" in r.err, r
+    r = cli.run("-t", "accepted", "acme", "newreg", "-e",
+                _eab_file(tmp_path, "kid-2", eab.keys["kid-2"]), "admin@eab-cli.test")
+    assert r.rc == EXIT_OK, r
+    acct = r.output[0]["id"] if isinstance(r.output[0], dict) else None
+    assert acct, r
+    assert cli.account_json(acct)["eab"] == {"kid": "kid-2"}

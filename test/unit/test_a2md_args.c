@@ -95,6 +95,17 @@ static void test_subcommands_and_options(void **state)
     assert_string_equal(a2md_args_get(args, "challenge"), "dns-01");
     assert_int_equal(args->args->nelts, 0);
 
+    /* the binding's file, for drive and acme newreg only */
+    assert_int_equal(parse(&args, &err, p, "drive", "-e", "/etc/eab.json", "a.test", NULL),
+                     APR_SUCCESS);
+    assert_string_equal(a2md_args_get(args, "eab"), "/etc/eab.json");
+    assert_int_equal(parse(&args, &err, p, "acme", "newreg", "--eab=eab.json", "a@b.test",
+                           NULL), APR_SUCCESS);
+    assert_string_equal(a2md_args_get(args, "eab"), "eab.json");
+    assert_string_equal(arg(args, 0), "a@b.test");
+    assert_int_equal(parse(&args, &err, p, "acme", "agree", "-e", "x", "ACME-x-0000", NULL),
+                     APR_EINVAL);
+
     /* "--" ends the options: a word starting with "-" is an argument then */
     assert_int_equal(parse(&args, &err, p, "update", "a.test", "contacts", "--", "-x@y", NULL),
                      APR_SUCCESS);

@@ -796,6 +796,7 @@ static void test_eab(void **state)
     md_acme_t *acme = mock_acme(ca, store, p);
     md_result_t *result = md_result_make(p, NULL);
     json_t *j = NULL;
+    int ctr;
 
     /* required but not configured: refused locally, naming the directive */
     ca->eab_required = 1;
@@ -838,6 +839,23 @@ static void test_eab(void **state)
     assert_int_equal(md_acme_set_eab(acme, "kid-1", key64, "HS512", result), APR_SUCCESS);
     assert_int_equal(md_acme_acct_find(acme, NULL, result, p), APR_SUCCESS);
     assert_string_equal(acme->acct->eab_kid, "kid-1");
+
+    /* a key id without its MAC key (an MD from md.json, as a2md reads it):
+     * the account bound to it is found; registering another is refused
+     * before the CA is asked, saying how to give the key */
+    acme = mock_acme(ca, store, p);
+    assert_int_equal(md_acme_set_eab(acme, "kid-1", NULL, NULL, result), APR_SUCCESS);
+    assert_int_equal(md_acme_acct_find(acme, NULL, result, p), APR_SUCCESS);
+    assert_string_equal(acme->acct->eab_kid, "kid-1");
+    acme = mock_acme(ca, store, p);
+    assert_int_equal(md_acme_set_eab(acme, "kid-3", NULL, NULL, result), APR_SUCCESS);
+    assert_int_equal(md_acme_acct_find(acme, NULL, result, p), APR_ENOENT);
+    ctr = ca->acct_ctr;
+    assert_int_equal(md_acme_acct_register(acme, NULL, NULL, result, p), APR_EINVAL);
+    assert_string_equal(result->problem, MD_PROBLEM_EAB_HMAC_INVALID);
+    assert_true(contains(result->detail, "kid-3"));
+    assert_true(contains(result->detail, "--eab"));
+    assert_int_equal(ca->acct_ctr, ctr);
 
     /* HS256 is the default; a CA that does not ask still gets the binding */
     acme = mock_acme(ca, NULL, p);

@@ -3,7 +3,11 @@
  * stock mod_md 2.6 accepts and refuses with `apache2 -t`. */
 #include <string.h>
 
+#include <apr_file_io.h>
+#include <apr_strings.h>
+
 #include "unit.h"
+#include "fixtures/fx.h"
 #include "md_conf.h"
 
 #define SEC(n)  apr_time_from_sec(n)
@@ -152,6 +156,54 @@ static void test_int(void **state)
     assert_int_equal(md_conf_int_parse(&n, &trailing, &sat, NULL), APR_EINVAL);
 }
 
+static const char *write_file(const char *dir, const char *name, const char *text,
+                              apr_pool_t *p)
+{
+    const char *path = apr_pstrcat(p, dir, "/", name, NULL);
+    apr_file_t *f;
+
+    assert_int_equal(apr_file_open(&f, path, APR_FOPEN_WRITE | APR_FOPEN_CREATE
+                                   | APR_FOPEN_TRUNCATE, APR_FPROT_OS_DEFAULT, p), APR_SUCCESS);
+    assert_int_equal(apr_file_write_full(f, text, strlen(text), NULL), APR_SUCCESS);
+    apr_file_close(f);
+    return path;
+}
+
+/* MDExternalAccountBinding's file form, shared by the directive and a2md. */
+static void test_eab_file(void **state)
+{
+    apr_pool_t *p = *state;
+    const char *dir = fx_tmpdir("test_md_conf", p);
+    char *big = apr_palloc(p, MD_CONF_EAB_FILE_MAX + 2);
+    md_conf_eab_t eab;
+    const char *err;
+
+    assert_int_equal(md_conf_eab_file_read(&eab, write_file(dir, "ok.json",
+                     "{\"kid\": \"kid-1\", \"hmac\": \"c2VjcmV0\", \"alg\": \"HS384\"}", p),
+                     &err, p), APR_SUCCESS);
+    assert_string_equal(eab.kid, "kid-1");
+    assert_string_equal(eab.hmac, "c2VjcmV0");
+    assert_string_equal(eab.alg, "HS384");
+    /* members missing: NULL, for the caller to refuse */
+    assert_int_equal(md_conf_eab_file_read(&eab, write_file(dir, "kid.json",
+                     "{\"kid\": \"kid-1\"}", p), &err, p), APR_SUCCESS);
+    assert_null(eab.hmac);
+    assert_null(eab.alg);
+    /* not a file: ENOENT, the caller words it */
+    assert_int_equal(md_conf_eab_file_read(&eab, apr_pstrcat(p, dir, "/none.json", NULL),
+                                           &err, p), APR_ENOENT);
+    assert_int_equal(md_conf_eab_file_read(&eab, dir, &err, p), APR_ENOENT);
+    /* not a JSON object, too large: EINVAL naming the file */
+    assert_int_equal(md_conf_eab_file_read(&eab, write_file(dir, "arr.json", "[1]", p), &err,
+                                           p), APR_EINVAL);
+    assert_non_null(strstr(err, "arr.json"));
+    memset(big, ' ', MD_CONF_EAB_FILE_MAX + 1);
+    big[MD_CONF_EAB_FILE_MAX + 1] = 0;
+    assert_int_equal(md_conf_eab_file_read(&eab, write_file(dir, "big.json", big, p), &err, p),
+                     APR_EINVAL);
+    assert_non_null(strstr(err, "too large"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -160,6 +212,7 @@ int main(void)
         UNIT_TEST(test_duration_saturates),
         UNIT_TEST(test_timeslice),
         UNIT_TEST(test_int),
+        UNIT_TEST(test_eab_file),
     };
     return UNIT_RUN(tests);
 }
