@@ -309,15 +309,10 @@ static apr_status_t pg_save(md_store_t *store, md_store_group_t group, const cha
     if (len > MD_STORE_MAX_VALUE_LEN) {
         return APR_EINVAL;
     }
-    memset(&w, 0, sizeof(w));
-    w.ps = ps;
-    w.group = group;
-    w.name = name;
-    w.aspect = aspect;
-    w.value.aspect = aspect;
-    w.value.data = data;
-    w.value.len = len;
-    w.value.secret = (flags & MD_STORE_SECRET) || md_pg_is_secret(data, len);
+    w = (write_t){ .ps = ps, .group = group, .name = name, .aspect = aspect,
+                   .value = { .aspect = aspect, .data = data, .len = len,
+                              .secret = (flags & MD_STORE_SECRET)
+                                        || md_pg_is_secret(data, len) } };
     rv = md_pg_run(ps->sh, 1, save_tx, &w, p);
     if (rv == APR_SUCCESS && group == MD_SG_DOMAINS && md_pg_is_owner(ps->sh)) {
         /* Written through: the local copy is what mod_ssl reads. */
@@ -356,11 +351,7 @@ static apr_status_t pg_remove(md_store_t *store, md_store_group_t group, const c
     if ((rv = md_pg_check_addr(group, name, aspect, 1, p)) != APR_SUCCESS) {
         return rv;
     }
-    memset(&w, 0, sizeof(w));
-    w.ps = ps;
-    w.group = group;
-    w.name = name;
-    w.aspect = aspect;
+    w = (write_t){ .ps = ps, .group = group, .name = name, .aspect = aspect };
     rv = md_pg_run(ps->sh, 1, remove_tx, &w, p);
     if (group == MD_SG_DOMAINS && md_pg_is_owner(ps->sh)
         && (rv == APR_SUCCESS || APR_STATUS_IS_ENOENT(rv))) {
@@ -424,10 +415,7 @@ static apr_status_t pg_purge(md_store_t *store, md_store_group_t group, const ch
     if ((rv = md_pg_check_addr(group, name, NULL, 0, p)) != APR_SUCCESS) {
         return rv;
     }
-    memset(&w, 0, sizeof(w));
-    w.ps = ps;
-    w.group = group;
-    w.name = name;
+    w = (write_t){ .ps = ps, .group = group, .name = name };
     rv = md_pg_run(ps->sh, 1, purge_tx, &w, p);
     if (group == MD_SG_DOMAINS && md_pg_is_owner(ps->sh)
         && (rv == APR_SUCCESS || APR_STATUS_IS_ENOENT(rv))) {

@@ -95,12 +95,8 @@ apr_status_t md_pg_rename(md_store_t *store, md_store_group_t group, const char 
         || (rv = md_pg_check_addr(group, to, NULL, 0, p)) != APR_SUCCESS) {
         return rv;
     }
-    memset(&w, 0, sizeof(w));
-    w.ps = ps;
-    w.group = group;
-    w.name = from;
-    w.to = to;
-    w.version = group == MD_SG_DOMAINS ? md_pg_new_version() : 0;
+    w = (rename_t){ .ps = ps, .group = group, .name = from, .to = to,
+                    .version = group == MD_SG_DOMAINS ? md_pg_new_version() : 0 };
     rv = md_pg_run(ps->sh, 1, rename_tx, &w, p);
     if (rv == APR_SUCCESS && group == MD_SG_DOMAINS && md_pg_is_owner(ps->sh)) {
         /* The copy goes along; its version is checked again when used. */
