@@ -283,12 +283,26 @@ static void assert_success_recorded(drive_t *d, apr_status_t rv, const char *ca_
     assert_false(staged(d, MD_FN_ORDER));
 }
 
+/* One attempt that must fail as assert_failure_recorded says; its status. */
+static apr_status_t attempt_fails(drive_t *d, int errors, const char *problem)
+{
+    apr_status_t rv = attempt(d);
+
+    assert_failure_recorded(d, rv, errors, problem);
+    return rv;
+}
+
+/* One attempt that must stage everything, from the CA at ca_dir. */
+static void attempt_succeeds(drive_t *d, const char *ca_dir)
+{
+    assert_success_recorded(d, attempt(d), ca_dir);
+}
+
 /* --- from nothing to a staged set ------------------------------------------ */
 
 static void test_full_renewal_stages_every_spec(void **state)
 {
     drive_t d;
-    apr_status_t rv;
     md_pkey_t *ec_key;
     md_pkey_t *rsa_key;
     int i;
@@ -296,8 +310,7 @@ static void test_full_renewal_stages_every_spec(void **state)
     drive_setup(&d, *state);
     APR_ARRAY_PUSH(d.md->pkey_specs, md_pkey_spec_t *) = spec_rsa(d.p, 2048);
 
-    rv = attempt(&d);
-    assert_success_recorded(&d, rv, FX_CA_DIR);
+    attempt_succeeds(&d, FX_CA_DIR);
     /* one account, one order per key spec, each validated, finalized and
      * downloaded once */
     assert_int_equal(d.ca->acct_ctr, 1);
@@ -326,8 +339,7 @@ static void test_full_renewal_stages_every_spec(void **state)
                                     MD_KEY_ACCOUNT));
 
     /* a complete staged set is never ordered again */
-    rv = attempt(&d);
-    assert_success_recorded(&d, rv, FX_CA_DIR);
+    attempt_succeeds(&d, FX_CA_DIR);
     assert_int_equal(d.ca->orders_created, 2);
     assert_int_equal(d.ca->finalizes, 2);
     assert_staged_cert(&d, spec_at(&d, 0), ec_key);
@@ -341,19 +353,16 @@ static void test_full_renewal_stages_every_spec(void **state)
 static void test_resume_pending_order(void **state)
 {
     drive_t d;
-    apr_status_t rv;
 
     drive_setup(&d, *state);
     d.ca->down_path = "/chall/";
-    rv = attempt(&d);
-    assert_failure_recorded(&d, rv, 1, NULL);
+    attempt_fails(&d, 1, NULL);
     assert_int_equal(d.ca->orders_created, 1);
     assert_int_equal(d.ca->orders[1].challenged, 0);
     assert_saved_order(&d, 1, "pending");
 
     d.ca->down_path = NULL;
-    rv = attempt(&d);
-    assert_success_recorded(&d, rv, FX_CA_DIR);
+    attempt_succeeds(&d, FX_CA_DIR);
     assert_int_equal(d.ca->orders_created, 1);     /* no new newOrder */
     assert_int_equal(d.ca->orders[1].challenged, 3);
     assert_int_equal(d.ca->finalizes, 1);
@@ -367,14 +376,12 @@ static void test_resume_pending_order(void **state)
 static void test_resume_ready_order(void **state)
 {
     drive_t d;
-    apr_status_t rv;
     md_pkey_t *key;
     int answered;
 
     drive_setup(&d, *state);
     d.ca->down_path = "/finalize/";
-    rv = attempt(&d);
-    assert_failure_recorded(&d, rv, 1, NULL);
+    attempt_fails(&d, 1, NULL);
     assert_int_equal(d.ca->orders_created, 1);
     assert_int_equal(d.ca->orders[1].challenged, 3);
     assert_false(d.ca->orders[1].finalized);
@@ -383,8 +390,7 @@ static void test_resume_ready_order(void **state)
     answered = d.ca->challenges_posted;
 
     d.ca->down_path = NULL;
-    rv = attempt(&d);
-    assert_success_recorded(&d, rv, FX_CA_DIR);
+    attempt_succeeds(&d, FX_CA_DIR);
     assert_int_equal(d.ca->orders_created, 1);     /* no new newOrder */
     assert_int_equal(d.ca->challenges_posted, answered);
     assert_int_equal(d.ca->finalizes, 1);
@@ -402,8 +408,7 @@ static void test_resume_processing_order(void **state)
     drive_setup(&d, *state);
     d.env.order_timeout = apr_time_from_msec(200);
     d.ca->never_valid = 1;
-    rv = attempt(&d);
-    assert_failure_recorded(&d, rv, 1, NULL);
+    rv = attempt_fails(&d, 1, NULL);
     assert_int_equal(rv, APR_TIMEUP);
     assert_int_equal(d.ca->orders_created, 1);
     assert_int_equal(d.ca->finalizes, 1);
@@ -412,8 +417,7 @@ static void test_resume_processing_order(void **state)
     key = staged_key(&d, spec_at(&d, 0));
 
     d.ca->never_valid = 0;
-    rv = attempt(&d);
-    assert_success_recorded(&d, rv, FX_CA_DIR);
+    attempt_succeeds(&d, FX_CA_DIR);
     assert_int_equal(d.ca->orders_created, 1);     /* no new newOrder */
     assert_int_equal(d.ca->finalizes, 1);          /* nor a second finalize */
     assert_int_equal(d.ca->cert_downloads, 1);
@@ -424,14 +428,12 @@ static void test_resume_processing_order(void **state)
 static void test_resume_valid_order(void **state)
 {
     drive_t d;
-    apr_status_t rv;
     md_pkey_t *key;
     int answered;
 
     drive_setup(&d, *state);
     d.ca->down_path = "/cert/";
-    rv = attempt(&d);
-    assert_failure_recorded(&d, rv, 1, NULL);
+    attempt_fails(&d, 1, NULL);
     assert_int_equal(d.ca->orders_created, 1);
     assert_int_equal(d.ca->finalizes, 1);
     assert_saved_order(&d, 1, "valid");
@@ -440,8 +442,7 @@ static void test_resume_valid_order(void **state)
     answered = d.ca->challenges_posted;
 
     d.ca->down_path = NULL;
-    rv = attempt(&d);
-    assert_success_recorded(&d, rv, FX_CA_DIR);
+    attempt_succeeds(&d, FX_CA_DIR);
     assert_int_equal(d.ca->orders_created, 1);     /* no new newOrder */
     assert_int_equal(d.ca->challenges_posted, answered);
     assert_int_equal(d.ca->finalizes, 1);
@@ -454,7 +455,6 @@ static void test_resume_valid_order(void **state)
 static void test_resume_second_spec_only(void **state)
 {
     drive_t d;
-    apr_status_t rv;
     md_pkey_t *first_key;
     apr_array_header_t *first_chain = NULL;
     apr_array_header_t *chain = NULL;
@@ -462,8 +462,7 @@ static void test_resume_second_spec_only(void **state)
     drive_setup(&d, *state);
     APR_ARRAY_PUSH(d.md->pkey_specs, md_pkey_spec_t *) = spec_ec(d.p, "P-384");
     d.ca->down_path = "/chall/2-";
-    rv = attempt(&d);
-    assert_failure_recorded(&d, rv, 1, NULL);
+    attempt_fails(&d, 1, NULL);
     assert_int_equal(d.ca->orders_created, 2);
     assert_int_equal(d.ca->cert_downloads, 1);
     assert_true(staged(&d, "pubcert.p-256.pem"));
@@ -474,8 +473,7 @@ static void test_resume_second_spec_only(void **state)
                                          &first_chain, d.p), APR_SUCCESS);
 
     d.ca->down_path = NULL;
-    rv = attempt(&d);
-    assert_success_recorded(&d, rv, FX_CA_DIR);
+    attempt_succeeds(&d, FX_CA_DIR);
     assert_int_equal(d.ca->orders_created, 2);     /* no new newOrder */
     assert_int_equal(d.ca->finalizes, 2);
     assert_int_equal(d.ca->cert_downloads, 2);
@@ -495,25 +493,21 @@ static void test_resume_second_spec_only(void **state)
 static void test_saved_order_kept_while_ca_down_dropped_when_forgotten(void **state)
 {
     drive_t d;
-    apr_status_t rv;
 
     drive_setup(&d, *state);
     d.ca->down_path = "/chall/";
-    rv = attempt(&d);
-    assert_failure_recorded(&d, rv, 1, NULL);
+    attempt_fails(&d, 1, NULL);
     assert_saved_order(&d, 1, "pending");
 
     /* the directory and the account answer, the order does not */
     d.ca->down_path = "/order/";
-    rv = attempt(&d);
-    assert_failure_recorded(&d, rv, 2, NULL);
+    attempt_fails(&d, 2, NULL);
     assert_int_equal(d.ca->orders_created, 1);
     assert_saved_order(&d, 1, "pending");
 
     d.ca->down_path = NULL;
     d.ca->orders[1].forgotten = 1;
-    rv = attempt(&d);
-    assert_success_recorded(&d, rv, FX_CA_DIR);
+    attempt_succeeds(&d, FX_CA_DIR);
     assert_int_equal(d.ca->orders_created, 2);
     assert_true(d.ca->orders[2].finalized);
     assert_staged_cert(&d, spec_at(&d, 0), NULL);
@@ -526,14 +520,12 @@ static void test_saved_order_kept_while_ca_down_dropped_when_forgotten(void **st
 static void test_lost_key_orders_anew(void **state)
 {
     drive_t d;
-    apr_status_t rv;
     md_pkey_t *lost;
     const md_cert_t *leaf;
 
     drive_setup(&d, *state);
     d.ca->down_path = "/cert/";
-    rv = attempt(&d);
-    assert_failure_recorded(&d, rv, 1, NULL);
+    attempt_fails(&d, 1, NULL);
     assert_saved_order(&d, 1, "valid");
     lost = staged_key(&d, spec_at(&d, 0));
     assert_int_equal(md_store_remove(d.store, MD_SG_STAGING, d.md->name,
@@ -541,8 +533,7 @@ static void test_lost_key_orders_anew(void **state)
                      APR_SUCCESS);
 
     d.ca->down_path = NULL;
-    rv = attempt(&d);
-    assert_success_recorded(&d, rv, FX_CA_DIR);
+    attempt_succeeds(&d, FX_CA_DIR);
     assert_int_equal(d.ca->orders_created, 2);
     assert_int_equal(d.ca->finalizes, 2);
     assert_int_equal(d.ca->cert_downloads, 1);     /* only the new order's */
@@ -563,8 +554,7 @@ static void test_corrupt_key_orders_anew(void **state)
 
     drive_setup(&d, *state);
     d.ca->down_path = "/cert/";
-    rv = attempt(&d);
-    assert_failure_recorded(&d, rv, 1, NULL);
+    rv = attempt_fails(&d, 1, NULL);
     assert_saved_order(&d, 1, "valid");
     path = apr_pstrcat(d.p, d.dir, "/md/staging/" MDNAME "/",
                        md_reg_pkey_fname(spec_at(&d, 0), d.p), NULL);
@@ -593,16 +583,14 @@ static void test_invalid_order_recorded_then_new_order(void **state)
 
     drive_setup(&d, *state);
     d.ca->fail_challenge = 1;
-    rv = attempt(&d);
-    assert_failure_recorded(&d, rv, 1, PROBLEM("connection"));
+    rv = attempt_fails(&d, 1, PROBLEM("connection"));
     assert_int_equal(rv, APR_EINVAL);
     assert_non_null(strstr(d.result->detail, "Connection refused"));
     assert_int_equal(d.ca->orders_created, 1);
     assert_int_equal(d.ca->finalizes, 0);
 
     d.ca->fail_challenge = 0;
-    rv = attempt(&d);
-    assert_success_recorded(&d, rv, FX_CA_DIR);
+    attempt_succeeds(&d, FX_CA_DIR);
     assert_int_equal(d.ca->orders_created, 2);
     assert_int_equal(d.ca->finalizes, 1);
     assert_true(d.ca->orders[2].finalized);
@@ -614,18 +602,15 @@ static void test_invalid_order_recorded_then_new_order(void **state)
 static void test_saved_order_gone_invalid_orders_anew(void **state)
 {
     drive_t d;
-    apr_status_t rv;
 
     drive_setup(&d, *state);
     d.ca->down_path = "/chall/";
-    rv = attempt(&d);
-    assert_failure_recorded(&d, rv, 1, NULL);
+    attempt_fails(&d, 1, NULL);
     assert_saved_order(&d, 1, "pending");
 
     d.ca->down_path = NULL;
     d.ca->orders[1].invalid = 1;
-    rv = attempt(&d);
-    assert_success_recorded(&d, rv, FX_CA_DIR);
+    attempt_succeeds(&d, FX_CA_DIR);
     assert_int_equal(d.ca->orders_created, 2);
     assert_false(d.ca->orders[1].finalized);
     assert_true(d.ca->orders[2].finalized);
@@ -641,16 +626,14 @@ static void test_foreign_certificate_not_staged(void **state)
 
     drive_setup(&d, *state);
     d.ca->cert_pem = fx_self_signed_pem(d.md->domains, d.p);
-    rv = attempt(&d);
-    assert_failure_recorded(&d, rv, 1, NULL);
+    rv = attempt_fails(&d, 1, NULL);
     assert_int_equal(rv, APR_EINVAL);
     assert_int_equal(d.ca->cert_downloads, 1);
     assert_false(staged(&d, "pubcert.p-256.pem"));
     assert_false(staged(&d, MD_FN_ORDER));
 
     d.ca->cert_pem = NULL;
-    rv = attempt(&d);
-    assert_success_recorded(&d, rv, FX_CA_DIR);
+    attempt_succeeds(&d, FX_CA_DIR);
     assert_int_equal(d.ca->orders_created, 2);
     assert_staged_cert(&d, spec_at(&d, 0), NULL);
 }
@@ -660,27 +643,23 @@ static void test_foreign_certificate_not_staged(void **state)
 static void test_staged_set_dropped_when_config_changes(void **state)
 {
     drive_t d;
-    apr_status_t rv;
 
     drive_setup(&d, *state);
     d.ca->backdate = apr_time_from_sec(MD_SECS_PER_DAY);
-    rv = attempt(&d);
-    assert_success_recorded(&d, rv, FX_CA_DIR);
+    attempt_succeeds(&d, FX_CA_DIR);
     assert_int_equal(d.ca->orders_created, 1);
 
     /* the new set starts later than the dropped one: the job says when */
     d.ca->backdate = apr_time_from_sec(60);
     APR_ARRAY_PUSH(d.md->domains, const char *) = "new.a.test";
-    rv = attempt(&d);
-    assert_success_recorded(&d, rv, FX_CA_DIR);
+    attempt_succeeds(&d, FX_CA_DIR);
     assert_int_equal(d.ca->orders_created, 2);
     assert_int_equal(d.ca->orders[2].names->nelts, 3);
     assert_staged_cert(&d, spec_at(&d, 0), NULL);   /* covers new.a.test */
 
     /* the staged certificate would do for the names, not for the config */
     d.md->must_staple = 1;
-    rv = attempt(&d);
-    assert_success_recorded(&d, rv, FX_CA_DIR);
+    attempt_succeeds(&d, FX_CA_DIR);
     assert_int_equal(d.ca->orders_created, 3);
     assert_true(json_is_true(json_object_get(staged_json(&d, MD_FN_MD), MD_KEY_MUST_STAPLE)));
 }
@@ -690,18 +669,15 @@ static void test_staged_set_dropped_when_config_changes(void **state)
 static void test_saved_order_for_other_names_orders_anew(void **state)
 {
     drive_t d;
-    apr_status_t rv;
 
     drive_setup(&d, *state);
     d.ca->down_path = "/chall/";
-    rv = attempt(&d);
-    assert_failure_recorded(&d, rv, 1, NULL);
+    attempt_fails(&d, 1, NULL);
     assert_saved_order(&d, 1, "pending");
 
     d.ca->down_path = NULL;
     APR_ARRAY_PUSH(d.md->domains, const char *) = "new.a.test";
-    rv = attempt(&d);
-    assert_success_recorded(&d, rv, FX_CA_DIR);
+    attempt_succeeds(&d, FX_CA_DIR);
     assert_int_equal(d.ca->orders_created, 2);
     assert_int_equal(d.ca->orders[1].challenged, 0);
     assert_int_equal(d.ca->orders[2].names->nelts, 3);
@@ -713,20 +689,17 @@ static void test_saved_order_for_other_names_orders_anew(void **state)
 static void test_corrupt_saved_order_orders_anew(void **state)
 {
     drive_t d;
-    apr_status_t rv;
     const char *path;
 
     drive_setup(&d, *state);
     d.ca->down_path = "/chall/";
-    rv = attempt(&d);
-    assert_failure_recorded(&d, rv, 1, NULL);
+    attempt_fails(&d, 1, NULL);
     assert_saved_order(&d, 1, "pending");
     path = apr_pstrcat(d.p, d.dir, "/md/staging/" MDNAME "/" MD_FN_ORDER, NULL);
     file_put(path, "{\"url\": \"https://ca.test/order/1\", \"status\": ", 45);
 
     d.ca->down_path = NULL;
-    rv = attempt(&d);
-    assert_success_recorded(&d, rv, FX_CA_DIR);
+    attempt_succeeds(&d, FX_CA_DIR);
     assert_int_equal(d.ca->orders_created, 2);
     assert_staged_cert(&d, spec_at(&d, 0), NULL);
 }
@@ -800,19 +773,16 @@ static void test_restaged_set_knows_valid_from(void **state)
 static void test_forgotten_account_new_account_new_order(void **state)
 {
     drive_t d;
-    apr_status_t rv;
 
     drive_setup(&d, *state);
     d.ca->down_path = "/chall/";
-    rv = attempt(&d);
-    assert_failure_recorded(&d, rv, 1, NULL);
+    attempt_fails(&d, 1, NULL);
     assert_int_equal(d.ca->acct_ctr, 1);
     assert_saved_order(&d, 1, "pending");
 
     d.ca->down_path = NULL;
     d.ca->acct_reject = 1;
-    rv = attempt(&d);
-    assert_success_recorded(&d, rv, FX_CA_DIR);
+    attempt_succeeds(&d, FX_CA_DIR);
     assert_int_equal(d.ca->acct_ctr, 2);
     assert_int_equal(d.ca->orders_created, 2);
     assert_int_equal(d.ca->orders[1].challenged, 0);
@@ -830,7 +800,6 @@ static void test_failover_to_second_ca(void **state)
     apr_pool_t *p = *state;
     fx_mock_ca_t *cas[3];
     drive_t d;
-    apr_status_t rv;
     int ca1_requests;
 
     drive_setup(&d, p);
@@ -844,16 +813,14 @@ static void test_failover_to_second_ca(void **state)
     d.ca = cas[0];      /* attempt() checks its errors */
 
     cas[0]->down_path = "/chall/";
-    rv = attempt(&d);
-    assert_failure_recorded(&d, rv, 1, NULL);
+    attempt_fails(&d, 1, NULL);
     assert_int_equal(cas[0]->orders_created, 1);
     assert_int_equal(cas[1]->requests, 0);
     assert_saved_order(&d, 1, "pending");
     ca1_requests = cas[0]->requests;
 
     d.ca = cas[1];
-    rv = attempt(&d);
-    assert_success_recorded(&d, rv, "https://ca2.test/dir");
+    attempt_succeeds(&d, "https://ca2.test/dir");
     assert_int_equal(cas[0]->requests, ca1_requests);  /* not asked again */
     assert_int_equal(cas[0]->errors, 0);
     assert_int_equal(cas[1]->acct_ctr, 1);
@@ -867,8 +834,7 @@ static void test_failover_to_second_ca(void **state)
      * CA's turn) is still the second CA's */
     assert_int_equal(md_store_remove(d.store, MD_SG_STAGING, MDNAME, MD_FN_JOB, d.p),
                      APR_SUCCESS);
-    rv = attempt(&d);
-    assert_success_recorded(&d, rv, "https://ca2.test/dir");
+    attempt_succeeds(&d, "https://ca2.test/dir");
     assert_int_equal(cas[0]->requests, ca1_requests);
     assert_int_equal(cas[1]->orders_created, 1);
 }
@@ -880,13 +846,11 @@ static void test_failover_to_second_ca(void **state)
 static void test_bad_nonces_within_the_limit(void **state)
 {
     drive_t d;
-    apr_status_t rv;
 
     drive_setup(&d, *state);
     d.ca->bad_nonces = MD_ACME_NONCE_RETRIES;
     d.ca->bad_nonce_path = "/new-order";
-    rv = attempt(&d);
-    assert_success_recorded(&d, rv, FX_CA_DIR);
+    attempt_succeeds(&d, FX_CA_DIR);
     assert_int_equal(d.ca->bad_nonces_sent, MD_ACME_NONCE_RETRIES);
     assert_int_equal(d.ca->orders_created, 1);
     assert_staged_cert(&d, spec_at(&d, 0), NULL);
@@ -897,21 +861,18 @@ static void test_bad_nonces_within_the_limit(void **state)
 static void test_bad_nonces_beyond_the_limit(void **state)
 {
     drive_t d;
-    apr_status_t rv;
 
     drive_setup(&d, *state);
     d.ca->bad_nonces = MD_ACME_NONCE_RETRIES + 1 + 5;
     d.ca->bad_nonce_path = "/new-order";
-    rv = attempt(&d);
-    assert_failure_recorded(&d, rv, 1, PROBLEM("badNonce"));
+    attempt_fails(&d, 1, PROBLEM("badNonce"));
     /* the first try and MD_ACME_NONCE_RETRIES retries, then it gave up */
     assert_int_equal(d.ca->bad_nonces_sent, MD_ACME_NONCE_RETRIES + 1);
     assert_int_equal(d.ca->orders_created, 0);
     assert_false(staged(&d, MD_FN_ORDER));
 
     d.ca->bad_nonces = 0;
-    rv = attempt(&d);
-    assert_success_recorded(&d, rv, FX_CA_DIR);
+    attempt_succeeds(&d, FX_CA_DIR);
     assert_int_equal(d.ca->orders_created, 1);
 }
 
@@ -928,8 +889,7 @@ static void test_rate_limited_order_retried_after(void **state)
     drive_setup(&d, *state);
     d.ca->rate_limit_path = "/new-order";
     d.ca->retry_after = 7200;
-    rv = attempt(&d);
-    assert_failure_recorded(&d, rv, 1, PROBLEM("rateLimited"));
+    rv = attempt_fails(&d, 1, PROBLEM("rateLimited"));
     assert_int_equal(rv, APR_EAGAIN);
     assert_int_equal(d.ca->rate_limited, 1);        /* not hammered */
     assert_int_equal(d.ca->orders_created, 0);
@@ -938,8 +898,7 @@ static void test_rate_limited_order_retried_after(void **state)
     assert_non_null(md_json_get_str(staged_json(&d, MD_FN_JOB), MD_KEY_NEXT_RUN));
 
     d.ca->rate_limit_path = NULL;
-    rv = attempt(&d);
-    assert_success_recorded(&d, rv, FX_CA_DIR);
+    attempt_succeeds(&d, FX_CA_DIR);
     assert_int_equal(d.ca->orders_created, 1);
 }
 
@@ -1066,7 +1025,6 @@ static int count_lines(const char *path, const char *prefix, size_t value_len)
 static void test_dns01_through_the_program(void **state)
 {
     drive_t d;
-    apr_status_t rv;
     const char *log;
 
     drive_setup(&d, *state);
@@ -1078,8 +1036,7 @@ static void test_dns01_through_the_program(void **state)
 
     /* validation fails: the records are removed all the same */
     d.ca->fail_challenge = 1;
-    rv = attempt(&d);
-    assert_failure_recorded(&d, rv, 1, NULL);
+    attempt_fails(&d, 1, NULL);
     assert_int_equal(d.ca->dns01_posted, 2);
     assert_int_equal(d.ca->challenges_posted, 2);  /* no http-01 */
     assert_int_equal(count_lines(log, "setup a.test ", DNS01_VALUE_LEN), 1);
@@ -1090,8 +1047,7 @@ static void test_dns01_through_the_program(void **state)
     assert_false(md_store_exists(d.store, MD_SG_CHALLENGES, "www.a.test", MD_FN_DNS01, d.p));
 
     d.ca->fail_challenge = 0;
-    rv = attempt(&d);
-    assert_success_recorded(&d, rv, FX_CA_DIR);
+    attempt_succeeds(&d, FX_CA_DIR);
     assert_int_equal(d.ca->orders_created, 2);
     assert_int_equal(d.ca->dns01_posted, 4);
     assert_int_equal(d.ca->challenges_posted, 4);
@@ -1122,7 +1078,6 @@ static int refused_port(apr_socket_t **psock, apr_pool_t *p)
 static void test_fall_through_to_dns01(void **state)
 {
     drive_t d;
-    apr_status_t rv;
     apr_socket_t *sock;
     const char *log;
 
@@ -1134,8 +1089,7 @@ static void test_fall_through_to_dns01(void **state)
     d.md->dns01_cmd = fx_strs(d.p, "/bin/sh", "-c", apr_psprintf(d.p,
                               "echo \"$0 $1 $2\" >> %s", log), NULL);
 
-    rv = attempt(&d);
-    assert_success_recorded(&d, rv, FX_CA_DIR);
+    attempt_succeeds(&d, FX_CA_DIR);
     assert_int_equal(d.ca->dns01_posted, 2);
     assert_int_equal(d.ca->challenges_posted, 2);
     assert_int_equal(count_lines(log, "setup ", 0), 2);
@@ -1150,7 +1104,6 @@ static void test_fall_through_to_dns01(void **state)
 static void test_tls_alpn01_certificates(void **state)
 {
     drive_t d;
-    apr_status_t rv;
     md_watch_cfg_t cfg;
     const char *log;
 
@@ -1167,8 +1120,7 @@ static void test_tls_alpn01_certificates(void **state)
         "esac", d.dir, log), NULL);
     d.env.watch = md_watch_create(d.p, d.store, apr_array_make(d.p, 1, sizeof(void *)), &cfg);
 
-    rv = attempt(&d);
-    assert_success_recorded(&d, rv, FX_CA_DIR);
+    attempt_succeeds(&d, FX_CA_DIR);
     assert_int_equal(d.ca->tls_alpn01_posted, 2);
     assert_int_equal(d.ca->challenges_posted, 2);
     assert_int_equal(count_lines(log, "challenge-setup:tls-alpn-01:a.test "
@@ -1193,19 +1145,16 @@ static void test_tls_alpn01_certificates(void **state)
 static void test_eab_required_and_bound(void **state)
 {
     drive_t d;
-    apr_status_t rv;
 
     drive_setup(&d, *state);
     d.ca->eab_required = 1;
-    rv = attempt(&d);
-    assert_failure_recorded(&d, rv, 1, PROBLEM("externalAccountRequired"));
+    attempt_fails(&d, 1, PROBLEM("externalAccountRequired"));
     assert_int_equal(d.ca->acct_ctr, 0);
     assert_int_equal(d.ca->orders_created, 0);
 
     d.md->ca_eab_kid = "kid-1";
     d.md->ca_eab_hmac = "c2VjcmV0LWtleS1mb3ItdGhlLXRlc3Qtb2YtZWFi";
-    rv = attempt(&d);
-    assert_success_recorded(&d, rv, FX_CA_DIR);
+    attempt_succeeds(&d, FX_CA_DIR);
     assert_int_equal(d.ca->acct_ctr, 1);
     assert_non_null(d.ca->new_acct_eab_kid);
     assert_string_equal(d.ca->new_acct_eab_kid, "kid-1");
@@ -1213,8 +1162,7 @@ static void test_eab_required_and_bound(void **state)
     /* the next renewal with another binding */
     assert_int_equal(md_store_purge(d.store, MD_SG_STAGING, MDNAME, d.p), APR_SUCCESS);
     d.md->ca_eab_kid = "kid-2";
-    rv = attempt(&d);
-    assert_success_recorded(&d, rv, FX_CA_DIR);
+    attempt_succeeds(&d, FX_CA_DIR);
     assert_int_equal(d.ca->acct_ctr, 2);
     assert_string_equal(d.ca->new_acct_eab_kid, "kid-2");
     assert_string_equal(d.ca->last_kid, FX_CA_URL "/acct/2");
@@ -1228,7 +1176,6 @@ static void test_eab_required_and_bound(void **state)
 static void test_replaces_the_live_certificate(void **state)
 {
     drive_t d;
-    apr_status_t rv;
     md_reg_state_t *st;
     apr_array_header_t *states;
     apr_array_header_t *live;
@@ -1251,8 +1198,7 @@ static void test_replaces_the_live_certificate(void **state)
     APR_ARRAY_PUSH(states, md_reg_state_t *) = st;
     d.env.watch = md_watch_create(d.p, d.store, states, NULL);
 
-    rv = attempt(&d);
-    assert_success_recorded(&d, rv, FX_CA_DIR);
+    attempt_succeeds(&d, FX_CA_DIR);
     assert_int_equal(d.ca->replaces_seen, 1);
     assert_non_null(d.ca->last_replaces);
     assert_non_null(strchr(d.ca->last_replaces, '.'));  /* keyIdentifier.serial */
@@ -1260,8 +1206,7 @@ static void test_replaces_the_live_certificate(void **state)
     /* the next renewal, at a CA that will not have it replaced */
     assert_int_equal(md_store_purge(d.store, MD_SG_STAGING, MDNAME, d.p), APR_SUCCESS);
     d.ca->refuse_replaces = 1;
-    rv = attempt(&d);
-    assert_success_recorded(&d, rv, FX_CA_DIR);
+    attempt_succeeds(&d, FX_CA_DIR);
     assert_int_equal(d.ca->replaces_seen, 2);
     assert_int_equal(d.ca->orders_created, 2);
     assert_null(d.ca->last_replaces);
@@ -1279,22 +1224,19 @@ static void test_profile_requested(void **state)
     drive_setup(&d, *state);
     d.ca->with_ari_profiles = 1;     /* offers "classic" and "shortlived" */
     d.md->profile = "shortlived";
-    rv = attempt(&d);
-    assert_success_recorded(&d, rv, FX_CA_DIR);
+    attempt_succeeds(&d, FX_CA_DIR);
     assert_non_null(d.ca->last_profile);
     assert_string_equal(d.ca->last_profile, "shortlived");
 
     assert_int_equal(md_store_purge(d.store, MD_SG_STAGING, MDNAME, d.p), APR_SUCCESS);
     d.md->profile = "tlsserver";
-    rv = attempt(&d);
-    assert_success_recorded(&d, rv, FX_CA_DIR);
+    attempt_succeeds(&d, FX_CA_DIR);
     assert_int_equal(d.ca->orders_created, 2);
     assert_null(d.ca->last_profile);
 
     assert_int_equal(md_store_purge(d.store, MD_SG_STAGING, MDNAME, d.p), APR_SUCCESS);
     d.md->profile_mandatory = 1;
-    rv = attempt(&d);
-    assert_failure_recorded(&d, rv, 1, NULL);
+    rv = attempt_fails(&d, 1, NULL);
     assert_int_equal(rv, APR_EINVAL);
     assert_int_equal(d.ca->orders_created, 2);
     assert_non_null(strstr(d.result->detail, "tlsserver"));
@@ -1306,7 +1248,6 @@ static void test_profile_requested(void **state)
 static void test_veto_by_message_cmd(void **state)
 {
     drive_t d;
-    apr_status_t rv;
     md_watch_cfg_t cfg;
     const char *log;
     const char *err;
@@ -1320,8 +1261,7 @@ static void test_veto_by_message_cmd(void **state)
         "echo \"$0 $1\" >> %s; test \"$0\" != renewing", log), NULL);
     d.env.watch = md_watch_create(d.p, d.store, apr_array_make(d.p, 1, sizeof(void *)), &cfg);
 
-    rv = attempt(&d);
-    assert_failure_recorded(&d, rv, 1, NULL);
+    attempt_fails(&d, 1, NULL);
     assert_int_equal(d.ca->requests, 0);
     assert_non_null(d.result->detail);
     assert_non_null(strstr(d.result->detail, "renewal vetoed"));
@@ -1343,13 +1283,11 @@ static void test_veto_by_message_cmd(void **state)
 static void test_veto_no_challenge_type(void **state)
 {
     drive_t d;
-    apr_status_t rv;
 
     drive_setup(&d, *state);
     d.env.http_port = 0;
     d.env.https_port = 0;
-    rv = attempt(&d);
-    assert_failure_recorded(&d, rv, 1, MD_PROBLEM_CHALLENGE_MISMATCH);
+    attempt_fails(&d, 1, MD_PROBLEM_CHALLENGE_MISMATCH);
     assert_int_equal(d.ca->requests, 0);
     assert_non_null(d.result->detail);
     assert_false(staged(&d, MD_FN_ORDER));
@@ -1370,8 +1308,7 @@ static void test_refused_without_store_key(void **state)
 
     drive_setup(&d, *state);
     d.ca->down_path = "/chall/";
-    rv = attempt(&d);
-    assert_failure_recorded(&d, rv, 1, NULL);
+    rv = attempt_fails(&d, 1, NULL);
     assert_saved_order(&d, 1, "pending");
 
     path = apr_pstrcat(d.p, d.dir, "/md/md_store.json", NULL);
@@ -1383,8 +1320,7 @@ static void test_refused_without_store_key(void **state)
     d.env.store = d.store;
     d.ca->down_path = NULL;
     requests = d.ca->requests;
-    rv = attempt(&d);
-    assert_failure_recorded(&d, rv, 2, NULL);
+    rv = attempt_fails(&d, 2, NULL);
     assert_int_equal(rv, APR_EACCES);
     assert_int_equal(d.ca->requests, requests);
     assert_non_null(strstr(d.result->detail, "store key"));
@@ -1396,8 +1332,7 @@ static void test_refused_without_store_key(void **state)
                      APR_SUCCESS);
     assert_non_null(d.store->key);
     d.env.store = d.store;
-    rv = attempt(&d);
-    assert_success_recorded(&d, rv, FX_CA_DIR);
+    attempt_succeeds(&d, FX_CA_DIR);
     assert_int_equal(d.ca->orders_created, 1);
     assert_int_equal(d.ca->acct_ctr, 1);
     assert_staged_cert(&d, spec_at(&d, 0), NULL);
@@ -1408,7 +1343,6 @@ static void test_refused_without_store_key(void **state)
 static void test_veto_by_challenge_setup(void **state)
 {
     drive_t d;
-    apr_status_t rv;
     md_watch_cfg_t cfg;
 
     drive_setup(&d, *state);
@@ -1417,8 +1351,7 @@ static void test_veto_by_challenge_setup(void **state)
                                "case \"$0\" in challenge-setup:*) exit 1;; esac", NULL);
     d.env.watch = md_watch_create(d.p, d.store, apr_array_make(d.p, 1, sizeof(void *)), &cfg);
 
-    rv = attempt(&d);
-    assert_failure_recorded(&d, rv, 1, NULL);
+    attempt_fails(&d, 1, NULL);
     assert_int_equal(d.ca->challenges_posted, 0);
     assert_int_equal(d.ca->finalizes, 0);
     assert_int_equal(d.ca->orders[1].challenged, 0);
