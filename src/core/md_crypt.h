@@ -82,6 +82,17 @@ apr_status_t md_pkey_to_pem(const char **ppem, apr_size_t *plen, md_pkey_t *pkey
 apr_status_t md_pkey_from_pem(md_pkey_t **ppkey, const char *pem, apr_size_t len,
                               const char *pass, apr_size_t pass_len, apr_pool_t *p);
 
+/* OpenSSL decoder contexts for one thread's run of key loads (a config
+ * pass over 1000s of MDs), made once per key type and freed with the pool
+ * they were made in: making one costs three times what decoding a P-256
+ * key with it does. */
+typedef struct md_pkey_decoders_t md_pkey_decoders_t;
+md_pkey_decoders_t *md_pkey_decoders_make(apr_pool_t *p);
+/* md_pkey_from_pem with dec's contexts (dec may be NULL). */
+apr_status_t md_pkey_from_pem_with(md_pkey_t **ppkey, md_pkey_decoders_t *dec, const char *pem,
+                                   apr_size_t len, const char *pass, apr_size_t pass_len,
+                                   apr_pool_t *p);
+
 /* Does the PEM hold private keys, all of them encrypted (PKCS#8 "ENCRYPTED
  * PRIVATE KEY", or a legacy block with "Proc-Type: 4,ENCRYPTED")? */
 int md_pkey_pem_is_encrypted(const char *pem, apr_size_t len);

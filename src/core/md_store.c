@@ -158,7 +158,8 @@ apr_status_t md_store_load_pkey(md_store_t *store, md_store_group_t group, const
         return APR_EINVAL;
     }
     /* Plain keys load whatever the passphrase; encrypted ones need the store key. */
-    rv = md_pkey_from_pem(ppkey, data, len, (const char *)store->key, store->key_len, p);
+    rv = md_pkey_from_pem_with(ppkey, store->decoders, data, len, (const char *)store->key,
+                               store->key_len, p);
     cleanse(data, len);
     if (APR_STATUS_IS_EACCES(rv) && !store->key) {
         md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p, "MD05110: %s: the private key is "
@@ -472,9 +473,20 @@ void md_store_idle(md_store_t *store)
     }
 }
 
+static apr_status_t decoders_end(void *data)
+{
+    ((md_store_t *)data)->decoders = NULL;
+    return APR_SUCCESS;
+}
+
 void md_store_batch_begin(md_store_t *store, apr_pool_t *p)
 {
     if (store->ops->batch_begin) {
         store->ops->batch_begin(store, p);
+    }
+    if (!store->decoders) {
+        /* made before the cleanup that forgets them: that one runs first */
+        store->decoders = md_pkey_decoders_make(p);
+        apr_pool_cleanup_register(p, store, decoders_end, apr_pool_cleanup_null);
     }
 }

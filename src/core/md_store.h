@@ -154,6 +154,8 @@ struct md_store_t {
      * others (for status and logs). */
     const char *backend;
     const char *node;
+    /* While a batch runs (md_store_batch_begin): key decoders it reuses. */
+    struct md_pkey_decoders_t *decoders;
 };
 
 /* Largest value the store reads (a long certificate chain fits easily);
@@ -348,7 +350,8 @@ void md_store_idle(md_store_t *store);
 /* The operations from now until p is cleared or destroyed are one run of
  * one thread (a config pass over every MD): the store may keep open what
  * they open instead of opening it again for each (the file store: its
- * directories, 17 opens per MD down to 5). Only where no other thread uses
+ * directories, 17 opens per MD down to 5; any store: the OpenSSL decoder
+ * of each key type it loads). Only where no other thread uses
  * the store and nothing forks before p goes: what is held may be root's.
  * p must not outlive the store. */
 void md_store_batch_begin(md_store_t *store, apr_pool_t *p);

@@ -433,6 +433,65 @@ static void test_pem_garbage(void **state)
     assert_int_equal(ERR_peek_error(), 0);
 }
 
+/* A "PRIVATE KEY" of type EC whose key octets are garbage. */
+static const char *broken_ec_pem(apr_size_t *plen, apr_pool_t *p)
+{
+    PKCS8_PRIV_KEY_INFO *p8 = PKCS8_PRIV_KEY_INFO_new();
+    unsigned char *junk = OPENSSL_malloc(8);
+    BIO *bio = BIO_new(BIO_s_mem());
+    char *data;
+    long n;
+
+    memset(junk, 0x5a, 8);
+    assert_true(PKCS8_pkey_set0(p8, OBJ_nid2obj(NID_X9_62_id_ecPublicKey), 0, V_ASN1_UNDEF,
+                                NULL, junk, 8));
+    assert_true(PEM_write_bio_PKCS8_PRIV_KEY_INFO(bio, p8));
+    n = BIO_get_mem_data(bio, &data);
+    *plen = (apr_size_t)n;
+    data = apr_pstrmemdup(p, data, (apr_size_t)n);
+    BIO_free(bio);
+    PKCS8_PRIV_KEY_INFO_free(p8);
+    return data;
+}
+
+/* One set of decoders serves a run of keys of several types, each its own
+ * key, a broken one in between; the pool takes the decoders with it. */
+static void test_pem_decoders_reused(void **state)
+{
+    apr_pool_t *p = *state, *dp;
+    md_pkey_spec_t spec = { MD_PKEY_TYPE_EC, 0, "P-256" };
+    md_pkey_t *keys[6], *back;
+    md_pkey_decoders_t *dec;
+    const char *pem, *broken;
+    apr_size_t len, blen;
+    int round;
+
+    keys[0] = RSA_KEY;
+    keys[1] = EC256;
+    keys[2] = EC384;
+    for (size_t i = 3; i < 6; ++i) {
+        assert_int_equal(md_pkey_gen(&keys[i], p, &spec), APR_SUCCESS);
+    }
+    broken = broken_ec_pem(&blen, p);
+    assert_int_equal(apr_pool_create(&dp, p), APR_SUCCESS);
+    dec = md_pkey_decoders_make(dp);
+    for (round = 0; round < 2; ++round) {
+        for (size_t i = 0; i < 6; ++i) {
+            size_t k = round ? 5 - i : i;
+
+            assert_int_equal(md_pkey_to_pem(&pem, &len, keys[k], NULL, 0, p), APR_SUCCESS);
+            assert_int_equal(md_pkey_from_pem_with(&back, dec, pem, len, NULL, 0, p),
+                             APR_SUCCESS);
+            assert_same_key(keys[k], back, p);
+            assert_int_equal(md_pkey_from_pem_with(&back, dec, broken, blen, NULL, 0, p),
+                             APR_EINVAL);
+            assert_null(back);
+        }
+    }
+    apr_pool_destroy(dp);
+    assert_int_equal(ERR_peek_error(), 0);
+}
+
 static int run(const char *cmd)
 {
     int rc = system(cmd);
@@ -1598,6 +1657,7 @@ int main(int argc, char **argv)
         UNIT_TEST(test_pem_plain),
         UNIT_TEST(test_pem_encrypted),
         UNIT_TEST(test_pem_garbage),
+        UNIT_TEST(test_pem_decoders_reused),
         UNIT_TEST(test_pem_encrypted_costs_are_capped),
         UNIT_TEST(test_pem_giant_rsa_key_refused),
         UNIT_TEST(test_pem_openssl_cli),
