@@ -85,7 +85,9 @@ apr_status_t md_pkey_from_pem(md_pkey_t **ppkey, const char *pem, apr_size_t len
 /* OpenSSL decoder contexts for one thread's run of key loads (a config
  * pass over 1000s of MDs), made once per key type and freed with the pool
  * they were made in: making one costs three times what decoding a P-256
- * key with it does. */
+ * key with it does. The set itself is heap memory (so that LeakSanitizer
+ * follows a pointer to it), freed with p too; NULL if it cannot be had,
+ * which md_pkey_from_pem_with takes as "no reuse". */
 typedef struct md_pkey_decoders_t md_pkey_decoders_t;
 md_pkey_decoders_t *md_pkey_decoders_make(apr_pool_t *p);
 /* md_pkey_from_pem with dec's contexts (dec may be NULL). */

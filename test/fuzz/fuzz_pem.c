@@ -2,8 +2,9 @@
  * domains/, staging/, accounts/, archive/) and the admin (MDCertificateFile):
  * every certificate check and the status JSON of each certificate, the
  * chain written back and read again; private keys plain and encrypted
- * under the store key, their JWK, thumbprint and signatures. Input: a PEM
- * chain, FUZZ_SEP, a PEM key. */
+ * under the store key, their JWK, thumbprint and signatures, and the same
+ * keys read through one set of decoders kept across inputs (as a store's
+ * batch reuses them). Input: a PEM chain, FUZZ_SEP, a PEM key. */
 #include "fuzz.h"
 
 #include "md_crypt.h"
@@ -106,6 +107,32 @@ static void key(const char *pem, size_t len, const md_cert_t *cert, apr_pool_t *
     }
 }
 
+/* The decoders a store keeps for a run of key loads, here kept for all
+ * inputs (made once, freed with fuzz_root): whatever one input leaves in
+ * them must not leak or change what the next one reads. Each input is
+ * read through them as the store would (with its key), and gives the same
+ * answer as without them. The set is heap memory held by this static, so
+ * that LeakSanitizer, which does not read pool memory (libapr maps it),
+ * follows it to its contexts when -detect_leaks=1 checks after an input. */
+static md_pkey_decoders_t *decoders;
+
+static void key_reused(const char *pem, size_t len, apr_pool_t *p)
+{
+    md_pkey_t *with = NULL;
+    md_pkey_t *without = NULL;
+    apr_status_t rv, rv0;
+
+    if (!decoders) {
+        decoders = md_pkey_decoders_make(fuzz_root);
+    }
+    rv = md_pkey_from_pem_with(&with, decoders, pem, len, STORE_KEY, strlen(STORE_KEY), p);
+    rv0 = md_pkey_from_pem(&without, pem, len, STORE_KEY, strlen(STORE_KEY), p);
+    if (rv != rv0 || (rv == APR_SUCCESS) != (with != NULL)) {
+        abort();
+    }
+    /* The keys are the pool's: freed with it at the input's end. */
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     apr_pool_t *p = fuzz_pool_begin();
@@ -114,6 +141,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     fuzz_split(data, size, 2, parts, lens, p);
     key(parts[1], lens[1], certs(parts[0], lens[0], p), p);
+    key_reused(parts[1], lens[1], p);
     fuzz_pool_end(p);
     return 0;
 }
