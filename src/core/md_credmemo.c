@@ -161,23 +161,30 @@ static int span_is(const span_t *f, const char *s)
     return f->len == strlen(s) && !memcmp(f->s, s, f->len);
 }
 
-/* Seconds since the epoch, as this code writes them. */
+/* The end of year 9999 (UTC) in seconds since the epoch: no certificate
+ * time we write is later, and apr_time_t holds it in microseconds. */
+#define SECS_MAX        APR_INT64_C(253402300799)
+
+/* Seconds since the epoch, as this code writes them: digits only, at most
+ * SECS_MAX (a larger count would overflow in microseconds). */
 static int span_secs(const span_t *f, apr_time_t *pt)
 {
-    char buf[24];
+    apr_int64_t secs = 0;
     apr_size_t i;
 
-    if (f->len == 0 || f->len > 15) {   /* beyond year 9999: not ours */
+    if (f->len == 0 || f->len > 12) {
         return 0;
     }
     for (i = 0; i < f->len; ++i) {
         if (f->s[i] < '0' || f->s[i] > '9') {
             return 0;
         }
+        secs = secs * 10 + (f->s[i] - '0');
     }
-    memcpy(buf, f->s, f->len);
-    buf[f->len] = '\0';
-    *pt = apr_time_from_sec(apr_atoi64(buf));
+    if (secs > SECS_MAX) {
+        return 0;
+    }
+    *pt = apr_time_from_sec(secs);
     return 1;
 }
 

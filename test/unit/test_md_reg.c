@@ -556,6 +556,8 @@ static void test_memo_text_skips_bad_records(void **state)
         "e\td5\t100\t200\n",                                /* fields missing */
         "e\t\t100\t200\t\t-\t\t{}\n",                       /* no digest */
         "e\td6\t1234567890123456\t200\t\t-\t\t{}\n",        /* beyond year 9999 */
+        "e\td9\t100\t20055555555555\t\t-\t\t{}\n",          /* so, and too many us */
+        "e\td10\t100\t253402300800\t\t-\t\t{}\n",           /* 10000-01-01 */
         "x\td7\t100\t200\t\t-\t\t{}\n\n",                   /* not a record */
         "e\td8\t300\t400\t\t-\t\t{}", NULL), f->p), APR_SUCCESS);
     memo = md_credmemo_create(f->p);
