@@ -60,6 +60,7 @@
 #include <http_config.h>
 
 #include "md.h"
+#include "md_conf.h"
 
 /* Defined in mod_md.c (the module struct). */
 extern module AP_MODULE_DECLARE_DATA md_module;
@@ -77,14 +78,6 @@ extern module AP_MODULE_DECLARE_DATA md_module;
 #define MOD_MD_DURATION_MAX_STR "3650d"
 /* MDParallelRenewals at most. */
 #define MOD_MD_PARALLEL_MAX   256
-
-/* MDExternalAccountBinding: key id, base64url MAC key (never logged),
- * algorithm (NULL: HS256). */
-typedef struct mod_md_eab_t {
-    const char *kid;
-    const char *hmac;
-    const char *alg;
-} mod_md_eab_t;
 
 /* The settings a single MD can have: one per MD section, one for the
  * server config (the defaults of every MD). Which fields a scope sets is
@@ -107,7 +100,9 @@ typedef struct mod_md_settings_t {
     apr_array_header_t *ca_challenges; /* MDCAChallenges, const char* */
     apr_array_header_t *dns01_cmd;     /* MDChallengeDns01: program, args */
     int dns01_version;                 /* MDChallengeDns01Version 1|2 */
-    const mod_md_eab_t *eab;           /* MDExternalAccountBinding; NULL: none */
+    /* MDExternalAccountBinding: key id, MAC key (never logged), algorithm
+     * (NULL: HS256); NULL: none */
+    const md_conf_eab_t *eab;
     const char *http_proxy;            /* MDHttpProxy URL; NULL: none */
     const char *http_proxy_ca_file;    /* MDHttpProxyCACertificateFile, absolute */
     const char *profile;               /* MDProfile; NULL: none */

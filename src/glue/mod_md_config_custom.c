@@ -389,7 +389,7 @@ const char *mod_md_config_parse_pkeys(mod_md_parse_t *x, void *base, int argc,
 }
 
 /* kid and MAC key as the CA issues them; the key is checked, never shown. */
-static const char *eab_check(mod_md_parse_t *x, const mod_md_eab_t *eab, const char *where)
+static const char *eab_check(mod_md_parse_t *x, const md_conf_eab_t *eab, const char *where)
 {
     unsigned char *key;
     apr_size_t len;
@@ -421,14 +421,13 @@ static const char *eab_check(mod_md_parse_t *x, const mod_md_eab_t *eab, const c
 }
 
 /* The file form (md_conf_eab_file_read), relative to the ServerRoot. */
-static const char *eab_from_file(mod_md_parse_t *x, mod_md_eab_t *eab, const char *value)
+static const char *eab_from_file(mod_md_parse_t *x, md_conf_eab_t *eab, const char *value)
 {
     const char *path = ap_server_root_relative(x->p, value);
     const char *perr = NULL;
-    md_conf_eab_t file;
     apr_status_t rv;
 
-    rv = path ? md_conf_eab_file_read(&file, path, &perr, x->p) : APR_ENOENT;
+    rv = path ? md_conf_eab_file_read(eab, path, &perr, x->p) : APR_ENOENT;
     if (APR_STATUS_IS_ENOENT(rv)) {
         return apr_psprintf(x->p, "\"%s\" is neither \"none\", a key id with a MAC key, nor "
                             "a JSON file", value);
@@ -436,17 +435,14 @@ static const char *eab_from_file(mod_md_parse_t *x, mod_md_eab_t *eab, const cha
     if (rv != APR_SUCCESS) {
         return perr;
     }
-    eab->kid = file.kid;
-    eab->hmac = file.hmac;
-    eab->alg = file.alg;
     return eab_check(x, eab, apr_psprintf(x->p, " (in %s)", path));
 }
 
 const char *mod_md_config_parse_eab(mod_md_parse_t *x, void *base, int argc,
                                     char *const argv[])
 {
-    const mod_md_eab_t **peab = FIELD(base, x->row->off, const mod_md_eab_t *);
-    mod_md_eab_t *eab = apr_pcalloc(x->p, sizeof(*eab));
+    const md_conf_eab_t **peab = FIELD(base, x->row->off, const md_conf_eab_t *);
+    md_conf_eab_t *eab = apr_pcalloc(x->p, sizeof(*eab));
     const char *err;
 
     /* Never quote the MAC key. */
