@@ -165,14 +165,23 @@ static void cluster_child_init(apr_pool_t *pchild, server_rec *s)
     }
 }
 
-static apr_status_t keeper_add(mod_md_cluster_t *c, mod_md_cluster_drive_t *d)
+/* Have the keeper renew lease (held on store) until keeper_remove(*pd);
+ * the record is made from p. */
+static apr_status_t keeper_add(mod_md_cluster_drive_t **pd, mod_md_cluster_t *c,
+                               md_store_t *store, md_store_lease_t *lease, apr_pool_t *p)
 {
+    mod_md_cluster_drive_t *d;
     apr_threadattr_t *attr;
     apr_status_t rv = APR_SUCCESS;
 
+    *pd = NULL;
     if (!c->keeper.mutex) {
         return APR_EGENERAL;
     }
+    d = apr_pcalloc(p, sizeof(*d));
+    d->cluster = c;
+    d->store = store;
+    d->lease = lease;
     apr_thread_mutex_lock(c->keeper.mutex);
     if (!c->keeper.thread) {
         rv = apr_threadattr_create(&attr, c->keeper.p);
@@ -185,6 +194,7 @@ static apr_status_t keeper_add(mod_md_cluster_t *c, mod_md_cluster_drive_t *d)
     if (rv == APR_SUCCESS) {
         d->next = c->keeper.drives;
         c->keeper.drives = d;
+        *pd = d;
     }
     apr_thread_mutex_unlock(c->keeper.mutex);
     return rv;
@@ -276,11 +286,7 @@ apr_status_t mod_md_cluster_drive_begin(mod_md_cluster_drive_t **pdrive, md_stor
         rv = APR_EAGAIN;
         goto skip;
     }
-    d = apr_pcalloc(p, sizeof(*d));
-    d->cluster = c;
-    d->store = store;
-    d->lease = lease;
-    if ((rv = keeper_add(c, d)) != APR_SUCCESS) {
+    if ((rv = keeper_add(&d, c, store, lease, p)) != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, "MD24906: %s: cannot start renewing the "
                      "lease; not renewing now", name);
         *pretry_at = apr_time_now() + STORE_RETRY;
@@ -321,11 +327,7 @@ void *mod_md_cluster_lease_keep(void *baton, md_store_t *store, md_store_lease_t
     if (!c || !store->shared || !lease) {
         return NULL;
     }
-    d = apr_pcalloc(p, sizeof(*d));
-    d->cluster = c;
-    d->store = store;
-    d->lease = lease;
-    if (keeper_add(c, d) != APR_SUCCESS) {
+    if (keeper_add(&d, c, store, lease, p) != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, c->keeper.s, "MD24912: %s: cannot keep the "
                      "lease of this pass alive; it runs within the lease time",
                      lease->name);
