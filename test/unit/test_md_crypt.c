@@ -443,25 +443,35 @@ static void test_pem_garbage(void **state)
     assert_int_equal(ERR_peek_error(), 0);
 }
 
+/* The text written to the memory BIO bio, copied into p (its length in
+ * *plen when plen is not NULL), or NULL when the write failed (written 0);
+ * bio is freed either way. */
+static const char *bio_take(BIO *bio, int written, apr_size_t *plen, apr_pool_t *p)
+{
+    char *data = NULL;
+    long n = written ? BIO_get_mem_data(bio, &data) : 0;
+    const char *text = written ? apr_pstrmemdup(p, data, (apr_size_t)n) : NULL;
+
+    if (plen) {
+        *plen = (apr_size_t)n;
+    }
+    BIO_free(bio);
+    return text;
+}
+
 /* A "PRIVATE KEY" of type EC whose key octets are garbage. */
 static const char *broken_ec_pem(apr_size_t *plen, apr_pool_t *p)
 {
     PKCS8_PRIV_KEY_INFO *p8 = PKCS8_PRIV_KEY_INFO_new();
     unsigned char *junk = OPENSSL_malloc(8);
     BIO *bio = BIO_new(BIO_s_mem());
-    char *data;
-    long n;
 
     memset(junk, 0x5a, 8);
     assert_true(PKCS8_pkey_set0(p8, OBJ_nid2obj(NID_X9_62_id_ecPublicKey), 0, V_ASN1_UNDEF,
                                 NULL, junk, 8));
     assert_true(PEM_write_bio_PKCS8_PRIV_KEY_INFO(bio, p8));
-    n = BIO_get_mem_data(bio, &data);
-    *plen = (apr_size_t)n;
-    data = apr_pstrmemdup(p, data, (apr_size_t)n);
-    BIO_free(bio);
     PKCS8_PRIV_KEY_INFO_free(p8);
-    return data;
+    return bio_take(bio, 1, plen, p);
 }
 
 /* One set of decoders serves a run of keys of several types, each its own
@@ -527,8 +537,6 @@ static const char *unknown_oid_pem(md_pkey_t *key, const char *oid, apr_size_t *
     const unsigned char *priv;
     unsigned char *copy;
     int priv_len;
-    char *data;
-    long n;
 
     if (md_pkey_to_pem(&pem, &len, key, NULL, 0, p) != APR_SUCCESS
         || !(bio = BIO_new_mem_buf(pem, (int)len))) {
@@ -545,12 +553,7 @@ static const char *unknown_oid_pem(md_pkey_t *key, const char *oid, apr_size_t *
             OPENSSL_free(copy);
         }
         else if ((bio = BIO_new(BIO_s_mem())) != NULL) {
-            if (PEM_write_bio_PKCS8_PRIV_KEY_INFO(bio, odd)) {
-                n = BIO_get_mem_data(bio, &data);
-                *plen = (apr_size_t)n;
-                pem = apr_pstrmemdup(p, data, (apr_size_t)n);
-            }
-            BIO_free(bio);
+            pem = bio_take(bio, PEM_write_bio_PKCS8_PRIV_KEY_INFO(bio, odd), plen, p);
         }
     }
     PKCS8_PRIV_KEY_INFO_free(odd);
@@ -1641,8 +1644,6 @@ static const char *planted_p8(X509_ALGOR *alg, apr_pool_t *p)
     unsigned char junk[32];
     unsigned char *der = NULL;
     BIO *bio = BIO_new(BIO_s_mem());
-    char *data = NULL;
-    long n;
     const char *pem;
     int len;
 
@@ -1653,10 +1654,8 @@ static const char *planted_p8(X509_ALGOR *alg, apr_pool_t *p)
     len = i2d_X509_SIG(sig, &der);
     assert_true(len > 0);
     assert_true(PEM_write_bio(bio, "ENCRYPTED PRIVATE KEY", "", der, len) > 0);
-    n = BIO_get_mem_data(bio, &data);
-    pem = apr_pstrmemdup(p, data, (apr_size_t)n);
+    pem = bio_take(bio, 1, NULL, p);
     OPENSSL_free(der);
-    BIO_free(bio);
     X509_SIG_free(sig);
     X509_ALGOR_free(alg);
     return pem;
@@ -1670,18 +1669,14 @@ static const char *encrypted_with_iter(int iter, const unsigned char *pass, int 
     PKCS8_PRIV_KEY_INFO *p8inf = EVP_PKEY2PKCS8(evp);
     X509_SIG *sig;
     BIO *bio = BIO_new(BIO_s_mem());
-    char *data = NULL;
     const char *pem;
-    long n;
 
     assert_non_null(p8inf);
     sig = PKCS8_encrypt(-1, EVP_aes_256_cbc(), (const char *)pass, pass_len, NULL, 0, iter,
                         p8inf);
     assert_non_null(sig);
     assert_int_equal(PEM_write_bio_PKCS8(bio, sig), 1);
-    n = BIO_get_mem_data(bio, &data);
-    pem = apr_pstrmemdup(p, data, (apr_size_t)n);
-    BIO_free(bio);
+    pem = bio_take(bio, 1, NULL, p);
     X509_SIG_free(sig);
     PKCS8_PRIV_KEY_INFO_free(p8inf);
     EVP_PKEY_free(evp);
@@ -1747,9 +1742,7 @@ static void test_pem_giant_rsa_key_refused(void **state)
     apr_size_t dlen = 0;
     md_pkey_t *back = NULL;
     BIO *bio = BIO_new(BIO_s_mem());
-    char *data = NULL;
     const char *pem;
-    long n;
     int i;
 
     body[blen++] = 0x02; body[blen++] = 0x01; body[blen++] = 0x00;        /* version */
@@ -1768,9 +1761,7 @@ static void test_pem_giant_rsa_key_refused(void **state)
     memcpy(der + dlen, body, blen);
     dlen += blen;
     assert_true(PEM_write_bio(bio, "RSA PRIVATE KEY", "", der, (long)dlen) > 0);
-    n = BIO_get_mem_data(bio, &data);
-    pem = apr_pstrmemdup(p, data, (apr_size_t)n);
-    BIO_free(bio);
+    pem = bio_take(bio, 1, NULL, p);
     assert_int_equal(md_pkey_from_pem(&back, pem, strlen(pem), NULL, 0, p), APR_EINVAL);
     assert_null(back);
 }
