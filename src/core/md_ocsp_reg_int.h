@@ -71,8 +71,6 @@ struct md_ocsp_reg_t {
 
 #define MD_OCSP_ENTRY(reg, i) MD_ARR_IDX((reg)->entries, (i), md_ocsp_entry_t *)
 
-#define MD_OCSP_ENTRY(reg, i) MD_ARR_IDX((reg)->entries, (i), md_ocsp_entry_t *)
-
 /* A copy of e's response state (under its mutex). */
 void md_ocsp_entry_snap(md_ocsp_entry_t *e, md_ocsp_snap_t *s);
 

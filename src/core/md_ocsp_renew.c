@@ -166,6 +166,25 @@ static int peer_fetched(md_ocsp_entry_t *e, apr_time_t now, apr_pool_t *p)
     return 1;
 }
 
+/* Due by what e holds (s): has a process of this server or another saved a
+ * newer response that is not due yet? Then e has it now, and s shows it.
+ * Sync leaves the file to a handshake already reading it, so the watchdog
+ * looks for itself before it asks the responder. */
+static void store_fetched(md_ocsp_entry_t *e, md_ocsp_snap_t *s, apr_time_t now,
+                          apr_pool_t *p)
+{
+    md_ocsp_snap_t before = *s;
+
+    md_ocsp_entry_load(e, now, p);
+    md_ocsp_entry_snap(e, s);
+    if (!s->has || s->renew_at <= now || (before.has && s->valid_from == before.valid_from
+                                          && s->valid_until == before.valid_until)) {
+        return;
+    }
+    e->errors = 0;
+    entry_announce(e);
+}
+
 /* Ask e's responder for a response to req. failed: responder URL ->
  * md_result_t* of a responder that could not be reached in this pass. */
 static apr_status_t entry_fetch(md_http_response_t **presp, md_ocsp_entry_t *e,
@@ -376,6 +395,9 @@ static apr_time_t renew_md(md_ocsp_reg_t *reg, int from, int to, md_http_t *http
 
         md_ocsp_entry_sync(e, now);
         md_ocsp_entry_snap(e, &s);
+        if (entry_due(e, &s) <= now) {
+            store_fetched(e, &s, now, p);
+        }
         if (entry_due(e, &s) > now) {
             next = md_ocsp_earliest(next, entry_due(e, &s));
             tally.errors = e->errors > tally.errors ? e->errors : tally.errors;
@@ -439,6 +461,35 @@ apr_time_t md_ocsp_reg_renew(md_ocsp_reg_t *reg, md_http_t *http, md_ocsp_notify
 
 /* --- cleanup (the watchdog) ----------------------------------------------- */
 
+/* Remove name/aspect, which no certificate uses, once it has rested for
+ * MDStaplingKeepResponse since mtime. Returns 1 if it is gone. */
+static int cleanup_unused(md_ocsp_reg_t *reg, const char *name, const char *aspect,
+                          apr_time_t mtime, apr_time_t now, apr_pool_t *p)
+{
+    apr_status_t rv;
+
+    if (!md_ocsp_is_stale(mtime, reg->cfg.keep, now)) {
+        md_log_perror(MD_LOG_MARK, MD_LOG_TRACE1, 0, p, "MD22011: keeping the unused OCSP "
+                      "response %s/%s, written %s ago (MDStaplingKeepResponse %s)", name,
+                      aspect, md_duration_print(now - mtime, p),
+                      md_duration_print(reg->cfg.keep, p));
+        return 0;
+    }
+    rv = md_store_remove(reg->store, MD_SG_OCSP, name, aspect, p);
+    if (APR_STATUS_IS_ENOENT(rv)) {
+        return 0;   /* removed meanwhile */
+    }
+    if (rv != APR_SUCCESS) {
+        md_log_perror(MD_LOG_MARK, MD_LOG_WARNING, rv, p, "MD22012: cannot remove the "
+                      "unused OCSP response %s/%s", name, aspect);
+        return 0;
+    }
+    md_log_perror(MD_LOG_MARK, MD_LOG_INFO, 0, p, "MD22009: removed the OCSP response %s/%s: "
+                  "no certificate uses it and it was last written more than %s ago "
+                  "(MDStaplingKeepResponse)", name, aspect, md_duration_print(reg->cfg.keep, p));
+    return 1;
+}
+
 int md_ocsp_reg_cleanup(md_ocsp_reg_t *reg, apr_time_t now, apr_pool_t *ptemp)
 {
     apr_hash_t *used = apr_hash_make(ptemp);
@@ -473,15 +524,7 @@ int md_ocsp_reg_cleanup(md_ocsp_reg_t *reg, apr_time_t now, apr_pool_t *ptemp)
                 continue;
             }
             mtime = md_store_get_mtime(reg->store, MD_SG_OCSP, name, aspect, ptemp);
-            if (md_ocsp_is_stale(mtime, reg->cfg.keep, now)
-                && md_store_remove(reg->store, MD_SG_OCSP, name, aspect, ptemp)
-                   == APR_SUCCESS) {
-                ++removed;
-                md_log_perror(MD_LOG_MARK, MD_LOG_INFO, 0, ptemp, "MD22009: removed the "
-                              "OCSP response %s/%s: no certificate uses it and it was last "
-                              "written more than %s ago (MDStaplingKeepResponse)", name,
-                              aspect, md_duration_print(reg->cfg.keep, ptemp));
-            }
+            removed += cleanup_unused(reg, name, aspect, mtime, now, ptemp);
         }
     }
     return removed;

@@ -30,12 +30,13 @@ import json
 import os
 import re
 import shutil
+import time
 import types
 
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-from mdtest import STOCK_MD_MODULE, certs, status
+from mdtest import STOCK_MD_MODULE, certs, status, util
 from mdtest.ocsp_responder import OcspResponder, revoke_cert, served_staple
 
 GOOD = "good.test"
@@ -158,6 +159,21 @@ def _ocsp_files(a):
         for md in sorted(os.listdir(base)):
             out[md] = sorted(os.listdir(os.path.join(base, md)))
     return out
+
+
+def _cleanup_diagnosis(a, md, mark):
+    """The files of ocsp/<md>/ with their ages, and the OCSP lines of the
+    log since mark: why a response was not removed."""
+    base = os.path.join(a.store, "ocsp", md)
+    now = time.time()
+    out = ["files of %s:" % base]
+    for name in sorted(os.listdir(base)) if os.path.isdir(base) else []:
+        st = os.lstat(os.path.join(base, name))
+        out.append("  %s uid=%d mode=%o written %.1fs ago"
+                   % (name, st.st_uid, st.st_mode, now - st.st_mtime))
+    out.append("OCSP log lines since the graceful restart:")
+    out.extend(a.log_lines(r"MD22|AH00493|AH00489", since=mark))
+    return "\n".join(out)
 
 
 def _ocsp_json(a, md, cert):
@@ -331,11 +347,13 @@ def ours(e2e, env, stock):
         hour_ago = datetime.datetime.now().timestamp() - 3600
         os.utime(other_file, (hour_ago, hour_ago))
         _config_b(a, msg, static, extra=["MDStapleOthers off", "MDStaplingKeepResponse 1s"])
+        mark = a.log_mark()
         a.graceful()
         ns.c_other = _staple(a, OTHER)
-        a.wait_for(lambda: not [f for f in _ocsp_files(a).get("other", [])
-                                if f.startswith("ocsp-")],
-                   timeout=60, what="the unused response of other.test to be removed")
+        util.wait_for(lambda: not [f for f in _ocsp_files(a).get("other", [])
+                                   if f.startswith("ocsp-")],
+                      timeout=60, what="the unused response of other.test to be removed",
+                      on_timeout=lambda: _cleanup_diagnosis(a, "other", mark))
         ns.c_files = _ocsp_files(a)
         ns.c_good = _staple(a, GOOD)
 

@@ -27,6 +27,7 @@
 #include "md_keys.h"
 #include "md_ocsp.h"
 #include "md_ocsp_reg.h"
+#include "md_ocsp_reg_int.h"
 #include "md_store.h"
 #include "md_time.h"
 #include "md_util.h"
@@ -949,6 +950,36 @@ static void test_reg_processes(void **state)
     free(gens);
 }
 
+/* A child that takes the watchdog over while one of its handshakes is
+ * reading a response from the store (the graceful restart's hand-over)
+ * must not ask the responder for what the store has. */
+static void test_reg_watchdog_meets_reading_handshake(void **state)
+{
+    apr_pool_t *p = *state;
+    rfix_t f;
+    md_ocsp_reg_t *first;
+    md_ocsp_reg_t *next;
+    unsigned int *gens = calloc(4, sizeof(unsigned int));
+    apr_time_t now = apr_time_now();
+    int i;
+
+    rfixture(&f, p);
+    first = new_reg(&f, gens, p);
+    next = new_reg(&f, gens, p);
+    md_ocsp_reg_renew(first, f.http, NULL, NULL, now, p);
+    assert_int_equal(f.responder.calls, 2);
+    for (i = 0; i < next->entries->nelts; ++i) {
+        atomic_store(&MD_OCSP_ENTRY(next, i)->reloading, 1);
+    }
+    md_ocsp_reg_renew(next, f.http, NULL, NULL, now + apr_time_from_sec(1), p);
+    assert_int_equal(f.responder.calls, 2);
+    for (i = 0; i < next->entries->nelts; ++i) {
+        atomic_store(&MD_OCSP_ENTRY(next, i)->reloading, 0);
+    }
+    assert_true(staple_len(next, f.key1, now) > 0);
+    free(gens);
+}
+
 static void test_reg_store_tampered(void **state)
 {
     apr_pool_t *p = *state;
@@ -1116,6 +1147,7 @@ int main(void)
         UNIT_TEST(test_reg_renew),
         UNIT_TEST(test_reg_failures),
         UNIT_TEST(test_reg_processes),
+        UNIT_TEST(test_reg_watchdog_meets_reading_handshake),
         UNIT_TEST(test_reg_store_tampered),
         UNIT_TEST(test_reg_cleanup),
         UNIT_TEST(test_reg_status),
