@@ -143,35 +143,13 @@ static apr_status_t peer_lease(md_store_lease_t **please, md_ocsp_reg_t *reg,
     return APR_SUCCESS;
 }
 
-/* Holding the lease: has another server of the cluster saved a response
- * for e since ours that is not due yet? Then e has it now. */
-static int peer_fetched(md_ocsp_entry_t *e, apr_time_t now, apr_pool_t *p)
-{
-    md_ocsp_snap_t before;
-    md_ocsp_snap_t after;
-
-    if (!e->reg->store->shared) {
-        return 0;
-    }
-    md_ocsp_entry_snap(e, &before);
-    md_ocsp_entry_load(e, now, p);
-    md_ocsp_entry_snap(e, &after);
-    if (!after.has || (before.has && after.valid_from == before.valid_from
-                       && after.valid_until == before.valid_until)
-        || after.renew_at <= now) {
-        return 0;
-    }
-    e->errors = 0;
-    entry_announce(e);
-    return 1;
-}
-
 /* Due by what e holds (s): has a process of this server or another saved a
- * newer response that is not due yet? Then e has it now, and s shows it.
- * Sync leaves the file to a handshake already reading it, so the watchdog
- * looks for itself before it asks the responder. */
-static void store_fetched(md_ocsp_entry_t *e, md_ocsp_snap_t *s, apr_time_t now,
-                          apr_pool_t *p)
+ * newer response that is not due yet? Then e has it now, s shows it, and
+ * this server's children are told. Sync leaves the file to a handshake
+ * already reading it, so the watchdog looks for itself before it asks the
+ * responder. */
+static int store_fetched(md_ocsp_entry_t *e, md_ocsp_snap_t *s, apr_time_t now,
+                         apr_pool_t *p)
 {
     md_ocsp_snap_t before = *s;
 
@@ -179,10 +157,24 @@ static void store_fetched(md_ocsp_entry_t *e, md_ocsp_snap_t *s, apr_time_t now,
     md_ocsp_entry_snap(e, s);
     if (!s->has || s->renew_at <= now || (before.has && s->valid_from == before.valid_from
                                           && s->valid_until == before.valid_until)) {
-        return;
+        return 0;
     }
     e->errors = 0;
     entry_announce(e);
+    return 1;
+}
+
+/* Holding the lease: has another server of the cluster saved a response
+ * for e since ours that is not due yet? Then e has it now. */
+static int peer_fetched(md_ocsp_entry_t *e, apr_time_t now, apr_pool_t *p)
+{
+    md_ocsp_snap_t s;
+
+    if (!e->reg->store->shared) {
+        return 0;
+    }
+    md_ocsp_entry_snap(e, &s);
+    return store_fetched(e, &s, now, p);
 }
 
 /* Ask e's responder for a response to req. failed: responder URL ->
