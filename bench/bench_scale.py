@@ -104,15 +104,29 @@ def make_certs(directory, names):
     return files
 
 
-def fill_store(apache, names, files):
-    """domains/<md>/ with the certificate and key, as a module leaves it."""
+def fill_store(store, names, files):
+    """store/domains/<md>/ with the certificate and key, as a module leaves it."""
     for name in names:
-        d = apache.domain_dir(name)
+        d = os.path.join(store, "domains", name)
         os.makedirs(d, mode=0o700, exist_ok=True)
         crt, key = files[name]
         shutil.copyfile(key, os.path.join(d, KEY_FILE))
         os.chmod(os.path.join(d, KEY_FILE), 0o600)
         shutil.copyfile(crt, os.path.join(d, CERT_FILE))
+
+
+def reset_store(instance_dir, kind):
+    """The store of an instance that bench_scale left (--keep) as a first
+    start finds it: live, each MD's certificate and key from the run's
+    certs/; new, none. For bench/callgrind_start.sh."""
+    store = os.path.join(instance_dir, "md")
+    shutil.rmtree(store, ignore_errors=True)
+    if kind == "live":
+        certs = os.path.join(os.path.dirname(os.path.abspath(instance_dir)), "certs")
+        names = sorted(n[:-4] for n in os.listdir(certs) if n.endswith(".crt"))
+        files = {n: (os.path.join(certs, n + ".crt"), os.path.join(certs, n + ".key"))
+                 for n in names}
+        fill_store(store, names, files)
 
 
 # --- one instance --------------------------------------------------------------
@@ -136,7 +150,7 @@ def new_instance(session, args, setup, names, files, tag):
             conf.add_vhost(name)
     conf.write()
     if setup.endswith("-live"):
-        fill_store(a, names, files)
+        fill_store(a.store, names, files)
     return a
 
 
@@ -377,7 +391,12 @@ def main(argv):
     ap.add_argument("--ours", default=OURS)
     ap.add_argument("--stock", default=common.STOCK_MD_MODULE)
     ap.add_argument("--keep", action="store_true", help="keep the temp dir")
+    ap.add_argument("--reset-store", nargs=2, metavar=("INSTANCE_DIR", "live|new"),
+                    help="only reset a kept instance's store (see reset_store)")
     args = ap.parse_args(argv)
+    if args.reset_store:
+        reset_store(*args.reset_store)
+        return 0
     args.setups = [s for s in args.setups.split(",") if s]
     for s in args.setups:
         if s not in SETUPS:

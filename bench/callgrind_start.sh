@@ -21,19 +21,6 @@ set -euo pipefail
 work=${1:?usage: callgrind_start.sh <bench_scale workdir>}
 out=$(mktemp -d /tmp/callgrind_start.XXXXXX)
 
-# A store as the first start finds it.
-reset_store() {
-    local d=$1 kind=$2 c n
-    rm -rf "$d/md"
-    [ "$kind" = live ] || return 0
-    for c in "$work"/certs/*.crt; do
-        n=$(basename "$c" .crt)
-        mkdir -p -m 700 "$d/md/domains/$n"
-        install -m 600 "$work/certs/$n.key" "$d/md/domains/$n/privkey.secp256r1.pem"
-        install -m 644 "$c" "$d/md/domains/$n/pubcert.secp256r1.pem"
-    done
-}
-
 # prints "<pass 1> <pass 2>" (instructions)
 count() {
     local d=$1 dir=$2 pid launcher daemon i
@@ -63,7 +50,7 @@ for spec in static:static: live:ours-live: new:ours-new: live-1st:ours-live:live
     IFS=: read -r name inst reset <<<"$spec"
     d="$work/scale-$inst-start0"
     [ -d "$d" ] || { echo "$name: no $d (run bench_scale.py --keep with that set-up)"; continue; }
-    [ -z "$reset" ] || reset_store "$d" "$reset"
+    [ -z "$reset" ] || /usr/bin/python3 "$(dirname "$0")/bench_scale.py" --reset-store "$d" "$reset"
     read -r p1 p2 < <(count "$d" "$out/$name")
     if [ "$name" = static ]; then
         base1=$p1
