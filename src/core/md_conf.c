@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <string.h>
 
-#include <apr_file_info.h>
 #include <apr_file_io.h>
 #include <apr_lib.h>
 #include <apr_strings.h>
@@ -170,11 +169,52 @@ static const char *json_str_dup(const json_t *j, const char *key, apr_pool_t *p)
     return s ? apr_pstrdup(p, s) : NULL;
 }
 
+/* Whether info is of a regular file of at most max bytes (see
+ * md_conf_file_read for the answers). */
+static apr_status_t file_fits(const apr_finfo_t *info, apr_size_t max)
+{
+    if (info->filetype != APR_REG || info->size < 0) {
+        return APR_EINVAL;
+    }
+    return (apr_uint64_t)info->size > max ? APR_ENOSPC : APR_SUCCESS;
+}
+
+apr_status_t md_conf_file_read(char **pdata, apr_size_t *plen, const char *path,
+                               apr_size_t max, apr_pool_t *p)
+{
+    apr_file_t *f = NULL;
+    apr_finfo_t info;
+    apr_size_t len = 0;
+    char *data;
+    apr_status_t rv;
+
+    *pdata = NULL;
+    *plen = 0;
+    if ((rv = apr_stat(&info, path, APR_FINFO_SIZE | APR_FINFO_TYPE, p)) != APR_SUCCESS
+        || (rv = file_fits(&info, max)) != APR_SUCCESS
+        || (rv = apr_file_open(&f, path, APR_FOPEN_READ | APR_FOPEN_BINARY,
+                               APR_FPROT_OS_DEFAULT, p)) != APR_SUCCESS) {
+        return rv;
+    }
+    /* It may have been replaced since. */
+    if ((rv = apr_file_info_get(&info, APR_FINFO_SIZE | APR_FINFO_TYPE, f)) == APR_SUCCESS
+        && (rv = file_fits(&info, max)) == APR_SUCCESS) {
+        data = apr_palloc(p, (apr_size_t)info.size + 1);
+        rv = apr_file_read_full(f, data, (apr_size_t)info.size, &len);
+        if (rv == APR_EOF && len == 0 && info.size == 0) {
+            rv = APR_SUCCESS;
+        }
+        data[len] = '\0';
+        *pdata = data;
+        *plen = len;
+    }
+    apr_file_close(f);
+    return rv;
+}
+
 apr_status_t md_conf_eab_file_read(md_conf_eab_t *eab, const char *path, const char **perr,
                                    apr_pool_t *p)
 {
-    apr_finfo_t finfo;
-    apr_file_t *f;
     apr_size_t len;
     const char *jerr = NULL;
     char *data;
@@ -183,22 +223,14 @@ apr_status_t md_conf_eab_file_read(md_conf_eab_t *eab, const char *path, const c
 
     memset(eab, 0, sizeof(*eab));
     *perr = NULL;
-    if (apr_stat(&finfo, path, APR_FINFO_TYPE | APR_FINFO_SIZE, p) != APR_SUCCESS
-        || finfo.filetype != APR_REG) {
+    rv = md_conf_file_read(&data, &len, path, MD_CONF_EAB_FILE_MAX, p);
+    if (APR_STATUS_IS_ENOENT(rv) || APR_STATUS_IS_ENOTDIR(rv) || rv == APR_EINVAL) {
         return APR_ENOENT;
     }
-    if (finfo.size > MD_CONF_EAB_FILE_MAX) {
+    if (rv == APR_ENOSPC) {
         *perr = apr_psprintf(p, "file %s is too large", path);
         return APR_EINVAL;
     }
-    len = (apr_size_t)finfo.size;
-    data = apr_palloc(p, len + 1);
-    if ((rv = apr_file_open(&f, path, APR_FOPEN_READ, 0, p)) != APR_SUCCESS) {
-        *perr = apr_psprintf(p, "cannot read %s", path);
-        return APR_EINVAL;
-    }
-    rv = apr_file_read_full(f, data, len, &len);
-    apr_file_close(f);
     if (rv != APR_SUCCESS) {
         *perr = apr_psprintf(p, "cannot read %s", path);
         return APR_EINVAL;

@@ -44,6 +44,15 @@ apr_status_t md_conf_timeslice_parse(md_timeslice_t *ts, int *psaturated, const 
 apr_status_t md_conf_int_parse(apr_int64_t *pn, int *ptrailing, int *psaturated,
                                const char *value);
 
+/* A file the admin names in the configuration (MDCertificateFile,
+ * MDExternalAccountBinding's file), whole and NUL-terminated in p. Looked
+ * at before it is opened, so that a FIFO there does not block the start,
+ * and again through the open file. The error of stat or open as it is
+ * (APR_ENOENT when it is not there), APR_EINVAL when it is not a regular
+ * file, APR_ENOSPC when it is larger than max. */
+apr_status_t md_conf_file_read(char **pdata, apr_size_t *plen, const char *path,
+                               apr_size_t max, apr_pool_t *p);
+
 /* MDExternalAccountBinding's file form, {"kid": "...", "hmac": "...",
  * "alg": "HS256"} with alg optional, which keeps the MAC key out of the
  * (often world-readable) config and off command lines. The strings are

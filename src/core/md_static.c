@@ -1,9 +1,9 @@
 /* MDs with certificates from files the admin provides (see md_static.h). */
 #include <string.h>
 
-#include <apr_file_io.h>
 #include <apr_strings.h>
 
+#include "md_conf.h"
 #include "md_crypt.h"
 #include "md_log.h"
 #include "md_sched.h"
@@ -15,35 +15,12 @@ int md_static_is(const md_t *md)
     return md && md->cert_files && md->cert_files->nelts > 0;
 }
 
+/* What md_static_load_chain says of the file: too large is EINVAL. */
 static apr_status_t read_file(char **pdata, apr_size_t *plen, const char *fname, apr_pool_t *p)
 {
-    apr_file_t *f = NULL;
-    apr_finfo_t info;
-    apr_size_t len = 0;
-    char *data;
-    apr_status_t rv;
+    apr_status_t rv = md_conf_file_read(pdata, plen, fname, MD_STORE_MAX_VALUE_LEN, p);
 
-    rv = apr_file_open(&f, fname, APR_FOPEN_READ | APR_FOPEN_BINARY, APR_FPROT_OS_DEFAULT, p);
-    if (rv != APR_SUCCESS) {
-        return rv;
-    }
-    rv = apr_file_info_get(&info, APR_FINFO_SIZE | APR_FINFO_TYPE, f);
-    if (rv == APR_SUCCESS
-        && (info.filetype != APR_REG || info.size < 0 || info.size > MD_STORE_MAX_VALUE_LEN)) {
-        rv = APR_EINVAL;
-    }
-    if (rv == APR_SUCCESS) {
-        data = apr_palloc(p, (apr_size_t)info.size + 1);
-        rv = apr_file_read_full(f, data, (apr_size_t)info.size, &len);
-        if (rv == APR_EOF && len == 0 && info.size == 0) {
-            rv = APR_SUCCESS;
-        }
-        data[len] = '\0';
-        *pdata = data;
-        *plen = len;
-    }
-    apr_file_close(f);
-    return rv;
+    return rv == APR_ENOSPC ? APR_EINVAL : rv;
 }
 
 apr_status_t md_static_load_chain(apr_array_header_t **pchain, const char *fname,

@@ -2,6 +2,7 @@
  * (md_conf.c). The accepted and refused examples are the ones Debian's
  * stock mod_md 2.6 accepts and refuses with `apache2 -t`. */
 #include <string.h>
+#include <sys/stat.h>
 
 #include <apr_file_io.h>
 #include <apr_strings.h>
@@ -204,6 +205,33 @@ static void test_eab_file(void **state)
     assert_non_null(strstr(err, "too large"));
 }
 
+/* The admin's files: whole, bounded, and never waited for. */
+static void test_file_read(void **state)
+{
+    apr_pool_t *p = *state;
+    const char *dir = fx_tmpdir("test_md_conf", p);
+    const char *fifo = apr_pstrcat(p, dir, "/fifo", NULL);
+    char *data = NULL;
+    apr_size_t len = 1;
+
+    assert_int_equal(md_conf_file_read(&data, &len, write_file(dir, "f", "abc", p), 3, p),
+                     APR_SUCCESS);
+    assert_int_equal(len, 3);
+    assert_string_equal(data, "abc");
+    assert_int_equal(md_conf_file_read(&data, &len, write_file(dir, "e", "", p), 3, p),
+                     APR_SUCCESS);
+    assert_int_equal(len, 0);
+    assert_string_equal(data, "");
+    assert_int_equal(md_conf_file_read(&data, &len, write_file(dir, "g", "abcd", p), 3, p),
+                     APR_ENOSPC);
+    assert_true(APR_STATUS_IS_ENOENT(md_conf_file_read(&data, &len,
+                                     apr_pstrcat(p, dir, "/none", NULL), 3, p)));
+    assert_int_equal(md_conf_file_read(&data, &len, dir, 3, p), APR_EINVAL);
+    /* A FIFO would block whoever opens it for reading. */
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    assert_int_equal(md_conf_file_read(&data, &len, fifo, 3, p), APR_EINVAL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -213,6 +241,7 @@ int main(void)
         UNIT_TEST(test_timeslice),
         UNIT_TEST(test_int),
         UNIT_TEST(test_eab_file),
+        UNIT_TEST(test_file_read),
     };
     return UNIT_RUN(tests);
 }
