@@ -19,7 +19,7 @@ import re
 
 import pytest
 
-from mdtest import util
+from mdtest import notify, util
 from mdtest.cluster import Cluster
 
 pytestmark = pytest.mark.ours
@@ -28,12 +28,7 @@ MD = "slow-installed.cluster.test"
 SCRIPT = """#!/bin/sh
 echo "$*" >> %(d)s/calls.log
 if [ "$2" = installed ]; then
-    i=0
-    while [ ! -f %(d)s/release ] && [ $i -lt 550 ]; do
-        sleep 0.1
-        i=$((i + 1))
-    done
-fi
+""" + notify.hold_until_released(550) + """fi
 exit 0
 """
 LEASE_TAKEN = r"MD20007: %s: .* works on it" % re.escape(MD)
@@ -43,33 +38,20 @@ HELD_SQL = "SELECT " + NOW_US + " - acquired > 7000000 FROM md_leases WHERE name
 KEPT_SQL = "SELECT expires > " + NOW_US + " FROM md_leases WHERE name = '%s'"
 
 
-def _calls(d, reason):
-    try:
-        with open(os.path.join(d, "calls.log")) as f:
-            return [l.split() for l in f if l.split()[1:2] == [reason]]
-    except OSError:
-        return []
-
-
 @pytest.fixture(scope="module")
 def run(e2e, postgres):
     cl = Cluster(e2e, postgres, "notifylease", nodes=2)
     d = os.path.join(e2e.workdir, "notifylease-files")
-    os.makedirs(d, exist_ok=True)
-    os.chmod(d, 0o777)          # the watchdog children (www-data) write here
-    script = os.path.join(d, "cmd.sh")
-    with open(script, "w") as f:
-        f.write(SCRIPT % {"d": d})
-    os.chmod(script, 0o755)
+    script = notify.program_in(d, SCRIPT)
     try:
         for node in cl.nodes:
             cl.node_config(node, [MD], extra=["MDMessageCmd %s %s" % (script, node.node_name)]
                            ).write()
         cl.start()
         cl.wait_all_served([MD])
-        cl.nodes[0].wait_for(lambda: _calls(d, "installed"), timeout=120,
+        cl.nodes[0].wait_for(lambda: notify.calls(d, "installed"), timeout=120,
                              what="a node runs the program for 'installed'")
-        teller = _calls(d, "installed")[0][0]
+        teller = notify.calls(d, "installed")[0][0]
         other = [a for a in cl.nodes if a.node_name != teller][0]
         # held for more than two lease times (the database's clock)
         cl.nodes[0].wait_for(lambda: cl.query(HELD_SQL % MD) == [["t"]], timeout=60,
@@ -81,7 +63,7 @@ def run(e2e, postgres):
         other.graceful()
         try:
             other.wait_for(lambda: other.count_log(LEASE_TAKEN, since=mark) >= 1
-                           or len(_calls(d, "installed")) > 1,
+                           or len(notify.calls(d, "installed")) > 1,
                            timeout=30, what="the other node looking at the lease")
         except util.WaitTimeout:
             pass        # asserted below
@@ -89,7 +71,7 @@ def run(e2e, postgres):
         open(os.path.join(d, "release"), "w").close()
         teller_node = [a for a in cl.nodes if a.node_name == teller][0]
         teller_node.wait_for_log(DONE)
-        yield dict(calls=_calls(d, "installed"), teller=teller, kept=kept, taken=taken,
+        yield dict(calls=notify.calls(d, "installed"), teller=teller, kept=kept, taken=taken,
                    lost=cl.log_count(r"MD24901: %s:" % re.escape(MD)))
     finally:
         cl.close()

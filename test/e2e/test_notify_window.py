@@ -29,12 +29,7 @@ SCRIPT = """#!/bin/sh
 cp %(job)s %(d)s/job-at-start.json
 echo "$*" >> %(d)s/calls.log
 touch %(d)s/started
-i=0
-while [ ! -f %(d)s/release ] && [ $i -lt 1200 ]; do
-    sleep 0.1
-    i=$((i + 1))
-done
-exit 0
+""" + notify.hold_until_released(1200) + """exit 0
 """
 FLAGS = ("finished", "notified", "notified-renewed")
 # the states md-status goes through, in this order (a poll may miss some)
